@@ -1,0 +1,68 @@
+//! The HTTP API: routes, middleware, the error mapping and the OpenAPI document.
+
+pub mod error;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Compress;
+use actix_web::{web, App, HttpRequest};
+use tracing_actix_web::TracingLogger;
+
+use crate::error::Error;
+use state::AppState;
+
+/// The application with all routes and middleware, for the server and for tests.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|err, _| query_error(&err.to_string()).into()),
+        )
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|err, _| Error::invalid("path", err.to_string()).into()),
+        )
+        .configure(|cfg| {
+            openapi::register(&mut utoipa_actix_web::service_config::ServiceConfig::new(
+                cfg,
+            ))
+        })
+        .default_service(web::to(not_found))
+        .wrap(Compress::default())
+        .wrap(
+            Cors::default()
+                .allow_any_origin()
+                .allowed_methods(["GET", "HEAD", "OPTIONS"])
+                .allow_any_header()
+                .max_age(86_400),
+        )
+        .wrap(TracingLogger::default())
+}
+
+/// serde's "unknown field `x`" names the offending parameter; pass it on.
+fn query_error(message: &str) -> Error {
+    let parameter = message
+        .split_once("unknown field `")
+        .and_then(|(_, rest)| rest.split('`').next())
+        .unwrap_or("query");
+    Error::invalid(parameter, message.to_string())
+}
+
+async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, Error> {
+    Err(Error::not_found("resource", req.path().to_string()))
+}

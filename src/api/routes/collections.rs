@@ -1,0 +1,108 @@
+//! `GET /collections` and `GET /collections/{collectionId}`.
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+
+use super::TAG_CAPABILITIES;
+use crate::api::state::AppState;
+use crate::catalog::{repo, Collection};
+use crate::crs::CRS84_URI;
+use crate::error::{Error, Result};
+use crate::features::params::{check_format, FormatParams};
+use crate::ogc::{media, CollectionDoc, Collections, Extent, Link, SpatialExtent};
+use crate::tiles::tms::WEB_MERCATOR_QUAD;
+
+/// The collection document for `c`, with links under `base`.
+pub fn collection_doc(base: &str, c: &Collection) -> CollectionDoc {
+    let href = format!("{base}/collections/{}", c.id);
+    let mut tiles = Link::new(
+        format!("{href}/tiles/{WEB_MERCATOR_QUAD}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"),
+        "item",
+        media::MVT,
+        "Vector tiles (WebMercatorQuad)",
+    );
+    tiles.templated = Some(true);
+    CollectionDoc {
+        id: c.id.clone(),
+        title: c.title.clone(),
+        description: c.description.clone(),
+        kind: c.kind.as_str().into(),
+        extent: c.version.bbox.map(|b| Extent {
+            spatial: SpatialExtent {
+                bbox: vec![b],
+                crs: CRS84_URI.into(),
+            },
+        }),
+        item_type: "feature".into(),
+        crs: vec![CRS84_URI.into()],
+        storage_crs: CRS84_URI.into(),
+        version: c.version.id,
+        feature_count: c.version.feature_count,
+        links: vec![
+            Link::new(href.clone(), "self", media::JSON, "This collection"),
+            Link::new(
+                format!("{href}/items"),
+                "items",
+                media::GEOJSON,
+                "The features (GeoJSON)",
+            ),
+            tiles,
+        ],
+    }
+}
+
+/// Collections
+///
+/// Every dataset served, with its extent and links.
+#[utoipa::path(
+    tag = TAG_CAPABILITIES,
+    params(FormatParams),
+    responses((status = 200, description = "The collections", body = Collections))
+)]
+#[get("/collections")]
+pub async fn get_collections(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<FormatParams>,
+) -> Result<HttpResponse> {
+    check_format(query.f.as_deref())?;
+    let base = state.base_url(&req);
+    let collections = repo::list_collections(&state.pool).await?;
+    Ok(HttpResponse::Ok().json(Collections {
+        collections: collections
+            .iter()
+            .map(|c| collection_doc(&base, c))
+            .collect(),
+        links: vec![Link::new(
+            format!("{base}/collections"),
+            "self",
+            media::JSON,
+            "This document",
+        )],
+    }))
+}
+
+/// Collection
+///
+/// One dataset: its extent, CRS, served version and links.
+#[utoipa::path(
+    tag = TAG_CAPABILITIES,
+    params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"), FormatParams),
+    responses(
+        (status = 200, description = "The collection", body = CollectionDoc),
+        (status = 404, description = "No such collection", body = crate::api::error::ErrorBody)
+    )
+)]
+#[get("/collections/{collectionId}")]
+pub async fn get_collection(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<FormatParams>,
+) -> Result<HttpResponse> {
+    check_format(query.f.as_deref())?;
+    let id = path.into_inner();
+    let collection = repo::find_collection(&state.pool, &id)
+        .await?
+        .ok_or_else(|| Error::not_found("collection", &id))?;
+    Ok(HttpResponse::Ok().json(collection_doc(&state.base_url(&req), &collection)))
+}

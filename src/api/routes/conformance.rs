@@ -1,0 +1,32 @@
+//! `GET /conformance`.
+
+use actix_web::{get, web, HttpResponse};
+
+use super::TAG_CAPABILITIES;
+use crate::error::Result;
+use crate::features::params::{check_format, FormatParams};
+use crate::ogc::Conformance;
+
+/// The conformance classes kreisgeo implements and tests.
+pub const CONFORMS_TO: &[&str] = &[
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+];
+
+/// Conformance declaration
+///
+/// The OGC conformance classes this server implements.
+#[utoipa::path(
+    tag = TAG_CAPABILITIES,
+    params(FormatParams),
+    responses((status = 200, description = "The conformance classes", body = Conformance))
+)]
+#[get("/conformance")]
+pub async fn get_conformance(query: web::Query<FormatParams>) -> Result<HttpResponse> {
+    check_format(query.f.as_deref())?;
+    Ok(HttpResponse::Ok().json(Conformance {
+        conforms_to: CONFORMS_TO.iter().map(ToString::to_string).collect(),
+    }))
+}

@@ -1,0 +1,159 @@
+//! `GET /collections/{collectionId}/items` and `…/items/{featureId}`.
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+
+use super::TAG_DATA;
+use crate::api::state::AppState;
+use crate::catalog::{repo, Collection};
+use crate::error::{Error, Result};
+use crate::features::encode::geojson::GeoJsonEncoder;
+use crate::features::encode::{encode_page, FeatureEncoder, PageSpec};
+use crate::features::params::{check_format, Cursor, FormatParams, ItemsParams, ItemsQuery};
+use crate::features::query;
+use crate::ogc::{media, FeatureCollectionDoc, FeatureDoc, Link};
+
+/// The collection a request addresses: the active version, or the version a cursor is on.
+async fn resolve(state: &AppState, id: &str, cursor: Option<Cursor>) -> Result<Collection> {
+    let Some(cursor) = cursor else {
+        return repo::find_collection(&state.pool, id)
+            .await?
+            .ok_or_else(|| Error::not_found("collection", id));
+    };
+    if let Some(c) = repo::find_collection_at(&state.pool, id, cursor.version).await? {
+        return Ok(c);
+    }
+    match repo::find_collection(&state.pool, id).await? {
+        Some(_) => Err(Error::Gone(format!(
+            "the paging cursor refers to version {} of '{id}', which is no longer kept; start again from the first page",
+            cursor.version
+        ))),
+        None => Err(Error::not_found("collection", id)),
+    }
+}
+
+/// Features
+///
+/// A page of the collection's features in GeoJSON, in a stable order. Follow the `next` link
+/// to harvest the whole collection: each feature appears exactly once, and a paging session
+/// stays on the dataset version it started on even if a new version is ingested meanwhile.
+/// `numberMatched` is exact.
+#[utoipa::path(
+    tag = TAG_DATA,
+    params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"), ItemsParams),
+    responses(
+        (status = 200, description = "A page of features", content_type = "application/geo+json", body = FeatureCollectionDoc),
+        (status = 400, description = "A malformed parameter", body = crate::api::error::ErrorBody),
+        (status = 404, description = "No such collection", body = crate::api::error::ErrorBody),
+        (status = 410, description = "The cursor's version is no longer kept", body = crate::api::error::ErrorBody)
+    )
+)]
+#[get("/collections/{collectionId}/items")]
+pub async fn get_items(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<ItemsParams>,
+) -> Result<HttpResponse> {
+    let q = ItemsQuery::parse(&params)?;
+    let id = path.into_inner();
+    let collection = resolve(&state, &id, q.cursor).await?;
+    let version = collection.version;
+    let number_matched = query::count(&state.pool, &version, q.bbox).await?;
+
+    let base = state.base_url(&req);
+    let href = format!("{base}/collections/{id}/items");
+    let self_href = match req.query_string() {
+        "" => href.clone(),
+        qs => format!("{href}?{qs}"),
+    };
+    let mut fixed = format!("limit={}", q.limit);
+    if let Some(b) = q.bbox {
+        fixed.push_str(&format!(
+            "&bbox={},{},{},{}",
+            b.min_x, b.min_y, b.max_x, b.max_y
+        ));
+    }
+    let version_id = version.id;
+    let spec = PageSpec {
+        limit: q.limit,
+        number_matched: Some(number_matched),
+        links: vec![
+            Link::new(self_href, "self", media::GEOJSON, "This page"),
+            Link::new(
+                format!("{base}/collections/{id}"),
+                "collection",
+                media::JSON,
+                "The collection",
+            ),
+        ],
+        next_link: Box::new(move |last| {
+            let cursor = Cursor {
+                version: version_id,
+                after: last,
+            }
+            .encode();
+            Link::new(
+                format!("{href}?{fixed}&cursor={cursor}"),
+                "next",
+                media::GEOJSON,
+                "Next page",
+            )
+        }),
+    };
+    let encoder = GeoJsonEncoder::new(&version);
+    let content_type = encoder.content_type();
+    let rows = query::page(state.pool.clone(), version, q);
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .streaming(encode_page(rows, encoder, spec)))
+}
+
+/// Feature
+///
+/// One feature by its id, in GeoJSON.
+#[utoipa::path(
+    tag = TAG_DATA,
+    params(
+        ("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"),
+        ("featureId" = String, Path, description = "Feature id", example = "1"),
+        FormatParams
+    ),
+    responses(
+        (status = 200, description = "The feature", content_type = "application/geo+json", body = FeatureDoc),
+        (status = 404, description = "No such collection or feature", body = crate::api::error::ErrorBody)
+    )
+)]
+#[get("/collections/{collectionId}/items/{featureId}")]
+pub async fn get_feature(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    query: web::Query<FormatParams>,
+) -> Result<HttpResponse> {
+    check_format(query.f.as_deref())?;
+    let (id, feature_id) = path.into_inner();
+    let collection = resolve(&state, &id, None).await?;
+    let not_found = || Error::not_found("feature", format!("{id}/{feature_id}"));
+    let fid: i64 = feature_id.parse().map_err(|_| not_found())?;
+    let row = query::feature(&state.pool, &collection.version, fid)
+        .await?
+        .ok_or_else(not_found)?;
+    let base = state.base_url(&req);
+    let links = [
+        Link::new(
+            format!("{base}/collections/{id}/items/{fid}"),
+            "self",
+            media::GEOJSON,
+            "This feature",
+        ),
+        Link::new(
+            format!("{base}/collections/{id}"),
+            "collection",
+            media::JSON,
+            "The collection",
+        ),
+    ];
+    let mut body = Vec::with_capacity(1024);
+    GeoJsonEncoder::new(&collection.version).write_feature(&mut body, &row, Some(&links))?;
+    Ok(HttpResponse::Ok().content_type(media::GEOJSON).body(body))
+}

@@ -1,0 +1,59 @@
+//! `GET /`: the landing page.
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+
+use super::TAG_CAPABILITIES;
+use crate::api::state::AppState;
+use crate::error::Result;
+use crate::features::params::{check_format, FormatParams};
+use crate::ogc::{media, LandingPage, Link};
+
+/// Landing page
+///
+/// Entry point with links to the API definition, the conformance declaration and the data.
+#[utoipa::path(
+    tag = TAG_CAPABILITIES,
+    params(FormatParams),
+    responses((status = 200, description = "The landing page", body = LandingPage))
+)]
+#[get("/")]
+pub async fn get_landing(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<FormatParams>,
+) -> Result<HttpResponse> {
+    check_format(query.f.as_deref())?;
+    let base = state.base_url(&req);
+    Ok(HttpResponse::Ok().json(LandingPage {
+        title: "kreisgeo".into(),
+        description: "Geodata and open data of the county: OGC API - Features and vector tiles"
+            .into(),
+        links: vec![
+            Link::new(format!("{base}/"), "self", media::JSON, "This document"),
+            Link::new(
+                format!("{base}/api"),
+                "service-desc",
+                media::OPENAPI,
+                "The API definition (OpenAPI 3.0)",
+            ),
+            Link::new(
+                format!("{base}/api.html"),
+                "service-doc",
+                media::HTML,
+                "The API documentation",
+            ),
+            Link::new(
+                format!("{base}/conformance"),
+                "conformance",
+                media::JSON,
+                "Conformance classes implemented",
+            ),
+            Link::new(
+                format!("{base}/collections"),
+                "data",
+                media::JSON,
+                "The collections",
+            ),
+        ],
+    }))
+}

@@ -1,0 +1,14 @@
+//! HTTP handlers, one file per OGC resource. Handlers parse, delegate and shape the response;
+//! they hold no SQL.
+
+pub mod api_doc;
+pub mod collections;
+pub mod conformance;
+pub mod items;
+pub mod landing;
+pub mod tiles;
+
+/// OpenAPI tags.
+pub const TAG_CAPABILITIES: &str = "Capabilities";
+pub const TAG_DATA: &str = "Data";
+pub const TAG_TILES: &str = "Vector tiles";

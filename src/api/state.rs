@@ -1,0 +1,43 @@
+//! Shared state of the HTTP handlers.
+
+use sqlx::PgPool;
+
+/// Settings of the HTTP API.
+#[derive(Debug, Clone, Default)]
+pub struct ApiConfig {
+    /// Base URL used in links (e.g. `https://geo.landkreis-lueneburg.de`). Without it, links are
+    /// built from the request's Host and scheme.
+    pub public_url: Option<String>,
+}
+
+/// What every handler can reach through `web::Data<AppState>`.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub config: ApiConfig,
+    /// The OpenAPI document, built once at start-up.
+    pub openapi: std::sync::Arc<serde_json::Value>,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, config: ApiConfig) -> Self {
+        let openapi =
+            serde_json::to_value(super::openapi::openapi()).unwrap_or(serde_json::Value::Null);
+        Self {
+            pool,
+            config,
+            openapi: std::sync::Arc::new(openapi),
+        }
+    }
+
+    /// The base URL for links in a response to `req`, without a trailing slash.
+    pub fn base_url(&self, req: &actix_web::HttpRequest) -> String {
+        match &self.config.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => {
+                let info = req.connection_info();
+                format!("{}://{}", info.scheme(), info.host())
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! The catalog: datasets, their versions and the typed columns of each version's table.
+//!
+//! These are the types every other layer reads; `repo` holds the SQL over the catalog tables.
+
+pub mod repo;
+
+use serde::{Deserialize, Serialize};
+
+use crate::db::ident::{Ident, QualifiedTable};
+
+/// What a dataset holds; chooses the ingest profile and the citizen endpoints that apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DatasetKind {
+    /// Cadastre parcels (ALKIS Flurstücke).
+    Parcels,
+    /// Solar potential of roofs.
+    Solar,
+    /// Public defibrillators.
+    Aed,
+    /// Anything else.
+    Generic,
+}
+
+impl DatasetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Parcels => "parcels",
+            Self::Solar => "solar",
+            Self::Aed => "aed",
+            Self::Generic => "generic",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "parcels" => Some(Self::Parcels),
+            "solar" => Some(Self::Solar),
+            "aed" => Some(Self::Aed),
+            "generic" => Some(Self::Generic),
+            _ => None,
+        }
+    }
+}
+
+/// The storage type of an attribute column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnType {
+    Integer,
+    Float,
+    Boolean,
+    Text,
+    Json,
+}
+
+impl ColumnType {
+    /// The PostgreSQL type the column is created with.
+    pub fn sql_type(self) -> &'static str {
+        match self {
+            Self::Integer => "bigint",
+            Self::Float => "double precision",
+            Self::Boolean => "boolean",
+            Self::Text => "text",
+            Self::Json => "jsonb",
+        }
+    }
+
+    /// The JSON Schema type name (queryables, OpenAPI).
+    pub fn json_type(self) -> &'static str {
+        match self {
+            Self::Integer => "integer",
+            Self::Float => "number",
+            Self::Boolean => "boolean",
+            Self::Text => "string",
+            Self::Json => "object",
+        }
+    }
+}
+
+/// One attribute column of a version table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    /// The sanitised SQL column name.
+    pub name: String,
+    /// The property name in the source file; served back under this name.
+    pub original: String,
+    #[serde(rename = "type")]
+    pub ty: ColumnType,
+}
+
+impl Column {
+    pub fn ident(&self) -> Ident {
+        Ident::new(&self.name)
+    }
+}
+
+/// One loaded version of a dataset.
+#[derive(Debug, Clone)]
+pub struct Version {
+    pub id: i64,
+    pub dataset_id: String,
+    pub table_name: String,
+    pub columns: Vec<Column>,
+    pub has_z: bool,
+    pub feature_count: i64,
+    /// Extent in CRS84 (minx, miny, maxx, maxy).
+    pub bbox: Option<[f64; 4]>,
+    pub source_crs: i32,
+    /// When the version was loaded, RFC 3339 as rendered by PostgreSQL.
+    pub created_at: String,
+}
+
+impl Version {
+    /// The table holding this version's features.
+    pub fn table(&self) -> QualifiedTable {
+        QualifiedTable::data(&self.table_name)
+    }
+}
+
+/// A dataset as served: its metadata and the active version.
+#[derive(Debug, Clone)]
+pub struct Collection {
+    pub id: String,
+    pub kind: DatasetKind,
+    pub title: String,
+    pub description: Option<String>,
+    pub version: Version,
+}
+
+/// Checks a dataset id: lowercase ASCII letters, digits, `_` and `-`, 1–48 characters, starting
+/// with a letter or digit. It becomes part of URLs and table names.
+pub fn validate_dataset_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 48
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        && id
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "dataset id '{id}' must be 1-48 characters of a-z, 0-9, '_' or '-', starting with a letter or digit"
+        ))
+    }
+}

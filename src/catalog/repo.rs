@@ -1,0 +1,190 @@
+//! SQL over the fixed catalog tables (`catalog.datasets`, `catalog.versions`).
+
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool, Row};
+
+use super::{Collection, Column, DatasetKind, Version};
+use crate::error::{Error, Result};
+
+const VERSION_COLUMNS: &str = "v.id, v.dataset_id, v.table_name, v.columns, v.has_z, \
+     v.feature_count, v.bbox, v.source_crs, \
+     to_char(v.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at";
+
+fn version_from_row(row: &PgRow) -> Result<Version> {
+    let columns: sqlx::types::Json<Vec<Column>> = row.try_get("columns")?;
+    let bbox: Option<Vec<f64>> = row.try_get("bbox")?;
+    Ok(Version {
+        id: row.try_get("id")?,
+        dataset_id: row.try_get("dataset_id")?,
+        table_name: row.try_get("table_name")?,
+        columns: columns.0,
+        has_z: row.try_get("has_z")?,
+        feature_count: row.try_get("feature_count")?,
+        bbox: bbox.and_then(|b| <[f64; 4]>::try_from(b).ok()),
+        source_crs: row.try_get("source_crs")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn collection_from_row(row: &PgRow) -> Result<Collection> {
+    let kind: String = row.try_get("kind")?;
+    Ok(Collection {
+        id: row.try_get("dataset_id")?,
+        kind: DatasetKind::parse(&kind)
+            .ok_or_else(|| Error::Internal(format!("unknown dataset kind '{kind}' in catalog")))?,
+        title: row.try_get("title")?,
+        description: row.try_get("description")?,
+        version: version_from_row(row)?,
+    })
+}
+
+/// Every dataset that has an active version, ordered by id.
+pub async fn list_collections(pool: &PgPool) -> Result<Vec<Collection>> {
+    let sql = format!(
+        "SELECT d.kind, d.title, d.description, {VERSION_COLUMNS} \
+         FROM catalog.datasets d JOIN catalog.versions v ON v.id = d.active_version \
+         ORDER BY d.id"
+    );
+    let rows = sqlx::query(&sql).fetch_all(pool).await?;
+    rows.iter().map(collection_from_row).collect()
+}
+
+/// One dataset with its active version, or `None`.
+pub async fn find_collection(pool: &PgPool, id: &str) -> Result<Option<Collection>> {
+    let sql = format!(
+        "SELECT d.kind, d.title, d.description, {VERSION_COLUMNS} \
+         FROM catalog.datasets d JOIN catalog.versions v ON v.id = d.active_version \
+         WHERE d.id = $1"
+    );
+    let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+    row.as_ref().map(collection_from_row).transpose()
+}
+
+/// A dataset with a specific (possibly no longer active) version, or `None` if either is gone.
+pub async fn find_collection_at(
+    pool: &PgPool,
+    id: &str,
+    version_id: i64,
+) -> Result<Option<Collection>> {
+    let sql = format!(
+        "SELECT d.kind, d.title, d.description, {VERSION_COLUMNS} \
+         FROM catalog.datasets d JOIN catalog.versions v ON v.dataset_id = d.id \
+         WHERE d.id = $1 AND v.id = $2"
+    );
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .bind(version_id)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(collection_from_row).transpose()
+}
+
+/// The sha256 of the file behind the dataset's active version.
+pub async fn active_source_sha256(
+    pool: &PgPool,
+    dataset_id: &str,
+) -> Result<Option<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT v.id, v.source_sha256 FROM catalog.datasets d \
+         JOIN catalog.versions v ON v.id = d.active_version WHERE d.id = $1",
+    )
+    .bind(dataset_id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Reserves the id of the next version (its table is named after it).
+pub async fn next_version_id(conn: &mut PgConnection) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT nextval('catalog.versions_id_seq')")
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+/// Creates the dataset or updates its kind (and title, when one is given).
+pub async fn upsert_dataset(
+    conn: &mut PgConnection,
+    id: &str,
+    kind: DatasetKind,
+    title: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO catalog.datasets (id, kind, title) VALUES ($1, $2, COALESCE($3, $1)) \
+         ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, \
+           title = COALESCE($3, catalog.datasets.title), updated_at = now()",
+    )
+    .bind(id)
+    .bind(kind.as_str())
+    .bind(title)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// What an ingest records about the version it loaded.
+#[derive(Debug)]
+pub struct NewVersion<'a> {
+    pub id: i64,
+    pub dataset_id: &'a str,
+    pub table_name: &'a str,
+    pub source_name: &'a str,
+    pub source_format: &'a str,
+    pub source_sha256: &'a str,
+    pub source_crs: i32,
+    pub columns: &'a [Column],
+    pub has_z: bool,
+    pub feature_count: i64,
+    pub bbox: Option<[f64; 4]>,
+}
+
+/// Records a loaded version and makes it the dataset's active one. Call inside the ingest's
+/// transaction so that readers switch in one step.
+pub async fn insert_and_activate(conn: &mut PgConnection, v: &NewVersion<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO catalog.versions (id, dataset_id, table_name, source_name, source_format, \
+           source_sha256, source_crs, columns, has_z, feature_count, bbox) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(v.id)
+    .bind(v.dataset_id)
+    .bind(v.table_name)
+    .bind(v.source_name)
+    .bind(v.source_format)
+    .bind(v.source_sha256)
+    .bind(v.source_crs)
+    .bind(sqlx::types::Json(v.columns))
+    .bind(v.has_z)
+    .bind(v.feature_count)
+    .bind(v.bbox.map(|b| b.to_vec()))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE catalog.datasets SET active_version = $2, updated_at = now() WHERE id = $1",
+    )
+    .bind(v.dataset_id)
+    .bind(v.id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Removes all but the newest `keep` versions of a dataset (never the active one) and returns
+/// the tables that must be dropped.
+pub async fn prune_versions(
+    conn: &mut PgConnection,
+    dataset_id: &str,
+    keep: i64,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "DELETE FROM catalog.versions v WHERE v.dataset_id = $1 \
+           AND v.id NOT IN (SELECT id FROM catalog.versions WHERE dataset_id = $1 \
+                            ORDER BY id DESC LIMIT $2) \
+           AND v.id <> (SELECT active_version FROM catalog.datasets WHERE id = $1) \
+         RETURNING v.table_name",
+    )
+    .bind(dataset_id)
+    .bind(keep)
+    .fetch_all(conn)
+    .await?)
+}

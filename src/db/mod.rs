@@ -1,0 +1,81 @@
+//! Database access: where the connection comes from (DATABASE_URL or the embedded instance),
+//! migrations, and the pool.
+
+pub mod embedded;
+pub mod ident;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+use crate::error::Result;
+use embedded::EmbeddedPostgres;
+
+/// Migrations over `migrations/`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// A connected database: the pool, and the embedded instance if kreisgeo manages one.
+#[derive(Debug)]
+pub struct Database {
+    pub pool: PgPool,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    /// Connects to `database_url` if given, otherwise to the embedded instance in `data_dir`
+    /// (started if needed), and applies pending migrations.
+    pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Self> {
+        let (url, embedded) = match database_url {
+            Some(url) => (url.to_string(), None),
+            None => {
+                let pg = EmbeddedPostgres::ensure_running(data_dir).await?;
+                (pg.url(embedded::DATABASE), Some(pg))
+            }
+        };
+        let pool = match connect(&url).await {
+            Ok(pool) => pool,
+            Err(e) => {
+                if let Some(pg) = embedded {
+                    let _ = pg.stop().await;
+                }
+                return Err(e);
+            }
+        };
+        if let Err(e) = MIGRATOR.run(&pool).await {
+            pool.close().await;
+            if let Some(pg) = embedded {
+                let _ = pg.stop().await;
+            }
+            return Err(e.into());
+        }
+        Ok(Self { pool, embedded })
+    }
+
+    /// The embedded instance, if this database is one.
+    pub fn embedded(&self) -> Option<&EmbeddedPostgres> {
+        self.embedded.as_ref()
+    }
+
+    /// Closes the pool and stops the embedded server if this process started it.
+    pub async fn close(self) -> Result<()> {
+        self.pool.close().await;
+        if let Some(pg) = self.embedded {
+            pg.stop().await?;
+        }
+        Ok(())
+    }
+}
+
+/// A pool with kreisgeo's settings: bounded, with a connect timeout so an unreachable server is
+/// reported instead of hanging.
+pub async fn connect(url: &str) -> Result<PgPool> {
+    let options: PgConnectOptions = url.parse()?;
+    let options = options.application_name("kreisgeo");
+    Ok(PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await?)
+}

@@ -1,0 +1,65 @@
+//! The one error type of kreisgeo's library layers.
+//!
+//! Every layer reports through [`Error`]; it knows nothing about HTTP. The mapping to status codes
+//! and JSON bodies lives in exactly one place, `api::error`.
+
+use crate::db::embedded::EmbeddedError;
+use crate::ingest::IngestError;
+
+/// Result alias used across the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in kreisgeo, grouped by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A named thing (collection, feature, tile matrix set …) does not exist.
+    #[error("{what} '{id}' not found")]
+    NotFound { what: &'static str, id: String },
+
+    /// A request parameter is malformed or out of range; `parameter` names it.
+    #[error("invalid parameter '{parameter}': {message}")]
+    InvalidParameter { parameter: String, message: String },
+
+    /// The thing existed once but is no longer kept (e.g. a paging cursor on a pruned version).
+    #[error("{0}")]
+    Gone(String),
+
+    /// Ingest failed; the dataset's served version is unchanged.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+
+    /// The managed PostgreSQL instance could not be set up or started.
+    #[error(transparent)]
+    Embedded(#[from] EmbeddedError),
+
+    /// Migrations could not be applied.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+
+    /// Any other database failure. Details go to the log, never to HTTP clients.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+
+    /// A bug or an impossible state: logged in full, answered as 500.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Shorthand for [`Error::InvalidParameter`].
+    pub fn invalid(parameter: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidParameter {
+            parameter: parameter.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::NotFound`].
+    pub fn not_found(what: &'static str, id: impl Into<String>) -> Self {
+        Self::NotFound {
+            what,
+            id: id.into(),
+        }
+    }
+}

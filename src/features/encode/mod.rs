@@ -1,0 +1,77 @@
+//! Output encoders. A format is one [`FeatureEncoder`]; paging, chunking and streaming are shared
+//! in [`encode_page`].
+
+pub mod geojson;
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::StreamExt;
+
+use crate::error::Result;
+use crate::ogc::Link;
+use crate::value::FeatureRow;
+
+/// Chunks of about this size are handed to the HTTP layer.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// What an encoder learns only at the end of a page.
+pub struct PageEnd {
+    pub number_returned: u64,
+    pub number_matched: Option<i64>,
+    pub links: Vec<Link>,
+}
+
+/// Writes one output format, feature by feature.
+pub trait FeatureEncoder: Send + 'static {
+    /// The media type of the output.
+    fn content_type(&self) -> &'static str;
+    fn begin(&mut self, out: &mut Vec<u8>);
+    fn feature(&mut self, out: &mut Vec<u8>, row: &FeatureRow) -> Result<()>;
+    fn end(&mut self, out: &mut Vec<u8>, page: &PageEnd);
+}
+
+/// Everything about a page that is known before its rows.
+pub struct PageSpec {
+    pub limit: u32,
+    pub number_matched: Option<i64>,
+    /// Links of every page (self, collection …).
+    pub links: Vec<Link>,
+    /// Builds the `next` link from the id of the last feature written.
+    pub next_link: Box<dyn Fn(i64) -> Link + Send>,
+}
+
+/// Streams a page: rows come with one extra row when another page follows, which turns into
+/// the `next` link instead of a feature. Memory stays at one chunk whatever the page size.
+pub fn encode_page<E: FeatureEncoder>(
+    mut rows: BoxStream<'static, Result<FeatureRow>>,
+    mut encoder: E,
+    spec: PageSpec,
+) -> BoxStream<'static, Result<Bytes>> {
+    async_stream::try_stream! {
+        let mut out = Vec::with_capacity(CHUNK_BYTES + 4096);
+        encoder.begin(&mut out);
+        let mut returned: u64 = 0;
+        let mut last_fid = None;
+        let mut has_more = false;
+        while let Some(row) = rows.next().await {
+            let row = row?;
+            if returned == u64::from(spec.limit) {
+                has_more = true;
+                break;
+            }
+            encoder.feature(&mut out, &row)?;
+            returned += 1;
+            last_fid = Some(row.fid);
+            if out.len() >= CHUNK_BYTES {
+                yield Bytes::from(std::mem::replace(&mut out, Vec::with_capacity(CHUNK_BYTES + 4096)));
+            }
+        }
+        let mut links = spec.links;
+        if let (true, Some(fid)) = (has_more, last_fid) {
+            links.push((spec.next_link)(fid));
+        }
+        encoder.end(&mut out, &PageEnd { number_returned: returned, number_matched: spec.number_matched, links });
+        yield Bytes::from(out);
+    }
+    .boxed()
+}

@@ -1,0 +1,257 @@
+//! The database side of an ingest: one transaction from `CREATE TABLE` to the version switch.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use sqlx::{PgConnection, PgPool};
+
+use super::copy::CopyEncoder;
+use super::detect::Format;
+use super::normalize::{NormalizeOptions, Normalizer};
+use super::{formats, IngestError, IngestRequest, Progress};
+use crate::catalog::{self, Column};
+use crate::crs::STORAGE_SRID;
+use crate::db::ident::{Ident, QualifiedTable};
+use crate::error::{Error, Result};
+
+/// Everything the load needs to know from the survey.
+pub struct LoadPlan<'a> {
+    pub request: &'a IngestRequest,
+    pub format: Format,
+    pub srid: i32,
+    pub columns: &'a [Column],
+    pub has_z: bool,
+    pub sha256: &'a str,
+}
+
+/// The version that was switched to.
+pub struct Loaded {
+    pub version: i64,
+    pub features: u64,
+    pub bbox: Option<[f64; 4]>,
+}
+
+/// Bounded so the reader thread waits for the database instead of filling memory.
+const CHANNEL_CHUNKS: usize = 8;
+
+pub async fn load(
+    pool: &PgPool,
+    plan: LoadPlan<'_>,
+    progress: Arc<dyn Progress>,
+) -> Result<Loaded> {
+    let req = plan.request;
+    let mut tx = pool.begin().await?;
+    check_srid(&mut tx, plan.srid).await?;
+    catalog::repo::upsert_dataset(&mut tx, &req.dataset, req.kind, req.title.as_deref()).await?;
+    let version = catalog::repo::next_version_id(&mut tx).await?;
+    let table_name = format!("{}_v{version}", req.dataset.replace('-', "_"));
+    let table = QualifiedTable::data(&table_name);
+
+    sqlx::query(&create_table_sql(
+        &table,
+        plan.columns,
+        plan.srid,
+        plan.has_z,
+    ))
+    .execute(&mut *tx)
+    .await?;
+    let features = copy_rows(&mut tx, &table, &plan, progress.clone()).await?;
+
+    progress.phase("index");
+    if plan.srid != STORAGE_SRID {
+        sqlx::query(&format!(
+            "ALTER TABLE {table} ALTER COLUMN geom TYPE {} USING ST_Transform(geom, {STORAGE_SRID})",
+            geometry_type(STORAGE_SRID, plan.has_z)
+        ))
+        .execute(&mut *tx)
+        .await
+        .map_err(rejected)?;
+    }
+    let index = Ident::new(format!("{table_name}_geom_idx"));
+    for statement in [
+        format!("ALTER TABLE {table} ADD PRIMARY KEY (fid)"),
+        format!("CREATE INDEX {index} ON {table} USING gist (geom)"),
+        format!("ANALYZE {table}"),
+    ] {
+        sqlx::query(&statement).execute(&mut *tx).await?;
+    }
+    let bbox = extent(&mut tx, &table).await?;
+
+    catalog::repo::insert_and_activate(
+        &mut tx,
+        &catalog::repo::NewVersion {
+            id: version,
+            dataset_id: &req.dataset,
+            table_name: &table_name,
+            source_name: &req
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            source_format: plan.format.name(),
+            source_sha256: plan.sha256,
+            source_crs: plan.srid,
+            columns: plan.columns,
+            has_z: plan.has_z,
+            feature_count: i64::try_from(features).unwrap_or(i64::MAX),
+            bbox,
+        },
+    )
+    .await?;
+    for old in
+        catalog::repo::prune_versions(&mut tx, &req.dataset, req.keep_versions.max(1)).await?
+    {
+        sqlx::query(&format!(
+            "DROP TABLE IF EXISTS {}",
+            QualifiedTable::data(old)
+        ))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Loaded {
+        version,
+        features,
+        bbox,
+    })
+}
+
+async fn check_srid(conn: &mut PgConnection, srid: i32) -> Result<()> {
+    let known: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM spatial_ref_sys WHERE srid = $1)")
+            .bind(srid)
+            .fetch_one(conn)
+            .await?;
+    if known {
+        Ok(())
+    } else {
+        Err(IngestError::UnknownCrs(srid).into())
+    }
+}
+
+fn geometry_type(srid: i32, has_z: bool) -> String {
+    let kind = if has_z { "GeometryZ" } else { "Geometry" };
+    format!("geometry({kind}, {srid})")
+}
+
+fn create_table_sql(table: &QualifiedTable, columns: &[Column], srid: i32, has_z: bool) -> String {
+    let mut sql = format!("CREATE TABLE {table} (fid bigint NOT NULL");
+    for c in columns {
+        let _ = write!(sql, ", {} {}", c.ident(), c.ty.sql_type());
+    }
+    let _ = write!(sql, ", geom {})", geometry_type(srid, has_z));
+    sql
+}
+
+/// Streams pass two into `COPY … FROM STDIN`: a blocking reader thread encodes rows, the async
+/// side forwards them. Returns the number of rows.
+async fn copy_rows(
+    conn: &mut PgConnection,
+    table: &QualifiedTable,
+    plan: &LoadPlan<'_>,
+    progress: Arc<dyn Progress>,
+) -> Result<u64> {
+    let mut target = format!("COPY {table} (fid");
+    for c in plan.columns {
+        let _ = write!(target, ", {}", c.ident());
+    }
+    target.push_str(", geom) FROM STDIN");
+
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(CHANNEL_CHUNKS);
+    let path = plan.request.path.clone();
+    let format = plan.format;
+    let columns = plan.columns.to_vec();
+    let options = NormalizeOptions {
+        build_geometry: true,
+        srid: plan.srid,
+        with_z: plan.has_z,
+    };
+    let producer = tokio::task::spawn_blocking(move || -> Result<u64, IngestError> {
+        let mut encoder = CopyEncoder::new(&columns, tx);
+        let mut sink = Counting {
+            inner: &mut encoder,
+            progress: progress.as_ref(),
+        };
+        let mut normalizer = Normalizer::new(&mut sink, options);
+        formats::open(format, &path).read(&mut normalizer)?;
+        encoder.flush()?;
+        Ok(encoder.rows())
+    });
+
+    let mut copy = conn.copy_in_raw(&target).await?;
+    let mut send_error = None;
+    while let Some(chunk) = rx.recv().await {
+        if let Err(e) = copy.send(chunk).await {
+            send_error = Some(e);
+            break;
+        }
+    }
+    drop(rx);
+    let produced = producer
+        .await
+        .map_err(|e| Error::Internal(format!("reader thread failed: {e}")))?;
+    match (produced, send_error) {
+        (Ok(rows), None) => {
+            copy.finish().await.map_err(rejected)?;
+            Ok(rows)
+        }
+        (_, Some(e)) => {
+            let _ = copy.abort("kreisgeo: database rejected a row").await;
+            Err(rejected(e))
+        }
+        (Err(e), None) => {
+            let _ = copy.abort("kreisgeo: input rejected").await;
+            Err(e.into())
+        }
+    }
+}
+
+/// A database error caused by the data (bad geometry, CRS without a transformation) is the
+/// input's fault: it becomes an ingest error with PostgreSQL's message and context.
+fn rejected(e: sqlx::Error) -> Error {
+    match e.as_database_error() {
+        Some(db) => {
+            let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
+            let context = pg
+                .and_then(|p| p.r#where())
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default();
+            IngestError::Rejected(format!("{}{context}", db.message())).into()
+        }
+        None => e.into(),
+    }
+}
+
+async fn extent(conn: &mut PgConnection, table: &QualifiedTable) -> Result<Option<[f64; 4]>> {
+    let row: (Option<f64>, Option<f64>, Option<f64>, Option<f64>) = sqlx::query_as(&format!(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) \
+         FROM (SELECT ST_Extent(geom) AS e FROM {table}) s"
+    ))
+    .fetch_one(conn)
+    .await?;
+    Ok(match row {
+        (Some(a), Some(b), Some(c), Some(d)) => Some([a, b, c, d]),
+        _ => None,
+    })
+}
+
+/// Reports progress every 10,000 features.
+struct Counting<'a> {
+    inner: &'a mut CopyEncoder,
+    progress: &'a dyn Progress,
+}
+
+impl super::normalize::FeatureSink for Counting<'_> {
+    fn feature(
+        &mut self,
+        feature: &super::normalize::NormalizedFeature,
+    ) -> Result<(), IngestError> {
+        self.inner.feature(feature)?;
+        let rows = self.inner.rows();
+        if rows % 10_000 == 0 {
+            self.progress.features(rows);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,276 @@
+//! Ingest: file → format reader → normalised stream → COPY into a new version table → atomic
+//! switch.
+//!
+//! Two passes over the file: the first learns the schema, the CRS and whether coordinates are 3D;
+//! the second streams COPY rows from a blocking reader thread through a bounded channel into the
+//! database. Everything from table creation to the version switch happens in one transaction, so
+//! a failed or killed ingest leaves the served version untouched and nothing behind.
+
+pub mod copy;
+pub mod detect;
+pub mod formats;
+pub mod load;
+pub mod normalize;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+use sqlx::PgPool;
+
+use crate::catalog::{self, Column, DatasetKind};
+use crate::error::{Error, Result};
+use detect::Format;
+use normalize::{NormalizeOptions, Normalizer};
+use schema::SchemaInferrer;
+
+/// How many versions of a dataset are kept by default (the active one always is).
+pub const DEFAULT_KEEP_VERSIONS: i64 = 3;
+
+/// Why an ingest failed. The served version is unchanged in every case.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{path}: unknown format (expected GeoJSON or FlatGeobuf)")]
+    UnknownFormat { path: String },
+
+    #[error("{message}")]
+    Parse { message: String },
+
+    #[error("feature {index}{}: {message}", field.as_ref().map(|f| format!(", field '{f}'")).unwrap_or_default())]
+    Feature {
+        /// 0-based position of the feature in the file.
+        index: u64,
+        field: Option<String>,
+        message: String,
+    },
+
+    #[error("the file declares no CRS; give one with --crs (e.g. --crs EPSG:25832)")]
+    MissingCrs,
+
+    #[error("unknown CRS EPSG:{0} (not in PostGIS's spatial_ref_sys)")]
+    UnknownCrs(i32),
+
+    #[error("{0}")]
+    InvalidDataset(String),
+
+    #[error("the file holds no features")]
+    Empty,
+
+    #[error("ingest aborted: {0}")]
+    Aborted(String),
+
+    #[error("the database rejected the data: {0}")]
+    Rejected(String),
+}
+
+impl IngestError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// What to ingest.
+#[derive(Debug, Clone)]
+pub struct IngestRequest {
+    pub path: PathBuf,
+    pub dataset: String,
+    pub kind: DatasetKind,
+    /// Overrides the CRS the file declares (EPSG code).
+    pub crs: Option<i32>,
+    pub title: Option<String>,
+    pub keep_versions: i64,
+}
+
+impl IngestRequest {
+    pub fn new(path: impl Into<PathBuf>, dataset: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            dataset: dataset.into(),
+            kind: DatasetKind::Generic,
+            crs: None,
+            title: None,
+            keep_versions: DEFAULT_KEEP_VERSIONS,
+        }
+    }
+}
+
+/// The outcome of an ingest.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestReport {
+    pub dataset: String,
+    /// The version now served.
+    pub version: i64,
+    /// True when the file was byte-identical to the active version's and nothing was loaded.
+    pub unchanged: bool,
+    pub format: String,
+    pub source_crs: Option<i32>,
+    pub features: u64,
+    pub has_z: bool,
+    pub columns: Vec<Column>,
+    /// Extent in CRS84.
+    pub bbox: Option<[f64; 4]>,
+    pub sha256: String,
+    pub seconds: f64,
+}
+
+/// Receives progress while an ingest runs (the CLI draws a bar; tests ignore it).
+pub trait Progress: Send + Sync {
+    fn phase(&self, _name: &str) {}
+    fn features(&self, _done: u64) {}
+}
+
+/// A [`Progress`] that ignores everything.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// What the first pass learns.
+struct Survey {
+    columns: Vec<Column>,
+    crs: Option<i32>,
+    has_z: bool,
+    features: u64,
+}
+
+/// Loads `req.path` as a new version of `req.dataset` and switches to it.
+pub async fn ingest(
+    pool: &PgPool,
+    req: &IngestRequest,
+    progress: Arc<dyn Progress>,
+) -> Result<IngestReport> {
+    let started = Instant::now();
+    catalog::validate_dataset_id(&req.dataset).map_err(IngestError::InvalidDataset)?;
+    let path = req.path.clone();
+    progress.phase("checksum");
+    let sha256 = blocking(move || sha256_file(&path)).await?;
+    let format = detect::detect(&req.path)?;
+
+    if let Some((version, active_sha)) =
+        catalog::repo::active_source_sha256(pool, &req.dataset).await?
+    {
+        if active_sha == sha256 {
+            tracing::info!(dataset = %req.dataset, version, "file identical to the active version; nothing to do");
+            let collection = catalog::repo::find_collection(pool, &req.dataset)
+                .await?
+                .ok_or_else(|| Error::Internal("active version vanished".into()))?;
+            let v = collection.version;
+            return Ok(IngestReport {
+                dataset: req.dataset.clone(),
+                version,
+                unchanged: true,
+                format: format.name().into(),
+                source_crs: Some(v.source_crs),
+                features: u64::try_from(v.feature_count).unwrap_or_default(),
+                has_z: v.has_z,
+                columns: v.columns,
+                bbox: v.bbox,
+                sha256,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+    }
+
+    progress.phase("survey");
+    let path = req.path.clone();
+    let survey = blocking(move || survey(format, &path)).await?;
+    if survey.features == 0 {
+        return Err(IngestError::Empty.into());
+    }
+    let reader_default = formats::open(format, &req.path).default_crs();
+    let srid = req
+        .crs
+        .or(survey.crs)
+        .or(reader_default)
+        .ok_or(IngestError::MissingCrs)?;
+
+    progress.phase("load");
+    let loaded = load::load(
+        pool,
+        load::LoadPlan {
+            request: req,
+            format,
+            srid,
+            columns: &survey.columns,
+            has_z: survey.has_z,
+            sha256: &sha256,
+        },
+        progress.clone(),
+    )
+    .await?;
+    let report = IngestReport {
+        dataset: req.dataset.clone(),
+        version: loaded.version,
+        unchanged: false,
+        format: format.name().into(),
+        source_crs: Some(srid),
+        features: loaded.features,
+        has_z: survey.has_z,
+        columns: survey.columns,
+        bbox: loaded.bbox,
+        sha256,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    tracing::info!(
+        dataset = %report.dataset,
+        version = report.version,
+        features = report.features,
+        srid,
+        seconds = report.seconds,
+        "ingest complete"
+    );
+    Ok(report)
+}
+
+/// First pass: schema, declared CRS, dimensions, count.
+fn survey(format: Format, path: &Path) -> Result<Survey, IngestError> {
+    let mut inferrer = SchemaInferrer::default();
+    let mut reader = formats::open(format, path);
+    let (crs, has_z) = {
+        let mut normalizer = Normalizer::new(
+            &mut inferrer,
+            NormalizeOptions {
+                build_geometry: false,
+                srid: 0,
+                with_z: false,
+            },
+        );
+        let crs = reader.read(&mut normalizer)?;
+        (crs, normalizer.saw_z())
+    };
+    Ok(Survey {
+        columns: inferrer.columns(),
+        crs,
+        has_z,
+        features: inferrer.features(),
+    })
+}
+
+fn sha256_file(path: &Path) -> Result<String, IngestError> {
+    use sha2::Digest;
+    let mut file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
+    let mut hasher = sha2::Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(|e| IngestError::io(path, e))?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Runs blocking file work off the async runtime.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, IngestError> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(format!("reader thread failed: {e}")))?
+        .map_err(Error::from)
+}

@@ -1,0 +1,265 @@
+//! The one normalised feature stream every input format becomes.
+//!
+//! Format readers push geozero events into a [`Normalizer`]; it turns each feature into a
+//! [`NormalizedFeature`] (owned property values + EWKB geometry in the source CRS) and hands it to
+//! a [`FeatureSink`]. Schema inference and the COPY encoder are sinks, so a new format only has to
+//! produce geozero events.
+
+use std::cell::RefCell;
+use std::io::Write;
+use std::rc::Rc;
+
+use geozero::error::{GeozeroError, Result as GeozeroResult};
+use geozero::wkb::{WkbDialect, WkbWriter};
+use geozero::{ColumnValue, CoordDimensions, FeatureProcessor, GeomProcessor, PropertyProcessor};
+
+use super::IngestError;
+pub use crate::value::Value;
+
+/// One feature of the stream.
+#[derive(Debug, Default)]
+pub struct NormalizedFeature {
+    /// 0-based position in the source, for error messages.
+    pub index: u64,
+    /// Properties in source order, by source name.
+    pub properties: Vec<(String, Value)>,
+    /// EWKB with the source SRID, or `None` for a feature without geometry (or when the
+    /// normaliser was told not to build geometries).
+    pub geometry: Option<Vec<u8>>,
+}
+
+/// Receives the normalised stream.
+pub trait FeatureSink {
+    /// Called once per feature, in source order.
+    fn feature(&mut self, feature: &NormalizedFeature) -> Result<(), IngestError>;
+}
+
+/// Appends into a buffer shared with the normaliser, because `WkbWriter` owns its output and
+/// cannot hand it back.
+#[derive(Clone, Default)]
+struct SharedBuf(Rc<RefCell<Vec<u8>>>);
+
+impl Write for SharedBuf {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Options of a normalisation pass.
+#[derive(Debug, Clone, Copy)]
+pub struct NormalizeOptions {
+    /// Build EWKB geometries (the schema pass does not need them).
+    pub build_geometry: bool,
+    /// SRID written into the EWKB.
+    pub srid: i32,
+    /// Write Z coordinates (missing Z become 0).
+    pub with_z: bool,
+}
+
+/// A geozero processor that turns reader events into [`NormalizedFeature`]s for a sink.
+pub struct Normalizer<'a> {
+    sink: &'a mut dyn FeatureSink,
+    options: NormalizeOptions,
+    current: NormalizedFeature,
+    buf: SharedBuf,
+    wkb: Option<WkbWriter<SharedBuf>>,
+    saw_z: bool,
+    features: u64,
+    /// The sink's error, kept whole because geozero errors are only strings.
+    failure: Option<IngestError>,
+}
+
+impl<'a> Normalizer<'a> {
+    pub fn new(sink: &'a mut dyn FeatureSink, options: NormalizeOptions) -> Self {
+        Self {
+            sink,
+            options,
+            current: NormalizedFeature::default(),
+            buf: SharedBuf::default(),
+            wkb: None,
+            saw_z: false,
+            features: 0,
+            failure: None,
+        }
+    }
+
+    /// Whether any coordinate carried a Z value.
+    pub fn saw_z(&self) -> bool {
+        self.saw_z
+    }
+
+    /// Number of features passed to the sink.
+    pub fn features(&self) -> u64 {
+        self.features
+    }
+
+    /// Turns the outcome of a reader's `process` call into kreisgeo's error, preferring the
+    /// sink's own error over geozero's string.
+    pub fn finish(&mut self, result: GeozeroResult<()>) -> Result<(), IngestError> {
+        if let Some(failure) = self.failure.take() {
+            return Err(failure);
+        }
+        result.map_err(|e| IngestError::Feature {
+            index: self.current.index,
+            field: None,
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Forwards geometry events to the WKB writer when one is active.
+macro_rules! forward {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {
+        $(fn $name(&mut self, $($arg: $ty),*) -> GeozeroResult<()> {
+            match self.wkb.as_mut() {
+                Some(w) => w.$name($($arg),*),
+                None => Ok(()),
+            }
+        })*
+    };
+}
+
+impl GeomProcessor for Normalizer<'_> {
+    fn dimensions(&self) -> CoordDimensions {
+        // Ask readers for Z so it can be detected; the WKB writer drops it unless `with_z`.
+        CoordDimensions::xyz()
+    }
+
+    fn xy(&mut self, x: f64, y: f64, idx: usize) -> GeozeroResult<()> {
+        self.coordinate(x, y, None, None, None, None, idx)
+    }
+
+    fn coordinate(
+        &mut self,
+        x: f64,
+        y: f64,
+        z: Option<f64>,
+        m: Option<f64>,
+        t: Option<f64>,
+        tm: Option<u64>,
+        idx: usize,
+    ) -> GeozeroResult<()> {
+        if !x.is_finite() || !y.is_finite() {
+            return Err(GeozeroError::Coord);
+        }
+        self.saw_z |= z.is_some();
+        match self.wkb.as_mut() {
+            Some(w) => w.coordinate(x, y, z, m, t, tm, idx),
+            None => Ok(()),
+        }
+    }
+
+    forward! {
+        empty_point(idx: usize);
+        point_begin(idx: usize);
+        point_end(idx: usize);
+        multipoint_begin(size: usize, idx: usize);
+        multipoint_end(idx: usize);
+        linestring_begin(tagged: bool, size: usize, idx: usize);
+        linestring_end(tagged: bool, idx: usize);
+        multilinestring_begin(size: usize, idx: usize);
+        multilinestring_end(idx: usize);
+        polygon_begin(tagged: bool, size: usize, idx: usize);
+        polygon_end(tagged: bool, idx: usize);
+        multipolygon_begin(size: usize, idx: usize);
+        multipolygon_end(idx: usize);
+        geometrycollection_begin(size: usize, idx: usize);
+        geometrycollection_end(idx: usize);
+        circularstring_begin(size: usize, idx: usize);
+        circularstring_end(idx: usize);
+        compoundcurve_begin(size: usize, idx: usize);
+        compoundcurve_end(idx: usize);
+        curvepolygon_begin(size: usize, idx: usize);
+        curvepolygon_end(idx: usize);
+        multicurve_begin(size: usize, idx: usize);
+        multicurve_end(idx: usize);
+        multisurface_begin(size: usize, idx: usize);
+        multisurface_end(idx: usize);
+        triangle_begin(tagged: bool, size: usize, idx: usize);
+        triangle_end(tagged: bool, idx: usize);
+        polyhedralsurface_begin(size: usize, idx: usize);
+        polyhedralsurface_end(idx: usize);
+        tin_begin(size: usize, idx: usize);
+        tin_end(idx: usize);
+    }
+}
+
+impl PropertyProcessor for Normalizer<'_> {
+    fn property(&mut self, _idx: usize, name: &str, value: &ColumnValue) -> GeozeroResult<bool> {
+        self.current
+            .properties
+            .push((name.to_string(), from_column(value)));
+        Ok(false)
+    }
+}
+
+impl FeatureProcessor for Normalizer<'_> {
+    fn feature_begin(&mut self, idx: u64) -> GeozeroResult<()> {
+        self.current.index = idx;
+        self.current.properties.clear();
+        self.current.geometry = None;
+        Ok(())
+    }
+
+    fn geometry_begin(&mut self) -> GeozeroResult<()> {
+        if self.options.build_geometry {
+            self.buf.0.borrow_mut().clear();
+            let dims = if self.options.with_z {
+                CoordDimensions::xyz()
+            } else {
+                CoordDimensions::xy()
+            };
+            self.wkb = Some(WkbWriter::with_opts(
+                self.buf.clone(),
+                WkbDialect::Ewkb,
+                dims,
+                Some(self.options.srid),
+                Vec::new(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn geometry_end(&mut self) -> GeozeroResult<()> {
+        if self.wkb.take().is_some() {
+            self.current.geometry = Some(std::mem::take(&mut *self.buf.0.borrow_mut()));
+        }
+        Ok(())
+    }
+
+    fn feature_end(&mut self, _idx: u64) -> GeozeroResult<()> {
+        self.features += 1;
+        if let Err(e) = self.sink.feature(&self.current) {
+            let message = e.to_string();
+            self.failure = Some(e);
+            return Err(GeozeroError::Feature(message));
+        }
+        Ok(())
+    }
+}
+
+fn from_column(v: &ColumnValue) -> Value {
+    match *v {
+        ColumnValue::Bool(b) => Value::Bool(b),
+        ColumnValue::Byte(n) => Value::Int(n.into()),
+        ColumnValue::UByte(n) => Value::Int(n.into()),
+        ColumnValue::Short(n) => Value::Int(n.into()),
+        ColumnValue::UShort(n) => Value::Int(n.into()),
+        ColumnValue::Int(n) => Value::Int(n.into()),
+        ColumnValue::UInt(n) => Value::Int(n.into()),
+        ColumnValue::Long(n) => Value::Int(n),
+        // Beyond i64 the digits are kept exactly as text rather than rounded into a float.
+        ColumnValue::ULong(n) => {
+            i64::try_from(n).map_or_else(|_| Value::Text(n.to_string()), Value::Int)
+        }
+        ColumnValue::Float(f) => Value::Float(f.into()),
+        ColumnValue::Double(f) => Value::Float(f),
+        ColumnValue::String(s) | ColumnValue::DateTime(s) => Value::Text(s.to_string()),
+        ColumnValue::Json(s) => Value::Json(s.to_string()),
+        ColumnValue::Binary(b) => Value::Text(hex::encode(b)),
+    }
+}

@@ -1,0 +1,177 @@
+//! Attribute schema inference: which columns a version table gets and of which type.
+
+use std::collections::HashMap;
+
+use super::normalize::{FeatureSink, NormalizedFeature, Value};
+use super::IngestError;
+use crate::catalog::{Column, ColumnType};
+
+/// Column names the version tables use themselves.
+pub const RESERVED: [&str; 2] = ["fid", "geom"];
+
+/// Longest identifier PostgreSQL keeps (NAMEDATALEN - 1).
+const MAX_IDENT_BYTES: usize = 63;
+
+/// A sink that learns the columns and their types from the whole stream.
+#[derive(Debug, Default)]
+pub struct SchemaInferrer {
+    columns: Vec<(String, Option<ColumnType>)>,
+    index: HashMap<String, usize>,
+    features: u64,
+    with_geometry: u64,
+}
+
+impl SchemaInferrer {
+    /// Features seen.
+    pub fn features(&self) -> u64 {
+        self.features
+    }
+
+    /// The inferred columns, in first-seen order, with sanitised unique SQL names.
+    /// A column that only ever held nulls becomes text.
+    pub fn columns(&self) -> Vec<Column> {
+        let mut taken: Vec<String> = RESERVED.iter().map(ToString::to_string).collect();
+        self.columns
+            .iter()
+            .map(|(original, ty)| {
+                let name = unique_name(&sanitize(original), &taken);
+                taken.push(name.clone());
+                Column {
+                    name,
+                    original: original.clone(),
+                    ty: ty.unwrap_or(ColumnType::Text),
+                }
+            })
+            .collect()
+    }
+}
+
+impl FeatureSink for SchemaInferrer {
+    fn feature(&mut self, feature: &NormalizedFeature) -> Result<(), IngestError> {
+        self.features += 1;
+        if feature.geometry.is_some() {
+            self.with_geometry += 1;
+        }
+        for (name, value) in &feature.properties {
+            let ty = value_type(value);
+            match self.index.get(name) {
+                Some(&i) => {
+                    let slot = &mut self.columns[i].1;
+                    *slot = Some(slot.map_or(ty, |old| merge(old, ty)));
+                }
+                None => {
+                    self.index.insert(name.clone(), self.columns.len());
+                    self.columns.push((name.clone(), Some(ty)));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn value_type(v: &Value) -> ColumnType {
+    match v {
+        Value::Bool(_) => ColumnType::Boolean,
+        Value::Int(_) => ColumnType::Integer,
+        Value::Float(_) => ColumnType::Float,
+        Value::Text(_) => ColumnType::Text,
+        Value::Json(_) => ColumnType::Json,
+    }
+}
+
+/// The narrowest type that holds both. JSON holds everything exactly; numbers mixed with
+/// strings become text, which is what such columns are in real county data (house numbers).
+fn merge(a: ColumnType, b: ColumnType) -> ColumnType {
+    use ColumnType::{Float, Integer, Json, Text};
+    match (a, b) {
+        _ if a == b => a,
+        (Integer, Float) | (Float, Integer) => Float,
+        (Json, _) | (_, Json) => Json,
+        _ => Text,
+    }
+}
+
+/// A lower-case ASCII SQL name for a source property name.
+pub fn sanitize(original: &str) -> String {
+    let mut out = String::with_capacity(original.len());
+    for c in original.chars().flat_map(char::to_lowercase) {
+        match c {
+            'a'..='z' | '0'..='9' => out.push(c),
+            'ä' => out.push_str("ae"),
+            'ö' => out.push_str("oe"),
+            'ü' => out.push_str("ue"),
+            'ß' => out.push_str("ss"),
+            _ => {
+                if !out.ends_with('_') {
+                    out.push('_');
+                }
+            }
+        }
+    }
+    let trimmed = out.trim_matches('_');
+    let mut name = if trimmed.is_empty() {
+        "col".to_string()
+    } else if trimmed.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("c_{trimmed}")
+    } else {
+        trimmed.to_string()
+    };
+    name.truncate(MAX_IDENT_BYTES);
+    name
+}
+
+fn unique_name(base: &str, taken: &[String]) -> String {
+    if !taken.iter().any(|t| t == base) {
+        return base.to_string();
+    }
+    (2..)
+        .map(|n| {
+            let suffix = format!("_{n}");
+            let mut stem = base.to_string();
+            stem.truncate(MAX_IDENT_BYTES - suffix.len());
+            format!("{stem}{suffix}")
+        })
+        .find(|candidate| !taken.iter().any(|t| t == candidate))
+        .unwrap_or_else(|| base.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitizes_real_names() {
+        assert_eq!(sanitize("defibrillator:location"), "defibrillator_location");
+        assert_eq!(sanitize("Flurstückskennzeichen"), "flurstueckskennzeichen");
+        assert_eq!(sanitize("Größe (m²)"), "groesse_m");
+        assert_eq!(sanitize("2020"), "c_2020");
+        assert_eq!(sanitize("***"), "col");
+        assert_eq!(sanitize(&"x".repeat(100)).len(), 63);
+    }
+
+    #[test]
+    fn names_are_unique_and_avoid_reserved() {
+        let mut s = SchemaInferrer::default();
+        let f = NormalizedFeature {
+            index: 0,
+            properties: vec![
+                ("geom".into(), Value::Int(1)),
+                ("A b".into(), Value::Int(1)),
+                ("a_b".into(), Value::Float(1.5)),
+            ],
+            geometry: None,
+        };
+        s.feature(&f).unwrap();
+        let names: Vec<_> = s.columns().into_iter().map(|c| c.name).collect();
+        assert_eq!(names, ["geom_2", "a_b", "a_b_2"]);
+    }
+
+    #[test]
+    fn types_merge() {
+        use ColumnType::*;
+        assert_eq!(merge(Integer, Float), Float);
+        assert_eq!(merge(Integer, Text), Text);
+        assert_eq!(merge(Boolean, Json), Json);
+        assert_eq!(merge(Text, Text), Text);
+    }
+}

@@ -1,0 +1,20 @@
+//! kreisgeo: the geodata and open-data portal backend of a German county.
+//!
+//! Files go in through [`ingest`] into PostGIS ([`db`], [`catalog`]) and come out through the
+//! HTTP [`api`]: OGC API Features ([`features`]) and vector tiles ([`tiles`]).
+
+pub mod api;
+pub mod catalog;
+pub mod crs;
+pub mod db;
+pub mod error;
+pub mod features;
+pub mod generate;
+pub mod ingest;
+pub mod logging;
+pub mod ogc;
+pub mod tiles;
+pub mod time;
+pub mod value;
+
+pub use error::{Error, Result};

@@ -1,0 +1,390 @@
+//! The `kreisgeo` command line: serve, ingest, manage the embedded database, generate data.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::HttpServer;
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use kreisgeo::api::state::{ApiConfig, AppState};
+use kreisgeo::catalog::DatasetKind;
+use kreisgeo::db::embedded::{self, EmbeddedPostgres};
+use kreisgeo::db::Database;
+use kreisgeo::generate::{self, GenKind, OutputFormat};
+use kreisgeo::ingest::{self, IngestRequest, Progress};
+use kreisgeo::logging::{self, LogFormat};
+
+#[derive(Parser)]
+#[command(
+    name = "kreisgeo",
+    version,
+    about = "Geodata and open-data portal backend for German counties"
+)]
+struct Cli {
+    /// PostgreSQL/PostGIS to use. Without it, kreisgeo runs its own PostgreSQL in --data-dir.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+
+    /// Directory of the embedded PostgreSQL [default: /var/lib/kreisgeo for root,
+    /// ~/.local/share/kreisgeo otherwise]
+    #[arg(long, env = "KREISGEO_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+
+    /// Log format on stderr.
+    #[arg(
+        long,
+        value_enum,
+        env = "KREISGEO_LOG_FORMAT",
+        default_value = "human",
+        global = true
+    )]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (OGC API Features, vector tiles, OpenAPI).
+    Serve {
+        /// Address and port to listen on.
+        #[arg(long, env = "KREISGEO_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Public base URL for links, when behind a proxy (e.g. https://geo.example.de).
+        #[arg(long, env = "KREISGEO_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// HTTP worker threads [default: one per core].
+        #[arg(long, env = "KREISGEO_WORKERS")]
+        workers: Option<usize>,
+    },
+    /// Load a file (GeoJSON, FlatGeobuf) as a new version of a dataset and serve it.
+    Ingest {
+        /// The file to load.
+        file: PathBuf,
+        /// Dataset id: a-z, 0-9, '_' and '-'; it becomes the collection id.
+        #[arg(long)]
+        dataset: String,
+        /// What the dataset holds.
+        #[arg(long, value_enum, default_value = "generic")]
+        kind: DatasetKind,
+        /// CRS of the coordinates (e.g. EPSG:25832); overrides what the file declares.
+        #[arg(long)]
+        crs: Option<String>,
+        /// Human-readable title of the dataset.
+        #[arg(long)]
+        title: Option<String>,
+        /// How many versions to keep (the served one included).
+        #[arg(long, default_value_t = ingest::DEFAULT_KEEP_VERSIONS)]
+        keep_versions: i64,
+        /// Print the ingest report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage the embedded PostgreSQL.
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
+    /// Print the OpenAPI document (or write it to a file).
+    Openapi {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Generate deterministic parcels, solar roofs or AEDs inside Landkreis Lüneburg.
+    Generate {
+        #[arg(long, value_enum)]
+        kind: GenKind,
+        #[arg(long)]
+        count: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file; the format follows the extension (.geojson, .fgb) unless --format says.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum)]
+        format: Option<OutputFormat>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbAction {
+    /// Start the embedded PostgreSQL and leave it running; prints its URL.
+    Start,
+    /// Stop the embedded PostgreSQL.
+    Stop,
+    /// Print the URL of the running embedded PostgreSQL.
+    Url,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .unwrap_or_else(EmbeddedPostgres::default_data_dir);
+    let url = cli.database_url.as_deref().filter(|u| !u.is_empty());
+    match cli.command {
+        Command::Serve {
+            bind,
+            public_url,
+            workers,
+        } => {
+            serve(url, &data_dir, &bind, ApiConfig { public_url }, workers).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ingest {
+            file,
+            dataset,
+            kind,
+            crs,
+            title,
+            keep_versions,
+            json,
+        } => {
+            let crs = crs
+                .map(|c| {
+                    kreisgeo::crs::parse(&c)
+                        .with_context(|| format!("--crs '{c}' is not a CRS such as EPSG:25832"))
+                })
+                .transpose()?;
+            let request = IngestRequest {
+                path: file,
+                dataset,
+                kind,
+                crs,
+                title,
+                keep_versions,
+            };
+            run_ingest(url, &data_dir, request, json).await
+        }
+        Command::Db { action } => db_command(action, &data_dir).await,
+        Command::Openapi { out } => {
+            let text = kreisgeo::api::openapi::openapi_json();
+            match out {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Generate {
+            kind,
+            count,
+            seed,
+            out,
+            format,
+        } => {
+            generate_file(kind, count, seed, &out, format)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(
+    url: Option<&str>,
+    data_dir: &Path,
+    bind: &str,
+    config: ApiConfig,
+    workers: Option<usize>,
+) -> anyhow::Result<()> {
+    let db = Database::open(url, data_dir).await?;
+    let state = AppState::new(db.pool.clone(), config);
+    let mut server =
+        HttpServer::new(move || kreisgeo::api::app(state.clone())).shutdown_timeout(10);
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    let server = match server.bind(bind) {
+        Ok(s) => s,
+        Err(e) => {
+            db.close().await?;
+            bail!("cannot listen on {bind}: {e}");
+        }
+    };
+    tracing::info!(%bind, "kreisgeo serving on http://{bind}/");
+    // actix-web stops on SIGINT/SIGTERM after finishing in-flight requests.
+    let result = server.run().await;
+    db.close().await?;
+    result.context("HTTP server failed")
+}
+
+async fn run_ingest(
+    url: Option<&str>,
+    data_dir: &Path,
+    request: IngestRequest,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let db = Database::open(url, data_dir).await?;
+    let progress = Arc::new(CliProgress::new());
+    let outcome = tokio::select! {
+        r = ingest::ingest(&db.pool, &request, progress.clone()) => Some(r),
+        () = shutdown_signal() => None,
+    };
+    progress.finish();
+    db.close().await?;
+    match outcome {
+        None => {
+            eprintln!("interrupted: nothing was changed");
+            Ok(ExitCode::from(130))
+        }
+        Some(Err(e)) => Err(e.into()),
+        Some(Ok(report)) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if report.unchanged {
+                eprintln!(
+                    "{}: file unchanged, still serving version {}",
+                    report.dataset, report.version
+                );
+            } else {
+                eprintln!(
+                    "{}: version {} serves {} features ({}, EPSG:{}) in {:.1} s ({:.0} features/s)",
+                    report.dataset,
+                    report.version,
+                    report.features,
+                    report.format,
+                    report.source_crs.unwrap_or_default(),
+                    report.seconds,
+                    report.features as f64 / report.seconds.max(1e-9)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn db_command(action: DbAction, data_dir: &Path) -> anyhow::Result<ExitCode> {
+    match action {
+        DbAction::Start => {
+            let pg = EmbeddedPostgres::ensure_running(data_dir).await?;
+            println!("{}", pg.url(embedded::DATABASE));
+        }
+        DbAction::Url => match EmbeddedPostgres::attach(data_dir).await? {
+            Some(pg) => println!("{}", pg.url(embedded::DATABASE)),
+            None => bail!(
+                "no embedded PostgreSQL is running in {}",
+                data_dir.display()
+            ),
+        },
+        DbAction::Stop => match EmbeddedPostgres::attach(data_dir).await? {
+            Some(pg) => pg.force_stop().await?,
+            None => eprintln!(
+                "no embedded PostgreSQL is running in {}",
+                data_dir.display()
+            ),
+        },
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn generate_file(
+    kind: GenKind,
+    count: usize,
+    seed: u64,
+    out: &Path,
+    format: Option<OutputFormat>,
+) -> anyhow::Result<()> {
+    let format = match format {
+        Some(f) => f,
+        None => match out.extension().and_then(|e| e.to_str()) {
+            Some("fgb") => OutputFormat::Fgb,
+            Some("geojson" | "json") => OutputFormat::Geojson,
+            _ => bail!("cannot tell the format of {}; give --format", out.display()),
+        },
+    };
+    let features = generate::generate(kind, count, seed);
+    let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut writer = std::io::BufWriter::new(file);
+    match format {
+        OutputFormat::Geojson => generate::write_geojson(kind, &features, &mut writer)?,
+        OutputFormat::Fgb => generate::write_fgb(kind, &features, &mut writer)?,
+    }
+    std::io::Write::flush(&mut writer)?;
+    eprintln!("wrote {} features to {}", features.len(), out.display());
+    Ok(())
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = ctrl_c => {},
+                _ = term.recv() => {},
+            }
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
+        }
+    }
+}
+
+/// A progress bar on a terminal, log lines otherwise.
+struct CliProgress {
+    bar: Option<ProgressBar>,
+}
+
+impl CliProgress {
+    fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {msg} {pos} features ({per_sec}, {elapsed})",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Self { bar }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for CliProgress {
+    fn phase(&self, name: &str) {
+        match &self.bar {
+            Some(bar) => bar.set_message(name.to_string()),
+            None => tracing::info!(phase = name, "ingest"),
+        }
+    }
+
+    fn features(&self, done: u64) {
+        match &self.bar {
+            Some(bar) => bar.set_position(done),
+            None if done % 100_000 == 0 => tracing::info!(features = done, "ingest progress"),
+            None => {}
+        }
+    }
+}

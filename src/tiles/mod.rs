@@ -1,0 +1,4 @@
+//! Vector tiles (OGC API - Tiles, Mapbox Vector Tiles) rendered by PostGIS.
+
+pub mod mvt;
+pub mod tms;
