@@ -126,16 +126,32 @@ pub fn generate(kind: GenKind, count: usize, seed: u64) -> Vec<GenFeature> {
     }
 }
 
-/// A jittered grid clipped to the county: neighbours share corners, so parcels tile the plane
-/// without gaps or overlaps and every quadrilateral is valid.
+/// Typical edge of a generated parcel in metres.
+const PARCEL_EDGE_M: f64 = 40.0;
+
+/// Centre of the Hansestadt Lüneburg (Am Sande) in EPSG:25832; parcels fill outward from here.
+const TOWN_CENTRE: Coord<f64> = Coord {
+    x: 594_180.0,
+    y: 5_900_870.0,
+};
+
+/// A jittered grid of parcels around the town centre, clipped to the county: neighbours share
+/// corners, so parcels tile the plane without gaps or overlaps and every quadrilateral is valid.
+/// Parcels keep a realistic size until the county is full, then shrink.
 fn parcels(area: &MultiPolygon<f64>, count: usize, seed: u64) -> Vec<GenFeature> {
     let Some(rect) = area.bounding_rect() else {
         return Vec::new();
     };
-    let mut cell = (area.unsigned_area() / count.max(1) as f64).sqrt() * 0.97;
+    let mut cell = ((area.unsigned_area() / count.max(1) as f64).sqrt() * 0.97).min(PARCEL_EDGE_M);
     loop {
         let cols = ((rect.width() / cell).ceil() as i64).max(1);
         let rows = ((rect.height() / cell).ceil() as i64).max(1);
+        let ci = ((TOWN_CENTRE.y - rect.min().y) / cell) as i64;
+        let cj = ((TOWN_CENTRE.x - rect.min().x) / cell) as i64;
+        let mut cells: Vec<(i64, i64)> = (0..rows)
+            .flat_map(|i| (0..cols).map(move |j| (i, j)))
+            .collect();
+        cells.sort_by_key(|&(i, j)| ((i - ci).pow(2) + (j - cj).pow(2), i, j));
         let corner = |i: i64, j: i64| {
             let mut r = SplitMix64::new(seed ^ ((i as u64) << 32) ^ (j as u64) ^ 0x5eed);
             Coord {
@@ -144,32 +160,26 @@ fn parcels(area: &MultiPolygon<f64>, count: usize, seed: u64) -> Vec<GenFeature>
             }
         };
         let mut out = Vec::with_capacity(count);
-        'grid: for i in 0..rows {
-            for j in 0..cols {
-                let center = Point::new(
-                    rect.min().x + (j as f64 + 0.5) * cell,
-                    rect.min().y + (i as f64 + 0.5) * cell,
-                );
-                if !area.contains(&center) {
-                    continue;
-                }
-                let ring = LineString::from(vec![
-                    corner(i, j),
-                    corner(i, j + 1),
-                    corner(i + 1, j + 1),
-                    corner(i + 1, j),
-                    corner(i, j),
-                ]);
-                let polygon = Polygon::new(ring, vec![]);
-                let mut r = SplitMix64::new(seed ^ 0xA5A5 ^ ((i as u64) << 24) ^ (j as u64));
-                out.push(parcel_attributes(i, j, polygon, &mut r));
-                if out.len() == count {
-                    break 'grid;
-                }
+        for (i, j) in cells {
+            let center = Point::new(
+                rect.min().x + (j as f64 + 0.5) * cell,
+                rect.min().y + (i as f64 + 0.5) * cell,
+            );
+            if !area.contains(&center) {
+                continue;
             }
-        }
-        if out.len() == count {
-            return out;
+            let ring = LineString::from(vec![
+                corner(i, j),
+                corner(i, j + 1),
+                corner(i + 1, j + 1),
+                corner(i + 1, j),
+                corner(i, j),
+            ]);
+            let mut r = SplitMix64::new(seed ^ 0xA5A5 ^ ((i as u64) << 24) ^ (j as u64));
+            out.push(parcel_attributes(i, j, Polygon::new(ring, vec![]), &mut r));
+            if out.len() == count {
+                return out;
+            }
         }
         cell *= 0.95;
     }
@@ -366,6 +376,22 @@ mod tests {
             assert_eq!(format!("{a:?}"), format!("{b:?}"));
             let c = generate(kind, 50, 43);
             assert_ne!(format!("{a:?}"), format!("{c:?}"));
+        }
+    }
+
+    #[test]
+    fn parcels_start_in_town_with_realistic_size() {
+        let area = boundary();
+        assert!(area.contains(&Point(TOWN_CENTRE)));
+        let parcels = generate(GenKind::Parcels, 100, 1);
+        for p in &parcels {
+            let geo::Geometry::Polygon(poly) = &p.geometry else {
+                panic!()
+            };
+            let m2 = poly.unsigned_area();
+            assert!((400.0..3000.0).contains(&m2), "{m2}");
+            let c = geo::Centroid::centroid(poly).expect("centroid");
+            assert!(geo::Distance::distance(&geo::Euclidean, c, Point(TOWN_CENTRE)) < 1000.0);
         }
     }
 

@@ -75,10 +75,9 @@ impl FeatureSink for CopyEncoder {
         let _ = write!(line, "{}", self.rows);
         for (col, slot) in self.slots.iter().enumerate() {
             line.push('\t');
-            match slot {
+            match slot.and_then(|pos| feature.properties[pos].1.as_ref()) {
                 None => line.push_str("\\N"),
-                Some(pos) => {
-                    let value = &feature.properties[*pos].1;
+                Some(value) => {
                     encode_value(&mut line, self.columns[col], value).map_err(|message| {
                         IngestError::Feature {
                             index: feature.index,

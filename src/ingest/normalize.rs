@@ -21,8 +21,8 @@ pub use crate::value::Value;
 pub struct NormalizedFeature {
     /// 0-based position in the source, for error messages.
     pub index: u64,
-    /// Properties in source order, by source name.
-    pub properties: Vec<(String, Value)>,
+    /// Properties in source order, by source name; `None` for an explicit null.
+    pub properties: Vec<(String, Option<Value>)>,
     /// EWKB with the source SRID, or `None` for a feature without geometry (or when the
     /// normaliser was told not to build geometries).
     pub geometry: Option<Vec<u8>>,
@@ -30,6 +30,10 @@ pub struct NormalizedFeature {
 
 /// Receives the normalised stream.
 pub trait FeatureSink {
+    /// Columns a format declares up front (FlatGeobuf header), in order; called before any
+    /// feature. Lets a column that is null everywhere still exist.
+    fn declare_columns(&mut self, _names: &[String]) {}
+
     /// Called once per feature, in source order.
     fn feature(&mut self, feature: &NormalizedFeature) -> Result<(), IngestError>;
 }
@@ -85,6 +89,16 @@ impl<'a> Normalizer<'a> {
             features: 0,
             failure: None,
         }
+    }
+
+    /// Passes the columns a format declares up front to the sink.
+    pub fn declare_columns(&mut self, names: &[String]) {
+        self.sink.declare_columns(names);
+    }
+
+    /// Records an explicit null, which geozero's property events cannot express.
+    pub fn null_property(&mut self, name: &str) {
+        self.current.properties.push((name.to_string(), None));
     }
 
     /// Whether any coordinate carried a Z value.
@@ -192,7 +206,7 @@ impl PropertyProcessor for Normalizer<'_> {
     fn property(&mut self, _idx: usize, name: &str, value: &ColumnValue) -> GeozeroResult<bool> {
         self.current
             .properties
-            .push((name.to_string(), from_column(value)));
+            .push((name.to_string(), Some(from_column(value))));
         Ok(false)
     }
 }

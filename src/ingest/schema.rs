@@ -46,23 +46,35 @@ impl SchemaInferrer {
     }
 }
 
+impl SchemaInferrer {
+    fn column_slot(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        self.index.insert(name.to_string(), self.columns.len());
+        self.columns.push((name.to_string(), None));
+        self.columns.len() - 1
+    }
+}
+
 impl FeatureSink for SchemaInferrer {
+    fn declare_columns(&mut self, names: &[String]) {
+        for name in names {
+            self.column_slot(name);
+        }
+    }
+
     fn feature(&mut self, feature: &NormalizedFeature) -> Result<(), IngestError> {
         self.features += 1;
         if feature.geometry.is_some() {
             self.with_geometry += 1;
         }
         for (name, value) in &feature.properties {
-            let ty = value_type(value);
-            match self.index.get(name) {
-                Some(&i) => {
-                    let slot = &mut self.columns[i].1;
-                    *slot = Some(slot.map_or(ty, |old| merge(old, ty)));
-                }
-                None => {
-                    self.index.insert(name.clone(), self.columns.len());
-                    self.columns.push((name.clone(), Some(ty)));
-                }
+            let i = self.column_slot(name);
+            if let Some(value) = value {
+                let ty = value_type(value);
+                let slot = &mut self.columns[i].1;
+                *slot = Some(slot.map_or(ty, |old| merge(old, ty)));
             }
         }
         Ok(())
@@ -155,15 +167,17 @@ mod tests {
         let f = NormalizedFeature {
             index: 0,
             properties: vec![
-                ("geom".into(), Value::Int(1)),
-                ("A b".into(), Value::Int(1)),
-                ("a_b".into(), Value::Float(1.5)),
+                ("geom".into(), Some(Value::Int(1))),
+                ("A b".into(), Some(Value::Int(1))),
+                ("a_b".into(), Some(Value::Float(1.5))),
+                ("never".into(), None),
             ],
             geometry: None,
         };
         s.feature(&f).unwrap();
         let names: Vec<_> = s.columns().into_iter().map(|c| c.name).collect();
-        assert_eq!(names, ["geom_2", "a_b", "a_b_2"]);
+        assert_eq!(names, ["geom_2", "a_b", "a_b_2", "never"]);
+        assert_eq!(s.columns()[3].ty, ColumnType::Text);
     }
 
     #[test]

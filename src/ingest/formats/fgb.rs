@@ -36,6 +36,12 @@ impl FormatReader for FgbFile {
             .crs()
             .map(|c| c.code())
             .filter(|code| *code > 0);
+        let columns: Vec<String> = reader
+            .header()
+            .columns()
+            .map(|cols| cols.iter().map(|c| c.name().to_string()).collect())
+            .unwrap_or_default();
+        out.declare_columns(&columns);
         let mut features = reader.select_all_seq().map_err(|e| IngestError::Parse {
             message: format!("FlatGeobuf: {e}"),
         })?;

@@ -197,7 +197,10 @@ fn emit_properties(
     for (i, (key, value)) in props.iter().enumerate() {
         let text;
         let column = match value {
-            Json::Null => continue,
+            Json::Null => {
+                out.null_property(key);
+                continue;
+            }
             Json::Bool(b) => ColumnValue::Bool(*b),
             Json::Number(n) => match (n.as_i64(), n.as_u64()) {
                 (Some(v), _) => ColumnValue::Long(v),

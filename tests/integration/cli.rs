@@ -1,0 +1,211 @@
+//! The `kreisgeo` binary: the embedded PostgreSQL's life cycle, reuse by a second process,
+//! DATABASE_URL, and the error when PostgreSQL is missing.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{fixture, TestDb};
+
+fn kreisgeo() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kreisgeo"));
+    cmd.env_remove("DATABASE_URL")
+        .env_remove("KREISGEO_DATA_DIR")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A minimal HTTP/1.1 GET; returns status and body.
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+fn postmaster_running(data_dir: &Path) -> bool {
+    std::fs::read_to_string(data_dir.join("pgdata/postmaster.pid"))
+        .ok()
+        .and_then(|t| t.lines().next()?.trim().parse::<i32>().ok())
+        .is_some_and(|pid| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok())
+}
+
+#[test]
+fn serve_owns_the_embedded_instance_and_ingest_reuses_it() {
+    let dir = fresh_dir("cli-serve");
+    let port = free_port();
+    let mut server = kreisgeo()
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while http_get(port, "/").map(|(s, _)| s) != Some(200) {
+        assert!(
+            Instant::now() < deadline,
+            "serve did not answer within 120 s"
+        );
+        assert!(
+            server.try_wait().expect("wait").is_none(),
+            "serve exited early"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(postmaster_running(&dir));
+
+    // A second process on the same data directory reuses the running instance …
+    let out = kreisgeo()
+        .args(["ingest"])
+        .arg(fixture("aed_koeln.geojson"))
+        .args(["--dataset", "aed", "--kind", "aed", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .expect("run ingest");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // … and leaves it running for the server, which now serves the new collection.
+    assert!(postmaster_running(&dir));
+    let (status, body) = http_get(port, "/collections/aed").expect("collection");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"featureCount\":121"), "{body}");
+
+    // SIGTERM: the server stops, and stops the PostgreSQL it started.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("signal");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = server.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "serve exited with {status}");
+    assert!(
+        !postmaster_running(&dir),
+        "PostgreSQL still running after serve stopped"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[actix_web::test]
+async fn database_url_is_used_and_nothing_is_started() {
+    let db = TestDb::new().await;
+    let dir = fresh_dir("cli-url");
+    let out = kreisgeo()
+        .env("DATABASE_URL", &db.url)
+        .args(["ingest"])
+        .arg(fixture("aed_koeln.geojson"))
+        .args(["--dataset", "aed", "--json", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .expect("run ingest");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !dir.exists(),
+        "an embedded instance was set up despite DATABASE_URL"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(report["features"], 121);
+    let count: i64 = sqlx::query_scalar("SELECT feature_count FROM catalog.versions")
+        .fetch_one(&db.pool)
+        .await
+        .expect("catalog");
+    assert_eq!(count, 121);
+}
+
+#[test]
+fn missing_postgresql_names_the_packages() {
+    let out = kreisgeo()
+        .env("KREISGEO_PG_BINDIR", "/nonexistent")
+        .args(["ingest"])
+        .arg(fixture("aed_koeln.geojson"))
+        .args(["--dataset", "aed", "--data-dir"])
+        .arg(fresh_dir("cli-missing"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("postgresql-15") && stderr.contains("postgresql-15-postgis-3"),
+        "{stderr}"
+    );
+}
+
+#[actix_web::test]
+async fn bad_files_fail_with_a_message_and_exit_code() {
+    let db = TestDb::new().await;
+    let out = kreisgeo()
+        .env("DATABASE_URL", &db.url)
+        .args(["ingest", "Cargo.toml", "--dataset", "x"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown format"));
+    let out = kreisgeo()
+        .env("DATABASE_URL", &db.url)
+        .args([
+            "ingest",
+            "fixtures/aed_koeln.geojson",
+            "--dataset",
+            "x",
+            "--crs",
+            "EPSG:abc",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--crs"));
+}

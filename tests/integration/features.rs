@@ -1,0 +1,281 @@
+//! OGC API - Features through HTTP.
+
+use std::collections::HashSet;
+
+use geo::{Intersects, Rect};
+use serde_json::Value as Json;
+
+use crate::common::{app, get, get_json, harvest, TestDb};
+use kreisgeo::catalog::DatasetKind;
+use kreisgeo::ingest::IngestRequest;
+
+#[actix_web::test]
+async fn landing_conformance_and_collection() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    let app = app(&db).await;
+
+    let landing = get_json(&app, "/").await;
+    let rels: HashSet<&str> = landing["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .filter_map(|l| l["rel"].as_str())
+        .collect();
+    for rel in ["self", "service-desc", "service-doc", "conformance", "data"] {
+        assert!(rels.contains(rel), "landing page lacks {rel}");
+    }
+
+    let conformance = get_json(&app, "/conformance").await;
+    let classes = conformance["conformsTo"].as_array().expect("conformsTo");
+    for c in ["core", "geojson", "oas30"] {
+        let uri = format!("http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/{c}");
+        assert!(
+            classes.iter().any(|v| v == &Json::String(uri.clone())),
+            "{uri}"
+        );
+    }
+
+    let (status, content_type, body) = get(&app, "/api").await;
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("application/vnd.oai.openapi+json"));
+    let api: Json = serde_json::from_slice(&body).expect("OpenAPI JSON");
+    assert!(api["paths"]["/collections/{collectionId}/items"].is_object());
+    let (status, _, html) = get(&app, "/api.html").await;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&html).contains("/collections/{collectionId}/items"));
+
+    let collection = get_json(&app, "/collections/parcels").await;
+    assert_eq!(collection["id"], "parcels");
+    assert_eq!(collection["itemType"], "feature");
+    // The parcels surround the town of Lüneburg (about 10.41 E, 53.25 N).
+    let bbox: Vec<f64> = collection["extent"]["spatial"]["bbox"][0]
+        .as_array()
+        .expect("bbox")
+        .iter()
+        .map(|v| v.as_f64().expect("number"))
+        .collect();
+    assert!(
+        bbox[0] < 10.41 && bbox[2] > 10.41 && bbox[1] < 53.25 && bbox[3] > 53.25,
+        "{bbox:?}"
+    );
+    assert!(bbox[2] - bbox[0] < 0.2, "{bbox:?}");
+}
+
+#[actix_web::test]
+async fn next_links_visit_every_feature_exactly_once() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    let app = app(&db).await;
+    let features = harvest(&app, "/collections/parcels/items?limit=37").await;
+    assert_eq!(features.len(), 1000);
+    let ids: HashSet<u64> = features
+        .iter()
+        .map(|f| f["id"].as_u64().expect("id"))
+        .collect();
+    assert_eq!(ids.len(), 1000);
+    let keys: HashSet<&str> = features
+        .iter()
+        .map(|f| {
+            f["properties"]["flurstueckskennzeichen"]
+                .as_str()
+                .expect("key")
+        })
+        .collect();
+    assert_eq!(keys.len(), 1000);
+
+    let first = get_json(&app, "/collections/parcels/items?limit=37").await;
+    assert_eq!(first["numberReturned"], 37);
+    assert_eq!(first["numberMatched"], 1000);
+    // Limits above the maximum are clamped, not refused.
+    let all = get_json(&app, "/collections/parcels/items?limit=1000000").await;
+    assert_eq!(all["numberReturned"], 1000);
+    assert!(!all["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .any(|l| l["rel"] == "next"));
+    let default = get_json(&app, "/collections/parcels/items").await;
+    assert_eq!(default["numberReturned"], 10);
+}
+
+fn geometry_of(feature: &Json) -> geo::Geometry<f64> {
+    let g: geojson::Geometry =
+        serde_json::from_value(feature["geometry"].clone()).expect("geometry");
+    geo::Geometry::try_from(g).expect("geo geometry")
+}
+
+#[actix_web::test]
+async fn bbox_returns_exactly_the_intersecting_features() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    db.ingest(
+        "generated/aed_lueneburg_200_25832.geojson",
+        "aed",
+        DatasetKind::Aed,
+    )
+    .await;
+    let app = app(&db).await;
+    let boxes = [
+        ("parcels", [10.40123, 53.24417, 10.41789, 53.25331]),
+        ("aed", [10.2013, 53.1027, 10.6519, 53.3011]),
+    ];
+    for (id, [x0, y0, x1, y1]) in boxes {
+        let all = harvest(&app, &format!("/collections/{id}/items?limit=10000")).await;
+        let rect = Rect::new((x0, y0), (x1, y1)).to_polygon();
+        let expected: HashSet<u64> = all
+            .iter()
+            .filter(|f| geometry_of(f).intersects(&rect))
+            .map(|f| f["id"].as_u64().expect("id"))
+            .collect();
+        assert!(
+            !expected.is_empty() && expected.len() < all.len(),
+            "{id}: box must select some, not all"
+        );
+        let uri = format!("/collections/{id}/items?limit=7&bbox={x0},{y0},{x1},{y1}");
+        let got: HashSet<u64> = harvest(&app, &uri)
+            .await
+            .iter()
+            .map(|f| f["id"].as_u64().expect("id"))
+            .collect();
+        assert_eq!(got, expected, "{id}");
+        let page = get_json(&app, &uri).await;
+        assert_eq!(page["numberMatched"], expected.len() as u64);
+    }
+}
+
+#[actix_web::test]
+async fn paging_stays_on_its_version_while_a_new_one_arrives() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    let app = app(&db).await;
+    let first = get_json(&app, "/collections/parcels/items?limit=400").await;
+    let next = first["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .and_then(|l| l["href"].as_str())
+        .expect("next link")
+        .to_string();
+    let next = &next[next.find("/collections").expect("path")..];
+
+    // A different dataset arrives as the new version of "parcels" mid-harvest.
+    db.ingest(
+        "generated/aed_lueneburg_200_25832.geojson",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    assert_eq!(
+        get_json(&app, "/collections/parcels").await["featureCount"],
+        200
+    );
+
+    let rest = harvest(&app, next).await;
+    assert_eq!(rest.len(), 600);
+    assert!(rest
+        .iter()
+        .all(|f| f["properties"]["flurstueckskennzeichen"].is_string()));
+
+    // Once the old version is pruned, its cursor answers 410 Gone instead of mixing versions.
+    let mut request = IngestRequest::new(crate::common::fixture("aed_koeln.geojson"), "parcels");
+    request.keep_versions = 1;
+    db.try_ingest(request).await.expect("ingest");
+    let (status, _, body) = get(&app, next).await;
+    assert_eq!(status, 410, "{}", String::from_utf8_lossy(&body));
+    let body: Json = serde_json::from_slice(&body).expect("JSON error body");
+    assert_eq!(body["status"], 410);
+}
+
+#[actix_web::test]
+async fn malformed_requests_get_4xx_json_naming_the_parameter() {
+    let db = TestDb::new().await;
+    db.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed)
+        .await;
+    let app = app(&db).await;
+    let cases = [
+        ("/collections/aed/items?limit=abc", 400, Some("limit")),
+        ("/collections/aed/items?limit=0", 400, Some("limit")),
+        ("/collections/aed/items?limit=-5", 400, Some("limit")),
+        ("/collections/aed/items?bbox=1,2,3", 400, Some("bbox")),
+        ("/collections/aed/items?bbox=a,b,c,d", 400, Some("bbox")),
+        ("/collections/aed/items?bbox=7,51,6,52", 400, Some("bbox")),
+        (
+            "/collections/aed/items?cursor=nonsense",
+            400,
+            Some("cursor"),
+        ),
+        ("/collections/aed/items?f=xml", 400, Some("f")),
+        ("/collections/aed/items?colour=red", 400, Some("colour")),
+        ("/collections/nope/items", 404, None),
+        ("/collections/nope", 404, None),
+        ("/collections/aed/items/999999", 404, None),
+        ("/collections/aed/items/not-a-number", 404, None),
+        ("/no/such/path", 404, None),
+    ];
+    for (uri, status, parameter) in cases {
+        let (got, content_type, body) = get(&app, uri).await;
+        assert_eq!(got, status, "{uri}: {}", String::from_utf8_lossy(&body));
+        assert!(
+            content_type.starts_with("application/json"),
+            "{uri}: {content_type}"
+        );
+        let body: Json =
+            serde_json::from_slice(&body).unwrap_or_else(|_| panic!("{uri}: body is not JSON"));
+        assert_eq!(body["status"], status, "{uri}");
+        assert!(
+            body["description"].as_str().is_some_and(|d| !d.is_empty()),
+            "{uri}"
+        );
+        if let Some(p) = parameter {
+            assert_eq!(body["parameter"], p, "{uri}");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn single_feature_is_geojson_with_links() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/aed_lueneburg_200_25832.geojson",
+        "aed",
+        DatasetKind::Aed,
+    )
+    .await;
+    let app = app(&db).await;
+    let (status, content_type, body) = get(&app, "/collections/aed/items/3").await;
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "application/geo+json");
+    let f: Json = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(f["type"], "Feature");
+    assert_eq!(f["id"], 3);
+    assert_eq!(f["geometry"]["type"], "Point");
+    assert!(f["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .any(|l| l["rel"] == "collection"));
+    let page = get_json(&app, "/collections/aed/items?limit=3").await;
+    assert_eq!(page["features"][2]["properties"], f["properties"]);
+}

@@ -1,0 +1,84 @@
+//! GDAL, the client most GIS tools are built on, reads kreisgeo through its OGC API Features
+//! driver: ogrinfo lists the layers, ogr2ogr copies a whole collection by following `next`.
+
+use std::process::Command;
+
+use actix_web::HttpServer;
+
+use crate::common::TestDb;
+use kreisgeo::catalog::DatasetKind;
+
+fn run(cmd: &str, args: Vec<String>) -> String {
+    let out = Command::new(cmd).args(&args).output().unwrap_or_else(|e| {
+        panic!("{cmd} is required for this test (apt-get install gdal-bin): {e}")
+    });
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[actix_web::test]
+async fn ogrinfo_lists_and_ogr2ogr_copies_whole_collections() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    db.ingest("aed_koeln.geojson", "aed-koeln", DatasetKind::Aed)
+        .await;
+    let state = db.state();
+    let server = HttpServer::new(move || kreisgeo::api::app(state.clone()))
+        .workers(2)
+        .bind("127.0.0.1:0")
+        .expect("bind");
+    let port = server.addrs()[0].port();
+    let handle = server.run();
+    let control = handle.handle();
+    actix_web::rt::spawn(handle);
+    let url = format!("OAPIF:http://127.0.0.1:{port}");
+
+    let listing = {
+        let url = url.clone();
+        actix_web::rt::task::spawn_blocking(move || run("ogrinfo", vec!["-ro".into(), url]))
+            .await
+            .expect("ogrinfo")
+    };
+    assert!(
+        listing.contains("parcels") && listing.contains("aed-koeln"),
+        "{listing}"
+    );
+
+    let out = std::env::temp_dir().join(format!("kg-gdal-{}.geojson", std::process::id()));
+    let _ = std::fs::remove_file(&out);
+    {
+        let (url, out) = (url.clone(), out.display().to_string());
+        actix_web::rt::task::spawn_blocking(move || {
+            run(
+                "ogr2ogr",
+                vec!["-f".into(), "GeoJSON".into(), out, url, "parcels".into()],
+            )
+        })
+        .await
+        .expect("ogr2ogr");
+    }
+    let copied: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("output")).expect("JSON");
+    let features = copied["features"].as_array().expect("features");
+    assert_eq!(features.len(), 1000);
+    let keys: std::collections::HashSet<&str> = features
+        .iter()
+        .map(|f| {
+            f["properties"]["flurstueckskennzeichen"]
+                .as_str()
+                .expect("key")
+        })
+        .collect();
+    assert_eq!(keys.len(), 1000);
+    let _ = std::fs::remove_file(out);
+    control.stop(true).await;
+}

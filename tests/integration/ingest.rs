@@ -1,0 +1,302 @@
+//! Ingest through the library, checked through HTTP and the catalog.
+
+use serde_json::Value as Json;
+
+use crate::common::{self, app, get, get_json, harvest, TestDb};
+use kreisgeo::catalog::DatasetKind;
+use kreisgeo::ingest::{IngestError, IngestRequest};
+use kreisgeo::Error;
+
+fn source_features(file: &str) -> Vec<Json> {
+    let text = std::fs::read_to_string(common::fixture(file)).expect("fixture");
+    let doc: Json = serde_json::from_str(&text).expect("fixture JSON");
+    doc["features"].as_array().expect("features").clone()
+}
+
+#[actix_web::test]
+async fn counts_per_collection_equal_features_ingested() {
+    let db = TestDb::new().await;
+    let expected = [
+        ("aed-koeln", "aed_koeln.geojson", DatasetKind::Aed, 121),
+        (
+            "aed-osm",
+            "aed_osm_switzerland_2020-12_extract.geojson",
+            DatasetKind::Aed,
+            310,
+        ),
+        (
+            "kreise",
+            "kreise_niedersachsen_25832.fgb",
+            DatasetKind::Generic,
+            45,
+        ),
+        (
+            "parcels",
+            "generated/parcels_lueneburg_1000_25832.fgb",
+            DatasetKind::Parcels,
+            1000,
+        ),
+        (
+            "roofs",
+            "nrw_lod2_roofsurfaces_25832.geojson",
+            DatasetKind::Solar,
+            18,
+        ),
+    ];
+    for (id, file, kind, count) in expected {
+        let report = db.ingest(file, id, kind).await;
+        assert_eq!(report.features, count, "{file}");
+    }
+    let app = app(&db).await;
+    let collections = get_json(&app, "/collections").await;
+    let listed = collections["collections"].as_array().expect("collections");
+    assert_eq!(listed.len(), expected.len());
+    for (id, _, kind, count) in expected {
+        let c = listed
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("{id} not listed"));
+        assert_eq!(c["featureCount"], count, "{id}");
+        assert_eq!(c["kind"], kind.as_str());
+        let page = get_json(&app, &format!("/collections/{id}/items?limit=1")).await;
+        assert_eq!(page["numberMatched"], count, "{id}");
+        let all = harvest(&app, &format!("/collections/{id}/items?limit=10000")).await;
+        assert_eq!(all.len() as u64, count, "{id}");
+    }
+}
+
+#[actix_web::test]
+async fn geojson_attributes_round_trip_exactly() {
+    let db = TestDb::new().await;
+    db.ingest("aed_koeln.geojson", "aed-koeln", DatasetKind::Aed)
+        .await;
+    db.ingest(
+        "nrw_alkis_flurstueck_25832.geojson",
+        "flurstueck",
+        DatasetKind::Parcels,
+    )
+    .await;
+    let app = app(&db).await;
+
+    // Every feature, every property: same names, same JSON values (nulls, umlauts, int64 ids).
+    let source = source_features("aed_koeln.geojson");
+    let served = harvest(&app, "/collections/aed-koeln/items?limit=50").await;
+    assert_eq!(served.len(), source.len());
+    for (i, (s, f)) in source.iter().zip(&served).enumerate() {
+        assert_eq!(f["id"], i as u64 + 1);
+        assert_eq!(f["properties"], s["properties"], "feature {i}");
+    }
+
+    // The real ALKIS parcel: the key keeps its padding, AGS keeps its leading zero.
+    let parcel = get_json(&app, "/collections/flurstueck/items/1").await;
+    let expected = &source_features("nrw_alkis_flurstueck_25832.geojson")[0]["properties"];
+    assert_eq!(&parcel["properties"], expected);
+    assert_eq!(
+        parcel["properties"]["flurstueckskennzeichen"],
+        "05329001100085______"
+    );
+    assert_eq!(parcel["properties"]["gemeindekennzeichen"], "05112000");
+}
+
+#[actix_web::test]
+async fn utm_coordinates_come_back_in_crs84_as_proj_computes_them() {
+    let db = TestDb::new().await;
+    let report = db
+        .ingest(
+            "nrw_alkis_flurstueck_25832.geojson",
+            "flurstueck",
+            DatasetKind::Parcels,
+        )
+        .await;
+    assert_eq!(report.source_crs, Some(25832));
+    let app = app(&db).await;
+    let parcel = get_json(&app, "/collections/flurstueck/items/1").await;
+    let ring = parcel["geometry"]["coordinates"][0]
+        .as_array()
+        .expect("ring")
+        .clone();
+    let reference: Json = serde_json::from_str(
+        &std::fs::read_to_string(common::fixture("expected/nrw_alkis_flurstueck_crs84.json"))
+            .expect("reference"),
+    )
+    .expect("reference JSON");
+    let expected = reference["crs84"].as_array().expect("points");
+    assert_eq!(ring.len(), expected.len());
+    for (got, want) in ring.iter().zip(expected) {
+        for axis in 0..2 {
+            let (g, w) = (
+                got[axis].as_f64().expect("number"),
+                want[axis].as_f64().expect("number"),
+            );
+            assert!((g - w).abs() < 1e-7, "axis {axis}: {g} vs PROJ {w}");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn three_d_roofs_keep_their_heights() {
+    let db = TestDb::new().await;
+    let report = db
+        .ingest(
+            "nrw_lod2_roofsurfaces_25832.geojson",
+            "roofs",
+            DatasetKind::Solar,
+        )
+        .await;
+    assert!(report.has_z);
+    let app = app(&db).await;
+    let roof = get_json(&app, "/collections/roofs/items/1").await;
+    let first = &roof["geometry"]["coordinates"][0][0];
+    // Heights in DHHN2016 pass through the horizontal transformation unchanged.
+    assert_eq!(first[2].as_f64(), Some(38.976));
+}
+
+#[actix_web::test]
+async fn identical_file_creates_no_new_version() {
+    let db = TestDb::new().await;
+    let first = db
+        .ingest("aed_koeln.geojson", "aed", DatasetKind::Aed)
+        .await;
+    let second = db
+        .ingest("aed_koeln.geojson", "aed", DatasetKind::Aed)
+        .await;
+    assert!(!first.unchanged);
+    assert!(second.unchanged);
+    assert_eq!(first.version, second.version);
+    let versions: i64 = sqlx::query_scalar("SELECT count(*) FROM catalog.versions")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert_eq!(versions, 1);
+}
+
+#[actix_web::test]
+async fn failed_ingest_leaves_the_served_version_untouched() {
+    let db = TestDb::new().await;
+    db.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed)
+        .await;
+    let app = app(&db).await;
+    let before = get_json(&app, "/collections/aed/items?limit=500").await;
+
+    let broken = std::env::temp_dir().join(format!("kg-broken-{}.geojson", std::process::id()));
+    let text = std::fs::read_to_string(common::fixture("aed_koeln.geojson")).expect("fixture");
+    std::fs::write(&broken, &text[..text.len() / 2]).expect("write");
+    let err = db
+        .try_ingest(IngestRequest {
+            kind: DatasetKind::Aed,
+            ..IngestRequest::new(&broken, "aed")
+        })
+        .await
+        .expect_err("a truncated file must fail");
+    assert!(
+        matches!(err, Error::Ingest(IngestError::Parse { .. })),
+        "{err}"
+    );
+
+    let after = get_json(&app, "/collections/aed/items?limit=500").await;
+    assert_eq!(before["features"], after["features"]);
+    let tables: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'data'")
+            .fetch_one(&db.pool)
+            .await
+            .expect("count");
+    assert_eq!(tables, 1, "a failed ingest left a table behind");
+    let _ = std::fs::remove_file(broken);
+}
+
+#[actix_web::test]
+async fn bad_input_is_reported_with_its_place() {
+    let db = TestDb::new().await;
+    let dir = std::env::temp_dir();
+    let write = |name: &str, text: &str| {
+        let path = dir.join(format!("kg-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).expect("write");
+        path
+    };
+    let short_position = write(
+        "short.geojson",
+        r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{"a":1},"geometry":{"type":"Point","coordinates":[1,2]}},
+            {"type":"Feature","properties":{"a":2},"geometry":{"type":"Point","coordinates":[1]}}]}"#,
+    );
+    match db
+        .try_ingest(IngestRequest::new(&short_position, "x"))
+        .await
+    {
+        Err(Error::Ingest(IngestError::Parse { message })) => {
+            assert!(
+                message.contains("feature index 1") && message.contains("line 3"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a parse error, got {other:?}"),
+    }
+
+    let unknown_crs = write(
+        "crs.geojson",
+        r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:999999"}},
+            "features":[{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[1,2]}}]}"#,
+    );
+    assert!(matches!(
+        db.try_ingest(IngestRequest::new(&unknown_crs, "x")).await,
+        Err(Error::Ingest(IngestError::UnknownCrs(999_999)))
+    ));
+
+    let empty = write(
+        "empty.geojson",
+        r#"{"type":"FeatureCollection","features":[]}"#,
+    );
+    assert!(matches!(
+        db.try_ingest(IngestRequest::new(&empty, "x")).await,
+        Err(Error::Ingest(IngestError::Empty))
+    ));
+
+    let not_geo = write("text.txt", "hello");
+    assert!(matches!(
+        db.try_ingest(IngestRequest::new(&not_geo, "x")).await,
+        Err(Error::Ingest(IngestError::UnknownFormat { .. }))
+    ));
+
+    assert!(matches!(
+        db.try_ingest(IngestRequest::new(
+            common::fixture("aed_koeln.geojson"),
+            "Bad Id"
+        ))
+        .await,
+        Err(Error::Ingest(IngestError::InvalidDataset(_)))
+    ));
+
+    // Nothing of the above reached the catalog.
+    let datasets: i64 = sqlx::query_scalar("SELECT count(*) FROM catalog.datasets")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert_eq!(datasets, 0);
+    for p in [short_position, unknown_crs, empty, not_geo] {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+#[actix_web::test]
+async fn crs_flag_overrides_the_file() {
+    let db = TestDb::new().await;
+    // The roofs declare EPSG:25832; saying so explicitly must give the same coordinates, and
+    // saying EPSG:25833 must move them about 6° east (the next UTM zone).
+    let declared = db
+        .ingest(
+            "nrw_lod2_roofsurfaces_25832.geojson",
+            "a",
+            DatasetKind::Solar,
+        )
+        .await;
+    let mut request =
+        IngestRequest::new(common::fixture("nrw_lod2_roofsurfaces_25832.geojson"), "b");
+    request.crs = Some(25833);
+    let overridden = db.try_ingest(request).await.expect("ingest");
+    assert_eq!(overridden.source_crs, Some(25833));
+    let (a, b) = (declared.bbox.expect("bbox"), overridden.bbox.expect("bbox"));
+    assert!((b[0] - a[0] - 6.0).abs() < 0.5, "{a:?} vs {b:?}");
+    let app = app(&db).await;
+    let (status, _, _) = get(&app, "/collections/b/items/1").await;
+    assert_eq!(status, 200);
+}

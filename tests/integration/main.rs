@@ -1,0 +1,11 @@
+//! Integration tests through HTTP and the CLI against a real PostgreSQL + PostGIS.
+//! One test binary (one link step) with a module per area.
+
+mod common;
+
+mod cli;
+mod features;
+mod gdal;
+mod ingest;
+mod openapi;
+mod tiles;

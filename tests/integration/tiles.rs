@@ -1,0 +1,103 @@
+//! Vector tiles through HTTP, decoded as MVT.
+
+use geozero::mvt::{Message, Tile};
+
+use crate::common::{app, get, TestDb};
+use kreisgeo::catalog::DatasetKind;
+
+/// The WebMercatorQuad tile (z, y, x) holding lon/lat.
+fn tile_of(lon: f64, lat: f64, z: u8) -> (u8, u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n) as u32;
+    let y = ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n) as u32;
+    (z, y, x)
+}
+
+#[actix_web::test]
+async fn tile_decodes_as_mvt_with_the_collection_layer() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    let app = app(&db).await;
+    let (z, y, x) = tile_of(10.4093, 53.2488, 14);
+    let uri = format!("/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}");
+    let (status, content_type, body) = get(&app, &uri).await;
+    assert_eq!(status, 200, "{uri}");
+    assert_eq!(content_type, "application/vnd.mapbox-vector-tile");
+    let tile = Tile::decode(body.as_slice()).expect("MVT");
+    assert_eq!(tile.layers.len(), 1);
+    let layer = &tile.layers[0];
+    assert_eq!(layer.name, "parcels");
+    assert_eq!(layer.extent, Some(4096));
+    assert!(!layer.features.is_empty());
+    assert!(
+        layer.keys.iter().any(|k| k == "flurstueckskennzeichen"),
+        "{:?}",
+        layer.keys
+    );
+    assert!(layer
+        .features
+        .iter()
+        .all(|f| f.id.is_some_and(|id| (1..=1000).contains(&id))));
+    // Every polygon has geometry commands.
+    assert!(layer.features.iter().all(|f| !f.geometry.is_empty()));
+
+    // Counties are large enough to show on the single tile of zoom 0.
+    db.ingest(
+        "kreise_niedersachsen_25832.fgb",
+        "kreise",
+        DatasetKind::Generic,
+    )
+    .await;
+    let (status, _, body) = get(&app, "/collections/kreise/tiles/WebMercatorQuad/0/0/0").await;
+    assert_eq!(status, 200);
+    let tile = Tile::decode(body.as_slice()).expect("MVT");
+    assert_eq!(tile.layers[0].name, "kreise");
+    assert!(
+        tile.layers[0].features.len() > 20,
+        "{}",
+        tile.layers[0].features.len()
+    );
+    assert!(tile.layers[0].keys.iter().any(|k| k == "AGS"));
+}
+
+#[actix_web::test]
+async fn empty_and_invalid_tiles() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/aed_lueneburg_200_25832.geojson",
+        "aed",
+        DatasetKind::Aed,
+    )
+    .await;
+    let app = app(&db).await;
+    // The Atlantic: no features.
+    let (z, y, x) = tile_of(-30.0, 40.0, 10);
+    let (status, _, body) = get(
+        &app,
+        &format!("/collections/aed/tiles/WebMercatorQuad/{z}/{y}/{x}"),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert!(body.is_empty());
+
+    for (uri, status) in [
+        ("/collections/aed/tiles/WebMercatorQuad/2/4/0", 404),
+        ("/collections/aed/tiles/WebMercatorQuad/2/0/4", 404),
+        ("/collections/aed/tiles/WebMercatorQuad/25/0/0", 404),
+        ("/collections/aed/tiles/WebMercatorQuad/z/0/0", 400),
+        ("/collections/aed/tiles/WebMercatorQuad/1/-1/0", 400),
+        ("/collections/aed/tiles/NoSuchMatrixSet/0/0/0", 404),
+        ("/collections/nope/tiles/WebMercatorQuad/0/0/0", 404),
+    ] {
+        let (got, content_type, body) = get(&app, uri).await;
+        assert_eq!(got, status, "{uri}");
+        assert!(content_type.starts_with("application/json"), "{uri}");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON body");
+        assert_eq!(body["status"], status);
+    }
+}
