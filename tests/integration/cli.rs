@@ -209,3 +209,125 @@ async fn bad_files_fail_with_a_message_and_exit_code() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--crs"));
 }
+
+#[test]
+fn generated_fixtures_are_reproduced_byte_for_byte() {
+    let dir = fresh_dir("cli-generate");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for (kind, count, file) in [
+        (
+            "parcels",
+            "1000",
+            "generated/parcels_lueneburg_1000_25832.fgb",
+        ),
+        (
+            "solar",
+            "500",
+            "generated/solar_lueneburg_500_25832.geojson",
+        ),
+        ("aed", "200", "generated/aed_lueneburg_200_25832.geojson"),
+    ] {
+        let out = dir.join(Path::new(file).file_name().expect("name"));
+        let status = kreisgeo()
+            .args([
+                "generate", "--kind", kind, "--count", count, "--seed", "1", "--out",
+            ])
+            .arg(&out)
+            .stderr(Stdio::null())
+            .status()
+            .expect("run generate");
+        assert!(status.success());
+        let fresh = std::fs::read(&out).expect("generated");
+        let committed = std::fs::read(fixture(file)).expect("committed fixture");
+        assert!(
+            fresh == committed,
+            "{file} differs from what the generator makes: run `make fixtures`"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[actix_web::test]
+async fn killed_ingest_leaves_the_served_version_intact() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "aed_koeln.geojson",
+        "data",
+        kreisgeo::catalog::DatasetKind::Aed,
+    )
+    .await;
+    let app = crate::common::app(&db).await;
+    let before = crate::common::get_json(&app, "/collections/data/items?limit=200").await;
+
+    let dir = fresh_dir("cli-kill");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let big = dir.join("parcels.fgb");
+    let status = kreisgeo()
+        .args([
+            "generate", "--kind", "parcels", "--count", "150000", "--out",
+        ])
+        .arg(&big)
+        .stderr(Stdio::null())
+        .status()
+        .expect("generate");
+    assert!(status.success());
+    let mut ingest = kreisgeo()
+        .env("DATABASE_URL", &db.url)
+        .args(["ingest"])
+        .arg(&big)
+        .args(["--dataset", "data"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ingest");
+
+    // Kill it while PostgreSQL is receiving its COPY.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let copying: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() \
+             AND query LIKE 'COPY %' AND state = 'active')",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .expect("activity");
+        if copying {
+            break;
+        }
+        assert!(
+            ingest.try_wait().expect("wait").is_none(),
+            "ingest ended before it was killed"
+        );
+        assert!(Instant::now() < deadline, "the COPY never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    ingest.kill().expect("kill -9");
+    ingest.wait().expect("reap");
+
+    let after = crate::common::get_json(&app, "/collections/data/items?limit=200").await;
+    assert_eq!(before["features"], after["features"]);
+    assert_eq!(after["numberMatched"], 121);
+    // PostgreSQL rolls the transaction back as soon as it sees the client gone.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let tables: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'data'")
+                .fetch_one(&db.pool)
+                .await
+                .expect("count");
+        if tables == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the killed ingest's table is still there"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let versions: i64 = sqlx::query_scalar("SELECT count(*) FROM catalog.versions")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert_eq!(versions, 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -300,3 +300,36 @@ async fn crs_flag_overrides_the_file() {
     let (status, _, _) = get(&app, "/collections/b/items/1").await;
     assert_eq!(status, 200);
 }
+
+#[actix_web::test]
+async fn every_fixture_of_the_portal_loads() {
+    let db = TestDb::new().await;
+    let manifest = std::fs::read_to_string(common::fixture("fixtures.tsv")).expect("fixtures.tsv");
+    let mut loaded = 0;
+    for line in manifest
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [file, dataset, kind, title] = fields[..] else {
+            panic!("fixtures.tsv: malformed line {line:?}");
+        };
+        let mut request = IngestRequest::new(common::fixture(file), dataset);
+        request.kind = DatasetKind::parse(kind).unwrap_or_else(|| panic!("unknown kind {kind}"));
+        request.title = Some(title.to_string());
+        let report = db
+            .try_ingest(request)
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(report.features > 0);
+        loaded += 1;
+    }
+    let app = app(&db).await;
+    let collections = get_json(&app, "/collections").await;
+    assert_eq!(
+        collections["collections"].as_array().map(Vec::len),
+        Some(loaded)
+    );
+    let parcels = get_json(&app, "/collections/parcels").await;
+    assert_eq!(parcels["title"], "Flurstücke Lüneburg (synthetisch)");
+}
