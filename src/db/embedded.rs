@@ -150,6 +150,9 @@ impl EmbeddedPostgres {
 
     /// Attaches to the instance running in `data_dir`, without starting one.
     pub async fn attach(data_dir: &Path) -> Result<Option<Self>> {
+        let Ok(data_dir) = data_dir.canonicalize() else {
+            return Ok(None);
+        };
         let pgdata = data_dir.join("pgdata");
         if !pgdata.join("PG_VERSION").exists() {
             return Ok(None);
@@ -158,7 +161,7 @@ impl EmbeddedPostgres {
             bindir: find_bindir()?,
             pgdata,
             port: 0,
-            password: read_password(data_dir)?,
+            password: read_password(&data_dir)?,
             run_as: postgres_identity()?,
             started_here: false,
         };
