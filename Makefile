@@ -5,8 +5,9 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 BIND ?= 127.0.0.1:8080
-# The tests' own PostgreSQL (started by the first test, stopped after the suite).
-TEST_PG := target/tmp/pg
+# The tests' own PostgreSQL is started by the first test; its data directory is written here so
+# that it is stopped after the suite.
+TEST_PG_PATH := target/tmp/test-pg-path
 
 .PHONY: help run build test lint openapi fixtures bench-ingest clean-db
 
@@ -32,7 +33,8 @@ test:
 	scripts/install-deps.sh --test
 	$(MAKE) lint
 	status=0; $(CARGO) test --locked || status=$$?; \
-	  if [[ -x target/debug/kreisgeo ]]; then target/debug/kreisgeo db stop --data-dir $(TEST_PG); fi; \
+	  if [[ -x target/debug/kreisgeo && -s $(TEST_PG_PATH) ]]; then \
+	    target/debug/kreisgeo db stop --data-dir "$$(cat $(TEST_PG_PATH))"; fi; \
 	  exit $$status
 
 # Regenerate openapi/openapi.json from the code (a test fails when it is stale).

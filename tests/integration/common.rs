@@ -20,9 +20,37 @@ use kreisgeo::catalog::DatasetKind;
 use kreisgeo::db::embedded::EmbeddedPostgres;
 use kreisgeo::ingest::{IngestReport, IngestRequest, NoProgress};
 
+/// Where the tests keep their PostgreSQL and scratch files: `target/tmp`, or, when running as
+/// root in a tree the `postgres` user cannot enter (a clone under /root), a directory in /tmp.
+/// The path of the PostgreSQL data directory is written to `target/tmp/test-pg-path` so that
+/// `make test` can stop it afterwards.
+pub fn scratch_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        use std::os::unix::fs::PermissionsExt;
+        let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let reachable = target
+            .ancestors()
+            .all(|a| std::fs::metadata(a).is_ok_and(|m| m.permissions().mode() & 0o001 != 0));
+        let root = if !nix::unistd::Uid::effective().is_root() || reachable {
+            target.clone()
+        } else {
+            let tag = env!("CARGO_MANIFEST_DIR")
+                .bytes()
+                .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+            std::env::temp_dir().join(format!("kreisgeo-test-{tag:016x}"))
+        };
+        std::fs::create_dir_all(&root).expect("scratch directory");
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let _ = std::fs::create_dir_all(&target);
+        let _ = std::fs::write(target.join("test-pg-path"), root.join("pg").display().to_string());
+        root
+    })
+}
+
 /// Data directory of the test run's embedded PostgreSQL.
 pub fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pg")
+    scratch_root().join("pg")
 }
 
 /// Repository file path.
