@@ -37,13 +37,18 @@ pub fn scratch_root() -> &'static Path {
         } else {
             let tag = env!("CARGO_MANIFEST_DIR")
                 .bytes()
-                .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+                .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                    (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+                });
             std::env::temp_dir().join(format!("kreisgeo-test-{tag:016x}"))
         };
         std::fs::create_dir_all(&root).expect("scratch directory");
         std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         let _ = std::fs::create_dir_all(&target);
-        let _ = std::fs::write(target.join("test-pg-path"), root.join("pg").display().to_string());
+        let _ = std::fs::write(
+            target.join("test-pg-path"),
+            root.join("pg").display().to_string(),
+        );
         root
     })
 }
