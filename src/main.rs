@@ -82,6 +82,9 @@ enum Command {
         /// How many versions to keep (the served one included).
         #[arg(long, default_value_t = ingest::DEFAULT_KEEP_VERSIONS)]
         keep_versions: i64,
+        /// Store the valid features and report the rejected ones, instead of failing.
+        #[arg(long)]
+        skip_invalid: bool,
         /// Print the ingest report as JSON on stdout.
         #[arg(long)]
         json: bool,
@@ -163,6 +166,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crs,
             title,
             keep_versions,
+            skip_invalid,
             json,
         } => {
             let crs = crs
@@ -178,6 +182,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 crs,
                 title,
                 keep_versions,
+                skip_invalid,
             };
             run_ingest(url, &data_dir, request, json).await
         }
@@ -271,6 +276,15 @@ async fn run_ingest(
                     report.seconds,
                     report.features as f64 / report.seconds.max(1e-9)
                 );
+                if report.repaired + report.rejected > 0 {
+                    eprintln!(
+                        "{} geometries repaired, {} features rejected:",
+                        report.repaired, report.rejected
+                    );
+                    for p in &report.problems {
+                        eprintln!("  feature {}: {} ({})", p.feature, p.reason, p.action);
+                    }
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

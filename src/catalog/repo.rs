@@ -136,6 +136,8 @@ pub struct NewVersion<'a> {
     pub has_z: bool,
     pub feature_count: i64,
     pub bbox: Option<[f64; 4]>,
+    /// The ingest report, stored with the version.
+    pub report: &'a serde_json::Value,
 }
 
 /// Records a loaded version and makes it the dataset's active one. Call inside the ingest's
@@ -143,8 +145,8 @@ pub struct NewVersion<'a> {
 pub async fn insert_and_activate(conn: &mut PgConnection, v: &NewVersion<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO catalog.versions (id, dataset_id, table_name, source_name, source_format, \
-           source_sha256, source_crs, columns, has_z, feature_count, bbox) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+           source_sha256, source_crs, columns, has_z, feature_count, bbox, report) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(v.id)
     .bind(v.dataset_id)
@@ -157,6 +159,7 @@ pub async fn insert_and_activate(conn: &mut PgConnection, v: &NewVersion<'_>) ->
     .bind(v.has_z)
     .bind(v.feature_count)
     .bind(v.bbox.map(|b| b.to_vec()))
+    .bind(v.report)
     .execute(&mut *conn)
     .await?;
     sqlx::query(

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use sqlx::{PgConnection, PgPool};
@@ -9,7 +10,8 @@ use sqlx::{PgConnection, PgPool};
 use super::copy::CopyEncoder;
 use super::detect::Format;
 use super::normalize::{NormalizeOptions, Normalizer};
-use super::{formats, IngestError, IngestRequest, Progress};
+use super::validate;
+use super::{formats, IngestError, IngestReport, IngestRequest, Progress};
 use crate::catalog::{self, Column};
 use crate::crs::STORAGE_SRID;
 use crate::db::ident::{Ident, QualifiedTable};
@@ -20,26 +22,21 @@ pub struct LoadPlan<'a> {
     pub request: &'a IngestRequest,
     pub format: Format,
     pub srid: i32,
-    pub columns: &'a [Column],
+    pub columns: Vec<Column>,
     pub has_z: bool,
-    pub sha256: &'a str,
-}
-
-/// The version that was switched to.
-pub struct Loaded {
-    pub version: i64,
-    pub features: u64,
-    pub bbox: Option<[f64; 4]>,
+    pub sha256: String,
+    pub started: Instant,
 }
 
 /// Bounded so the reader thread waits for the database instead of filling memory.
 const CHANNEL_CHUNKS: usize = 8;
 
+/// Loads, validates and switches in one transaction; returns the report that was stored.
 pub async fn load(
     pool: &PgPool,
     plan: LoadPlan<'_>,
     progress: Arc<dyn Progress>,
-) -> Result<Loaded> {
+) -> Result<IngestReport> {
     let req = plan.request;
     let mut tx = pool.begin().await?;
     check_srid(&mut tx, plan.srid).await?;
@@ -50,13 +47,33 @@ pub async fn load(
 
     sqlx::query(&create_table_sql(
         &table,
-        plan.columns,
+        &plan.columns,
         plan.srid,
         plan.has_z,
     ))
     .execute(&mut *tx)
     .await?;
-    let features = copy_rows(&mut tx, &table, &plan, progress.clone()).await?;
+    let read = copy_rows(&mut tx, &table, &plan, progress.clone()).await?;
+
+    progress.phase("validate");
+    let validation = validate::validate(&mut tx, &table)
+        .await
+        .map_err(|e| match e {
+            Error::Database(db) => rejected(db),
+            other => other,
+        })?;
+    let rejected_count = validation.rejected.len() as u64;
+    if rejected_count > 0 {
+        if !req.skip_invalid {
+            return Err(IngestError::InvalidFeatures {
+                rejected: rejected_count,
+                problems: validation.problems,
+            }
+            .into());
+        }
+        validate::drop_rejected(&mut tx, &table, &validation.rejected).await?;
+    }
+    let features = read - rejected_count;
 
     progress.phase("index");
     if plan.srid != STORAGE_SRID {
@@ -78,6 +95,23 @@ pub async fn load(
     }
     let bbox = extent(&mut tx, &table).await?;
 
+    let report = IngestReport {
+        dataset: req.dataset.clone(),
+        version,
+        unchanged: false,
+        format: plan.format.name().into(),
+        source_crs: Some(plan.srid),
+        features,
+        read,
+        repaired: validation.repaired,
+        rejected: rejected_count,
+        problems: validation.problems,
+        has_z: plan.has_z,
+        columns: plan.columns.clone(),
+        bbox,
+        sha256: plan.sha256.clone(),
+        seconds: plan.started.elapsed().as_secs_f64(),
+    };
     catalog::repo::insert_and_activate(
         &mut tx,
         &catalog::repo::NewVersion {
@@ -90,12 +124,13 @@ pub async fn load(
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             source_format: plan.format.name(),
-            source_sha256: plan.sha256,
+            source_sha256: &plan.sha256,
             source_crs: plan.srid,
-            columns: plan.columns,
+            columns: &plan.columns,
             has_z: plan.has_z,
             feature_count: i64::try_from(features).unwrap_or(i64::MAX),
             bbox,
+            report: &serde_json::to_value(&report).unwrap_or_default(),
         },
     )
     .await?;
@@ -110,11 +145,7 @@ pub async fn load(
         .await?;
     }
     tx.commit().await?;
-    Ok(Loaded {
-        version,
-        features,
-        bbox,
-    })
+    Ok(report)
 }
 
 async fn check_srid(conn: &mut PgConnection, srid: i32) -> Result<()> {
@@ -153,7 +184,7 @@ async fn copy_rows(
     progress: Arc<dyn Progress>,
 ) -> Result<u64> {
     let mut target = format!("COPY {table} (fid");
-    for c in plan.columns {
+    for c in &plan.columns {
         let _ = write!(target, ", {}", c.ident());
     }
     target.push_str(", geom) FROM STDIN");
@@ -161,7 +192,7 @@ async fn copy_rows(
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(CHANNEL_CHUNKS);
     let path = plan.request.path.clone();
     let format = plan.format;
-    let columns = plan.columns.to_vec();
+    let columns = plan.columns.clone();
     let options = NormalizeOptions {
         build_geometry: true,
         srid: plan.srid,

@@ -12,6 +12,7 @@ pub mod formats;
 pub mod load;
 pub mod normalize;
 pub mod schema;
+pub mod validate;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -71,6 +72,16 @@ pub enum IngestError {
 
     #[error("the database rejected the data: {0}")]
     Rejected(String),
+
+    #[error(
+        "{rejected} feature(s) rejected, nothing was changed (--skip-invalid loads the rest){}",
+        problems.iter().filter(|p| p.action == "rejected").take(5)
+            .map(|p| format!("; feature {}: {}", p.feature, p.reason)).collect::<String>()
+    )]
+    InvalidFeatures {
+        rejected: u64,
+        problems: Vec<validate::Problem>,
+    },
 }
 
 impl IngestError {
@@ -92,6 +103,8 @@ pub struct IngestRequest {
     pub crs: Option<i32>,
     pub title: Option<String>,
     pub keep_versions: i64,
+    /// Store the valid features and report the rejected ones, instead of failing.
+    pub skip_invalid: bool,
 }
 
 impl IngestRequest {
@@ -103,6 +116,7 @@ impl IngestRequest {
             crs: None,
             title: None,
             keep_versions: DEFAULT_KEEP_VERSIONS,
+            skip_invalid: false,
         }
     }
 }
@@ -117,7 +131,16 @@ pub struct IngestReport {
     pub unchanged: bool,
     pub format: String,
     pub source_crs: Option<i32>,
+    /// Features stored (read minus rejected).
     pub features: u64,
+    /// Features read from the file.
+    pub read: u64,
+    /// Invalid geometries repaired with ST_MakeValid.
+    pub repaired: u64,
+    /// Features left out (only with `skip_invalid`; otherwise the ingest fails).
+    pub rejected: u64,
+    /// The first problems, in file order.
+    pub problems: Vec<validate::Problem>,
     pub has_z: bool,
     pub columns: Vec<Column>,
     /// Extent in CRS84.
@@ -173,6 +196,10 @@ pub async fn ingest(
                 format: format.name().into(),
                 source_crs: Some(v.source_crs),
                 features: u64::try_from(v.feature_count).unwrap_or_default(),
+                read: 0,
+                repaired: 0,
+                rejected: 0,
+                problems: Vec::new(),
                 has_z: v.has_z,
                 columns: v.columns,
                 bbox: v.bbox,
@@ -196,36 +223,26 @@ pub async fn ingest(
         .ok_or(IngestError::MissingCrs)?;
 
     progress.phase("load");
-    let loaded = load::load(
+    let report = load::load(
         pool,
         load::LoadPlan {
             request: req,
             format,
             srid,
-            columns: &survey.columns,
+            columns: survey.columns,
             has_z: survey.has_z,
-            sha256: &sha256,
+            sha256,
+            started,
         },
         progress.clone(),
     )
     .await?;
-    let report = IngestReport {
-        dataset: req.dataset.clone(),
-        version: loaded.version,
-        unchanged: false,
-        format: format.name().into(),
-        source_crs: Some(srid),
-        features: loaded.features,
-        has_z: survey.has_z,
-        columns: survey.columns,
-        bbox: loaded.bbox,
-        sha256,
-        seconds: started.elapsed().as_secs_f64(),
-    };
     tracing::info!(
         dataset = %report.dataset,
         version = report.version,
         features = report.features,
+        repaired = report.repaired,
+        rejected = report.rejected,
         srid,
         seconds = report.seconds,
         "ingest complete"

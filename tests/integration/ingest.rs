@@ -333,3 +333,94 @@ async fn every_fixture_of_the_portal_loads() {
     let parcels = get_json(&app, "/collections/parcels").await;
     assert_eq!(parcels["title"], "Flurstücke Lüneburg (synthetisch)");
 }
+
+#[actix_web::test]
+async fn invalid_geometries_are_repaired_and_empty_ones_rejected() {
+    let db = TestDb::new().await;
+    let path = std::env::temp_dir().join(format!("kg-invalid-{}.geojson", std::process::id()));
+    std::fs::write(
+        &path,
+        r#"{"type":"FeatureCollection","features":[
+        {"type":"Feature","properties":{"n":"ok"},"geometry":{"type":"Polygon","coordinates":[[[10,53],[10.1,53],[10.1,53.1],[10,53.1],[10,53]]]}},
+        {"type":"Feature","properties":{"n":"bowtie"},"geometry":{"type":"Polygon","coordinates":[[[10,53],[10.1,53.1],[10.1,53],[10,53.1],[10,53]]]}},
+        {"type":"Feature","properties":{"n":"empty"},"geometry":{"type":"Polygon","coordinates":[]}},
+        {"type":"Feature","properties":{"n":"collapsed"},"geometry":{"type":"Polygon","coordinates":[[[10,53],[10.1,53.1],[10.2,53.2],[10,53]]]}},
+        {"type":"Feature","properties":{"n":"no geometry"},"geometry":null}]}"#,
+    )
+    .expect("write");
+
+    // By default any rejection fails the ingest and names the features.
+    match db.try_ingest(IngestRequest::new(&path, "shapes")).await {
+        Err(Error::Ingest(IngestError::InvalidFeatures { rejected, problems })) => {
+            assert_eq!(rejected, 2);
+            let rejected: Vec<u64> = problems
+                .iter()
+                .filter(|p| p.action == "rejected")
+                .map(|p| p.feature)
+                .collect();
+            assert_eq!(rejected, [2, 3]);
+            let repaired: Vec<u64> = problems
+                .iter()
+                .filter(|p| p.action == "repaired")
+                .map(|p| p.feature)
+                .collect();
+            assert_eq!(repaired, [1]);
+            assert!(
+                problems[0].reason.contains("Self-intersection"),
+                "{problems:?}"
+            );
+        }
+        other => panic!("expected rejected features, got {other:?}"),
+    }
+    let datasets: i64 = sqlx::query_scalar("SELECT count(*) FROM catalog.datasets")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert_eq!(datasets, 0, "a failed ingest must change nothing");
+
+    // --skip-invalid stores the rest, with the repair, and reports the rejected.
+    let mut request = IngestRequest::new(&path, "shapes");
+    request.skip_invalid = true;
+    let report = db.try_ingest(request).await.expect("ingest");
+    assert_eq!(
+        (
+            report.read,
+            report.features,
+            report.repaired,
+            report.rejected
+        ),
+        (5, 3, 1, 2)
+    );
+    let stored: serde_json::Value =
+        sqlx::query_scalar("SELECT report FROM catalog.versions WHERE id = $1")
+            .bind(report.version)
+            .fetch_one(&db.pool)
+            .await
+            .expect("stored report");
+    assert_eq!(stored["rejected"], 2);
+    assert_eq!(stored["problems"].as_array().map(Vec::len), Some(3));
+
+    let app = app(&db).await;
+    let all = harvest(&app, "/collections/shapes/items").await;
+    let names: Vec<&str> = all
+        .iter()
+        .map(|f| f["properties"]["n"].as_str().expect("n"))
+        .collect();
+    assert_eq!(names, ["ok", "bowtie", "no geometry"]);
+    // The repaired bowtie is polygonal and valid: two triangles.
+    assert_eq!(all[1]["geometry"]["type"], "MultiPolygon");
+    assert_eq!(
+        all[1]["geometry"]["coordinates"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert!(all[2]["geometry"].is_null());
+    let valid: bool = sqlx::query_scalar(&format!(
+        "SELECT bool_and(ST_IsValid(geom)) FROM data.shapes_v{}",
+        report.version
+    ))
+    .fetch_one(&db.pool)
+    .await
+    .expect("validity");
+    assert!(valid);
+    let _ = std::fs::remove_file(path);
+}
