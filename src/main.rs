@@ -89,6 +89,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List datasets and their versions; switch back to an older version.
+    Datasets {
+        #[command(subcommand)]
+        action: DatasetsAction,
+    },
     /// Manage the embedded PostgreSQL.
     Db {
         #[command(subcommand)]
@@ -112,6 +117,20 @@ enum Command {
         out: PathBuf,
         #[arg(long, value_enum)]
         format: Option<OutputFormat>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DatasetsAction {
+    /// Every dataset with its active version.
+    List,
+    /// The kept versions of a dataset, newest first.
+    Versions { id: String },
+    /// Serve an older kept version again (the previous one, or --to VERSION), atomically.
+    Rollback {
+        id: String,
+        #[arg(long)]
+        to: Option<i64>,
     },
 }
 
@@ -186,6 +205,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             run_ingest(url, &data_dir, request, json).await
         }
+        Command::Datasets { action } => datasets_command(url, &data_dir, action).await,
         Command::Db { action } => db_command(action, &data_dir).await,
         Command::Openapi { out } => {
             let text = kreisgeo::api::openapi::openapi_json();
@@ -289,6 +309,62 @@ async fn run_ingest(
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn datasets_command(
+    url: Option<&str>,
+    data_dir: &Path,
+    action: DatasetsAction,
+) -> anyhow::Result<ExitCode> {
+    use kreisgeo::catalog::repo;
+    let db = Database::open(url, data_dir).await?;
+    let result = async {
+        match action {
+            DatasetsAction::List => {
+                println!(
+                    "{:<24} {:<8} {:>7} {:>8}  title",
+                    "id", "kind", "active", "versions"
+                );
+                for d in repo::list_datasets(&db.pool).await? {
+                    let active = d.active_version.map(|v| v.to_string()).unwrap_or_default();
+                    println!(
+                        "{:<24} {:<8} {:>7} {:>8}  {}",
+                        d.id, d.kind, active, d.versions, d.title
+                    );
+                }
+            }
+            DatasetsAction::Versions { id } => {
+                let versions = repo::list_versions(&db.pool, &id)
+                    .await?
+                    .ok_or_else(|| kreisgeo::Error::not_found("dataset", &id))?;
+                println!(
+                    "{:>8} {:<6} {:<20} {:>10}  source",
+                    "version", "active", "loaded", "features"
+                );
+                for v in versions {
+                    let active = if v.active { "*" } else { "" };
+                    println!(
+                        "{:>8} {:<6} {:<20} {:>10}  {} (sha256 {})",
+                        v.id,
+                        active,
+                        v.created_at,
+                        v.feature_count,
+                        v.source_name,
+                        &v.source_sha256[..12]
+                    );
+                }
+            }
+            DatasetsAction::Rollback { id, to } => {
+                let (from, to) = repo::rollback(&db.pool, &id, to).await?;
+                eprintln!("{id}: now serving version {to} (was {from})");
+            }
+        }
+        Ok::<_, kreisgeo::Error>(())
+    }
+    .await;
+    db.close().await?;
+    result?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn db_command(action: DbAction, data_dir: &Path) -> anyhow::Result<ExitCode> {

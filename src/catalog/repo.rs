@@ -191,3 +191,115 @@ pub async fn prune_versions(
     .fetch_all(conn)
     .await?)
 }
+
+/// A dataset with its versions, for listings.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct DatasetSummary {
+    pub id: String,
+    pub kind: String,
+    pub title: String,
+    pub active_version: Option<i64>,
+    pub versions: i64,
+}
+
+/// Every dataset, with the number of versions kept.
+pub async fn list_datasets(pool: &PgPool) -> Result<Vec<DatasetSummary>> {
+    Ok(sqlx::query_as(
+        "SELECT d.id, d.kind, d.title, d.active_version, \
+           (SELECT count(*) FROM catalog.versions v WHERE v.dataset_id = d.id) AS versions \
+         FROM catalog.datasets d ORDER BY d.id",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// One kept version of a dataset, for listings.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct VersionSummary {
+    pub id: i64,
+    pub active: bool,
+    pub created_at: String,
+    pub feature_count: i64,
+    pub source_name: String,
+    pub source_sha256: String,
+}
+
+/// The kept versions of a dataset, newest first; `None` if there is no such dataset.
+pub async fn list_versions(pool: &PgPool, dataset_id: &str) -> Result<Option<Vec<VersionSummary>>> {
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM catalog.datasets WHERE id = $1)")
+            .bind(dataset_id)
+            .fetch_one(pool)
+            .await?;
+    if !exists {
+        return Ok(None);
+    }
+    Ok(Some(
+        sqlx::query_as(
+            "SELECT v.id, v.id = d.active_version AS active, \
+               to_char(v.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at, \
+               v.feature_count, v.source_name, v.source_sha256 \
+             FROM catalog.versions v JOIN catalog.datasets d ON d.id = v.dataset_id \
+             WHERE v.dataset_id = $1 ORDER BY v.id DESC",
+        )
+        .bind(dataset_id)
+        .fetch_all(pool)
+        .await?,
+    ))
+}
+
+/// Makes an older kept version the active one, in one statement: `to`, or else the newest
+/// version older than the active one. Returns (previous, now active).
+pub async fn rollback(pool: &PgPool, dataset_id: &str, to: Option<i64>) -> Result<(i64, i64)> {
+    let mut tx = pool.begin().await?;
+    let active: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT active_version FROM catalog.datasets WHERE id = $1 FOR UPDATE")
+            .bind(dataset_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(Some(active)) = active else {
+        return Err(Error::not_found("dataset", dataset_id));
+    };
+    let target: Option<i64> = match to {
+        Some(v) => {
+            sqlx::query_scalar("SELECT id FROM catalog.versions WHERE dataset_id = $1 AND id = $2")
+                .bind(dataset_id)
+                .bind(v)
+                .fetch_optional(&mut *tx)
+                .await?
+        }
+        None => {
+            sqlx::query_scalar(
+                "SELECT id FROM catalog.versions WHERE dataset_id = $1 AND id < $2 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(dataset_id)
+            .bind(active)
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+    };
+    let Some(target) = target else {
+        return Err(match to {
+            Some(v) => Error::invalid("version", format!("'{dataset_id}' has no kept version {v}")),
+            None => Error::invalid(
+                "version",
+                format!("'{dataset_id}' has no older kept version than {active}"),
+            ),
+        });
+    };
+    sqlx::query(
+        "UPDATE catalog.datasets SET active_version = $2, updated_at = now() WHERE id = $1",
+    )
+    .bind(dataset_id)
+    .bind(target)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(
+        dataset = dataset_id,
+        from = active,
+        to = target,
+        "rolled back"
+    );
+    Ok((active, target))
+}

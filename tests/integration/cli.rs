@@ -331,3 +331,74 @@ async fn killed_ingest_leaves_the_served_version_intact() {
     assert_eq!(versions, 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[actix_web::test]
+async fn rollback_switches_back_atomically() {
+    let db = TestDb::new().await;
+    let first = db
+        .ingest(
+            "aed_koeln.geojson",
+            "aed",
+            kreisgeo::catalog::DatasetKind::Aed,
+        )
+        .await;
+    let second = db
+        .ingest(
+            "generated/aed_lueneburg_200_25832.geojson",
+            "aed",
+            kreisgeo::catalog::DatasetKind::Aed,
+        )
+        .await;
+    let app = crate::common::app(&db).await;
+    let count = |doc: serde_json::Value| doc["featureCount"].as_i64();
+    assert_eq!(
+        count(crate::common::get_json(&app, "/collections/aed").await),
+        Some(200)
+    );
+
+    let run = |args: &[&str]| {
+        kreisgeo()
+            .env("DATABASE_URL", &db.url)
+            .args(args)
+            .output()
+            .expect("run kreisgeo")
+    };
+    let out = run(&["datasets", "versions", "aed"]);
+    assert!(out.status.success());
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing.contains("aed_koeln.geojson")
+            && listing.contains("aed_lueneburg_200_25832.geojson"),
+        "{listing}"
+    );
+
+    let out = run(&["datasets", "rollback", "aed"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let collection = crate::common::get_json(&app, "/collections/aed").await;
+    assert_eq!(collection["version"], first.version);
+    assert_eq!(count(collection), Some(121));
+
+    let to = second.version.to_string();
+    assert!(run(&["datasets", "rollback", "aed", "--to", &to])
+        .status
+        .success());
+    assert_eq!(
+        count(crate::common::get_json(&app, "/collections/aed").await),
+        Some(200)
+    );
+
+    for bad in [
+        vec!["datasets", "rollback", "nope"],
+        vec!["datasets", "rollback", "aed", "--to", "999999"],
+    ] {
+        let out = run(&bad);
+        assert_eq!(out.status.code(), Some(1), "{bad:?}");
+        assert!(!out.stderr.is_empty());
+    }
+    let out = run(&["datasets", "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("aed"));
+}
