@@ -138,8 +138,19 @@ impl EmbeddedPostgres {
                 return Ok(this);
             }
         }
-        this.port = free_port()?;
-        this.start().await?;
+        // A free port can be taken between our probe and postgres binding it; try another.
+        let mut attempt = 0;
+        loop {
+            this.port = free_port()?;
+            match this.start().await {
+                Ok(()) => break,
+                Err(e) if attempt < 2 && this.running_port().is_none() => {
+                    attempt += 1;
+                    tracing::warn!(error = %e, "PostgreSQL did not start; retrying on another port");
+                }
+                Err(e) => return Err(e),
+            }
+        }
         this.started_here = true;
         drop(lock);
         this.wait_ready(Duration::from_secs(30)).await?;
