@@ -18,8 +18,7 @@ fn kreisgeo() -> Command {
 }
 
 fn fresh_dir(name: &str) -> PathBuf {
-    let dir =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let dir = crate::common::scratch_root().join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
@@ -64,6 +63,8 @@ fn postmaster_running(data_dir: &Path) -> bool {
 fn serve_owns_the_embedded_instance_and_ingest_reuses_it() {
     let dir = fresh_dir("cli-serve");
     let port = free_port();
+    let log_path = fresh_dir("cli-serve-log");
+    let log_file = std::fs::File::create(&log_path).expect("log file");
     let mut server = kreisgeo()
         .args([
             "serve",
@@ -73,19 +74,20 @@ fn serve_owns_the_embedded_instance_and_ingest_reuses_it() {
         ])
         .arg(&dir)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log_file)
         .spawn()
         .expect("spawn serve");
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let deadline = Instant::now() + Duration::from_secs(120);
     while http_get(port, "/").map(|(s, _)| s) != Some(200) {
         assert!(
             Instant::now() < deadline,
-            "serve did not answer within 120 s"
+            "serve did not answer within 120 s: {}",
+            log()
         );
-        assert!(
-            server.try_wait().expect("wait").is_none(),
-            "serve exited early"
-        );
+        if let Some(status) = server.try_wait().expect("wait") {
+            panic!("serve exited early with {status}: {}", log());
+        }
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(postmaster_running(&dir));
@@ -126,12 +128,13 @@ fn serve_owns_the_embedded_instance_and_ingest_reuses_it() {
         );
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert!(status.success(), "serve exited with {status}");
+    assert!(status.success(), "serve exited with {status}: {}", log());
     assert!(
         !postmaster_running(&dir),
         "PostgreSQL still running after serve stopped"
     );
     let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&log_path);
 }
 
 #[actix_web::test]
