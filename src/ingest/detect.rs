@@ -9,6 +9,8 @@ use super::IngestError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     GeoJson,
+    /// Newline-delimited GeoJSON (one Feature per line) and RFC 8142 GeoJSON text sequences.
+    GeoJsonSeq,
     FlatGeobuf,
 }
 
@@ -16,6 +18,7 @@ impl Format {
     pub fn name(self) -> &'static str {
         match self {
             Self::GeoJson => "GeoJSON",
+            Self::GeoJsonSeq => "GeoJSONSeq",
             Self::FlatGeobuf => "FlatGeobuf",
         }
     }
@@ -23,7 +26,7 @@ impl Format {
 
 /// Looks at the first bytes (FlatGeobuf magic, a JSON object), then at the extension.
 pub fn detect(path: &Path) -> Result<Format, IngestError> {
-    let mut head = [0u8; 64];
+    let mut head = [0u8; 4096];
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut head))
         .map_err(|e| IngestError::io(path, e))?;
@@ -32,8 +35,15 @@ pub fn detect(path: &Path) -> Result<Format, IngestError> {
         return Ok(Format::FlatGeobuf);
     }
     let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    if text.first() == Some(&0x1E) {
+        return Ok(Format::GeoJsonSeq);
+    }
     if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        return Ok(Format::GeoJson);
+        return Ok(if first_line_is_feature(text) {
+            Format::GeoJsonSeq
+        } else {
+            Format::GeoJson
+        });
     }
     let ext = path
         .extension()
@@ -42,8 +52,19 @@ pub fn detect(path: &Path) -> Result<Format, IngestError> {
     match ext.as_deref() {
         Some("fgb") => Ok(Format::FlatGeobuf),
         Some("geojson" | "json") => Ok(Format::GeoJson),
+        Some("geojsonl" | "geojsons" | "ndjson" | "jsonl") => Ok(Format::GeoJsonSeq),
         _ => Err(IngestError::UnknownFormat {
             path: path.display().to_string(),
         }),
     }
+}
+
+/// A sequence starts with a whole Feature object on its first line; a FeatureCollection's first
+/// line never is one.
+fn first_line_is_feature(head: &[u8]) -> bool {
+    let Some(end) = head.iter().position(|&b| b == b'\n') else {
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Value>(&head[..end])
+        .is_ok_and(|v| v.get("type").and_then(|t| t.as_str()) == Some("Feature"))
 }

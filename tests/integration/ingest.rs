@@ -424,3 +424,47 @@ async fn invalid_geometries_are_repaired_and_empty_ones_rejected() {
     assert!(valid);
     let _ = std::fs::remove_file(path);
 }
+
+#[actix_web::test]
+async fn newline_delimited_geojson_matches_the_feature_collection() {
+    let db = TestDb::new().await;
+    let source = source_features("aed_koeln.geojson");
+    let path = std::env::temp_dir().join(format!("kg-seq-{}.geojsonl", std::process::id()));
+    // RFC 8142 separators on some lines, a blank line, LF endings: all must read the same.
+    let mut text = String::new();
+    for (i, f) in source.iter().enumerate() {
+        if i % 2 == 0 {
+            text.push('\u{1e}');
+        }
+        text.push_str(&f.to_string());
+        text.push('\n');
+        if i == 10 {
+            text.push('\n');
+        }
+    }
+    std::fs::write(&path, text).expect("write");
+    let report = db
+        .try_ingest(IngestRequest {
+            kind: DatasetKind::Aed,
+            ..IngestRequest::new(&path, "seq")
+        })
+        .await
+        .expect("ingest");
+    assert_eq!(report.format, "GeoJSONSeq");
+    assert_eq!(report.features, source.len() as u64);
+    let app = app(&db).await;
+    let served = harvest(&app, "/collections/seq/items?limit=1000").await;
+    for (s, f) in source.iter().zip(&served) {
+        assert_eq!(f["properties"], s["properties"]);
+        assert_eq!(f["geometry"], s["geometry"]);
+    }
+
+    std::fs::write(&path, format!("{}\n{{\"type\":\"Feature\",", source[0])).expect("write");
+    match db.try_ingest(IngestRequest::new(&path, "seq2")).await {
+        Err(Error::Ingest(IngestError::Parse { message })) => {
+            assert!(message.contains("line 2"), "{message}")
+        }
+        other => panic!("expected a parse error naming line 2, got {other:?}"),
+    }
+    let _ = std::fs::remove_file(path);
+}

@@ -137,8 +137,9 @@ impl<'de> DeserializeSeed<'de> for Features<'_, '_, '_> {
     }
 }
 
+/// A GeoJSON Feature as read; unknown members are ignored.
 #[derive(Deserialize)]
-struct RawFeature {
+pub(super) struct RawFeature {
     #[serde(default)]
     properties: Option<Map<String, Json>>,
     #[serde(default)]
@@ -173,7 +174,11 @@ impl<'de> Visitor<'de> for Features<'_, '_, '_> {
     }
 }
 
-fn emit_feature(f: &RawFeature, index: u64, out: &mut Normalizer<'_>) -> Result<(), IngestError> {
+pub(super) fn emit_feature(
+    f: &RawFeature,
+    index: u64,
+    out: &mut Normalizer<'_>,
+) -> Result<(), IngestError> {
     let mut events = || -> geozero::error::Result<()> {
         out.feature_begin(index)?;
         if let Some(props) = &f.properties {

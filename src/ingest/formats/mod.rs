@@ -3,6 +3,7 @@
 
 mod fgb;
 mod geojson;
+mod geojson_seq;
 
 use std::path::Path;
 
@@ -25,6 +26,7 @@ pub trait FormatReader: Send {
 pub fn open(format: Format, path: &Path) -> Box<dyn FormatReader> {
     match format {
         Format::GeoJson => Box::new(geojson::GeoJsonFile::new(path)),
+        Format::GeoJsonSeq => Box::new(geojson_seq::GeoJsonSeqFile::new(path)),
         Format::FlatGeobuf => Box::new(fgb::FgbFile::new(path)),
     }
 }
