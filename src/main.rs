@@ -16,6 +16,7 @@ use kreisgeo::catalog::DatasetKind;
 use kreisgeo::db::embedded::{self, EmbeddedPostgres};
 use kreisgeo::db::Database;
 use kreisgeo::generate::{self, GenKind, OutputFormat};
+use kreisgeo::ingest::formats::CsvOptions;
 use kreisgeo::ingest::{self, IngestRequest, Progress};
 use kreisgeo::logging::{self, LogFormat};
 
@@ -85,6 +86,18 @@ enum Command {
         /// Store the valid features and report the rejected ones, instead of failing.
         #[arg(long)]
         skip_invalid: bool,
+        /// CSV: column with longitude/easting [detected: lon, longitude, x, rechtswert …].
+        #[arg(long)]
+        x_field: Option<String>,
+        /// CSV: column with latitude/northing [detected: lat, latitude, y, hochwert …].
+        #[arg(long)]
+        y_field: Option<String>,
+        /// CSV: column with WKT geometries [detected: wkt, geometry, geom …].
+        #[arg(long)]
+        wkt_field: Option<String>,
+        /// CSV: field delimiter [detected from the header line].
+        #[arg(long)]
+        delimiter: Option<char>,
         /// Print the ingest report as JSON on stdout.
         #[arg(long)]
         json: bool,
@@ -186,8 +199,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             title,
             keep_versions,
             skip_invalid,
+            x_field,
+            y_field,
+            wkt_field,
+            delimiter,
             json,
         } => {
+            let delimiter = delimiter
+                .map(|d| u8::try_from(d).context("--delimiter must be a single ASCII character"))
+                .transpose()?;
             let crs = crs
                 .map(|c| {
                     kreisgeo::crs::parse(&c)
@@ -202,6 +222,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 title,
                 keep_versions,
                 skip_invalid,
+                csv: CsvOptions {
+                    x: x_field,
+                    y: y_field,
+                    wkt: wkt_field,
+                    delimiter,
+                },
             };
             run_ingest(url, &data_dir, request, json).await
         }

@@ -9,6 +9,8 @@ use super::IngestError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     GeoJson,
+    /// Delimited text with coordinate or WKT columns.
+    Csv,
     /// Newline-delimited GeoJSON (one Feature per line) and RFC 8142 GeoJSON text sequences.
     GeoJsonSeq,
     FlatGeobuf,
@@ -17,6 +19,7 @@ pub enum Format {
 impl Format {
     pub fn name(self) -> &'static str {
         match self {
+            Self::Csv => "CSV",
             Self::GeoJson => "GeoJSON",
             Self::GeoJsonSeq => "GeoJSONSeq",
             Self::FlatGeobuf => "FlatGeobuf",
@@ -51,6 +54,7 @@ pub fn detect(path: &Path) -> Result<Format, IngestError> {
         .map(str::to_ascii_lowercase);
     match ext.as_deref() {
         Some("fgb") => Ok(Format::FlatGeobuf),
+        Some("csv" | "tsv" | "txt") => Ok(Format::Csv),
         Some("geojson" | "json") => Ok(Format::GeoJson),
         Some("geojsonl" | "geojsons" | "ndjson" | "jsonl") => Ok(Format::GeoJsonSeq),
         _ => Err(IngestError::UnknownFormat {

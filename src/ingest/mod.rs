@@ -41,7 +41,7 @@ pub enum IngestError {
         source: std::io::Error,
     },
 
-    #[error("{path}: unknown format (expected GeoJSON or FlatGeobuf)")]
+    #[error("{path}: unknown format (expected GeoJSON, GeoJSONSeq, FlatGeobuf or CSV)")]
     UnknownFormat { path: String },
 
     #[error("{message}")]
@@ -105,6 +105,8 @@ pub struct IngestRequest {
     pub keep_versions: i64,
     /// Store the valid features and report the rejected ones, instead of failing.
     pub skip_invalid: bool,
+    /// Where CSV files keep their geometry (detected when empty).
+    pub csv: formats::CsvOptions,
 }
 
 impl IngestRequest {
@@ -117,6 +119,7 @@ impl IngestRequest {
             title: None,
             keep_versions: DEFAULT_KEEP_VERSIONS,
             skip_invalid: false,
+            csv: formats::CsvOptions::default(),
         }
     }
 }
@@ -211,11 +214,12 @@ pub async fn ingest(
 
     progress.phase("survey");
     let path = req.path.clone();
-    let survey = blocking(move || survey(format, &path)).await?;
+    let csv = req.csv.clone();
+    let survey = blocking(move || survey(format, &path, &csv)).await?;
     if survey.features == 0 {
         return Err(IngestError::Empty.into());
     }
-    let reader_default = formats::open(format, &req.path).default_crs();
+    let reader_default = formats::open(format, &req.path, &req.csv).default_crs();
     let srid = req
         .crs
         .or(survey.crs)
@@ -251,9 +255,9 @@ pub async fn ingest(
 }
 
 /// First pass: schema, declared CRS, dimensions, count.
-fn survey(format: Format, path: &Path) -> Result<Survey, IngestError> {
+fn survey(format: Format, path: &Path, csv: &formats::CsvOptions) -> Result<Survey, IngestError> {
     let mut inferrer = SchemaInferrer::default();
-    let mut reader = formats::open(format, path);
+    let mut reader = formats::open(format, path, csv);
     let (crs, has_z) = {
         let mut normalizer = Normalizer::new(
             &mut inferrer,

@@ -251,7 +251,7 @@ async fn bad_input_is_reported_with_its_place() {
         Err(Error::Ingest(IngestError::Empty))
     ));
 
-    let not_geo = write("text.txt", "hello");
+    let not_geo = write("notes.dat", "hello");
     assert!(matches!(
         db.try_ingest(IngestRequest::new(&not_geo, "x")).await,
         Err(Error::Ingest(IngestError::UnknownFormat { .. }))
@@ -467,4 +467,98 @@ async fn newline_delimited_geojson_matches_the_feature_collection() {
         other => panic!("expected a parse error naming line 2, got {other:?}"),
     }
     let _ = std::fs::remove_file(path);
+}
+
+fn csv_request(path: &std::path::Path, dataset: &str, crs: Option<i32>) -> IngestRequest {
+    let mut r = IngestRequest::new(path, dataset);
+    r.crs = crs;
+    r
+}
+
+#[actix_web::test]
+async fn csv_with_coordinate_columns_wkt_and_german_conventions() {
+    let db = TestDb::new().await;
+
+    // Real: the Köln register, comma-separated UTF-8 with longitude/latitude columns.
+    let koeln = common::fixture("aed_koeln.csv");
+    let missing = db.try_ingest(csv_request(&koeln, "koeln", None)).await;
+    assert!(
+        matches!(missing, Err(Error::Ingest(IngestError::MissingCrs))),
+        "{missing:?}"
+    );
+    let report = db
+        .try_ingest(csv_request(&koeln, "koeln", Some(4326)))
+        .await
+        .expect("ingest");
+    assert_eq!((report.format.as_str(), report.features), ("CSV", 145));
+    let app = app(&db).await;
+    let first = get_json(&app, "/collections/koeln/items/1").await;
+    assert_eq!(first["properties"]["name"], "Sparkasse KölnBonn");
+    assert_eq!(first["properties"]["address"], "Mailänder Passage 51");
+    assert_eq!(
+        first["geometry"]["coordinates"],
+        serde_json::json!([6.897402, 51.0216619])
+    );
+    assert!(
+        first["properties"].get("longitude").is_none(),
+        "geometry columns are not attributes"
+    );
+    let located = get_json(
+        &app,
+        "/collections/koeln/items?bbox=6.7,50.8,7.2,51.1&limit=1",
+    )
+    .await;
+    assert_eq!(located["numberMatched"], 121, "24 rows have no coordinates");
+
+    // A German office export: ';', decimal commas, Windows-1252, Rechtswert/Hochwert in UTM 32.
+    let dir = std::env::temp_dir();
+    let office = dir.join(format!("kg-office-{}.csv", std::process::id()));
+    let mut bytes = b"Name;Rechtswert;Hochwert;AGS;Anzahl\r\n".to_vec();
+    bytes.extend_from_slice(b"Rathaus L\xfcneburg;594180,5;5900870,25;03355022;2\r\n");
+    bytes.extend_from_slice(b"Kreishaus;593960;5901390;03355022;1\r\n");
+    std::fs::write(&office, bytes).expect("write");
+    db.try_ingest(csv_request(&office, "office", Some(25832)))
+        .await
+        .expect("ingest");
+    let rathaus = get_json(&app, "/collections/office/items/1").await;
+    assert_eq!(rathaus["properties"]["Name"], "Rathaus Lüneburg");
+    assert_eq!(rathaus["properties"]["AGS"], "03355022");
+    assert_eq!(rathaus["properties"]["Anzahl"], 2);
+    let lon = rathaus["geometry"]["coordinates"][0].as_f64().expect("lon");
+    let lat = rathaus["geometry"]["coordinates"][1].as_f64().expect("lat");
+    assert!(
+        (lon - 10.4115).abs() < 0.001 && (lat - 53.2487).abs() < 0.001,
+        "{lon} {lat}"
+    );
+
+    // WKT geometries.
+    let wkt = dir.join(format!("kg-wkt-{}.csv", std::process::id()));
+    std::fs::write(
+        &wkt,
+        "id,wkt\n1,\"POLYGON((10 53,10.1 53,10.1 53.1,10 53))\"\n2,POINT(10 53)\n",
+    )
+    .expect("write");
+    db.try_ingest(csv_request(&wkt, "wkt", Some(4326)))
+        .await
+        .expect("ingest");
+    let polygon = get_json(&app, "/collections/wkt/items/1").await;
+    assert_eq!(polygon["geometry"]["type"], "Polygon");
+
+    // Errors name the line and the field.
+    let bad = dir.join(format!("kg-bad-{}.csv", std::process::id()));
+    std::fs::write(&bad, "name,lat,lon\na,53.1,10.2\nb,north,10.3\n").expect("write");
+    match db.try_ingest(csv_request(&bad, "bad", Some(4326))).await {
+        Err(Error::Ingest(IngestError::Feature {
+            index,
+            field,
+            message,
+        })) => {
+            assert_eq!((index, field.as_deref()), (1, Some("lat")));
+            assert!(message.contains("line 3"), "{message}");
+        }
+        other => panic!("expected a feature error, got {other:?}"),
+    }
+    for p in [office, wkt, bad] {
+        let _ = std::fs::remove_file(p);
+    }
 }

@@ -1,12 +1,14 @@
 //! Input formats. A format is one [`FormatReader`]: it streams its features as geozero events
 //! into the [`Normalizer`]; everything after that (schema, CRS, COPY) is shared.
 
+mod csv;
 mod fgb;
 mod geojson;
 mod geojson_seq;
 
 use std::path::Path;
 
+pub use self::csv::CsvOptions;
 use super::detect::Format;
 use super::normalize::Normalizer;
 use super::IngestError;
@@ -23,8 +25,9 @@ pub trait FormatReader: Send {
 }
 
 /// The reader for `format` over `path`.
-pub fn open(format: Format, path: &Path) -> Box<dyn FormatReader> {
+pub fn open(format: Format, path: &Path, csv: &CsvOptions) -> Box<dyn FormatReader> {
     match format {
+        Format::Csv => Box::new(self::csv::CsvFile::new(path, csv.clone())),
         Format::GeoJson => Box::new(geojson::GeoJsonFile::new(path)),
         Format::GeoJsonSeq => Box::new(geojson_seq::GeoJsonSeqFile::new(path)),
         Format::FlatGeobuf => Box::new(fgb::FgbFile::new(path)),
