@@ -98,6 +98,10 @@ enum Command {
         /// CSV: field delimiter [detected from the header line].
         #[arg(long)]
         delimiter: Option<char>,
+        /// Which source column holds a canonical attribute of the --kind profile, e.g.
+        /// --map flurstueckskennzeichen=KENNZ (repeatable).
+        #[arg(long = "map", value_name = "ATTRIBUTE=COLUMN", value_parser = parse_mapping)]
+        mappings: Vec<(String, String)>,
         /// Print the ingest report as JSON on stdout.
         #[arg(long)]
         json: bool,
@@ -203,6 +207,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             y_field,
             wkt_field,
             delimiter,
+            mappings,
             json,
         } => {
             let delimiter = delimiter
@@ -228,6 +233,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     wkt: wkt_field,
                     delimiter,
                 },
+                mappings,
             };
             run_ingest(url, &data_dir, request, json).await
         }
@@ -442,6 +448,13 @@ fn generate_file(
     std::io::Write::flush(&mut writer)?;
     eprintln!("wrote {} features to {}", features.len(), out.display());
     Ok(())
+}
+
+fn parse_mapping(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((a, c)) if !a.is_empty() && !c.is_empty() => Ok((a.to_string(), c.to_string())),
+        _ => Err(format!("'{s}' is not ATTRIBUTE=COLUMN")),
+    }
 }
 
 /// SIGINT or SIGTERM.

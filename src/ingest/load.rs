@@ -26,6 +26,8 @@ pub struct LoadPlan<'a> {
     pub has_z: bool,
     pub sha256: String,
     pub started: Instant,
+    /// Row checks of the dataset's profile.
+    pub checks: Vec<super::profile::RowCheck>,
 }
 
 /// Bounded so the reader thread waits for the database instead of filling memory.
@@ -56,7 +58,7 @@ pub async fn load(
     let read = copy_rows(&mut tx, &table, &plan, progress.clone()).await?;
 
     progress.phase("validate");
-    let validation = validate::validate(&mut tx, &table)
+    let validation = validate::validate(&mut tx, &table, &plan.checks)
         .await
         .map_err(|e| match e {
             Error::Database(db) => rejected(db),

@@ -11,6 +11,7 @@ pub mod detect;
 pub mod formats;
 pub mod load;
 pub mod normalize;
+pub mod profile;
 pub mod schema;
 pub mod validate;
 
@@ -64,6 +65,9 @@ pub enum IngestError {
     #[error("{0}")]
     InvalidDataset(String),
 
+    #[error("{0}")]
+    Profile(String),
+
     #[error("the file holds no features")]
     Empty,
 
@@ -107,6 +111,8 @@ pub struct IngestRequest {
     pub skip_invalid: bool,
     /// Where CSV files keep their geometry (detected when empty).
     pub csv: formats::CsvOptions,
+    /// `(canonical attribute, source column)` pairs overriding the profile's name matching.
+    pub mappings: Vec<(String, String)>,
 }
 
 impl IngestRequest {
@@ -120,6 +126,7 @@ impl IngestRequest {
             keep_versions: DEFAULT_KEEP_VERSIONS,
             skip_invalid: false,
             csv: formats::CsvOptions::default(),
+            mappings: Vec::new(),
         }
     }
 }
@@ -215,7 +222,7 @@ pub async fn ingest(
     progress.phase("survey");
     let path = req.path.clone();
     let csv = req.csv.clone();
-    let survey = blocking(move || survey(format, &path, &csv)).await?;
+    let mut survey = blocking(move || survey(format, &path, &csv)).await?;
     if survey.features == 0 {
         return Err(IngestError::Empty.into());
     }
@@ -225,6 +232,8 @@ pub async fn ingest(
         .or(survey.crs)
         .or(reader_default)
         .ok_or(IngestError::MissingCrs)?;
+
+    let checks = profile::apply(req.kind, &mut survey.columns, &req.mappings)?;
 
     progress.phase("load");
     let report = load::load(
@@ -237,6 +246,7 @@ pub async fn ingest(
             has_z: survey.has_z,
             sha256,
             started,
+            checks,
         },
         progress.clone(),
     )

@@ -7,7 +7,8 @@
 use serde::Serialize;
 use sqlx::PgConnection;
 
-use crate::db::ident::QualifiedTable;
+use super::profile::RowCheck;
+use crate::db::ident::{Ident, QualifiedTable};
 use crate::error::Result;
 
 /// Problems listed in full in a report; the counts are always complete.
@@ -33,29 +34,19 @@ pub struct Validation {
     pub problems: Vec<Problem>,
 }
 
-impl Validation {
-    fn note(&mut self, fid: i64, reason: String, action: &'static str) {
-        if self.problems.len() < MAX_PROBLEMS {
-            self.problems.push(Problem {
-                feature: u64::try_from(fid - 1).unwrap_or_default(),
-                field: "geometry".into(),
-                reason,
-                action,
-            });
-        }
-    }
-}
-
 /// `ST_MakeValid` that keeps points, lines and polygons what they were.
 const REPAIR: &str = "CASE ST_Dimension(geom) \
      WHEN 2 THEN ST_CollectionExtract(ST_MakeValid(geom, 'method=structure keepcollapsed=false'), 3) \
      WHEN 1 THEN ST_CollectionExtract(ST_MakeValid(geom, 'method=linework keepcollapsed=false'), 2) \
      ELSE ST_MakeValid(geom) END";
 
-/// Repairs what can be repaired and lists what must be rejected, in feature order.
-pub async fn validate(conn: &mut PgConnection, table: &QualifiedTable) -> Result<Validation> {
-    let mut v = Validation::default();
-
+/// Repairs what can be repaired and lists what must be rejected (geometry problems and the
+/// profile's row checks), in feature order.
+pub async fn validate(
+    conn: &mut PgConnection,
+    table: &QualifiedTable,
+    checks: &[RowCheck],
+) -> Result<Validation> {
     let repaired: Vec<(i64, String, bool)> = sqlx::query_as(&format!(
         "UPDATE {table} t SET geom = {repair} \
          FROM (SELECT fid, ST_IsValidReason(geom) AS reason FROM {table} \
@@ -66,42 +57,80 @@ pub async fn validate(conn: &mut PgConnection, table: &QualifiedTable) -> Result
     ))
     .fetch_all(&mut *conn)
     .await?;
-
+    // Empty from the start (repairs that collapsed are listed above already).
     let empty: Vec<i64> = sqlx::query_scalar(&format!(
         "SELECT fid FROM {table} WHERE geom IS NOT NULL AND ST_IsEmpty(geom) ORDER BY fid"
     ))
     .fetch_all(&mut *conn)
     .await?;
 
-    let mut events: Vec<(i64, String, &'static str)> = Vec::new();
-    for (fid, reason, collapsed) in repaired {
-        if collapsed {
-            events.push((
+    let mut events: Vec<(i64, Problem)> = Vec::new();
+    let mut event = |fid: i64, field: &str, reason: String, action: &'static str| {
+        events.push((
+            fid,
+            Problem {
+                feature: u64::try_from(fid - 1).unwrap_or_default(),
+                field: field.to_string(),
+                reason,
+                action,
+            },
+        ));
+    };
+    let mut collapsed = Vec::new();
+    let mut repaired_count = 0;
+    for (fid, reason, is_empty) in repaired {
+        if is_empty {
+            collapsed.push(fid);
+            event(
                 fid,
+                "geometry",
                 format!("invalid ({reason}) and empty once repaired"),
                 "rejected",
-            ));
+            );
         } else {
-            v.repaired += 1;
-            events.push((fid, format!("invalid ({reason}), repaired"), "repaired"));
+            repaired_count += 1;
+            event(
+                fid,
+                "geometry",
+                format!("invalid ({reason}), repaired"),
+                "repaired",
+            );
         }
     }
-    let collapsed: Vec<i64> = events
-        .iter()
-        .filter(|e| e.2 == "rejected")
-        .map(|e| e.0)
-        .collect();
-    for fid in empty {
-        if !collapsed.contains(&fid) {
-            events.push((fid, "empty geometry".into(), "rejected"));
+    for fid in empty.into_iter().filter(|f| !collapsed.contains(f)) {
+        event(fid, "geometry", "empty geometry".into(), "rejected");
+    }
+    for check in checks {
+        let failing: Vec<(i64, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT fid, {col}::text FROM {table} WHERE {predicate} ORDER BY fid",
+            col = Ident::new(&check.column),
+            predicate = check.predicate
+        ))
+        .fetch_all(&mut *conn)
+        .await?;
+        for (fid, value) in failing {
+            let shown = value.map_or_else(|| "missing".to_string(), |v| format!("'{v}'"));
+            event(
+                fid,
+                &check.field,
+                format!("{}: {shown}", check.reason),
+                "rejected",
+            );
         }
     }
-    events.sort_by_key(|e| e.0);
-    for (fid, reason, action) in events {
-        if action == "rejected" {
+
+    events.sort_by_key(|(fid, _)| *fid);
+    let mut v = Validation {
+        repaired: repaired_count,
+        ..Validation::default()
+    };
+    for (fid, problem) in events {
+        if problem.action == "rejected" && v.rejected.last() != Some(&fid) {
             v.rejected.push(fid);
         }
-        v.note(fid, reason, action);
+        if v.problems.len() < MAX_PROBLEMS {
+            v.problems.push(problem);
+        }
     }
     Ok(v)
 }

@@ -165,7 +165,7 @@ async fn paging_stays_on_its_version_while_a_new_one_arrives() {
     db.ingest(
         "generated/parcels_lueneburg_1000_25832.fgb",
         "parcels",
-        DatasetKind::Parcels,
+        DatasetKind::Generic,
     )
     .await;
     let app = app(&db).await;
@@ -184,7 +184,7 @@ async fn paging_stays_on_its_version_while_a_new_one_arrives() {
     db.ingest(
         "generated/aed_lueneburg_200_25832.geojson",
         "parcels",
-        DatasetKind::Parcels,
+        DatasetKind::Generic,
     )
     .await;
     assert_eq!(

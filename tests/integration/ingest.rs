@@ -562,3 +562,99 @@ async fn csv_with_coordinate_columns_wkt_and_german_conventions() {
         let _ = std::fs::remove_file(p);
     }
 }
+
+#[actix_web::test]
+async fn parcels_profile_maps_alkis_names_and_rejects_malformed_keys() {
+    let db = TestDb::new().await;
+    let path = std::env::temp_dir().join(format!("kg-alkis-{}.geojson", std::process::id()));
+    let feature = |key: &str, x: f64| {
+        format!(
+            r#"{{"type":"Feature","properties":{{"FLSTKENNZ":"{key}","GEMASCHL":"3290","FLURSCHL":"011","FLSTNRZAE":85,"FLAECHE":684.0}},
+               "geometry":{{"type":"Point","coordinates":[{x},51.48]}}}}"#
+        )
+    };
+    let features = [
+        feature("05329001100085______", 6.66),
+        feature("0532900110008______", 6.67),
+        feature("05329001100086001200", 6.68),
+        feature("05329001100087____xx", 6.69),
+    ];
+    std::fs::write(
+        &path,
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            features.join(",")
+        ),
+    )
+    .expect("write");
+    let request = || IngestRequest {
+        kind: DatasetKind::Parcels,
+        ..IngestRequest::new(&path, "flurstuecke")
+    };
+
+    match db.try_ingest(request()).await {
+        Err(Error::Ingest(IngestError::InvalidFeatures { rejected, problems })) => {
+            assert_eq!(rejected, 2);
+            let places: Vec<(u64, &str)> = problems
+                .iter()
+                .map(|p| (p.feature, p.field.as_str()))
+                .collect();
+            assert_eq!(places, [(1, "FLSTKENNZ"), (3, "FLSTKENNZ")]);
+            assert!(
+                problems[0].reason.contains("'0532900110008______'"),
+                "{}",
+                problems[0].reason
+            );
+        }
+        other => panic!("expected rejected keys, got {other:?}"),
+    }
+
+    let mut skip = request();
+    skip.skip_invalid = true;
+    let report = db.try_ingest(skip).await.expect("ingest");
+    assert_eq!((report.features, report.rejected), (2, 2));
+    let names: Vec<(&str, &str)> = report
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.original.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("flurstueckskennzeichen", "FLSTKENNZ"),
+            ("gemarkung", "GEMASCHL"),
+            ("flur", "FLURSCHL"),
+            ("zaehler", "FLSTNRZAE"),
+            ("amtlicheflaeche", "FLAECHE")
+        ]
+    );
+    // The canonical column is what later citizen endpoints query.
+    let keys: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT flurstueckskennzeichen FROM data.flurstuecke_v{} ORDER BY fid",
+        report.version
+    ))
+    .fetch_all(&db.pool)
+    .await
+    .expect("canonical column");
+    assert_eq!(keys, ["05329001100085______", "05329001100086001200"]);
+    // The API keeps the source's names.
+    let app = app(&db).await;
+    let first = get_json(&app, "/collections/flurstuecke/items/1").await;
+    assert_eq!(first["properties"]["FLSTKENNZ"], "05329001100085______");
+
+    // A parcels file without any key column is refused before loading.
+    match db
+        .try_ingest(IngestRequest {
+            kind: DatasetKind::Parcels,
+            ..IngestRequest::new(common::fixture("aed_koeln.geojson"), "p2")
+        })
+        .await
+    {
+        Err(Error::Ingest(IngestError::Profile(message))) => assert!(
+            message.contains("--map flurstueckskennzeichen="),
+            "{message}"
+        ),
+        other => panic!("expected a profile error, got {other:?}"),
+    }
+    let _ = std::fs::remove_file(path);
+}

@@ -1,0 +1,397 @@
+//! Profiles of the three county kinds: which source columns carry the canonical attributes the
+//! citizen endpoints rely on, and which values must be rejected.
+//!
+//! A profile renames the SQL column of a recognised source column to its canonical name (the API
+//! keeps serving the source's property name) and adds row checks that run with the geometry
+//! validation, so a malformed key is rejected like an empty geometry: with its feature index.
+
+use crate::catalog::{Column, ColumnType, DatasetKind};
+
+use super::IngestError;
+
+/// A canonical attribute and the source names it is recognised by (compared after sanitising,
+/// so `FLSTKENNZ`, `flstkennz` and `Flst-Kennz` all match `flstkennz`).
+struct Field {
+    canonical: &'static str,
+    aliases: &'static [&'static str],
+    required: bool,
+    /// The column must be text (keys lose their zeros as numbers).
+    text: bool,
+}
+
+const PARCELS: &[Field] = &[
+    Field {
+        canonical: "flurstueckskennzeichen",
+        aliases: &[
+            "flurstueckskennzeichen",
+            "flstkennz",
+            "flurstkennz",
+            "fsk",
+            "kennzeichen",
+            "flurstueckskennz",
+        ],
+        required: true,
+        text: true,
+    },
+    Field {
+        canonical: "gemarkung",
+        aliases: &[
+            "gemarkung",
+            "gemaschl",
+            "gemarkungsnummer",
+            "gemarkungsschluessel",
+            "gmk",
+        ],
+        required: false,
+        text: true,
+    },
+    Field {
+        canonical: "flur",
+        aliases: &["flur", "flurschl", "flurnummer", "flurnr"],
+        required: false,
+        text: false,
+    },
+    Field {
+        canonical: "zaehler",
+        aliases: &["zaehler", "flstnrzae", "flurstueckszaehler"],
+        required: false,
+        text: false,
+    },
+    Field {
+        canonical: "nenner",
+        aliases: &["nenner", "flstnrnen", "flurstuecksnenner"],
+        required: false,
+        text: false,
+    },
+    Field {
+        canonical: "amtlicheflaeche",
+        aliases: &["amtlicheflaeche", "amtlflsfl", "flaeche", "amtl_flaeche"],
+        required: false,
+        text: false,
+    },
+];
+
+const SOLAR: &[Field] = &[
+    Field {
+        canonical: "suitability",
+        aliases: &[
+            "suitability",
+            "eignung",
+            "eignungsklasse",
+            "klasse",
+            "eignung_pv",
+        ],
+        required: false,
+        text: false,
+    },
+    Field {
+        canonical: "usable_area_m2",
+        aliases: &[
+            "usable_area_m2",
+            "nutzbare_flaeche",
+            "nutzflaeche",
+            "eignungsflaeche",
+            "usable_area",
+        ],
+        required: false,
+        text: false,
+    },
+    Field {
+        canonical: "module_area_m2",
+        aliases: &["module_area_m2", "modulflaeche", "module_area"],
+        required: false,
+        text: false,
+    },
+    Field {
+        canonical: "kwp",
+        aliases: &[
+            "kwp",
+            "leistung_kwp",
+            "pv_leistung",
+            "installierbare_leistung",
+        ],
+        required: false,
+        text: false,
+    },
+    Field {
+        canonical: "yield_kwh_a",
+        aliases: &[
+            "yield_kwh_a",
+            "ertrag",
+            "ertrag_kwh",
+            "ertrag_kwh_a",
+            "stromertrag",
+            "jahresertrag",
+        ],
+        required: false,
+        text: false,
+    },
+    Field {
+        canonical: "co2_saving_kg_a",
+        aliases: &[
+            "co2_saving_kg_a",
+            "co2_einsparung",
+            "co2_einsparung_kg",
+            "co2",
+        ],
+        required: false,
+        text: false,
+    },
+    Field {
+        canonical: "tilt_deg",
+        aliases: &[
+            "tilt_deg",
+            "neigung",
+            "dachneigung",
+            "tilt",
+            "derived_tilt_deg",
+        ],
+        required: false,
+        text: false,
+    },
+    Field {
+        canonical: "azimuth_deg",
+        aliases: &[
+            "azimuth_deg",
+            "ausrichtung",
+            "azimut",
+            "azimuth",
+            "derived_azimuth_deg",
+        ],
+        required: false,
+        text: false,
+    },
+];
+
+const AED: &[Field] = &[
+    Field {
+        canonical: "emergency",
+        aliases: &["emergency"],
+        required: false,
+        text: true,
+    },
+    Field {
+        canonical: "access",
+        aliases: &["access", "zugang"],
+        required: false,
+        text: true,
+    },
+    Field {
+        canonical: "indoor",
+        aliases: &["indoor"],
+        required: false,
+        text: false,
+    },
+    Field {
+        canonical: "level",
+        aliases: &["level", "etage"],
+        required: false,
+        text: false,
+    },
+    Field {
+        canonical: "opening_hours",
+        aliases: &["opening_hours", "oeffnungszeiten"],
+        required: false,
+        text: true,
+    },
+    Field {
+        canonical: "defibrillator_location",
+        aliases: &["defibrillator_location", "location_details", "standort"],
+        required: false,
+        text: true,
+    },
+    Field {
+        canonical: "operator",
+        aliases: &["operator", "betreiber"],
+        required: false,
+        text: true,
+    },
+    Field {
+        canonical: "phone",
+        aliases: &["phone", "telefon", "contact_phone"],
+        required: false,
+        text: true,
+    },
+];
+
+/// A row check: rows where `predicate` holds are rejected with `reason`, followed by the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowCheck {
+    /// The SQL column checked.
+    pub column: String,
+    /// Its name in the source, for the report.
+    pub field: String,
+    /// SQL over the column, built here from constants and the sanitised column name only.
+    pub predicate: String,
+    pub reason: &'static str,
+}
+
+/// The 20-character Flurstückskennzeichen: Land 2, Gemarkung 4, Flur 3, Zähler 5 digits, then
+/// Nenner 4 digits or `____`, Folge 2 digits or `__`.
+pub const PARCEL_KEY_PATTERN: &str =
+    "^[0-9]{2}[0-9]{4}[0-9]{3}[0-9]{5}([0-9]{4}|_{4})([0-9]{2}|_{2})$";
+
+fn fields(kind: DatasetKind) -> &'static [Field] {
+    match kind {
+        DatasetKind::Parcels => PARCELS,
+        DatasetKind::Solar => SOLAR,
+        DatasetKind::Aed => AED,
+        DatasetKind::Generic => &[],
+    }
+}
+
+/// Maps the profile of `kind` onto `columns` (renaming SQL names to canonical ones) and returns
+/// the row checks. `overrides` are `(canonical, source name)` pairs from `--map`.
+pub fn apply(
+    kind: DatasetKind,
+    columns: &mut [Column],
+    overrides: &[(String, String)],
+) -> Result<Vec<RowCheck>, IngestError> {
+    let fields = fields(kind);
+    for (canonical, _) in overrides {
+        if !fields.iter().any(|f| f.canonical == canonical) {
+            let known: Vec<&str> = fields.iter().map(|f| f.canonical).collect();
+            return Err(IngestError::Profile(format!(
+                "--map {canonical}=…: '{canonical}' is not an attribute of the {} profile (known: {})",
+                kind.as_str(),
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            )));
+        }
+    }
+    let mut checks = Vec::new();
+    for field in fields {
+        let position = match overrides.iter().find(|(c, _)| c == field.canonical) {
+            Some((_, source)) => Some(
+                columns
+                    .iter()
+                    .position(|c| &c.original == source)
+                    .ok_or_else(|| {
+                        IngestError::Profile(format!(
+                            "--map {}={source}: the file has no column '{source}'",
+                            field.canonical
+                        ))
+                    })?,
+            ),
+            None => field.aliases.iter().find_map(|alias| {
+                columns
+                    .iter()
+                    .position(|c| super::schema::sanitize(&c.original) == *alias)
+            }),
+        };
+        let Some(i) = position else {
+            if field.required {
+                return Err(IngestError::Profile(format!(
+                    "the {} profile needs a column '{}' (looked for {}); name it with --map {}=COLUMN",
+                    kind.as_str(),
+                    field.canonical,
+                    field.aliases.join(", "),
+                    field.canonical
+                )));
+            }
+            continue;
+        };
+        if field.text && columns[i].ty != ColumnType::Text {
+            return Err(IngestError::Profile(format!(
+                "column '{}' ({}) holds {} values; it must be text so that keys keep their leading zeros",
+                columns[i].original,
+                field.canonical,
+                columns[i].ty.sql_type()
+            )));
+        }
+        // Another column already called like the canonical name makes way.
+        if let Some(j) = columns.iter().position(|c| c.name == field.canonical) {
+            if j != i {
+                columns[j].name = format!("{}_source", columns[j].name);
+            }
+        }
+        columns[i].name = field.canonical.to_string();
+        if kind == DatasetKind::Parcels && field.canonical == "flurstueckskennzeichen" {
+            checks.push(RowCheck {
+                column: field.canonical.to_string(),
+                field: columns[i].original.clone(),
+                predicate: format!("flurstueckskennzeichen IS NULL OR flurstueckskennzeichen !~ '{PARCEL_KEY_PATTERN}'"),
+                reason: "malformed Flurstückskennzeichen (20 characters: Land 2, Gemarkung 4, Flur 3, Zähler 5, Nenner 4 or ____, Folge 2 or __)",
+            });
+        }
+    }
+    Ok(checks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(name: &str, ty: ColumnType) -> Column {
+        Column {
+            name: super::super::schema::sanitize(name),
+            original: name.into(),
+            ty,
+        }
+    }
+
+    #[test]
+    fn alkis_vereinfacht_names_map_to_canonical() {
+        let mut columns = vec![
+            col("FLSTKENNZ", ColumnType::Text),
+            col("GEMASCHL", ColumnType::Text),
+            col("FLURSCHL", ColumnType::Text),
+            col("FLSTNRZAE", ColumnType::Integer),
+            col("FLAECHE", ColumnType::Float),
+        ];
+        let checks = apply(DatasetKind::Parcels, &mut columns, &[]).unwrap();
+        let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "flurstueckskennzeichen",
+                "gemarkung",
+                "flur",
+                "zaehler",
+                "amtlicheflaeche"
+            ]
+        );
+        assert_eq!(columns[0].original, "FLSTKENNZ");
+        assert_eq!(checks.len(), 1);
+    }
+
+    #[test]
+    fn parcels_need_a_text_key() {
+        let mut none = vec![col("name", ColumnType::Text)];
+        assert!(matches!(
+            apply(DatasetKind::Parcels, &mut none, &[]),
+            Err(IngestError::Profile(_))
+        ));
+        let mut numeric = vec![col("fsk", ColumnType::Integer)];
+        assert!(matches!(
+            apply(DatasetKind::Parcels, &mut numeric, &[]),
+            Err(IngestError::Profile(_))
+        ));
+        let mut mapped = vec![col("Schluessel", ColumnType::Text)];
+        apply(
+            DatasetKind::Parcels,
+            &mut mapped,
+            &[("flurstueckskennzeichen".into(), "Schluessel".into())],
+        )
+        .unwrap();
+        assert_eq!(mapped[0].name, "flurstueckskennzeichen");
+    }
+
+    #[test]
+    fn osm_tags_map_for_aed() {
+        let mut columns = vec![
+            col("defibrillator:location", ColumnType::Text),
+            col("opening_hours", ColumnType::Text),
+        ];
+        apply(DatasetKind::Aed, &mut columns, &[]).unwrap();
+        assert_eq!(columns[0].name, "defibrillator_location");
+        let err = apply(
+            DatasetKind::Aed,
+            &mut columns,
+            &[("kwp".into(), "x".into())],
+        )
+        .unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("not an attribute of the aed profile"));
+    }
+}
