@@ -52,6 +52,12 @@ pub enum ColumnType {
     Boolean,
     Text,
     Json,
+    /// ISO 8601 calendar date (`2014-02-14`).
+    Date,
+    /// ISO 8601 date and time without a zone (`2019-10-04T00:00:00`).
+    Timestamp,
+    /// ISO 8601 date and time in UTC (`2014-02-14T11:31:00Z`).
+    TimestampTz,
 }
 
 impl ColumnType {
@@ -63,6 +69,23 @@ impl ColumnType {
             Self::Boolean => "boolean",
             Self::Text => "text",
             Self::Json => "jsonb",
+            Self::Date => "date",
+            Self::Timestamp => "timestamp",
+            Self::TimestampTz => "timestamptz",
+        }
+    }
+
+    /// How a column of this type is selected for output: JSON and temporal values as text in
+    /// exactly the form they were read in, so that they round-trip.
+    pub fn select_expr(self, column: &Ident) -> String {
+        match self {
+            Self::Json => format!("{column}::text"),
+            Self::Date => format!("to_char({column}, 'YYYY-MM-DD')"),
+            Self::Timestamp => format!("to_char({column}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"),
+            Self::TimestampTz => {
+                format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+            }
+            _ => column.to_string(),
         }
     }
 
@@ -72,7 +95,7 @@ impl ColumnType {
             Self::Integer => "integer",
             Self::Float => "number",
             Self::Boolean => "boolean",
-            Self::Text => "string",
+            Self::Text | Self::Date | Self::Timestamp | Self::TimestampTz => "string",
             Self::Json => "object",
         }
     }

@@ -16,10 +16,7 @@ fn push_select(qb: &mut QueryBuilder<'_, Postgres>, version: &Version) {
     qb.push("SELECT fid");
     for c in &version.columns {
         qb.push(", ");
-        qb.push(c.ident().to_string());
-        if c.ty == ColumnType::Json {
-            qb.push("::text");
-        }
+        qb.push(c.ty.select_expr(&c.ident()));
     }
     qb.push(", ST_AsEWKB(geom) AS geom FROM ");
     qb.push(version.table().to_string());
@@ -55,7 +52,10 @@ fn decode(row: &PgRow, version: &Version) -> Result<FeatureRow> {
             ColumnType::Integer => row.try_get::<Option<i64>, _>(idx)?.map(Value::Int),
             ColumnType::Float => row.try_get::<Option<f64>, _>(idx)?.map(Value::Float),
             ColumnType::Boolean => row.try_get::<Option<bool>, _>(idx)?.map(Value::Bool),
-            ColumnType::Text => row.try_get::<Option<String>, _>(idx)?.map(Value::Text),
+            ColumnType::Text
+            | ColumnType::Date
+            | ColumnType::Timestamp
+            | ColumnType::TimestampTz => row.try_get::<Option<String>, _>(idx)?.map(Value::Text),
             ColumnType::Json => row.try_get::<Option<String>, _>(idx)?.map(Value::Json),
         };
         values.push(v);

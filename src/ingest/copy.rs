@@ -112,7 +112,10 @@ fn encode_value(out: &mut String, ty: ColumnType, value: &Value) -> Result<(), S
         }
         (ColumnType::Float, Value::Float(f)) => push_float(out, *f),
         (ColumnType::Boolean, Value::Bool(b)) => out.push(if *b { 't' } else { 'f' }),
-        (ColumnType::Text, Value::Text(s) | Value::Json(s)) => push_escaped(out, s),
+        (ColumnType::Text, Value::Text(s) | Value::Json(s))
+        | (ColumnType::Date | ColumnType::Timestamp | ColumnType::TimestampTz, Value::Text(s)) => {
+            push_escaped(out, s);
+        }
         (ColumnType::Text, Value::Int(n)) => {
             let _ = write!(out, "{n}");
         }

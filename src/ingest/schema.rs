@@ -86,7 +86,7 @@ fn value_type(v: &Value) -> ColumnType {
         Value::Bool(_) => ColumnType::Boolean,
         Value::Int(_) => ColumnType::Integer,
         Value::Float(_) => ColumnType::Float,
-        Value::Text(_) => ColumnType::Text,
+        Value::Text(s) => temporal_type(s).unwrap_or(ColumnType::Text),
         Value::Json(_) => ColumnType::Json,
     }
 }
@@ -100,6 +100,43 @@ fn merge(a: ColumnType, b: ColumnType) -> ColumnType {
         (Integer, Float) | (Float, Integer) => Float,
         (Json, _) | (_, Json) => Json,
         _ => Text,
+    }
+}
+
+/// The temporal type of an ISO 8601 text, if it is exactly one of the three forms that
+/// round-trip: `YYYY-MM-DD`, `YYYY-MM-DDThh:mm:ss`, `YYYY-MM-DDThh:mm:ssZ`, and a real date.
+fn temporal_type(s: &str) -> Option<ColumnType> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = b.get(r)?;
+        part.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| part.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if year == 0 || day == 0 || day > days {
+        return None;
+    }
+    let time_ok = || -> Option<()> {
+        (b[10] == b'T' && b[13] == b':' && b[16] == b':').then_some(())?;
+        (digits(11..13)? < 24 && digits(14..16)? < 60 && digits(17..19)? < 60).then_some(())
+    };
+    match b.len() {
+        10 => Some(ColumnType::Date),
+        19 => time_ok().map(|()| ColumnType::Timestamp),
+        20 if b[19] == b'Z' => time_ok().map(|()| ColumnType::TimestampTz),
+        _ => None,
     }
 }
 
@@ -178,6 +215,23 @@ mod tests {
         let names: Vec<_> = s.columns().into_iter().map(|c| c.name).collect();
         assert_eq!(names, ["geom_2", "a_b", "a_b_2", "never"]);
         assert_eq!(s.columns()[3].ty, ColumnType::Text);
+    }
+
+    #[test]
+    fn temporal_values_are_recognised_only_when_exact() {
+        use ColumnType::*;
+        assert_eq!(temporal_type("2014-02-14"), Some(Date));
+        assert_eq!(temporal_type("2024-02-29"), Some(Date));
+        assert_eq!(temporal_type("2023-02-29"), None);
+        assert_eq!(temporal_type("2014-13-01"), None);
+        assert_eq!(temporal_type("2019-10-04T00:00:00"), Some(Timestamp));
+        assert_eq!(temporal_type("2014-02-14T11:31:00Z"), Some(TimestampTz));
+        assert_eq!(temporal_type("2014-02-14T25:31:00Z"), None);
+        assert_eq!(temporal_type("2014-02-14T11:31:00+02:00"), None);
+        assert_eq!(temporal_type("14.02.2014"), None);
+        assert_eq!(temporal_type("0000-01-01"), None);
+        assert_eq!(merge(Date, Text), Text);
+        assert_eq!(merge(Date, Timestamp), Text);
     }
 
     #[test]

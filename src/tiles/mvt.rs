@@ -3,7 +3,7 @@
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::tms::TileCoord;
-use crate::catalog::{ColumnType, Version};
+use crate::catalog::Version;
 use crate::crs::STORAGE_SRID;
 use crate::db::ident::Ident;
 use crate::error::Result;
@@ -18,12 +18,9 @@ pub async fn tile(pool: &PgPool, version: &Version, layer: &str, t: TileCoord) -
     qb.push_bind(layer.to_string());
     qb.push(format!(", {EXTENT}, 'geom', 'fid') FROM (SELECT t.fid"));
     for c in &version.columns {
-        qb.push(", t.");
-        qb.push(c.ident().to_string());
-        // MVT has no JSON type: nested values travel as their JSON text.
-        if c.ty == ColumnType::Json {
-            qb.push("::text");
-        }
+        // MVT has no JSON or date types: those travel as text.
+        qb.push(", ");
+        qb.push(c.ty.select_expr(&c.ident()));
         qb.push(" AS ");
         qb.push(Ident::new(&c.original).to_string());
     }
