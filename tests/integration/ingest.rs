@@ -70,12 +70,29 @@ async fn geojson_attributes_round_trip_exactly() {
     let db = TestDb::new().await;
     db.ingest("aed_koeln.geojson", "aed-koeln", DatasetKind::Aed)
         .await;
-    db.ingest(
-        "nrw_alkis_flurstueck_25832.geojson",
-        "flurstueck",
-        DatasetKind::Parcels,
-    )
-    .await;
+    let parcel = db
+        .ingest(
+            "nrw_alkis_flurstueck_25832.geojson",
+            "flurstueck",
+            DatasetKind::Parcels,
+        )
+        .await;
+    let type_of = |name: &str| {
+        parcel
+            .columns
+            .iter()
+            .find(|c| c.original == name)
+            .map(|c| c.ty)
+    };
+    use kreisgeo::catalog::ColumnType;
+    assert_eq!(type_of("zeitpunktDerEntstehung"), Some(ColumnType::Date));
+    assert_eq!(type_of("beginnt"), Some(ColumnType::TimestampTz));
+    assert_eq!(type_of("amtlicheFlaeche"), Some(ColumnType::Float));
+    assert_eq!(
+        type_of("abweichenderRechtszustand"),
+        Some(ColumnType::Boolean)
+    );
+    assert_eq!(type_of("land"), Some(ColumnType::Text));
     let app = app(&db).await;
 
     // Every feature, every property: same names, same JSON values (nulls, umlauts, int64 ids).
