@@ -14,6 +14,8 @@ pub enum Format {
     /// Newline-delimited GeoJSON (one Feature per line) and RFC 8142 GeoJSON text sequences.
     GeoJsonSeq,
     FlatGeobuf,
+    /// Overpass API JSON (OpenStreetMap elements).
+    Overpass,
 }
 
 impl Format {
@@ -23,6 +25,7 @@ impl Format {
             Self::GeoJson => "GeoJSON",
             Self::GeoJsonSeq => "GeoJSONSeq",
             Self::FlatGeobuf => "FlatGeobuf",
+            Self::Overpass => "Overpass JSON",
         }
     }
 }
@@ -44,6 +47,8 @@ pub fn detect(path: &Path) -> Result<Format, IngestError> {
     if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
         return Ok(if first_line_is_feature(text) {
             Format::GeoJsonSeq
+        } else if is_overpass(text) {
+            Format::Overpass
         } else {
             Format::GeoJson
         });
@@ -61,6 +66,12 @@ pub fn detect(path: &Path) -> Result<Format, IngestError> {
             path: path.display().to_string(),
         }),
     }
+}
+
+/// Overpass responses open with their generator and `osm3s` metadata before `elements`.
+fn is_overpass(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    text.contains("\"osm3s\"") || (text.contains("\"elements\"") && !text.contains("\"features\""))
 }
 
 /// A sequence starts with a whole Feature object on its first line; a FeatureCollection's first

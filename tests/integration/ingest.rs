@@ -675,3 +675,53 @@ async fn parcels_profile_maps_alkis_names_and_rejects_malformed_keys() {
     }
     let _ = std::fs::remove_file(path);
 }
+
+#[actix_web::test]
+async fn overpass_json_gives_the_same_features_as_its_geojson() {
+    let db = TestDb::new().await;
+    let report = db
+        .ingest(
+            "aed_osm_switzerland_2020-12_extract.overpass.json",
+            "osm",
+            DatasetKind::Aed,
+        )
+        .await;
+    assert_eq!(
+        (report.format.as_str(), report.features),
+        ("Overpass JSON", 310)
+    );
+    // The aed profile maps the OSM tags onto canonical columns.
+    let name_of = |original: &str| {
+        report
+            .columns
+            .iter()
+            .find(|c| c.original == original)
+            .map(|c| c.name.clone())
+    };
+    assert_eq!(
+        name_of("defibrillator:location").as_deref(),
+        Some("defibrillator_location")
+    );
+    assert_eq!(name_of("opening_hours").as_deref(), Some("opening_hours"));
+    let app = app(&db).await;
+    let served = harvest(&app, "/collections/osm/items?limit=1000").await;
+    let source = source_features("aed_osm_switzerland_2020-12_extract.geojson");
+    assert_eq!(served.len(), source.len());
+    for (s, f) in source.iter().zip(&served) {
+        assert_eq!(f["geometry"], s["geometry"]);
+        // Same tags; the served feature also lists, as null, tags other elements have.
+        for (key, value) in s["properties"].as_object().expect("properties") {
+            assert_eq!(&f["properties"][key], value, "{key}");
+        }
+        let non_null = f["properties"]
+            .as_object()
+            .expect("properties")
+            .values()
+            .filter(|v| !v.is_null())
+            .count();
+        assert_eq!(
+            non_null,
+            s["properties"].as_object().expect("properties").len()
+        );
+    }
+}

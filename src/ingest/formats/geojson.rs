@@ -1,21 +1,17 @@
 //! GeoJSON FeatureCollection input, streamed feature by feature.
 //!
 //! geozero's reader loads the whole document into memory and panics on short positions, so
-//! kreisgeo walks the top-level object with serde itself: members may come in any order, each
-//! feature is parsed and emitted on its own, and the legacy `crs` member is honoured.
+//! kreisgeo streams the `features` array itself: members may come in any order, each feature is
+//! parsed and emitted on its own, and the legacy `crs` member is honoured.
 
-use std::cell::RefCell;
-use std::fmt;
-use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use geojson::{Position, Value as GeomValue};
 use geozero::{ColumnValue, FeatureProcessor, GeomProcessor, PropertyProcessor};
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
+use super::json_stream::{stream_array, ArraySpec};
 use super::FormatReader;
 use crate::ingest::normalize::Normalizer;
 use crate::ingest::IngestError;
@@ -38,102 +34,40 @@ impl FormatReader for GeoJsonFile {
     }
 
     fn read(&mut self, out: &mut Normalizer<'_>) -> Result<Option<i32>, IngestError> {
-        let file = File::open(&self.path).map_err(|e| IngestError::io(&self.path, e))?;
-        let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 16, file));
-        let state = RefCell::new(State {
-            out,
-            crs: None,
-            failure: None,
-            index: 0,
-        });
-        let result = TopLevel(&state)
-            .deserialize(&mut de)
-            .and_then(|()| de.end());
-        let mut state = state.into_inner();
-        if let Some(failure) = state.failure.take() {
-            return Err(failure);
-        }
-        result.map_err(|e| IngestError::Parse {
-            message: format!("GeoJSON: {e} (feature index {})", state.index),
-        })?;
-        Ok(state.crs)
-    }
-}
-
-struct State<'n, 'a> {
-    out: &'n mut Normalizer<'a>,
-    crs: Option<i32>,
-    /// The first real error; serde only carries strings.
-    failure: Option<IngestError>,
-    index: u64,
-}
-
-/// The top-level object: `type`, `crs`, `features`, anything else ignored.
-struct TopLevel<'s, 'n, 'a>(&'s RefCell<State<'n, 'a>>);
-
-impl<'de> DeserializeSeed<'de> for TopLevel<'_, '_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for TopLevel<'_, '_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a GeoJSON FeatureCollection object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut saw_features = false;
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "type" => {
-                    let t: String = map.next_value()?;
-                    if t != "FeatureCollection" {
-                        return Err(de::Error::custom(format!(
-                            "top-level type is '{t}', expected 'FeatureCollection'"
-                        )));
-                    }
-                }
-                "crs" => {
-                    let crs: Json = map.next_value()?;
-                    let name = crs
-                        .pointer("/properties/name")
-                        .and_then(Json::as_str)
-                        .unwrap_or_default();
-                    let code = crate::crs::parse(name).ok_or_else(|| {
-                        de::Error::custom(format!("unsupported crs member '{name}'"))
-                    })?;
-                    self.0.borrow_mut().crs = Some(code);
-                }
-                "features" => {
-                    saw_features = true;
-                    map.next_value_seed(Features(self.0))?;
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+        let spec = ArraySpec {
+            format: "GeoJSON",
+            array: "features",
+            item: "feature",
+        };
+        let kept = stream_array(
+            &self.path,
+            &spec,
+            &["type", "crs"],
+            |index, f: RawFeature| emit_feature(&f, index, out),
+        )?;
+        match kept.get("type").and_then(Json::as_str) {
+            Some("FeatureCollection") => {}
+            other => {
+                return Err(IngestError::Parse {
+                    message: format!(
+                        "GeoJSON: top-level type is {}, expected 'FeatureCollection'",
+                        other.map_or_else(|| "missing".to_string(), |t| format!("'{t}'"))
+                    ),
+                })
             }
         }
-        if saw_features {
-            Ok(())
-        } else {
-            Err(de::Error::custom(
-                "no 'features' member: not a FeatureCollection",
-            ))
-        }
-    }
-}
-
-/// The `features` array, processed one element at a time.
-struct Features<'s, 'n, 'a>(&'s RefCell<State<'n, 'a>>);
-
-impl<'de> DeserializeSeed<'de> for Features<'_, '_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
+        let Some(crs) = kept.get("crs") else {
+            return Ok(None);
+        };
+        let name = crs
+            .pointer("/properties/name")
+            .and_then(Json::as_str)
+            .unwrap_or_default();
+        crate::crs::parse(name)
+            .map(Some)
+            .ok_or_else(|| IngestError::Parse {
+                message: format!("GeoJSON: unsupported crs member '{name}'"),
+            })
     }
 }
 
@@ -144,34 +78,6 @@ pub(super) struct RawFeature {
     properties: Option<Map<String, Json>>,
     #[serde(default)]
     geometry: Option<geojson::Geometry>,
-}
-
-impl<'de> Visitor<'de> for Features<'_, '_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of GeoJSON features")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        loop {
-            let feature = match seq.next_element::<RawFeature>() {
-                Ok(Some(f)) => f,
-                Ok(None) => return Ok(()),
-                Err(e) => return Err(e),
-            };
-            let mut state = self.0.borrow_mut();
-            let index = state.index;
-            if let Err(e) = emit_feature(&feature, index, state.out) {
-                let message = e.to_string();
-                if state.failure.is_none() {
-                    state.failure = Some(e);
-                }
-                return Err(de::Error::custom(message));
-            }
-            state.index += 1;
-        }
-    }
 }
 
 pub(super) fn emit_feature(

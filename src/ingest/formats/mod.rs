@@ -5,6 +5,8 @@ mod csv;
 mod fgb;
 mod geojson;
 mod geojson_seq;
+mod json_stream;
+mod overpass;
 
 use std::path::Path;
 
@@ -31,5 +33,6 @@ pub fn open(format: Format, path: &Path, csv: &CsvOptions) -> Box<dyn FormatRead
         Format::GeoJson => Box::new(geojson::GeoJsonFile::new(path)),
         Format::GeoJsonSeq => Box::new(geojson_seq::GeoJsonSeqFile::new(path)),
         Format::FlatGeobuf => Box::new(fgb::FgbFile::new(path)),
+        Format::Overpass => Box::new(overpass::OverpassFile::new(path)),
     }
 }
