@@ -16,7 +16,7 @@ use kreisgeo::catalog::DatasetKind;
 use kreisgeo::db::embedded::{self, EmbeddedPostgres};
 use kreisgeo::db::Database;
 use kreisgeo::generate::{self, GenKind, OutputFormat};
-use kreisgeo::ingest::formats::CsvOptions;
+use kreisgeo::ingest::formats::ReadOptions;
 use kreisgeo::ingest::{self, IngestRequest, Progress};
 use kreisgeo::logging::{self, LogFormat};
 
@@ -98,6 +98,9 @@ enum Command {
         /// CSV: field delimiter [detected from the header line].
         #[arg(long)]
         delimiter: Option<char>,
+        /// GeoPackage: the feature table to read [the first].
+        #[arg(long)]
+        layer: Option<String>,
         /// Which source column holds a canonical attribute of the --kind profile, e.g.
         /// --map flurstueckskennzeichen=KENNZ (repeatable).
         #[arg(long = "map", value_name = "ATTRIBUTE=COLUMN", value_parser = parse_mapping)]
@@ -207,6 +210,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             y_field,
             wkt_field,
             delimiter,
+            layer,
             mappings,
             json,
         } => {
@@ -227,11 +231,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 title,
                 keep_versions,
                 skip_invalid,
-                csv: CsvOptions {
+                read: ReadOptions {
                     x: x_field,
                     y: y_field,
                     wkt: wkt_field,
                     delimiter,
+                    layer,
                 },
                 mappings,
             };

@@ -14,6 +14,8 @@ pub enum Format {
     /// Newline-delimited GeoJSON (one Feature per line) and RFC 8142 GeoJSON text sequences.
     GeoJsonSeq,
     FlatGeobuf,
+    /// OGC GeoPackage (SQLite).
+    GeoPackage,
     /// Overpass API JSON (OpenStreetMap elements).
     Overpass,
 }
@@ -26,6 +28,7 @@ impl Format {
             Self::GeoJsonSeq => "GeoJSONSeq",
             Self::FlatGeobuf => "FlatGeobuf",
             Self::Overpass => "Overpass JSON",
+            Self::GeoPackage => "GeoPackage",
         }
     }
 }
@@ -39,6 +42,10 @@ pub fn detect(path: &Path) -> Result<Format, IngestError> {
     let head = &head[..n];
     if head.starts_with(b"fgb\x03") {
         return Ok(Format::FlatGeobuf);
+    }
+    // SQLite with the GeoPackage application id 'GPKG' at offset 68.
+    if head.starts_with(b"SQLite format 3\0") && head.get(68..72) == Some(b"GPKG") {
+        return Ok(Format::GeoPackage);
     }
     let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     if text.first() == Some(&0x1E) {

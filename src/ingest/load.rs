@@ -195,7 +195,7 @@ async fn copy_rows(
     let path = plan.request.path.clone();
     let format = plan.format;
     let columns = plan.columns.clone();
-    let csv = plan.request.csv.clone();
+    let read_options = plan.request.read.clone();
     let options = NormalizeOptions {
         build_geometry: true,
         srid: plan.srid,
@@ -208,7 +208,7 @@ async fn copy_rows(
             progress: progress.as_ref(),
         };
         let mut normalizer = Normalizer::new(&mut sink, options);
-        formats::open(format, &path, &csv).read(&mut normalizer)?;
+        formats::open(format, &path, &read_options).read(&mut normalizer)?;
         encoder.flush()?;
         Ok(encoder.rows())
     });

@@ -109,8 +109,8 @@ pub struct IngestRequest {
     pub keep_versions: i64,
     /// Store the valid features and report the rejected ones, instead of failing.
     pub skip_invalid: bool,
-    /// Where CSV files keep their geometry (detected when empty).
-    pub csv: formats::CsvOptions,
+    /// Format-specific options (CSV geometry columns, GeoPackage layer …).
+    pub read: formats::ReadOptions,
     /// `(canonical attribute, source column)` pairs overriding the profile's name matching.
     pub mappings: Vec<(String, String)>,
 }
@@ -125,7 +125,7 @@ impl IngestRequest {
             title: None,
             keep_versions: DEFAULT_KEEP_VERSIONS,
             skip_invalid: false,
-            csv: formats::CsvOptions::default(),
+            read: formats::ReadOptions::default(),
             mappings: Vec::new(),
         }
     }
@@ -221,12 +221,12 @@ pub async fn ingest(
 
     progress.phase("survey");
     let path = req.path.clone();
-    let csv = req.csv.clone();
-    let mut survey = blocking(move || survey(format, &path, &csv)).await?;
+    let options = req.read.clone();
+    let mut survey = blocking(move || survey(format, &path, &options)).await?;
     if survey.features == 0 {
         return Err(IngestError::Empty.into());
     }
-    let reader_default = formats::open(format, &req.path, &req.csv).default_crs();
+    let reader_default = formats::open(format, &req.path, &req.read).default_crs();
     let srid = req
         .crs
         .or(survey.crs)
@@ -265,9 +265,13 @@ pub async fn ingest(
 }
 
 /// First pass: schema, declared CRS, dimensions, count.
-fn survey(format: Format, path: &Path, csv: &formats::CsvOptions) -> Result<Survey, IngestError> {
+fn survey(
+    format: Format,
+    path: &Path,
+    options: &formats::ReadOptions,
+) -> Result<Survey, IngestError> {
     let mut inferrer = SchemaInferrer::default();
-    let mut reader = formats::open(format, path, csv);
+    let mut reader = formats::open(format, path, options);
     let (crs, has_z) = {
         let mut normalizer = Normalizer::new(
             &mut inferrer,

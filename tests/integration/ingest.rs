@@ -725,3 +725,42 @@ async fn overpass_json_gives_the_same_features_as_its_geojson() {
         );
     }
 }
+
+#[actix_web::test]
+async fn geopackage_reads_its_srs_attributes_and_geometries() {
+    let db = TestDb::new().await;
+    let report = db
+        .ingest("aed_koeln_25832.gpkg", "gpkg", DatasetKind::Aed)
+        .await;
+    assert_eq!(
+        (report.format.as_str(), report.source_crs, report.features),
+        ("GeoPackage", Some(25832), 121)
+    );
+    let app = app(&db).await;
+    let served = harvest(&app, "/collections/gpkg/items?limit=1000").await;
+    let source = source_features("aed_koeln.geojson");
+    for (s, f) in source.iter().zip(&served) {
+        assert_eq!(f["properties"]["name"], s["properties"]["name"]);
+        assert_eq!(
+            f["properties"]["last_edited"],
+            s["properties"]["last_edited"]
+        );
+        // CRS84 → 25832 by GDAL/PROJ, back by PostGIS/PROJ.
+        for axis in 0..2 {
+            let (a, b) = (
+                f["geometry"]["coordinates"][axis].as_f64().expect("number"),
+                s["geometry"]["coordinates"][axis].as_f64().expect("number"),
+            );
+            assert!((a - b).abs() < 1e-7, "{a} vs {b}");
+        }
+    }
+
+    let mut request = IngestRequest::new(common::fixture("aed_koeln_25832.gpkg"), "gpkg2");
+    request.read.layer = Some("nope".into());
+    match db.try_ingest(request).await {
+        Err(Error::Ingest(IngestError::Parse { message })) => {
+            assert!(message.contains("aed_koeln"), "{message}")
+        }
+        other => panic!("expected an unknown-layer error, got {other:?}"),
+    }
+}

@@ -11,22 +11,9 @@ use std::path::{Path, PathBuf};
 
 use geozero::{ColumnValue, FeatureProcessor, GeomProcessor, GeozeroGeometry, PropertyProcessor};
 
-use super::FormatReader;
+use super::{FormatReader, ReadOptions};
 use crate::ingest::normalize::Normalizer;
 use crate::ingest::IngestError;
-
-/// How to find the geometry in a CSV file; `None` fields are detected.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CsvOptions {
-    /// Column with longitude / easting.
-    pub x: Option<String>,
-    /// Column with latitude / northing.
-    pub y: Option<String>,
-    /// Column with WKT geometries.
-    pub wkt: Option<String>,
-    /// Field delimiter.
-    pub delimiter: Option<u8>,
-}
 
 const X_NAMES: &[&str] = &[
     "lon",
@@ -60,11 +47,11 @@ const WKT_NAMES: &[&str] = &[
 
 pub struct CsvFile {
     path: PathBuf,
-    options: CsvOptions,
+    options: ReadOptions,
 }
 
 impl CsvFile {
-    pub fn new(path: &Path, options: CsvOptions) -> Self {
+    pub fn new(path: &Path, options: ReadOptions) -> Self {
         Self {
             path: path.to_path_buf(),
             options,
@@ -139,7 +126,7 @@ fn find(
     }
 }
 
-fn geometry_source(headers: &[String], o: &CsvOptions) -> Result<GeometrySource, IngestError> {
+fn geometry_source(headers: &[String], o: &ReadOptions) -> Result<GeometrySource, IngestError> {
     if o.wkt.is_some() || (o.x.is_none() && o.y.is_none()) {
         if let Some(i) = find(headers, o.wkt.as_deref(), WKT_NAMES, "WKT")? {
             return Ok(GeometrySource::Wkt(i));

@@ -5,15 +5,30 @@ mod csv;
 mod fgb;
 mod geojson;
 mod geojson_seq;
+mod gpkg;
 mod json_stream;
 mod overpass;
 
 use std::path::Path;
 
-pub use self::csv::CsvOptions;
 use super::detect::Format;
 use super::normalize::Normalizer;
 use super::IngestError;
+
+/// Format-specific reading options; `None` fields are detected from the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// CSV: column with longitude / easting.
+    pub x: Option<String>,
+    /// CSV: column with latitude / northing.
+    pub y: Option<String>,
+    /// CSV: column with WKT geometries.
+    pub wkt: Option<String>,
+    /// CSV: field delimiter.
+    pub delimiter: Option<u8>,
+    /// Layer (table) of a multi-layer file such as a GeoPackage.
+    pub layer: Option<String>,
+}
 
 /// A readable input file. Each call to [`FormatReader::read`] reads the file from its start.
 pub trait FormatReader: Send {
@@ -27,12 +42,13 @@ pub trait FormatReader: Send {
 }
 
 /// The reader for `format` over `path`.
-pub fn open(format: Format, path: &Path, csv: &CsvOptions) -> Box<dyn FormatReader> {
+pub fn open(format: Format, path: &Path, options: &ReadOptions) -> Box<dyn FormatReader> {
     match format {
-        Format::Csv => Box::new(self::csv::CsvFile::new(path, csv.clone())),
+        Format::Csv => Box::new(self::csv::CsvFile::new(path, options.clone())),
         Format::GeoJson => Box::new(geojson::GeoJsonFile::new(path)),
         Format::GeoJsonSeq => Box::new(geojson_seq::GeoJsonSeqFile::new(path)),
         Format::FlatGeobuf => Box::new(fgb::FgbFile::new(path)),
+        Format::GeoPackage => Box::new(gpkg::GpkgFile::new(path, options.layer.clone())),
         Format::Overpass => Box::new(overpass::OverpassFile::new(path)),
     }
 }

@@ -1,0 +1,220 @@
+//! GeoPackage input (OGC 12-128r19), read with SQLite directly: the first feature table (or the
+//! one asked for), its SRS from `gpkg_spatial_ref_sys`, geometries from GeoPackage binary.
+
+use std::path::{Path, PathBuf};
+
+use geozero::{ColumnValue, FeatureProcessor, GeozeroGeometry, PropertyProcessor};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+
+use super::FormatReader;
+use crate::ingest::normalize::Normalizer;
+use crate::ingest::IngestError;
+
+pub struct GpkgFile {
+    path: PathBuf,
+    layer: Option<String>,
+}
+
+impl GpkgFile {
+    pub fn new(path: &Path, layer: Option<String>) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            layer,
+        }
+    }
+}
+
+fn sql_err(e: rusqlite::Error) -> IngestError {
+    IngestError::Parse {
+        message: format!("GeoPackage: {e}"),
+    }
+}
+
+/// SQLite identifier quoting (the table and column names come from the file).
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The standard WKB inside a GeoPackage geometry blob, or `None` for an empty geometry.
+fn gpkg_wkb(blob: &[u8]) -> Result<Option<&[u8]>, String> {
+    if blob.len() < 8 || &blob[..2] != b"GP" {
+        return Err("not a GeoPackage geometry (no 'GP' magic)".into());
+    }
+    let flags = blob[3];
+    if flags & 0b1_0000 != 0 {
+        return Ok(None);
+    }
+    let envelope = match (flags >> 1) & 0b111 {
+        0 => 0,
+        1 => 32,
+        2 | 3 => 48,
+        4 => 64,
+        other => return Err(format!("invalid envelope code {other}")),
+    };
+    blob.get(8 + envelope..)
+        .map(Some)
+        .ok_or_else(|| "truncated geometry".to_string())
+}
+
+struct Layer {
+    table: String,
+    geometry_column: String,
+    srs_id: i64,
+}
+
+impl GpkgFile {
+    fn layer(&self, conn: &Connection) -> Result<Layer, IngestError> {
+        let mut stmt = conn
+            .prepare(
+                "SELECT c.table_name, g.column_name, g.srs_id FROM gpkg_contents c \
+                 JOIN gpkg_geometry_columns g ON g.table_name = c.table_name \
+                 WHERE c.data_type = 'features' ORDER BY c.table_name",
+            )
+            .map_err(sql_err)?;
+        let layers: Vec<Layer> = stmt
+            .query_map([], |r| {
+                Ok(Layer {
+                    table: r.get(0)?,
+                    geometry_column: r.get(1)?,
+                    srs_id: r.get(2)?,
+                })
+            })
+            .map_err(sql_err)?
+            .collect::<Result<_, _>>()
+            .map_err(sql_err)?;
+        let names = || {
+            layers
+                .iter()
+                .map(|l| l.table.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match &self.layer {
+            Some(wanted) => {
+                let all = names();
+                layers
+                    .into_iter()
+                    .find(|l| &l.table == wanted)
+                    .ok_or_else(|| IngestError::Parse {
+                        message: format!("GeoPackage: no feature table '{wanted}' (tables: {all})"),
+                    })
+            }
+            None => {
+                if layers.len() > 1 {
+                    tracing::warn!(tables = %names(), "GeoPackage has several feature tables; reading the first (choose with --layer)");
+                }
+                layers.into_iter().next().ok_or_else(|| IngestError::Parse {
+                    message: "GeoPackage: no feature table".into(),
+                })
+            }
+        }
+    }
+}
+
+impl FormatReader for GpkgFile {
+    fn read(&mut self, out: &mut Normalizer<'_>) -> Result<Option<i32>, IngestError> {
+        let conn = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(sql_err)?;
+        let layer = self.layer(&conn)?;
+        let crs: Option<i32> = conn
+            .query_row(
+                "SELECT organization, organization_coordsys_id FROM gpkg_spatial_ref_sys WHERE srs_id = ?1",
+                [layer.srs_id],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i32>(1)?)),
+            )
+            .ok()
+            .filter(|(org, code)| org.eq_ignore_ascii_case("EPSG") && *code > 0)
+            .map(|(_, code)| code);
+
+        // The integer primary key is GeoPackage's feature id, not an attribute.
+        let mut info = conn
+            .prepare(&format!("PRAGMA table_info({})", quote(&layer.table)))
+            .map_err(sql_err)?;
+        let columns: Vec<(String, bool)> = info
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(1)?, r.get::<_, i64>(5)? > 0))
+            })
+            .map_err(sql_err)?
+            .collect::<Result<_, _>>()
+            .map_err(sql_err)?;
+        let order = columns
+            .iter()
+            .find(|(_, pk)| *pk)
+            .map(|(n, _)| quote(n))
+            .unwrap_or_else(|| "rowid".into());
+        let attributes: Vec<String> = columns
+            .into_iter()
+            .filter(|(name, pk)| !pk && *name != layer.geometry_column)
+            .map(|(name, _)| name)
+            .collect();
+        out.declare_columns(&attributes);
+
+        let mut select = String::from("SELECT ");
+        select.push_str(&quote(&layer.geometry_column));
+        for a in &attributes {
+            select.push_str(", ");
+            select.push_str(&quote(a));
+        }
+        select.push_str(&format!(" FROM {} ORDER BY {order}", quote(&layer.table)));
+        let mut stmt = conn.prepare(&select).map_err(sql_err)?;
+        let mut rows = stmt.query([]).map_err(sql_err)?;
+        let mut index = 0u64;
+        while let Some(row) = rows.next().map_err(sql_err)? {
+            let at = |field: &str, message: String| IngestError::Feature {
+                index,
+                field: Some(field.to_string()),
+                message,
+            };
+            let geozero_err = |e: geozero::error::GeozeroError| at("geometry", e.to_string());
+            out.feature_begin(index).map_err(geozero_err)?;
+            for (i, name) in attributes.iter().enumerate() {
+                let text;
+                let value = match row.get_ref(i + 1).map_err(sql_err)? {
+                    ValueRef::Null => {
+                        out.null_property(name);
+                        continue;
+                    }
+                    ValueRef::Integer(n) => ColumnValue::Long(n),
+                    ValueRef::Real(f) => ColumnValue::Double(f),
+                    ValueRef::Text(t) => {
+                        text = String::from_utf8_lossy(t);
+                        ColumnValue::String(&text)
+                    }
+                    ValueRef::Blob(b) => ColumnValue::Binary(b),
+                };
+                out.property(i, name, &value).map_err(geozero_err)?;
+            }
+            if let ValueRef::Blob(blob) = row.get_ref(0).map_err(sql_err)? {
+                if let Some(wkb) = gpkg_wkb(blob).map_err(|m| at(&layer.geometry_column, m))? {
+                    out.geometry_begin().map_err(geozero_err)?;
+                    geozero::wkb::Wkb(wkb)
+                        .process_geom(out)
+                        .map_err(geozero_err)?;
+                    out.geometry_end().map_err(geozero_err)?;
+                }
+            }
+            out.feature_end(index).map_err(geozero_err)?;
+            out.finish(Ok(()))?;
+            index += 1;
+        }
+        Ok(crs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gpkg_wkb;
+
+    #[test]
+    fn header_sizes() {
+        let mut blob = b"GP\x00\x02".to_vec(); // little-endian, envelope code 1 (xy)
+        blob.extend_from_slice(&25832i32.to_le_bytes());
+        blob.extend_from_slice(&[0u8; 32]);
+        blob.extend_from_slice(b"WKB");
+        assert_eq!(gpkg_wkb(&blob), Ok(Some(&b"WKB"[..])));
+        assert_eq!(gpkg_wkb(b"GP\x00\x10\x00\x00\x00\x00"), Ok(None));
+        assert!(gpkg_wkb(b"XX\x00\x00\x00\x00\x00\x00").is_err());
+        assert!(gpkg_wkb(b"GP\x00\x0a\x00\x00\x00\x00").is_err());
+    }
+}
