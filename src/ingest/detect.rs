@@ -18,6 +18,8 @@ pub enum Format {
     GeoPackage,
     /// Overpass API JSON (OpenStreetMap elements).
     Overpass,
+    /// ESRI Shapefile, zipped or as a `.shp` beside its siblings.
+    Shapefile,
 }
 
 impl Format {
@@ -29,6 +31,7 @@ impl Format {
             Self::FlatGeobuf => "FlatGeobuf",
             Self::Overpass => "Overpass JSON",
             Self::GeoPackage => "GeoPackage",
+            Self::Shapefile => "Shapefile",
         }
     }
 }
@@ -42,6 +45,10 @@ pub fn detect(path: &Path) -> Result<Format, IngestError> {
     let head = &head[..n];
     if head.starts_with(b"fgb\x03") {
         return Ok(Format::FlatGeobuf);
+    }
+    // A zip is taken for a zipped Shapefile; a .shp starts with file code 9994 (big-endian).
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(&[0x00, 0x00, 0x27, 0x0a]) {
+        return Ok(Format::Shapefile);
     }
     // SQLite with the GeoPackage application id 'GPKG' at offset 68.
     if head.starts_with(b"SQLite format 3\0") && head.get(68..72) == Some(b"GPKG") {

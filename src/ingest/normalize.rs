@@ -240,7 +240,9 @@ impl FeatureProcessor for Normalizer<'_> {
 
     fn geometry_end(&mut self) -> GeozeroResult<()> {
         if self.wkb.take().is_some() {
-            self.current.geometry = Some(std::mem::take(&mut *self.buf.0.borrow_mut()));
+            let ewkb = std::mem::take(&mut *self.buf.0.borrow_mut());
+            // A reader that emitted no geometry events (a Shapefile null shape) means no geometry.
+            self.current.geometry = (!ewkb.is_empty()).then_some(ewkb);
         }
         Ok(())
     }
@@ -249,7 +251,8 @@ impl FeatureProcessor for Normalizer<'_> {
         self.features += 1;
         if let Err(e) = self.sink.feature(&self.current) {
             let message = e.to_string();
-            self.failure = Some(e);
+            // Some readers carry on after an error; the first one is the one to report.
+            self.failure.get_or_insert(e);
             return Err(GeozeroError::Feature(message));
         }
         Ok(())

@@ -764,3 +764,88 @@ async fn geopackage_reads_its_srs_attributes_and_geometries() {
         other => panic!("expected an unknown-layer error, got {other:?}"),
     }
 }
+
+/// The feature of a collection whose property `key` is `value`.
+async fn find_feature<S, B>(app: &S, collection: &str, key: &str, value: &str) -> serde_json::Value
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    harvest(app, &format!("/collections/{collection}/items?limit=1000"))
+        .await
+        .into_iter()
+        .find(|f| f["properties"][key] == value)
+        .unwrap_or_else(|| panic!("{collection}: no feature with {key} = {value}"))
+}
+
+#[actix_web::test]
+async fn zipped_shapefiles_with_prj_cpg_and_gauss_krueger() {
+    let db = TestDb::new().await;
+    let gk = db
+        .ingest(
+            "kreise_niedersachsen_31467.zip",
+            "kreise-gk",
+            DatasetKind::Generic,
+        )
+        .await;
+    assert_eq!(
+        (gk.format.as_str(), gk.source_crs, gk.features),
+        ("Shapefile", Some(31467), 45)
+    );
+    let utm = db
+        .ingest(
+            "kreise_niedersachsen_25832.fgb",
+            "kreise-utm",
+            DatasetKind::Generic,
+        )
+        .await;
+    assert_eq!(utm.source_crs, Some(25832));
+    let app = app(&db).await;
+    let a = find_feature(&app, "kreise-gk", "AGS", "03355").await;
+    let b = find_feature(&app, "kreise-utm", "AGS", "03355").await;
+    assert_eq!(a["properties"]["GEN"], "Lüneburg");
+    // Gauß-Krüger (DHDN) and UTM (ETRS89) reach CRS84 through PROJ with the datum shift: the
+    // same vertex agrees within a few metres (without the shift it would be off by ~100 m).
+    let first = |f: &serde_json::Value| {
+        let p = &f["geometry"]["coordinates"][0][0][0];
+        (p[0].as_f64().expect("lon"), p[1].as_f64().expect("lat"))
+    };
+    let ((ax, ay), (bx, by)) = (first(&a), first(&b));
+    let metres = ((ax - bx) * 111_320.0 * ay.to_radians().cos()).hypot((ay - by) * 110_540.0);
+    assert!(metres < 5.0, "{metres} m apart");
+
+    // Windows-1252 attributes, declared in the .cpg …
+    db.ingest(
+        "gemeinden_lueneburg_31467.zip",
+        "gemeinden",
+        DatasetKind::Generic,
+    )
+    .await;
+    let town = find_feature(&app, "gemeinden", "GEN", "Lüneburg").await;
+    assert_eq!(town["properties"]["AGS"], "03355022");
+    // … and without a .cpg (a bare .shp beside its .dbf): Windows-1252 is assumed.
+    let dir = std::env::temp_dir().join(format!("kg-shp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let mut archive = zip::ZipArchive::new(
+        std::fs::File::open(common::fixture("gemeinden_lueneburg_31467.zip")).expect("zip"),
+    )
+    .expect("zip");
+    for ext in ["shp", "shx", "dbf", "prj"] {
+        let mut entry = archive
+            .by_name(&format!("gemeinden_lueneburg_31467.{ext}"))
+            .expect("entry");
+        let mut out = std::fs::File::create(dir.join(format!("g.{ext}"))).expect("create");
+        std::io::copy(&mut entry, &mut out).expect("copy");
+    }
+    let report = db
+        .try_ingest(IngestRequest::new(dir.join("g.shp"), "gemeinden-bare"))
+        .await
+        .expect("ingest");
+    assert_eq!((report.features, report.source_crs), (43, Some(31467)));
+    find_feature(&app, "gemeinden-bare", "GEN", "Lüneburg").await;
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -8,6 +8,7 @@ mod geojson_seq;
 mod gpkg;
 mod json_stream;
 mod overpass;
+mod shp;
 
 use std::path::Path;
 
@@ -50,5 +51,6 @@ pub fn open(format: Format, path: &Path, options: &ReadOptions) -> Box<dyn Forma
         Format::FlatGeobuf => Box::new(fgb::FgbFile::new(path)),
         Format::GeoPackage => Box::new(gpkg::GpkgFile::new(path, options.layer.clone())),
         Format::Overpass => Box::new(overpass::OverpassFile::new(path)),
+        Format::Shapefile => Box::new(shp::ShpFile::new(path)),
     }
 }
