@@ -57,6 +57,18 @@ pub async fn load(
     .await?;
     let read = copy_rows(&mut tx, &table, &plan, progress.clone()).await?;
 
+    progress.phase("transform");
+    if plan.srid != STORAGE_SRID {
+        sqlx::query(&format!(
+            "ALTER TABLE {table} ALTER COLUMN geom TYPE {} USING ST_Transform(geom, {STORAGE_SRID})",
+            geometry_type(STORAGE_SRID, plan.has_z)
+        ))
+        .execute(&mut *tx)
+        .await
+        .map_err(rejected)?;
+    }
+
+    // Validation runs on what will be served: geometries in the storage CRS.
     progress.phase("validate");
     let validation = validate::validate(&mut tx, &table, &plan.checks)
         .await
@@ -78,15 +90,6 @@ pub async fn load(
     let features = read - rejected_count;
 
     progress.phase("index");
-    if plan.srid != STORAGE_SRID {
-        sqlx::query(&format!(
-            "ALTER TABLE {table} ALTER COLUMN geom TYPE {} USING ST_Transform(geom, {STORAGE_SRID})",
-            geometry_type(STORAGE_SRID, plan.has_z)
-        ))
-        .execute(&mut *tx)
-        .await
-        .map_err(rejected)?;
-    }
     let index = Ident::new(format!("{table_name}_geom_idx"));
     for statement in [
         format!("ALTER TABLE {table} ADD PRIMARY KEY (fid)"),

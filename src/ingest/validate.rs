@@ -1,4 +1,4 @@
-//! Geometry validation and repair inside the load transaction, in the source CRS.
+//! Geometry validation and repair inside the load transaction, in the storage CRS.
 //!
 //! Invalid geometries are repaired with `ST_MakeValid` (structure method), keeping their
 //! dimension (a polygon stays polygonal); empty geometries, and geometries that collapse when
@@ -99,6 +99,21 @@ pub async fn validate(
     }
     for fid in empty.into_iter().filter(|f| !collapsed.contains(f)) {
         event(fid, "geometry", "empty geometry".into(), "rejected");
+    }
+    let out_of_range: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT fid FROM {table} WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom) \
+           AND (ST_XMin(geom) < -180 OR ST_XMax(geom) > 180 OR ST_YMin(geom) < -90 OR ST_YMax(geom) > 90) \
+         ORDER BY fid"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    for fid in out_of_range {
+        event(
+            fid,
+            "geometry",
+            "coordinates outside longitude -180..180 / latitude -90..90 once transformed (a wrong --crs?)".into(),
+            "rejected",
+        );
     }
     for check in checks {
         let failing: Vec<(i64, Option<String>)> = sqlx::query_as(&format!(

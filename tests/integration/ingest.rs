@@ -849,3 +849,66 @@ async fn zipped_shapefiles_with_prj_cpg_and_gauss_krueger() {
     find_feature(&app, "gemeinden-bare", "GEN", "Lüneburg").await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[actix_web::test]
+async fn every_german_crs_lands_where_proj_puts_it() {
+    let db = TestDb::new().await;
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::fixture("expected/lueneburg_rathaus_by_crs.json"))
+            .expect("reference"),
+    )
+    .expect("JSON");
+    let (lon, lat) = (
+        reference["crs84"][0].as_f64().expect("lon"),
+        reference["crs84"][1].as_f64().expect("lat"),
+    );
+    let app = app(&db).await;
+    let dir = std::env::temp_dir();
+    for (epsg, xy) in reference["coordinates"].as_object().expect("coordinates") {
+        let epsg: i32 = epsg.parse().expect("code");
+        let path = dir.join(format!("kg-crs-{epsg}-{}.csv", std::process::id()));
+        std::fs::write(&path, format!("name,x,y\nRathaus,{},{}\n", xy[0], xy[1])).expect("write");
+        let dataset = format!("crs-{epsg}");
+        let report = db
+            .try_ingest(csv_request(&path, &dataset, Some(epsg)))
+            .await
+            .expect("ingest");
+        assert_eq!(report.source_crs, Some(epsg));
+        let f = get_json(&app, &format!("/collections/{dataset}/items/1")).await;
+        let (x, y) = (
+            f["geometry"]["coordinates"][0].as_f64().expect("x"),
+            f["geometry"]["coordinates"][1].as_f64().expect("y"),
+        );
+        // PostGIS and GDAL use the same PROJ pipelines, Gauß-Krüger's DHDN datum shift included.
+        assert!(
+            (x - lon).abs() < 1e-7 && (y - lat).abs() < 1e-7,
+            "EPSG:{epsg}: {x} {y}"
+        );
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+#[actix_web::test]
+async fn coordinates_outside_the_globe_are_rejected() {
+    let db = TestDb::new().await;
+    let path = std::env::temp_dir().join(format!("kg-range-{}.csv", std::process::id()));
+    // UTM coordinates declared as lon/lat: the classic wrong CRS.
+    std::fs::write(
+        &path,
+        "name,lon,lat\nok,10.41,53.25\nutm,594178.4,5900866.5\n",
+    )
+    .expect("write");
+    match db.try_ingest(csv_request(&path, "range", Some(4326))).await {
+        Err(Error::Ingest(IngestError::InvalidFeatures { rejected, problems })) => {
+            assert_eq!(rejected, 1);
+            assert_eq!(problems[0].feature, 1);
+            assert!(
+                problems[0].reason.contains("wrong --crs"),
+                "{}",
+                problems[0].reason
+            );
+        }
+        other => panic!("expected a range rejection, got {other:?}"),
+    }
+    let _ = std::fs::remove_file(path);
+}
