@@ -250,8 +250,31 @@ fn generated_fixtures_are_reproduced_byte_for_byte() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Waits until the ingest `child` streams its COPY into the test database; returns the backend pid.
+async fn wait_for_copy(db: &TestDb, child: &mut std::process::Child) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let backend: Option<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+             AND query LIKE 'COPY %' AND state = 'active'",
+        )
+        .fetch_optional(&db.pool)
+        .await
+        .expect("activity");
+        if let Some(pid) = backend {
+            return pid;
+        }
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "ingest ended before it was interrupted"
+        );
+        assert!(Instant::now() < deadline, "the COPY never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[actix_web::test]
-async fn killed_ingest_leaves_the_served_version_intact() {
+async fn interrupted_ingests_leave_the_served_version_intact() {
     let db = TestDb::new().await;
     db.ingest(
         "aed_koeln.geojson",
@@ -274,64 +297,64 @@ async fn killed_ingest_leaves_the_served_version_intact() {
         .status()
         .expect("generate");
     assert!(status.success());
-    let mut ingest = kreisgeo()
-        .env("DATABASE_URL", &db.url)
-        .args(["ingest"])
-        .arg(&big)
-        .args(["--dataset", "data"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn ingest");
 
-    // Kill it while PostgreSQL is receiving its COPY.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let copying: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() \
-             AND query LIKE 'COPY %' AND state = 'active')",
-        )
-        .fetch_one(&db.pool)
-        .await
-        .expect("activity");
-        if copying {
-            break;
-        }
-        assert!(
-            ingest.try_wait().expect("wait").is_none(),
-            "ingest ended before it was killed"
-        );
-        assert!(Instant::now() < deadline, "the COPY never started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    ingest.kill().expect("kill -9");
-    ingest.wait().expect("reap");
-
-    let after = crate::common::get_json(&app, "/collections/data/items?limit=200").await;
-    assert_eq!(before["features"], after["features"]);
-    assert_eq!(after["numberMatched"], 121);
-    // PostgreSQL rolls the transaction back as soon as it sees the client gone.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let tables: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'data'")
+    // kill -9 of kreisgeo, then the database dropping the connection, both mid-COPY.
+    for drop_connection in [false, true] {
+        let mut ingest = kreisgeo()
+            .env("DATABASE_URL", &db.url)
+            .args(["ingest"])
+            .arg(&big)
+            .args(["--dataset", "data"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ingest");
+        let backend = wait_for_copy(&db, &mut ingest).await;
+        if drop_connection {
+            let terminated: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+                .bind(backend)
                 .fetch_one(&db.pool)
                 .await
-                .expect("count");
-        if tables == 1 {
-            break;
+                .expect("terminate");
+            assert!(terminated);
+            let out = ingest.wait_with_output().expect("ingest exit");
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "the ingest must fail, not pretend"
+            );
+            assert!(!out.stderr.is_empty());
+        } else {
+            ingest.kill().expect("kill -9");
+            ingest.wait().expect("reap");
         }
-        assert!(
-            Instant::now() < deadline,
-            "the killed ingest's table is still there"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+
+        let after = crate::common::get_json(&app, "/collections/data/items?limit=200").await;
+        assert_eq!(before["features"], after["features"]);
+        assert_eq!(after["numberMatched"], 121);
+        // PostgreSQL rolls the transaction back as soon as it sees the client gone.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let tables: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'data'")
+                    .fetch_one(&db.pool)
+                    .await
+                    .expect("count");
+            if tables == 1 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the interrupted ingest's table is still there"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let versions: i64 = sqlx::query_scalar("SELECT count(*) FROM catalog.versions")
+            .fetch_one(&db.pool)
+            .await
+            .expect("count");
+        assert_eq!(versions, 1);
     }
-    let versions: i64 = sqlx::query_scalar("SELECT count(*) FROM catalog.versions")
-        .fetch_one(&db.pool)
-        .await
-        .expect("count");
-    assert_eq!(versions, 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

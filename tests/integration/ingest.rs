@@ -912,3 +912,47 @@ async fn coordinates_outside_the_globe_are_rejected() {
     }
     let _ = std::fs::remove_file(path);
 }
+
+#[actix_web::test]
+async fn coordinates_round_trip_in_the_input_crs_within_two_ulps() {
+    let db = TestDb::new().await;
+    let report = db
+        .ingest(
+            "generated/solar_lueneburg_500_25832.geojson",
+            "solar",
+            DatasetKind::Solar,
+        )
+        .await;
+    let points: Vec<(i64, f64, f64)> = sqlx::query_as(&format!(
+        "SELECT fid, ST_X((dp).geom), ST_Y((dp).geom) FROM \
+           (SELECT fid, ST_DumpPoints(ST_Transform(geom, 25832)) AS dp FROM data.solar_v{}) s \
+         ORDER BY fid, (dp).path",
+        report.version
+    ))
+    .fetch_all(&db.pool)
+    .await
+    .expect("points");
+    let source: Vec<(f64, f64)> = source_features("generated/solar_lueneburg_500_25832.geojson")
+        .iter()
+        .flat_map(|f| {
+            f["geometry"]["coordinates"][0]
+                .as_array()
+                .expect("ring")
+                .clone()
+        })
+        .map(|p| (p[0].as_f64().expect("x"), p[1].as_f64().expect("y")))
+        .collect();
+    assert_eq!(points.len(), source.len());
+    let worst = points
+        .iter()
+        .zip(&source)
+        .map(|((_, x, y), (sx, sy))| (x - sx).abs().max((y - sy).abs()))
+        .fold(0.0, f64::max);
+    // One unit in the last place (ulp) of a UTM northing is 9.3e-10 m; the double-precision round
+    // trip through PROJ (25832 → CRS84 storage → 25832) stays within two of them.
+    assert!(worst <= 2e-9, "worst deviation {worst} m");
+    assert!(
+        worst > 0.0 || points.len() < 10,
+        "suspiciously exact: is the transform applied?"
+    );
+}
