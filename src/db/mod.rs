@@ -72,7 +72,11 @@ impl Database {
 /// reported instead of hanging.
 pub async fn connect(url: &str) -> Result<PgPool> {
     let options: PgConnectOptions = url.parse()?;
-    let options = options.application_name("kreisgeo");
+    // JIT compilation costs more than it saves on kreisgeo's short, index-driven queries and on
+    // the ingest scans, which are dominated by PostGIS functions.
+    let options = options
+        .application_name("kreisgeo")
+        .options([("jit", "off")]);
     Ok(PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(10))

@@ -157,12 +157,52 @@ pub struct IngestReport {
     pub bbox: Option<[f64; 4]>,
     pub sha256: String,
     pub seconds: f64,
+    /// Seconds spent in each phase (checksum, survey, load, transform, validate, index …).
+    pub phases: Vec<(String, f64)>,
 }
 
 /// Receives progress while an ingest runs (the CLI draws a bar; tests ignore it).
 pub trait Progress: Send + Sync {
     fn phase(&self, _name: &str) {}
     fn features(&self, _done: u64) {}
+}
+
+/// Times the phases of an ingest, tells the [`Progress`] and logs each phase's duration.
+pub struct Phases {
+    progress: Arc<dyn Progress>,
+    current: Option<(&'static str, Instant)>,
+    done: Vec<(String, f64)>,
+}
+
+impl Phases {
+    pub fn new(progress: Arc<dyn Progress>) -> Self {
+        Self {
+            progress,
+            current: None,
+            done: Vec::new(),
+        }
+    }
+
+    /// Ends the running phase and starts `name`.
+    pub fn start(&mut self, name: &'static str) {
+        self.finish();
+        self.progress.phase(name);
+        self.current = Some((name, Instant::now()));
+    }
+
+    /// Ends the running phase; returns every phase with its seconds.
+    pub fn finish(&mut self) -> Vec<(String, f64)> {
+        if let Some((name, started)) = self.current.take() {
+            let seconds = started.elapsed().as_secs_f64();
+            tracing::debug!(phase = name, seconds, "ingest phase done");
+            self.done.push((name.to_string(), seconds));
+        }
+        self.done.clone()
+    }
+
+    pub fn progress(&self) -> Arc<dyn Progress> {
+        self.progress.clone()
+    }
 }
 
 /// A [`Progress`] that ignores everything.
@@ -185,10 +225,17 @@ pub async fn ingest(
 ) -> Result<IngestReport> {
     let started = Instant::now();
     catalog::validate_dataset_id(&req.dataset).map_err(IngestError::InvalidDataset)?;
-    let path = req.path.clone();
-    progress.phase("checksum");
-    let sha256 = blocking(move || sha256_file(&path)).await?;
     let format = detect::detect(&req.path)?;
+    let mut phases = Phases::new(progress);
+    // The checksum and the first pass read the file on two cores at once.
+    phases.start("survey");
+    let (path, survey_path) = (req.path.clone(), req.path.clone());
+    let options = req.read.clone();
+    let (sha256, surveyed) = tokio::join!(
+        blocking(move || sha256_file(&path)),
+        blocking(move || survey(format, &survey_path, &options)),
+    );
+    let sha256 = sha256?;
 
     if let Some((version, active_sha)) =
         catalog::repo::active_source_sha256(pool, &req.dataset).await?
@@ -215,14 +262,12 @@ pub async fn ingest(
                 bbox: v.bbox,
                 sha256,
                 seconds: started.elapsed().as_secs_f64(),
+                phases: phases.finish(),
             });
         }
     }
 
-    progress.phase("survey");
-    let path = req.path.clone();
-    let options = req.read.clone();
-    let mut survey = blocking(move || survey(format, &path, &options)).await?;
+    let mut survey = surveyed?;
     if survey.features == 0 {
         return Err(IngestError::Empty.into());
     }
@@ -235,7 +280,7 @@ pub async fn ingest(
 
     let checks = profile::apply(req.kind, &mut survey.columns, &req.mappings)?;
 
-    progress.phase("load");
+    phases.start("load");
     let report = load::load(
         pool,
         load::LoadPlan {
@@ -248,7 +293,7 @@ pub async fn ingest(
             started,
             checks,
         },
-        progress.clone(),
+        &mut phases,
     )
     .await?;
     tracing::info!(

@@ -5,7 +5,7 @@
 //! repaired, are rejected. Whether rejections fail the ingest is the caller's policy.
 
 use serde::Serialize;
-use sqlx::PgConnection;
+use sqlx::{FromRow, PgConnection, Row};
 
 use super::profile::RowCheck;
 use crate::db::ident::{Ident, QualifiedTable};
@@ -40,29 +40,48 @@ const REPAIR: &str = "CASE ST_Dimension(geom) \
      WHEN 1 THEN ST_CollectionExtract(ST_MakeValid(geom, 'method=linework keepcollapsed=false'), 2) \
      ELSE ST_MakeValid(geom) END";
 
+/// Geometries that cannot be served: empty, invalid, or off the globe once transformed.
+/// The globe test only compares bounding boxes (`@`), which PostGIS keeps in the row.
+const SUSPECT: &str = "geom IS NOT NULL AND (ST_IsEmpty(geom) OR NOT ST_IsValid(geom) \
+     OR NOT geom @ ST_MakeEnvelope(-180, -90, 180, 90, 4326))";
+
+/// One row of the problem scan.
+#[derive(sqlx::FromRow)]
+struct Flagged {
+    fid: i64,
+    empty: bool,
+    invalid: bool,
+    off_globe: bool,
+}
+
 /// Repairs what can be repaired and lists what must be rejected (geometry problems and the
-/// profile's row checks), in feature order.
+/// profile's row checks), in feature order. One scan over the table finds every problem (and
+/// PostgreSQL may run it in parallel); only the few problem rows are looked at again.
 pub async fn validate(
     conn: &mut PgConnection,
     table: &QualifiedTable,
     checks: &[RowCheck],
 ) -> Result<Validation> {
-    let repaired: Vec<(i64, String, bool)> = sqlx::query_as(&format!(
-        "UPDATE {table} t SET geom = {repair} \
-         FROM (SELECT fid, ST_IsValidReason(geom) AS reason FROM {table} \
-               WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom) AND NOT ST_IsValid(geom)) bad \
-         WHERE t.fid = bad.fid \
-         RETURNING t.fid, bad.reason, ST_IsEmpty(t.geom)",
-        repair = REPAIR.replace("geom", "t.geom")
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
-    // Empty from the start (repairs that collapsed are listed above already).
-    let empty: Vec<i64> = sqlx::query_scalar(&format!(
-        "SELECT fid FROM {table} WHERE geom IS NOT NULL AND ST_IsEmpty(geom) ORDER BY fid"
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
+    let mut select = format!(
+        "SELECT fid, coalesce(ST_IsEmpty(geom), false) AS empty, \
+           coalesce(NOT ST_IsEmpty(geom) AND NOT ST_IsValid(geom), false) AS invalid, \
+           coalesce(NOT ST_IsEmpty(geom) AND NOT geom @ ST_MakeEnvelope(-180, -90, 180, 90, 4326), false) \
+             AS off_globe"
+    );
+    let mut filter = format!("({SUSPECT})");
+    for (i, check) in checks.iter().enumerate() {
+        select.push_str(&format!(
+            ", coalesce({p}, false) AS check_{i}, {col}::text AS value_{i}",
+            p = check.predicate,
+            col = Ident::new(&check.column)
+        ));
+        filter.push_str(&format!(" OR ({})", check.predicate));
+    }
+    // No ORDER BY: the planner would walk the primary key instead of scanning in parallel;
+    // the few problem rows are sorted below.
+    let rows = sqlx::query(&format!("{select} FROM {table} WHERE {filter}"))
+        .fetch_all(&mut *conn)
+        .await?;
 
     let mut events: Vec<(i64, Problem)> = Vec::new();
     let mut event = |fid: i64, field: &str, reason: String, action: &'static str| {
@@ -76,61 +95,66 @@ pub async fn validate(
             },
         ));
     };
-    let mut collapsed = Vec::new();
-    let mut repaired_count = 0;
-    for (fid, reason, is_empty) in repaired {
-        if is_empty {
-            collapsed.push(fid);
+    let mut invalid = Vec::new();
+    for row in &rows {
+        let flags = Flagged::from_row(row)?;
+        if flags.empty {
+            event(flags.fid, "geometry", "empty geometry".into(), "rejected");
+        }
+        if flags.invalid {
+            invalid.push(flags.fid);
+        }
+        if flags.off_globe {
             event(
-                fid,
+                flags.fid,
                 "geometry",
-                format!("invalid ({reason}) and empty once repaired"),
+                "coordinates outside longitude -180..180 / latitude -90..90 once transformed (a wrong --crs?)".into(),
                 "rejected",
-            );
-        } else {
-            repaired_count += 1;
-            event(
-                fid,
-                "geometry",
-                format!("invalid ({reason}), repaired"),
-                "repaired",
             );
         }
+        for (i, check) in checks.iter().enumerate() {
+            if row.try_get::<bool, _>(format!("check_{i}").as_str())? {
+                let value: Option<String> = row.try_get(format!("value_{i}").as_str())?;
+                let shown = value.map_or_else(|| "missing".to_string(), |v| format!("'{v}'"));
+                event(
+                    flags.fid,
+                    &check.field,
+                    format!("{}: {shown}", check.reason),
+                    "rejected",
+                );
+            }
+        }
     }
-    for fid in empty.into_iter().filter(|f| !collapsed.contains(f)) {
-        event(fid, "geometry", "empty geometry".into(), "rejected");
-    }
-    let out_of_range: Vec<i64> = sqlx::query_scalar(&format!(
-        "SELECT fid FROM {table} WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom) \
-           AND (ST_XMin(geom) < -180 OR ST_XMax(geom) > 180 OR ST_YMin(geom) < -90 OR ST_YMax(geom) > 90) \
-         ORDER BY fid"
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
-    for fid in out_of_range {
-        event(
-            fid,
-            "geometry",
-            "coordinates outside longitude -180..180 / latitude -90..90 once transformed (a wrong --crs?)".into(),
-            "rejected",
-        );
-    }
-    for check in checks {
-        let failing: Vec<(i64, Option<String>)> = sqlx::query_as(&format!(
-            "SELECT fid, {col}::text FROM {table} WHERE {predicate} ORDER BY fid",
-            col = Ident::new(&check.column),
-            predicate = check.predicate
+
+    let mut repaired_count = 0;
+    if !invalid.is_empty() {
+        let repaired: Vec<(i64, String, bool)> = sqlx::query_as(&format!(
+            "UPDATE {table} t SET geom = {repair} \
+             FROM (SELECT fid, ST_IsValidReason(geom) AS reason FROM {table} WHERE fid = ANY($1)) bad \
+             WHERE t.fid = bad.fid \
+             RETURNING t.fid, bad.reason, ST_IsEmpty(t.geom)",
+            repair = REPAIR.replace("geom", "t.geom")
         ))
+        .bind(&invalid)
         .fetch_all(&mut *conn)
         .await?;
-        for (fid, value) in failing {
-            let shown = value.map_or_else(|| "missing".to_string(), |v| format!("'{v}'"));
-            event(
-                fid,
-                &check.field,
-                format!("{}: {shown}", check.reason),
-                "rejected",
-            );
+        for (fid, reason, collapsed) in repaired {
+            if collapsed {
+                event(
+                    fid,
+                    "geometry",
+                    format!("invalid ({reason}) and empty once repaired"),
+                    "rejected",
+                );
+            } else {
+                repaired_count += 1;
+                event(
+                    fid,
+                    "geometry",
+                    format!("invalid ({reason}), repaired"),
+                    "repaired",
+                );
+            }
         }
     }
 
