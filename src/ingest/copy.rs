@@ -23,6 +23,7 @@ pub struct CopyEncoder {
     tx: Sender<Bytes>,
     rows: u64,
     column_names: Vec<String>,
+    line: String,
 }
 
 impl CopyEncoder {
@@ -39,6 +40,7 @@ impl CopyEncoder {
             tx,
             rows: 0,
             column_names: columns.iter().map(|c| c.original.clone()).collect(),
+            line: String::with_capacity(1024),
         }
     }
 
@@ -65,13 +67,15 @@ impl CopyEncoder {
 impl FeatureSink for CopyEncoder {
     fn feature(&mut self, feature: &NormalizedFeature) -> Result<(), IngestError> {
         self.slots.iter_mut().for_each(|s| *s = None);
-        for (pos, (name, _)) in feature.properties.iter().enumerate() {
+        for (pos, (name, _)) in feature.props().iter().enumerate() {
             if let Some(&col) = self.index.get(name) {
                 self.slots[col] = Some(pos);
             }
         }
         self.rows += 1;
-        let mut line = String::with_capacity(256);
+        // One buffer for every row: no allocation per feature on the hot path.
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
         let _ = write!(line, "{}", self.rows);
         for (col, slot) in self.slots.iter().enumerate() {
             line.push('\t');
@@ -90,11 +94,12 @@ impl FeatureSink for CopyEncoder {
         }
         line.push('\t');
         match &feature.geometry {
-            Some(ewkb) => line.push_str(&hex::encode(ewkb)),
+            Some(ewkb) => push_hex(&mut line, ewkb),
             None => line.push_str("\\N"),
         }
         line.push('\n');
         self.buf.extend_from_slice(line.as_bytes());
+        self.line = line;
         if self.buf.len() >= CHUNK_BYTES {
             self.flush()?;
         }
@@ -155,6 +160,16 @@ fn push_float(out: &mut String, f: f64) {
     }
 }
 
+/// Lower-case hex, which PostGIS reads as (E)WKB.
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+}
+
 /// COPY text format escaping; NUL cannot be stored in PostgreSQL text and is dropped.
 fn push_escaped(out: &mut String, s: &str) {
     for c in s.chars() {
@@ -172,6 +187,13 @@ fn push_escaped(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_matches_the_hex_crate() {
+        let mut s = String::new();
+        push_hex(&mut s, &[0x01, 0xab, 0xff, 0x00]);
+        assert_eq!(s, hex::encode([0x01, 0xab, 0xff, 0x00]));
+    }
 
     #[test]
     fn escapes_copy_specials() {

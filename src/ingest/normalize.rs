@@ -21,11 +21,33 @@ pub use crate::value::Value;
 pub struct NormalizedFeature {
     /// 0-based position in the source, for error messages.
     pub index: u64,
-    /// Properties in source order, by source name; `None` for an explicit null.
+    /// Properties in source order, by source name; `None` for an explicit null. Only the first
+    /// `len` entries belong to this feature: the rest are kept to reuse their allocations.
     pub properties: Vec<(String, Option<Value>)>,
+    pub len: usize,
     /// EWKB with the source SRID, or `None` for a feature without geometry (or when the
     /// normaliser was told not to build geometries).
     pub geometry: Option<Vec<u8>>,
+}
+
+impl NormalizedFeature {
+    /// This feature's properties.
+    pub fn props(&self) -> &[(String, Option<Value>)] {
+        &self.properties[..self.len]
+    }
+
+    /// Appends a property, reusing the name buffer of an earlier feature.
+    fn push(&mut self, name: &str, value: Option<Value>) {
+        match self.properties.get_mut(self.len) {
+            Some(slot) => {
+                slot.0.clear();
+                slot.0.push_str(name);
+                slot.1 = value;
+            }
+            None => self.properties.push((name.to_string(), value)),
+        }
+        self.len += 1;
+    }
 }
 
 /// Receives the normalised stream.
@@ -98,7 +120,7 @@ impl<'a> Normalizer<'a> {
 
     /// Records an explicit null, which geozero's property events cannot express.
     pub fn null_property(&mut self, name: &str) {
-        self.current.properties.push((name.to_string(), None));
+        self.current.push(name, None);
     }
 
     /// Whether any coordinate carried a Z value.
@@ -204,9 +226,7 @@ impl GeomProcessor for Normalizer<'_> {
 
 impl PropertyProcessor for Normalizer<'_> {
     fn property(&mut self, _idx: usize, name: &str, value: &ColumnValue) -> GeozeroResult<bool> {
-        self.current
-            .properties
-            .push((name.to_string(), Some(from_column(value))));
+        self.current.push(name, Some(from_column(value)));
         Ok(false)
     }
 }
@@ -214,7 +234,7 @@ impl PropertyProcessor for Normalizer<'_> {
 impl FeatureProcessor for Normalizer<'_> {
     fn feature_begin(&mut self, idx: u64) -> GeozeroResult<()> {
         self.current.index = idx;
-        self.current.properties.clear();
+        self.current.len = 0;
         self.current.geometry = None;
         Ok(())
     }

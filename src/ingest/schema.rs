@@ -69,7 +69,7 @@ impl FeatureSink for SchemaInferrer {
         if feature.geometry.is_some() {
             self.with_geometry += 1;
         }
-        for (name, value) in &feature.properties {
+        for (name, value) in feature.props() {
             let i = self.column_slot(name);
             if let Some(value) = value {
                 let ty = value_type(value);
@@ -209,6 +209,7 @@ mod tests {
                 ("a_b".into(), Some(Value::Float(1.5))),
                 ("never".into(), None),
             ],
+            len: 4,
             geometry: None,
         };
         s.feature(&f).unwrap();

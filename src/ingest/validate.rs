@@ -62,11 +62,11 @@ pub async fn validate(
     table: &QualifiedTable,
     checks: &[RowCheck],
 ) -> Result<Validation> {
-    let mut select = format!(
+    let mut select = String::from(
         "SELECT fid, coalesce(ST_IsEmpty(geom), false) AS empty, \
            coalesce(NOT ST_IsEmpty(geom) AND NOT ST_IsValid(geom), false) AS invalid, \
            coalesce(NOT ST_IsEmpty(geom) AND NOT geom @ ST_MakeEnvelope(-180, -90, 180, 90, 4326), false) \
-             AS off_globe"
+             AS off_globe",
     );
     let mut filter = format!("({SUSPECT})");
     for (i, check) in checks.iter().enumerate() {
