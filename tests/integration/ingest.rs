@@ -956,3 +956,34 @@ async fn coordinates_round_trip_in_the_input_crs_within_two_ulps() {
         "suspiciously exact: is the transform applied?"
     );
 }
+
+#[actix_web::test]
+async fn the_real_invalid_gemeinden_of_vg5000_are_repaired() {
+    let db = TestDb::new().await;
+    let report = db
+        .ingest(
+            "gemeinden_invalid_31467.zip",
+            "gemeinden",
+            DatasetKind::Generic,
+        )
+        .await;
+    assert_eq!(
+        (report.features, report.repaired, report.rejected),
+        (10, 3, 0)
+    );
+    let repaired: Vec<u64> = report.problems.iter().map(|p| p.feature).collect();
+    // Burgjoß, Bad Sulza and Langenwetzendorf, in file order.
+    assert_eq!(repaired, [2, 5, 8]);
+    assert!(report
+        .problems
+        .iter()
+        .all(|p| p.reason.contains("Self-intersection")));
+    let (valid, polygonal): (bool, bool) = sqlx::query_as(&format!(
+        "SELECT bool_and(ST_IsValid(geom)), bool_and(ST_Dimension(geom) = 2) FROM data.gemeinden_v{}",
+        report.version
+    ))
+    .fetch_one(&db.pool)
+    .await
+    .expect("check");
+    assert!(valid && polygonal);
+}
