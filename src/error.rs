@@ -21,6 +21,14 @@ pub enum Error {
     #[error("invalid parameter '{parameter}': {message}")]
     InvalidParameter { parameter: String, message: String },
 
+    /// No or no valid API key for an admin endpoint.
+    #[error("{0}")]
+    Unauthorized(String),
+
+    /// An upload larger than the configured maximum.
+    #[error("the upload exceeds the maximum of {max} bytes")]
+    TooLarge { max: u64 },
+
     /// The thing existed once but is no longer kept (e.g. a paging cursor on a pruned version).
     #[error("{0}")]
     Gone(String),

@@ -4,6 +4,7 @@
 //! HTTP [`api`]: OGC API Features ([`features`]) and vector tiles ([`tiles`]).
 
 pub mod api;
+pub mod auth;
 pub mod catalog;
 pub mod crs;
 pub mod db;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod features;
 pub mod generate;
 pub mod ingest;
+pub mod jobs;
 pub mod logging;
 pub mod ogc;
 pub mod tiles;

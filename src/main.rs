@@ -63,6 +63,9 @@ enum Command {
         /// HTTP worker threads [default: one per core].
         #[arg(long, env = "KREISGEO_WORKERS")]
         workers: Option<usize>,
+        /// Largest upload the admin API accepts, in bytes.
+        #[arg(long, env = "KREISGEO_MAX_UPLOAD_BYTES", default_value_t = kreisgeo::api::state::DEFAULT_MAX_UPLOAD_BYTES)]
+        max_upload_bytes: u64,
     },
     /// Load a file (GeoJSON, FlatGeobuf) as a new version of a dataset and serve it.
     Ingest {
@@ -114,6 +117,11 @@ enum Command {
         #[command(subcommand)]
         action: DatasetsAction,
     },
+    /// Create, list and revoke API keys of the admin API.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Manage the embedded PostgreSQL.
     Db {
         #[command(subcommand)]
@@ -152,6 +160,20 @@ enum DatasetsAction {
         #[arg(long)]
         to: Option<i64>,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Create a key and print it: it is shown this once, only its hash is stored.
+    Create {
+        /// Who or what uses the key, e.g. "GIS-Fachdienst".
+        #[arg(long)]
+        name: String,
+    },
+    /// Every key (without secrets).
+    List,
+    /// Revoke a key; it stops working at once.
+    Revoke { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -194,8 +216,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bind,
             public_url,
             workers,
+            max_upload_bytes,
         } => {
-            serve(url, &data_dir, &bind, ApiConfig { public_url }, workers).await?;
+            let config = ApiConfig {
+                public_url,
+                max_upload_bytes,
+            };
+            serve(url, &data_dir, &bind, config, workers).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Ingest {
@@ -243,6 +270,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             run_ingest(url, &data_dir, request, json).await
         }
         Command::Datasets { action } => datasets_command(url, &data_dir, action).await,
+        Command::Keys { action } => keys_command(url, &data_dir, action).await,
         Command::Db { action } => db_command(action, &data_dir).await,
         Command::Openapi { out } => {
             let text = kreisgeo::api::openapi::openapi_json();
@@ -274,6 +302,13 @@ async fn serve(
     workers: Option<usize>,
 ) -> anyhow::Result<()> {
     let db = Database::open(url, data_dir).await?;
+    let interrupted = kreisgeo::jobs::fail_interrupted(&db.pool).await?;
+    if interrupted > 0 {
+        tracing::warn!(
+            jobs = interrupted,
+            "ingest jobs of a previous run were interrupted; marked failed"
+        );
+    }
     let state = AppState::new(db.pool.clone(), config);
     let mut server =
         HttpServer::new(move || kreisgeo::api::app(state.clone())).shutdown_timeout(10);
@@ -394,6 +429,49 @@ async fn datasets_command(
             DatasetsAction::Rollback { id, to } => {
                 let (from, to) = repo::rollback(&db.pool, &id, to).await?;
                 eprintln!("{id}: now serving version {to} (was {from})");
+            }
+        }
+        Ok::<_, kreisgeo::Error>(())
+    }
+    .await;
+    db.close().await?;
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn keys_command(
+    url: Option<&str>,
+    data_dir: &Path,
+    action: KeysAction,
+) -> anyhow::Result<ExitCode> {
+    use kreisgeo::auth;
+    let db = Database::open(url, data_dir).await?;
+    let result = async {
+        match action {
+            KeysAction::Create { name } => {
+                let key = auth::create_key(&db.pool, &name).await?;
+                eprintln!(
+                    "API key {} for {name:?}; store it now, it is not shown again:",
+                    key.id
+                );
+                println!("{}", key.key);
+            }
+            KeysAction::List => {
+                println!(
+                    "{:>5} {:<14} {:<20} {:<8} name",
+                    "id", "prefix", "created", "state"
+                );
+                for k in auth::list_keys(&db.pool).await? {
+                    let state = if k.revoked { "revoked" } else { "active" };
+                    println!(
+                        "{:>5} kg_{:<11} {:<20} {:<8} {}",
+                        k.id, k.prefix, k.created_at, state, k.name
+                    );
+                }
+            }
+            KeysAction::Revoke { id } => {
+                auth::revoke_key(&db.pool, id).await?;
+                eprintln!("API key {id} revoked");
             }
         }
         Ok::<_, kreisgeo::Error>(())

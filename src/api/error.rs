@@ -34,6 +34,8 @@ fn classify(e: &Error) -> (StatusCode, &'static str) {
         Error::NotFound { .. } => (StatusCode::NOT_FOUND, "NotFound"),
         Error::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "InvalidParameterValue"),
         Error::Gone(_) => (StatusCode::GONE, "Gone"),
+        Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+        Error::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
         Error::Ingest(IngestError::Io { .. }) => (StatusCode::INTERNAL_SERVER_ERROR, "ServerError"),
         Error::Ingest(_) => (StatusCode::UNPROCESSABLE_ENTITY, "InvalidInput"),
         Error::Database(
@@ -68,6 +70,9 @@ impl ResponseError for Error {
         let mut response = HttpResponse::build(status);
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header(("Retry-After", "5"));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header(("WWW-Authenticate", "Bearer realm=\"kreisgeo admin\""));
         }
         response.json(ErrorBody {
             status: status.as_u16(),

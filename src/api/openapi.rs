@@ -5,9 +5,30 @@ use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::AppExt;
 
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::Modify;
+
 use super::routes::{
-    api_doc, collections, conformance, items, landing, tiles, TAG_CAPABILITIES, TAG_DATA, TAG_TILES,
+    admin, api_doc, collections, conformance, items, landing, tiles, TAG_ADMIN, TAG_CAPABILITIES,
+    TAG_DATA, TAG_TILES,
 };
+
+/// The admin API's key, sent as `X-API-Key` (or as `Authorization: Bearer`).
+struct AdminKey;
+
+impl Modify for AdminKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "api_key",
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                    "X-API-Key",
+                    "A key from `kreisgeo keys create`; `Authorization: Bearer <key>` works too",
+                ))),
+            );
+        }
+    }
+}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,10 +40,12 @@ use super::routes::{
         license(name = "EUPL-1.2", identifier = "EUPL-1.2")
     ),
     components(schemas(super::error::ErrorBody)),
+    modifiers(&AdminKey),
     tags(
         (name = TAG_CAPABILITIES, description = "What the server offers"),
         (name = TAG_DATA, description = "Features"),
-        (name = TAG_TILES, description = "Mapbox vector tiles")
+        (name = TAG_TILES, description = "Mapbox vector tiles"),
+        (name = TAG_ADMIN, description = "Uploads and ingest jobs; an API key is required")
     )
 )]
 struct ApiDoc;
@@ -37,7 +60,9 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(collections::get_collection)
         .service(items::get_items)
         .service(items::get_feature)
-        .service(tiles::get_tile);
+        .service(tiles::get_tile)
+        .service(admin::post_version)
+        .service(admin::get_job);
 }
 
 /// The OpenAPI document of all routes.

@@ -3,11 +3,25 @@
 use sqlx::PgPool;
 
 /// Settings of the HTTP API.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ApiConfig {
     /// Base URL used in links (e.g. `https://geo.landkreis-lueneburg.de`). Without it, links are
     /// built from the request's Host and scheme.
     pub public_url: Option<String>,
+    /// Largest upload the admin API accepts.
+    pub max_upload_bytes: u64,
+}
+
+/// 2 GiB: a Land-wide parcel export as FlatGeobuf fits.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 2 << 30;
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+        }
+    }
 }
 
 /// What every handler can reach through `web::Data<AppState>`.

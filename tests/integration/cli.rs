@@ -428,3 +428,48 @@ async fn rollback_switches_back_atomically() {
     let out = run(&["datasets", "list"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("aed"));
 }
+
+#[actix_web::test]
+async fn keys_are_created_listed_and_revoked() {
+    let db = TestDb::new().await;
+    let run = |args: &[&str]| {
+        kreisgeo()
+            .env("DATABASE_URL", &db.url)
+            .args(args)
+            .output()
+            .expect("run kreisgeo")
+    };
+    let out = run(&["keys", "create", "--name", "GIS-Fachdienst"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string();
+    let id = kreisgeo::auth::verify(&db.pool, &key)
+        .await
+        .expect("the printed key works");
+    let stored: Vec<u8> =
+        sqlx::query_scalar("SELECT secret_hash FROM catalog.api_keys WHERE id = $1")
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await
+            .expect("hash");
+    assert_eq!(stored.len(), 32);
+    assert!(
+        !key.contains(&hex::encode(&stored)),
+        "only a hash is stored"
+    );
+    let listing = String::from_utf8(run(&["keys", "list"]).stdout).expect("utf8");
+    assert!(listing.contains("GIS-Fachdienst") && listing.contains("active"));
+    assert!(!listing.contains(&key[16..]), "the secret is never listed");
+    assert!(run(&["keys", "revoke", &id.to_string()]).status.success());
+    assert!(kreisgeo::auth::verify(&db.pool, &key).await.is_err());
+    assert_eq!(
+        run(&["keys", "revoke", &id.to_string()]).status.code(),
+        Some(1)
+    );
+}

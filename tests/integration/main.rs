@@ -3,6 +3,7 @@
 
 mod common;
 
+mod admin;
 mod cli;
 mod features;
 mod gdal;

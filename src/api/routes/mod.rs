@@ -1,6 +1,7 @@
 //! HTTP handlers, one file per OGC resource. Handlers parse, delegate and shape the response;
 //! they hold no SQL.
 
+pub mod admin;
 pub mod api_doc;
 pub mod collections;
 pub mod conformance;
@@ -12,3 +13,4 @@ pub mod tiles;
 pub const TAG_CAPABILITIES: &str = "Capabilities";
 pub const TAG_DATA: &str = "Data";
 pub const TAG_TILES: &str = "Vector tiles";
+pub const TAG_ADMIN: &str = "Admin";

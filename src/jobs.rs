@@ -1,0 +1,119 @@
+//! Ingest jobs of the admin API: an upload becomes a job that runs in the background and
+//! records its state and report in `catalog.ingest_jobs`.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+use crate::error::{Error, Result};
+use crate::ingest::{self, IngestError, IngestRequest, NoProgress};
+
+/// A job as the API shows it.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Job {
+    #[schema(example = 1)]
+    pub id: i64,
+    #[schema(example = "aed")]
+    pub dataset_id: String,
+    /// queued, running, succeeded or failed.
+    #[schema(example = "succeeded")]
+    pub state: String,
+    pub source_name: String,
+    /// Size of the upload.
+    pub bytes: i64,
+    /// The ingest report, once succeeded.
+    #[schema(value_type = Option<Object>)]
+    pub report: Option<serde_json::Value>,
+    /// What went wrong, once failed: `description`, and `problems` for rejected features.
+    #[schema(value_type = Option<Object>)]
+    pub error: Option<serde_json::Value>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}
+
+const JOB_COLUMNS: &str = "id, dataset_id, state, source_name, bytes, report, error, \
+     to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at, \
+     to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS finished_at";
+
+/// Records a queued job.
+pub async fn create(
+    pool: &PgPool,
+    dataset: &str,
+    key_id: i64,
+    source_name: &str,
+    bytes: u64,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO catalog.ingest_jobs (dataset_id, key_id, state, source_name, bytes) \
+         VALUES ($1, $2, 'queued', $3, $4) RETURNING id",
+    )
+    .bind(dataset)
+    .bind(key_id)
+    .bind(source_name)
+    .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
+    .fetch_one(pool)
+    .await?)
+}
+
+/// One job, or `None`.
+pub async fn get(pool: &PgPool, id: i64) -> Result<Option<Job>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {JOB_COLUMNS} FROM catalog.ingest_jobs WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Jobs that a stopped server left queued or running can never finish: mark them failed.
+pub async fn fail_interrupted(pool: &PgPool) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE catalog.ingest_jobs SET state = 'failed', finished_at = now(), \
+           error = jsonb_build_object('description', 'interrupted: the server stopped while the job ran; nothing was changed') \
+         WHERE state IN ('queued', 'running')",
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+fn error_json(e: &Error) -> serde_json::Value {
+    let mut body = serde_json::json!({ "description": e.to_string() });
+    if let Error::Ingest(IngestError::InvalidFeatures { problems, .. }) = e {
+        body["problems"] = serde_json::to_value(problems).unwrap_or_default();
+    }
+    body
+}
+
+/// Runs the ingest of `upload` in the background; the temporary file goes when it ends.
+pub fn spawn(pool: PgPool, id: i64, request: IngestRequest, upload: tempfile::TempPath) {
+    tokio::spawn(async move {
+        let _ = sqlx::query("UPDATE catalog.ingest_jobs SET state = 'running' WHERE id = $1")
+            .bind(id)
+            .execute(&pool)
+            .await;
+        let outcome = ingest::ingest(&pool, &request, Arc::new(NoProgress)).await;
+        let (state, report, error) = match &outcome {
+            Ok(report) => ("succeeded", serde_json::to_value(report).ok(), None),
+            Err(e) => ("failed", None, Some(error_json(e))),
+        };
+        if let Err(e) = &outcome {
+            tracing::warn!(job = id, dataset = %request.dataset, error = %e, "ingest job failed");
+        }
+        let recorded = sqlx::query(
+            "UPDATE catalog.ingest_jobs SET state = $2, report = $3, error = $4, finished_at = now() WHERE id = $1",
+        )
+        .bind(id)
+        .bind(state)
+        .bind(report)
+        .bind(error)
+        .execute(&pool)
+        .await;
+        if let Err(e) = recorded {
+            tracing::error!(job = id, error = %e, "could not record the job's outcome");
+        }
+        drop(upload);
+    });
+}
