@@ -284,6 +284,9 @@ async fn interrupted_ingests_leave_the_served_version_intact() {
     .await;
     let app = crate::common::app(&db).await;
     let before = crate::common::get_json(&app, "/collections/data/items?limit=200").await;
+    let before_bytes = crate::common::get(&app, "/collections/data/items/60")
+        .await
+        .2;
 
     let dir = fresh_dir("cli-kill");
     std::fs::create_dir_all(&dir).expect("mkdir");
@@ -332,6 +335,13 @@ async fn interrupted_ingests_leave_the_served_version_intact() {
         let after = crate::common::get_json(&app, "/collections/data/items?limit=200").await;
         assert_eq!(before["features"], after["features"]);
         assert_eq!(after["numberMatched"], 121);
+        let after_bytes = crate::common::get(&app, "/collections/data/items/60")
+            .await
+            .2;
+        assert!(
+            before_bytes == after_bytes,
+            "a served feature changed byte for byte"
+        );
         // PostgreSQL rolls the transaction back as soon as it sees the client gone.
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

@@ -987,3 +987,68 @@ async fn the_real_invalid_gemeinden_of_vg5000_are_repaired() {
     .expect("check");
     assert!(valid && polygonal);
 }
+
+#[actix_web::test]
+async fn solar_profile_maps_vendor_names() {
+    let db = TestDb::new().await;
+    let canonical = |report: &kreisgeo::ingest::IngestReport, original: &str| {
+        report
+            .columns
+            .iter()
+            .find(|c| c.original == original)
+            .map(|c| c.name.clone())
+    };
+    // Real LoD2 roofs: the derived tilt and azimuth are recognised.
+    let roofs = db
+        .ingest(
+            "nrw_lod2_roofsurfaces_25832.geojson",
+            "roofs",
+            DatasetKind::Solar,
+        )
+        .await;
+    assert_eq!(
+        canonical(&roofs, "derived_tilt_deg").as_deref(),
+        Some("tilt_deg")
+    );
+    assert_eq!(
+        canonical(&roofs, "derived_azimuth_deg").as_deref(),
+        Some("azimuth_deg")
+    );
+
+    // A vendor export with German names, one of them only mappable with --map.
+    let path = std::env::temp_dir().join(format!("kg-solar-{}.csv", std::process::id()));
+    std::fs::write(
+        &path,
+        "Eignung;Modulfläche;Leistung_kWp;Stromertrag;CO2_Einsparung;Dachneigung;Ausrichtung;Klasse_Farbe;wkt\n\
+         sehr gut;42,5;7,7;7100;2700;35;180;grün;POLYGON((594000 5900000,594010 5900000,594010 5900008,594000 5900000))\n",
+    )
+    .expect("write");
+    let mut request = csv_request(&path, "solar", Some(25832));
+    request.kind = DatasetKind::Solar;
+    request.mappings = vec![("suitability".into(), "Klasse_Farbe".into())];
+    let report = db.try_ingest(request).await.expect("ingest");
+    let names: Vec<(&str, &str)> = report
+        .columns
+        .iter()
+        .map(|c| (c.original.as_str(), c.name.as_str()))
+        .collect();
+    for expected in [
+        ("Klasse_Farbe", "suitability"),
+        ("Modulfläche", "module_area_m2"),
+        ("Leistung_kWp", "kwp"),
+        ("Stromertrag", "yield_kwh_a"),
+        ("CO2_Einsparung", "co2_saving_kg_a"),
+        ("Dachneigung", "tilt_deg"),
+        ("Ausrichtung", "azimuth_deg"),
+    ] {
+        assert!(names.contains(&expected), "{expected:?} not in {names:?}");
+    }
+    // "Eignung" would have been the suitability; the mapping chose another column.
+    assert!(names.contains(&("Eignung", "eignung")), "{names:?}");
+    let kwp: f64 = sqlx::query_scalar(&format!("SELECT kwp FROM data.solar_v{}", report.version))
+        .fetch_one(&db.pool)
+        .await
+        .expect("kwp");
+    assert_eq!(kwp, 7.7);
+    let _ = std::fs::remove_file(path);
+}
