@@ -383,21 +383,33 @@ async fn run_ingest(
     }
 }
 
+/// Opens the database, runs `f` on its pool, and closes it again (stopping an embedded server
+/// this process started) whatever `f` returned.
+async fn with_db<T, F, Fut>(url: Option<&str>, data_dir: &Path, f: F) -> anyhow::Result<T>
+where
+    F: FnOnce(sqlx::PgPool) -> Fut,
+    Fut: std::future::Future<Output = kreisgeo::Result<T>>,
+{
+    let db = Database::open(url, data_dir).await?;
+    let result = f(db.pool.clone()).await;
+    db.close().await?;
+    Ok(result?)
+}
+
 async fn datasets_command(
     url: Option<&str>,
     data_dir: &Path,
     action: DatasetsAction,
 ) -> anyhow::Result<ExitCode> {
     use kreisgeo::catalog::repo;
-    let db = Database::open(url, data_dir).await?;
-    let result = async {
+    with_db(url, data_dir, |pool| async move {
         match action {
             DatasetsAction::List => {
                 println!(
                     "{:<24} {:<8} {:>7} {:>8}  title",
                     "id", "kind", "active", "versions"
                 );
-                for d in repo::list_datasets(&db.pool).await? {
+                for d in repo::list_datasets(&pool).await? {
                     let active = d.active_version.map(|v| v.to_string()).unwrap_or_default();
                     println!(
                         "{:<24} {:<8} {:>7} {:>8}  {}",
@@ -406,7 +418,7 @@ async fn datasets_command(
                 }
             }
             DatasetsAction::Versions { id } => {
-                let versions = repo::list_versions(&db.pool, &id)
+                let versions = repo::list_versions(&pool, &id)
                     .await?
                     .ok_or_else(|| kreisgeo::Error::not_found("dataset", &id))?;
                 println!(
@@ -427,16 +439,13 @@ async fn datasets_command(
                 }
             }
             DatasetsAction::Rollback { id, to } => {
-                let (from, to) = repo::rollback(&db.pool, &id, to).await?;
+                let (from, to) = repo::rollback(&pool, &id, to).await?;
                 eprintln!("{id}: now serving version {to} (was {from})");
             }
         }
-        Ok::<_, kreisgeo::Error>(())
-    }
-    .await;
-    db.close().await?;
-    result?;
-    Ok(ExitCode::SUCCESS)
+        Ok(ExitCode::SUCCESS)
+    })
+    .await
 }
 
 async fn keys_command(
@@ -445,11 +454,10 @@ async fn keys_command(
     action: KeysAction,
 ) -> anyhow::Result<ExitCode> {
     use kreisgeo::auth;
-    let db = Database::open(url, data_dir).await?;
-    let result = async {
+    with_db(url, data_dir, |pool| async move {
         match action {
             KeysAction::Create { name } => {
-                let key = auth::create_key(&db.pool, &name).await?;
+                let key = auth::create_key(&pool, &name).await?;
                 eprintln!(
                     "API key {} for {name:?}; store it now, it is not shown again:",
                     key.id
@@ -461,7 +469,7 @@ async fn keys_command(
                     "{:>5} {:<14} {:<20} {:<8} name",
                     "id", "prefix", "created", "state"
                 );
-                for k in auth::list_keys(&db.pool).await? {
+                for k in auth::list_keys(&pool).await? {
                     let state = if k.revoked { "revoked" } else { "active" };
                     println!(
                         "{:>5} kg_{:<11} {:<20} {:<8} {}",
@@ -470,16 +478,13 @@ async fn keys_command(
                 }
             }
             KeysAction::Revoke { id } => {
-                auth::revoke_key(&db.pool, id).await?;
+                auth::revoke_key(&pool, id).await?;
                 eprintln!("API key {id} revoked");
             }
         }
-        Ok::<_, kreisgeo::Error>(())
-    }
-    .await;
-    db.close().await?;
-    result?;
-    Ok(ExitCode::SUCCESS)
+        Ok(ExitCode::SUCCESS)
+    })
+    .await
 }
 
 async fn db_command(action: DbAction, data_dir: &Path) -> anyhow::Result<ExitCode> {
