@@ -1,5 +1,6 @@
 //! The HTTP API: routes, middleware, the error mapping and the OpenAPI document.
 
+pub mod cache;
 pub mod error;
 pub mod openapi;
 pub mod routes;

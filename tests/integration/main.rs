@@ -4,6 +4,7 @@
 mod common;
 
 mod admin;
+mod caching;
 mod cli;
 mod features;
 mod gdal;

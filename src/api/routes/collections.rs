@@ -3,6 +3,7 @@
 use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use super::TAG_CAPABILITIES;
+use crate::api::cache::Validators;
 use crate::api::state::AppState;
 use crate::catalog::{repo, Collection};
 use crate::crs::CRS84_URI;
@@ -67,7 +68,21 @@ pub async fn get_collections(
     check_format(query.f.as_deref())?;
     let base = state.base_url(&req);
     let collections = repo::list_collections(&state.pool).await?;
-    Ok(HttpResponse::Ok().json(Collections {
+    let served: String = collections
+        .iter()
+        .map(|c| format!("{}={};", c.id, c.version.id))
+        .collect();
+    let newest = collections
+        .iter()
+        .map(|c| c.version.created_at.as_str())
+        .max();
+    let validators = Validators::new(&req, &base, &served, newest);
+    if let Some(not_modified) = validators.not_modified(&req) {
+        return Ok(not_modified);
+    }
+    let mut response = HttpResponse::Ok();
+    validators.apply(&mut response);
+    Ok(response.json(Collections {
         collections: collections
             .iter()
             .map(|c| collection_doc(&base, c))
@@ -104,5 +119,12 @@ pub async fn get_collection(
     let collection = repo::find_collection(&state.pool, &id)
         .await?
         .ok_or_else(|| Error::not_found("collection", &id))?;
-    Ok(HttpResponse::Ok().json(collection_doc(&state.base_url(&req), &collection)))
+    let base = state.base_url(&req);
+    let validators = Validators::for_version(&req, &base, &collection.version);
+    if let Some(not_modified) = validators.not_modified(&req) {
+        return Ok(not_modified);
+    }
+    let mut response = HttpResponse::Ok();
+    validators.apply(&mut response);
+    Ok(response.json(collection_doc(&base, &collection)))
 }

@@ -3,8 +3,10 @@
 use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use super::TAG_DATA;
+use crate::api::cache::Validators;
 use crate::api::state::AppState;
 use crate::catalog::{repo, Collection};
+use crate::crs::CRS84_URI;
 use crate::error::{Error, Result};
 use crate::features::encode::geojson::GeoJsonEncoder;
 use crate::features::encode::{encode_page, FeatureEncoder, PageSpec};
@@ -58,9 +60,14 @@ pub async fn get_items(
     let id = path.into_inner();
     let collection = resolve(&state, &id, q.cursor).await?;
     let version = collection.version;
+    let base = state.base_url(&req);
+    // A page of a version never changes: answer a revalidation before running any query.
+    let validators = Validators::for_version(&req, &base, &version);
+    if let Some(not_modified) = validators.not_modified(&req) {
+        return Ok(not_modified);
+    }
     let number_matched = query::count(&state.pool, &version, q.bbox).await?;
 
-    let base = state.base_url(&req);
     let href = format!("{base}/collections/{id}/items");
     let self_href = match req.query_string() {
         "" => href.clone(),
@@ -103,8 +110,11 @@ pub async fn get_items(
     let encoder = GeoJsonEncoder::new(&version);
     let content_type = encoder.content_type();
     let rows = query::page(state.pool.clone(), version, q);
-    Ok(HttpResponse::Ok()
+    let mut response = HttpResponse::Ok();
+    validators.apply(&mut response);
+    Ok(response
         .content_type(content_type)
+        .insert_header(("Content-Crs", format!("<{CRS84_URI}>")))
         .streaming(encode_page(rows, encoder, spec)))
 }
 
@@ -135,10 +145,14 @@ pub async fn get_feature(
     let collection = resolve(&state, &id, None).await?;
     let not_found = || Error::not_found("feature", format!("{id}/{feature_id}"));
     let fid: i64 = feature_id.parse().map_err(|_| not_found())?;
+    let base = state.base_url(&req);
+    let validators = Validators::for_version(&req, &base, &collection.version);
+    if let Some(not_modified) = validators.not_modified(&req) {
+        return Ok(not_modified);
+    }
     let row = query::feature(&state.pool, &collection.version, fid)
         .await?
         .ok_or_else(not_found)?;
-    let base = state.base_url(&req);
     let links = [
         Link::new(
             format!("{base}/collections/{id}/items/{fid}"),
@@ -155,5 +169,10 @@ pub async fn get_feature(
     ];
     let mut body = Vec::with_capacity(1024);
     GeoJsonEncoder::new(&collection.version).write_feature(&mut body, &row, Some(&links))?;
-    Ok(HttpResponse::Ok().content_type(media::GEOJSON).body(body))
+    let mut response = HttpResponse::Ok();
+    validators.apply(&mut response);
+    Ok(response
+        .content_type(media::GEOJSON)
+        .insert_header(("Content-Crs", format!("<{CRS84_URI}>")))
+        .body(body))
 }

@@ -1,6 +1,8 @@
 //! `GET /collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}`.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
+
+use crate::api::cache::Validators;
 
 use super::TAG_TILES;
 use crate::api::state::AppState;
@@ -33,6 +35,7 @@ use crate::tiles::tms::TileCoord;
 )]
 #[get("/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}")]
 pub async fn get_tile(
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String, String, String, String)>,
 ) -> Result<HttpResponse> {
@@ -41,12 +44,19 @@ pub async fn get_tile(
     let collection = repo::find_collection(&state.pool, &id)
         .await?
         .ok_or_else(|| Error::not_found("collection", &id))?;
-    let tile = mvt::tile(&state.pool, &collection.version, &collection.id, coord).await?;
-    if tile.is_empty() {
-        return Ok(HttpResponse::NoContent().finish());
+    let validators = Validators::for_version(&req, "", &collection.version);
+    if let Some(not_modified) = validators.not_modified(&req) {
+        return Ok(not_modified);
     }
-    Ok(HttpResponse::Ok()
-        .content_type(media::MVT)
-        .insert_header(("Cache-Control", "public, max-age=60"))
-        .body(tile))
+    let tile = mvt::tile(&state.pool, &collection.version, &collection.id, coord).await?;
+    let mut response = if tile.is_empty() {
+        HttpResponse::NoContent()
+    } else {
+        HttpResponse::Ok()
+    };
+    validators.apply(&mut response);
+    if tile.is_empty() {
+        return Ok(response.finish());
+    }
+    Ok(response.content_type(media::MVT).body(tile))
 }

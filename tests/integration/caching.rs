@@ -1,0 +1,142 @@
+//! HTTP caching: validators from the dataset version, 304 on revalidation, a new version
+//! changes every validator.
+
+use actix_web::test;
+
+use crate::common::{app, TestDb};
+use kreisgeo::catalog::DatasetKind;
+
+struct Answer {
+    status: u16,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    cache_control: Option<String>,
+    content_crs: Option<String>,
+    body: Vec<u8>,
+}
+
+async fn get_with<S, B>(app: &S, uri: &str, headers: &[(&str, &str)]) -> Answer
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let mut req = test::TestRequest::get().uri(uri);
+    for (name, value) in headers {
+        req = req.insert_header((*name, *value));
+    }
+    let resp = test::call_service(app, req.to_request()).await;
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(ToString::to_string)
+    };
+    Answer {
+        status: resp.status().as_u16(),
+        etag: header("etag"),
+        last_modified: header("last-modified"),
+        cache_control: header("cache-control"),
+        content_crs: header("content-crs"),
+        body: test::read_body(resp).await.to_vec(),
+    }
+}
+
+#[actix_web::test]
+async fn versions_drive_etags_and_304s() {
+    let db = TestDb::new().await;
+    db.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed)
+        .await;
+    let app = app(&db).await;
+    let uris = [
+        "/collections",
+        "/collections/aed",
+        "/collections/aed/items?limit=5",
+        "/collections/aed/items/7",
+        "/collections/aed/tiles/WebMercatorQuad/10/342/531",
+    ];
+    let mut etags = Vec::new();
+    for uri in uris {
+        let first = get_with(&app, uri, &[]).await;
+        assert!(
+            first.status == 200 || first.status == 204,
+            "{uri}: {}",
+            first.status
+        );
+        let etag = first.etag.unwrap_or_else(|| panic!("{uri}: no ETag"));
+        assert!(etag.starts_with("W/\""), "{etag}");
+        assert!(
+            first.cache_control.is_some_and(|c| c.contains("max-age")),
+            "{uri}"
+        );
+        let modified = first
+            .last_modified
+            .unwrap_or_else(|| panic!("{uri}: no Last-Modified"));
+
+        let again = get_with(&app, uri, &[("If-None-Match", &etag)]).await;
+        assert_eq!(again.status, 304, "{uri}");
+        assert!(again.body.is_empty());
+        assert_eq!(again.etag.as_deref(), Some(etag.as_str()));
+        let listed = format!("W/\"nope\", {etag}");
+        assert_eq!(
+            get_with(&app, uri, &[("If-None-Match", &listed)])
+                .await
+                .status,
+            304,
+            "{uri}"
+        );
+        assert_eq!(
+            get_with(&app, uri, &[("If-Modified-Since", &modified)])
+                .await
+                .status,
+            304,
+            "{uri}"
+        );
+        assert_ne!(
+            get_with(&app, uri, &[("If-None-Match", "W/\"other\"")])
+                .await
+                .status,
+            304,
+            "{uri}"
+        );
+        assert_ne!(
+            get_with(
+                &app,
+                uri,
+                &[("If-Modified-Since", "Mon, 01 Jan 2001 00:00:00 GMT")]
+            )
+            .await
+            .status,
+            304,
+            "{uri}"
+        );
+        etags.push(etag);
+    }
+    let items = get_with(&app, "/collections/aed/items?limit=5", &[]).await;
+    assert_eq!(
+        items.content_crs.as_deref(),
+        Some("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>")
+    );
+    // Another page of the same version is another response.
+    let other = get_with(&app, "/collections/aed/items?limit=6", &[]).await;
+    assert_ne!(other.etag.as_deref(), Some(etags[2].as_str()));
+
+    // A new version: every old validator is stale.
+    db.ingest(
+        "generated/aed_lueneburg_200_25832.geojson",
+        "aed",
+        DatasetKind::Aed,
+    )
+    .await;
+    for (uri, etag) in uris.iter().zip(&etags) {
+        let answer = get_with(&app, uri, &[("If-None-Match", etag)]).await;
+        assert_ne!(
+            answer.status, 304,
+            "{uri} still matched the old version's ETag"
+        );
+        assert_ne!(answer.etag.as_deref(), Some(etag.as_str()), "{uri}");
+    }
+}
