@@ -88,17 +88,6 @@ impl ColumnType {
             _ => column.to_string(),
         }
     }
-
-    /// The JSON Schema type name (queryables, OpenAPI).
-    pub fn json_type(self) -> &'static str {
-        match self {
-            Self::Integer => "integer",
-            Self::Float => "number",
-            Self::Boolean => "boolean",
-            Self::Text | Self::Date | Self::Timestamp | Self::TimestampTz => "string",
-            Self::Json => "object",
-        }
-    }
 }
 
 /// One attribute column of a version table.

@@ -193,16 +193,6 @@ impl EmbeddedPostgres {
         )
     }
 
-    /// The TCP port the server listens on (127.0.0.1 only).
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Whether this process started the server (and so is the one to stop it).
-    pub fn started_here(&self) -> bool {
-        self.started_here
-    }
-
     /// Stops the server if this process started it. Waits up to 15 s for other clients (another
     /// kreisgeo process still ingesting) before forcing them off.
     pub async fn stop(self) -> Result<()> {

@@ -53,11 +53,6 @@ impl Database {
         Ok(Self { pool, embedded })
     }
 
-    /// The embedded instance, if this database is one.
-    pub fn embedded(&self) -> Option<&EmbeddedPostgres> {
-        self.embedded.as_ref()
-    }
-
     /// Closes the pool and stops the embedded server if this process started it.
     pub async fn close(self) -> Result<()> {
         self.pool.close().await;

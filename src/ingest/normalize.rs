@@ -94,7 +94,6 @@ pub struct Normalizer<'a> {
     buf: SharedBuf,
     wkb: Option<WkbWriter<SharedBuf>>,
     saw_z: bool,
-    features: u64,
     /// The sink's error, kept whole because geozero errors are only strings.
     failure: Option<IngestError>,
 }
@@ -108,7 +107,6 @@ impl<'a> Normalizer<'a> {
             buf: SharedBuf::default(),
             wkb: None,
             saw_z: false,
-            features: 0,
             failure: None,
         }
     }
@@ -126,11 +124,6 @@ impl<'a> Normalizer<'a> {
     /// Whether any coordinate carried a Z value.
     pub fn saw_z(&self) -> bool {
         self.saw_z
-    }
-
-    /// Number of features passed to the sink.
-    pub fn features(&self) -> u64 {
-        self.features
     }
 
     /// Turns the outcome of a reader's `process` call into kreisgeo's error, preferring the
@@ -268,7 +261,6 @@ impl FeatureProcessor for Normalizer<'_> {
     }
 
     fn feature_end(&mut self, _idx: u64) -> GeozeroResult<()> {
-        self.features += 1;
         if let Err(e) = self.sink.feature(&self.current) {
             let message = e.to_string();
             // Some readers carry on after an error; the first one is the one to report.
