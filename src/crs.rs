@@ -32,9 +32,72 @@ pub fn parse(s: &str) -> Option<i32> {
     code.parse::<i32>().ok().filter(|c| *c > 0)
 }
 
+/// EPSG codes the API serves besides CRS84 (OGC API Features Part 2).
+pub const SERVED_EPSG: &[i32] = &[4326, 4258, 25832, 25833, 3857, 31466, 31467, 31468, 31469];
+
+/// A CRS of the API: its PostGIS SRID, whether coordinates go latitude first (EPSG:4326 and
+/// EPSG:4258 as the EPSG registry defines them; CRS84 is longitude first), and its URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiCrs {
+    pub srid: i32,
+    pub lat_lon: bool,
+    pub uri: String,
+}
+
+impl ApiCrs {
+    /// CRS84, the default of every OGC API Features request.
+    pub fn crs84() -> Self {
+        Self {
+            srid: STORAGE_SRID,
+            lat_lon: false,
+            uri: CRS84_URI.to_string(),
+        }
+    }
+
+    /// Every CRS the API serves, CRS84 first.
+    pub fn all() -> Vec<Self> {
+        std::iter::once(Self::crs84())
+            .chain(SERVED_EPSG.iter().map(|&code| Self::epsg(code)))
+            .collect()
+    }
+
+    fn epsg(code: i32) -> Self {
+        Self {
+            srid: code,
+            lat_lon: matches!(code, 4326 | 4258),
+            uri: format!("http://www.opengis.net/def/crs/EPSG/0/{code}"),
+        }
+    }
+
+    /// A served CRS by URI (or `EPSG:n` / CRS84 shorthand), or `None`.
+    pub fn from_uri(s: &str) -> Option<Self> {
+        if s.trim().to_ascii_uppercase().ends_with("CRS84") {
+            return Some(Self::crs84());
+        }
+        let code = parse(s)?;
+        SERVED_EPSG.contains(&code).then(|| Self::epsg(code))
+    }
+
+    /// Longitude/latitude in degrees (bounding boxes are range-checked).
+    pub fn is_geographic(&self) -> bool {
+        matches!(self.srid, 4326 | 4258)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse;
+    use super::{parse, ApiCrs};
+
+    #[test]
+    fn api_crs() {
+        assert_eq!(ApiCrs::from_uri(super::CRS84_URI), Some(ApiCrs::crs84()));
+        let wgs84 = ApiCrs::from_uri("http://www.opengis.net/def/crs/EPSG/0/4326").unwrap();
+        assert!(wgs84.lat_lon);
+        assert!(!ApiCrs::crs84().lat_lon);
+        assert_eq!(ApiCrs::from_uri("EPSG:25832").map(|c| c.srid), Some(25832));
+        assert_eq!(ApiCrs::from_uri("EPSG:2056"), None);
+        assert_eq!(ApiCrs::all().len(), 1 + super::SERVED_EPSG.len());
+    }
 
     #[test]
     fn parses_spellings() {

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::crs::ApiCrs;
 use crate::error::{Error, Result};
 
 /// Raw query string of `/collections/{collectionId}/items`.
@@ -28,9 +29,41 @@ pub struct ItemsParams {
     /// Output format; only `json` (GeoJSON) for now.
     #[param(value_type = Option<String>, example = "json")]
     pub f: Option<String>,
+    /// CRS of the returned coordinates, as a URI (OGC API Features Part 2); default CRS84.
+    /// EPSG:4326 and EPSG:4258 are latitude first.
+    #[param(example = "http://www.opengis.net/def/crs/EPSG/0/25832")]
+    pub crs: Option<String>,
+    /// CRS of `bbox`, as a URI; default CRS84.
+    #[serde(rename = "bbox-crs")]
+    #[param(
+        rename = "bbox-crs",
+        example = "http://www.opengis.net/def/crs/EPSG/0/25832"
+    )]
+    pub bbox_crs: Option<String>,
 }
 
-/// Query string of single-resource endpoints (landing, collections, one feature).
+/// Query string of one feature.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FeatureParams {
+    /// Output format; only `json` for now.
+    #[param(value_type = Option<String>, example = "json")]
+    pub f: Option<String>,
+    /// CRS of the returned coordinates, as a URI; default CRS84.
+    #[param(example = "http://www.opengis.net/def/crs/EPSG/0/25832")]
+    pub crs: Option<String>,
+}
+
+impl FeatureParams {
+    /// The output CRS.
+    pub fn crs(&self) -> Result<ApiCrs> {
+        check_format(self.f.as_deref())?;
+        parse_crs("crs", self.crs.as_deref())
+    }
+}
+
+/// Query string of single-resource endpoints (landing, collections).
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -40,13 +73,14 @@ pub struct FormatParams {
     pub f: Option<String>,
 }
 
-/// A bounding box in CRS84.
+/// A bounding box in x/y order (longitude first for geographic CRSs) of the CRS `srid`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bbox {
     pub min_x: f64,
     pub min_y: f64,
     pub max_x: f64,
     pub max_y: f64,
+    pub srid: i32,
 }
 
 /// Where a page starts: after feature `after` of version `version`.
@@ -77,19 +111,29 @@ pub struct ItemsQuery {
     pub limit: u32,
     pub bbox: Option<Bbox>,
     pub cursor: Option<Cursor>,
+    /// The CRS of the response's coordinates.
+    pub crs: ApiCrs,
+    /// The CRS the bbox is given in.
+    pub bbox_crs: ApiCrs,
 }
 
 impl ItemsQuery {
     pub fn parse(p: &ItemsParams) -> Result<Self> {
         check_format(p.f.as_deref())?;
+        let bbox_crs = parse_crs("bbox-crs", p.bbox_crs.as_deref())?;
         Ok(Self {
+            crs: parse_crs("crs", p.crs.as_deref())?,
             limit: p
                 .limit
                 .as_deref()
                 .map(parse_limit)
                 .transpose()?
                 .unwrap_or(DEFAULT_LIMIT),
-            bbox: p.bbox.as_deref().map(parse_bbox).transpose()?,
+            bbox: p
+                .bbox
+                .as_deref()
+                .map(|b| parse_bbox(b, &bbox_crs))
+                .transpose()?,
             cursor: p
                 .cursor
                 .as_deref()
@@ -102,6 +146,7 @@ impl ItemsQuery {
                     })
                 })
                 .transpose()?,
+            bbox_crs,
         })
     }
 }
@@ -128,7 +173,7 @@ fn parse_limit(s: &str) -> Result<u32> {
     }
 }
 
-fn parse_bbox(s: &str) -> Result<Bbox> {
+fn parse_bbox(s: &str, crs: &ApiCrs) -> Result<Bbox> {
     let numbers: Vec<f64> = s
         .split(',')
         .map(|p| p.trim().parse::<f64>())
@@ -139,7 +184,7 @@ fn parse_bbox(s: &str) -> Result<Bbox> {
                 format!("'{s}' is not a comma-separated list of numbers"),
             )
         })?;
-    let [min_x, min_y, max_x, max_y] = match numbers.as_slice() {
+    let [a, b, c, d] = match numbers.as_slice() {
         [a, b, c, d] | [a, b, _, c, d, _] => [*a, *b, *c, *d],
         _ => {
             return Err(Error::invalid(
@@ -151,28 +196,35 @@ fn parse_bbox(s: &str) -> Result<Bbox> {
     if numbers.iter().any(|n| !n.is_finite()) {
         return Err(Error::invalid("bbox", "numbers must be finite"));
     }
-    if !(-180.0..=180.0).contains(&min_x) || !(-180.0..=180.0).contains(&max_x) {
+    // EPSG:4326 and 4258 boxes come latitude first.
+    let [min_x, min_y, max_x, max_y] = if crs.lat_lon {
+        [b, a, d, c]
+    } else {
+        [a, b, c, d]
+    };
+    if crs.is_geographic() || crs.srid == crate::crs::STORAGE_SRID {
+        if !(-180.0..=180.0).contains(&min_x) || !(-180.0..=180.0).contains(&max_x) {
+            return Err(Error::invalid("bbox", "longitudes must lie in [-180, 180]"));
+        }
+        if !(-90.0..=90.0).contains(&min_y) || !(-90.0..=90.0).contains(&max_y) {
+            return Err(Error::invalid("bbox", "latitudes must lie in [-90, 90]"));
+        }
+        if min_x > max_x {
+            return Err(Error::invalid(
+                "bbox",
+                "boxes crossing the antimeridian (minLon > maxLon) are not supported",
+            ));
+        }
+    } else if min_x > max_x {
         return Err(Error::invalid(
             "bbox",
-            "longitudes must lie in [-180, 180] (CRS84)",
-        ));
-    }
-    if !(-90.0..=90.0).contains(&min_y) || !(-90.0..=90.0).contains(&max_y) {
-        return Err(Error::invalid(
-            "bbox",
-            "latitudes must lie in [-90, 90] (CRS84)",
+            "the lower x is greater than the upper",
         ));
     }
     if min_y > max_y {
         return Err(Error::invalid(
             "bbox",
-            "the lower latitude is greater than the upper",
-        ));
-    }
-    if min_x > max_x {
-        return Err(Error::invalid(
-            "bbox",
-            "boxes crossing the antimeridian (minLon > maxLon) are not supported",
+            "the lower latitude (y) is greater than the upper",
         ));
     }
     Ok(Bbox {
@@ -180,7 +232,21 @@ fn parse_bbox(s: &str) -> Result<Bbox> {
         min_y,
         max_x,
         max_y,
+        srid: crs.srid,
     })
+}
+
+fn parse_crs(parameter: &str, value: Option<&str>) -> Result<ApiCrs> {
+    match value {
+        None => Ok(ApiCrs::crs84()),
+        Some(v) => ApiCrs::from_uri(v).ok_or_else(|| {
+            let served: Vec<String> = ApiCrs::all().into_iter().map(|c| c.uri).collect();
+            Error::invalid(
+                parameter,
+                format!("'{v}' is not served; use one of {}", served.join(", ")),
+            )
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -8,17 +8,28 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use super::params::{Bbox, ItemsQuery};
 use crate::catalog::{ColumnType, Version};
+use crate::crs::{ApiCrs, STORAGE_SRID};
 use crate::error::{Error, Result};
 use crate::value::{FeatureRow, Value};
 
-/// `SELECT fid, <columns>, geom` of a version table, jsonb columns as text.
-fn push_select(qb: &mut QueryBuilder<'_, Postgres>, version: &Version) {
+/// `SELECT fid, <columns>, geom` of a version table, jsonb columns as text, the geometry in the
+/// requested CRS and axis order.
+fn push_select(qb: &mut QueryBuilder<'_, Postgres>, version: &Version, crs: &ApiCrs) {
     qb.push("SELECT fid");
     for c in &version.columns {
         qb.push(", ");
         qb.push(c.ty.select_expr(&c.ident()));
     }
-    qb.push(", ST_AsEWKB(geom) AS geom FROM ");
+    // The SRID is one of the served CRSs (a whitelisted integer), never request text.
+    let mut geometry = if crs.srid == STORAGE_SRID {
+        "geom".to_string()
+    } else {
+        format!("ST_Transform(geom, {})", crs.srid)
+    };
+    if crs.lat_lon {
+        geometry = format!("ST_FlipCoordinates({geometry})");
+    }
+    qb.push(format!(", ST_AsEWKB({geometry}) AS geom FROM "));
     qb.push(version.table().to_string());
 }
 
@@ -26,21 +37,36 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, bbox: Option<Bbox>) {
     qb.push(" WHERE true");
     if let Some(b) = bbox {
         // && uses the GiST index; ST_Intersects makes the answer exact.
-        qb.push(" AND geom && ST_MakeEnvelope(");
+        qb.push(" AND geom && ");
         push_bbox(qb, b);
-        qb.push(") AND ST_Intersects(geom, ST_MakeEnvelope(");
+        qb.push(" AND ST_Intersects(geom, ");
         push_bbox(qb, b);
-        qb.push("))");
+        qb.push(")");
     }
 }
 
+/// The box as a polygon in the storage CRS. A box in a projected CRS is densified first, so
+/// that its edges stay where they are after the transformation.
 fn push_bbox(qb: &mut QueryBuilder<'_, Postgres>, b: Bbox) {
-    let mut args = qb.separated(", ");
-    args.push_bind(b.min_x);
-    args.push_bind(b.min_y);
-    args.push_bind(b.max_x);
-    args.push_bind(b.max_y);
-    args.push(crate::crs::STORAGE_SRID.to_string());
+    let transform = b.srid != STORAGE_SRID;
+    if transform {
+        qb.push("ST_Transform(ST_Segmentize(");
+    }
+    qb.push("ST_MakeEnvelope(");
+    {
+        let mut args = qb.separated(", ");
+        args.push_bind(b.min_x);
+        args.push_bind(b.min_y);
+        args.push_bind(b.max_x);
+        args.push_bind(b.max_y);
+        args.push(b.srid.to_string());
+    }
+    qb.push(")");
+    if transform {
+        qb.push(", ");
+        qb.push_bind(((b.max_x - b.min_x).max(b.max_y - b.min_y) / 64.0).max(1e-9));
+        qb.push(format!("), {STORAGE_SRID})"));
+    }
 }
 
 /// Decodes a row of [`push_select`] by the catalog's column types.
@@ -86,7 +112,7 @@ pub fn page(
 ) -> BoxStream<'static, Result<FeatureRow>> {
     async_stream::try_stream! {
         let mut qb = QueryBuilder::new("");
-        push_select(&mut qb, &version);
+        push_select(&mut qb, &version, &q.crs);
         push_filter(&mut qb, q.bbox);
         if let Some(cursor) = q.cursor {
             // Keyset paging: any depth costs one index probe, unlike OFFSET.
@@ -104,9 +130,14 @@ pub fn page(
 }
 
 /// One feature by its id.
-pub async fn feature(pool: &PgPool, version: &Version, fid: i64) -> Result<Option<FeatureRow>> {
+pub async fn feature(
+    pool: &PgPool,
+    version: &Version,
+    fid: i64,
+    crs: &ApiCrs,
+) -> Result<Option<FeatureRow>> {
     let mut qb = QueryBuilder::new("");
-    push_select(&mut qb, version);
+    push_select(&mut qb, version, crs);
     qb.push(" WHERE fid = ");
     qb.push_bind(fid);
     let row = qb.build().fetch_optional(pool).await?;

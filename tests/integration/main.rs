@@ -6,6 +6,7 @@ mod common;
 mod admin;
 mod caching;
 mod cli;
+mod crs;
 mod features;
 mod gdal;
 mod ingest;

@@ -6,7 +6,7 @@ use super::TAG_CAPABILITIES;
 use crate::api::cache::Validators;
 use crate::api::state::AppState;
 use crate::catalog::{repo, Collection};
-use crate::crs::CRS84_URI;
+use crate::crs::{ApiCrs, CRS84_URI};
 use crate::error::{Error, Result};
 use crate::features::params::{check_format, FormatParams};
 use crate::ogc::{media, CollectionDoc, Collections, Extent, Link, SpatialExtent};
@@ -34,7 +34,7 @@ pub fn collection_doc(base: &str, c: &Collection) -> CollectionDoc {
             },
         }),
         item_type: "feature".into(),
-        crs: vec![CRS84_URI.into()],
+        crs: ApiCrs::all().into_iter().map(|c| c.uri).collect(),
         storage_crs: CRS84_URI.into(),
         version: c.version.id,
         feature_count: c.version.feature_count,

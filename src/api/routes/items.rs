@@ -10,7 +10,7 @@ use crate::crs::CRS84_URI;
 use crate::error::{Error, Result};
 use crate::features::encode::geojson::GeoJsonEncoder;
 use crate::features::encode::{encode_page, FeatureEncoder, PageSpec};
-use crate::features::params::{check_format, Cursor, FormatParams, ItemsParams, ItemsQuery};
+use crate::features::params::{Cursor, FeatureParams, ItemsParams, ItemsQuery};
 use crate::features::query;
 use crate::ogc::{media, FeatureCollectionDoc, FeatureDoc, Link};
 
@@ -73,13 +73,17 @@ pub async fn get_items(
         "" => href.clone(),
         qs => format!("{href}?{qs}"),
     };
+    // The next page repeats every parameter but the cursor.
     let mut fixed = format!("limit={}", q.limit);
-    if let Some(b) = q.bbox {
-        fixed.push_str(&format!(
-            "&bbox={},{},{},{}",
-            b.min_x, b.min_y, b.max_x, b.max_y
-        ));
+    if let Some(raw) = params.bbox.as_deref().filter(|_| q.bbox.is_some()) {
+        fixed.push_str(&format!("&bbox={}", raw.replace(' ', "")));
     }
+    for (name, crs) in [("crs", &q.crs), ("bbox-crs", &q.bbox_crs)] {
+        if crs.uri != CRS84_URI {
+            fixed.push_str(&format!("&{name}={}", crs.uri));
+        }
+    }
+    let content_crs = format!("<{}>", q.crs.uri);
     let version_id = version.id;
     let spec = PageSpec {
         limit: q.limit,
@@ -114,7 +118,7 @@ pub async fn get_items(
     validators.apply(&mut response);
     Ok(response
         .content_type(content_type)
-        .insert_header(("Content-Crs", format!("<{CRS84_URI}>")))
+        .insert_header(("Content-Crs", content_crs))
         .streaming(encode_page(rows, encoder, spec)))
 }
 
@@ -126,7 +130,7 @@ pub async fn get_items(
     params(
         ("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"),
         ("featureId" = String, Path, description = "Feature id", example = "1"),
-        FormatParams
+        FeatureParams
     ),
     responses(
         (status = 200, description = "The feature", content_type = "application/geo+json", body = FeatureDoc),
@@ -138,9 +142,9 @@ pub async fn get_feature(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    query: web::Query<FormatParams>,
+    query: web::Query<FeatureParams>,
 ) -> Result<HttpResponse> {
-    check_format(query.f.as_deref())?;
+    let crs = query.crs()?;
     let (id, feature_id) = path.into_inner();
     let collection = resolve(&state, &id, None).await?;
     let not_found = || Error::not_found("feature", format!("{id}/{feature_id}"));
@@ -150,7 +154,7 @@ pub async fn get_feature(
     if let Some(not_modified) = validators.not_modified(&req) {
         return Ok(not_modified);
     }
-    let row = query::feature(&state.pool, &collection.version, fid)
+    let row = query::feature(&state.pool, &collection.version, fid, &crs)
         .await?
         .ok_or_else(not_found)?;
     let links = [
@@ -173,6 +177,6 @@ pub async fn get_feature(
     validators.apply(&mut response);
     Ok(response
         .content_type(media::GEOJSON)
-        .insert_header(("Content-Crs", format!("<{CRS84_URI}>")))
+        .insert_header(("Content-Crs", format!("<{}>", crs.uri)))
         .body(body))
 }
