@@ -26,7 +26,8 @@ pub struct ItemsParams {
     /// started on, so paging never mixes two versions.
     #[param(value_type = Option<String>)]
     pub cursor: Option<String>,
-    /// Output format; only `json` (GeoJSON) for now.
+    /// Output format: `json` (GeoJSON, the default) or `csv` (attributes and WKT geometry;
+    /// the next page is in the `Link` header). Without `f`, the Accept header decides.
     #[param(value_type = Option<String>, example = "json")]
     pub f: Option<String>,
     /// CRS of the returned coordinates, as a URI (OGC API Features Part 2); default CRS84.
@@ -119,7 +120,6 @@ pub struct ItemsQuery {
 
 impl ItemsQuery {
     pub fn parse(p: &ItemsParams) -> Result<Self> {
-        check_format(p.f.as_deref())?;
         let bbox_crs = parse_crs("bbox-crs", p.bbox_crs.as_deref())?;
         Ok(Self {
             crs: parse_crs("crs", p.crs.as_deref())?,

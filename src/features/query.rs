@@ -129,6 +129,27 @@ pub fn page(
     .boxed()
 }
 
+/// When a page is followed by another, the id of its last feature (for the `next` cursor of
+/// formats that must send their links before the rows, such as CSV's `Link` header).
+pub async fn next_cursor(pool: &PgPool, version: &Version, q: &ItemsQuery) -> Result<Option<i64>> {
+    let mut qb = QueryBuilder::new("SELECT fid, count(*) OVER () FROM (SELECT fid FROM ");
+    qb.push(version.table().to_string());
+    push_filter(&mut qb, q.bbox);
+    if let Some(cursor) = q.cursor {
+        qb.push(" AND fid > ");
+        qb.push_bind(cursor.after);
+    }
+    qb.push(" ORDER BY fid LIMIT ");
+    qb.push_bind(i64::from(q.limit) + 1);
+    qb.push(") page ORDER BY fid DESC LIMIT 2");
+    // The window counts the page before LIMIT 2 applies: limit + 1 rows mean another page.
+    let last_two: Vec<(i64, i64)> = qb.build_query_as().fetch_all(pool).await?;
+    Ok(match last_two.as_slice() {
+        [_, (last_of_page, rows)] if *rows > i64::from(q.limit) => Some(*last_of_page),
+        _ => None,
+    })
+}
+
 /// One feature by its id.
 pub async fn feature(
     pool: &PgPool,

@@ -279,3 +279,85 @@ async fn single_feature_is_geojson_with_links() {
     let page = get_json(&app, "/collections/aed/items?limit=3").await;
     assert_eq!(page["features"][2]["properties"], f["properties"]);
 }
+
+#[actix_web::test]
+async fn csv_output_pages_through_link_headers() {
+    use actix_web::test;
+    let db = TestDb::new().await;
+    db.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed)
+        .await;
+    let app = app(&db).await;
+    let mut uri = Some("/collections/aed/items?f=csv&limit=50".to_string());
+    let mut rows: Vec<csv::StringRecord> = Vec::new();
+    let mut header = None;
+    while let Some(u) = uri.take() {
+        let resp = test::call_service(&app, test::TestRequest::get().uri(&u).to_request()).await;
+        assert_eq!(resp.status().as_u16(), 200);
+        assert!(resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.starts_with("text/csv")));
+        uri = resp
+            .headers()
+            .get("link")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|l| l.split(['<', '>']).nth(1))
+            .map(|href| href[href.find("/collections").expect("path")..].to_string());
+        let body = test::read_body(resp).await;
+        let mut reader = csv::Reader::from_reader(body.as_ref());
+        let h = reader.headers().expect("header").clone();
+        if let Some(previous) = &header {
+            assert_eq!(previous, &h);
+        }
+        header = Some(h);
+        rows.extend(reader.records().map(|r| r.expect("row")));
+    }
+    let header = header.expect("header");
+    assert_eq!(rows.len(), 121);
+    assert_eq!(header.get(0), Some("id"));
+    assert_eq!(header.iter().next_back(), Some("wkt"));
+    let name = header
+        .iter()
+        .position(|h| h == "name")
+        .expect("name column");
+    assert_eq!(rows[0].get(name), Some("Sparkasse KölnBonn"));
+    assert_eq!(
+        rows[0].iter().next_back(),
+        Some("POINT(6.897402 51.0216619)")
+    );
+    let ids: HashSet<&str> = rows.iter().map(|r| r.get(0).expect("id")).collect();
+    assert_eq!(ids.len(), 121);
+
+    // Accept chooses the format when f does not; the validators tell the two apart.
+    let by_accept = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/collections/aed/items")
+            .insert_header(("Accept", "text/csv"))
+            .to_request(),
+    )
+    .await;
+    assert!(by_accept
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("text/csv")));
+    let vary = by_accept
+        .headers()
+        .get("vary")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(vary.split(',').any(|v| v.trim() == "Accept"), "{vary}");
+    let csv_etag = by_accept.headers().get("etag").cloned();
+    let json = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/collections/aed/items")
+            .to_request(),
+    )
+    .await;
+    assert_ne!(json.headers().get("etag").cloned(), csv_etag);
+    let (status, _, _) = get(&app, "/collections/aed/items?f=shapefile").await;
+    assert_eq!(status, 400);
+}

@@ -1,5 +1,6 @@
 //! `GET /collections/{collectionId}/items` and `…/items/{featureId}`.
 
+use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use super::TAG_DATA;
@@ -8,8 +9,9 @@ use crate::api::state::AppState;
 use crate::catalog::{repo, Collection};
 use crate::crs::CRS84_URI;
 use crate::error::{Error, Result};
+use crate::features::encode::csv::CsvEncoder;
 use crate::features::encode::geojson::GeoJsonEncoder;
-use crate::features::encode::{encode_page, FeatureEncoder, PageSpec};
+use crate::features::encode::{encode_page, FeatureEncoder, ItemsFormat, PageSpec};
 use crate::features::params::{Cursor, FeatureParams, ItemsParams, ItemsQuery};
 use crate::features::query;
 use crate::ogc::{media, FeatureCollectionDoc, FeatureDoc, Link};
@@ -43,7 +45,10 @@ async fn resolve(state: &AppState, id: &str, cursor: Option<Cursor>) -> Result<C
     tag = TAG_DATA,
     params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"), ItemsParams),
     responses(
-        (status = 200, description = "A page of features", content_type = "application/geo+json", body = FeatureCollectionDoc),
+        (status = 200, description = "A page of features", content(
+            (FeatureCollectionDoc = "application/geo+json"),
+            (String = "text/csv")
+        )),
         (status = 400, description = "A malformed parameter", body = crate::api::error::ErrorBody),
         (status = 404, description = "No such collection", body = crate::api::error::ErrorBody),
         (status = 410, description = "The cursor's version is no longer kept", body = crate::api::error::ErrorBody)
@@ -57,12 +62,23 @@ pub async fn get_items(
     params: web::Query<ItemsParams>,
 ) -> Result<HttpResponse> {
     let q = ItemsQuery::parse(&params)?;
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let format = ItemsFormat::negotiate(params.f.as_deref(), accept)?;
     let id = path.into_inner();
     let collection = resolve(&state, &id, q.cursor).await?;
     let version = collection.version;
     let base = state.base_url(&req);
     // A page of a version never changes: answer a revalidation before running any query.
-    let validators = Validators::for_version(&req, &base, &version);
+    // The format is part of the response's identity when Accept chose it.
+    let validators = Validators::new(
+        &req,
+        &base,
+        &format!("v{}-{}", version.id, format.param()),
+        Some(&version.created_at),
+    );
     if let Some(not_modified) = validators.not_modified(&req) {
         return Ok(not_modified);
     }
@@ -75,6 +91,9 @@ pub async fn get_items(
     };
     // The next page repeats every parameter but the cursor.
     let mut fixed = format!("limit={}", q.limit);
+    if format != ItemsFormat::GeoJson {
+        fixed.push_str(&format!("&f={}", format.param()));
+    }
     if let Some(raw) = params.bbox.as_deref().filter(|_| q.bbox.is_some()) {
         fixed.push_str(&format!("&bbox={}", raw.replace(' ', "")));
     }
@@ -111,15 +130,31 @@ pub async fn get_items(
             )
         }),
     };
-    let encoder = GeoJsonEncoder::new(&version);
-    let content_type = encoder.content_type();
-    let rows = query::page(state.pool.clone(), version, q);
     let mut response = HttpResponse::Ok();
     validators.apply(&mut response);
-    Ok(response
-        .content_type(content_type)
+    response
         .insert_header(("Content-Crs", content_crs))
-        .streaming(encode_page(rows, encoder, spec)))
+        .insert_header((header::VARY, "Accept"));
+    match format {
+        ItemsFormat::GeoJson => {
+            let encoder = GeoJsonEncoder::new(&version);
+            response.content_type(encoder.content_type());
+            let rows = query::page(state.pool.clone(), version, q);
+            Ok(response.streaming(encode_page(rows, encoder, spec)))
+        }
+        ItemsFormat::Csv => {
+            // CSV has no place for links: the next page goes into the Link header, so it is
+            // looked up before the rows stream.
+            if let Some(last) = query::next_cursor(&state.pool, &version, &q).await? {
+                let next = (spec.next_link)(last);
+                response.insert_header((header::LINK, format!("<{}>; rel=\"next\"", next.href)));
+            }
+            let encoder = CsvEncoder::new(&version);
+            response.content_type(encoder.content_type());
+            let rows = query::page(state.pool.clone(), version, q);
+            Ok(response.streaming(encode_page(rows, encoder, spec)))
+        }
+    }
 }
 
 /// Feature

@@ -1,6 +1,7 @@
 //! Output encoders. A format is one [`FeatureEncoder`]; paging, chunking and streaming are shared
 //! in [`encode_page`].
 
+pub mod csv;
 pub mod geojson;
 
 use bytes::Bytes;
@@ -10,6 +11,39 @@ use futures::StreamExt;
 use crate::error::Result;
 use crate::ogc::Link;
 use crate::value::FeatureRow;
+
+/// Output formats of `/items`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemsFormat {
+    GeoJson,
+    Csv,
+}
+
+impl ItemsFormat {
+    /// `f` decides; without it the Accept header; GeoJSON by default.
+    pub fn negotiate(f: Option<&str>, accept: Option<&str>) -> Result<Self> {
+        match f {
+            Some("json" | "geojson") => Ok(Self::GeoJson),
+            Some("csv") => Ok(Self::Csv),
+            Some(other) => Err(crate::error::Error::invalid(
+                "f",
+                format!("unsupported format '{other}'; supported: json, csv"),
+            )),
+            None => Ok(match accept {
+                Some(a) if a.contains("text/csv") && !a.contains("geo+json") => Self::Csv,
+                _ => Self::GeoJson,
+            }),
+        }
+    }
+
+    /// The `f` value that selects this format.
+    pub fn param(self) -> &'static str {
+        match self {
+            Self::GeoJson => "json",
+            Self::Csv => "csv",
+        }
+    }
+}
 
 /// Chunks of about this size are handed to the HTTP layer.
 const CHUNK_BYTES: usize = 64 * 1024;
