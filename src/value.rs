@@ -19,4 +19,6 @@ pub struct FeatureRow {
     pub values: Vec<Option<Value>>,
     /// EWKB in the storage CRS.
     pub geometry: Option<Vec<u8>>,
+    /// Computed properties that follow the columns (e.g. `distance_m`).
+    pub extra: Vec<(&'static str, Value)>,
 }

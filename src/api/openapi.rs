@@ -9,8 +9,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::Modify;
 
 use super::routes::{
-    admin, api_doc, collections, conformance, items, landing, tiles, TAG_ADMIN, TAG_CAPABILITIES,
-    TAG_DATA, TAG_TILES,
+    admin, api_doc, collections, conformance, items, landing, nearest, tiles, TAG_ADMIN,
+    TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA, TAG_TILES,
 };
 
 /// The admin API's key, sent as `X-API-Key` (or as `Authorization: Bearer`).
@@ -45,6 +45,7 @@ impl Modify for AdminKey {
         (name = TAG_CAPABILITIES, description = "What the server offers"),
         (name = TAG_DATA, description = "Features"),
         (name = TAG_TILES, description = "Mapbox vector tiles"),
+        (name = TAG_CITIZENS, description = "Questions citizens' apps ask: the nearest defibrillator"),
         (name = TAG_ADMIN, description = "Uploads and ingest jobs; an API key is required")
     )
 )]
@@ -61,6 +62,7 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(items::get_items)
         .service(items::get_feature)
         .service(tiles::get_tile)
+        .service(nearest::get_nearest)
         .service(admin::post_version)
         .service(admin::get_job);
 }

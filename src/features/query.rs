@@ -15,6 +15,13 @@ use crate::value::{FeatureRow, Value};
 /// `SELECT fid, <columns>, geom` of a version table, jsonb columns as text, the geometry in the
 /// requested CRS and axis order.
 fn push_select(qb: &mut QueryBuilder<'_, Postgres>, version: &Version, crs: &ApiCrs) {
+    push_columns(qb, version, crs);
+    qb.push(" FROM ");
+    qb.push(version.table().to_string());
+}
+
+/// The select list of [`push_select`], for queries with their own FROM.
+fn push_columns(qb: &mut QueryBuilder<'_, Postgres>, version: &Version, crs: &ApiCrs) {
     qb.push("SELECT fid");
     for c in &version.columns {
         qb.push(", ");
@@ -29,8 +36,7 @@ fn push_select(qb: &mut QueryBuilder<'_, Postgres>, version: &Version, crs: &Api
     if crs.lat_lon {
         geometry = format!("ST_FlipCoordinates({geometry})");
     }
-    qb.push(format!(", ST_AsEWKB({geometry}) AS geom FROM "));
-    qb.push(version.table().to_string());
+    qb.push(format!(", ST_AsEWKB({geometry}) AS geom"));
 }
 
 fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, bbox: Option<Bbox>) {
@@ -90,6 +96,7 @@ fn decode(row: &PgRow, version: &Version) -> Result<FeatureRow> {
         fid: row.try_get(0)?,
         values,
         geometry: row.try_get("geom")?,
+        extra: Vec::new(),
     })
 }
 
@@ -148,6 +155,58 @@ pub async fn next_cursor(pool: &PgPool, version: &Version, q: &ItemsQuery) -> Re
         [_, (last_of_page, rows)] if *rows > i64::from(q.limit) => Some(*last_of_page),
         _ => None,
     })
+}
+
+/// The `limit` features nearest to `(lon, lat)`, nearest first, with their distance in metres
+/// on the WGS 84 ellipsoid. The spatial index (KNN `<->`) picks candidates; because degrees of
+/// longitude are shorter than degrees of latitude, it picks several times more than asked and
+/// the exact geodesic distance orders them. `exclude` drops features whose text column has one of
+/// the values (an AED's `access=private`).
+pub async fn nearest(
+    pool: &PgPool,
+    version: &Version,
+    (lon, lat): (f64, f64),
+    limit: u32,
+    exclude: Option<(&crate::catalog::Column, &[&str])>,
+) -> Result<Vec<FeatureRow>> {
+    let mut qb = QueryBuilder::new("");
+    push_columns(&mut qb, version, &ApiCrs::crs84());
+    qb.push(", ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(");
+    qb.push_bind(lon);
+    qb.push(", ");
+    qb.push_bind(lat);
+    qb.push(format!(
+        "), {STORAGE_SRID})::geography) AS distance_m FROM (SELECT * FROM "
+    ));
+    qb.push(version.table().to_string());
+    qb.push(" WHERE geom IS NOT NULL");
+    if let Some((column, values)) = exclude {
+        qb.push(format!(
+            " AND coalesce(lower({}), '') <> ALL(",
+            column.ident()
+        ));
+        qb.push_bind(values.iter().map(ToString::to_string).collect::<Vec<_>>());
+        qb.push(")");
+    }
+    qb.push(" ORDER BY geom <-> ST_SetSRID(ST_MakePoint(");
+    qb.push_bind(lon);
+    qb.push(", ");
+    qb.push_bind(lat);
+    qb.push(format!("), {STORAGE_SRID}) LIMIT "));
+    qb.push_bind(i64::from(limit) * 4 + 16);
+    qb.push(") candidates ORDER BY distance_m, fid LIMIT ");
+    qb.push_bind(i64::from(limit));
+    let rows = qb.build().fetch_all(pool).await?;
+    rows.iter()
+        .map(|row| {
+            let mut feature = decode(row, version)?;
+            let distance: f64 = row.try_get("distance_m")?;
+            feature
+                .extra
+                .push(("distance_m", Value::Float((distance * 10.0).round() / 10.0)));
+            Ok(feature)
+        })
+        .collect()
 }
 
 /// One feature by its id.

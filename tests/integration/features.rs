@@ -361,3 +361,75 @@ async fn csv_output_pages_through_link_headers() {
     let (status, _, _) = get(&app, "/collections/aed/items?f=shapefile").await;
     assert_eq!(status, 400);
 }
+
+#[actix_web::test]
+async fn nearest_defibrillators_match_a_full_geodesic_scan() {
+    let db = TestDb::new().await;
+    let report = db
+        .ingest(
+            "generated/aed_lueneburg_200_25832.geojson",
+            "aed",
+            DatasetKind::Aed,
+        )
+        .await;
+    let app = app(&db).await;
+    let (lon, lat) = (10.4115, 53.2487);
+    for (query, exclude_private) in [("", true), ("&access=all", false)] {
+        let result = get_json(
+            &app,
+            &format!("/collections/aed/nearest?point={lon},{lat}&limit=10{query}"),
+        )
+        .await;
+        let features = result["features"].as_array().expect("features");
+        assert_eq!(features.len(), 10);
+        let distances: Vec<f64> = features
+            .iter()
+            .map(|f| f["properties"]["distance_m"].as_f64().expect("distance_m"))
+            .collect();
+        assert!(distances.windows(2).all(|w| w[0] <= w[1]), "{distances:?}");
+        if exclude_private {
+            assert!(features
+                .iter()
+                .all(|f| f["properties"]["access"] != "private"));
+        }
+        // The same ten by brute force over every row, on the ellipsoid.
+        let expected: Vec<(i64, f64)> = sqlx::query_as(&format!(
+            "SELECT fid, ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography) AS d \
+             FROM data.aed_v{} WHERE $3 = false OR coalesce(access, '') NOT IN ('private', 'no') ORDER BY d, fid LIMIT 10",
+            report.version
+        ))
+        .bind(lon)
+        .bind(lat)
+        .bind(exclude_private)
+        .fetch_all(&db.pool)
+        .await
+        .expect("scan");
+        let got: Vec<i64> = features
+            .iter()
+            .map(|f| f["id"].as_i64().expect("id"))
+            .collect();
+        assert_eq!(got, expected.iter().map(|e| e.0).collect::<Vec<_>>());
+        for (d, (_, e)) in distances.iter().zip(&expected) {
+            assert!((d - e).abs() <= 0.05, "{d} vs {e}");
+        }
+    }
+    for (uri, parameter) in [
+        ("/collections/aed/nearest", "point"),
+        ("/collections/aed/nearest?point=10.4", "point"),
+        (
+            "/collections/aed/nearest?point=10.4,53.2&limit=500",
+            "limit",
+        ),
+        (
+            "/collections/aed/nearest?point=10.4,53.2&access=some",
+            "access",
+        ),
+    ] {
+        let (status, _, body) = get(&app, uri).await;
+        assert_eq!(status, 400, "{uri}");
+        let body: Json = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(body["parameter"], parameter, "{uri}");
+    }
+    let (status, _, _) = get(&app, "/collections/nope/nearest?point=10,53").await;
+    assert_eq!(status, 404);
+}

@@ -7,6 +7,7 @@ pub mod collections;
 pub mod conformance;
 pub mod items;
 pub mod landing;
+pub mod nearest;
 pub mod tiles;
 
 /// OpenAPI tags.
@@ -14,3 +15,4 @@ pub const TAG_CAPABILITIES: &str = "Capabilities";
 pub const TAG_DATA: &str = "Data";
 pub const TAG_TILES: &str = "Vector tiles";
 pub const TAG_ADMIN: &str = "Admin";
+pub const TAG_CITIZENS: &str = "Citizens";

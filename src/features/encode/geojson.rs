@@ -67,6 +67,15 @@ impl GeoJsonEncoder {
             out.push(b':');
             write_value(out, value.as_ref());
         }
+        for (key, value) in &row.extra {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            let _ = serde_json::to_writer(&mut *out, key);
+            out.push(b':');
+            write_value(out, Some(value));
+        }
         out.push(b'}');
         if let Some(links) = links {
             out.extend_from_slice(b",\"links\":");

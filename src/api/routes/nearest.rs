@@ -1,0 +1,161 @@
+//! `GET /collections/{collectionId}/nearest`: the citizen's "where is the nearest one?".
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::TAG_CITIZENS;
+use crate::api::state::AppState;
+use crate::catalog::{repo, DatasetKind};
+use crate::error::{Error, Result};
+use crate::features::encode::geojson::GeoJsonEncoder;
+use crate::features::encode::{FeatureEncoder, PageEnd};
+use crate::features::query;
+use crate::ogc::{media, FeatureCollectionDoc, Link};
+
+/// Largest number of nearest features one request may ask for.
+pub const MAX_NEAREST: u32 = 100;
+
+/// Query string of the nearest search.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NearestParams {
+    /// Where the citizen is: `lon,lat` in CRS84.
+    #[param(example = "10.4115,53.2487")]
+    pub point: Option<String>,
+    /// How many features, 1 to 100; default 5.
+    #[param(value_type = Option<u32>, example = 3)]
+    pub limit: Option<String>,
+    /// AED collections leave out defibrillators with `access=private` or `access=no` unless
+    /// this is `all`.
+    #[param(example = "all")]
+    pub access: Option<String>,
+}
+
+fn parse_point(s: Option<&str>) -> Result<(f64, f64)> {
+    let s = s.ok_or_else(|| Error::invalid("point", "required: lon,lat in CRS84"))?;
+    let parts: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| Error::invalid("point", format!("'{s}' is not lon,lat")))?;
+    match parts.as_slice() {
+        [lon, lat] if (-180.0..=180.0).contains(lon) && (-90.0..=90.0).contains(lat) => {
+            Ok((*lon, *lat))
+        }
+        [_, _] => Err(Error::invalid(
+            "point",
+            "longitude must lie in [-180, 180], latitude in [-90, 90]",
+        )),
+        _ => Err(Error::invalid("point", format!("'{s}' is not lon,lat"))),
+    }
+}
+
+fn parse_limit(s: Option<&str>) -> Result<u32> {
+    match s {
+        None => Ok(5),
+        Some(v) => match v.trim().parse::<u32>() {
+            Ok(n) if (1..=MAX_NEAREST).contains(&n) => Ok(n),
+            _ => Err(Error::invalid(
+                "limit",
+                format!("'{v}' is not a number from 1 to {MAX_NEAREST}"),
+            )),
+        },
+    }
+}
+
+/// Nearest features
+///
+/// The features of a collection nearest to a point, nearest first, as a GeoJSON
+/// FeatureCollection whose features carry `distance_m` (metres on the WGS 84 ellipsoid). Uses
+/// the spatial index. For AED collections, defibrillators the public cannot use
+/// (`access=private`, `access=no`) are left out unless `access=all`.
+#[utoipa::path(
+    tag = TAG_CITIZENS,
+    params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"), NearestParams),
+    responses(
+        (status = 200, description = "The nearest features, nearest first", content_type = "application/geo+json", body = FeatureCollectionDoc,
+         example = json!({"type": "FeatureCollection", "features": [{"type": "Feature", "id": 17,
+            "geometry": {"type": "Point", "coordinates": [10.4102, 53.2491]},
+            "properties": {"emergency": "defibrillator", "access": "yes", "opening_hours": "24/7", "distance_m": 93.4}}],
+            "numberReturned": 1})),
+        (status = 400, description = "A malformed parameter", body = crate::api::error::ErrorBody),
+        (status = 404, description = "No such collection", body = crate::api::error::ErrorBody)
+    )
+)]
+#[get("/collections/{collectionId}/nearest")]
+pub async fn get_nearest(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<NearestParams>,
+) -> Result<HttpResponse> {
+    let point = parse_point(params.point.as_deref())?;
+    let limit = parse_limit(params.limit.as_deref())?;
+    let everyone = match params.access.as_deref() {
+        None => false,
+        Some("all") => true,
+        Some(other) => return Err(Error::invalid("access", format!("'{other}' is not 'all'"))),
+    };
+    let id = path.into_inner();
+    let collection = repo::find_collection(&state.pool, &id)
+        .await?
+        .ok_or_else(|| Error::not_found("collection", &id))?;
+    let version = &collection.version;
+    let access = version.columns.iter().find(|c| c.name == "access");
+    let exclude = match (collection.kind, access, everyone) {
+        (DatasetKind::Aed, Some(column), false) => Some((column, &["private", "no"][..])),
+        _ => None,
+    };
+    let rows = query::nearest(&state.pool, version, point, limit, exclude).await?;
+
+    let mut encoder = GeoJsonEncoder::new(version);
+    let mut body = Vec::with_capacity(4096);
+    encoder.begin(&mut body);
+    for row in &rows {
+        encoder.feature(&mut body, row)?;
+    }
+    let base = state.base_url(&req);
+    let self_href = format!("{base}{}?{}", req.path(), req.query_string());
+    encoder.end(
+        &mut body,
+        &PageEnd {
+            number_returned: rows.len() as u64,
+            number_matched: None,
+            links: vec![
+                Link::new(self_href, "self", media::GEOJSON, "This result"),
+                Link::new(
+                    format!("{base}/collections/{id}"),
+                    "collection",
+                    media::JSON,
+                    "The collection",
+                ),
+            ],
+        },
+    );
+    // Depends on the point: short-lived, but cacheable per URL.
+    Ok(HttpResponse::Ok()
+        .content_type(media::GEOJSON)
+        .insert_header(("Cache-Control", "public, max-age=60"))
+        .body(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_and_limits() {
+        assert_eq!(parse_point(Some("10.4, 53.2")).unwrap(), (10.4, 53.2));
+        for bad in [None, Some("10.4"), Some("a,b"), Some("200,0"), Some("0,95")] {
+            assert!(
+                matches!(parse_point(bad), Err(Error::InvalidParameter { .. })),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(parse_limit(None).unwrap(), 5);
+        assert!(parse_limit(Some("0")).is_err());
+        assert!(parse_limit(Some("101")).is_err());
+    }
+}
