@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod features;
 pub mod generate;
+pub mod hours;
 pub mod ingest;
 pub mod jobs;
 pub mod logging;

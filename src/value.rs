@@ -20,5 +20,5 @@ pub struct FeatureRow {
     /// EWKB in the storage CRS.
     pub geometry: Option<Vec<u8>>,
     /// Computed properties that follow the columns (e.g. `distance_m`).
-    pub extra: Vec<(&'static str, Value)>,
+    pub extra: Vec<(&'static str, Option<Value>)>,
 }

@@ -201,9 +201,10 @@ pub async fn nearest(
         .map(|row| {
             let mut feature = decode(row, version)?;
             let distance: f64 = row.try_get("distance_m")?;
-            feature
-                .extra
-                .push(("distance_m", Value::Float((distance * 10.0).round() / 10.0)));
+            feature.extra.push((
+                "distance_m",
+                Some(Value::Float((distance * 10.0).round() / 10.0)),
+            ));
             Ok(feature)
         })
         .collect()

@@ -433,3 +433,104 @@ async fn nearest_defibrillators_match_a_full_geodesic_scan() {
     let (status, _, _) = get(&app, "/collections/nope/nearest?point=10,53").await;
     assert_eq!(status, 404);
 }
+
+#[actix_web::test]
+async fn open_now_keeps_only_defibrillators_open_at_that_moment() {
+    let db = TestDb::new().await;
+    let report = db
+        .ingest(
+            "generated/aed_lueneburg_200_25832.geojson",
+            "aed",
+            DatasetKind::Aed,
+        )
+        .await;
+    let app = app(&db).await;
+    let (lon, lat) = (10.4115, 53.2487);
+    // Sunday 03:00: only the 24/7 ones; Monday 09:30: weekday hours too.
+    for (at, allowed) in [
+        ("2026-11-22T03:00", vec!["24/7"]),
+        (
+            "2026-11-23T09:30",
+            vec![
+                "24/7",
+                "Mo-Fr 08:00-18:00",
+                "Mo-Sa 07:00-20:00; Su off",
+                "Mo-Fr 09:00-17:00; PH off",
+            ],
+        ),
+    ] {
+        let result = get_json(
+            &app,
+            &format!("/collections/aed/nearest?point={lon},{lat}&limit=5&open_now=true&at={at}"),
+        )
+        .await;
+        let features = result["features"].as_array().expect("features");
+        assert_eq!(features.len(), 5, "{at}");
+        for f in features {
+            assert_eq!(f["properties"]["open_now"], true);
+            let hours = f["properties"]["opening_hours"].as_str().expect("hours");
+            assert!(allowed.contains(&hours), "{at}: {hours}");
+        }
+        let expected: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT fid FROM data.aed_v{} WHERE opening_hours = ANY($3) \
+               AND coalesce(access, '') NOT IN ('private', 'no') \
+             ORDER BY ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography), fid LIMIT 5",
+            report.version
+        ))
+        .bind(lon)
+        .bind(lat)
+        .bind(allowed.iter().map(ToString::to_string).collect::<Vec<_>>())
+        .fetch_all(&db.pool)
+        .await
+        .expect("scan");
+        let got: Vec<i64> = features
+            .iter()
+            .map(|f| f["id"].as_i64().expect("id"))
+            .collect();
+        assert_eq!(got, expected, "{at}");
+    }
+
+    // Köln's hours are German free text: unknown, never open.
+    db.ingest("aed_koeln.geojson", "koeln", DatasetKind::Aed)
+        .await;
+    let all = get_json(
+        &app,
+        "/collections/koeln/nearest?point=6.96,50.94&limit=100&at=2026-11-23T10:00",
+    )
+    .await;
+    let unknown = all["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter(|f| f["properties"]["open_now"].is_null())
+        .count();
+    assert!(unknown > 90, "{unknown} of 100 unknown");
+    let open = get_json(
+        &app,
+        "/collections/koeln/nearest?point=6.96,50.94&limit=100&open_now=true&at=2026-11-23T10:00",
+    )
+    .await;
+    assert!(open["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .all(|f| f["properties"]["open_now"] == true));
+
+    for (uri, parameter) in [
+        (
+            "/collections/aed/nearest?point=10,53&open_now=maybe",
+            "open_now",
+        ),
+        (
+            "/collections/aed/nearest?point=10,53&open_now=true&at=tomorrow",
+            "at",
+        ),
+    ] {
+        let (status, _, body) = get(&app, uri).await;
+        assert_eq!(status, 400, "{uri}");
+        assert_eq!(
+            serde_json::from_slice::<Json>(&body).expect("JSON")["parameter"],
+            parameter
+        );
+    }
+}

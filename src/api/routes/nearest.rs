@@ -11,7 +11,9 @@ use crate::error::{Error, Result};
 use crate::features::encode::geojson::GeoJsonEncoder;
 use crate::features::encode::{FeatureEncoder, PageEnd};
 use crate::features::query;
+use crate::hours;
 use crate::ogc::{media, FeatureCollectionDoc, Link};
+use crate::value::Value;
 
 /// Largest number of nearest features one request may ask for.
 pub const MAX_NEAREST: u32 = 100;
@@ -31,6 +33,13 @@ pub struct NearestParams {
     /// this is `all`.
     #[param(example = "all")]
     pub access: Option<String>,
+    /// AED collections: `true` keeps only defibrillators whose OSM `opening_hours` say open now
+    /// (German time and public holidays); hours that do not parse count as unknown, never open.
+    #[param(value_type = Option<bool>, example = true)]
+    pub open_now: Option<String>,
+    /// The moment `open_now` is evaluated at, local German time `YYYY-MM-DDThh:mm` [now].
+    #[param(example = "2026-11-23T09:00")]
+    pub at: Option<String>,
 }
 
 fn parse_point(s: Option<&str>) -> Result<(f64, f64)> {
@@ -108,7 +117,56 @@ pub async fn get_nearest(
         (DatasetKind::Aed, Some(column), false) => Some((column, &["private", "no"][..])),
         _ => None,
     };
-    let rows = query::nearest(&state.pool, version, point, limit, exclude).await?;
+    let hours = version
+        .columns
+        .iter()
+        .position(|c| c.name == "opening_hours");
+    let open_only = match params.open_now.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(Error::invalid(
+                "open_now",
+                format!("'{other}' is not true or false"),
+            ))
+        }
+    };
+    let at = match params.at.as_deref() {
+        None => hours::now_in_germany(),
+        Some(text) => chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+            .map_err(|_| Error::invalid("at", format!("'{text}' is not YYYY-MM-DDThh:mm")))?,
+    };
+    if open_only && (collection.kind != DatasetKind::Aed || hours.is_none()) {
+        return Err(Error::invalid(
+            "open_now",
+            "only AED collections with opening_hours know what is open",
+        ));
+    }
+    // Closed ones are dropped after the distance ranking, so rank more candidates.
+    let candidates = if open_only { limit * 10 + 50 } else { limit };
+    let mut rows = query::nearest(&state.pool, version, point, candidates, exclude).await?;
+    if let (Some(i), DatasetKind::Aed) = (hours, collection.kind) {
+        for row in &mut rows {
+            let text = match &row.values[i] {
+                Some(Value::Text(t)) => Some(t.as_str()),
+                _ => None,
+            };
+            let open = match hours::state(text, at) {
+                hours::OpenState::Open => Some(Value::Bool(true)),
+                hours::OpenState::Closed => Some(Value::Bool(false)),
+                hours::OpenState::Unknown => None,
+            };
+            row.extra.push(("open_now", open));
+        }
+    }
+    if open_only {
+        rows.retain(|r| {
+            r.extra
+                .iter()
+                .any(|(k, v)| *k == "open_now" && *v == Some(Value::Bool(true)))
+        });
+    }
+    rows.truncate(limit as usize);
 
     let mut encoder = GeoJsonEncoder::new(version);
     let mut body = Vec::with_capacity(4096);

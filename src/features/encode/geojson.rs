@@ -74,7 +74,7 @@ impl GeoJsonEncoder {
             first = false;
             let _ = serde_json::to_writer(&mut *out, key);
             out.push(b':');
-            write_value(out, Some(value));
+            write_value(out, value.as_ref());
         }
         out.push(b'}');
         if let Some(links) = links {
