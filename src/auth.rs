@@ -24,7 +24,9 @@ pub struct KeyInfo {
     pub revoked: bool,
 }
 
-fn random_hex(bytes: usize) -> String {
+/// `bytes` random bytes from the thread's CSPRNG, as hex (keys here, passwords of the embedded
+/// database).
+pub(crate) fn random_hex(bytes: usize) -> String {
     hex::encode((0..bytes).map(|_| rand::random::<u8>()).collect::<Vec<_>>())
 }
 

@@ -119,6 +119,8 @@ pub struct Version {
     /// Extent in CRS84 (minx, miny, maxx, maxy).
     pub bbox: Option<[f64; 4]>,
     pub source_crs: i32,
+    /// Checksum of the file it was loaded from.
+    pub source_sha256: String,
     /// When the version was loaded, RFC 3339 as rendered by PostgreSQL.
     pub created_at: String,
 }

@@ -6,7 +6,8 @@ use sqlx::{PgConnection, PgPool, Row};
 use super::{Collection, Column, DatasetKind, Version};
 use crate::error::{Error, Result};
 
-const VERSION_COLUMNS: &str = "v.id, v.dataset_id, v.table_name, v.columns, v.has_z, \
+const VERSION_COLUMNS: &str =
+    "v.id, v.dataset_id, v.table_name, v.columns, v.has_z, v.source_sha256, \
      v.feature_count, v.bbox, v.source_crs, \
      to_char(v.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at";
 
@@ -22,6 +23,7 @@ fn version_from_row(row: &PgRow) -> Result<Version> {
         feature_count: row.try_get("feature_count")?,
         bbox: bbox.and_then(|b| <[f64; 4]>::try_from(b).ok()),
         source_crs: row.try_get("source_crs")?,
+        source_sha256: row.try_get("source_sha256")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -60,6 +62,13 @@ pub async fn find_collection(pool: &PgPool, id: &str) -> Result<Option<Collectio
     row.as_ref().map(collection_from_row).transpose()
 }
 
+/// One dataset with its active version, or `NotFound`.
+pub async fn require_collection(pool: &PgPool, id: &str) -> Result<Collection> {
+    find_collection(pool, id)
+        .await?
+        .ok_or_else(|| Error::not_found("collection", id))
+}
+
 /// A dataset with a specific (possibly no longer active) version, or `None` if either is gone.
 pub async fn find_collection_at(
     pool: &PgPool,
@@ -77,20 +86,6 @@ pub async fn find_collection_at(
         .fetch_optional(pool)
         .await?;
     row.as_ref().map(collection_from_row).transpose()
-}
-
-/// The sha256 of the file behind the dataset's active version.
-pub async fn active_source_sha256(
-    pool: &PgPool,
-    dataset_id: &str,
-) -> Result<Option<(i64, String)>> {
-    Ok(sqlx::query_as(
-        "SELECT v.id, v.source_sha256 FROM catalog.datasets d \
-         JOIN catalog.versions v ON v.id = d.active_version WHERE d.id = $1",
-    )
-    .bind(dataset_id)
-    .fetch_optional(pool)
-    .await?)
 }
 
 /// Reserves the id of the next version (its table is named after it).

@@ -432,7 +432,7 @@ async fn init_cluster(
     pgdata: &Path,
     run_as: Option<(Uid, Gid)>,
 ) -> Result<String> {
-    let password = random_hex(24);
+    let password = crate::auth::random_hex(24);
     let cred = data_dir.join("credentials");
     write_private(&cred, &password)?;
 
@@ -505,11 +505,6 @@ fn write_private(path: &Path, content: &str) -> Result<()> {
         .open(path)
         .map_err(io_err(path))?;
     f.write_all(content.as_bytes()).map_err(io_err(path))
-}
-
-fn random_hex(bytes: usize) -> String {
-    let buf: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
-    hex::encode(buf)
 }
 
 fn free_port() -> Result<u16> {

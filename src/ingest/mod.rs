@@ -237,18 +237,13 @@ pub async fn ingest(
     );
     let sha256 = sha256?;
 
-    if let Some((version, active_sha)) =
-        catalog::repo::active_source_sha256(pool, &req.dataset).await?
-    {
-        if active_sha == sha256 {
-            tracing::info!(dataset = %req.dataset, version, "file identical to the active version; nothing to do");
-            let collection = catalog::repo::find_collection(pool, &req.dataset)
-                .await?
-                .ok_or_else(|| Error::Internal("active version vanished".into()))?;
-            let v = collection.version;
+    if let Some(active) = catalog::repo::find_collection(pool, &req.dataset).await? {
+        let v = active.version;
+        if v.source_sha256 == sha256 {
+            tracing::info!(dataset = %req.dataset, version = v.id, "file identical to the active version; nothing to do");
             return Ok(IngestReport {
                 dataset: req.dataset.clone(),
-                version,
+                version: v.id,
                 unchanged: true,
                 format: format.name().into(),
                 source_crs: Some(v.source_crs),

@@ -7,7 +7,7 @@ use crate::api::cache::Validators;
 use crate::api::state::AppState;
 use crate::catalog::{repo, Collection};
 use crate::crs::{ApiCrs, CRS84_URI};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::features::params::{check_format, FormatParams};
 use crate::ogc::{media, CollectionDoc, Collections, Extent, Link, SpatialExtent};
 use crate::tiles::tms::WEB_MERCATOR_QUAD;
@@ -116,9 +116,7 @@ pub async fn get_collection(
 ) -> Result<HttpResponse> {
     check_format(query.f.as_deref())?;
     let id = path.into_inner();
-    let collection = repo::find_collection(&state.pool, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("collection", &id))?;
+    let collection = repo::require_collection(&state.pool, &id).await?;
     let base = state.base_url(&req);
     let validators = Validators::for_version(&req, &base, &collection.version);
     if let Some(not_modified) = validators.not_modified(&req) {

@@ -19,9 +19,7 @@ use crate::ogc::{media, FeatureCollectionDoc, FeatureDoc, Link};
 /// The collection a request addresses: the active version, or the version a cursor is on.
 async fn resolve(state: &AppState, id: &str, cursor: Option<Cursor>) -> Result<Collection> {
     let Some(cursor) = cursor else {
-        return repo::find_collection(&state.pool, id)
-            .await?
-            .ok_or_else(|| Error::not_found("collection", id));
+        return repo::require_collection(&state.pool, id).await;
     };
     if let Some(c) = repo::find_collection_at(&state.pool, id, cursor.version).await? {
         return Ok(c);

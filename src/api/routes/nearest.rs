@@ -108,9 +108,7 @@ pub async fn get_nearest(
         Some(other) => return Err(Error::invalid("access", format!("'{other}' is not 'all'"))),
     };
     let id = path.into_inner();
-    let collection = repo::find_collection(&state.pool, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("collection", &id))?;
+    let collection = repo::require_collection(&state.pool, &id).await?;
     let version = &collection.version;
     let access = version.columns.iter().find(|c| c.name == "access");
     let exclude = match (collection.kind, access, everyone) {

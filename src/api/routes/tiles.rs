@@ -7,7 +7,7 @@ use crate::api::cache::Validators;
 use super::TAG_TILES;
 use crate::api::state::AppState;
 use crate::catalog::repo;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ogc::media;
 use crate::tiles::mvt;
 use crate::tiles::tms::TileCoord;
@@ -41,9 +41,7 @@ pub async fn get_tile(
 ) -> Result<HttpResponse> {
     let (id, tms, matrix, row, col) = path.into_inner();
     let coord = TileCoord::from_ogc(&tms, &matrix, &row, &col)?;
-    let collection = repo::find_collection(&state.pool, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("collection", &id))?;
+    let collection = repo::require_collection(&state.pool, &id).await?;
     let validators = Validators::for_version(&req, "", &collection.version);
     if let Some(not_modified) = validators.not_modified(&req) {
         return Ok(not_modified);
