@@ -1,8 +1,72 @@
 //! Coordinate reference system identifiers as they appear in files, CLI flags and URLs.
 
-/// EPSG code of the storage CRS: every version table holds lon/lat in WGS 84 (PostGIS's
-/// EPSG:4326 is x = longitude), i.e. OGC CRS84 in axis order.
-pub const STORAGE_SRID: i32 = 4326;
+/// EPSG code of WGS 84 lon/lat: PostGIS's EPSG:4326 is x = longitude, i.e. OGC CRS84 in axis
+/// order. Extents in the catalog are in this CRS; version tables keep the CRS of their source
+/// file, so that serving in it returns the coordinates exactly as they were read.
+pub const WGS84_SRID: i32 = 4326;
+
+/// A bounding box in x/y order (longitude first for geographic CRSs) of the CRS `srid`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bbox {
+    pub min_x: f64,
+    pub min_y: f64,
+    pub max_x: f64,
+    pub max_y: f64,
+    pub srid: i32,
+}
+
+impl Bbox {
+    pub fn lon_lat(min_x: f64, min_y: f64, max_x: f64, max_y: f64) -> Self {
+        Self {
+            min_x,
+            min_y,
+            max_x,
+            max_y,
+            srid: WGS84_SRID,
+        }
+    }
+
+    /// The box in WGS 84 longitude/latitude when that needs no datum transformation: boxes in
+    /// EPSG:4326, ETRS89 (EPSG:4258, within a metre of it) and Web Mercator (inverted here
+    /// exactly, as the projection is separable).
+    pub fn to_lon_lat(self) -> Option<Self> {
+        match self.srid {
+            4326 | 4258 => Some(Self {
+                srid: WGS84_SRID,
+                ..self
+            }),
+            3857 => {
+                let lon = |x: f64| (x / WEB_MERCATOR_RADIUS).to_degrees().clamp(-180.0, 180.0);
+                let lat = |y: f64| {
+                    (2.0 * (y / WEB_MERCATOR_RADIUS).exp().atan() - std::f64::consts::FRAC_PI_2)
+                        .to_degrees()
+                };
+                Some(Self::lon_lat(
+                    lon(self.min_x),
+                    lat(self.min_y),
+                    lon(self.max_x),
+                    lat(self.max_y),
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// The part of this box inside `other` (same CRS), or `None` when they are disjoint.
+    pub fn intersection(self, other: [f64; 4]) -> Option<Self> {
+        let b = Self {
+            min_x: self.min_x.max(other[0]),
+            min_y: self.min_y.max(other[1]),
+            max_x: self.max_x.min(other[2]),
+            max_y: self.max_y.min(other[3]),
+            srid: self.srid,
+        };
+        (b.min_x <= b.max_x && b.min_y <= b.max_y).then_some(b)
+    }
+}
+
+/// Sphere radius of EPSG:3857.
+const WEB_MERCATOR_RADIUS: f64 = 6_378_137.0;
 
 /// The OGC URI of CRS84, the default CRS of OGC API Features.
 pub const CRS84_URI: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
@@ -48,7 +112,7 @@ impl ApiCrs {
     /// CRS84, the default of every OGC API Features request.
     pub fn crs84() -> Self {
         Self {
-            srid: STORAGE_SRID,
+            srid: WGS84_SRID,
             lat_lon: false,
             uri: CRS84_URI.to_string(),
         }
@@ -76,6 +140,16 @@ impl ApiCrs {
         }
         let code = parse(s)?;
         SERVED_EPSG.contains(&code).then(|| Self::epsg(code))
+    }
+
+    /// The CRS a version table with geometries of PostGIS SRID `srid` stores: PostGIS keeps
+    /// EPSG:4326 in longitude/latitude order, which is CRS84.
+    pub fn storage(srid: i32) -> Self {
+        if srid == WGS84_SRID {
+            Self::crs84()
+        } else {
+            Self::epsg(srid)
+        }
     }
 
     /// Longitude/latitude in degrees (bounding boxes are range-checked).

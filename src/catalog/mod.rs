@@ -118,6 +118,7 @@ pub struct Version {
     pub feature_count: i64,
     /// Extent in CRS84 (minx, miny, maxx, maxy).
     pub bbox: Option<[f64; 4]>,
+    /// The CRS of the source file, in which the table stores the geometries.
     pub source_crs: i32,
     /// Checksum of the file it was loaded from.
     pub source_sha256: String,
@@ -129,6 +130,16 @@ impl Version {
     /// The table holding this version's features.
     pub fn table(&self) -> QualifiedTable {
         QualifiedTable::data(&self.table_name)
+    }
+
+    /// The geometry in `srid`: as stored when that is the table's CRS (exactly the source
+    /// coordinates), transformed otherwise. `srid` is a served or catalog integer.
+    pub fn geometry_in(&self, srid: i32) -> String {
+        if srid == self.source_crs {
+            "geom".to_string()
+        } else {
+            format!("ST_Transform(geom, {srid})")
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod embedded;
 pub mod ident;
+pub mod spatial;
 
 use std::path::Path;
 use std::time::Duration;

@@ -74,15 +74,7 @@ pub struct FormatParams {
     pub f: Option<String>,
 }
 
-/// A bounding box in x/y order (longitude first for geographic CRSs) of the CRS `srid`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bbox {
-    pub min_x: f64,
-    pub min_y: f64,
-    pub max_x: f64,
-    pub max_y: f64,
-    pub srid: i32,
-}
+pub use crate::crs::Bbox;
 
 /// Where a page starts: after feature `after` of version `version`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,7 +194,7 @@ fn parse_bbox(s: &str, crs: &ApiCrs) -> Result<Bbox> {
     } else {
         [a, b, c, d]
     };
-    if crs.is_geographic() || crs.srid == crate::crs::STORAGE_SRID {
+    if crs.is_geographic() || crs.srid == crate::crs::WGS84_SRID {
         if !(-180.0..=180.0).contains(&min_x) || !(-180.0..=180.0).contains(&max_x) {
             return Err(Error::invalid("bbox", "longitudes must lie in [-180, 180]"));
         }

@@ -8,7 +8,8 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use super::params::{Bbox, ItemsQuery};
 use crate::catalog::{ColumnType, Version};
-use crate::crs::{ApiCrs, STORAGE_SRID};
+use crate::crs::{ApiCrs, WGS84_SRID};
+use crate::db::spatial;
 use crate::error::{Error, Result};
 use crate::value::{FeatureRow, Value};
 
@@ -28,50 +29,28 @@ fn push_columns(qb: &mut QueryBuilder<'_, Postgres>, version: &Version, crs: &Ap
         qb.push(c.ty.select_expr(&c.ident()));
     }
     // The SRID is one of the served CRSs (a whitelisted integer), never request text.
-    let mut geometry = if crs.srid == STORAGE_SRID {
-        "geom".to_string()
-    } else {
-        format!("ST_Transform(geom, {})", crs.srid)
-    };
+    let mut geometry = version.geometry_in(crs.srid);
     if crs.lat_lon {
         geometry = format!("ST_FlipCoordinates({geometry})");
     }
     qb.push(format!(", ST_AsEWKB({geometry}) AS geom"));
 }
 
-fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, bbox: Option<Bbox>) {
+fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, version: &Version, bbox: Option<Bbox>) {
     qb.push(" WHERE true");
-    if let Some(b) = bbox {
-        // && uses the GiST index; ST_Intersects makes the answer exact.
-        qb.push(" AND geom && ");
-        push_bbox(qb, b);
-        qb.push(" AND ST_Intersects(geom, ");
-        push_bbox(qb, b);
-        qb.push(")");
-    }
-}
-
-/// The box as a polygon in the storage CRS. A box in a projected CRS is densified first, so
-/// that its edges stay where they are after the transformation.
-fn push_bbox(qb: &mut QueryBuilder<'_, Postgres>, b: Bbox) {
-    let transform = b.srid != STORAGE_SRID;
-    if transform {
-        qb.push("ST_Transform(ST_Segmentize(");
-    }
-    qb.push("ST_MakeEnvelope(");
-    {
-        let mut args = qb.separated(", ");
-        args.push_bind(b.min_x);
-        args.push_bind(b.min_y);
-        args.push_bind(b.max_x);
-        args.push_bind(b.max_y);
-        args.push(b.srid.to_string());
-    }
-    qb.push(")");
-    if transform {
-        qb.push(", ");
-        qb.push_bind(((b.max_x - b.min_x).max(b.max_y - b.min_y) / 64.0).max(1e-9));
-        qb.push(format!("), {STORAGE_SRID})"));
+    let Some(b) = bbox else { return };
+    match spatial::window(b, version.bbox) {
+        None => {
+            qb.push(" AND false");
+        }
+        Some(w) => {
+            // && uses the GiST index; ST_Intersects makes the answer exact.
+            qb.push(" AND geom && ");
+            spatial::push_envelope(qb, w, version.source_crs);
+            qb.push(" AND ST_Intersects(geom, ");
+            spatial::push_envelope(qb, w, version.source_crs);
+            qb.push(")");
+        }
     }
 }
 
@@ -107,7 +86,7 @@ pub async fn count(pool: &PgPool, version: &Version, bbox: Option<Bbox>) -> Resu
     }
     let mut qb = QueryBuilder::new("SELECT count(*) FROM ");
     qb.push(version.table().to_string());
-    push_filter(&mut qb, bbox);
+    push_filter(&mut qb, version, bbox);
     Ok(qb.build_query_scalar().fetch_one(pool).await?)
 }
 
@@ -120,7 +99,7 @@ pub fn page(
     async_stream::try_stream! {
         let mut qb = QueryBuilder::new("");
         push_select(&mut qb, &version, &q.crs);
-        push_filter(&mut qb, q.bbox);
+        push_filter(&mut qb, &version, q.bbox);
         if let Some(cursor) = q.cursor {
             // Keyset paging: any depth costs one index probe, unlike OFFSET.
             qb.push(" AND fid > ");
@@ -141,7 +120,7 @@ pub fn page(
 pub async fn next_cursor(pool: &PgPool, version: &Version, q: &ItemsQuery) -> Result<Option<i64>> {
     let mut qb = QueryBuilder::new("SELECT fid, count(*) OVER () FROM (SELECT fid FROM ");
     qb.push(version.table().to_string());
-    push_filter(&mut qb, q.bbox);
+    push_filter(&mut qb, version, q.bbox);
     if let Some(cursor) = q.cursor {
         qb.push(" AND fid > ");
         qb.push_bind(cursor.after);
@@ -158,8 +137,9 @@ pub async fn next_cursor(pool: &PgPool, version: &Version, q: &ItemsQuery) -> Re
 }
 
 /// The `limit` features nearest to `(lon, lat)`, nearest first, with their distance in metres
-/// on the WGS 84 ellipsoid. The spatial index (KNN `<->`) picks candidates; because degrees of
-/// longitude are shorter than degrees of latitude, it picks several times more than asked and
+/// on the WGS 84 ellipsoid. The spatial index (KNN `<->`, planar in the table's CRS) picks
+/// candidates; because planar distance is not geodesic distance (in lon/lat degrees of
+/// longitude are shorter than degrees of latitude), it picks several times more than asked and
 /// the exact geodesic distance orders them. `exclude` drops features whose text column has one of
 /// the values (an AED's `access=private`).
 pub async fn nearest(
@@ -171,13 +151,12 @@ pub async fn nearest(
 ) -> Result<Vec<FeatureRow>> {
     let mut qb = QueryBuilder::new("");
     push_columns(&mut qb, version, &ApiCrs::crs84());
-    qb.push(", ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(");
-    qb.push_bind(lon);
-    qb.push(", ");
-    qb.push_bind(lat);
     qb.push(format!(
-        "), {STORAGE_SRID})::geography) AS distance_m FROM (SELECT * FROM "
+        ", ST_Distance({}::geography, ",
+        version.geometry_in(WGS84_SRID)
     ));
+    spatial::push_point(&mut qb, (lon, lat), WGS84_SRID);
+    qb.push("::geography) AS distance_m FROM (SELECT * FROM ");
     qb.push(version.table().to_string());
     qb.push(" WHERE geom IS NOT NULL");
     if let Some((column, values)) = exclude {
@@ -188,11 +167,9 @@ pub async fn nearest(
         qb.push_bind(values.iter().map(ToString::to_string).collect::<Vec<_>>());
         qb.push(")");
     }
-    qb.push(" ORDER BY geom <-> ST_SetSRID(ST_MakePoint(");
-    qb.push_bind(lon);
-    qb.push(", ");
-    qb.push_bind(lat);
-    qb.push(format!("), {STORAGE_SRID}) LIMIT "));
+    qb.push(" ORDER BY geom <-> ");
+    spatial::push_point(&mut qb, (lon, lat), version.source_crs);
+    qb.push(" LIMIT ");
     qb.push_bind(i64::from(limit) * 4 + 16);
     qb.push(") candidates ORDER BY distance_m, fid LIMIT ");
     qb.push_bind(i64::from(limit));

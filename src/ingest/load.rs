@@ -10,10 +10,9 @@ use sqlx::{PgConnection, PgPool};
 use super::copy::CopyEncoder;
 use super::detect::Format;
 use super::normalize::{NormalizeOptions, Normalizer};
-use super::validate;
+use super::{extent, validate};
 use super::{formats, IngestError, IngestReport, IngestRequest, Progress};
 use crate::catalog::{self, Column};
-use crate::crs::STORAGE_SRID;
 use crate::db::ident::{Ident, QualifiedTable};
 use crate::error::{Error, Result};
 
@@ -51,50 +50,29 @@ pub async fn load(
     let table_name = format!("{}_v{version}", req.dataset.replace('-', "_"));
     let table = QualifiedTable::data(&table_name);
 
-    // Source coordinates are loaded into a staging table and transformed by a parallel
-    // CREATE TABLE AS, which beats rewriting the table in place (ALTER … USING) on every core
-    // count; data already in the storage CRS goes straight into the version table.
-    let staging = QualifiedTable::data(format!("{table_name}_load"));
-    let transform = plan.srid != STORAGE_SRID;
-    let target = if transform { &staging } else { &table };
+    // The table keeps the source CRS: serving in it returns the coordinates exactly as read,
+    // and the load needs no transformation pass (features are transformed when served in
+    // another CRS, as pg_featureserv and Martin do).
     sqlx::query(&create_table_sql(
-        target,
+        &table,
         &plan.columns,
         plan.srid,
         plan.has_z,
-        transform,
     ))
     .execute(&mut *tx)
     .await?;
-    let read = copy_rows(&mut tx, target, &plan, phases.progress()).await?;
-
-    phases.start("transform");
-    if transform {
-        let mut columns = String::from("fid");
-        for c in &plan.columns {
-            let _ = write!(columns, ", {}", c.ident());
-        }
-        sqlx::query(&format!(
-            "CREATE TABLE {table} AS SELECT {columns}, \
-               ST_Transform(geom, {STORAGE_SRID})::{} AS geom FROM {staging}",
-            geometry_type(STORAGE_SRID, plan.has_z)
-        ))
-        .execute(&mut *tx)
-        .await
-        .map_err(rejected)?;
-        sqlx::query(&format!("DROP TABLE {staging}"))
-            .execute(&mut *tx)
-            .await?;
-    }
+    let read = copy_rows(&mut tx, &table, &plan, phases.progress()).await?;
 
     // Statistics first, so that the validation scan is planned in parallel.
+    phases.start("analyze");
     sqlx::query(&format!("ANALYZE {table}"))
         .execute(&mut *tx)
         .await?;
 
-    // Validation runs on what will be served: geometries in the storage CRS.
     phases.start("validate");
-    let validation = validate::validate(&mut tx, &table, &plan.checks)
+    let mut source_extent = extent::of_table(&mut tx, &table).await?;
+    let globe = extent::globe_test(&mut tx, plan.srid, source_extent).await?;
+    let validation = validate::validate(&mut tx, &table, globe, &plan.checks)
         .await
         .map_err(|e| match e {
             Error::Database(db) => rejected(db),
@@ -110,6 +88,7 @@ pub async fn load(
             .into());
         }
         validate::drop_rejected(&mut tx, &table, &validation.rejected).await?;
+        source_extent = extent::of_table(&mut tx, &table).await?;
     }
     let features = read - rejected_count;
 
@@ -121,7 +100,7 @@ pub async fn load(
     ] {
         sqlx::query(&statement).execute(&mut *tx).await?;
     }
-    let bbox = extent(&mut tx, &table).await?;
+    let bbox = extent::to_crs84(&mut tx, plan.srid, source_extent).await?;
 
     let report = IngestReport {
         dataset: req.dataset.clone(),
@@ -195,15 +174,8 @@ fn geometry_type(srid: i32, has_z: bool) -> String {
     format!("geometry({kind}, {srid})")
 }
 
-fn create_table_sql(
-    table: &QualifiedTable,
-    columns: &[Column],
-    srid: i32,
-    has_z: bool,
-    unlogged: bool,
-) -> String {
-    let kind = if unlogged { "UNLOGGED TABLE" } else { "TABLE" };
-    let mut sql = format!("CREATE {kind} {table} (fid bigint NOT NULL");
+fn create_table_sql(table: &QualifiedTable, columns: &[Column], srid: i32, has_z: bool) -> String {
+    let mut sql = format!("CREATE TABLE {table} (fid bigint NOT NULL");
     for c in columns {
         let _ = write!(sql, ", {} {}", c.ident(), c.ty.sql_type());
     }
@@ -289,19 +261,6 @@ fn rejected(e: sqlx::Error) -> Error {
         }
         None => e.into(),
     }
-}
-
-async fn extent(conn: &mut PgConnection, table: &QualifiedTable) -> Result<Option<[f64; 4]>> {
-    let row: (Option<f64>, Option<f64>, Option<f64>, Option<f64>) = sqlx::query_as(&format!(
-        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) \
-         FROM (SELECT ST_Extent(geom) AS e FROM {table}) s"
-    ))
-    .fetch_one(conn)
-    .await?;
-    Ok(match row {
-        (Some(a), Some(b), Some(c), Some(d)) => Some([a, b, c, d]),
-        _ => None,
-    })
 }
 
 /// Reports progress every 10,000 features.

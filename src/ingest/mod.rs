@@ -8,6 +8,7 @@
 
 pub mod copy;
 pub mod detect;
+pub mod extent;
 pub mod formats;
 pub mod load;
 pub mod normalize;
@@ -157,7 +158,7 @@ pub struct IngestReport {
     pub bbox: Option<[f64; 4]>,
     pub sha256: String,
     pub seconds: f64,
-    /// Seconds spent in each phase (checksum, survey, load, transform, validate, index …).
+    /// Seconds spent in each phase (survey, load, analyze, validate, index …).
     pub phases: Vec<(String, f64)>,
 }
 

@@ -1,4 +1,4 @@
-//! Geometry validation and repair inside the load transaction, in the storage CRS.
+//! Geometry validation and repair inside the load transaction, in the CRS of the source.
 //!
 //! Invalid geometries are repaired with `ST_MakeValid` (structure method), keeping their
 //! dimension (a polygon stays polygonal); empty geometries, and geometries that collapse when
@@ -40,10 +40,30 @@ const REPAIR: &str = "CASE ST_Dimension(geom) \
      WHEN 1 THEN ST_CollectionExtract(ST_MakeValid(geom, 'method=linework keepcollapsed=false'), 2) \
      ELSE ST_MakeValid(geom) END";
 
-/// Geometries that cannot be served: empty, invalid, or off the globe once transformed.
-/// The globe test only compares bounding boxes (`@`), which PostGIS keeps in the row.
-const SUSPECT: &str = "geom IS NOT NULL AND (ST_IsEmpty(geom) OR NOT ST_IsValid(geom) \
-     OR NOT geom @ ST_MakeEnvelope(-180, -90, 180, 90, 4326))";
+/// How features off the globe are found, by the CRS the table holds.
+#[derive(Debug, Clone, Copy)]
+pub enum GlobeTest {
+    /// Longitude/latitude: bounding boxes are compared (`@`), which PostGIS keeps in the row.
+    LonLat(i32),
+    /// A projected CRS whose data lie on the globe as a whole (the transformed extent said so):
+    /// nothing to test per feature.
+    WithinExtent,
+    /// A projected CRS with data off the globe somewhere: each feature is transformed.
+    EachFeature,
+}
+
+impl GlobeTest {
+    /// SQL that is true for a non-empty geometry off the globe.
+    fn off_globe(self) -> String {
+        match self {
+            Self::LonLat(srid) => {
+                format!("NOT geom @ ST_MakeEnvelope(-180, -90, 180, 90, {srid})")
+            }
+            Self::WithinExtent => "false".into(),
+            Self::EachFeature => "NOT catalog.on_globe(geom)".into(),
+        }
+    }
+}
 
 /// One row of the problem scan.
 #[derive(sqlx::FromRow)]
@@ -60,15 +80,18 @@ struct Flagged {
 pub async fn validate(
     conn: &mut PgConnection,
     table: &QualifiedTable,
+    globe: GlobeTest,
     checks: &[RowCheck],
 ) -> Result<Validation> {
-    let mut select = String::from(
+    let off_globe = globe.off_globe();
+    let mut select = format!(
         "SELECT fid, coalesce(ST_IsEmpty(geom), false) AS empty, \
            coalesce(NOT ST_IsEmpty(geom) AND NOT ST_IsValid(geom), false) AS invalid, \
-           coalesce(NOT ST_IsEmpty(geom) AND NOT geom @ ST_MakeEnvelope(-180, -90, 180, 90, 4326), false) \
-             AS off_globe",
+           coalesce(NOT ST_IsEmpty(geom) AND {off_globe}, false) AS off_globe",
     );
-    let mut filter = format!("({SUSPECT})");
+    // Geometries that cannot be served: empty, invalid, or off the globe.
+    let mut filter =
+        format!("(geom IS NOT NULL AND (ST_IsEmpty(geom) OR NOT ST_IsValid(geom) OR {off_globe}))");
     for (i, check) in checks.iter().enumerate() {
         select.push_str(&format!(
             ", coalesce({p}, false) AS check_{i}, {col}::text AS value_{i}",

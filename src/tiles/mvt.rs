@@ -4,8 +4,8 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::tms::TileCoord;
 use crate::catalog::Version;
-use crate::crs::STORAGE_SRID;
 use crate::db::ident::Ident;
+use crate::db::spatial;
 use crate::error::Result;
 
 /// Tile extent in MVT units and the buffer around it, as Martin and pg_tileserv use.
@@ -14,6 +14,13 @@ pub const BUFFER: i32 = 64;
 
 /// Renders one tile of `version` as the layer `layer`. An empty tile is an empty vector.
 pub async fn tile(pool: &PgPool, version: &Version, layer: &str, t: TileCoord) -> Result<Vec<u8>> {
+    // Tiles away from the data are empty without asking the database.
+    let Some(window) = spatial::window(
+        t.lon_lat_bounds(f64::from(BUFFER) / f64::from(EXTENT)),
+        version.bbox,
+    ) else {
+        return Ok(Vec::new());
+    };
     let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new("SELECT ST_AsMVT(q, ");
     qb.push_bind(layer.to_string());
     qb.push(format!(", {EXTENT}, 'geom', 'fid') FROM (SELECT t.fid"));
@@ -28,12 +35,9 @@ pub async fn tile(pool: &PgPool, version: &Version, layer: &str, t: TileCoord) -
     push_zxy(&mut qb, t);
     qb.push(format!("), {EXTENT}, {BUFFER}, true) AS geom FROM "));
     qb.push(version.table().to_string());
-    qb.push(" t WHERE t.geom && ST_Transform(ST_TileEnvelope(");
-    push_zxy(&mut qb, t);
-    qb.push(format!(
-        ", margin => {}), {STORAGE_SRID})) q WHERE q.geom IS NOT NULL",
-        f64::from(BUFFER) / f64::from(EXTENT)
-    ));
+    qb.push(" t WHERE t.geom && ");
+    spatial::push_envelope(&mut qb, window, version.source_crs);
+    qb.push(") q WHERE q.geom IS NOT NULL");
     let blob: Option<Vec<u8>> = qb.build_query_scalar().fetch_one(pool).await?;
     Ok(blob.unwrap_or_default())
 }

@@ -156,4 +156,16 @@ async fn bbox_in_utm_or_lat_lon_selects_what_the_crs84_box_selects() {
     .await
     .expect("check");
     assert_eq!(all as usize, utm.len(), "the UTM box missed features");
+
+    // Boxes around the whole world, in lon/lat and in Web Mercator, hold every parcel although
+    // they have no image in the UTM zone the parcels are stored in; a box elsewhere holds none.
+    for world in [
+        "bbox=-180,-90,180,90".to_string(),
+        "bbox=-20037508.34,-20037508.34,20037508.34,20037508.34&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/3857".to_string(),
+    ] {
+        let page = get_json(&app, &format!("/collections/parcels/items?limit=1&{world}")).await;
+        assert_eq!(page["numberMatched"], 1000, "{world}");
+    }
+    let elsewhere = get_json(&app, "/collections/parcels/items?bbox=-10,-10,-9,-9").await;
+    assert_eq!(elsewhere["numberMatched"], 0);
 }

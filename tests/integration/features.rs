@@ -394,7 +394,7 @@ async fn nearest_defibrillators_match_a_full_geodesic_scan() {
         }
         // The same ten by brute force over every row, on the ellipsoid.
         let expected: Vec<(i64, f64)> = sqlx::query_as(&format!(
-            "SELECT fid, ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography) AS d \
+            "SELECT fid, ST_Distance(ST_Transform(geom, 4326)::geography, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography) AS d \
              FROM data.aed_v{} WHERE $3 = false OR coalesce(access, '') NOT IN ('private', 'no') ORDER BY d, fid LIMIT 10",
             report.version
         ))
@@ -474,7 +474,7 @@ async fn open_now_keeps_only_defibrillators_open_at_that_moment() {
         let expected: Vec<i64> = sqlx::query_scalar(&format!(
             "SELECT fid FROM data.aed_v{} WHERE opening_hours = ANY($3) \
                AND coalesce(access, '') NOT IN ('private', 'no') \
-             ORDER BY ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography), fid LIMIT 5",
+             ORDER BY ST_Distance(ST_Transform(geom, 4326)::geography, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography), fid LIMIT 5",
             report.version
         ))
         .bind(lon)

@@ -916,47 +916,70 @@ async fn coordinates_outside_the_globe_are_rejected() {
 }
 
 #[actix_web::test]
-async fn coordinates_round_trip_in_the_input_crs_within_two_ulps() {
+async fn coordinates_round_trip_exactly_in_the_input_crs() {
     let db = TestDb::new().await;
-    let report = db
-        .ingest(
-            "generated/solar_lueneburg_500_25832.geojson",
-            "solar",
-            DatasetKind::Solar,
-        )
-        .await;
-    let points: Vec<(i64, f64, f64)> = sqlx::query_as(&format!(
-        "SELECT fid, ST_X((dp).geom), ST_Y((dp).geom) FROM \
-           (SELECT fid, ST_DumpPoints(ST_Transform(geom, 25832)) AS dp FROM data.solar_v{}) s \
-         ORDER BY fid, (dp).path",
-        report.version
-    ))
-    .fetch_all(&db.pool)
-    .await
-    .expect("points");
-    let source: Vec<(f64, f64)> = source_features("generated/solar_lueneburg_500_25832.geojson")
-        .iter()
-        .flat_map(|f| {
-            f["geometry"]["coordinates"][0]
-                .as_array()
-                .expect("ring")
-                .clone()
-        })
-        .map(|p| (p[0].as_f64().expect("x"), p[1].as_f64().expect("y")))
-        .collect();
-    assert_eq!(points.len(), source.len());
-    let worst = points
-        .iter()
-        .zip(&source)
-        .map(|((_, x, y), (sx, sy))| (x - sx).abs().max((y - sy).abs()))
-        .fold(0.0, f64::max);
-    // One unit in the last place (ulp) of a UTM northing is 9.3e-10 m; the double-precision round
-    // trip through PROJ (25832 → CRS84 storage → 25832) stays within two of them.
-    assert!(worst <= 2e-9, "worst deviation {worst} m");
-    assert!(
-        worst > 0.0 || points.len() < 10,
-        "suspiciously exact: is the transform applied?"
+    let file = "generated/solar_lueneburg_500_25832.geojson";
+    db.ingest(file, "solar", DatasetKind::Solar).await;
+    let app = crate::common::app(&db).await;
+    let collection = crate::common::get_json(&app, "/collections/solar").await;
+    assert_eq!(
+        collection["storageCrs"],
+        "http://www.opengis.net/def/crs/EPSG/0/25832"
     );
+    let served = crate::common::harvest(
+        &app,
+        "/collections/solar/items?limit=10000&crs=http://www.opengis.net/def/crs/EPSG/0/25832",
+    )
+    .await;
+    let ring = |f: &serde_json::Value| -> Vec<(f64, f64)> {
+        f["geometry"]["coordinates"][0]
+            .as_array()
+            .expect("ring")
+            .iter()
+            .map(|p| (p[0].as_f64().expect("x"), p[1].as_f64().expect("y")))
+            .collect()
+    };
+    let source = source_features(file);
+    assert_eq!(served.len(), source.len());
+    for (s, f) in served.iter().zip(&source) {
+        assert_eq!(ring(s), ring(f), "feature {}", s["id"]);
+    }
+}
+
+#[actix_web::test]
+async fn projected_features_off_the_globe_are_rejected_by_index() {
+    let db = TestDb::new().await;
+    let path = common::scratch_root().join("off_globe_25832.csv");
+    std::fs::write(
+        &path,
+        "name,x,y\nok,594178.4,5900866.5\nabsurd,1e15,5900866.5\nok2,594200.0,5900900.0\n",
+    )
+    .expect("write");
+    match db
+        .try_ingest(csv_request(&path, "offglobe", Some(25832)))
+        .await
+    {
+        Err(Error::Ingest(IngestError::InvalidFeatures { rejected, problems })) => {
+            assert_eq!(rejected, 1);
+            assert_eq!(problems[0].feature, 1);
+            assert!(
+                problems[0].reason.contains("wrong --crs"),
+                "{}",
+                problems[0].reason
+            );
+        }
+        other => panic!("expected an off-globe rejection, got {other:?}"),
+    }
+    let mut request = csv_request(&path, "offglobe", Some(25832));
+    request.skip_invalid = true;
+    let report = db.try_ingest(request).await.expect("skip-invalid ingest");
+    assert_eq!((report.features, report.rejected), (2, 1));
+    let bbox = report.bbox.expect("bbox");
+    assert!(
+        bbox[0] > 10.0 && bbox[2] < 10.5 && bbox[1] > 53.0 && bbox[3] < 53.5,
+        "{bbox:?}"
+    );
+    let _ = std::fs::remove_file(path);
 }
 
 #[actix_web::test]

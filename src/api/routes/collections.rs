@@ -35,7 +35,8 @@ pub fn collection_doc(base: &str, c: &Collection) -> CollectionDoc {
         }),
         item_type: "feature".into(),
         crs: ApiCrs::all().into_iter().map(|c| c.uri).collect(),
-        storage_crs: CRS84_URI.into(),
+        // Served in it without a transformation, coordinates exactly as loaded.
+        storage_crs: ApiCrs::storage(c.version.source_crs).uri,
         version: c.version.id,
         feature_count: c.version.feature_count,
         links: vec![

@@ -24,7 +24,7 @@ impl GeoJsonSeqFile {
 
 impl FormatReader for GeoJsonSeqFile {
     fn default_crs(&self) -> Option<i32> {
-        Some(crate::crs::STORAGE_SRID)
+        Some(crate::crs::WGS84_SRID)
     }
 
     fn read(&mut self, out: &mut Normalizer<'_>) -> Result<Option<i32>, IngestError> {

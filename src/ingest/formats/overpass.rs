@@ -71,7 +71,7 @@ fn emit(e: &Element, index: u64, out: &mut Normalizer<'_>) -> Result<(), IngestE
 
 impl FormatReader for OverpassFile {
     fn default_crs(&self) -> Option<i32> {
-        Some(crate::crs::STORAGE_SRID)
+        Some(crate::crs::WGS84_SRID)
     }
 
     fn read(&mut self, out: &mut Normalizer<'_>) -> Result<Option<i32>, IngestError> {

@@ -1,0 +1,111 @@
+//! Spatial SQL fragments shared by the feature and tile queries: rectangles from requests,
+//! turned into polygons in the CRS of the version table they filter.
+
+use sqlx::{Postgres, QueryBuilder};
+
+use crate::crs::{Bbox, WGS84_SRID};
+
+/// Degrees added around a dataset's extent before clipping to it, so that rounding in the
+/// transformed extent can never cut off a feature at its edge.
+const EXTENT_MARGIN_DEG: f64 = 0.01;
+
+/// Segments per side when a rectangle is densified before a transformation.
+const DENSIFY_SEGMENTS: f64 = 64.0;
+
+/// The part of `b` that can hold features of a dataset whose CRS84 extent is `extent`, or `None`
+/// when nothing can match. Boxes that have a lon/lat form are clipped to the extent: outside it
+/// nothing matches, and a clipped box transforms safely into the table's CRS even when the
+/// request spans the globe (a world box has no image in a UTM zone).
+pub fn window(b: Bbox, extent: Option<[f64; 4]>) -> Option<Bbox> {
+    let extent = extent?;
+    match b.to_lon_lat() {
+        Some(lon_lat) => lon_lat.intersection([
+            extent[0] - EXTENT_MARGIN_DEG,
+            extent[1] - EXTENT_MARGIN_DEG,
+            extent[2] + EXTENT_MARGIN_DEG,
+            extent[3] + EXTENT_MARGIN_DEG,
+        ]),
+        None => Some(b),
+    }
+}
+
+/// `b` as a polygon in `target_srid`. A box in another CRS is densified first, so that its
+/// edges stay where they are after the transformation. Both SRIDs are integers from the served
+/// list or the catalog, never request text; the coordinates are bind parameters.
+pub fn push_envelope(qb: &mut QueryBuilder<'_, Postgres>, b: Bbox, target_srid: i32) {
+    let transform = b.srid != target_srid;
+    if transform {
+        qb.push("ST_Transform(ST_Segmentize(");
+    }
+    qb.push("ST_MakeEnvelope(");
+    {
+        let mut args = qb.separated(", ");
+        args.push_bind(b.min_x);
+        args.push_bind(b.min_y);
+        args.push_bind(b.max_x);
+        args.push_bind(b.max_y);
+        args.push(b.srid.to_string());
+    }
+    qb.push(")");
+    if transform {
+        qb.push(", ");
+        qb.push_bind(((b.max_x - b.min_x).max(b.max_y - b.min_y) / DENSIFY_SEGMENTS).max(1e-9));
+        qb.push(format!("), {target_srid})"));
+    }
+}
+
+/// A lon/lat point in `target_srid`.
+pub fn push_point(qb: &mut QueryBuilder<'_, Postgres>, (lon, lat): (f64, f64), target_srid: i32) {
+    if target_srid != WGS84_SRID {
+        qb.push("ST_Transform(");
+    }
+    qb.push("ST_SetSRID(ST_MakePoint(");
+    qb.push_bind(lon);
+    qb.push(", ");
+    qb.push_bind(lat);
+    qb.push(format!("), {WGS84_SRID})"));
+    if target_srid != WGS84_SRID {
+        qb.push(format!(", {target_srid})"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn world_boxes_are_clipped_to_the_data() {
+        let lueneburg = [10.0, 53.0, 11.0, 53.4];
+        let world = Bbox::lon_lat(-180.0, -90.0, 180.0, 90.0);
+        let w = window(world, Some(lueneburg)).unwrap();
+        assert_eq!(
+            [w.min_x, w.min_y, w.max_x, w.max_y],
+            [9.99, 52.99, 11.01, 53.41]
+        );
+        assert_eq!(
+            window(Bbox::lon_lat(0.0, 0.0, 1.0, 1.0), Some(lueneburg)),
+            None
+        );
+        assert_eq!(window(world, None), None);
+        // Web Mercator's whole square is the whole globe.
+        let r = 20_037_508.342_789_244;
+        let merc = Bbox {
+            min_x: -r,
+            min_y: -r,
+            max_x: r,
+            max_y: r,
+            srid: 3857,
+        };
+        let ll = merc.to_lon_lat().unwrap();
+        assert!((ll.min_x + 180.0).abs() < 1e-9 && (ll.max_y - 85.051_128_78).abs() < 1e-6);
+        // Projected boxes pass unclipped: PostGIS transforms them.
+        let utm = Bbox {
+            min_x: 5e5,
+            min_y: 5.8e6,
+            max_x: 6e5,
+            max_y: 5.9e6,
+            srid: 25832,
+        };
+        assert_eq!(window(utm, Some(lueneburg)), Some(utm));
+    }
+}
