@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Ingest benchmark: the same deterministic parcel file loaded by kreisgeo and by ogr2ogr into the
-# same PostGIS (the embedded one), same target CRS (EPSG:4326, kreisgeo's storage CRS), spatial
-# index built by both. Prints features/s for each, the ratio, and kreisgeo's peak RSS.
+# same PostGIS (the embedded one), same target CRS (the file's, EPSG:25832: kreisgeo stores the
+# source CRS and transforms when serving), spatial index built by both. Prints features/s for each, the ratio, and kreisgeo's peak RSS.
 #
 #   benches/ingest_vs_ogr2ogr.sh [COUNT]        default 1000000
 #
@@ -37,7 +37,7 @@ for ext in fgb geojson; do
   ks=$(grep 'Elapsed (wall clock)' "$dir/kreisgeo.$ext.log" | awk '{print $NF}' | seconds)
   krss=$(grep 'Maximum resident' "$dir/kreisgeo.$ext.log" | awk '{print int($NF/1024)}')
   /usr/bin/time -v env PG_USE_COPY=YES ogr2ogr -f PostgreSQL "$pg" "$f" -nln "ogr.parcels_${ext}_$run" \
-    -t_srs EPSG:4326 -lco GEOMETRY_NAME=geom -lco SPATIAL_INDEX=GIST -gt 100000 2> "$dir/ogr2ogr.$ext.log"
+    -lco GEOMETRY_NAME=geom -lco SPATIAL_INDEX=GIST -gt 100000 2> "$dir/ogr2ogr.$ext.log"
   os=$(grep 'Elapsed (wall clock)' "$dir/ogr2ogr.$ext.log" | awk '{print $NF}' | seconds)
   orss=$(grep 'Maximum resident' "$dir/ogr2ogr.$ext.log" | awk '{print int($NF/1024)}')
   kfs=$(awk -v n="$count" -v s="$ks" 'BEGIN { printf "%d", n / s }')

@@ -27,6 +27,18 @@ pub struct LoadPlan<'a> {
     pub started: Instant,
     /// Row checks of the dataset's profile.
     pub checks: Vec<super::profile::RowCheck>,
+    /// Set when the survey saw only the first features: what it learnt, to check the rest by.
+    pub watch: Option<Watch>,
+}
+
+/// What a partial survey learnt. The load keeps inferring from it and stops with
+/// [`IngestError::SchemaChanged`] at the first feature that would change the table, before that
+/// feature reaches the database.
+#[derive(Debug)]
+pub struct Watch {
+    pub inferrer: super::schema::SchemaInferrer,
+    /// The CRS the file declared before its features.
+    pub crs: Option<i32>,
 }
 
 /// Bounded so the reader thread waits for the database instead of filling memory.
@@ -207,14 +219,29 @@ async fn copy_rows(
         srid: plan.srid,
         with_z: plan.has_z,
     };
+    let surveyed_crs = plan.watch.as_ref().map(|w| w.crs);
+    let mut watch = plan.watch.as_ref().map(|w| w.inferrer.clone());
+    let has_z = plan.has_z;
     let producer = tokio::task::spawn_blocking(move || -> Result<u64, IngestError> {
         let mut encoder = CopyEncoder::new(&columns, tx);
         let mut sink = Counting {
             inner: &mut encoder,
             progress: progress.as_ref(),
+            watch: watch.as_mut(),
         };
         let mut normalizer = Normalizer::new(&mut sink, options);
-        formats::open(format, &path, &read_options).read(&mut normalizer)?;
+        let crs = formats::open(format, &path, &read_options).read(&mut normalizer)?;
+        if let Some(surveyed_crs) = surveyed_crs {
+            if normalizer.saw_z() && !has_z {
+                return Err(IngestError::SchemaChanged("3D coordinates".into()));
+            }
+            if crs != surveyed_crs {
+                return Err(IngestError::SchemaChanged(
+                    "a crs member after the features".into(),
+                ));
+            }
+        }
+        drop(normalizer);
         encoder.flush()?;
         Ok(encoder.rows())
     });
@@ -263,10 +290,12 @@ fn rejected(e: sqlx::Error) -> Error {
     }
 }
 
-/// Reports progress every 10,000 features.
+/// Reports progress every 10,000 features and, after a partial survey, checks each feature
+/// against the schema before it is encoded.
 struct Counting<'a> {
     inner: &'a mut CopyEncoder,
     progress: &'a dyn Progress,
+    watch: Option<&'a mut super::schema::SchemaInferrer>,
 }
 
 impl super::normalize::FeatureSink for Counting<'_> {
@@ -274,6 +303,15 @@ impl super::normalize::FeatureSink for Counting<'_> {
         &mut self,
         feature: &super::normalize::NormalizedFeature,
     ) -> Result<(), IngestError> {
+        if let Some(inferrer) = self.watch.as_deref_mut() {
+            inferrer.feature(feature)?;
+            if let Some(change) = inferrer.change() {
+                return Err(IngestError::SchemaChanged(format!(
+                    "{change} at feature {}",
+                    feature.index
+                )));
+            }
+        }
         self.inner.feature(feature)?;
         let rows = self.inner.rows();
         if rows % 10_000 == 0 {

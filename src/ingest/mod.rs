@@ -1,9 +1,11 @@
 //! Ingest: file → format reader → normalised stream → COPY into a new version table → atomic
 //! switch.
 //!
-//! Two passes over the file: the first learns the schema, the CRS and whether coordinates are 3D;
-//! the second streams COPY rows from a blocking reader thread through a bounded channel into the
-//! database. Everything from table creation to the version switch happens in one transaction, so
+//! A short first pass learns the schema, the CRS and whether coordinates are 3D from the first
+//! [`SURVEY_FEATURES`] features; the load streams COPY rows from a blocking reader thread through
+//! a bounded channel into the database, and keeps learning: should a later feature change the
+//! schema, the load is rolled back and repeated after a survey of the whole file. Either way the
+//! table gets exactly the schema a survey of the whole file gives. Everything from table creation to the version switch happens in one transaction, so
 //! a failed or killed ingest leaves the served version untouched and nothing behind.
 
 pub mod copy;
@@ -26,6 +28,7 @@ use sqlx::PgPool;
 use crate::catalog::{self, Column, DatasetKind};
 use crate::error::{Error, Result};
 use detect::Format;
+use normalize::FeatureSink;
 use normalize::{NormalizeOptions, Normalizer};
 use schema::SchemaInferrer;
 
@@ -77,6 +80,15 @@ pub enum IngestError {
 
     #[error("the database rejected the data: {0}")]
     Rejected(String),
+
+    /// A pass stopped on purpose after enough features; never leaves the ingest.
+    #[error("stopped after enough features")]
+    Enough,
+
+    /// The load met a feature that changes the schema of the first pass; the ingest starts over
+    /// with the whole file surveyed, so this never leaves it either.
+    #[error("the schema changes after the first features: {0}")]
+    SchemaChanged(String),
 
     #[error(
         "{rejected} feature(s) rejected, nothing was changed (--skip-invalid loads the rest){}",
@@ -210,12 +222,17 @@ impl Phases {
 pub struct NoProgress;
 impl Progress for NoProgress {}
 
+/// Features the first pass reads before the load starts. Real files are uniform enough that
+/// this prefix almost always gives the whole file's schema; the load checks the rest.
+pub const SURVEY_FEATURES: u64 = 20_000;
+
 /// What the first pass learns.
 struct Survey {
-    columns: Vec<Column>,
+    inferrer: SchemaInferrer,
     crs: Option<i32>,
     has_z: bool,
-    features: u64,
+    /// Whether the whole file was read, not only its first [`SURVEY_FEATURES`] features.
+    complete: bool,
 }
 
 /// Loads `req.path` as a new version of `req.dataset` and switches to it.
@@ -234,7 +251,7 @@ pub async fn ingest(
     let options = req.read.clone();
     let (sha256, surveyed) = tokio::join!(
         blocking(move || sha256_file(&path)),
-        blocking(move || survey(format, &survey_path, &options)),
+        blocking(move || survey(format, &survey_path, &options, Some(SURVEY_FEATURES))),
     );
     let sha256 = sha256?;
 
@@ -263,35 +280,32 @@ pub async fn ingest(
         }
     }
 
-    let mut survey = surveyed?;
-    if survey.features == 0 {
-        return Err(IngestError::Empty.into());
-    }
-    let reader_default = formats::open(format, &req.path, &req.read).default_crs();
-    let srid = req
-        .crs
-        .or(survey.crs)
-        .or(reader_default)
-        .ok_or(IngestError::MissingCrs)?;
-
-    let checks = profile::apply(req.kind, &mut survey.columns, &req.mappings)?;
-
-    phases.start("load");
-    let report = load::load(
+    let prefix = surveyed?;
+    let (report, srid) = match load_surveyed(
         pool,
-        load::LoadPlan {
-            request: req,
-            format,
-            srid,
-            columns: survey.columns,
-            has_z: survey.has_z,
-            sha256,
-            started,
-            checks,
-        },
+        req,
+        format,
+        prefix,
+        &sha256,
+        started,
         &mut phases,
     )
-    .await?;
+    .await
+    {
+        Err(Error::Ingest(IngestError::SchemaChanged(change))) => {
+            tracing::info!(
+                dataset = %req.dataset,
+                %change,
+                first = SURVEY_FEATURES,
+                "schema changes after the first features; surveying the whole file and loading again"
+            );
+            phases.start("survey");
+            let (path, options) = (req.path.clone(), req.read.clone());
+            let whole = blocking(move || survey(format, &path, &options, None)).await?;
+            load_surveyed(pool, req, format, whole, &sha256, started, &mut phases).await?
+        }
+        other => other?,
+    };
     tracing::info!(
         dataset = %report.dataset,
         version = report.version,
@@ -305,39 +319,124 @@ pub async fn ingest(
     Ok(report)
 }
 
-/// First pass: schema, declared CRS, dimensions, count.
+/// Loads with the schema of `survey`; the load checks the features the survey did not see.
+async fn load_surveyed(
+    pool: &PgPool,
+    req: &IngestRequest,
+    format: Format,
+    survey: Survey,
+    sha256: &str,
+    started: Instant,
+    phases: &mut Phases,
+) -> Result<(IngestReport, i32)> {
+    if survey.inferrer.features() == 0 {
+        return Err(IngestError::Empty.into());
+    }
+    let reader_default = formats::open(format, &req.path, &req.read).default_crs();
+    let srid = req
+        .crs
+        .or(survey.crs)
+        .or(reader_default)
+        .ok_or(IngestError::MissingCrs)?;
+    let mut columns = survey.inferrer.columns();
+    let checks = profile::apply(req.kind, &mut columns, &req.mappings)?;
+    let watch = (!survey.complete).then(|| {
+        let mut inferrer = survey.inferrer;
+        inferrer.watch();
+        load::Watch {
+            inferrer,
+            crs: survey.crs,
+        }
+    });
+
+    phases.start("load");
+    let report = load::load(
+        pool,
+        load::LoadPlan {
+            request: req,
+            format,
+            srid,
+            columns,
+            has_z: survey.has_z,
+            sha256: sha256.to_string(),
+            started,
+            checks,
+            watch,
+        },
+        phases,
+    )
+    .await?;
+    Ok((report, srid))
+}
+
+/// First pass: schema, declared CRS, dimensions; of the first `limit` features or all.
 fn survey(
     format: Format,
     path: &Path,
     options: &formats::ReadOptions,
+    limit: Option<u64>,
 ) -> Result<Survey, IngestError> {
     let mut inferrer = SchemaInferrer::default();
     let mut reader = formats::open(format, path, options);
-    let (crs, has_z) = {
-        let mut normalizer = Normalizer::new(
-            &mut inferrer,
-            NormalizeOptions {
-                build_geometry: false,
-                srid: 0,
-                with_z: false,
-            },
-        );
-        let crs = reader.read(&mut normalizer)?;
-        (crs, normalizer.saw_z())
+    let mut sink = Limited {
+        inner: &mut inferrer,
+        limit: limit.unwrap_or(u64::MAX),
     };
+    let mut normalizer = Normalizer::new(
+        &mut sink,
+        NormalizeOptions {
+            build_geometry: false,
+            srid: 0,
+            with_z: false,
+        },
+    );
+    let (crs, complete) = match reader.read(&mut normalizer) {
+        Ok(crs) => (crs, true),
+        Err(IngestError::Enough) => (normalizer.declared_crs(), false),
+        Err(e) => return Err(e),
+    };
+    let has_z = normalizer.saw_z();
+    drop(normalizer);
     Ok(Survey {
-        columns: inferrer.columns(),
+        inferrer,
         crs,
         has_z,
-        features: inferrer.features(),
+        complete,
     })
+}
+
+/// Passes the first `limit` features on, then stops the reader.
+struct Limited<'a> {
+    inner: &'a mut SchemaInferrer,
+    limit: u64,
+}
+
+impl FeatureSink for Limited<'_> {
+    fn declare_columns(&mut self, names: &[String]) {
+        self.inner.declare_columns(names);
+    }
+
+    fn feature(&mut self, feature: &normalize::NormalizedFeature) -> Result<(), IngestError> {
+        if self.inner.features() >= self.limit {
+            return Err(IngestError::Enough);
+        }
+        self.inner.feature(feature)
+    }
 }
 
 fn sha256_file(path: &Path) -> Result<String, IngestError> {
     use sha2::Digest;
     let mut file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
     let mut hasher = sha2::Sha256::new();
-    std::io::copy(&mut file, &mut hasher).map_err(|e| IngestError::io(path, e))?;
+    // Large reads: with 8 KiB ones (io::copy) the syscalls cost as much as the hashing.
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = std::io::Read::read(&mut file, &mut buf).map_err(|e| IngestError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
     Ok(hex::encode(hasher.finalize()))
 }
 

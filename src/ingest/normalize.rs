@@ -94,6 +94,7 @@ pub struct Normalizer<'a> {
     buf: SharedBuf,
     wkb: Option<WkbWriter<SharedBuf>>,
     saw_z: bool,
+    declared_crs: Option<i32>,
     /// The sink's error, kept whole because geozero errors are only strings.
     failure: Option<IngestError>,
 }
@@ -107,6 +108,7 @@ impl<'a> Normalizer<'a> {
             buf: SharedBuf::default(),
             wkb: None,
             saw_z: false,
+            declared_crs: None,
             failure: None,
         }
     }
@@ -119,6 +121,17 @@ impl<'a> Normalizer<'a> {
     /// Records an explicit null, which geozero's property events cannot express.
     pub fn null_property(&mut self, name: &str) {
         self.current.push(name, None);
+    }
+
+    /// Records the CRS the file declares, as soon as the reader knows it (before the features
+    /// where the format allows), so that a pass stopped early still learns it.
+    pub fn declare_crs(&mut self, srid: i32) {
+        self.declared_crs = Some(srid);
+    }
+
+    /// The CRS the reader declared so far.
+    pub fn declared_crs(&self) -> Option<i32> {
+        self.declared_crs
     }
 
     /// Whether any coordinate carried a Z value.

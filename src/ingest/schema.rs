@@ -13,12 +13,15 @@ pub const RESERVED: [&str; 2] = ["fid", "geom"];
 const MAX_IDENT_BYTES: usize = 63;
 
 /// A sink that learns the columns and their types from the whole stream.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct SchemaInferrer {
     columns: Vec<(String, Option<ColumnType>)>,
     index: HashMap<String, usize>,
     features: u64,
     with_geometry: u64,
+    /// The first change after [`SchemaInferrer::watch`]: what a later feature added or widened.
+    change: Option<String>,
+    watching: bool,
 }
 
 impl SchemaInferrer {
@@ -47,10 +50,28 @@ impl SchemaInferrer {
 }
 
 impl SchemaInferrer {
+    /// From now on, remember the first feature that changes the schema learnt so far.
+    pub fn watch(&mut self) {
+        self.watching = true;
+        self.change = None;
+    }
+
+    /// What changed the schema since [`SchemaInferrer::watch`], if anything did.
+    pub fn change(&self) -> Option<&str> {
+        self.change.as_deref()
+    }
+
+    fn note_change(&mut self, what: impl FnOnce() -> String) {
+        if self.watching && self.change.is_none() {
+            self.change = Some(what());
+        }
+    }
+
     fn column_slot(&mut self, name: &str) -> usize {
         if let Some(&i) = self.index.get(name) {
             return i;
         }
+        self.note_change(|| format!("a new column '{name}'"));
         self.index.insert(name.to_string(), self.columns.len());
         self.columns.push((name.to_string(), None));
         self.columns.len() - 1
@@ -73,8 +94,12 @@ impl FeatureSink for SchemaInferrer {
             let i = self.column_slot(name);
             if let Some(value) = value {
                 let ty = value_type(value);
-                let slot = &mut self.columns[i].1;
-                *slot = Some(slot.map_or(ty, |old| merge(old, ty)));
+                let old = self.columns[i].1;
+                let new = Some(old.map_or(ty, |old| merge(old, ty)));
+                if new != old {
+                    self.note_change(|| format!("column '{name}' holding {}", ty.sql_type()));
+                    self.columns[i].1 = new;
+                }
             }
         }
         Ok(())

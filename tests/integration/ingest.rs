@@ -3,7 +3,7 @@
 use serde_json::Value as Json;
 
 use crate::common::{self, app, get, get_json, harvest, TestDb};
-use kreisgeo::catalog::DatasetKind;
+use kreisgeo::catalog::{ColumnType, DatasetKind};
 use kreisgeo::ingest::{IngestError, IngestRequest};
 use kreisgeo::Error;
 
@@ -1075,5 +1075,93 @@ async fn solar_profile_maps_vendor_names() {
         .await
         .expect("kwp");
     assert_eq!(kwp, 7.7);
+    let _ = std::fs::remove_file(path);
+}
+
+#[actix_web::test]
+async fn a_schema_change_after_the_surveyed_features_reloads_with_the_whole_files_schema() {
+    use kreisgeo::ingest::SURVEY_FEATURES;
+    let db = TestDb::new().await;
+    let n = SURVEY_FEATURES + 5_000;
+    let late = SURVEY_FEATURES + 1_000;
+
+    // GeoJSON lines: a column first seen after the survey, and 3D coordinates at the very end.
+    let path = common::scratch_root().join("late_schema.geojsonl");
+    let mut text = String::new();
+    for i in 0..n {
+        let props = if i == late {
+            format!(r#"{{"n":{i},"late":true}}"#)
+        } else {
+            format!(r#"{{"n":{i}}}"#)
+        };
+        let z = if i == n - 1 { ",7.5" } else { "" };
+        text.push_str(&format!(
+            r#"{{"type":"Feature","properties":{props},"geometry":{{"type":"Point","coordinates":[10.4,53.2{z}]}}}}"#
+        ));
+        text.push('\n');
+    }
+    std::fs::write(&path, text).expect("write");
+    let report = db
+        .try_ingest(IngestRequest::new(&path, "late"))
+        .await
+        .expect("ingest");
+    assert_eq!((report.read, report.features), (n, n));
+    assert!(report.has_z);
+    let types: Vec<(&str, ColumnType)> = report
+        .columns
+        .iter()
+        .map(|c| (c.original.as_str(), c.ty))
+        .collect();
+    assert_eq!(
+        types,
+        [("n", ColumnType::Integer), ("late", ColumnType::Boolean)]
+    );
+    let surveys = report
+        .phases
+        .iter()
+        .filter(|(p, _)| p.as_str() == "survey")
+        .count();
+    assert_eq!(surveys, 2, "{:?}", report.phases);
+    let (late_fid, z): (i64, f64) = sqlx::query_as(&format!(
+        "SELECT (SELECT fid FROM data.late_v{v} WHERE late), \
+                (SELECT ST_Z(geom) FROM data.late_v{v} WHERE n = {last})",
+        v = report.version,
+        last = n - 1
+    ))
+    .fetch_one(&db.pool)
+    .await
+    .expect("check");
+    assert_eq!((late_fid, z), (i64::try_from(late).unwrap() + 1, 7.5));
+
+    // CSV: a code column of integers that turns out to be text; a uniform file loads in one go.
+    for (dataset, odd, expected, surveys) in [
+        ("codes", "A7", ColumnType::Text, 2),
+        ("uniform", "7", ColumnType::Integer, 1),
+    ] {
+        let path = common::scratch_root().join(format!("{dataset}.csv"));
+        let mut text = String::from("code,lon,lat\n");
+        for i in 0..n {
+            let code = if i == late {
+                odd.to_string()
+            } else {
+                i.to_string()
+            };
+            text.push_str(&format!("{code},10.4,53.2\n"));
+        }
+        std::fs::write(&path, text).expect("write");
+        let report = db
+            .try_ingest(csv_request(&path, dataset, Some(4326)))
+            .await
+            .expect("ingest");
+        assert_eq!(report.features, n);
+        assert_eq!(report.columns[0].ty, expected, "{dataset}");
+        let seen = report
+            .phases
+            .iter()
+            .filter(|(p, _)| p.as_str() == "survey")
+            .count();
+        assert_eq!(seen, surveys, "{dataset}: {:?}", report.phases);
+        let _ = std::fs::remove_file(path);
+    }
     let _ = std::fs::remove_file(path);
 }

@@ -277,8 +277,9 @@ impl FormatReader for CsvFile {
                     }
                 }
             }
-            out.feature_end(index).map_err(geozero_err)?;
-            out.finish(Ok(()))?;
+            // The sink's own error (the normaliser keeps it) wins over geozero's string.
+            let ended = out.feature_end(index);
+            out.finish(ended)?;
             index += 1;
         }
         Ok(None)

@@ -36,6 +36,9 @@ impl FormatReader for FgbFile {
             .crs()
             .map(|c| c.code())
             .filter(|code| *code > 0);
+        if let Some(code) = crs {
+            out.declare_crs(code);
+        }
         let columns: Vec<String> = reader
             .header()
             .columns()

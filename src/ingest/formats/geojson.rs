@@ -43,7 +43,15 @@ impl FormatReader for GeoJsonFile {
             &self.path,
             &spec,
             &["type", "crs"],
-            |index, f: RawFeature| emit_feature(&f, index, out),
+            |index, f: RawFeature, kept| {
+                // A crs member before the features is known now, to a reader that stops early.
+                if index == 0 {
+                    if let Some(srid) = declared_crs(kept)? {
+                        out.declare_crs(srid);
+                    }
+                }
+                emit_feature(&f, index, out)
+            },
         )?;
         match kept.get("type").and_then(Json::as_str) {
             Some("FeatureCollection") => {}
@@ -56,19 +64,24 @@ impl FormatReader for GeoJsonFile {
                 })
             }
         }
-        let Some(crs) = kept.get("crs") else {
-            return Ok(None);
-        };
-        let name = crs
-            .pointer("/properties/name")
-            .and_then(Json::as_str)
-            .unwrap_or_default();
-        crate::crs::parse(name)
-            .map(Some)
-            .ok_or_else(|| IngestError::Parse {
-                message: format!("GeoJSON: unsupported crs member '{name}'"),
-            })
+        declared_crs(&kept)
     }
+}
+
+/// The EPSG code of the legacy `crs` member, if there is one.
+fn declared_crs(kept: &Map<String, Json>) -> Result<Option<i32>, IngestError> {
+    let Some(crs) = kept.get("crs") else {
+        return Ok(None);
+    };
+    let name = crs
+        .pointer("/properties/name")
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    crate::crs::parse(name)
+        .map(Some)
+        .ok_or_else(|| IngestError::Parse {
+            message: format!("GeoJSON: unsupported crs member '{name}'"),
+        })
 }
 
 /// A GeoJSON Feature as read; unknown members are ignored.

@@ -126,6 +126,9 @@ impl FormatReader for GpkgFile {
             .ok()
             .filter(|(org, code)| org.eq_ignore_ascii_case("EPSG") && *code > 0)
             .map(|(_, code)| code);
+        if let Some(code) = crs {
+            out.declare_crs(code);
+        }
 
         // The integer primary key is GeoPackage's feature id, not an attribute.
         let mut info = conn
@@ -194,8 +197,9 @@ impl FormatReader for GpkgFile {
                     out.geometry_end().map_err(geozero_err)?;
                 }
             }
-            out.feature_end(index).map_err(geozero_err)?;
-            out.finish(Ok(()))?;
+            // The sink's own error (the normaliser keeps it) wins over geozero's string.
+            let ended = out.feature_end(index);
+            out.finish(ended)?;
             index += 1;
         }
         Ok(crs)

@@ -25,9 +25,9 @@ pub struct ArraySpec<'a> {
     pub item: &'a str,
 }
 
-/// Reads `path` as one JSON object, calls `each(index, element)` for every element of the array
-/// member `spec.array`, and returns the members named in `keep` (small ones, such as `type` or
-/// `crs`). Errors say where: the element index and serde's line and column.
+/// Reads `path` as one JSON object, calls `each(index, element, kept)` for every element of the
+/// array member `spec.array`, and returns the members named in `keep` (small ones, such as `type`
+/// or `crs`); `kept` holds those that came before the array. Errors say where: the element index and serde's line and column.
 pub fn stream_array<T, F>(
     path: &Path,
     spec: &ArraySpec<'_>,
@@ -36,7 +36,7 @@ pub fn stream_array<T, F>(
 ) -> Result<Map<String, Json>, IngestError>
 where
     T: DeserializeOwned,
-    F: FnMut(u64, T) -> Result<(), IngestError>,
+    F: FnMut(u64, T, &Map<String, Json>) -> Result<(), IngestError>,
 {
     let file = File::open(path).map_err(|e| IngestError::io(path, e))?;
     let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 16, file));
@@ -89,8 +89,8 @@ struct TopLevel<'s, 'k, T, F> {
     element: PhantomData<T>,
 }
 
-impl<'de, T: DeserializeOwned, F: FnMut(u64, T) -> Result<(), IngestError>> DeserializeSeed<'de>
-    for TopLevel<'_, '_, T, F>
+impl<'de, T: DeserializeOwned, F: FnMut(u64, T, &Map<String, Json>) -> Result<(), IngestError>>
+    DeserializeSeed<'de> for TopLevel<'_, '_, T, F>
 {
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -98,8 +98,8 @@ impl<'de, T: DeserializeOwned, F: FnMut(u64, T) -> Result<(), IngestError>> Dese
     }
 }
 
-impl<'de, T: DeserializeOwned, F: FnMut(u64, T) -> Result<(), IngestError>> Visitor<'de>
-    for TopLevel<'_, '_, T, F>
+impl<'de, T: DeserializeOwned, F: FnMut(u64, T, &Map<String, Json>) -> Result<(), IngestError>>
+    Visitor<'de> for TopLevel<'_, '_, T, F>
 {
     type Value = ();
 
@@ -131,8 +131,8 @@ struct Elements<'s, T, F> {
     element: PhantomData<T>,
 }
 
-impl<'de, T: DeserializeOwned, F: FnMut(u64, T) -> Result<(), IngestError>> DeserializeSeed<'de>
-    for Elements<'_, T, F>
+impl<'de, T: DeserializeOwned, F: FnMut(u64, T, &Map<String, Json>) -> Result<(), IngestError>>
+    DeserializeSeed<'de> for Elements<'_, T, F>
 {
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -140,8 +140,8 @@ impl<'de, T: DeserializeOwned, F: FnMut(u64, T) -> Result<(), IngestError>> Dese
     }
 }
 
-impl<'de, T: DeserializeOwned, F: FnMut(u64, T) -> Result<(), IngestError>> Visitor<'de>
-    for Elements<'_, T, F>
+impl<'de, T: DeserializeOwned, F: FnMut(u64, T, &Map<String, Json>) -> Result<(), IngestError>>
+    Visitor<'de> for Elements<'_, T, F>
 {
     type Value = ();
 
@@ -152,8 +152,11 @@ impl<'de, T: DeserializeOwned, F: FnMut(u64, T) -> Result<(), IngestError>> Visi
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(element) = seq.next_element::<T>()? {
             let mut state = self.state.borrow_mut();
-            let index = state.index;
-            if let Err(e) = (state.each)(index, element) {
+            let State {
+                each, kept, index, ..
+            } = &mut *state;
+            let index = *index;
+            if let Err(e) = each(index, element, kept) {
                 let message = e.to_string();
                 state.failure.get_or_insert(e);
                 return Err(de::Error::custom(message));

@@ -80,7 +80,7 @@ impl FormatReader for OverpassFile {
             array: "elements",
             item: "element",
         };
-        stream_array(&self.path, &spec, &[], |index, e: Element| {
+        stream_array(&self.path, &spec, &[], |index, e: Element, _| {
             emit(&e, index, out)
         })?;
         Ok(None)

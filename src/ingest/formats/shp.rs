@@ -210,6 +210,9 @@ impl FormatReader for ShpFile {
             }
             None => None,
         };
+        if let Some(code) = crs {
+            out.declare_crs(code);
+        }
         let dbf = sibling(&parts.shp, "dbf")
             .ok_or_else(|| parse_err("the .dbf with the attributes is missing"))?;
         let shx = sibling(&parts.shp, "shx");
