@@ -25,7 +25,7 @@ pub async fn of_table(conn: &mut PgConnection, table: &QualifiedTable) -> Result
     })
 }
 
-fn is_lon_lat(srid: i32) -> bool {
+pub fn is_lon_lat(srid: i32) -> bool {
     matches!(srid, 4326 | 4258)
 }
 
@@ -38,10 +38,10 @@ pub async fn globe_test(
     extent: Option<[f64; 4]>,
 ) -> Result<GlobeTest> {
     if is_lon_lat(srid) {
-        return Ok(GlobeTest::LonLat(srid));
+        return Ok(GlobeTest::Done);
     }
     let Some(e) = extent else {
-        return Ok(GlobeTest::WithinExtent);
+        return Ok(GlobeTest::Done);
     };
     let on_globe: bool = sqlx::query_scalar(&format!(
         "SELECT catalog.on_globe(ST_Segmentize(ST_MakeEnvelope($1, $2, $3, $4, {srid}), $5))"
@@ -54,7 +54,7 @@ pub async fn globe_test(
     .fetch_one(conn)
     .await?;
     Ok(if on_globe {
-        GlobeTest::WithinExtent
+        GlobeTest::Done
     } else {
         GlobeTest::EachFeature
     })

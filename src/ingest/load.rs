@@ -10,6 +10,8 @@ use sqlx::{PgConnection, PgPool};
 use super::copy::CopyEncoder;
 use super::detect::Format;
 use super::normalize::{NormalizeOptions, Normalizer};
+use super::profile::RowCheck;
+use super::validate::{Findings, Problem, OFF_GLOBE};
 use super::{extent, validate};
 use super::{formats, IngestError, IngestReport, IngestRequest, Progress};
 use crate::catalog::{self, Column};
@@ -73,18 +75,18 @@ pub async fn load(
     ))
     .execute(&mut *tx)
     .await?;
-    let read = copy_rows(&mut tx, &table, &plan, phases.progress()).await?;
+    let (read, findings) = copy_rows(&mut tx, &table, &plan, phases.progress()).await?;
 
-    // Statistics first, so that the validation scan is planned in parallel.
+    // Statistics first, so that a validation scan is planned in parallel.
     phases.start("analyze");
     sqlx::query(&format!("ANALYZE {table}"))
         .execute(&mut *tx)
         .await?;
 
     phases.start("validate");
-    let mut source_extent = extent::of_table(&mut tx, &table).await?;
+    let mut source_extent = findings.extent;
     let globe = extent::globe_test(&mut tx, plan.srid, source_extent).await?;
-    let validation = validate::validate(&mut tx, &table, globe, &plan.checks)
+    let validation = validate::validate(&mut tx, &table, globe, findings)
         .await
         .map_err(|e| match e {
             Error::Database(db) => rejected(db),
@@ -195,14 +197,14 @@ fn create_table_sql(table: &QualifiedTable, columns: &[Column], srid: i32, has_z
     sql
 }
 
-/// Streams pass two into `COPY … FROM STDIN`: a blocking reader thread encodes rows, the async
-/// side forwards them. Returns the number of rows.
+/// Streams the file into `COPY … FROM STDIN`: a blocking reader thread checks and encodes
+/// rows, the async side forwards them. Returns the number of rows and what the checks found.
 async fn copy_rows(
     conn: &mut PgConnection,
     table: &QualifiedTable,
     plan: &LoadPlan<'_>,
     progress: Arc<dyn Progress>,
-) -> Result<u64> {
+) -> Result<(u64, Findings)> {
     let mut target = format!("COPY {table} (fid");
     for c in &plan.columns {
         let _ = write!(target, ", {}", c.ident());
@@ -222,12 +224,17 @@ async fn copy_rows(
     let surveyed_crs = plan.watch.as_ref().map(|w| w.crs);
     let mut watch = plan.watch.as_ref().map(|w| w.inferrer.clone());
     let has_z = plan.has_z;
-    let producer = tokio::task::spawn_blocking(move || -> Result<u64, IngestError> {
+    let checks = plan.checks.clone();
+    let lon_lat = extent::is_lon_lat(plan.srid);
+    let producer = tokio::task::spawn_blocking(move || -> Result<(u64, Findings), IngestError> {
         let mut encoder = CopyEncoder::new(&columns, tx);
-        let mut sink = Counting {
+        let mut sink = Streaming {
             inner: &mut encoder,
             progress: progress.as_ref(),
             watch: watch.as_mut(),
+            checks: &checks,
+            lon_lat,
+            findings: Findings::default(),
         };
         let mut normalizer = Normalizer::new(&mut sink, options);
         let crs = formats::open(format, &path, &read_options).read(&mut normalizer)?;
@@ -242,8 +249,9 @@ async fn copy_rows(
             }
         }
         drop(normalizer);
+        let findings = std::mem::take(&mut sink.findings);
         encoder.flush()?;
-        Ok(encoder.rows())
+        Ok((encoder.rows(), findings))
     });
 
     let mut copy = conn.copy_in_raw(&target).await?;
@@ -259,9 +267,9 @@ async fn copy_rows(
         .await
         .map_err(|e| Error::Internal(format!("reader thread failed: {e}")))?;
     match (produced, send_error) {
-        (Ok(rows), None) => {
+        (Ok(done), None) => {
             copy.finish().await.map_err(rejected)?;
-            Ok(rows)
+            Ok(done)
         }
         (_, Some(e)) => {
             let _ = copy.abort("kreisgeo: database rejected a row").await;
@@ -290,15 +298,32 @@ fn rejected(e: sqlx::Error) -> Error {
     }
 }
 
-/// Reports progress every 10,000 features and, after a partial survey, checks each feature
-/// against the schema before it is encoded.
-struct Counting<'a> {
+/// The reader thread's sink: checks each feature, then encodes it. Reports progress every
+/// 10,000 features; after a partial survey, checks each feature against the schema first.
+struct Streaming<'a> {
     inner: &'a mut CopyEncoder,
     progress: &'a dyn Progress,
     watch: Option<&'a mut super::schema::SchemaInferrer>,
+    checks: &'a [RowCheck],
+    lon_lat: bool,
+    findings: Findings,
 }
 
-impl super::normalize::FeatureSink for Counting<'_> {
+impl Streaming<'_> {
+    fn problem(&mut self, fid: i64, field: &str, reason: String) {
+        self.findings.problems.push((
+            fid,
+            Problem {
+                feature: u64::try_from(fid - 1).unwrap_or_default(),
+                field: field.to_string(),
+                reason,
+                action: "rejected",
+            },
+        ));
+    }
+}
+
+impl super::normalize::FeatureSink for Streaming<'_> {
     fn feature(
         &mut self,
         feature: &super::normalize::NormalizedFeature,
@@ -314,6 +339,36 @@ impl super::normalize::FeatureSink for Counting<'_> {
         }
         self.inner.feature(feature)?;
         let rows = self.inner.rows();
+        let fid = i64::try_from(rows).unwrap_or(i64::MAX);
+        if let Some(verdict) = feature.verdict {
+            if !verdict.certified {
+                self.findings.undecided.push(fid);
+            }
+            if let Some(b) = verdict.bbox {
+                let e = self.findings.extent.get_or_insert(b);
+                *e = [
+                    e[0].min(b[0]),
+                    e[1].min(b[1]),
+                    e[2].max(b[2]),
+                    e[3].max(b[3]),
+                ];
+                let on_globe = b[0] >= -180.0 && b[2] <= 180.0 && b[1] >= -90.0 && b[3] <= 90.0;
+                if self.lon_lat && !on_globe {
+                    self.problem(fid, "geometry", OFF_GLOBE.into());
+                }
+            }
+        }
+        for check in self.checks {
+            let value = feature
+                .props()
+                .iter()
+                .find(|(name, _)| *name == check.field)
+                .and_then(|(_, v)| v.as_ref());
+            if let Some(shown) = check.violation(value) {
+                let reason = format!("{}: {shown}", check.reason);
+                self.problem(fid, &check.field, reason);
+            }
+        }
         if rows % 10_000 == 0 {
             self.progress.features(rows);
         }

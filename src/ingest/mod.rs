@@ -14,6 +14,7 @@ pub mod extent;
 pub mod formats;
 pub mod load;
 pub mod normalize;
+pub mod precheck;
 pub mod profile;
 pub mod schema;
 pub mod validate;

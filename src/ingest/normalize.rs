@@ -13,6 +13,7 @@ use geozero::error::{GeozeroError, Result as GeozeroResult};
 use geozero::wkb::{WkbDialect, WkbWriter};
 use geozero::{ColumnValue, CoordDimensions, FeatureProcessor, GeomProcessor, PropertyProcessor};
 
+use super::precheck::{GeometryCheck, Verdict};
 use super::IngestError;
 pub use crate::value::Value;
 
@@ -28,6 +29,8 @@ pub struct NormalizedFeature {
     /// EWKB with the source SRID, or `None` for a feature without geometry (or when the
     /// normaliser was told not to build geometries).
     pub geometry: Option<Vec<u8>>,
+    /// What the streaming check found about the geometry (only when geometries are built).
+    pub verdict: Option<Verdict>,
 }
 
 impl NormalizedFeature {
@@ -94,6 +97,7 @@ pub struct Normalizer<'a> {
     buf: SharedBuf,
     wkb: Option<WkbWriter<SharedBuf>>,
     saw_z: bool,
+    check: GeometryCheck,
     declared_crs: Option<i32>,
     /// The sink's error, kept whole because geozero errors are only strings.
     failure: Option<IngestError>,
@@ -108,6 +112,7 @@ impl<'a> Normalizer<'a> {
             buf: SharedBuf::default(),
             wkb: None,
             saw_z: false,
+            check: GeometryCheck::default(),
             declared_crs: None,
             failure: None,
         }
@@ -165,6 +170,19 @@ macro_rules! forward {
     };
 }
 
+/// Forwards events of geometry kinds the streaming check does not decide.
+macro_rules! forward_undecided {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {
+        $(fn $name(&mut self, $($arg: $ty),*) -> GeozeroResult<()> {
+            self.check.undecided();
+            match self.wkb.as_mut() {
+                Some(w) => w.$name($($arg),*),
+                None => Ok(()),
+            }
+        })*
+    };
+}
+
 impl GeomProcessor for Normalizer<'_> {
     fn dimensions(&self) -> CoordDimensions {
         // Ask readers for Z so it can be detected; the WKB writer drops it unless `with_z`.
@@ -189,8 +207,49 @@ impl GeomProcessor for Normalizer<'_> {
             return Err(GeozeroError::Coord);
         }
         self.saw_z |= z.is_some();
+        self.check.coordinate(x, y);
         match self.wkb.as_mut() {
             Some(w) => w.coordinate(x, y, z, m, t, tm, idx),
+            None => Ok(()),
+        }
+    }
+
+    fn linestring_begin(&mut self, tagged: bool, size: usize, idx: usize) -> GeozeroResult<()> {
+        self.check.line_begin();
+        match self.wkb.as_mut() {
+            Some(w) => w.linestring_begin(tagged, size, idx),
+            None => Ok(()),
+        }
+    }
+
+    fn linestring_end(&mut self, tagged: bool, idx: usize) -> GeozeroResult<()> {
+        self.check.line_end();
+        match self.wkb.as_mut() {
+            Some(w) => w.linestring_end(tagged, idx),
+            None => Ok(()),
+        }
+    }
+
+    fn polygon_begin(&mut self, tagged: bool, size: usize, idx: usize) -> GeozeroResult<()> {
+        self.check.polygon_begin();
+        match self.wkb.as_mut() {
+            Some(w) => w.polygon_begin(tagged, size, idx),
+            None => Ok(()),
+        }
+    }
+
+    fn polygon_end(&mut self, tagged: bool, idx: usize) -> GeozeroResult<()> {
+        self.check.polygon_end();
+        match self.wkb.as_mut() {
+            Some(w) => w.polygon_end(tagged, idx),
+            None => Ok(()),
+        }
+    }
+
+    fn geometrycollection_begin(&mut self, size: usize, idx: usize) -> GeozeroResult<()> {
+        self.check.undecided();
+        match self.wkb.as_mut() {
+            Some(w) => w.geometrycollection_begin(size, idx),
             None => Ok(()),
         }
     }
@@ -201,16 +260,15 @@ impl GeomProcessor for Normalizer<'_> {
         point_end(idx: usize);
         multipoint_begin(size: usize, idx: usize);
         multipoint_end(idx: usize);
-        linestring_begin(tagged: bool, size: usize, idx: usize);
-        linestring_end(tagged: bool, idx: usize);
         multilinestring_begin(size: usize, idx: usize);
         multilinestring_end(idx: usize);
-        polygon_begin(tagged: bool, size: usize, idx: usize);
-        polygon_end(tagged: bool, idx: usize);
         multipolygon_begin(size: usize, idx: usize);
         multipolygon_end(idx: usize);
-        geometrycollection_begin(size: usize, idx: usize);
         geometrycollection_end(idx: usize);
+    }
+
+    // Curves and surfaces: written as they come, decided by PostGIS.
+    forward_undecided! {
         circularstring_begin(size: usize, idx: usize);
         circularstring_end(idx: usize);
         compoundcurve_begin(size: usize, idx: usize);
@@ -242,10 +300,12 @@ impl FeatureProcessor for Normalizer<'_> {
         self.current.index = idx;
         self.current.len = 0;
         self.current.geometry = None;
+        self.current.verdict = None;
         Ok(())
     }
 
     fn geometry_begin(&mut self) -> GeozeroResult<()> {
+        self.check.begin();
         if self.options.build_geometry {
             self.buf.0.borrow_mut().clear();
             let dims = if self.options.with_z {
@@ -269,6 +329,7 @@ impl FeatureProcessor for Normalizer<'_> {
             let ewkb = std::mem::take(&mut *self.buf.0.borrow_mut());
             // A reader that emitted no geometry events (a Shapefile null shape) means no geometry.
             self.current.geometry = (!ewkb.is_empty()).then_some(ewkb);
+            self.current.verdict = Some(self.check.finish());
         }
         Ok(())
     }

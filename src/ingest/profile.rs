@@ -8,6 +8,7 @@
 use crate::catalog::{Column, ColumnType, DatasetKind};
 
 use super::IngestError;
+use crate::value::Value;
 
 /// A canonical attribute and the source names it is recognised by (compared after sanitising,
 /// so `FLSTKENNZ`, `flstkennz` and `Flst-Kennz` all match `flstkennz`).
@@ -214,22 +215,50 @@ const AED: &[Field] = &[
     },
 ];
 
-/// A row check: rows where `predicate` holds are rejected with `reason`, followed by the value.
+/// A row check: features whose value of `field` breaks `rule` are rejected with `reason`,
+/// followed by the value. Checked on the stream, before the value reaches the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowCheck {
-    /// The SQL column checked.
-    pub column: String,
-    /// Its name in the source, for the report.
+    /// The name in the source: what the stream carries, and what the report names.
     pub field: String,
-    /// SQL over the column, built here from constants and the sanitised column name only.
-    pub predicate: String,
+    pub rule: Rule,
     pub reason: &'static str,
 }
 
-/// The 20-character Flurstückskennzeichen: Land 2, Gemarkung 4, Flur 3, Zähler 5 digits, then
-/// Nenner 4 digits or `____`, Folge 2 digits or `__`.
-pub const PARCEL_KEY_PATTERN: &str =
-    "^[0-9]{2}[0-9]{4}[0-9]{3}[0-9]{5}([0-9]{4}|_{4})([0-9]{2}|_{2})$";
+/// What a [`RowCheck`] requires of a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// The 20-character Flurstückskennzeichen: Land 2, Gemarkung 4, Flur 3, Zähler 5 digits,
+    /// then Nenner 4 digits or `____`, Folge 2 digits or `__`.
+    ParcelKey,
+}
+
+impl RowCheck {
+    /// The value as the report shows it when the feature breaks the rule (`missing` for a null).
+    pub fn violation(&self, value: Option<&Value>) -> Option<String> {
+        let Some(value) = value else {
+            return Some("missing".into());
+        };
+        let text = match value {
+            Value::Text(s) | Value::Json(s) => std::borrow::Cow::Borrowed(s.as_str()),
+            Value::Int(n) => n.to_string().into(),
+            Value::Float(f) => f.to_string().into(),
+            Value::Bool(b) => b.to_string().into(),
+        };
+        let ok = match self.rule {
+            Rule::ParcelKey => is_parcel_key(&text),
+        };
+        (!ok).then(|| format!("'{text}'"))
+    }
+}
+
+fn is_parcel_key(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let digits_or_blank =
+        |r: std::ops::Range<usize>| digits(r.clone()) || b[r].iter().all(|&c| c == b'_');
+    b.len() == 20 && digits(0..14) && digits_or_blank(14..18) && digits_or_blank(18..20)
+}
 
 fn fields(kind: DatasetKind) -> &'static [Field] {
     match kind {
@@ -307,9 +336,8 @@ pub fn apply(
         columns[i].name = field.canonical.to_string();
         if kind == DatasetKind::Parcels && field.canonical == "flurstueckskennzeichen" {
             checks.push(RowCheck {
-                column: field.canonical.to_string(),
                 field: columns[i].original.clone(),
-                predicate: format!("flurstueckskennzeichen IS NULL OR flurstueckskennzeichen !~ '{PARCEL_KEY_PATTERN}'"),
+                rule: Rule::ParcelKey,
                 reason: "malformed Flurstückskennzeichen (20 characters: Land 2, Gemarkung 4, Flur 3, Zähler 5, Nenner 4 or ____, Folge 2 or __)",
             });
         }
@@ -320,6 +348,41 @@ pub fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parcel_keys() {
+        for ok in [
+            "05334002100123000100",
+            "053340021001230000__",
+            "05334002100123______",
+        ] {
+            assert!(is_parcel_key(ok), "{ok}");
+        }
+        for bad in [
+            "0533400210012300010",
+            "053340021001230001000",
+            "0533400210012300_100",
+            "05334002100123000_00",
+            "0533400210012X000100",
+            "05334002100123000100\n",
+        ] {
+            assert!(!is_parcel_key(bad), "{bad}");
+        }
+        let check = RowCheck {
+            field: "fsk".into(),
+            rule: Rule::ParcelKey,
+            reason: "",
+        };
+        assert_eq!(check.violation(None).as_deref(), Some("missing"));
+        assert_eq!(
+            check.violation(Some(&Value::Int(123))).as_deref(),
+            Some("'123'")
+        );
+        assert_eq!(
+            check.violation(Some(&Value::Text("05334002100123000100".into()))),
+            None
+        );
+    }
 
     fn col(name: &str, ty: ColumnType) -> Column {
         Column {

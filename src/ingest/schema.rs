@@ -235,7 +235,7 @@ mod tests {
                 ("never".into(), None),
             ],
             len: 4,
-            geometry: None,
+            ..NormalizedFeature::default()
         };
         s.feature(&f).unwrap();
         let names: Vec<_> = s.columns().into_iter().map(|c| c.name).collect();

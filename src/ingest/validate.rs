@@ -5,10 +5,9 @@
 //! repaired, are rejected. Whether rejections fail the ingest is the caller's policy.
 
 use serde::Serialize;
-use sqlx::{FromRow, PgConnection, Row};
+use sqlx::PgConnection;
 
-use super::profile::RowCheck;
-use crate::db::ident::{Ident, QualifiedTable};
+use crate::db::ident::QualifiedTable;
 use crate::error::Result;
 
 /// Problems listed in full in a report; the counts are always complete.
@@ -40,29 +39,29 @@ const REPAIR: &str = "CASE ST_Dimension(geom) \
      WHEN 1 THEN ST_CollectionExtract(ST_MakeValid(geom, 'method=linework keepcollapsed=false'), 2) \
      ELSE ST_MakeValid(geom) END";
 
-/// How features off the globe are found, by the CRS the table holds.
-#[derive(Debug, Clone, Copy)]
+/// Whether PostGIS must look for features off the globe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GlobeTest {
-    /// Longitude/latitude: bounding boxes are compared (`@`), which PostGIS keeps in the row.
-    LonLat(i32),
-    /// A projected CRS whose data lie on the globe as a whole (the transformed extent said so):
-    /// nothing to test per feature.
-    WithinExtent,
+    /// Nothing to test: lon/lat coordinates were range-checked on the stream, and projected
+    /// data lie on the globe as a whole (the transformed extent said so).
+    Done,
     /// A projected CRS with data off the globe somewhere: each feature is transformed.
     EachFeature,
 }
 
-impl GlobeTest {
-    /// SQL that is true for a non-empty geometry off the globe.
-    fn off_globe(self) -> String {
-        match self {
-            Self::LonLat(srid) => {
-                format!("NOT geom @ ST_MakeEnvelope(-180, -90, 180, 90, {srid})")
-            }
-            Self::WithinExtent => "false".into(),
-            Self::EachFeature => "NOT catalog.on_globe(geom)".into(),
-        }
-    }
+/// The reason given for a feature off the globe.
+pub const OFF_GLOBE: &str =
+    "coordinates outside longitude -180..180 / latitude -90..90 once transformed (a wrong --crs?)";
+
+/// What the load learnt about the features while streaming them.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// Features (fid) whose geometry the streaming check could not certify: PostGIS decides.
+    pub undecided: Vec<i64>,
+    /// Problems found on the stream (profile checks, lon/lat off the globe), in fid order.
+    pub problems: Vec<(i64, Problem)>,
+    /// Bounds of every coordinate, in the source CRS.
+    pub extent: Option<[f64; 4]>,
 }
 
 /// One row of the problem scan.
@@ -75,38 +74,37 @@ struct Flagged {
 }
 
 /// Repairs what can be repaired and lists what must be rejected (geometry problems and the
-/// profile's row checks), in feature order. One scan over the table finds every problem (and
-/// PostgreSQL may run it in parallel); only the few problem rows are looked at again.
+/// stream's findings), in feature order. PostGIS only judges the features the stream could not
+/// certify, plus every feature when the data may lie off the globe.
 pub async fn validate(
     conn: &mut PgConnection,
     table: &QualifiedTable,
     globe: GlobeTest,
-    checks: &[RowCheck],
+    findings: Findings,
 ) -> Result<Validation> {
-    let off_globe = globe.off_globe();
-    let mut select = format!(
-        "SELECT fid, coalesce(ST_IsEmpty(geom), false) AS empty, \
-           coalesce(NOT ST_IsEmpty(geom) AND NOT ST_IsValid(geom), false) AS invalid, \
-           coalesce(NOT ST_IsEmpty(geom) AND {off_globe}, false) AS off_globe",
-    );
-    // Geometries that cannot be served: empty, invalid, or off the globe.
-    let mut filter =
-        format!("(geom IS NOT NULL AND (ST_IsEmpty(geom) OR NOT ST_IsValid(geom) OR {off_globe}))");
-    for (i, check) in checks.iter().enumerate() {
-        select.push_str(&format!(
-            ", coalesce({p}, false) AS check_{i}, {col}::text AS value_{i}",
-            p = check.predicate,
-            col = Ident::new(&check.column)
-        ));
-        filter.push_str(&format!(" OR ({})", check.predicate));
-    }
-    // No ORDER BY: the planner would walk the primary key instead of scanning in parallel;
-    // the few problem rows are sorted below.
-    let rows = sqlx::query(&format!("{select} FROM {table} WHERE {filter}"))
+    let off_globe = match globe {
+        GlobeTest::Done => "false",
+        GlobeTest::EachFeature => "NOT catalog.on_globe(geom)",
+    };
+    let rows = if findings.undecided.is_empty() && globe == GlobeTest::Done {
+        Vec::new()
+    } else {
+        // No ORDER BY: the planner would walk the primary key instead of scanning in parallel;
+        // the few problem rows are sorted below.
+        sqlx::query_as::<_, Flagged>(&format!(
+            "SELECT fid, coalesce(ST_IsEmpty(geom), false) AS empty, \
+               coalesce(NOT ST_IsEmpty(geom) AND NOT ST_IsValid(geom), false) AS invalid, \
+               coalesce(NOT ST_IsEmpty(geom) AND {off_globe}, false) AS off_globe \
+             FROM {table} WHERE geom IS NOT NULL AND ( \
+               (fid = ANY($1) AND (ST_IsEmpty(geom) OR NOT ST_IsValid(geom))) \
+               OR (NOT ST_IsEmpty(geom) AND {off_globe}))"
+        ))
+        .bind(&findings.undecided)
         .fetch_all(&mut *conn)
-        .await?;
+        .await?
+    };
 
-    let mut events: Vec<(i64, Problem)> = Vec::new();
+    let mut events: Vec<(i64, Problem)> = findings.problems;
     let mut event = |fid: i64, field: &str, reason: String, action: &'static str| {
         events.push((
             fid,
@@ -119,8 +117,7 @@ pub async fn validate(
         ));
     };
     let mut invalid = Vec::new();
-    for row in &rows {
-        let flags = Flagged::from_row(row)?;
+    for flags in rows {
         if flags.empty {
             event(flags.fid, "geometry", "empty geometry".into(), "rejected");
         }
@@ -128,24 +125,7 @@ pub async fn validate(
             invalid.push(flags.fid);
         }
         if flags.off_globe {
-            event(
-                flags.fid,
-                "geometry",
-                "coordinates outside longitude -180..180 / latitude -90..90 once transformed (a wrong --crs?)".into(),
-                "rejected",
-            );
-        }
-        for (i, check) in checks.iter().enumerate() {
-            if row.try_get::<bool, _>(format!("check_{i}").as_str())? {
-                let value: Option<String> = row.try_get(format!("value_{i}").as_str())?;
-                let shown = value.map_or_else(|| "missing".to_string(), |v| format!("'{v}'"));
-                event(
-                    flags.fid,
-                    &check.field,
-                    format!("{}: {shown}", check.reason),
-                    "rejected",
-                );
-            }
+            event(flags.fid, "geometry", OFF_GLOBE.into(), "rejected");
         }
     }
 
