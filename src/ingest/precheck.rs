@@ -121,7 +121,7 @@ impl GeometryCheck {
 /// without doubling back.
 pub fn simple_ring(ring: &[Coord<f64>]) -> bool {
     let n = ring.len();
-    if n < 4 || n > MAX_RING_VERTICES || ring[0] != ring[n - 1] {
+    if !(4..=MAX_RING_VERTICES).contains(&n) || ring[0] != ring[n - 1] {
         return false;
     }
     let edges = n - 1;
