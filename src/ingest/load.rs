@@ -77,8 +77,13 @@ pub async fn load(
     .await?;
     let (read, findings) = copy_rows(&mut tx, &table, &plan, phases.progress()).await?;
 
-    // Statistics first, so that a validation scan is planned in parallel.
+    // Statistics first, so that a validation scan is planned in parallel and the first queries
+    // are planned well. A small sample is enough for that; autovacuum analyses the new table
+    // with the full one shortly after (it counts the inserted rows).
     phases.start("analyze");
+    sqlx::query("SET LOCAL default_statistics_target = 10")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(&format!("ANALYZE {table}"))
         .execute(&mut *tx)
         .await?;
