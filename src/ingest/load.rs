@@ -214,7 +214,7 @@ async fn copy_rows(
     for c in &plan.columns {
         let _ = write!(target, ", {}", c.ident());
     }
-    target.push_str(", geom) FROM STDIN");
+    let _ = write!(target, ", geom) FROM STDIN {}", super::copy::COPY_OPTIONS);
 
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(CHANNEL_CHUNKS);
     let path = plan.request.path.clone();
@@ -255,7 +255,7 @@ async fn copy_rows(
         }
         drop(normalizer);
         let findings = std::mem::take(&mut sink.findings);
-        encoder.flush()?;
+        encoder.finish()?;
         Ok((encoder.rows(), findings))
     });
 

@@ -1239,3 +1239,30 @@ async fn geometries_certified_on_the_stream_are_valid_for_geos() {
         "{certified} / {undecided}"
     );
 }
+
+#[actix_web::test]
+async fn nested_values_and_local_timestamps_round_trip() {
+    let db = TestDb::new().await;
+    let path = common::scratch_root().join("nested.geojsonl");
+    let features = [
+        r#"{"type":"Feature","properties":{"tags":{"a":1,"b":[1,2.5,"x"],"c":null},"seen":"2024-02-29T23:59:59","note":"tab\there"},"geometry":{"type":"Point","coordinates":[10.4,53.2]}}"#,
+        r#"{"type":"Feature","properties":{"tags":[true],"seen":"1999-12-31T00:00:00","note":null},"geometry":{"type":"Point","coordinates":[10.5,53.3]}}"#,
+    ];
+    std::fs::write(&path, features.join("\n")).expect("write");
+    let report = db
+        .try_ingest(IngestRequest::new(&path, "nested"))
+        .await
+        .expect("ingest");
+    let types: Vec<ColumnType> = report.columns.iter().map(|c| c.ty).collect();
+    assert_eq!(
+        types,
+        [ColumnType::Json, ColumnType::Timestamp, ColumnType::Text]
+    );
+    let app = app(&db).await;
+    let served = harvest(&app, "/collections/nested/items").await;
+    for (f, source) in served.iter().zip(features) {
+        let source: Json = serde_json::from_str(source).expect("JSON");
+        assert_eq!(f["properties"], source["properties"]);
+    }
+    let _ = std::fs::remove_file(path);
+}
