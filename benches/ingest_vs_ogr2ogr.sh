@@ -46,3 +46,26 @@ for ext in fgb geojson; do
   printf '%-8s %-10s %10.1f %12d %10d\n' "$ext" ogr2ogr "$os" "$ofs" "$orss"
   awk -v a="$kfs" -v b="$ofs" -v e="$ext" 'BEGIN { printf "%-8s ratio kreisgeo/ogr2ogr: %.2f\n", e, a / b }'
 done
+
+# The real files of ../shared/data (VG5000 Gemeinden as a zipped Shapefile with its DBF code page,
+# the Swiss OSM defibrillators), when they are there: small, so the fixed costs show.
+shared=../shared/data
+if [[ -d $shared ]]; then
+  real=$dir/real
+  mkdir -p "$real"
+  [[ -s $real/VG5000_GEM.zip ]] || (cd "$shared/boundaries" && zip -q -j "$OLDPWD/$real/VG5000_GEM.zip" VG5000_GEM.*)
+  printf '\n%-44s %-10s %10s %12s\n' file loader seconds features/s
+  for f in "$real/VG5000_GEM.zip" "$shared/aed/switzerland_osm_defibrillators_2020-12.geojson" \
+           "$shared/boundaries/VG5000_KRS_25832.fgb"; do
+    name=$(basename "$f")
+    n=$($k ingest "$f" --dataset "real-$run-$RANDOM" --json 2>/dev/null | sed -n 's/^  "features": \([0-9]*\),$/\1/p')
+    /usr/bin/time -v $k ingest "$f" --dataset "real-$run-$RANDOM" 2> "$dir/kreisgeo.real.log" >/dev/null
+    ks=$(grep 'Elapsed (wall clock)' "$dir/kreisgeo.real.log" | awk '{print $NF}' | seconds)
+    src=$f; [[ $f == *.zip ]] && src=/vsizip/$f/VG5000_GEM.shp
+    /usr/bin/time -v env PG_USE_COPY=YES ogr2ogr -f PostgreSQL "$pg" "$src" -nln "ogr.real_$RANDOM" \
+      -nlt PROMOTE_TO_MULTI -lco GEOMETRY_NAME=geom -lco SPATIAL_INDEX=GIST 2> "$dir/ogr2ogr.real.log"
+    os=$(grep 'Elapsed (wall clock)' "$dir/ogr2ogr.real.log" | awk '{print $NF}' | seconds)
+    printf '%-44s %-10s %10.2f %12d\n' "$name" kreisgeo "$ks" "$(awk -v n="$n" -v s="$ks" 'BEGIN { printf "%d", n / s }')"
+    printf '%-44s %-10s %10.2f %12d\n' "$name" ogr2ogr "$os" "$(awk -v n="$n" -v s="$os" 'BEGIN { printf "%d", n / s }')"
+  done
+fi

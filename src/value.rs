@@ -17,7 +17,7 @@ pub struct FeatureRow {
     pub fid: i64,
     /// One entry per catalog column, in catalog order.
     pub values: Vec<Option<Value>>,
-    /// EWKB in the storage CRS.
+    /// EWKB in the CRS the request asked for.
     pub geometry: Option<Vec<u8>>,
     /// Computed properties that follow the columns (e.g. `distance_m`).
     pub extra: Vec<(&'static str, Option<Value>)>,
