@@ -38,6 +38,7 @@ impl Link {
 pub mod media {
     pub const JSON: &str = "application/json";
     pub const GEOJSON: &str = "application/geo+json";
+    pub const SCHEMA_JSON: &str = "application/schema+json";
     pub const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
     pub const HTML: &str = "text/html";
     pub const MVT: &str = "application/vnd.mapbox-vector-tile";

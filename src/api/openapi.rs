@@ -9,8 +9,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::Modify;
 
 use super::routes::{
-    admin, api_doc, collections, conformance, items, landing, nearest, tiles, TAG_ADMIN,
-    TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA, TAG_TILES,
+    admin, api_doc, collections, conformance, items, landing, nearest, queryables, tiles,
+    TAG_ADMIN, TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA, TAG_TILES,
 };
 
 /// The admin API's key, sent as `X-API-Key` (or as `Authorization: Bearer`).
@@ -59,6 +59,7 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(api_doc::get_api_html)
         .service(collections::get_collections)
         .service(collections::get_collection)
+        .service(queryables::get_queryables)
         .service(items::get_items)
         .service(items::get_feature)
         .service(tiles::get_tile)

@@ -75,6 +75,19 @@ impl ColumnType {
         }
     }
 
+    /// The type's name in the API (queryables and messages), as JSON Schema would say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Integer => "integer",
+            Self::Float => "number",
+            Self::Boolean => "boolean",
+            Self::Text => "string",
+            Self::Json => "JSON",
+            Self::Date => "date",
+            Self::Timestamp | Self::TimestampTz => "date-time",
+        }
+    }
+
     /// How a column of this type is selected for output: JSON and temporal values as text in
     /// exactly the form they were read in, so that they round-trip.
     pub fn select_expr(self, column: &Ident) -> String {

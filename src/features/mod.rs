@@ -1,6 +1,7 @@
 //! OGC API - Features: request parameters, the SQL that answers them, and output encoders.
 
 pub mod encode;
+pub mod filter;
 pub mod params;
 pub mod query;
 

@@ -6,13 +6,15 @@
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::filter::{self, FilterLang, FilterSpec, Predicate};
 use super::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::catalog::Collection;
 use crate::crs::ApiCrs;
 use crate::error::{Error, Result};
 
-/// Raw query string of `/collections/{collectionId}/items`.
+/// Raw query string of `/collections/{collectionId}/items`. Any other parameter must be the
+/// name of a queryable (a property filter, `?gemarkung=1234`); anything else is refused.
 #[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ItemsParams {
     /// Page size, 1 to 10000 (larger values are clamped to 10000). Default 10.
@@ -41,7 +43,39 @@ pub struct ItemsParams {
         example = "http://www.opengis.net/def/crs/EPSG/0/25832"
     )]
     pub bbox_crs: Option<String>,
+    /// A CQL2 filter (OGC API Features Part 3) over the collection's queryables (see
+    /// `/collections/{collectionId}/queryables`): comparisons, LIKE, BETWEEN, IN, IS NULL,
+    /// AND/OR/NOT and the spatial relations S_INTERSECTS, S_WITHIN, S_CONTAINS, … with a WKT
+    /// geometry or BBOX. Besides `filter`, any queryable is a parameter of its own
+    /// (`?flurstueckskennzeichen=05329001100085` matches that parcel; keys may omit their `_`
+    /// padding).
+    #[param(value_type = Option<String>, example = "gemarkung = '5329' AND S_INTERSECTS(geometry, BBOX(6.7,51.4,6.8,51.5))")]
+    pub filter: Option<String>,
+    /// `cql2-text` (default) or `cql2-json`.
+    #[serde(rename = "filter-lang")]
+    #[param(rename = "filter-lang", value_type = Option<String>, example = "cql2-text")]
+    pub filter_lang: Option<String>,
+    /// CRS of the geometries in `filter`, as a URI; default CRS84.
+    #[serde(rename = "filter-crs")]
+    #[param(
+        rename = "filter-crs",
+        example = "http://www.opengis.net/def/crs/EPSG/0/25832"
+    )]
+    pub filter_crs: Option<String>,
 }
+
+/// The parameters `/items` itself defines; every other one is a property filter.
+pub const ITEMS_PARAMETERS: &[&str] = &[
+    "limit",
+    "bbox",
+    "cursor",
+    "f",
+    "crs",
+    "bbox-crs",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+];
 
 /// Query string of one feature.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -108,12 +142,39 @@ pub struct ItemsQuery {
     pub crs: ApiCrs,
     /// The CRS the bbox is given in.
     pub bbox_crs: ApiCrs,
+    pub filter: Option<FilterSpec>,
+    /// Parameters named after a queryable, in request order: `(name, value)`.
+    pub property_filters: Vec<(String, String)>,
+    /// `filter` and the property filters compiled against the collection ([`ItemsQuery::compile`]).
+    pub predicate: Option<Predicate>,
 }
 
 impl ItemsQuery {
-    pub fn parse(p: &ItemsParams) -> Result<Self> {
+    /// Parses the typed parameters and keeps the others of `query_string` as property filters.
+    pub fn parse(p: &ItemsParams, query_string: &str) -> Result<Self> {
         let bbox_crs = parse_crs("bbox-crs", p.bbox_crs.as_deref())?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query_string)
+            .map_err(|e| Error::invalid("query", format!("not a valid query string: {e}")))?;
+        let property_filters = pairs
+            .into_iter()
+            .filter(|(name, _)| !ITEMS_PARAMETERS.contains(&name.as_str()))
+            .collect();
+        let filter = match p.filter.as_deref() {
+            Some(text) if !text.trim().is_empty() => Some(FilterSpec {
+                text: text.to_string(),
+                lang: FilterLang::parse(p.filter_lang.as_deref())?,
+                crs: parse_crs("filter-crs", p.filter_crs.as_deref())?,
+            }),
+            _ => {
+                FilterLang::parse(p.filter_lang.as_deref())?;
+                parse_crs("filter-crs", p.filter_crs.as_deref())?;
+                None
+            }
+        };
         Ok(Self {
+            filter,
+            property_filters,
+            predicate: None,
             crs: parse_crs("crs", p.crs.as_deref())?,
             limit: p
                 .limit
@@ -140,6 +201,55 @@ impl ItemsQuery {
                 .transpose()?,
             bbox_crs,
         })
+    }
+}
+
+impl ItemsQuery {
+    /// Checks `filter` and the property filters against the collection and compiles them.
+    /// A parameter that is neither defined by `/items` nor a queryable is an error.
+    pub fn compile(&mut self, collection: &Collection) -> Result<()> {
+        let version = &collection.version;
+        let mut parts = Vec::new();
+        for (name, value) in &self.property_filters {
+            match filter::property_equals(version, collection.kind, name, value)? {
+                Some(p) => parts.push(p),
+                None => {
+                    return Err(Error::invalid(
+                        name,
+                        format!(
+                        "unknown parameter; /items takes {} and the queryables of the collection",
+                        ITEMS_PARAMETERS.join(", ")
+                    ),
+                    ))
+                }
+            }
+        }
+        if let Some(spec) = &self.filter {
+            parts.push(filter::compile(spec, version)?);
+        }
+        self.predicate = match parts.len() {
+            0 => None,
+            1 => parts.pop(),
+            _ => Some(Predicate::All(parts)),
+        };
+        Ok(())
+    }
+
+    /// The query string that repeats this query's filters in a `next` link.
+    pub fn filter_params(&self) -> String {
+        let mut pairs: Vec<(&str, &str)> = self
+            .property_filters
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        if let Some(spec) = &self.filter {
+            pairs.push(("filter", &spec.text));
+            pairs.push(("filter-lang", spec.lang.as_str()));
+            if spec.crs.uri != crate::crs::CRS84_URI {
+                pairs.push(("filter-crs", &spec.crs.uri));
+            }
+        }
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
     }
 }
 
@@ -262,32 +372,35 @@ mod tests {
 
     #[test]
     fn limits() {
-        assert_eq!(ItemsQuery::parse(&params(None, None)).unwrap().limit, 10);
         assert_eq!(
-            ItemsQuery::parse(&params(Some("99999"), None))
+            ItemsQuery::parse(&params(None, None), "").unwrap().limit,
+            10
+        );
+        assert_eq!(
+            ItemsQuery::parse(&params(Some("99999"), None), "")
                 .unwrap()
                 .limit,
             MAX_LIMIT
         );
         assert_eq!(
-            parameter_of(ItemsQuery::parse(&params(Some("0"), None)).unwrap_err()),
+            parameter_of(ItemsQuery::parse(&params(Some("0"), None), "").unwrap_err()),
             "limit"
         );
         assert_eq!(
-            parameter_of(ItemsQuery::parse(&params(Some("-3"), None)).unwrap_err()),
+            parameter_of(ItemsQuery::parse(&params(Some("-3"), None), "").unwrap_err()),
             "limit"
         );
         assert_eq!(
-            parameter_of(ItemsQuery::parse(&params(Some("ten"), None)).unwrap_err()),
+            parameter_of(ItemsQuery::parse(&params(Some("ten"), None), "").unwrap_err()),
             "limit"
         );
     }
 
     #[test]
     fn bboxes() {
-        let q = ItemsQuery::parse(&params(None, Some("10,53,11,54"))).unwrap();
+        let q = ItemsQuery::parse(&params(None, Some("10,53,11,54")), "").unwrap();
         assert_eq!(q.bbox.unwrap().max_y, 54.0);
-        let q = ItemsQuery::parse(&params(None, Some("10,53,0,11,54,100"))).unwrap();
+        let q = ItemsQuery::parse(&params(None, Some("10,53,0,11,54,100")), "").unwrap();
         assert_eq!(q.bbox.unwrap().max_x, 11.0);
         for bad in [
             "1,2,3",
@@ -298,7 +411,7 @@ mod tests {
             "11,53,10,54",
         ] {
             assert_eq!(
-                parameter_of(ItemsQuery::parse(&params(None, Some(bad))).unwrap_err()),
+                parameter_of(ItemsQuery::parse(&params(None, Some(bad)), "").unwrap_err()),
                 "bbox",
                 "{bad}"
             );

@@ -6,6 +6,7 @@ use futures::{StreamExt, TryStreamExt};
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
+use super::filter::Predicate;
 use super::params::{Bbox, ItemsQuery};
 use crate::catalog::{ColumnType, Version};
 use crate::crs::{ApiCrs, WGS84_SRID};
@@ -36,8 +37,17 @@ fn push_columns(qb: &mut QueryBuilder<'_, Postgres>, version: &Version, crs: &Ap
     qb.push(format!(", ST_AsEWKB({geometry}) AS geom"));
 }
 
-fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, version: &Version, bbox: Option<Bbox>) {
+fn push_filter(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    version: &Version,
+    bbox: Option<Bbox>,
+    predicate: Option<&Predicate>,
+) {
     qb.push(" WHERE true");
+    if let Some(p) = predicate {
+        qb.push(" AND ");
+        p.push(qb, version.source_crs, version.bbox);
+    }
     let Some(b) = bbox else { return };
     match spatial::window(b, version.bbox) {
         None => {
@@ -80,13 +90,13 @@ fn decode(row: &PgRow, version: &Version) -> Result<FeatureRow> {
 }
 
 /// Number of features matching the filter; the catalog's count when there is none.
-pub async fn count(pool: &PgPool, version: &Version, bbox: Option<Bbox>) -> Result<i64> {
-    if bbox.is_none() {
+pub async fn count(pool: &PgPool, version: &Version, q: &ItemsQuery) -> Result<i64> {
+    if q.bbox.is_none() && q.predicate.is_none() {
         return Ok(version.feature_count);
     }
     let mut qb = QueryBuilder::new("SELECT count(*) FROM ");
     qb.push(version.table().to_string());
-    push_filter(&mut qb, version, bbox);
+    push_filter(&mut qb, version, q.bbox, q.predicate.as_ref());
     Ok(qb.build_query_scalar().fetch_one(pool).await?)
 }
 
@@ -99,7 +109,7 @@ pub fn page(
     async_stream::try_stream! {
         let mut qb = QueryBuilder::new("");
         push_select(&mut qb, &version, &q.crs);
-        push_filter(&mut qb, &version, q.bbox);
+        push_filter(&mut qb, &version, q.bbox, q.predicate.as_ref());
         if let Some(cursor) = q.cursor {
             // Keyset paging: any depth costs one index probe, unlike OFFSET.
             qb.push(" AND fid > ");
@@ -120,7 +130,7 @@ pub fn page(
 pub async fn next_cursor(pool: &PgPool, version: &Version, q: &ItemsQuery) -> Result<Option<i64>> {
     let mut qb = QueryBuilder::new("SELECT fid, count(*) OVER () FROM (SELECT fid FROM ");
     qb.push(version.table().to_string());
-    push_filter(&mut qb, version, q.bbox);
+    push_filter(&mut qb, version, q.bbox, q.predicate.as_ref());
     if let Some(cursor) = q.cursor {
         qb.push(" AND fid > ");
         qb.push_bind(cursor.after);

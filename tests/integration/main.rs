@@ -8,6 +8,7 @@ mod caching;
 mod cli;
 mod crs;
 mod features;
+mod filter;
 mod gdal;
 mod ingest;
 mod openapi;

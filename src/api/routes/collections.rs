@@ -47,6 +47,12 @@ pub fn collection_doc(base: &str, c: &Collection) -> CollectionDoc {
                 media::GEOJSON,
                 "The features (GeoJSON)",
             ),
+            Link::new(
+                format!("{href}/queryables"),
+                "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                media::SCHEMA_JSON,
+                "The properties filters may use",
+            ),
             tiles,
         ],
     }

@@ -59,7 +59,7 @@ pub async fn get_items(
     path: web::Path<String>,
     params: web::Query<ItemsParams>,
 ) -> Result<HttpResponse> {
-    let q = ItemsQuery::parse(&params)?;
+    let mut q = ItemsQuery::parse(&params, req.query_string())?;
     let accept = req
         .headers()
         .get(header::ACCEPT)
@@ -67,6 +67,7 @@ pub async fn get_items(
     let format = ItemsFormat::negotiate(params.f.as_deref(), accept)?;
     let id = path.into_inner();
     let collection = resolve(&state, &id, q.cursor).await?;
+    q.compile(&collection)?;
     let version = collection.version;
     let base = state.base_url(&req);
     // A page of a version never changes: answer a revalidation before running any query.
@@ -80,7 +81,7 @@ pub async fn get_items(
     if let Some(not_modified) = validators.not_modified(&req) {
         return Ok(not_modified);
     }
-    let number_matched = query::count(&state.pool, &version, q.bbox).await?;
+    let number_matched = query::count(&state.pool, &version, &q).await?;
 
     let href = format!("{base}/collections/{id}/items");
     let self_href = match req.query_string() {
@@ -99,6 +100,11 @@ pub async fn get_items(
         if crs.uri != CRS84_URI {
             fixed.push_str(&format!("&{name}={}", crs.uri));
         }
+    }
+    let filters = q.filter_params();
+    if !filters.is_empty() {
+        fixed.push('&');
+        fixed.push_str(&filters);
     }
     let content_crs = format!("<{}>", q.crs.uri);
     let version_id = version.id;

@@ -8,6 +8,7 @@ pub mod conformance;
 pub mod items;
 pub mod landing;
 pub mod nearest;
+pub mod queryables;
 pub mod tiles;
 
 /// OpenAPI tags.

@@ -1,0 +1,78 @@
+//! `GET /collections/{collectionId}/queryables` (OGC API Features Part 3).
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use serde_json::{json, Map, Value as Json};
+
+use super::TAG_DATA;
+use crate::api::cache::Validators;
+use crate::api::state::AppState;
+use crate::catalog::{repo, ColumnType};
+use crate::error::Result;
+use crate::features::filter::{self, GEOMETRY};
+use crate::features::params::{check_format, FormatParams};
+use crate::ogc::media;
+
+/// Queryables
+///
+/// The properties `filter` and the property-filter parameters of `/items` may use, as a JSON
+/// Schema: one entry per attribute (JSON attributes cannot be filtered) and `geometry` for the
+/// spatial relations.
+#[utoipa::path(
+    tag = TAG_DATA,
+    params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"), FormatParams),
+    responses(
+        (status = 200, description = "The queryables as JSON Schema", content_type = "application/schema+json", body = Object),
+        (status = 404, description = "No such collection", body = crate::api::error::ErrorBody)
+    )
+)]
+#[get("/collections/{collectionId}/queryables")]
+pub async fn get_queryables(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<FormatParams>,
+) -> Result<HttpResponse> {
+    check_format(query.f.as_deref())?;
+    let id = path.into_inner();
+    let collection = repo::require_collection(&state.pool, &id).await?;
+    let base = state.base_url(&req);
+    let validators = Validators::for_version(&req, &base, &collection.version);
+    if let Some(not_modified) = validators.not_modified(&req) {
+        return Ok(not_modified);
+    }
+    let mut properties = Map::new();
+    for c in &collection.version.columns {
+        if filter::queryable(&collection.version, &c.original).is_none() {
+            continue;
+        }
+        let mut schema = json!({ "title": c.original });
+        let (ty, format) = match c.ty {
+            ColumnType::Integer => ("integer", None),
+            ColumnType::Float => ("number", None),
+            ColumnType::Boolean => ("boolean", None),
+            ColumnType::Date => ("string", Some("date")),
+            ColumnType::Timestamp | ColumnType::TimestampTz => ("string", Some("date-time")),
+            ColumnType::Text | ColumnType::Json => ("string", None),
+        };
+        schema["type"] = ty.into();
+        if let Some(format) = format {
+            schema["format"] = format.into();
+        }
+        properties.insert(c.original.clone(), schema);
+    }
+    properties.insert(
+        GEOMETRY.into(),
+        json!({ "title": "geometry", "format": "geometry-any", "x-ogc-role": "primary-geometry" }),
+    );
+    let doc = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": format!("{base}/collections/{id}/queryables"),
+        "type": "object",
+        "title": collection.title,
+        "properties": Json::Object(properties),
+        "additionalProperties": false,
+    });
+    let mut response = HttpResponse::Ok();
+    validators.apply(&mut response);
+    Ok(response.content_type(media::SCHEMA_JSON).json(doc))
+}

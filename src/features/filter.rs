@@ -1,0 +1,769 @@
+//! Filters of `/items` (OGC API Features Part 3 and CQL2): a `filter` in cql2-text or cql2-json,
+//! parsed by the `cql2` crate, and property filters (`?name=value`). Both are compiled against
+//! the collection's queryables into a [`Predicate`] before any row is read, so every error is a
+//! 400 naming the parameter; the predicate then becomes SQL in which each literal is a bind
+//! parameter and each property a catalog column.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use cql2::Expr;
+use sqlx::{Postgres, QueryBuilder};
+
+use crate::catalog::{Column, ColumnType, DatasetKind, Version};
+use crate::crs::{ApiCrs, Bbox};
+use crate::db::spatial;
+use crate::error::{Error, Result};
+
+/// Nodes a filter may have: enough for any real query, small enough that no request can make
+/// the planner's work explode.
+pub const MAX_NODES: usize = 200;
+
+/// The name of the geometry in filters and queryables.
+pub const GEOMETRY: &str = "geometry";
+
+/// A filter as given: the text, its language and CRS, not yet checked against a collection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterSpec {
+    pub text: String,
+    pub lang: FilterLang,
+    /// The CRS of geometry literals (`filter-crs`), CRS84 by default.
+    pub crs: ApiCrs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterLang {
+    Cql2Text,
+    Cql2Json,
+}
+
+impl FilterLang {
+    pub fn parse(s: Option<&str>) -> Result<Self> {
+        match s {
+            None | Some("cql2-text") => Ok(Self::Cql2Text),
+            Some("cql2-json") => Ok(Self::Cql2Json),
+            Some(other) => Err(Error::invalid(
+                "filter-lang",
+                format!("'{other}' is not supported; use cql2-text or cql2-json"),
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cql2Text => "cql2-text",
+            Self::Cql2Json => "cql2-json",
+        }
+    }
+}
+
+/// A filter compiled against a collection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Predicate {
+    All(Vec<Predicate>),
+    Any(Vec<Predicate>),
+    Not(Box<Predicate>),
+    Const(bool),
+    Compare {
+        column: Column,
+        op: &'static str,
+        value: Literal,
+    },
+    Like {
+        column: Column,
+        pattern: String,
+    },
+    Between {
+        column: Column,
+        low: Literal,
+        high: Literal,
+    },
+    In {
+        column: Column,
+        values: Vec<Literal>,
+    },
+    IsNull(Column),
+    Spatial {
+        function: &'static str,
+        geometry: GeometryLiteral,
+    },
+}
+
+/// A value compared with a column, already of the column's type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Text(String),
+    /// Checked text of a date or timestamp, cast in SQL to the column's type.
+    Temporal(String, ColumnType),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum GeometryLiteral {
+    Wkt { wkt: String, crs: ApiCrs },
+    Envelope(Bbox),
+}
+
+/// Compiles a CQL2 filter against `version`'s columns.
+pub fn compile(spec: &FilterSpec, version: &Version) -> Result<Predicate> {
+    let expr = parse(spec)?;
+    let nodes = count_nodes(&expr);
+    if nodes > MAX_NODES {
+        return Err(Error::invalid(
+            "filter",
+            format!("{nodes} terms; at most {MAX_NODES} are allowed"),
+        ));
+    }
+    Compiler {
+        version,
+        crs: &spec.crs,
+    }
+    .predicate(&expr)
+}
+
+/// The equality filter of a query parameter named after a queryable (`?gemarkung=1234`).
+/// Parcel keys may be given without their `_` padding.
+pub fn property_equals(
+    version: &Version,
+    kind: DatasetKind,
+    name: &str,
+    raw: &str,
+) -> Result<Option<Predicate>> {
+    let Some(column) = queryable(version, name) else {
+        return Ok(None);
+    };
+    let text = if kind == DatasetKind::Parcels
+        && column.name == "flurstueckskennzeichen"
+        && raw.len() < 20
+        && raw.is_ascii()
+    {
+        format!("{raw:_<20}")
+    } else {
+        raw.to_string()
+    };
+    let value = literal_from_text(column, &text).map_err(|m| Error::invalid(name, m))?;
+    Ok(Some(Predicate::Compare {
+        column: column.clone(),
+        op: "=",
+        value,
+    }))
+}
+
+/// The attribute columns that can be filtered on (JSON columns cannot), by served name.
+pub fn queryable<'v>(version: &'v Version, name: &str) -> Option<&'v Column> {
+    version
+        .columns
+        .iter()
+        .find(|c| c.original == name && c.ty != ColumnType::Json)
+}
+
+fn parse(spec: &FilterSpec) -> Result<Expr> {
+    let lang = spec.lang;
+    let text = match lang {
+        // The cql2 parser stops quietly at the first token it cannot use ("flur = 1 garbage"
+        // reads as "flur = 1"). Wrapped in parentheses that only the last character can close,
+        // the text must be read to its end.
+        FilterLang::Cql2Text => {
+            if !balanced(&spec.text) {
+                return Err(Error::invalid(
+                    "filter",
+                    "not valid cql2-text: unbalanced parentheses or quotes",
+                ));
+            }
+            format!("({})", spec.text)
+        }
+        FilterLang::Cql2Json => spec.text.clone(),
+    };
+    // The parser has `unreachable!`s; a request must never take a worker down with it.
+    let parsed = std::panic::catch_unwind(move || match lang {
+        FilterLang::Cql2Text => cql2::parse_text(&text).map_err(|e| e.to_string()),
+        FilterLang::Cql2Json => cql2::parse_json(&text).map_err(|e| e.to_string()),
+    });
+    match parsed {
+        Ok(Ok(expr)) => Ok(expr),
+        Ok(Err(message)) => Err(Error::invalid(
+            "filter",
+            format!("not valid {}: {message}", lang.as_str()),
+        )),
+        Err(_) => Err(Error::invalid(
+            "filter",
+            format!("not valid {}", lang.as_str()),
+        )),
+    }
+}
+
+/// The geometry as WKT PostGIS will accept: read into `geo` types (which close rings), checked
+/// for enough points (PostGIS would fail the whole query otherwise), written back.
+fn canonical_wkt(g: &cql2::Geometry) -> Result<String> {
+    use geo::{CoordsIter, Geometry as G, LineString};
+    use geozero::{ToGeo, ToWkt};
+    fn ok(g: &G<f64>) -> bool {
+        let ring = |r: &LineString<f64>| r.0.len() >= 4;
+        let shape = match g {
+            G::LineString(l) => l.0.len() >= 2,
+            G::Polygon(p) => ring(p.exterior()) && p.interiors().iter().all(ring),
+            G::MultiLineString(m) => m.0.iter().all(|l| l.0.len() >= 2),
+            G::MultiPolygon(m) => {
+                m.0.iter()
+                    .all(|p| ring(p.exterior()) && p.interiors().iter().all(ring))
+            }
+            G::GeometryCollection(c) => c.0.iter().all(ok),
+            _ => true,
+        };
+        shape && g.coords_iter().all(|c| c.x.is_finite() && c.y.is_finite())
+    }
+    let bad = |m: String| Error::invalid("filter", format!("unusable geometry: {m}"));
+    let wkt = g.to_wkt().map_err(|e| bad(e.to_string()))?;
+    let geometry = geozero::wkt::Wkt(wkt.as_str())
+        .to_geo()
+        .map_err(|e| bad(e.to_string()))?;
+    if !ok(&geometry) {
+        return Err(bad(
+            "too few points (a line needs 2, a polygon ring 4) or a non-finite coordinate".into(),
+        ));
+    }
+    geometry.to_wkt().map_err(|e| bad(e.to_string()))
+}
+
+/// Whether the parentheses outside quoted strings and identifiers pair up, and quotes close.
+fn balanced(text: &str) -> bool {
+    let mut depth = 0i64;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match (quote, c) {
+            // A doubled quote inside a string reads as leaving and re-entering it.
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0 && quote.is_none()
+}
+
+fn count_nodes(e: &Expr) -> usize {
+    1 + match e {
+        Expr::Operation { args, .. } => args.iter().map(|a| count_nodes(a)).sum(),
+        Expr::Array(items) => items.iter().map(|a| count_nodes(a)).sum(),
+        Expr::Interval { interval } => interval.iter().map(|a| count_nodes(a)).sum(),
+        Expr::BBox { bbox } => bbox.len(),
+        _ => 0,
+    }
+}
+
+struct Compiler<'a> {
+    version: &'a Version,
+    crs: &'a ApiCrs,
+}
+
+impl Compiler<'_> {
+    fn predicate(&self, e: &Expr) -> Result<Predicate> {
+        let Expr::Operation { op, args } = e else {
+            return match e {
+                Expr::Bool(b) => Ok(Predicate::Const(*b)),
+                other => Err(unsupported(format!(
+                    "{} is not a condition",
+                    describe(other)
+                ))),
+            };
+        };
+        let args: Vec<&Expr> = args.iter().map(AsRef::as_ref).collect();
+        match (op.as_str(), args.as_slice()) {
+            ("and", _) => Ok(Predicate::All(
+                args.iter()
+                    .map(|a| self.predicate(a))
+                    .collect::<Result<_>>()?,
+            )),
+            ("or", _) => Ok(Predicate::Any(
+                args.iter()
+                    .map(|a| self.predicate(a))
+                    .collect::<Result<_>>()?,
+            )),
+            ("not", [a]) => Ok(Predicate::Not(Box::new(self.predicate(a)?))),
+            ("=" | "<>" | "<" | "<=" | ">" | ">=", [a, b]) => self.compare(op, a, b),
+            ("like", [a, b]) => {
+                let column = self.column(a)?;
+                if column.ty != ColumnType::Text {
+                    return Err(unsupported(format!(
+                        "LIKE needs a text property; '{}' is {}",
+                        column.original,
+                        column.ty.name()
+                    )));
+                }
+                match b {
+                    Expr::Literal(pattern) => Ok(Predicate::Like {
+                        column: column.clone(),
+                        pattern: pattern.clone(),
+                    }),
+                    other => Err(unsupported(format!(
+                        "LIKE needs a string pattern, not {}",
+                        describe(other)
+                    ))),
+                }
+            }
+            ("between", [a, low, high]) => {
+                let column = self.column(a)?;
+                Ok(Predicate::Between {
+                    column: column.clone(),
+                    low: literal(column, low)?,
+                    high: literal(column, high)?,
+                })
+            }
+            ("in", [a, Expr::Array(items)]) => {
+                let column = self.column(a)?;
+                let values = items
+                    .iter()
+                    .map(|v| literal(column, v))
+                    .collect::<Result<_>>()?;
+                Ok(Predicate::In {
+                    column: column.clone(),
+                    values,
+                })
+            }
+            ("isNull" | "isnull", [a]) => Ok(Predicate::IsNull(self.column(a)?.clone())),
+            (
+                "s_intersects" | "s_equals" | "s_disjoint" | "s_touches" | "s_within"
+                | "s_overlaps" | "s_crosses" | "s_contains",
+                [a, b],
+            ) => self.spatial(op, a, b),
+            (name, _) => Err(unsupported(format!(
+                "'{name}' with {} argument(s) is not supported (supported: AND, OR, NOT, \
+                 comparisons, LIKE, BETWEEN, IN, IS NULL, S_INTERSECTS, S_EQUALS, S_DISJOINT, \
+                 S_TOUCHES, S_WITHIN, S_OVERLAPS, S_CROSSES, S_CONTAINS)",
+                args.len()
+            ))),
+        }
+    }
+
+    fn compare(&self, op: &str, a: &Expr, b: &Expr) -> Result<Predicate> {
+        // `5 < height` reads as `height > 5`.
+        let (property, value, op) = match (a, b) {
+            (Expr::Property { .. }, _) => (a, b, op),
+            (_, Expr::Property { .. }) => (b, a, mirror(op)),
+            _ => {
+                return Err(unsupported(
+                    "a comparison needs a property on one side".to_string(),
+                ))
+            }
+        };
+        let column = self.column(property)?;
+        let op = match op {
+            "=" => "=",
+            "<>" => "<>",
+            "<" => "<",
+            "<=" => "<=",
+            ">" => ">",
+            _ => ">=",
+        };
+        Ok(Predicate::Compare {
+            column: column.clone(),
+            op,
+            value: literal(column, value)?,
+        })
+    }
+
+    fn spatial(&self, op: &str, a: &Expr, b: &Expr) -> Result<Predicate> {
+        let function = match op {
+            "s_intersects" => "ST_Intersects",
+            "s_equals" => "ST_Equals",
+            "s_disjoint" => "ST_Disjoint",
+            "s_touches" => "ST_Touches",
+            "s_within" => "ST_Within",
+            "s_overlaps" => "ST_Overlaps",
+            "s_crosses" => "ST_Crosses",
+            _ => "ST_Contains",
+        };
+        let literal = match (a, b) {
+            (Expr::Property { property }, other) if property == GEOMETRY => other,
+            (other, Expr::Property { property }) if property == GEOMETRY => {
+                // The relation is read from the geometry property's side.
+                return self.spatial(mirror_spatial(op), b, other);
+            }
+            _ => {
+                return Err(unsupported(format!(
+                    "{} compares the property '{GEOMETRY}' with a geometry",
+                    op.to_uppercase()
+                )))
+            }
+        };
+        let geometry = match literal {
+            Expr::Geometry(g) => GeometryLiteral::Wkt {
+                wkt: canonical_wkt(g)?,
+                crs: self.crs.clone(),
+            },
+            // cql2-json says {"bbox": […]}; the text parser reads BBOX(…) as a function.
+            Expr::BBox { bbox } => GeometryLiteral::Envelope(self.bbox(bbox)?),
+            Expr::Operation { op, args } if op == "bbox" => {
+                GeometryLiteral::Envelope(self.bbox(args)?)
+            }
+            other => {
+                return Err(unsupported(format!(
+                    "{} needs a geometry or BBOX, not {}",
+                    op.to_uppercase(),
+                    describe(other)
+                )))
+            }
+        };
+        Ok(Predicate::Spatial { function, geometry })
+    }
+
+    fn bbox(&self, items: &[Box<Expr>]) -> Result<Bbox> {
+        let numbers: Vec<f64> = items
+            .iter()
+            .map(|e| number(e).ok_or_else(|| unsupported("BBOX takes numbers".into())))
+            .collect::<Result<_>>()?;
+        let [a, b, c, d] = match numbers.as_slice() {
+            [a, b, c, d] | [a, b, _, c, d, _] => [*a, *b, *c, *d],
+            _ => return Err(unsupported("BBOX takes 4 or 6 numbers".into())),
+        };
+        let [min_x, min_y, max_x, max_y] = if self.crs.lat_lon {
+            [b, a, d, c]
+        } else {
+            [a, b, c, d]
+        };
+        Ok(Bbox {
+            min_x,
+            min_y,
+            max_x,
+            max_y,
+            srid: self.crs.srid,
+        })
+    }
+
+    fn column(&self, e: &Expr) -> Result<&Column> {
+        match e {
+            Expr::Property { property } => queryable(self.version, property).ok_or_else(|| {
+                let known: Vec<&str> = self
+                    .version
+                    .columns
+                    .iter()
+                    .filter(|c| c.ty != ColumnType::Json)
+                    .map(|c| c.original.as_str())
+                    .collect();
+                Error::invalid(
+                    "filter",
+                    format!(
+                        "'{property}' is not a queryable of this collection (queryables: {}, {GEOMETRY})",
+                        known.join(", ")
+                    ),
+                )
+            }),
+            other => Err(unsupported(format!(
+                "expected a property, found {}",
+                describe(other)
+            ))),
+        }
+    }
+}
+
+fn unsupported(message: String) -> Error {
+    Error::invalid("filter", message)
+}
+
+fn mirror(op: &str) -> &str {
+    match op {
+        "<" => ">",
+        "<=" => ">=",
+        ">" => "<",
+        ">=" => "<=",
+        same => same,
+    }
+}
+
+fn mirror_spatial(op: &str) -> &str {
+    match op {
+        "s_within" => "s_contains",
+        "s_contains" => "s_within",
+        same => same,
+    }
+}
+
+fn describe(e: &Expr) -> String {
+    match e {
+        Expr::Property { property } => format!("the property '{property}'"),
+        Expr::Literal(s) => format!("the string '{s}'"),
+        Expr::Float(f) => format!("the number {f}"),
+        Expr::Bool(b) => format!("the boolean {b}"),
+        Expr::Null => "NULL".into(),
+        Expr::Geometry(_) | Expr::BBox { .. } => "a geometry".into(),
+        Expr::Date { .. } | Expr::Timestamp { .. } | Expr::Interval { .. } => {
+            "a temporal value".into()
+        }
+        Expr::Array(_) => "a list".into(),
+        Expr::Operation { op, .. } => format!("the expression '{op}'"),
+    }
+}
+
+/// A number literal, with the parser's `-x` (`-1 * x`) folded.
+fn number(e: &Expr) -> Option<f64> {
+    match e {
+        Expr::Float(f) => Some(*f),
+        Expr::Operation { op, args } if op == "*" && args.len() == 2 => {
+            Some(number(&args[0])? * number(&args[1])?)
+        }
+        _ => None,
+    }
+}
+
+/// `e` as a value of `column`'s type, or a 400 saying why it is not one.
+fn literal(column: &Column, e: &Expr) -> Result<Literal> {
+    let mismatch = || {
+        Error::invalid(
+            "filter",
+            format!(
+                "'{}' is {}; {} cannot be compared with it",
+                column.original,
+                column.ty.name(),
+                describe(e)
+            ),
+        )
+    };
+    if let Some(n) = number(e) {
+        return match column.ty {
+            #[allow(clippy::cast_possible_truncation)]
+            ColumnType::Integer if n.fract() == 0.0 && n.abs() < 9.0e15 => {
+                Ok(Literal::Int(n as i64))
+            }
+            ColumnType::Integer | ColumnType::Float => Ok(Literal::Float(n)),
+            _ => Err(mismatch()),
+        };
+    }
+    match (column.ty, e) {
+        (ColumnType::Boolean, Expr::Bool(b)) => Ok(Literal::Bool(*b)),
+        (ColumnType::Text, Expr::Literal(s)) => Ok(Literal::Text(s.clone())),
+        (ColumnType::Date | ColumnType::Timestamp | ColumnType::TimestampTz, Expr::Literal(s)) => {
+            literal_from_text(column, s).map_err(|m| Error::invalid("filter", m))
+        }
+        (
+            ColumnType::Date | ColumnType::Timestamp | ColumnType::TimestampTz,
+            Expr::Date { date: inner } | Expr::Timestamp { timestamp: inner },
+        ) => match inner.as_ref() {
+            Expr::Literal(s) => {
+                literal_from_text(column, s).map_err(|m| Error::invalid("filter", m))
+            }
+            _ => Err(mismatch()),
+        },
+        _ => Err(mismatch()),
+    }
+}
+
+/// Text from a query parameter (or a CQL2 string) as a value of `column`'s type.
+fn literal_from_text(column: &Column, s: &str) -> std::result::Result<Literal, String> {
+    let bad = |what: &str| {
+        format!(
+            "'{s}' is not {what} ('{}' is {})",
+            column.original,
+            column.ty.name()
+        )
+    };
+    match column.ty {
+        ColumnType::Integer => s
+            .trim()
+            .parse()
+            .map(Literal::Int)
+            .map_err(|_| bad("an integer")),
+        ColumnType::Float => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(Literal::Float)
+            .ok_or_else(|| bad("a number")),
+        ColumnType::Boolean => match s.trim() {
+            "true" => Ok(Literal::Bool(true)),
+            "false" => Ok(Literal::Bool(false)),
+            _ => Err(bad("true or false")),
+        },
+        ColumnType::Text | ColumnType::Json => Ok(Literal::Text(s.to_string())),
+        ColumnType::Date => NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d")
+            .ok()
+            .filter(|_| s.len() == 10)
+            .map(|_| Literal::Temporal(s.to_string(), ColumnType::Date))
+            .ok_or_else(|| bad("a date YYYY-MM-DD")),
+        ColumnType::Timestamp | ColumnType::TimestampTz => {
+            let ok = DateTime::parse_from_rfc3339(s).is_ok()
+                || NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").is_ok();
+            ok.then(|| Literal::Temporal(s.to_string(), column.ty))
+                .ok_or_else(|| bad("an RFC 3339 timestamp"))
+        }
+    }
+}
+
+impl Predicate {
+    /// Appends the predicate as SQL over a version table stored in `srid`.
+    pub fn push(&self, qb: &mut QueryBuilder<'_, Postgres>, srid: i32, extent: Option<[f64; 4]>) {
+        match self {
+            Self::All(parts) | Self::Any(parts) => {
+                let (joiner, empty) = if matches!(self, Self::All(_)) {
+                    (" AND ", "true")
+                } else {
+                    (" OR ", "false")
+                };
+                if parts.is_empty() {
+                    qb.push(empty);
+                    return;
+                }
+                qb.push("(");
+                for (i, p) in parts.iter().enumerate() {
+                    if i > 0 {
+                        qb.push(joiner);
+                    }
+                    p.push(qb, srid, extent);
+                }
+                qb.push(")");
+            }
+            Self::Not(p) => {
+                // SQL's NOT of NULL is NULL, which a WHERE drops, as CQL2 wants.
+                qb.push("(NOT ");
+                p.push(qb, srid, extent);
+                qb.push(")");
+            }
+            Self::Const(b) => {
+                qb.push(if *b { "true" } else { "false" });
+            }
+            Self::Compare { column, op, value } => {
+                qb.push(format!("({} {op} ", column.ident()));
+                value.push(qb);
+                qb.push(")");
+            }
+            Self::Like { column, pattern } => {
+                qb.push(format!("({} LIKE ", column.ident()));
+                qb.push_bind(pattern.clone());
+                qb.push(")");
+            }
+            Self::Between { column, low, high } => {
+                qb.push(format!("({} BETWEEN ", column.ident()));
+                low.push(qb);
+                qb.push(" AND ");
+                high.push(qb);
+                qb.push(")");
+            }
+            Self::In { column, values } => {
+                qb.push(format!("({} IN (", column.ident()));
+                for (i, v) in values.iter().enumerate() {
+                    if i > 0 {
+                        qb.push(", ");
+                    }
+                    v.push(qb);
+                }
+                qb.push("))");
+            }
+            Self::IsNull(column) => {
+                qb.push(format!("({} IS NULL)", column.ident()));
+            }
+            Self::Spatial {
+                function,
+                geometry: GeometryLiteral::Envelope(b),
+            } => {
+                // A box beyond the data is clipped to it (so that it transforms into the
+                // table's CRS): exact for every relation but containment and equality, which a
+                // feature inside the data cannot have with a box reaching beyond it.
+                let window = spatial::window(*b, extent);
+                let clipped = b.to_lon_lat().is_some_and(|ll| Some(ll) != window);
+                match window {
+                    None => {
+                        qb.push(if *function == "ST_Disjoint" {
+                            "true"
+                        } else {
+                            "false"
+                        });
+                    }
+                    Some(_) if clipped && matches!(*function, "ST_Contains" | "ST_Equals") => {
+                        qb.push("false");
+                    }
+                    Some(w) => {
+                        qb.push(format!("{function}(geom, "));
+                        spatial::push_envelope(qb, w, srid);
+                        qb.push(")");
+                    }
+                }
+            }
+            Self::Spatial {
+                function,
+                geometry: GeometryLiteral::Wkt { wkt, crs },
+            } => {
+                qb.push(format!("{function}(geom, "));
+                let transform = crs.srid != srid;
+                if transform {
+                    qb.push("ST_Transform(");
+                }
+                if crs.lat_lon {
+                    qb.push("ST_FlipCoordinates(");
+                }
+                qb.push("ST_GeomFromText(");
+                qb.push_bind(wkt.clone());
+                qb.push(format!(", {})", crs.srid));
+                if crs.lat_lon {
+                    qb.push(")");
+                }
+                if transform {
+                    qb.push(format!(", {srid})"));
+                }
+                qb.push(")");
+            }
+        }
+    }
+}
+
+impl Literal {
+    fn push(&self, qb: &mut QueryBuilder<'_, Postgres>) {
+        match self {
+            Self::Int(n) => {
+                qb.push_bind(*n);
+            }
+            Self::Float(f) => {
+                qb.push_bind(*f);
+            }
+            Self::Bool(b) => {
+                qb.push_bind(*b);
+            }
+            Self::Text(s) => {
+                qb.push_bind(s.clone());
+            }
+            Self::Temporal(s, ty) => {
+                qb.push_bind(s.clone());
+                qb.push(format!("::{}", ty.sql_type()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_garbage_is_refused() {
+        let spec = |text: &str| FilterSpec {
+            text: text.into(),
+            lang: FilterLang::Cql2Text,
+            crs: ApiCrs::crs84(),
+        };
+        for bad in [
+            "flur = 1 garbage",
+            "flur = 1 )))",
+            "flur = 1 AND",
+            "flur >",
+            "(flur = 1",
+            "flur = 1) OR (flur = 2",
+            "name = 'x",
+        ] {
+            assert!(parse(&spec(bad)).is_err(), "{bad}");
+        }
+        for good in [
+            "flur = 1",
+            "(flur = 1) OR (flur = 2)",
+            "name = 'a)b'",
+            "name = 'x y'",
+        ] {
+            assert!(parse(&spec(good)).is_ok(), "{good}");
+        }
+    }
+}

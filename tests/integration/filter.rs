@@ -1,0 +1,229 @@
+//! OGC API Features Part 3: queryables, CQL2 filters in text and JSON, property filters, and
+//! the 400s of bad filters. Every answer is checked against the same condition in SQL.
+
+use std::collections::BTreeSet;
+
+use crate::common::{app, get, get_json, harvest, TestDb};
+use kreisgeo::catalog::DatasetKind;
+
+const UTM32: &str = "http://www.opengis.net/def/crs/EPSG/0/25832";
+
+fn ids(features: &[serde_json::Value]) -> BTreeSet<i64> {
+    features
+        .iter()
+        .map(|f| f["id"].as_i64().expect("id"))
+        .collect()
+}
+
+async fn truth(db: &TestDb, condition: &str) -> BTreeSet<i64> {
+    let rows: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT fid FROM data.parcels_v1 WHERE {condition}"
+    ))
+    .fetch_all(&db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("{condition}: {e}"));
+    rows.into_iter().collect()
+}
+
+fn encode(s: &str) -> String {
+    serde_urlencoded::to_string([("filter", s)]).expect("encode")
+}
+
+#[actix_web::test]
+async fn cql2_filters_select_what_sql_selects() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    let app = app(&db).await;
+
+    let queryables = get_json(&app, "/collections/parcels/queryables").await;
+    assert_eq!(
+        queryables["properties"]["amtlicheflaeche"]["type"],
+        "integer"
+    );
+    assert_eq!(queryables["properties"]["gemarkung"]["type"], "string");
+    assert_eq!(
+        queryables["properties"]["geometry"]["format"],
+        "geometry-any"
+    );
+    assert_eq!(queryables["additionalProperties"], false);
+
+    let (gemarkung, key): (String, String) = sqlx::query_as(
+        "SELECT gemarkung, flurstueckskennzeichen FROM data.parcels_v1 ORDER BY fid LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("gemarkung");
+    let flur_prefix = &key[..9];
+    let cases = [
+        ("amtlicheflaeche > 1600", "amtlicheflaeche > 1600".to_string()),
+        (
+            "1600 >= amtlicheflaeche AND flur <> 3",
+            "amtlicheflaeche <= 1600 AND flur <> 3".to_string(),
+        ),
+        (
+            &*format!("amtlicheflaeche BETWEEN 1000 AND 2000 AND gemarkung = '{gemarkung}'"),
+            format!("amtlicheflaeche BETWEEN 1000 AND 2000 AND gemarkung = '{gemarkung}'"),
+        ),
+        (
+            &*format!("flurstueckskennzeichen LIKE '{flur_prefix}%'"),
+            format!("flurstueckskennzeichen LIKE '{flur_prefix}%'"),
+        ),
+        ("flur IN (1, 2, 3)", "flur IN (1, 2, 3)".to_string()),
+        (
+            "NOT (amtlicheflaeche < 1400) AND nenner IS NULL",
+            "NOT (amtlicheflaeche < 1400) AND nenner IS NULL".to_string(),
+        ),
+        (
+            "S_INTERSECTS(geometry, BBOX(10.40, 53.24, 10.42, 53.26))",
+            "ST_Intersects(ST_Transform(geom, 4326), ST_MakeEnvelope(10.40, 53.24, 10.42, 53.26, 4326))"
+                .to_string(),
+        ),
+        (
+            "S_WITHIN(geometry, POLYGON((10.40 53.24, 10.42 53.24, 10.42 53.26, 10.40 53.26, 10.40 53.24)))",
+            "ST_Within(ST_Transform(geom, 4326), ST_MakeEnvelope(10.40, 53.24, 10.42, 53.26, 4326))"
+                .to_string(),
+        ),
+    ];
+    for (filter, sql) in &cases {
+        let expected = truth(&db, sql).await;
+        assert!(
+            !expected.is_empty() && expected.len() < 1000,
+            "{filter}: {}",
+            expected.len()
+        );
+        // Small pages: the next links must carry the filter.
+        let served = harvest(
+            &app,
+            &format!("/collections/parcels/items?limit=97&{}", encode(filter)),
+        )
+        .await;
+        assert_eq!(ids(&served), expected, "{filter}");
+        let first = get_json(
+            &app,
+            &format!("/collections/parcels/items?limit=1&{}", encode(filter)),
+        )
+        .await;
+        assert_eq!(first["numberMatched"], expected.len(), "{filter}");
+    }
+
+    // cql2-json, and geometries in the filter given in UTM.
+    let json = r#"{"op":"and","args":[{"op":">","args":[{"property":"amtlicheflaeche"},1500]},
+        {"op":"s_intersects","args":[{"property":"geometry"},{"type":"Polygon","coordinates":
+        [[[593900,5900700],[594400,5900700],[594400,5901100],[593900,5901100],[593900,5900700]]]}]}]}"#;
+    let served = harvest(
+        &app,
+        &format!(
+            "/collections/parcels/items?limit=1000&filter-lang=cql2-json&filter-crs={UTM32}&{}",
+            encode(json)
+        ),
+    )
+    .await;
+    let expected = truth(
+        &db,
+        "amtlicheflaeche > 1500 AND ST_Intersects(ST_Transform(geom, 25832), \
+         ST_MakeEnvelope(593900, 5900700, 594400, 5901100, 25832))",
+    )
+    .await;
+    assert!(!expected.is_empty());
+    assert_eq!(ids(&served), expected);
+
+    // A property filter by parcel key, with and without the padding.
+    let (key, fid): (String, i64) = sqlx::query_as(
+        "SELECT flurstueckskennzeichen, fid FROM data.parcels_v1 \
+         WHERE flurstueckskennzeichen LIKE '%\\_\\_\\_\\_\\_\\_' ORDER BY fid LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("a parcel without Nenner");
+    for given in [key.as_str(), key.trim_end_matches('_')] {
+        let page = get_json(
+            &app,
+            &format!("/collections/parcels/items?flurstueckskennzeichen={given}"),
+        )
+        .await;
+        assert_eq!(
+            ids(page["features"].as_array().expect("features")),
+            [fid].into()
+        );
+    }
+}
+
+#[actix_web::test]
+async fn bad_filters_are_400s_naming_the_parameter() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    let app = app(&db).await;
+    let deep = vec!["flur = 1"; 150].join(" OR ");
+    let cases = [
+        (encode("nosuchthing = 1"), "filter", "not a queryable"),
+        (
+            encode("amtlicheflaeche > 5 garbage"),
+            "filter",
+            "not valid cql2-text",
+        ),
+        (
+            encode("amtlicheflaeche = 'gross'"),
+            "filter",
+            "cannot be compared",
+        ),
+        (encode("gemarkung LIKE 5"), "filter", "string pattern"),
+        (encode("amtlicheflaeche + 1 = 2"), "filter", "property"),
+        (
+            encode("T_BEFORE(amtlicheflaeche, DATE('2020-01-01'))"),
+            "filter",
+            "not supported",
+        ),
+        (
+            encode("S_INTERSECTS(gemarkung, BBOX(0,0,1,1))"),
+            "filter",
+            "geometry",
+        ),
+        (encode(&deep), "filter", "at most"),
+        (
+            encode("S_INTERSECTS(geometry, POLYGON((10 53, 11 54)))"),
+            "filter",
+            "too few points",
+        ),
+        (
+            format!("filter-lang=cql3&{}", encode("flur = 1")),
+            "filter-lang",
+            "cql2-text",
+        ),
+        (
+            format!("filter-crs=EPSG:2056&{}", encode("flur = 1")),
+            "filter-crs",
+            "not served",
+        ),
+        ("foo=1".to_string(), "foo", "unknown parameter"),
+        ("flur=eins".to_string(), "flur", "not an integer"),
+        (
+            format!("filter-lang=cql2-json&{}", encode("{\"op\":")),
+            "filter",
+            "not valid cql2-json",
+        ),
+    ];
+    for (query, parameter, words) in &cases {
+        let (status, _, body) = get(&app, &format!("/collections/parcels/items?{query}")).await;
+        let body = String::from_utf8_lossy(&body);
+        assert_eq!(status, 400, "{query}: {body}");
+        let error: serde_json::Value = serde_json::from_str(&body).expect("JSON error");
+        assert_eq!(error["parameter"], *parameter, "{query}: {body}");
+        assert!(
+            error["description"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(words),
+            "{query}: {body}"
+        );
+    }
+}
