@@ -65,6 +65,14 @@ impl Bbox {
     }
 }
 
+/// A point in x/y order (longitude first for geographic CRSs) of the CRS `srid`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+    pub srid: i32,
+}
+
 /// Sphere radius of EPSG:3857.
 const WEB_MERCATOR_RADIUS: f64 = 6_378_137.0;
 

@@ -9,7 +9,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::Modify;
 
 use super::routes::{
-    admin, api_doc, collections, conformance, items, landing, nearest, queryables, tiles,
+    admin, api_doc, at, collections, conformance, items, landing, nearest, queryables, tiles,
     TAG_ADMIN, TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA, TAG_TILES,
 };
 
@@ -64,6 +64,7 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(items::get_feature)
         .service(tiles::get_tile)
         .service(nearest::get_nearest)
+        .service(at::get_at)
         .service(admin::post_version)
         .service(admin::get_job);
 }

@@ -3,7 +3,7 @@
 
 use sqlx::{Postgres, QueryBuilder};
 
-use crate::crs::{Bbox, WGS84_SRID};
+use crate::crs::{Bbox, Point};
 
 /// Degrees added around a dataset's extent before clipping to it, so that rounding in the
 /// transformed extent can never cut off a feature at its edge.
@@ -54,17 +54,18 @@ pub fn push_envelope(qb: &mut QueryBuilder<'_, Postgres>, b: Bbox, target_srid: 
     }
 }
 
-/// A lon/lat point in `target_srid`.
-pub fn push_point(qb: &mut QueryBuilder<'_, Postgres>, (lon, lat): (f64, f64), target_srid: i32) {
-    if target_srid != WGS84_SRID {
+/// `p` as a point geometry in `target_srid`.
+pub fn push_point(qb: &mut QueryBuilder<'_, Postgres>, p: Point, target_srid: i32) {
+    let transform = p.srid != target_srid;
+    if transform {
         qb.push("ST_Transform(");
     }
     qb.push("ST_SetSRID(ST_MakePoint(");
-    qb.push_bind(lon);
+    qb.push_bind(p.x);
     qb.push(", ");
-    qb.push_bind(lat);
-    qb.push(format!("), {WGS84_SRID})"));
-    if target_srid != WGS84_SRID {
+    qb.push_bind(p.y);
+    qb.push(format!("), {})", p.srid));
+    if transform {
         qb.push(format!(", {target_srid})"));
     }
 }

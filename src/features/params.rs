@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use super::filter::{self, FilterLang, FilterSpec, Predicate};
 use super::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::catalog::Collection;
-use crate::crs::ApiCrs;
+use crate::crs::{ApiCrs, Point};
 use crate::error::{Error, Result};
 
 /// Raw query string of `/collections/{collectionId}/items`. Any other parameter must be the
@@ -338,7 +338,52 @@ fn parse_bbox(s: &str, crs: &ApiCrs) -> Result<Bbox> {
     })
 }
 
-fn parse_crs(parameter: &str, value: Option<&str>) -> Result<ApiCrs> {
+/// A point parameter `x,y` in `crs` (latitude first for EPSG:4326 and 4258, as for bbox).
+pub fn parse_point(parameter: &str, value: Option<&str>, crs: &ApiCrs) -> Result<Point> {
+    let s = value.ok_or_else(|| {
+        Error::invalid(
+            parameter,
+            if crs.lat_lon {
+                "required: lat,lon"
+            } else if crs.is_geographic() || crs.srid == crate::crs::WGS84_SRID {
+                "required: lon,lat"
+            } else {
+                "required: x,y"
+            },
+        )
+    })?;
+    let parts: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| Error::invalid(parameter, format!("'{s}' is not two numbers x,y")))?;
+    let [a, b] = parts.as_slice() else {
+        return Err(Error::invalid(
+            parameter,
+            format!("'{s}' is not two numbers x,y"),
+        ));
+    };
+    if !a.is_finite() || !b.is_finite() {
+        return Err(Error::invalid(parameter, "numbers must be finite"));
+    }
+    let (x, y) = if crs.lat_lon { (*b, *a) } else { (*a, *b) };
+    if (crs.is_geographic() || crs.srid == crate::crs::WGS84_SRID)
+        && !((-180.0..=180.0).contains(&x) && (-90.0..=90.0).contains(&y))
+    {
+        return Err(Error::invalid(
+            parameter,
+            "longitude must lie in [-180, 180], latitude in [-90, 90]",
+        ));
+    }
+    Ok(Point {
+        x,
+        y,
+        srid: crs.srid,
+    })
+}
+
+/// A CRS parameter (`crs`, `bbox-crs`, `point-crs`, …): a served CRS, CRS84 when absent.
+pub fn parse_crs(parameter: &str, value: Option<&str>) -> Result<ApiCrs> {
     match value {
         None => Ok(ApiCrs::crs84()),
         Some(v) => ApiCrs::from_uri(v).ok_or_else(|| {

@@ -9,7 +9,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use super::filter::Predicate;
 use super::params::{Bbox, ItemsQuery};
 use crate::catalog::{ColumnType, Version};
-use crate::crs::{ApiCrs, WGS84_SRID};
+use crate::crs::{ApiCrs, Point, WGS84_SRID};
 use crate::db::spatial;
 use crate::error::{Error, Result};
 use crate::value::{FeatureRow, Value};
@@ -146,26 +146,27 @@ pub async fn next_cursor(pool: &PgPool, version: &Version, q: &ItemsQuery) -> Re
     })
 }
 
-/// The `limit` features nearest to `(lon, lat)`, nearest first, with their distance in metres
-/// on the WGS 84 ellipsoid. The spatial index (KNN `<->`, planar in the table's CRS) picks
-/// candidates; because planar distance is not geodesic distance (in lon/lat degrees of
-/// longitude are shorter than degrees of latitude), it picks several times more than asked and
-/// the exact geodesic distance orders them. `exclude` drops features whose text column has one of
-/// the values (an AED's `access=private`).
+/// The `limit` features nearest to `point`, nearest first, with their distance in metres
+/// on the WGS 84 ellipsoid, geometries in `crs`. The spatial index (KNN `<->`, planar in the
+/// table's CRS) picks candidates; because planar distance is not geodesic distance (in lon/lat
+/// degrees of longitude are shorter than degrees of latitude), it picks several times more than
+/// asked and the exact geodesic distance orders them. `exclude` drops features whose text column
+/// has one of the values (an AED's `access=private`).
 pub async fn nearest(
     pool: &PgPool,
     version: &Version,
-    (lon, lat): (f64, f64),
+    point: Point,
     limit: u32,
     exclude: Option<(&crate::catalog::Column, &[&str])>,
+    crs: &ApiCrs,
 ) -> Result<Vec<FeatureRow>> {
     let mut qb = QueryBuilder::new("");
-    push_columns(&mut qb, version, &ApiCrs::crs84());
+    push_columns(&mut qb, version, crs);
     qb.push(format!(
         ", ST_Distance({}::geography, ",
         version.geometry_in(WGS84_SRID)
     ));
-    spatial::push_point(&mut qb, (lon, lat), WGS84_SRID);
+    spatial::push_point(&mut qb, point, WGS84_SRID);
     qb.push("::geography) AS distance_m FROM (SELECT * FROM ");
     qb.push(version.table().to_string());
     qb.push(" WHERE geom IS NOT NULL");
@@ -178,7 +179,7 @@ pub async fn nearest(
         qb.push(")");
     }
     qb.push(" ORDER BY geom <-> ");
-    spatial::push_point(&mut qb, (lon, lat), version.source_crs);
+    spatial::push_point(&mut qb, point, version.source_crs);
     qb.push(" LIMIT ");
     qb.push_bind(i64::from(limit) * 4 + 16);
     qb.push(") candidates ORDER BY distance_m, fid LIMIT ");
@@ -195,6 +196,25 @@ pub async fn nearest(
             Ok(feature)
         })
         .collect()
+}
+
+/// The features whose geometry contains `point` (or has it on its boundary), in id order, at
+/// most `limit`: the roof under a click, the parcel under a house.
+pub async fn at(
+    pool: &PgPool,
+    version: &Version,
+    point: Point,
+    limit: u32,
+    crs: &ApiCrs,
+) -> Result<Vec<FeatureRow>> {
+    let mut qb = QueryBuilder::new("");
+    push_select(&mut qb, version, crs);
+    qb.push(" WHERE ST_Intersects(geom, ");
+    spatial::push_point(&mut qb, point, version.source_crs);
+    qb.push(") ORDER BY fid LIMIT ");
+    qb.push_bind(i64::from(limit));
+    let rows = qb.build().fetch_all(pool).await?;
+    rows.iter().map(|row| decode(row, version)).collect()
 }
 
 /// One feature by its id.

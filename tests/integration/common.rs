@@ -237,6 +237,31 @@ where
     (status, content_type, body)
 }
 
+/// A GET with request headers: status, response headers (lower-case names), body.
+pub async fn get_with_headers<S, B>(
+    app: &S,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (u16, std::collections::HashMap<String, String>, Vec<u8>)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut req = test::TestRequest::get().uri(uri);
+    for (name, value) in headers {
+        req = req.insert_header((*name, *value));
+    }
+    let resp = test::call_service(app, req.to_request()).await;
+    let status = resp.status().as_u16();
+    let response_headers = resp
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let body = test::read_body(resp).await.to_vec();
+    (status, response_headers, body)
+}
+
 /// A GET that must answer 200 with JSON.
 pub async fn get_json<S, B>(app: &S, uri: &str) -> Json
 where

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use geo::{Intersects, Rect};
 use serde_json::Value as Json;
 
-use crate::common::{app, get, get_json, harvest, TestDb};
+use crate::common::{app, get, get_json, get_with_headers, harvest, TestDb};
 use kreisgeo::catalog::DatasetKind;
 use kreisgeo::ingest::IngestRequest;
 
@@ -432,6 +432,30 @@ async fn nearest_defibrillators_match_a_full_geodesic_scan() {
     }
     let (status, _, _) = get(&app, "/collections/nope/nearest?point=10,53").await;
     assert_eq!(status, 404);
+
+    // The same search from the same place given in UTM, and given latitude first.
+    let (x, y): (f64, f64) = sqlx::query_as(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 4326), 25832) AS p) s",
+    )
+    .bind(lon)
+    .bind(lat)
+    .fetch_one(&db.pool)
+    .await
+    .expect("utm");
+    let ids = |doc: Json| -> Vec<Json> {
+        doc["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .map(|f| f["id"].clone())
+            .collect()
+    };
+    let plain = ids(get_json(&app, &format!("/collections/aed/nearest?point={lon},{lat}")).await);
+    let utm = ids(get_json(&app, &format!("/collections/aed/nearest?point={x},{y}&point-crs=http://www.opengis.net/def/crs/EPSG/0/25832")).await);
+    let lat_first = ids(get_json(&app, &format!("/collections/aed/nearest?point={lat},{lon}&point-crs=http://www.opengis.net/def/crs/EPSG/0/4326")).await);
+    assert_eq!(plain.len(), 5);
+    assert_eq!(utm, plain);
+    assert_eq!(lat_first, plain);
 }
 
 #[actix_web::test]
@@ -532,5 +556,79 @@ async fn open_now_keeps_only_defibrillators_open_at_that_moment() {
             serde_json::from_slice::<Json>(&body).expect("JSON")["parameter"],
             parameter
         );
+    }
+}
+
+#[actix_web::test]
+async fn at_a_point_are_the_features_that_contain_it() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/solar_lueneburg_500_25832.geojson",
+        "solar",
+        DatasetKind::Solar,
+    )
+    .await;
+    let app = app(&db).await;
+    // A point inside roof 17, in lon/lat and in UTM.
+    let (lon, lat, x, y): (f64, f64, f64, f64) = sqlx::query_as(
+        "SELECT ST_X(ST_Transform(p, 4326)), ST_Y(ST_Transform(p, 4326)), ST_X(p), ST_Y(p) \
+         FROM (SELECT ST_PointOnSurface(geom) AS p FROM data.solar_v1 WHERE fid = 17) s",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("point");
+    let expected: Vec<i64> = sqlx::query_scalar(
+        "SELECT fid FROM data.solar_v1 WHERE ST_Intersects(geom, \
+           ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 4326), 25832)) ORDER BY fid",
+    )
+    .bind(lon)
+    .bind(lat)
+    .fetch_all(&db.pool)
+    .await
+    .expect("truth");
+    assert!(expected.contains(&17));
+    let ids = |doc: &serde_json::Value| -> Vec<i64> {
+        doc["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .map(|f| f["id"].as_i64().expect("id"))
+            .collect()
+    };
+    let roofs = get_json(&app, &format!("/collections/solar/at?point={lon},{lat}")).await;
+    assert_eq!(ids(&roofs), expected);
+    assert!(roofs["features"][0]["properties"]["kwp"].is_number());
+    // The same point in UTM, answered in UTM.
+    let utm = "http://www.opengis.net/def/crs/EPSG/0/25832";
+    let (status, headers, body) = get_with_headers(
+        &app,
+        &format!("/collections/solar/at?point={x},{y}&point-crs={utm}&crs={utm}"),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers.get("content-crs").map(String::as_str),
+        Some(&*format!("<{utm}>"))
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(ids(&doc), expected);
+    let easting = doc["features"][0]["geometry"]["coordinates"][0][0][0]
+        .as_f64()
+        .expect("x");
+    assert!((500_000.0..700_000.0).contains(&easting), "{easting}");
+    // Nowhere near a roof: an empty collection, not an error.
+    let none = get_json(&app, "/collections/solar/at?point=10.0,50.0").await;
+    assert_eq!(none["numberReturned"], 0);
+    for (query, parameter) in [
+        ("", "point"),
+        ("point=10.4", "point"),
+        ("point=10.4,53.2&limit=0", "limit"),
+        ("point=10.4,53.2&point-crs=EPSG:2056", "point-crs"),
+    ] {
+        let (status, _, body) = get(&app, &format!("/collections/solar/at?{query}")).await;
+        assert_eq!(status, 400, "{query}");
+        let error: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(error["parameter"], parameter, "{query}");
     }
 }

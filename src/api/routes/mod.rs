@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod api_doc;
+pub mod at;
 pub mod collections;
 pub mod conformance;
 pub mod items;

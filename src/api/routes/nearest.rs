@@ -6,14 +6,16 @@ use utoipa::IntoParams;
 
 use super::TAG_CITIZENS;
 use crate::api::state::AppState;
-use crate::catalog::{repo, DatasetKind};
+use crate::catalog::{repo, DatasetKind, Version};
+use crate::crs::ApiCrs;
 use crate::error::{Error, Result};
 use crate::features::encode::geojson::GeoJsonEncoder;
 use crate::features::encode::{FeatureEncoder, PageEnd};
+use crate::features::params::{parse_crs, parse_point};
 use crate::features::query;
 use crate::hours;
 use crate::ogc::{media, FeatureCollectionDoc, Link};
-use crate::value::Value;
+use crate::value::{FeatureRow, Value};
 
 /// Largest number of nearest features one request may ask for.
 pub const MAX_NEAREST: u32 = 100;
@@ -23,9 +25,19 @@ pub const MAX_NEAREST: u32 = 100;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct NearestParams {
-    /// Where the citizen is: `lon,lat` in CRS84.
+    /// Where the citizen is: `lon,lat` in CRS84, or x,y in `point-crs`.
     #[param(example = "10.4115,53.2487")]
     pub point: Option<String>,
+    /// CRS of `point`, as a URI; default CRS84.
+    #[serde(rename = "point-crs")]
+    #[param(
+        rename = "point-crs",
+        example = "http://www.opengis.net/def/crs/EPSG/0/25832"
+    )]
+    pub point_crs: Option<String>,
+    /// CRS of the returned coordinates, as a URI; default CRS84.
+    #[param(example = "http://www.opengis.net/def/crs/EPSG/0/25832")]
+    pub crs: Option<String>,
     /// How many features, 1 to 100; default 5.
     #[param(value_type = Option<u32>, example = 3)]
     pub limit: Option<String>,
@@ -40,25 +52,6 @@ pub struct NearestParams {
     /// The moment `open_now` is evaluated at, local German time `YYYY-MM-DDThh:mm` [now].
     #[param(example = "2026-11-23T09:00")]
     pub at: Option<String>,
-}
-
-fn parse_point(s: Option<&str>) -> Result<(f64, f64)> {
-    let s = s.ok_or_else(|| Error::invalid("point", "required: lon,lat in CRS84"))?;
-    let parts: Vec<f64> = s
-        .split(',')
-        .map(|p| p.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| Error::invalid("point", format!("'{s}' is not lon,lat")))?;
-    match parts.as_slice() {
-        [lon, lat] if (-180.0..=180.0).contains(lon) && (-90.0..=90.0).contains(lat) => {
-            Ok((*lon, *lat))
-        }
-        [_, _] => Err(Error::invalid(
-            "point",
-            "longitude must lie in [-180, 180], latitude in [-90, 90]",
-        )),
-        _ => Err(Error::invalid("point", format!("'{s}' is not lon,lat"))),
-    }
 }
 
 fn parse_limit(s: Option<&str>) -> Result<u32> {
@@ -100,7 +93,9 @@ pub async fn get_nearest(
     path: web::Path<String>,
     params: web::Query<NearestParams>,
 ) -> Result<HttpResponse> {
-    let point = parse_point(params.point.as_deref())?;
+    let point_crs = parse_crs("point-crs", params.point_crs.as_deref())?;
+    let point = parse_point("point", params.point.as_deref(), &point_crs)?;
+    let crs = parse_crs("crs", params.crs.as_deref())?;
     let limit = parse_limit(params.limit.as_deref())?;
     let everyone = match params.access.as_deref() {
         None => false,
@@ -142,7 +137,7 @@ pub async fn get_nearest(
     }
     // Closed ones are dropped after the distance ranking, so rank more candidates.
     let candidates = if open_only { limit * 10 + 50 } else { limit };
-    let mut rows = query::nearest(&state.pool, version, point, candidates, exclude).await?;
+    let mut rows = query::nearest(&state.pool, version, point, candidates, exclude, &crs).await?;
     if let (Some(i), DatasetKind::Aed) = (hours, collection.kind) {
         for row in &mut rows {
             let text = match &row.values[i] {
@@ -166,13 +161,26 @@ pub async fn get_nearest(
     }
     rows.truncate(limit as usize);
 
+    feature_collection(&req, &state, &id, version, &rows, &crs)
+}
+
+/// A GeoJSON FeatureCollection of `rows` answering a citizen query: short-lived (it depends on
+/// the point), cacheable per URL.
+pub fn feature_collection(
+    req: &HttpRequest,
+    state: &AppState,
+    id: &str,
+    version: &Version,
+    rows: &[FeatureRow],
+    crs: &ApiCrs,
+) -> Result<HttpResponse> {
     let mut encoder = GeoJsonEncoder::new(version);
     let mut body = Vec::with_capacity(4096);
     encoder.begin(&mut body);
-    for row in &rows {
+    for row in rows {
         encoder.feature(&mut body, row)?;
     }
-    let base = state.base_url(&req);
+    let base = state.base_url(req);
     let self_href = format!("{base}{}?{}", req.path(), req.query_string());
     encoder.end(
         &mut body,
@@ -190,9 +198,9 @@ pub async fn get_nearest(
             ],
         },
     );
-    // Depends on the point: short-lived, but cacheable per URL.
     Ok(HttpResponse::Ok()
         .content_type(media::GEOJSON)
+        .insert_header(("Content-Crs", format!("<{}>", crs.uri)))
         .insert_header(("Cache-Control", "public, max-age=60"))
         .body(body))
 }
@@ -203,10 +211,25 @@ mod tests {
 
     #[test]
     fn points_and_limits() {
-        assert_eq!(parse_point(Some("10.4, 53.2")).unwrap(), (10.4, 53.2));
-        for bad in [None, Some("10.4"), Some("a,b"), Some("200,0"), Some("0,95")] {
+        let crs84 = ApiCrs::crs84();
+        let p = parse_point("point", Some("10.4, 53.2"), &crs84).unwrap();
+        assert_eq!((p.x, p.y, p.srid), (10.4, 53.2, 4326));
+        let wgs84 = ApiCrs::from_uri("http://www.opengis.net/def/crs/EPSG/0/4326").unwrap();
+        let p = parse_point("point", Some("53.2,10.4"), &wgs84).unwrap();
+        assert_eq!((p.x, p.y), (10.4, 53.2));
+        for bad in [
+            None,
+            Some("10.4"),
+            Some("a,b"),
+            Some("200,0"),
+            Some("0,95"),
+            Some("NaN,1"),
+        ] {
             assert!(
-                matches!(parse_point(bad), Err(Error::InvalidParameter { .. })),
+                matches!(
+                    parse_point("point", bad, &crs84),
+                    Err(Error::InvalidParameter { .. })
+                ),
                 "{bad:?}"
             );
         }
