@@ -12,20 +12,34 @@ const EXTENT_MARGIN_DEG: f64 = 0.01;
 /// Segments per side when a rectangle is densified before a transformation.
 const DENSIFY_SEGMENTS: f64 = 64.0;
 
-/// The part of `b` that can hold features of a dataset whose CRS84 extent is `extent`, or `None`
+/// The parts of `b` that can hold features of a dataset whose CRS84 extent is `extent`: none
 /// when nothing can match. Boxes that have a lon/lat form are clipped to the extent: outside it
 /// nothing matches, and a clipped box transforms safely into the table's CRS even when the
-/// request spans the globe (a world box has no image in a UTM zone).
-pub fn window(b: Bbox, extent: Option<[f64; 4]>) -> Option<Bbox> {
-    let extent = extent?;
+/// request spans the globe (a world box has no image in a UTM zone). A lon/lat box whose west
+/// edge lies east of its east edge crosses the antimeridian and is two boxes.
+pub fn window(b: Bbox, extent: Option<[f64; 4]>) -> Vec<Bbox> {
+    let Some(extent) = extent else {
+        return Vec::new();
+    };
+    let padded = [
+        extent[0] - EXTENT_MARGIN_DEG,
+        extent[1] - EXTENT_MARGIN_DEG,
+        extent[2] + EXTENT_MARGIN_DEG,
+        extent[3] + EXTENT_MARGIN_DEG,
+    ];
     match b.to_lon_lat() {
-        Some(lon_lat) => lon_lat.intersection([
-            extent[0] - EXTENT_MARGIN_DEG,
-            extent[1] - EXTENT_MARGIN_DEG,
-            extent[2] + EXTENT_MARGIN_DEG,
-            extent[3] + EXTENT_MARGIN_DEG,
-        ]),
-        None => Some(b),
+        Some(ll) if ll.min_x > ll.max_x => [
+            Bbox { max_x: 180.0, ..ll },
+            Bbox {
+                min_x: -180.0,
+                ..ll
+            },
+        ]
+        .into_iter()
+        .filter_map(|part| part.intersection(padded))
+        .collect(),
+        Some(ll) => ll.intersection(padded).into_iter().collect(),
+        None => vec![b],
     }
 }
 
@@ -78,16 +92,25 @@ mod tests {
     fn world_boxes_are_clipped_to_the_data() {
         let lueneburg = [10.0, 53.0, 11.0, 53.4];
         let world = Bbox::lon_lat(-180.0, -90.0, 180.0, 90.0);
-        let w = window(world, Some(lueneburg)).unwrap();
+        let w = window(world, Some(lueneburg));
         assert_eq!(
-            [w.min_x, w.min_y, w.max_x, w.max_y],
+            [w[0].min_x, w[0].min_y, w[0].max_x, w[0].max_y],
             [9.99, 52.99, 11.01, 53.41]
         );
         assert_eq!(
             window(Bbox::lon_lat(0.0, 0.0, 1.0, 1.0), Some(lueneburg)),
-            None
+            []
         );
-        assert_eq!(window(world, None), None);
+        assert_eq!(window(world, None), []);
+        // Across the antimeridian: 170°E eastwards to 11°E, the long way round, holds Lüneburg.
+        let across = window(Bbox::lon_lat(170.0, 50.0, 11.0, 60.0), Some(lueneburg));
+        assert_eq!(across.len(), 1);
+        assert_eq!((across[0].min_x, across[0].max_x), (9.99, 11.0));
+        let across_pacific = Bbox::lon_lat(170.0, -10.0, -170.0, 10.0);
+        assert_eq!(
+            window(across_pacific, Some([-180.0, -90.0, 180.0, 90.0])).len(),
+            2
+        );
         // Web Mercator's whole square is the whole globe.
         let r = 20_037_508.342_789_244;
         let merc = Bbox {
@@ -107,6 +130,6 @@ mod tests {
             max_y: 5.9e6,
             srid: 25832,
         };
-        assert_eq!(window(utm, Some(lueneburg)), Some(utm));
+        assert_eq!(window(utm, Some(lueneburg)), [utm]);
     }
 }

@@ -665,24 +665,33 @@ impl Predicate {
                 // A box beyond the data is clipped to it (so that it transforms into the
                 // table's CRS): exact for every relation but containment and equality, which a
                 // feature inside the data cannot have with a box reaching beyond it.
-                let window = spatial::window(*b, extent);
-                let clipped = b.to_lon_lat().is_some_and(|ll| Some(ll) != window);
-                match window {
-                    None => {
-                        qb.push(if *function == "ST_Disjoint" {
-                            "true"
-                        } else {
-                            "false"
-                        });
-                    }
-                    Some(_) if clipped && matches!(*function, "ST_Contains" | "ST_Equals") => {
-                        qb.push("false");
-                    }
-                    Some(w) => {
+                let pieces = spatial::window(*b, extent);
+                let clipped = b.to_lon_lat().is_some_and(|ll| pieces != [ll]);
+                if pieces.is_empty() {
+                    qb.push(if *function == "ST_Disjoint" {
+                        "true"
+                    } else {
+                        "false"
+                    });
+                } else if clipped && matches!(*function, "ST_Contains" | "ST_Equals") {
+                    qb.push("false");
+                } else {
+                    // Two pieces when the box crosses the antimeridian.
+                    let joiner = if *function == "ST_Disjoint" {
+                        " AND "
+                    } else {
+                        " OR "
+                    };
+                    qb.push("(");
+                    for (i, w) in pieces.into_iter().enumerate() {
+                        if i > 0 {
+                            qb.push(joiner);
+                        }
                         qb.push(format!("{function}(geom, "));
                         spatial::push_envelope(qb, w, srid);
                         qb.push(")");
                     }
+                    qb.push(")");
                 }
             }
             Self::Spatial {

@@ -311,12 +311,7 @@ fn parse_bbox(s: &str, crs: &ApiCrs) -> Result<Bbox> {
         if !(-90.0..=90.0).contains(&min_y) || !(-90.0..=90.0).contains(&max_y) {
             return Err(Error::invalid("bbox", "latitudes must lie in [-90, 90]"));
         }
-        if min_x > max_x {
-            return Err(Error::invalid(
-                "bbox",
-                "boxes crossing the antimeridian (minLon > maxLon) are not supported",
-            ));
-        }
+        // minLon > maxLon is a box across the antimeridian (OGC API Features, 7.15.3).
     } else if min_x > max_x {
         return Err(Error::invalid(
             "bbox",
@@ -447,13 +442,15 @@ mod tests {
         assert_eq!(q.bbox.unwrap().max_y, 54.0);
         let q = ItemsQuery::parse(&params(None, Some("10,53,0,11,54,100")), "").unwrap();
         assert_eq!(q.bbox.unwrap().max_x, 11.0);
+        // West above east: a box across the antimeridian, legal.
+        let q = ItemsQuery::parse(&params(None, Some("170,-10,-170,10")), "").unwrap();
+        assert_eq!(q.bbox.unwrap().min_x, 170.0);
         for bad in [
             "1,2,3",
             "a,b,c,d",
             "10,54,11,53",
             "10,53,200,54",
             "NaN,1,2,3",
-            "11,53,10,54",
         ] {
             assert_eq!(
                 parameter_of(ItemsQuery::parse(&params(None, Some(bad)), "").unwrap_err()),

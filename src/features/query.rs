@@ -49,19 +49,24 @@ fn push_filter(
         p.push(qb, version.source_crs, version.bbox);
     }
     let Some(b) = bbox else { return };
-    match spatial::window(b, version.bbox) {
-        None => {
-            qb.push(" AND false");
-        }
-        Some(w) => {
-            // && uses the GiST index; ST_Intersects makes the answer exact.
-            qb.push(" AND geom && ");
-            spatial::push_envelope(qb, w, version.source_crs);
-            qb.push(" AND ST_Intersects(geom, ");
-            spatial::push_envelope(qb, w, version.source_crs);
-            qb.push(")");
-        }
+    let parts = spatial::window(b, version.bbox);
+    if parts.is_empty() {
+        qb.push(" AND false");
+        return;
     }
+    qb.push(" AND (");
+    for (i, w) in parts.into_iter().enumerate() {
+        if i > 0 {
+            qb.push(" OR ");
+        }
+        // && uses the GiST index; ST_Intersects makes the answer exact.
+        qb.push("(geom && ");
+        spatial::push_envelope(qb, w, version.source_crs);
+        qb.push(" AND ST_Intersects(geom, ");
+        spatial::push_envelope(qb, w, version.source_crs);
+        qb.push("))");
+    }
+    qb.push(")");
 }
 
 /// Decodes a row of [`push_select`] by the catalog's column types.

@@ -18,7 +18,9 @@ pub async fn tile(pool: &PgPool, version: &Version, layer: &str, t: TileCoord) -
     let Some(window) = spatial::window(
         t.lon_lat_bounds(f64::from(BUFFER) / f64::from(EXTENT)),
         version.bbox,
-    ) else {
+    )
+    .into_iter()
+    .next() else {
         return Ok(Vec::new());
     };
     let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new("SELECT ST_AsMVT(q, ");

@@ -168,4 +168,10 @@ async fn bbox_in_utm_or_lat_lon_selects_what_the_crs84_box_selects() {
     }
     let elsewhere = get_json(&app, "/collections/parcels/items?bbox=-10,-10,-9,-9").await;
     assert_eq!(elsewhere["numberMatched"], 0);
+    // West above east crosses the antimeridian: 170°E eastwards round to 11°E holds the
+    // county, 170°E to 10°E (west of it) holds nothing.
+    let round = get_json(&app, "/collections/parcels/items?limit=1&bbox=170,50,11,60").await;
+    assert_eq!(round["numberMatched"], 1000);
+    let short = get_json(&app, "/collections/parcels/items?limit=1&bbox=170,50,10,60").await;
+    assert_eq!(short["numberMatched"], 0);
 }
