@@ -53,32 +53,41 @@ async fn ogrinfo_lists_and_ogr2ogr_copies_whole_collections() {
         "{listing}"
     );
 
-    let out = std::env::temp_dir().join(format!("kg-gdal-{}.geojson", std::process::id()));
-    let _ = std::fs::remove_file(&out);
-    {
-        let (url, out) = (url.clone(), out.display().to_string());
-        actix_web::rt::task::spawn_blocking(move || {
-            run(
-                "ogr2ogr",
-                vec!["-f".into(), "GeoJSON".into(), out, url, "parcels".into()],
-            )
-        })
-        .await
-        .expect("ogr2ogr");
+    // Every collection, copied whole by following `next`, has the database's count.
+    for (collection, table) in [("parcels", "parcels_v1"), ("aed-koeln", "aed_koeln_v2")] {
+        let out = std::env::temp_dir().join(format!(
+            "kg-gdal-{collection}-{}.geojson",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&out);
+        {
+            let (url, out, layer) = (url.clone(), out.display().to_string(), collection.to_string());
+            actix_web::rt::task::spawn_blocking(move || {
+                run("ogr2ogr", vec!["-f".into(), "GeoJSON".into(), out, url, layer])
+            })
+            .await
+            .expect("ogr2ogr");
+        }
+        let copied: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).expect("output")).expect("JSON");
+        let features = copied["features"].as_array().expect("features");
+        let in_db: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM data.{table}"))
+            .fetch_one(&db.pool)
+            .await
+            .expect("count");
+        assert_eq!(features.len() as i64, in_db, "{collection}");
+        if collection == "parcels" {
+            let keys: std::collections::HashSet<&str> = features
+                .iter()
+                .map(|f| {
+                    f["properties"]["flurstueckskennzeichen"]
+                        .as_str()
+                        .expect("key")
+                })
+                .collect();
+            assert_eq!(keys.len(), 1000);
+        }
+        let _ = std::fs::remove_file(out);
     }
-    let copied: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).expect("output")).expect("JSON");
-    let features = copied["features"].as_array().expect("features");
-    assert_eq!(features.len(), 1000);
-    let keys: std::collections::HashSet<&str> = features
-        .iter()
-        .map(|f| {
-            f["properties"]["flurstueckskennzeichen"]
-                .as_str()
-                .expect("key")
-        })
-        .collect();
-    assert_eq!(keys.len(), 1000);
-    let _ = std::fs::remove_file(out);
     control.stop(true).await;
 }
