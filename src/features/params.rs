@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 
 use super::filter::{self, FilterLang, FilterSpec, Predicate};
 use super::{DEFAULT_LIMIT, MAX_LIMIT};
-use crate::catalog::Collection;
+use crate::catalog::{Collection, Version};
 use crate::crs::{ApiCrs, Point};
 use crate::error::{Error, Result};
 
@@ -51,6 +51,10 @@ pub struct ItemsParams {
     /// padding).
     #[param(value_type = Option<String>, example = "gemarkung = '5329' AND S_INTERSECTS(geometry, BBOX(6.7,51.4,6.8,51.5))")]
     pub filter: Option<String>,
+    /// Comma-separated attributes to return (by their names in the collection); the others
+    /// are left out. Default: all.
+    #[param(value_type = Option<String>, example = "flurstueckskennzeichen,amtlicheflaeche")]
+    pub properties: Option<String>,
     /// `cql2-text` (default) or `cql2-json`.
     #[serde(rename = "filter-lang")]
     #[param(rename = "filter-lang", value_type = Option<String>, example = "cql2-text")]
@@ -75,6 +79,7 @@ pub const ITEMS_PARAMETERS: &[&str] = &[
     "filter",
     "filter-lang",
     "filter-crs",
+    "properties",
 ];
 
 /// Query string of one feature.
@@ -147,6 +152,8 @@ pub struct ItemsQuery {
     pub property_filters: Vec<(String, String)>,
     /// `filter` and the property filters compiled against the collection ([`ItemsQuery::compile`]).
     pub predicate: Option<Predicate>,
+    /// The attributes to return (`properties`), as given; all when `None`.
+    pub properties: Option<Vec<String>>,
 }
 
 impl ItemsQuery {
@@ -171,10 +178,17 @@ impl ItemsQuery {
                 None
             }
         };
+        let properties = p.properties.as_deref().map(|list| {
+            list.split(',')
+                .map(|name| name.trim().to_string())
+                .filter(|name| !name.is_empty())
+                .collect()
+        });
         Ok(Self {
             filter,
             property_filters,
             predicate: None,
+            properties,
             crs: parse_crs("crs", p.crs.as_deref())?,
             limit: p
                 .limit
@@ -235,13 +249,42 @@ impl ItemsQuery {
         Ok(())
     }
 
-    /// The query string that repeats this query's filters in a `next` link.
-    pub fn filter_params(&self) -> String {
+    /// `version` reduced to the attributes `properties` asks for, in the order asked.
+    pub fn select_properties(&self, mut version: Version) -> Result<Version> {
+        let Some(names) = &self.properties else {
+            return Ok(version);
+        };
+        let mut selected = Vec::with_capacity(names.len());
+        for name in names {
+            let column = version
+                .columns
+                .iter()
+                .find(|c| &c.original == name)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "properties",
+                        format!("'{name}' is not an attribute of this collection"),
+                    )
+                })?;
+            if !selected.contains(column) {
+                selected.push(column.clone());
+            }
+        }
+        version.columns = selected;
+        Ok(version)
+    }
+
+    /// The query string that repeats this query's filters and attribute choice in a `next` link.
+    pub fn carried_params(&self) -> String {
         let mut pairs: Vec<(&str, &str)> = self
             .property_filters
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
+        let joined = self.properties.as_ref().map(|p| p.join(","));
+        if let Some(list) = &joined {
+            pairs.push(("properties", list));
+        }
         if let Some(spec) = &self.filter {
             pairs.push(("filter", &spec.text));
             pairs.push(("filter-lang", spec.lang.as_str()));

@@ -227,3 +227,32 @@ async fn bad_filters_are_400s_naming_the_parameter() {
         );
     }
 }
+
+#[actix_web::test]
+async fn properties_selects_the_attributes_served() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    let app = app(&db).await;
+    let features = harvest(
+        &app,
+        "/collections/parcels/items?limit=300&properties=amtlicheflaeche,flurstueckskennzeichen&filter=flur%3D3",
+    )
+    .await;
+    let expected = truth(&db, "flur = 3").await;
+    assert_eq!(ids(&features), expected);
+    for f in &features {
+        let keys: Vec<&String> = f["properties"].as_object().expect("properties").keys().collect();
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        assert!(f["properties"]["amtlicheflaeche"].is_number());
+        assert!(f["geometry"]["coordinates"].is_array());
+    }
+    let (status, _, body) = get(&app, "/collections/parcels/items?properties=flaeche").await;
+    assert_eq!(status, 400);
+    let error: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(error["parameter"], "properties");
+}

@@ -68,7 +68,7 @@ pub async fn get_items(
     let id = path.into_inner();
     let collection = resolve(&state, &id, q.cursor).await?;
     q.compile(&collection)?;
-    let version = collection.version;
+    let version = q.select_properties(collection.version)?;
     let base = state.base_url(&req);
     // A page of a version never changes: answer a revalidation before running any query.
     // The format is part of the response's identity when Accept chose it.
@@ -101,7 +101,7 @@ pub async fn get_items(
             fixed.push_str(&format!("&{name}={}", crs.uri));
         }
     }
-    let filters = q.filter_params();
+    let filters = q.carried_params();
     if !filters.is_empty() {
         fixed.push('&');
         fixed.push_str(&filters);
