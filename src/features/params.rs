@@ -28,8 +28,9 @@ pub struct ItemsParams {
     /// started on, so paging never mixes two versions.
     #[param(value_type = Option<String>)]
     pub cursor: Option<String>,
-    /// Output format: `json` (GeoJSON, the default) or `csv` (attributes and WKT geometry;
-    /// the next page is in the `Link` header). Without `f`, the Accept header decides.
+    /// Output format: `json` (GeoJSON, the default), `csv` (attributes and WKT geometry) or
+    /// `fgb` (FlatGeobuf with a spatial index, in the requested CRS); CSV and FlatGeobuf carry
+    /// the next page in the `Link` header. Without `f`, the Accept header decides.
     #[param(value_type = Option<String>, example = "json")]
     pub f: Option<String>,
     /// CRS of the returned coordinates, as a URI (OGC API Features Part 2); default CRS84.

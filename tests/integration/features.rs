@@ -632,3 +632,62 @@ async fn at_a_point_are_the_features_that_contain_it() {
         assert_eq!(error["parameter"], parameter, "{query}");
     }
 }
+
+#[actix_web::test]
+async fn flatgeobuf_pages_carry_index_crs_and_attributes() {
+    use flatgeobuf::{FallibleStreamingIterator, FeatureProperties, FgbReader};
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    let app = app(&db).await;
+    let utm = "http://www.opengis.net/def/crs/EPSG/0/25832";
+    let (status, headers, body) = get_with_headers(
+        &app,
+        &format!("/collections/parcels/items?f=fgb&limit=600&crs={utm}"),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "application/flatgeobuf");
+    assert!(
+        headers["link"].contains("rel=\"next\""),
+        "{:?}",
+        headers.get("link")
+    );
+    let mut reader = FgbReader::open(std::io::Cursor::new(body.clone())).expect("FlatGeobuf");
+    assert_eq!(reader.header().crs().map(|c| c.code()), Some(25832));
+    assert_eq!(reader.header().features_count(), 600);
+    assert!(reader.header().index_node_size() > 0, "no spatial index");
+    let mut features = reader.select_all().expect("features");
+    let mut keys = std::collections::BTreeSet::new();
+    while let Some(f) = features.next().expect("feature") {
+        keys.insert(f.property::<String>("flurstueckskennzeichen").expect("key"));
+    }
+    assert_eq!(keys.len(), 600);
+    // GDAL reads it as it reads a download.
+    let path = crate::common::scratch_root().join("page.fgb");
+    std::fs::write(&path, &body).expect("write");
+    let out = std::process::Command::new("ogrinfo")
+        .args(["-ro", "-so", "-al"])
+        .arg(&path)
+        .output()
+        .expect("ogrinfo (gdal-bin)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Feature Count: 600") && text.contains("25832"),
+        "{text}"
+    );
+    let _ = std::fs::remove_file(path);
+    // Accept chooses it too.
+    let (_, headers, _) = get_with_headers(
+        &app,
+        "/collections/parcels/items?limit=1",
+        &[("Accept", "application/flatgeobuf")],
+    )
+    .await;
+    assert_eq!(headers["content-type"], "application/flatgeobuf");
+}

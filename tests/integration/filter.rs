@@ -246,7 +246,11 @@ async fn properties_selects_the_attributes_served() {
     let expected = truth(&db, "flur = 3").await;
     assert_eq!(ids(&features), expected);
     for f in &features {
-        let keys: Vec<&String> = f["properties"].as_object().expect("properties").keys().collect();
+        let keys: Vec<&String> = f["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .collect();
         assert_eq!(keys.len(), 2, "{keys:?}");
         assert!(f["properties"]["amtlicheflaeche"].is_number());
         assert!(f["geometry"]["coordinates"].is_array());

@@ -61,9 +61,16 @@ async fn ogrinfo_lists_and_ogr2ogr_copies_whole_collections() {
         ));
         let _ = std::fs::remove_file(&out);
         {
-            let (url, out, layer) = (url.clone(), out.display().to_string(), collection.to_string());
+            let (url, out, layer) = (
+                url.clone(),
+                out.display().to_string(),
+                collection.to_string(),
+            );
             actix_web::rt::task::spawn_blocking(move || {
-                run("ogr2ogr", vec!["-f".into(), "GeoJSON".into(), out, url, layer])
+                run(
+                    "ogr2ogr",
+                    vec!["-f".into(), "GeoJSON".into(), out, url, layer],
+                )
             })
             .await
             .expect("ogr2ogr");

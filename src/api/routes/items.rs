@@ -10,6 +10,7 @@ use crate::catalog::{repo, Collection};
 use crate::crs::CRS84_URI;
 use crate::error::{Error, Result};
 use crate::features::encode::csv::CsvEncoder;
+use crate::features::encode::fgb::FgbEncoder;
 use crate::features::encode::geojson::GeoJsonEncoder;
 use crate::features::encode::{encode_page, FeatureEncoder, ItemsFormat, PageSpec};
 use crate::features::params::{Cursor, FeatureParams, ItemsParams, ItemsQuery};
@@ -45,7 +46,8 @@ async fn resolve(state: &AppState, id: &str, cursor: Option<Cursor>) -> Result<C
     responses(
         (status = 200, description = "A page of features", content(
             (FeatureCollectionDoc = "application/geo+json"),
-            (String = "text/csv")
+            (String = "text/csv"),
+            (Vec<u8> = "application/flatgeobuf")
         )),
         (status = 400, description = "A malformed parameter", body = crate::api::error::ErrorBody),
         (status = 404, description = "No such collection", body = crate::api::error::ErrorBody),
@@ -139,26 +141,30 @@ pub async fn get_items(
     response
         .insert_header(("Content-Crs", content_crs))
         .insert_header((header::VARY, "Accept"));
-    match format {
-        ItemsFormat::GeoJson => {
-            let encoder = GeoJsonEncoder::new(&version);
-            response.content_type(encoder.content_type());
-            let rows = query::page(state.pool.clone(), version, q);
-            Ok(response.streaming(encode_page(rows, encoder, spec)))
-        }
-        ItemsFormat::Csv => {
-            // CSV has no place for links: the next page goes into the Link header, so it is
-            // looked up before the rows stream.
-            if let Some(last) = query::next_cursor(&state.pool, &version, &q).await? {
-                let next = (spec.next_link)(last);
-                response.insert_header((header::LINK, format!("<{}>; rel=\"next\"", next.href)));
-            }
-            let encoder = CsvEncoder::new(&version);
-            response.content_type(encoder.content_type());
-            let rows = query::page(state.pool.clone(), version, q);
-            Ok(response.streaming(encode_page(rows, encoder, spec)))
+    if !format.links_in_body() {
+        // No place for links in the body: the next page goes into the Link header, so it is
+        // looked up before the rows stream.
+        if let Some(last) = query::next_cursor(&state.pool, &version, &q).await? {
+            let next = (spec.next_link)(last);
+            response.insert_header((header::LINK, format!("<{}>; rel=\"next\"", next.href)));
         }
     }
+    let rows = query::page(state.pool.clone(), version.clone(), q.clone());
+    Ok(match format {
+        ItemsFormat::GeoJson => stream(response, GeoJsonEncoder::new(&version), rows, spec),
+        ItemsFormat::Csv => stream(response, CsvEncoder::new(&version), rows, spec),
+        ItemsFormat::FlatGeobuf => stream(response, FgbEncoder::new(&version, &q.crs)?, rows, spec),
+    })
+}
+
+fn stream<E: FeatureEncoder>(
+    mut response: actix_web::HttpResponseBuilder,
+    encoder: E,
+    rows: futures::stream::BoxStream<'static, Result<crate::value::FeatureRow>>,
+    spec: PageSpec,
+) -> HttpResponse {
+    response.content_type(encoder.content_type());
+    response.streaming(encode_page(rows, encoder, spec))
 }
 
 /// Feature

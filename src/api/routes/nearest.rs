@@ -197,7 +197,7 @@ pub fn feature_collection(
                 ),
             ],
         },
-    );
+    )?;
     Ok(HttpResponse::Ok()
         .content_type(media::GEOJSON)
         .insert_header(("Content-Crs", format!("<{}>", crs.uri)))

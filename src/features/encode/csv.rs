@@ -79,5 +79,7 @@ impl FeatureEncoder for CsvEncoder {
         write_record(out, &fields)
     }
 
-    fn end(&mut self, _out: &mut Vec<u8>, _page: &PageEnd) {}
+    fn end(&mut self, _out: &mut Vec<u8>, _page: &PageEnd) -> Result<()> {
+        Ok(())
+    }
 }

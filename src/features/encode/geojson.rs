@@ -121,7 +121,7 @@ impl FeatureEncoder for GeoJsonEncoder {
         self.write_feature(out, row, None)
     }
 
-    fn end(&mut self, out: &mut Vec<u8>, page: &PageEnd) {
+    fn end(&mut self, out: &mut Vec<u8>, page: &PageEnd) -> Result<()> {
         out.extend_from_slice(b"],\"numberReturned\":");
         let _ = write!(out, "{}", page.number_returned);
         if let Some(matched) = page.number_matched {
@@ -132,5 +132,6 @@ impl FeatureEncoder for GeoJsonEncoder {
         out.extend_from_slice(b",\"links\":");
         let _ = serde_json::to_writer(&mut *out, &page.links);
         out.push(b'}');
+        Ok(())
     }
 }

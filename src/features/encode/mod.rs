@@ -2,6 +2,7 @@
 //! in [`encode_page`].
 
 pub mod csv;
+pub mod fgb;
 pub mod geojson;
 
 use bytes::Bytes;
@@ -17,6 +18,7 @@ use crate::value::FeatureRow;
 pub enum ItemsFormat {
     GeoJson,
     Csv,
+    FlatGeobuf,
 }
 
 impl ItemsFormat {
@@ -25,12 +27,15 @@ impl ItemsFormat {
         match f {
             Some("json" | "geojson") => Ok(Self::GeoJson),
             Some("csv") => Ok(Self::Csv),
+            Some("fgb" | "flatgeobuf") => Ok(Self::FlatGeobuf),
             Some(other) => Err(crate::error::Error::invalid(
                 "f",
-                format!("unsupported format '{other}'; supported: json, csv"),
+                format!("unsupported format '{other}'; supported: json, csv, fgb"),
             )),
             None => Ok(match accept {
-                Some(a) if a.contains("text/csv") && !a.contains("geo+json") => Self::Csv,
+                Some(a) if a.contains("geo+json") => Self::GeoJson,
+                Some(a) if a.contains("application/flatgeobuf") => Self::FlatGeobuf,
+                Some(a) if a.contains("text/csv") => Self::Csv,
                 _ => Self::GeoJson,
             }),
         }
@@ -41,7 +46,13 @@ impl ItemsFormat {
         match self {
             Self::GeoJson => "json",
             Self::Csv => "csv",
+            Self::FlatGeobuf => "fgb",
         }
+    }
+
+    /// Whether the format carries links (`next`) in its body; the others get a `Link` header.
+    pub fn links_in_body(self) -> bool {
+        self == Self::GeoJson
     }
 }
 
@@ -61,7 +72,7 @@ pub trait FeatureEncoder: Send + 'static {
     fn content_type(&self) -> &'static str;
     fn begin(&mut self, out: &mut Vec<u8>);
     fn feature(&mut self, out: &mut Vec<u8>, row: &FeatureRow) -> Result<()>;
-    fn end(&mut self, out: &mut Vec<u8>, page: &PageEnd);
+    fn end(&mut self, out: &mut Vec<u8>, page: &PageEnd) -> Result<()>;
 }
 
 /// Everything about a page that is known before its rows.
@@ -104,7 +115,7 @@ pub fn encode_page<E: FeatureEncoder>(
         if let (true, Some(fid)) = (has_more, last_fid) {
             links.push((spec.next_link)(fid));
         }
-        encoder.end(&mut out, &PageEnd { number_returned: returned, number_matched: spec.number_matched, links });
+        encoder.end(&mut out, &PageEnd { number_returned: returned, number_matched: spec.number_matched, links })?;
         yield Bytes::from(out);
     }
     .boxed()
