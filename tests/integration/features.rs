@@ -658,7 +658,7 @@ async fn flatgeobuf_pages_carry_index_crs_and_attributes() {
         "{:?}",
         headers.get("link")
     );
-    let mut reader = FgbReader::open(std::io::Cursor::new(body.clone())).expect("FlatGeobuf");
+    let reader = FgbReader::open(std::io::Cursor::new(body.clone())).expect("FlatGeobuf");
     assert_eq!(reader.header().crs().map(|c| c.code()), Some(25832));
     assert_eq!(reader.header().features_count(), 600);
     assert!(reader.header().index_node_size() > 0, "no spatial index");
