@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 
 use super::filter::{self, FilterLang, FilterSpec, Predicate};
 use super::{DEFAULT_LIMIT, MAX_LIMIT};
-use crate::catalog::{Collection, Version};
+use crate::catalog::{Collection, Column, Version};
 use crate::crs::{ApiCrs, Point};
 use crate::error::{Error, Result};
 
@@ -52,6 +52,12 @@ pub struct ItemsParams {
     /// padding).
     #[param(value_type = Option<String>, example = "gemarkung = '5329' AND S_INTERSECTS(geometry, BBOX(6.7,51.4,6.8,51.5))")]
     pub filter: Option<String>,
+    /// Sort order: comma-separated queryables, each optionally prefixed with `-` (descending)
+    /// or `+` (ascending, the default); ties and the rest follow the feature id. Paging stays
+    /// keyset-based. Sorting by an attribute sorts the matching features on every page; the
+    /// default order (by id) is index-backed.
+    #[param(value_type = Option<String>, example = "-amtlicheflaeche")]
+    pub sortby: Option<String>,
     /// Comma-separated attributes to return (by their names in the collection); the others
     /// are left out. Default: all.
     #[param(value_type = Option<String>, example = "flurstueckskennzeichen,amtlicheflaeche")]
@@ -81,6 +87,7 @@ pub const ITEMS_PARAMETERS: &[&str] = &[
     "filter-lang",
     "filter-crs",
     "properties",
+    "sortby",
 ];
 
 /// Query string of one feature.
@@ -155,6 +162,18 @@ pub struct ItemsQuery {
     pub predicate: Option<Predicate>,
     /// The attributes to return (`properties`), as given; all when `None`.
     pub properties: Option<Vec<String>>,
+    /// `sortby` as given: `(name, descending)`.
+    pub sortby: Vec<(String, bool)>,
+    /// `sortby` resolved against the collection ([`ItemsQuery::compile`]); the feature id
+    /// always follows as the last key.
+    pub sort: Vec<SortKey>,
+}
+
+/// One key of the sort order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortKey {
+    pub column: Column,
+    pub descending: bool,
 }
 
 impl ItemsQuery {
@@ -185,11 +204,27 @@ impl ItemsQuery {
                 .filter(|name| !name.is_empty())
                 .collect()
         });
+        let sortby = p
+            .sortby
+            .as_deref()
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(|k| match k.strip_prefix('-') {
+                        Some(name) => (name.trim().to_string(), true),
+                        None => (k.trim_start_matches('+').trim().to_string(), false),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Self {
             filter,
             property_filters,
             predicate: None,
             properties,
+            sortby,
+            sort: Vec::new(),
             crs: parse_crs("crs", p.crs.as_deref())?,
             limit: p
                 .limit
@@ -242,6 +277,23 @@ impl ItemsQuery {
         if let Some(spec) = &self.filter {
             parts.push(filter::compile(spec, version)?);
         }
+        self.sort = self
+            .sortby
+            .iter()
+            .map(|(name, descending)| {
+                filter::queryable(version, name)
+                    .map(|column| SortKey {
+                        column: column.clone(),
+                        descending: *descending,
+                    })
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "sortby",
+                            format!("'{name}' is not a queryable of this collection"),
+                        )
+                    })
+            })
+            .collect::<Result<_>>()?;
         self.predicate = match parts.len() {
             0 => None,
             1 => parts.pop(),
@@ -283,6 +335,16 @@ impl ItemsQuery {
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
         let joined = self.properties.as_ref().map(|p| p.join(","));
+        let sortby = (!self.sortby.is_empty()).then(|| {
+            self.sortby
+                .iter()
+                .map(|(name, descending)| format!("{}{name}", if *descending { "-" } else { "" }))
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        if let Some(list) = &sortby {
+            pairs.push(("sortby", list));
+        }
         if let Some(list) = &joined {
             pairs.push(("properties", list));
         }

@@ -7,7 +7,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use super::filter::Predicate;
-use super::params::{Bbox, ItemsQuery};
+use super::params::{Bbox, ItemsQuery, SortKey};
 use crate::catalog::{ColumnType, Version};
 use crate::crs::{ApiCrs, Point, WGS84_SRID};
 use crate::db::spatial;
@@ -114,14 +114,7 @@ pub fn page(
     async_stream::try_stream! {
         let mut qb = QueryBuilder::new("");
         push_select(&mut qb, &version, &q.crs);
-        push_filter(&mut qb, &version, q.bbox, q.predicate.as_ref());
-        if let Some(cursor) = q.cursor {
-            // Keyset paging: any depth costs one index probe, unlike OFFSET.
-            qb.push(" AND fid > ");
-            qb.push_bind(cursor.after);
-        }
-        qb.push(" ORDER BY fid LIMIT ");
-        qb.push_bind(i64::from(q.limit) + 1);
+        push_page(&mut qb, &version, &q);
         let mut rows = qb.build().fetch(&pool).map_err(Error::from);
         while let Some(row) = rows.next().await {
             yield decode(&row?, &version)?;
@@ -130,25 +123,82 @@ pub fn page(
     .boxed()
 }
 
+/// The WHERE, ORDER BY and LIMIT of a page: the filters, the rows after the cursor, and one row
+/// more than the page holds (it tells that another page follows).
+fn push_page(qb: &mut QueryBuilder<'_, Postgres>, version: &Version, q: &ItemsQuery) {
+    push_filter(qb, version, q.bbox, q.predicate.as_ref());
+    if let Some(cursor) = q.cursor {
+        qb.push(" AND ");
+        push_after(qb, version, &q.sort, cursor.after);
+    }
+    qb.push(" ORDER BY ");
+    for key in &q.sort {
+        qb.push(format!(
+            "{} {}, ",
+            key.column.ident(),
+            if key.descending {
+                "DESC NULLS FIRST"
+            } else {
+                "ASC NULLS LAST"
+            }
+        ));
+    }
+    qb.push("fid LIMIT ");
+    qb.push_bind(i64::from(q.limit) + 1);
+}
+
+/// Keyset paging: the rows that come after feature `after` in the sort order. A version never
+/// changes, so the cursor needs only that feature's id: its sort values are looked up (once,
+/// as an init plan). NULL sorts as the greatest value in both directions (ASC NULLS LAST, DESC
+/// NULLS FIRST). Without `sortby` this is `fid > after`: one index probe at any depth.
+fn push_after(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    version: &Version,
+    sort: &[SortKey],
+    after: i64,
+) {
+    let Some((key, rest)) = sort.split_first() else {
+        qb.push("fid > ");
+        qb.push_bind(after);
+        return;
+    };
+    let column = key.column.ident();
+    let last = |qb: &mut QueryBuilder<'_, Postgres>| {
+        qb.push(format!(
+            "(SELECT {column} FROM {} WHERE fid = ",
+            version.table()
+        ));
+        qb.push_bind(after);
+        qb.push(")");
+    };
+    qb.push("((");
+    if key.descending {
+        qb.push("(");
+        last(qb);
+        qb.push(format!(" IS NULL AND {column} IS NOT NULL) OR {column} < "));
+        last(qb);
+    } else {
+        last(qb);
+        qb.push(format!(" IS NOT NULL AND ({column} > "));
+        last(qb);
+        qb.push(format!(" OR {column} IS NULL)"));
+    }
+    qb.push(format!(") OR ({column} IS NOT DISTINCT FROM "));
+    last(qb);
+    qb.push(" AND ");
+    push_after(qb, version, rest, after);
+    qb.push("))");
+}
+
 /// When a page is followed by another, the id of its last feature (for the `next` cursor of
 /// formats that must send their links before the rows, such as CSV's `Link` header).
 pub async fn next_cursor(pool: &PgPool, version: &Version, q: &ItemsQuery) -> Result<Option<i64>> {
-    let mut qb = QueryBuilder::new("SELECT fid, count(*) OVER () FROM (SELECT fid FROM ");
+    let mut qb = QueryBuilder::new("SELECT fid FROM ");
     qb.push(version.table().to_string());
-    push_filter(&mut qb, version, q.bbox, q.predicate.as_ref());
-    if let Some(cursor) = q.cursor {
-        qb.push(" AND fid > ");
-        qb.push_bind(cursor.after);
-    }
-    qb.push(" ORDER BY fid LIMIT ");
-    qb.push_bind(i64::from(q.limit) + 1);
-    qb.push(") page ORDER BY fid DESC LIMIT 2");
-    // The window counts the page before LIMIT 2 applies: limit + 1 rows mean another page.
-    let last_two: Vec<(i64, i64)> = qb.build_query_as().fetch_all(pool).await?;
-    Ok(match last_two.as_slice() {
-        [_, (last_of_page, rows)] if *rows > i64::from(q.limit) => Some(*last_of_page),
-        _ => None,
-    })
+    push_page(&mut qb, version, q);
+    let fids: Vec<i64> = qb.build_query_scalar().fetch_all(pool).await?;
+    let limit = q.limit as usize;
+    Ok((fids.len() > limit).then(|| fids[limit - 1]))
 }
 
 /// The `limit` features nearest to `point`, nearest first, with their distance in metres

@@ -260,3 +260,62 @@ async fn properties_selects_the_attributes_served() {
     let error: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
     assert_eq!(error["parameter"], "properties");
 }
+
+#[actix_web::test]
+async fn sortby_pages_through_every_feature_in_order() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    let app = app(&db).await;
+    // nenner is NULL for most parcels: NULL sorts as the greatest value both ways.
+    for (sortby, order, filter) in [
+        (
+            "-amtlicheflaeche,flur",
+            "amtlicheflaeche DESC NULLS FIRST, flur ASC NULLS LAST",
+            None,
+        ),
+        ("nenner", "nenner ASC NULLS LAST", None),
+        (
+            "-nenner,%2Bzaehler",
+            "nenner DESC NULLS FIRST, zaehler ASC NULLS LAST",
+            None,
+        ),
+        (
+            "flur",
+            "flur ASC NULLS LAST",
+            Some("amtlicheflaeche > 1600"),
+        ),
+    ] {
+        let condition = filter.unwrap_or("true");
+        let expected: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT fid FROM data.parcels_v1 WHERE {condition} ORDER BY {order}, fid"
+        ))
+        .fetch_all(&db.pool)
+        .await
+        .expect("truth");
+        let mut uri = format!("/collections/parcels/items?limit=97&sortby={sortby}");
+        if let Some(f) = filter {
+            uri.push('&');
+            uri.push_str(&encode(f));
+        }
+        let served: Vec<i64> = harvest(&app, &uri)
+            .await
+            .iter()
+            .map(|f| f["id"].as_i64().expect("id"))
+            .collect();
+        assert_eq!(served, expected, "{sortby}");
+        // CSV pages by its Link header in the same order.
+        let (_, headers, _) =
+            crate::common::get_with_headers(&app, &format!("{uri}&f=csv"), &[]).await;
+        let link = &headers["link"];
+        assert!(link.contains("sortby="), "{link}");
+    }
+    let (status, _, body) = get(&app, "/collections/parcels/items?sortby=flaeche").await;
+    assert_eq!(status, 400);
+    let error: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(error["parameter"], "sortby");
+}
