@@ -149,6 +149,132 @@ pub fn property_equals(
     }))
 }
 
+/// The temporal attribute `datetime` filters on: the collection's first date or timestamp
+/// attribute.
+pub fn temporal_column(version: &Version) -> Option<&Column> {
+    version.columns.iter().find(|c| {
+        matches!(
+            c.ty,
+            ColumnType::Date | ColumnType::Timestamp | ColumnType::TimestampTz
+        )
+    })
+}
+
+/// The `datetime` parameter (an instant, or an interval `start/end` with `..` for open ends) as a
+/// condition on the temporal attribute. A date matches its whole day on a timestamp attribute;
+/// a timestamp matches its day on a date attribute. Bounds are inclusive.
+pub fn datetime(version: &Version, raw: &str) -> Result<Predicate> {
+    let column = temporal_column(version).ok_or_else(|| {
+        Error::invalid(
+            "datetime",
+            "this collection has no temporal attribute (no date or timestamp property)",
+        )
+    })?;
+    let bad = |m: &str| Error::invalid("datetime", format!("'{raw}': {m}"));
+    let (start, end) = match raw.split_once('/') {
+        Some((a, b)) => (
+            bound(a).map_err(|m| bad(&m))?,
+            bound(b).map_err(|m| bad(&m))?,
+        ),
+        None => {
+            let instant = bound(raw).map_err(|m| bad(&m))?;
+            if instant.is_none() {
+                return Err(bad("an instant cannot be open ('..')"));
+            }
+            (instant, instant)
+        }
+    };
+    if start.is_none() && end.is_none() {
+        return Err(bad("at least one end of the interval must be given"));
+    }
+    if let (Some(a), Some(b)) = (start, end) {
+        if a.first() > b.last() {
+            return Err(bad("the interval ends before it starts"));
+        }
+    }
+    let mut parts = Vec::new();
+    if let Some(a) = start {
+        parts.push(Predicate::Compare {
+            column: column.clone(),
+            op: ">=",
+            value: a.literal(column.ty, false),
+        });
+    }
+    if let Some(b) = end {
+        parts.push(Predicate::Compare {
+            column: column.clone(),
+            op: if b.is_day() && column.ty != ColumnType::Date {
+                "<"
+            } else {
+                "<="
+            },
+            value: b.literal(column.ty, true),
+        });
+    }
+    Ok(Predicate::All(parts))
+}
+
+/// One end of a `datetime` interval: a day or a moment (in UTC).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Moment {
+    Day(NaiveDate),
+    At(NaiveDateTime),
+}
+
+impl Moment {
+    fn is_day(self) -> bool {
+        matches!(self, Self::Day(_))
+    }
+
+    fn first(self) -> NaiveDateTime {
+        match self {
+            Self::Day(d) => d.and_hms_opt(0, 0, 0).unwrap_or_default(),
+            Self::At(t) => t,
+        }
+    }
+
+    fn last(self) -> NaiveDateTime {
+        match self {
+            Self::Day(d) => d.and_hms_opt(23, 59, 59).unwrap_or_default(),
+            Self::At(t) => t,
+        }
+    }
+
+    /// The bound as a value of a column of type `ty`; `upper` for the end of an interval (a day
+    /// then ends where the next begins, compared with `<`).
+    fn literal(self, ty: ColumnType, upper: bool) -> Literal {
+        let text = match (self, ty) {
+            (Self::Day(d), ColumnType::Date) => d.format("%Y-%m-%d").to_string(),
+            (Self::At(t), ColumnType::Date) => t.date().format("%Y-%m-%d").to_string(),
+            (Self::Day(d), _) => {
+                let day = if upper { d.succ_opt().unwrap_or(d) } else { d };
+                day.format("%Y-%m-%dT00:00:00").to_string()
+            }
+            (Self::At(t), _) => t.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
+        };
+        let text = if ty == ColumnType::TimestampTz {
+            format!("{text}Z")
+        } else {
+            text
+        };
+        Literal::Temporal(text, ty)
+    }
+}
+
+/// A bound: `..` or empty (open), a date, or an RFC 3339 timestamp (converted to UTC).
+fn bound(s: &str) -> std::result::Result<Option<Moment>, String> {
+    let s = s.trim();
+    if s.is_empty() || s == ".." {
+        return Ok(None);
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(Some(Moment::Day(d)));
+    }
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| Some(Moment::At(t.naive_utc())))
+        .map_err(|_| format!("'{s}' is neither a date (YYYY-MM-DD) nor an RFC 3339 timestamp"))
+}
+
 /// The attribute columns that can be filtered on (JSON columns cannot), by served name.
 pub fn queryable<'v>(version: &'v Version, name: &str) -> Option<&'v Column> {
     version

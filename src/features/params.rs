@@ -52,6 +52,11 @@ pub struct ItemsParams {
     /// padding).
     #[param(value_type = Option<String>, example = "gemarkung = '5329' AND S_INTERSECTS(geometry, BBOX(6.7,51.4,6.8,51.5))")]
     pub filter: Option<String>,
+    /// Only features whose temporal attribute (the collection's first date or timestamp
+    /// property) lies at this instant or in this interval: `2024-05-01`,
+    /// `2024-01-01/2024-06-30`, `2024-01-01T00:00:00Z/..`. Bounds are inclusive.
+    #[param(value_type = Option<String>, example = "2020-01-01/..")]
+    pub datetime: Option<String>,
     /// Sort order: comma-separated queryables, each optionally prefixed with `-` (descending)
     /// or `+` (ascending, the default); ties and the rest follow the feature id. Paging stays
     /// keyset-based. Sorting by an attribute sorts the matching features on every page; the
@@ -88,6 +93,7 @@ pub const ITEMS_PARAMETERS: &[&str] = &[
     "filter-crs",
     "properties",
     "sortby",
+    "datetime",
 ];
 
 /// Query string of one feature.
@@ -162,6 +168,8 @@ pub struct ItemsQuery {
     pub predicate: Option<Predicate>,
     /// The attributes to return (`properties`), as given; all when `None`.
     pub properties: Option<Vec<String>>,
+    /// `datetime` as given.
+    pub datetime: Option<String>,
     /// `sortby` as given: `(name, descending)`.
     pub sortby: Vec<(String, bool)>,
     /// `sortby` resolved against the collection ([`ItemsQuery::compile`]); the feature id
@@ -225,6 +233,7 @@ impl ItemsQuery {
             properties,
             sortby,
             sort: Vec::new(),
+            datetime: p.datetime.clone().filter(|d| !d.trim().is_empty()),
             crs: parse_crs("crs", p.crs.as_deref())?,
             limit: p
                 .limit
@@ -276,6 +285,9 @@ impl ItemsQuery {
         }
         if let Some(spec) = &self.filter {
             parts.push(filter::compile(spec, version)?);
+        }
+        if let Some(raw) = &self.datetime {
+            parts.push(filter::datetime(version, raw)?);
         }
         self.sort = self
             .sortby
@@ -344,6 +356,9 @@ impl ItemsQuery {
         });
         if let Some(list) = &sortby {
             pairs.push(("sortby", list));
+        }
+        if let Some(d) = &self.datetime {
+            pairs.push(("datetime", d));
         }
         if let Some(list) = &joined {
             pairs.push(("properties", list));

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::common::{app, get, get_json, harvest, TestDb};
+use crate::common::{app, app as app_for, get, get_json, harvest, TestDb};
 use kreisgeo::catalog::DatasetKind;
 
 const UTM32: &str = "http://www.opengis.net/def/crs/EPSG/0/25832";
@@ -318,4 +318,83 @@ async fn sortby_pages_through_every_feature_in_order() {
     assert_eq!(status, 400);
     let error: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
     assert_eq!(error["parameter"], "sortby");
+}
+
+#[actix_web::test]
+async fn datetime_selects_by_the_temporal_attribute() {
+    let db = TestDb::new().await;
+    // One feature a day through 2024 (a leap year), with a date and a timestamp attribute.
+    let path = crate::common::scratch_root().join("daily.geojsonl");
+    let mut text = String::new();
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("date");
+    for i in 0..366 {
+        let day = start + chrono::Days::new(i);
+        text.push_str(&format!(
+            r#"{{"type":"Feature","properties":{{"day":"{day}","at":"{day}T12:00:00Z"}},"geometry":{{"type":"Point","coordinates":[10.4,53.2]}}}}"#
+        ));
+        text.push('\n');
+    }
+    std::fs::write(&path, &text).expect("write");
+    db.try_ingest(kreisgeo::ingest::IngestRequest::new(&path, "daily"))
+        .await
+        .expect("ingest");
+    // The same moments without the date: the timestamp is the temporal attribute.
+    let moments = crate::common::scratch_root().join("moments.geojsonl");
+    std::fs::write(&moments, text.replace(r#""day":""#, r#""label":"day "#)).expect("write");
+    db.try_ingest(kreisgeo::ingest::IngestRequest::new(&moments, "moments"))
+        .await
+        .expect("ingest");
+    for (datetime, matched) in [
+        ("2024-03-01/2024-03-31", 31),
+        ("2024-02-29", 1),
+        ("2024-06-01T12:00:00Z", 1),
+        ("2024-06-01T12:00:01Z/..", 213),
+    ] {
+        let page = get_json(
+            &app_for(&db).await,
+            &format!("/collections/moments/items?limit=1&datetime={datetime}"),
+        )
+        .await;
+        assert_eq!(page["numberMatched"], matched, "moments {datetime}");
+    }
+    let _ = std::fs::remove_file(moments);
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    let app = app(&db).await;
+    for (datetime, matched) in [
+        ("2024-03-01/2024-03-31", 31),
+        ("2024-02-29", 1),
+        ("2024-12-01/..", 31),
+        ("../2024-01-31", 31),
+        ("2024-06-01T00:00:00Z/2024-06-01T23:59:59Z", 1),
+        // On a date attribute a moment stands for its (UTC) day.
+        ("2024-06-01T13:00:00%2B02:00/2024-06-02T00:00:00Z", 2),
+    ] {
+        let page = get_json(
+            &app,
+            &format!("/collections/daily/items?limit=1&datetime={datetime}"),
+        )
+        .await;
+        assert_eq!(page["numberMatched"], matched, "{datetime}");
+    }
+    for (collection, datetime) in [
+        ("daily", "yesterday"),
+        ("daily", "2024-03-31/2024-03-01"),
+        ("daily", "../.."),
+        ("parcels", "2024-01-01"),
+    ] {
+        let (status, _, body) = get(
+            &app,
+            &format!("/collections/{collection}/items?datetime={datetime}"),
+        )
+        .await;
+        assert_eq!(status, 400, "{collection} {datetime}");
+        let error: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(error["parameter"], "datetime");
+    }
+    let _ = std::fs::remove_file(path);
 }
