@@ -824,7 +824,8 @@ impl Predicate {
                 function,
                 geometry: GeometryLiteral::Wkt { wkt, crs },
             } => {
-                qb.push(format!("{function}(geom, "));
+                // The literal in a scalar subquery: built (and transformed) once per query.
+                qb.push(format!("{function}(geom, (SELECT "));
                 let transform = crs.srid != srid;
                 if transform {
                     qb.push("ST_Transform(");
@@ -841,7 +842,7 @@ impl Predicate {
                 if transform {
                     qb.push(format!(", {srid})"));
                 }
-                qb.push(")");
+                qb.push("))");
             }
         }
     }
