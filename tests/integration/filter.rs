@@ -109,6 +109,14 @@ async fn cql2_filters_select_what_sql_selects() {
         )
         .await;
         assert_eq!(first["numberMatched"], expected.len(), "{filter}");
+        // A first page that holds everything counts itself.
+        let whole = get_json(
+            &app,
+            &format!("/collections/parcels/items?limit=1000&{}", encode(filter)),
+        )
+        .await;
+        assert_eq!(whole["numberMatched"], expected.len(), "{filter}");
+        assert_eq!(whole["numberReturned"], expected.len(), "{filter}");
     }
 
     // cql2-json, and geometries in the filter given in UTM.

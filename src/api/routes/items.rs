@@ -83,7 +83,6 @@ pub async fn get_items(
     if let Some(not_modified) = validators.not_modified(&req) {
         return Ok(not_modified);
     }
-    let number_matched = query::count(&state.pool, &version, &q).await?;
 
     let href = format!("{base}/collections/{id}/items");
     let self_href = match req.query_string() {
@@ -112,7 +111,11 @@ pub async fn get_items(
     let version_id = version.id;
     let spec = PageSpec {
         limit: q.limit,
-        number_matched: Some(number_matched),
+        count: Some({
+            let (pool, version, q) = (state.pool.clone(), version.clone(), q.clone());
+            Box::pin(async move { query::count(&pool, &version, &q).await })
+        }),
+        first: q.cursor.is_none(),
         links: vec![
             Link::new(self_href, "self", media::GEOJSON, "This page"),
             Link::new(

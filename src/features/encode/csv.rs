@@ -79,6 +79,10 @@ impl FeatureEncoder for CsvEncoder {
         write_record(out, &fields)
     }
 
+    fn shows_number_matched(&self) -> bool {
+        false
+    }
+
     fn end(&mut self, _out: &mut Vec<u8>, _page: &PageEnd) -> Result<()> {
         Ok(())
     }

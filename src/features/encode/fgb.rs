@@ -111,6 +111,10 @@ impl FeatureEncoder for FgbEncoder {
         written.map_err(|e| Error::Internal(format!("feature {}: FlatGeobuf: {e}", row.fid)))
     }
 
+    fn shows_number_matched(&self) -> bool {
+        false
+    }
+
     fn end(&mut self, out: &mut Vec<u8>, _page: &PageEnd) -> Result<()> {
         match self.writer.take() {
             Some(writer) => writer

@@ -6,6 +6,7 @@ pub mod fgb;
 pub mod geojson;
 
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 
@@ -73,12 +74,21 @@ pub trait FeatureEncoder: Send + 'static {
     fn begin(&mut self, out: &mut Vec<u8>);
     fn feature(&mut self, out: &mut Vec<u8>, row: &FeatureRow) -> Result<()>;
     fn end(&mut self, out: &mut Vec<u8>, page: &PageEnd) -> Result<()>;
+    /// Whether the format shows `numberMatched` (counting costs a query).
+    fn shows_number_matched(&self) -> bool {
+        true
+    }
 }
 
 /// Everything about a page that is known before its rows.
 pub struct PageSpec {
     pub limit: u32,
-    pub number_matched: Option<i64>,
+    /// Counts the features matching the request, when the page cannot tell (it is full, or not
+    /// the first). Awaited only then, after the rows: a first page that is not full is
+    /// everything that matched, and needs no count.
+    pub count: Option<BoxFuture<'static, Result<i64>>>,
+    /// Whether this is the first page (no cursor).
+    pub first: bool,
     /// Links of every page (self, collection …).
     pub links: Vec<Link>,
     /// Builds the `next` link from the id of the last feature written.
@@ -115,7 +125,13 @@ pub fn encode_page<E: FeatureEncoder>(
         if let (true, Some(fid)) = (has_more, last_fid) {
             links.push((spec.next_link)(fid));
         }
-        encoder.end(&mut out, &PageEnd { number_returned: returned, number_matched: spec.number_matched, links })?;
+        let number_matched = match spec.count {
+            _ if !encoder.shows_number_matched() => None,
+            _ if spec.first && !has_more => Some(i64::try_from(returned).unwrap_or(i64::MAX)),
+            Some(count) => Some(count.await?),
+            None => None,
+        };
+        encoder.end(&mut out, &PageEnd { number_returned: returned, number_matched, links })?;
         yield Bytes::from(out);
     }
     .boxed()
