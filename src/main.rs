@@ -66,6 +66,9 @@ enum Command {
         /// Largest upload the admin API accepts, in bytes.
         #[arg(long, env = "KREISGEO_MAX_UPLOAD_BYTES", default_value_t = kreisgeo::api::state::DEFAULT_MAX_UPLOAD_BYTES)]
         max_upload_bytes: u64,
+        /// Memory for rendered vector tiles, in bytes (both encodings of each tile count).
+        #[arg(long, env = "KREISGEO_TILE_CACHE_BYTES", default_value_t = kreisgeo::tiles::cache::DEFAULT_CACHE_BYTES)]
+        tile_cache_bytes: u64,
     },
     /// Load a file (GeoJSON, FlatGeobuf) as a new version of a dataset and serve it.
     Ingest {
@@ -217,10 +220,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             public_url,
             workers,
             max_upload_bytes,
+            tile_cache_bytes,
         } => {
             let config = ApiConfig {
                 public_url,
                 max_upload_bytes,
+                tile_cache_bytes,
             };
             serve(url, &data_dir, &bind, config, workers).await?;
             Ok(ExitCode::SUCCESS)

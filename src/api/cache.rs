@@ -36,6 +36,15 @@ impl Validators {
         }
     }
 
+    /// Validators with a strong ETag the caller guarantees (the bytes behind it never change,
+    /// as with a cached tile of a version), and the version's time as Last-Modified.
+    pub fn strong(etag: String, last_modified: Option<&str>) -> Self {
+        Self {
+            etag,
+            last_modified: last_modified.and_then(|t| humantime::parse_rfc3339(t).ok()),
+        }
+    }
+
     /// Validators of a response computed from one dataset version alone.
     pub fn for_version(req: &HttpRequest, base: &str, version: &crate::catalog::Version) -> Self {
         Self::new(

@@ -10,6 +10,8 @@ pub struct ApiConfig {
     pub public_url: Option<String>,
     /// Largest upload the admin API accepts.
     pub max_upload_bytes: u64,
+    /// Memory the tile cache may use, in bytes.
+    pub tile_cache_bytes: u64,
 }
 
 /// 2 GiB: a Land-wide parcel export as FlatGeobuf fits.
@@ -20,6 +22,7 @@ impl Default for ApiConfig {
         Self {
             public_url: None,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            tile_cache_bytes: crate::tiles::cache::DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -31,6 +34,7 @@ pub struct AppState {
     pub config: ApiConfig,
     /// The OpenAPI document, built once at start-up.
     pub openapi: std::sync::Arc<serde_json::Value>,
+    pub tiles: crate::tiles::cache::TileCache,
 }
 
 impl AppState {
@@ -38,6 +42,7 @@ impl AppState {
         let openapi =
             serde_json::to_value(super::openapi::openapi()).unwrap_or(serde_json::Value::Null);
         Self {
+            tiles: crate::tiles::cache::TileCache::new(config.tile_cache_bytes),
             pool,
             config,
             openapi: std::sync::Arc::new(openapi),

@@ -1,4 +1,5 @@
 //! Vector tiles (OGC API - Tiles, Mapbox Vector Tiles) rendered by PostGIS.
 
+pub mod cache;
 pub mod mvt;
 pub mod tms;

@@ -101,3 +101,101 @@ async fn empty_and_invalid_tiles() {
         assert_eq!(body["status"], status);
     }
 }
+
+#[actix_web::test]
+async fn adv_grid_tiles_hold_the_features_postgis_places_there() {
+    use kreisgeo::crs::Point;
+    use kreisgeo::tiles::tms::{TileMatrixSet, ADV_25832};
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    let app = app(&db).await;
+    let adv = TileMatrixSet::find(ADV_25832).expect("AdV");
+    // The AdV tile at level 10 (about 1.2 km) around the first parcel.
+    let (x, y): (f64, f64) = sqlx::query_as(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM data.parcels_v1 WHERE fid = 1) s",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("point");
+    let t = adv
+        .tile_at(Point { x, y, srid: 25832 }, 10)
+        .expect("inside the grid");
+    let b = adv.bounds(t, 0.0);
+    let expected: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM data.parcels_v1 WHERE ST_Intersects(geom, ST_MakeEnvelope($1, $2, $3, $4, 25832))",
+    )
+    .bind(b.min_x)
+    .bind(b.min_y)
+    .bind(b.max_x)
+    .bind(b.max_y)
+    .fetch_one(&db.pool)
+    .await
+    .expect("count");
+    let uri = format!("/collections/parcels/tiles/AdV_25832/10/{}/{}", t.y, t.x);
+    let (status, _, body) = get(&app, &uri).await;
+    assert_eq!(status, 200, "{uri}");
+    let tile = Tile::decode(body.as_slice()).expect("MVT");
+    let features = tile.layers[0].features.len() as i64;
+    // The buffer adds the neighbours' edges; nothing inside the tile is missing.
+    assert!(
+        features >= expected && expected > 0,
+        "{features} vs {expected}"
+    );
+    let (status, _, _) = get(&app, "/collections/parcels/tiles/AdV_25832/15/0/0").await;
+    assert_eq!(status, 404);
+}
+
+#[actix_web::test]
+async fn tiles_are_cached_per_version_and_gzipped_once() {
+    use std::io::Read;
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    let app = app(&db).await;
+    let (z, y, x) = tile_of(10.4093, 53.2488, 13);
+    let uri = format!("/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}");
+    let (_, first, raw) = crate::common::get_with_headers(&app, &uri, &[]).await;
+    assert_eq!(first["x-tile-cache"], "miss");
+    let (_, second, again) = crate::common::get_with_headers(&app, &uri, &[]).await;
+    assert_eq!(second["x-tile-cache"], "hit");
+    assert_eq!(raw, again);
+    assert_eq!(first["etag"], second["etag"]);
+    // gzip: the same bytes, compressed, under their own strong ETag.
+    let (_, zipped, body) =
+        crate::common::get_with_headers(&app, &uri, &[("Accept-Encoding", "gzip, br")]).await;
+    assert_eq!(zipped["content-encoding"], "gzip");
+    assert_ne!(zipped["etag"], first["etag"]);
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(body.as_slice())
+        .read_to_end(&mut unzipped)
+        .expect("gzip");
+    assert_eq!(unzipped, raw);
+    // A new version is a new key: never the old tile.
+    let solar = db
+        .ingest(
+            "generated/solar_lueneburg_500_25832.geojson",
+            "parcels",
+            DatasetKind::Solar,
+        )
+        .await;
+    assert_eq!(solar.dataset, "parcels");
+    let (status, after, body) = crate::common::get_with_headers(&app, &uri, &[]).await;
+    assert_ne!(after.get("etag"), first.get("etag"), "{status}");
+    if status == 200 {
+        assert_eq!(after["x-tile-cache"], "miss");
+        let tile = Tile::decode(body.as_slice()).expect("MVT");
+        assert!(tile.layers[0]
+            .keys
+            .iter()
+            .all(|k| k != "flurstueckskennzeichen"));
+    }
+}

@@ -1,14 +1,15 @@
 //! `GET /collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}`.
 
+use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 
-use crate::api::cache::Validators;
-
 use super::TAG_TILES;
+use crate::api::cache::Validators;
 use crate::api::state::AppState;
 use crate::catalog::repo;
 use crate::error::Result;
 use crate::ogc::media;
+use crate::tiles::cache::TileKey;
 use crate::tiles::mvt;
 use crate::tiles::tms::TileCoord;
 
@@ -21,8 +22,8 @@ use crate::tiles::tms::TileCoord;
     tag = TAG_TILES,
     params(
         ("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"),
-        ("tileMatrixSetId" = String, Path, description = "Tile matrix set; WebMercatorQuad", example = "WebMercatorQuad"),
-        ("tileMatrix" = String, Path, description = "Zoom level, 0 to 24", example = "12"),
+        ("tileMatrixSetId" = String, Path, description = "Tile matrix set: WebMercatorQuad or AdV_25832", example = "WebMercatorQuad"),
+        ("tileMatrix" = String, Path, description = "Zoom level: 0 to 24 (WebMercatorQuad), 0 to 14 (AdV_25832)", example = "12"),
         ("tileRow" = String, Path, description = "Row (y)", example = "1315"),
         ("tileCol" = String, Path, description = "Column (x)", example = "2166"),
     ),
@@ -40,21 +41,68 @@ pub async fn get_tile(
     path: web::Path<(String, String, String, String, String)>,
 ) -> Result<HttpResponse> {
     let (id, tms, matrix, row, col) = path.into_inner();
-    let coord = TileCoord::from_ogc(&tms, &matrix, &row, &col)?;
+    let (tms, coord) = TileCoord::from_ogc(&tms, &matrix, &row, &col)?;
     let collection = repo::require_collection(&state.pool, &id).await?;
-    let validators = Validators::for_version(&req, "", &collection.version);
+    let key = TileKey {
+        collection: collection.id.clone(),
+        version: collection.version.id,
+        tms: tms.id,
+        z: coord.z,
+        x: coord.x,
+        y: coord.y,
+    };
+    let gzip = accepts_gzip(&req);
+    let validators = Validators::strong(key.etag(gzip), Some(&collection.version.created_at));
     if let Some(not_modified) = validators.not_modified(&req) {
         return Ok(not_modified);
     }
-    let tile = mvt::tile(&state.pool, &collection.version, &collection.id, coord).await?;
-    let mut response = if tile.is_empty() {
+    let (tile, hit) = state
+        .tiles
+        .get_or_render(
+            key,
+            mvt::tile(&state.pool, &collection.version, &collection.id, tms, coord),
+        )
+        .await?;
+    let mut response = if tile.raw.is_empty() {
         HttpResponse::NoContent()
     } else {
         HttpResponse::Ok()
     };
     validators.apply(&mut response);
-    if tile.is_empty() {
+    response
+        .insert_header((header::VARY, "Accept-Encoding"))
+        .insert_header(("X-Tile-Cache", if hit { "hit" } else { "miss" }));
+    if tile.raw.is_empty() {
         return Ok(response.finish());
     }
-    Ok(response.content_type(media::MVT).body(tile))
+    response.content_type(media::MVT);
+    // Stored compressed once: the compression middleware leaves an encoded body alone.
+    Ok(if gzip {
+        response
+            .insert_header((header::CONTENT_ENCODING, "gzip"))
+            .body(tile.gzip.clone())
+    } else {
+        response
+            .insert_header((header::CONTENT_ENCODING, "identity"))
+            .body(tile.raw.clone())
+    })
+}
+
+/// Whether the client takes gzip (`Accept-Encoding`, q=0 meaning no).
+fn accepts_gzip(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|part| {
+            let mut it = part.split(';');
+            let coding = it.next().unwrap_or_default().trim();
+            let refused = it.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    == Some(0.0)
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
 }

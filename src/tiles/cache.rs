@@ -1,0 +1,131 @@
+//! The tile cache: rendered tiles in memory, bounded in bytes, keyed by the dataset version.
+//!
+//! A new version has a new key, so it can never be answered with a tile of the old one and
+//! nothing needs purging: old entries age out. Each tile is gzipped once, when it is stored;
+//! both forms are kept so that no request compresses again.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use moka::future::Cache;
+
+use crate::error::{Error, Result};
+
+/// Default budget: enough for the low zooms of every collection of a county.
+pub const DEFAULT_CACHE_BYTES: u64 = 256 << 20;
+
+/// What identifies a tile: collection, version, tile matrix set, z, x, y.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TileKey {
+    pub collection: String,
+    pub version: i64,
+    pub tms: &'static str,
+    pub z: u8,
+    pub x: u32,
+    pub y: u32,
+}
+
+impl TileKey {
+    /// A strong ETag: the bytes of a key never change.
+    pub fn etag(&self, gzip: bool) -> String {
+        format!(
+            "\"{}-v{}-{}-{}-{}-{}{}\"",
+            self.collection,
+            self.version,
+            self.tms,
+            self.z,
+            self.y,
+            self.x,
+            if gzip { "-gz" } else { "" }
+        )
+    }
+}
+
+/// A rendered tile in both encodings; empty when the tile has no features.
+#[derive(Debug)]
+pub struct CachedTile {
+    pub raw: Bytes,
+    pub gzip: Bytes,
+}
+
+impl CachedTile {
+    pub fn new(raw: Vec<u8>) -> Result<Self> {
+        if raw.is_empty() {
+            return Ok(Self {
+                raw: Bytes::new(),
+                gzip: Bytes::new(),
+            });
+        }
+        let mut encoder = GzEncoder::new(Vec::with_capacity(raw.len() / 2), Compression::fast());
+        encoder
+            .write_all(&raw)
+            .map_err(|e| Error::Internal(format!("gzip: {e}")))?;
+        let gzip = encoder
+            .finish()
+            .map_err(|e| Error::Internal(format!("gzip: {e}")))?;
+        Ok(Self {
+            raw: raw.into(),
+            gzip: gzip.into(),
+        })
+    }
+
+    fn weight(&self) -> u32 {
+        u32::try_from(self.raw.len() + self.gzip.len() + 128).unwrap_or(u32::MAX)
+    }
+}
+
+/// Rendered tiles, bounded by their size in bytes.
+#[derive(Clone)]
+pub struct TileCache {
+    tiles: Cache<TileKey, Arc<CachedTile>>,
+}
+
+impl std::fmt::Debug for TileCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TileCache")
+            .field("entries", &self.tiles.entry_count())
+            .field("bytes", &self.tiles.weighted_size())
+            .finish()
+    }
+}
+
+impl TileCache {
+    pub fn new(max_bytes: u64) -> Self {
+        Self {
+            tiles: Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|_, tile: &Arc<CachedTile>| tile.weight())
+                .build(),
+        }
+    }
+
+    /// The cached tile, or the one `render` makes (concurrent misses of one key render once).
+    pub async fn get_or_render<F>(&self, key: TileKey, render: F) -> Result<(Arc<CachedTile>, bool)>
+    where
+        F: std::future::Future<Output = Result<Vec<u8>>>,
+    {
+        if let Some(tile) = self.tiles.get(&key).await {
+            return Ok((tile, true));
+        }
+        let tile = self
+            .tiles
+            .try_get_with(
+                key,
+                async move { CachedTile::new(render.await?).map(Arc::new) },
+            )
+            .await
+            .map_err(|e| match Arc::try_unwrap(e) {
+                Ok(e) => e,
+                Err(shared) => Error::Internal(shared.to_string()),
+            })?;
+        Ok((tile, false))
+    }
+
+    /// Tiles held and their bytes (both encodings).
+    pub fn usage(&self) -> (u64, u64) {
+        (self.tiles.entry_count(), self.tiles.weighted_size())
+    }
+}
