@@ -130,12 +130,14 @@ impl TileMatrixSet {
         let x = ((p.x - self.origin.0) / side).floor();
         let y = ((self.origin.1 - p.y) / side).floor();
         let n = f64::from(1u32 << z);
-        ((0.0..n).contains(&x) && (0.0..n).contains(&y)).then(|| TileCoord {
+        if !((0.0..n).contains(&x) && (0.0..n).contains(&y)) {
+            return None;
+        }
+        // In range by the check above.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Some(TileCoord {
             z,
-            // In range by the check above.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             x: x as u32,
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             y: y as u32,
         })
     }
