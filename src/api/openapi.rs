@@ -10,7 +10,7 @@ use utoipa::Modify;
 
 use super::routes::{
     admin, api_doc, at, collections, conformance, items, landing, nearest, queryables, tiles,
-    TAG_ADMIN, TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA, TAG_TILES,
+    tilesets, TAG_ADMIN, TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA, TAG_TILES,
 };
 
 /// The admin API's key, sent as `X-API-Key` (or as `Authorization: Bearer`).
@@ -62,7 +62,16 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(queryables::get_queryables)
         .service(items::get_items)
         .service(items::get_feature)
+        .service(tilesets::get_tile_matrix_sets)
+        .service(tilesets::get_tile_matrix_set)
+        .service(tilesets::get_collection_tilesets)
+        .service(tilesets::get_collection_tilejson)
+        .service(tilesets::get_collection_tileset)
         .service(tiles::get_tile)
+        .service(tilesets::get_tilesets)
+        .service(tilesets::get_tilejson)
+        .service(tilesets::get_tileset)
+        .service(tilesets::get_dataset_tile)
         .service(nearest::get_nearest)
         .service(at::get_at)
         .service(admin::post_version)

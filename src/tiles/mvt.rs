@@ -12,6 +12,9 @@ use crate::error::Result;
 pub const EXTENT: i32 = 4096;
 pub const BUFFER: i32 = 64;
 
+/// The deepest zoom TileJSON announces; clients overzoom beyond it.
+pub const MAX_DETAIL_ZOOM: u8 = 22;
+
 /// Renders one tile of `version` as the layer `layer`. An empty tile is an empty vector.
 pub async fn tile(
     pool: &PgPool,

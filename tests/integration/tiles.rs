@@ -199,3 +199,117 @@ async fn tiles_are_cached_per_version_and_gzipped_once() {
             .all(|k| k != "flurstueckskennzeichen"));
     }
 }
+
+#[actix_web::test]
+async fn tileset_metadata_tilejson_and_multi_layer_tiles() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    db.ingest(
+        "generated/aed_lueneburg_200_25832.geojson",
+        "aed",
+        DatasetKind::Aed,
+    )
+    .await;
+    let app = app(&db).await;
+    let json = |uri: String| {
+        let app = &app;
+        async move { crate::common::get_json(app, &uri).await }
+    };
+
+    let sets = json("/tileMatrixSets".into()).await;
+    let ids: Vec<&str> = sets["tileMatrixSets"]
+        .as_array()
+        .expect("sets")
+        .iter()
+        .map(|s| s["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, ["WebMercatorQuad", "AdV_25832"]);
+    let adv = json("/tileMatrixSets/AdV_25832".into()).await;
+    assert_eq!(adv["crs"], "http://www.opengis.net/def/crs/EPSG/0/25832");
+    assert_eq!(adv["tileMatrices"][14]["matrixWidth"], 16384);
+
+    let list = json("/collections/parcels/tiles".into()).await;
+    assert_eq!(list["tilesets"].as_array().expect("tilesets").len(), 2);
+    let set = json("/collections/parcels/tiles/AdV_25832".into()).await;
+    assert_eq!(set["dataType"], "vector");
+    assert_eq!(set["layers"][0]["id"], "parcels");
+    assert_eq!(
+        set["layers"][0]["propertiesSchema"]["properties"]["amtlicheflaeche"]["type"],
+        "integer"
+    );
+    let template = set["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .find(|l| l["rel"] == "item")
+        .expect("item link")["href"]
+        .as_str()
+        .expect("href")
+        .to_string();
+    assert!(
+        template.ends_with("/collections/parcels/tiles/AdV_25832/{tileMatrix}/{tileRow}/{tileCol}")
+    );
+
+    let tj = json("/collections/parcels/tiles/WebMercatorQuad/tilejson".into()).await;
+    assert_eq!(tj["tilejson"], "3.0.0");
+    let url = tj["tiles"][0].as_str().expect("template");
+    assert!(
+        url.ends_with("/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}"),
+        "{url}"
+    );
+    assert_eq!(
+        tj["vector_layers"][0]["fields"]["flurstueckskennzeichen"],
+        "String"
+    );
+    let bounds: Vec<f64> = tj["bounds"]
+        .as_array()
+        .expect("bounds")
+        .iter()
+        .map(|v| v.as_f64().expect("number"))
+        .collect();
+    assert!(bounds[0] > 10.0 && bounds[2] < 11.2 && bounds[1] > 53.0 && bounds[3] < 53.5);
+    // The template, filled in as MapLibre does, gives the tile.
+    let (z, y, x) = tile_of(10.4093, 53.2488, 12);
+    let filled = url
+        .replace("{z}", &z.to_string())
+        .replace("{y}", &y.to_string())
+        .replace("{x}", &x.to_string());
+    let path = &filled[filled.find("/collections").expect("path")..];
+    assert_eq!(get(&app, path).await.0, 200);
+
+    // Dataset tiles: one layer per collection that has features there.
+    let dataset = json("/tiles/WebMercatorQuad/tilejson".into()).await;
+    assert_eq!(
+        dataset["vector_layers"].as_array().expect("layers").len(),
+        2
+    );
+    let (z, y, x) = tile_of(10.41, 53.25, 10);
+    let (status, _, body) = get(&app, &format!("/tiles/WebMercatorQuad/{z}/{y}/{x}")).await;
+    assert_eq!(status, 200);
+    let tile = Tile::decode(body.as_slice()).expect("MVT");
+    let names: Vec<&str> = tile.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["aed", "parcels"]);
+    let (_, _, body) = get(
+        &app,
+        &format!("/tiles/WebMercatorQuad/{z}/{y}/{x}?collections=aed"),
+    )
+    .await;
+    let tile = Tile::decode(body.as_slice()).expect("MVT");
+    assert_eq!(tile.layers.len(), 1);
+    assert_eq!(tile.layers[0].name, "aed");
+    let (status, _, _) = get(
+        &app,
+        &format!("/tiles/WebMercatorQuad/{z}/{y}/{x}?collections=nope"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _, _) = get(&app, "/tiles/WebMercatorQuad/0/0/0").await;
+    assert_eq!(status, 200);
+    let (status, _, _) = get(&app, "/collections/parcels/tiles/Nope").await;
+    assert_eq!(status, 404);
+}

@@ -48,6 +48,12 @@ pub fn collection_doc(base: &str, c: &Collection) -> CollectionDoc {
                 "The features (GeoJSON)",
             ),
             Link::new(
+                format!("{href}/tiles"),
+                "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                media::JSON,
+                "Vector tilesets (WebMercatorQuad, AdV_25832)",
+            ),
+            Link::new(
                 format!("{href}/queryables"),
                 "http://www.opengis.net/def/rel/ogc/1.0/queryables",
                 media::SCHEMA_JSON,

@@ -54,6 +54,18 @@ pub async fn get_landing(
                 media::JSON,
                 "The collections",
             ),
+            Link::new(
+                format!("{base}/tiles"),
+                "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                media::JSON,
+                "Vector tiles with every collection as a layer",
+            ),
+            Link::new(
+                format!("{base}/tileMatrixSets"),
+                "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+                media::JSON,
+                "The tiling schemes",
+            ),
         ],
     }))
 }

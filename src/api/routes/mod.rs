@@ -11,6 +11,7 @@ pub mod landing;
 pub mod nearest;
 pub mod queryables;
 pub mod tiles;
+pub mod tilesets;
 
 /// OpenAPI tags.
 pub const TAG_CAPABILITIES: &str = "Capabilities";

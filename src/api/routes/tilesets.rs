@@ -1,0 +1,476 @@
+//! OGC API Tiles metadata: tile matrix sets, the tilesets of a collection and of the dataset
+//! (all collections as layers), TileJSON for MapLibre and QGIS, and the multi-layer tiles.
+
+use actix_web::http::header;
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Map, Value as Json};
+use utoipa::IntoParams;
+
+use super::TAG_TILES;
+use crate::api::cache::Validators;
+use crate::api::state::AppState;
+use crate::catalog::{repo, Collection, ColumnType};
+use crate::crs::CRS84_URI;
+use crate::error::{Error, Result};
+use crate::ogc::{media, Link};
+use crate::tiles::cache::TileKey;
+use crate::tiles::mvt;
+use crate::tiles::tms::{TileCoord, TileMatrixSet, TILE_MATRIX_SETS, WEB_MERCATOR_QUAD};
+
+const REL_TILING_SCHEME: &str = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme";
+
+fn tms_link(base: &str, tms: &TileMatrixSet) -> Link {
+    Link::new(
+        format!("{base}/tileMatrixSets/{}", tms.id),
+        REL_TILING_SCHEME,
+        media::JSON,
+        tms.title,
+    )
+}
+
+/// Tile matrix sets
+///
+/// The tiling schemes tiles are served in: WebMercatorQuad and the AdV grid in EPSG:25832.
+#[utoipa::path(tag = TAG_TILES, responses((status = 200, description = "The tile matrix sets", body = Object)))]
+#[get("/tileMatrixSets")]
+pub async fn get_tile_matrix_sets(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let base = state.base_url(&req);
+    let sets: Vec<Json> = TILE_MATRIX_SETS
+        .iter()
+        .map(|t| {
+            let mut link = tms_link(&base, t);
+            link.rel = "self".into();
+            json!({ "id": t.id, "title": t.title, "uri": t.uri, "crs": t.crs_uri(), "links": [link] })
+        })
+        .collect();
+    HttpResponse::Ok().json(json!({ "tileMatrixSets": sets }))
+}
+
+/// Tile matrix set
+///
+/// The definition of a tiling scheme (OGC Two Dimensional Tile Matrix Set 2.0, JSON).
+#[utoipa::path(
+    tag = TAG_TILES,
+    params(("tileMatrixSetId" = String, Path, example = "AdV_25832")),
+    responses(
+        (status = 200, description = "The definition", body = Object),
+        (status = 404, description = "No such tile matrix set", body = crate::api::error::ErrorBody)
+    )
+)]
+#[get("/tileMatrixSets/{tileMatrixSetId}")]
+pub async fn get_tile_matrix_set(path: web::Path<String>) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(TileMatrixSet::find(&path)?.definition()))
+}
+
+/// The layer of a collection in tileset metadata: its fields as a JSON Schema.
+fn layer(c: &Collection) -> Json {
+    let mut properties = Map::new();
+    for column in &c.version.columns {
+        let ty = match column.ty {
+            ColumnType::Integer => "integer",
+            ColumnType::Float => "number",
+            ColumnType::Boolean => "boolean",
+            _ => "string",
+        };
+        properties.insert(column.original.clone(), json!({ "type": ty }));
+    }
+    json!({
+        "id": c.id,
+        "title": c.title,
+        "dataType": "vector",
+        "propertiesSchema": { "type": "object", "properties": properties },
+    })
+}
+
+/// A tileset description: of one collection (`prefix` = `/collections/{id}`) or of all.
+fn tileset(
+    base: &str,
+    prefix: &str,
+    tms: &TileMatrixSet,
+    collections: &[Collection],
+    title: &str,
+) -> Json {
+    let href = format!("{base}{prefix}/tiles/{}", tms.id);
+    let mut tiles = Link::new(
+        format!("{href}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"),
+        "item",
+        media::MVT,
+        "Mapbox vector tiles",
+    );
+    tiles.templated = Some(true);
+    let mut links = vec![
+        Link::new(href.clone(), "self", media::JSON, "This tileset"),
+        tms_link(base, tms),
+        tiles,
+    ];
+    if tms.id == WEB_MERCATOR_QUAD {
+        links.push(Link::new(
+            format!("{href}/tilejson"),
+            "describedby",
+            media::JSON,
+            "TileJSON for MapLibre and QGIS",
+        ));
+    }
+    let mut doc = json!({
+        "title": title,
+        "dataType": "vector",
+        "crs": tms.crs_uri(),
+        "tileMatrixSetId": tms.id,
+        "links": links,
+        "layers": collections.iter().map(layer).collect::<Vec<_>>(),
+    });
+    if let Some(uri) = tms.uri {
+        doc["tileMatrixSetURI"] = uri.into();
+    }
+    if let Some(b) = union_bbox(collections) {
+        doc["boundingBox"] =
+            json!({ "lowerLeft": [b[0], b[1]], "upperRight": [b[2], b[3]], "crs": CRS84_URI });
+    }
+    doc
+}
+
+fn union_bbox(collections: &[Collection]) -> Option<[f64; 4]> {
+    collections
+        .iter()
+        .filter_map(|c| c.version.bbox)
+        .reduce(|a, b| {
+            [
+                a[0].min(b[0]),
+                a[1].min(b[1]),
+                a[2].max(b[2]),
+                a[3].max(b[3]),
+            ]
+        })
+}
+
+fn tilesets_list(base: &str, prefix: &str, collections: &[Collection], title: &str) -> Json {
+    let tilesets: Vec<Json> = TILE_MATRIX_SETS
+        .iter()
+        .map(|t| {
+            let full = tileset(base, prefix, t, collections, title);
+            json!({
+                "title": format!("{title} ({})", t.id),
+                "dataType": "vector",
+                "crs": full["crs"],
+                "tileMatrixSetURI": full.get("tileMatrixSetURI"),
+                "links": full["links"],
+            })
+        })
+        .collect();
+    json!({
+        "links": [Link::new(format!("{base}{prefix}/tiles"), "self", media::JSON, "These tilesets")],
+        "tilesets": tilesets,
+    })
+}
+
+/// The TileJSON 3.0 document for WebMercatorQuad tiles of `collections` under `prefix`.
+fn tilejson(base: &str, prefix: &str, collections: &[Collection], name: &str) -> Json {
+    let layers: Vec<Json> = collections
+        .iter()
+        .map(|c| {
+            let fields: Map<String, Json> = c
+                .version
+                .columns
+                .iter()
+                .map(|col| {
+                    let ty = match col.ty {
+                        ColumnType::Integer | ColumnType::Float => "Number",
+                        ColumnType::Boolean => "Boolean",
+                        _ => "String",
+                    };
+                    (col.original.clone(), Json::from(ty))
+                })
+                .collect();
+            json!({ "id": c.id, "description": c.title, "fields": fields, "minzoom": 0, "maxzoom": mvt::MAX_DETAIL_ZOOM })
+        })
+        .collect();
+    let mut doc = json!({
+        "tilejson": "3.0.0",
+        "name": name,
+        "scheme": "xyz",
+        "tiles": [format!("{base}{prefix}/tiles/{WEB_MERCATOR_QUAD}/{{z}}/{{y}}/{{x}}")],
+        "minzoom": 0,
+        "maxzoom": mvt::MAX_DETAIL_ZOOM,
+        "vector_layers": layers,
+        "attribution": collections.iter().map(|c| c.title.as_str()).collect::<Vec<_>>().join(", "),
+    });
+    if let Some(b) = union_bbox(collections) {
+        doc["bounds"] = json!(b);
+        doc["center"] = json!([(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, 12]);
+    }
+    doc
+}
+
+fn versioned(
+    req: &HttpRequest,
+    base: &str,
+    collections: &[Collection],
+    body: &Json,
+) -> HttpResponse {
+    let state: String = collections
+        .iter()
+        .map(|c| format!("{}={};", c.id, c.version.id))
+        .collect();
+    let newest = collections
+        .iter()
+        .map(|c| c.version.created_at.as_str())
+        .max();
+    let validators = Validators::new(req, base, &state, newest);
+    if let Some(not_modified) = validators.not_modified(req) {
+        return not_modified;
+    }
+    let mut response = HttpResponse::Ok();
+    validators.apply(&mut response);
+    response.json(body)
+}
+
+/// Tilesets of a collection
+///
+/// The collection's vector tilesets, one per tile matrix set.
+#[utoipa::path(
+    tag = TAG_TILES,
+    params(("collectionId" = String, Path, example = "parcels")),
+    responses(
+        (status = 200, description = "The tilesets", body = Object),
+        (status = 404, description = "No such collection", body = crate::api::error::ErrorBody)
+    )
+)]
+#[get("/collections/{collectionId}/tiles")]
+pub async fn get_collection_tilesets(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let c = repo::require_collection(&state.pool, &path).await?;
+    let base = state.base_url(&req);
+    let doc = tilesets_list(
+        &base,
+        &format!("/collections/{}", c.id),
+        std::slice::from_ref(&c),
+        &c.title,
+    );
+    Ok(versioned(&req, &base, std::slice::from_ref(&c), &doc))
+}
+
+/// Tileset of a collection
+///
+/// The tileset metadata: its layer with the fields, the tile matrix set, the bounding box and
+/// the URL template of the tiles.
+#[utoipa::path(
+    tag = TAG_TILES,
+    params(("collectionId" = String, Path, example = "parcels"), ("tileMatrixSetId" = String, Path, example = "WebMercatorQuad")),
+    responses(
+        (status = 200, description = "The tileset", body = Object),
+        (status = 404, description = "No such collection or tile matrix set", body = crate::api::error::ErrorBody)
+    )
+)]
+#[get("/collections/{collectionId}/tiles/{tileMatrixSetId}")]
+pub async fn get_collection_tileset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (id, tms) = path.into_inner();
+    let tms = TileMatrixSet::find(&tms)?;
+    let c = repo::require_collection(&state.pool, &id).await?;
+    let base = state.base_url(&req);
+    let doc = tileset(
+        &base,
+        &format!("/collections/{id}"),
+        tms,
+        std::slice::from_ref(&c),
+        &c.title,
+    );
+    Ok(versioned(&req, &base, std::slice::from_ref(&c), &doc))
+}
+
+/// TileJSON of a collection
+///
+/// TileJSON 3.0 for the collection's WebMercatorQuad tiles: the URL template MapLibre and QGIS
+/// use, the layer and its fields, bounds and zoom range.
+#[utoipa::path(
+    tag = TAG_TILES,
+    params(("collectionId" = String, Path, example = "parcels")),
+    responses(
+        (status = 200, description = "TileJSON", body = Object),
+        (status = 404, description = "No such collection", body = crate::api::error::ErrorBody)
+    )
+)]
+#[get("/collections/{collectionId}/tiles/WebMercatorQuad/tilejson")]
+pub async fn get_collection_tilejson(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let c = repo::require_collection(&state.pool, &path).await?;
+    let base = state.base_url(&req);
+    let doc = tilejson(
+        &base,
+        &format!("/collections/{}", c.id),
+        std::slice::from_ref(&c),
+        &c.title,
+    );
+    Ok(versioned(&req, &base, std::slice::from_ref(&c), &doc))
+}
+
+/// Query of the dataset-level (multi-layer) tiles.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LayersParams {
+    /// Comma-separated collections to include as layers; default all.
+    #[param(example = "parcels,aed")]
+    pub collections: Option<String>,
+}
+
+/// The collections a multi-layer request asks for, in the order asked (all by default).
+async fn chosen(state: &AppState, collections: Option<&str>) -> Result<Vec<Collection>> {
+    let all = repo::list_collections(&state.pool).await?;
+    let Some(list) = collections else {
+        return Ok(all);
+    };
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|id| {
+            all.iter()
+                .find(|c| c.id == id)
+                .cloned()
+                .ok_or_else(|| Error::invalid("collections", format!("no collection '{id}'")))
+        })
+        .collect()
+}
+
+/// Tilesets of the dataset
+///
+/// Multi-layer vector tilesets with every collection (or `collections=a,b`) as a layer.
+#[utoipa::path(tag = TAG_TILES, params(LayersParams), responses((status = 200, description = "The tilesets", body = Object)))]
+#[get("/tiles")]
+pub async fn get_tilesets(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<LayersParams>,
+) -> Result<HttpResponse> {
+    let collections = chosen(&state, query.collections.as_deref()).await?;
+    let base = state.base_url(&req);
+    let doc = tilesets_list(&base, "", &collections, "kreisgeo");
+    Ok(versioned(&req, &base, &collections, &doc))
+}
+
+/// TileJSON of the dataset
+///
+/// TileJSON 3.0 of the multi-layer WebMercatorQuad tiles (every collection, or `collections`).
+#[utoipa::path(tag = TAG_TILES, params(LayersParams), responses((status = 200, description = "TileJSON", body = Object)))]
+#[get("/tiles/WebMercatorQuad/tilejson")]
+pub async fn get_tilejson(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<LayersParams>,
+) -> Result<HttpResponse> {
+    let collections = chosen(&state, query.collections.as_deref()).await?;
+    let base = state.base_url(&req);
+    let mut doc = tilejson(&base, "", &collections, "kreisgeo");
+    if let Some(list) = &query.collections {
+        let template =
+            format!("{base}/tiles/{WEB_MERCATOR_QUAD}/{{z}}/{{y}}/{{x}}?collections={list}");
+        doc["tiles"] = json!([template]);
+    }
+    Ok(versioned(&req, &base, &collections, &doc))
+}
+
+/// Tileset of the dataset
+///
+/// Metadata of the multi-layer tiles in one tile matrix set.
+#[utoipa::path(
+    tag = TAG_TILES,
+    params(("tileMatrixSetId" = String, Path, example = "WebMercatorQuad"), LayersParams),
+    responses((status = 200, description = "The tileset", body = Object), (status = 404, description = "No such tile matrix set", body = crate::api::error::ErrorBody))
+)]
+#[get("/tiles/{tileMatrixSetId}")]
+pub async fn get_tileset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<LayersParams>,
+) -> Result<HttpResponse> {
+    let tms = TileMatrixSet::find(&path)?;
+    let collections = chosen(&state, query.collections.as_deref()).await?;
+    let base = state.base_url(&req);
+    let doc = tileset(&base, "", tms, &collections, "kreisgeo");
+    Ok(versioned(&req, &base, &collections, &doc))
+}
+
+/// Multi-layer vector tile
+///
+/// One tile with a layer per collection (every collection, or `collections=a,b`), each named
+/// after its collection; collections without features there are left out. 204 when none has.
+#[utoipa::path(
+    tag = TAG_TILES,
+    params(
+        ("tileMatrixSetId" = String, Path, example = "WebMercatorQuad"),
+        ("tileMatrix" = String, Path, example = "12"),
+        ("tileRow" = String, Path, example = "1315"),
+        ("tileCol" = String, Path, example = "2166"),
+        LayersParams
+    ),
+    responses(
+        (status = 200, description = "The tile", content_type = "application/vnd.mapbox-vector-tile"),
+        (status = 204, description = "No features in this tile"),
+        (status = 404, description = "No such tile matrix set or tile", body = crate::api::error::ErrorBody)
+    )
+)]
+#[get("/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}")]
+pub async fn get_dataset_tile(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String, String)>,
+    query: web::Query<LayersParams>,
+) -> Result<HttpResponse> {
+    let (tms, matrix, row, col) = path.into_inner();
+    let (tms, coord) = TileCoord::from_ogc(&tms, &matrix, &row, &col)?;
+    let collections = chosen(&state, query.collections.as_deref()).await?;
+    let base = state.base_url(&req);
+    let state_key: String = collections
+        .iter()
+        .map(|c| format!("{}={};", c.id, c.version.id))
+        .collect();
+    let newest = collections
+        .iter()
+        .map(|c| c.version.created_at.as_str())
+        .max();
+    let validators = Validators::new(&req, &base, &state_key, newest);
+    if let Some(not_modified) = validators.not_modified(&req) {
+        return Ok(not_modified);
+    }
+    // Each layer comes from the per-collection cache; MVT layers concatenate into one tile.
+    let mut body = Vec::new();
+    for c in &collections {
+        let key = TileKey {
+            collection: c.id.clone(),
+            version: c.version.id,
+            tms: tms.id,
+            z: coord.z,
+            x: coord.x,
+            y: coord.y,
+        };
+        let (tile, _) = state
+            .tiles
+            .get_or_render(key, mvt::tile(&state.pool, &c.version, &c.id, tms, coord))
+            .await?;
+        body.extend_from_slice(&tile.raw);
+    }
+    let mut response = if body.is_empty() {
+        HttpResponse::NoContent()
+    } else {
+        HttpResponse::Ok()
+    };
+    validators.apply(&mut response);
+    if body.is_empty() {
+        return Ok(response.finish());
+    }
+    Ok(response
+        .insert_header((header::VARY, "Accept-Encoding"))
+        .content_type(media::MVT)
+        .body(body))
+}
