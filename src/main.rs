@@ -163,6 +163,19 @@ enum DatasetsAction {
         #[arg(long)]
         to: Option<i64>,
     },
+    /// How the dataset's vector tiles are cut; without options, back to the defaults.
+    Tiles {
+        id: String,
+        /// Most features per tile (the largest are kept) [default: 4000].
+        #[arg(long)]
+        max_features: Option<u32>,
+        /// First WebMercatorQuad zoom whose tiles carry attributes [default: 12].
+        #[arg(long)]
+        attributes_from_zoom: Option<u8>,
+        /// Comma-separated attributes tiles carry [default: all].
+        #[arg(long, value_delimiter = ',')]
+        attributes: Option<Vec<String>>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -446,6 +459,31 @@ async fn datasets_command(
             DatasetsAction::Rollback { id, to } => {
                 let (from, to) = repo::rollback(&pool, &id, to).await?;
                 eprintln!("{id}: now serving version {to} (was {from})");
+            }
+            DatasetsAction::Tiles {
+                id,
+                max_features,
+                attributes_from_zoom,
+                attributes,
+            } => {
+                if max_features == Some(0) {
+                    return Err(kreisgeo::Error::invalid(
+                        "max-features",
+                        "must be at least 1",
+                    ));
+                }
+                let settings = kreisgeo::catalog::TileSettings {
+                    max_features,
+                    attributes_from_zoom,
+                    attributes,
+                };
+                if !repo::set_tile_settings(&pool, &id, &settings).await? {
+                    return Err(kreisgeo::Error::not_found("dataset", &id));
+                }
+                eprintln!(
+                    "{id}: tiles {}",
+                    serde_json::to_string(&settings).unwrap_or_default()
+                );
             }
         }
         Ok(ExitCode::SUCCESS)

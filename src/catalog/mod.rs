@@ -164,6 +164,23 @@ pub struct Collection {
     pub title: String,
     pub description: Option<String>,
     pub version: Version,
+    pub tiles: TileSettings,
+}
+
+/// How a dataset's vector tiles are cut (`kreisgeo datasets tiles`); unset fields take the
+/// defaults of `tiles::mvt`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TileSettings {
+    /// Most features per tile; the largest are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_features: Option<u32>,
+    /// The first WebMercatorQuad zoom whose tiles carry attributes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes_from_zoom: Option<u8>,
+    /// The attributes tiles carry (served names); all when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<Vec<String>>,
 }
 
 /// Checks a dataset id: lowercase ASCII letters, digits, `_` and `-`, 1–48 characters, starting

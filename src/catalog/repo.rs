@@ -3,7 +3,7 @@
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
-use super::{Collection, Column, DatasetKind, Version};
+use super::{Collection, Column, DatasetKind, TileSettings, Version};
 use crate::error::{Error, Result};
 
 const VERSION_COLUMNS: &str =
@@ -37,13 +37,16 @@ fn collection_from_row(row: &PgRow) -> Result<Collection> {
         title: row.try_get("title")?,
         description: row.try_get("description")?,
         version: version_from_row(row)?,
+        tiles: row
+            .try_get::<sqlx::types::Json<TileSettings>, _>("tiles")?
+            .0,
     })
 }
 
 /// Every dataset that has an active version, ordered by id.
 pub async fn list_collections(pool: &PgPool) -> Result<Vec<Collection>> {
     let sql = format!(
-        "SELECT d.kind, d.title, d.description, {VERSION_COLUMNS} \
+        "SELECT d.kind, d.title, d.description, d.tiles, {VERSION_COLUMNS} \
          FROM catalog.datasets d JOIN catalog.versions v ON v.id = d.active_version \
          ORDER BY d.id"
     );
@@ -54,7 +57,7 @@ pub async fn list_collections(pool: &PgPool) -> Result<Vec<Collection>> {
 /// One dataset with its active version, or `None`.
 pub async fn find_collection(pool: &PgPool, id: &str) -> Result<Option<Collection>> {
     let sql = format!(
-        "SELECT d.kind, d.title, d.description, {VERSION_COLUMNS} \
+        "SELECT d.kind, d.title, d.description, d.tiles, {VERSION_COLUMNS} \
          FROM catalog.datasets d JOIN catalog.versions v ON v.id = d.active_version \
          WHERE d.id = $1"
     );
@@ -76,7 +79,7 @@ pub async fn find_collection_at(
     version_id: i64,
 ) -> Result<Option<Collection>> {
     let sql = format!(
-        "SELECT d.kind, d.title, d.description, {VERSION_COLUMNS} \
+        "SELECT d.kind, d.title, d.description, d.tiles, {VERSION_COLUMNS} \
          FROM catalog.datasets d JOIN catalog.versions v ON v.dataset_id = d.id \
          WHERE d.id = $1 AND v.id = $2"
     );
@@ -297,4 +300,15 @@ pub async fn rollback(pool: &PgPool, dataset_id: &str, to: Option<i64>) -> Resul
         "rolled back"
     );
     Ok((active, target))
+}
+
+/// Sets how a dataset's tiles are cut; `false` when there is no such dataset.
+pub async fn set_tile_settings(pool: &PgPool, id: &str, settings: &TileSettings) -> Result<bool> {
+    let updated =
+        sqlx::query("UPDATE catalog.datasets SET tiles = $2, updated_at = now() WHERE id = $1")
+            .bind(id)
+            .bind(sqlx::types::Json(settings))
+            .execute(pool)
+            .await?;
+    Ok(updated.rows_affected() == 1)
 }

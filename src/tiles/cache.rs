@@ -4,6 +4,7 @@
 //! nothing needs purging: old entries age out. Each tile is gzipped once, when it is stored;
 //! both forms are kept so that no request compresses again.
 
+use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::sync::Arc;
 
@@ -12,6 +13,8 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use moka::future::Cache;
 
+use super::tms::TileCoord;
+use crate::catalog::Collection;
 use crate::error::{Error, Result};
 
 /// Default budget: enough for the low zooms of every collection of a county.
@@ -26,15 +29,33 @@ pub struct TileKey {
     pub z: u8,
     pub x: u32,
     pub y: u32,
+    /// Fingerprint of the collection's tile settings: changing them changes every key.
+    pub settings: u64,
 }
 
 impl TileKey {
+    /// The key of tile `t` of `collection` in `tms`.
+    pub fn new(collection: &Collection, tms: &'static str, t: TileCoord) -> Self {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        collection.tiles.hash(&mut hasher);
+        Self {
+            collection: collection.id.clone(),
+            version: collection.version.id,
+            tms,
+            z: t.z,
+            x: t.x,
+            y: t.y,
+            settings: hasher.finish(),
+        }
+    }
+
     /// A strong ETag: the bytes of a key never change.
     pub fn etag(&self, gzip: bool) -> String {
         format!(
-            "\"{}-v{}-{}-{}-{}-{}{}\"",
+            "\"{}-v{}-{:x}-{}-{}-{}-{}{}\"",
             self.collection,
             self.version,
+            self.settings,
             self.tms,
             self.z,
             self.y,

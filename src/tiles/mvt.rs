@@ -3,7 +3,7 @@
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::tms::{TileCoord, TileMatrixSet};
-use crate::catalog::Version;
+use crate::catalog::Collection;
 use crate::db::ident::Ident;
 use crate::db::spatial;
 use crate::error::Result;
@@ -15,14 +15,29 @@ pub const BUFFER: i32 = 64;
 /// The deepest zoom TileJSON announces; clients overzoom beyond it.
 pub const MAX_DETAIL_ZOOM: u8 = 22;
 
+/// Most features one layer of one tile carries. A county-wide layer of a million parcels stays
+/// under 500 kB per tile at any zoom with it (see benches/README.md).
+pub const MAX_FEATURES: i64 = 4_000;
+
+/// Features smaller than this many screen pixels (of a 256-pixel tile) are left out: they would
+/// be invisible, and at low zoom they are nearly all of a parcel layer.
+const MIN_PIXELS: f64 = 1.0;
+
+/// Below this zoom tiles carry only the feature id, no attributes: nobody reads a parcel key at
+/// county scale, and the attributes are most of a tile's bytes.
+pub const ATTRIBUTES_FROM_ZOOM: u8 = 12;
+
+/// Metres per degree of latitude, to turn a pixel size into degrees for lon/lat tables.
+const METRES_PER_DEGREE: f64 = 111_320.0;
+
 /// Renders one tile of `version` as the layer `layer`. An empty tile is an empty vector.
 pub async fn tile(
     pool: &PgPool,
-    version: &Version,
-    layer: &str,
+    collection: &Collection,
     tms: &TileMatrixSet,
     t: TileCoord,
 ) -> Result<Vec<u8>> {
+    let (version, layer, settings) = (&collection.version, &collection.id, &collection.tiles);
     let margin = f64::from(BUFFER) / f64::from(EXTENT);
     // The rows to look at: the tile and its buffer, in the table's CRS. Web Mercator tiles
     // have an exact lon/lat form, clipped to the data (tiles away from it are empty without
@@ -39,10 +54,29 @@ pub async fn tile(
         tms.bounds(t, margin)
     };
     let tile = tms.bounds(t, 0.0);
+    let min_size = pixel_size(tms, t, version.source_crs) * MIN_PIXELS;
+    // Deterministic thinning: the largest features first (the bounding box's longer side, in the
+    // table's units), ties (points) in a fixed pseudo-random order so that a capped point layer
+    // thins out evenly instead of losing one corner.
+    let size = "greatest(ST_XMax(geom) - ST_XMin(geom), ST_YMax(geom) - ST_YMin(geom))";
+    let from_zoom = settings
+        .attributes_from_zoom
+        .unwrap_or(ATTRIBUTES_FROM_ZOOM);
+    // AdV levels are five zoom levels coarser than WebMercatorQuad's at the same scale.
+    let zoom = if tms.srid == 3857 { t.z } else { t.z + 5 };
+    let with_attributes = zoom >= from_zoom;
+    let max_features = settings.max_features.map_or(MAX_FEATURES, i64::from);
     let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new("SELECT ST_AsMVT(q, ");
     qb.push_bind(layer.to_string());
     qb.push(format!(", {EXTENT}, 'geom', 'fid') FROM (SELECT t.fid"));
-    for c in &version.columns {
+    let chosen = |c: &&crate::catalog::Column| {
+        with_attributes
+            && settings
+                .attributes
+                .as_ref()
+                .is_none_or(|names| names.contains(&c.original))
+    };
+    for c in version.columns.iter().filter(chosen) {
         // MVT has no JSON or date types: those travel as text.
         qb.push(", ");
         qb.push(c.ty.select_expr(&c.ident()));
@@ -65,7 +99,54 @@ pub async fn tile(
     qb.push(version.table().to_string());
     qb.push(" t WHERE geom && ");
     spatial::push_envelope(&mut qb, window, version.source_crs);
+    qb.push(format!(" AND (ST_Dimension(geom) = 0 OR {size} >= "));
+    qb.push_bind(min_size);
+    qb.push(format!(
+        ") ORDER BY {size} DESC, (fid * 2654435761) % 4294967296 LIMIT {max_features}"
+    ));
     qb.push(") q WHERE q.geom IS NOT NULL");
     let blob: Option<Vec<u8>> = qb.build_query_scalar().fetch_one(pool).await?;
     Ok(blob.unwrap_or_default())
+}
+
+/// The size of one screen pixel of tile `t`, in the units of a table stored in `srid` (metres,
+/// or degrees for lon/lat tables), near the tile's centre.
+fn pixel_size(tms: &TileMatrixSet, t: TileCoord, srid: i32) -> f64 {
+    let mut metres = tms.tile_size(t.z) / 256.0;
+    if tms.srid == 3857 {
+        // Web Mercator stretches by 1 / cos(latitude).
+        let b = t.lon_lat_bounds(0.0);
+        metres *= ((b.min_y + b.max_y) / 2.0).to_radians().cos();
+    }
+    if matches!(srid, 4326 | 4258) {
+        metres / METRES_PER_DEGREE
+    } else {
+        metres
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tiles::tms::{ADV_25832, WEB_MERCATOR_QUAD};
+
+    #[test]
+    fn pixels() {
+        let merc = TileMatrixSet::find(WEB_MERCATOR_QUAD).unwrap();
+        // z10 over Lüneburg: 153 m Mercator pixels are about 92 m on the ground.
+        let p = pixel_size(
+            merc,
+            TileCoord {
+                z: 10,
+                x: 541,
+                y: 332,
+            },
+            25832,
+        );
+        assert!((85.0..100.0).contains(&p), "{p}");
+        let adv = TileMatrixSet::find(ADV_25832).unwrap();
+        let p = pixel_size(adv, TileCoord { z: 0, x: 0, y: 0 }, 25832);
+        assert!((p - 4891.97).abs() < 0.01, "{p}");
+        assert!(pixel_size(adv, TileCoord { z: 0, x: 0, y: 0 }, 4326) < 0.05);
+    }
 }

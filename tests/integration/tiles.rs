@@ -46,14 +46,20 @@ async fn tile_decodes_as_mvt_with_the_collection_layer() {
     // Every polygon has geometry commands.
     assert!(layer.features.iter().all(|f| !f.geometry.is_empty()));
 
-    // Counties are large enough to show on the single tile of zoom 0.
+    // Counties are large enough to show on the zoom 5 tile of Lower Saxony, without
+    // attributes (they start at zoom 12); at zoom 0 they are smaller than a pixel.
     db.ingest(
         "kreise_niedersachsen_25832.fgb",
         "kreise",
         DatasetKind::Generic,
     )
     .await;
-    let (status, _, body) = get(&app, "/collections/kreise/tiles/WebMercatorQuad/0/0/0").await;
+    let (z, y, x) = tile_of(9.5, 52.8, 5);
+    let (status, _, body) = get(
+        &app,
+        &format!("/collections/kreise/tiles/WebMercatorQuad/{z}/{y}/{x}"),
+    )
+    .await;
     assert_eq!(status, 200);
     let tile = Tile::decode(body.as_slice()).expect("MVT");
     assert_eq!(tile.layers[0].name, "kreise");
@@ -62,6 +68,16 @@ async fn tile_decodes_as_mvt_with_the_collection_layer() {
         "{}",
         tile.layers[0].features.len()
     );
+    assert!(tile.layers[0].keys.is_empty());
+    let (status, _, _) = get(&app, "/collections/kreise/tiles/WebMercatorQuad/0/0/0").await;
+    assert_eq!(status, 204);
+    let (z, y, x) = tile_of(10.41, 53.25, 12);
+    let (_, _, body) = get(
+        &app,
+        &format!("/collections/kreise/tiles/WebMercatorQuad/{z}/{y}/{x}"),
+    )
+    .await;
+    let tile = Tile::decode(body.as_slice()).expect("MVT");
     assert!(tile.layers[0].keys.iter().any(|k| k == "AGS"));
 }
 
@@ -288,7 +304,7 @@ async fn tileset_metadata_tilejson_and_multi_layer_tiles() {
         dataset["vector_layers"].as_array().expect("layers").len(),
         2
     );
-    let (z, y, x) = tile_of(10.41, 53.25, 10);
+    let (z, y, x) = tile_of(10.4093, 53.2488, 13);
     let (status, _, body) = get(&app, &format!("/tiles/WebMercatorQuad/{z}/{y}/{x}")).await;
     assert_eq!(status, 200);
     let tile = Tile::decode(body.as_slice()).expect("MVT");
@@ -312,4 +328,64 @@ async fn tileset_metadata_tilejson_and_multi_layer_tiles() {
     assert_eq!(status, 200);
     let (status, _, _) = get(&app, "/collections/parcels/tiles/Nope").await;
     assert_eq!(status, 404);
+}
+
+#[actix_web::test]
+async fn tile_settings_cap_features_and_choose_attributes() {
+    use kreisgeo::catalog::{repo, TileSettings};
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/aed_lueneburg_200_25832.geojson",
+        "aed",
+        DatasetKind::Aed,
+    )
+    .await;
+    let app = app(&db).await;
+    let (z, y, x) = tile_of(10.41, 53.25, 8);
+    let uri = format!("/collections/aed/tiles/WebMercatorQuad/{z}/{y}/{x}");
+    let layer = |body: Vec<u8>| Tile::decode(body.as_slice()).expect("MVT").layers.remove(0);
+    let all = layer(get(&app, &uri).await.2);
+    assert!(all.features.len() > 100, "{}", all.features.len());
+    assert!(
+        all.keys.is_empty(),
+        "no attributes below zoom 12: {:?}",
+        all.keys
+    );
+
+    let settings = TileSettings {
+        max_features: Some(50),
+        attributes_from_zoom: Some(0),
+        attributes: Some(vec!["operator".into()]),
+    };
+    assert!(repo::set_tile_settings(&db.pool, "aed", &settings)
+        .await
+        .expect("set"));
+    let capped = layer(get(&app, &uri).await.2);
+    assert_eq!(capped.features.len(), 50);
+    assert!(
+        capped.keys.iter().all(|k| k == "operator"),
+        "{:?}",
+        capped.keys
+    );
+    // Deterministic: the same 50 each time.
+    let ids = |l: &geozero::mvt::tile::Layer| -> Vec<u64> {
+        let mut v: Vec<u64> = l.features.iter().filter_map(|f| f.id).collect();
+        v.sort_unstable();
+        v
+    };
+    let again = layer(get(&app, &uri).await.2);
+    assert_eq!(ids(&again), ids(&capped));
+    // Back to the defaults: a new cache key, the full tile again.
+    assert!(
+        repo::set_tile_settings(&db.pool, "aed", &TileSettings::default())
+            .await
+            .expect("reset")
+    );
+    assert_eq!(
+        layer(get(&app, &uri).await.2).features.len(),
+        all.features.len()
+    );
+    assert!(!repo::set_tile_settings(&db.pool, "nope", &settings)
+        .await
+        .expect("none"));
 }

@@ -43,14 +43,7 @@ pub async fn get_tile(
     let (id, tms, matrix, row, col) = path.into_inner();
     let (tms, coord) = TileCoord::from_ogc(&tms, &matrix, &row, &col)?;
     let collection = repo::require_collection(&state.pool, &id).await?;
-    let key = TileKey {
-        collection: collection.id.clone(),
-        version: collection.version.id,
-        tms: tms.id,
-        z: coord.z,
-        x: coord.x,
-        y: coord.y,
-    };
+    let key = TileKey::new(&collection, tms.id, coord);
     let gzip = accepts_gzip(&req);
     let validators = Validators::strong(key.etag(gzip), Some(&collection.version.created_at));
     if let Some(not_modified) = validators.not_modified(&req) {
@@ -58,10 +51,7 @@ pub async fn get_tile(
     }
     let (tile, hit) = state
         .tiles
-        .get_or_render(
-            key,
-            mvt::tile(&state.pool, &collection.version, &collection.id, tms, coord),
-        )
+        .get_or_render(key, mvt::tile(&state.pool, &collection, tms, coord))
         .await?;
     let mut response = if tile.raw.is_empty() {
         HttpResponse::NoContent()

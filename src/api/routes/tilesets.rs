@@ -446,17 +446,10 @@ pub async fn get_dataset_tile(
     // Each layer comes from the per-collection cache; MVT layers concatenate into one tile.
     let mut body = Vec::new();
     for c in &collections {
-        let key = TileKey {
-            collection: c.id.clone(),
-            version: c.version.id,
-            tms: tms.id,
-            z: coord.z,
-            x: coord.x,
-            y: coord.y,
-        };
+        let key = TileKey::new(c, tms.id, coord);
         let (tile, _) = state
             .tiles
-            .get_or_render(key, mvt::tile(&state.pool, &c.version, &c.id, tms, coord))
+            .get_or_render(key, mvt::tile(&state.pool, c, tms, coord))
             .await?;
         body.extend_from_slice(&tile.raw);
     }
