@@ -83,8 +83,11 @@ pub async fn tile(
         qb.push(" AS ");
         qb.push(Ident::new(&c.original).to_string());
     }
+    // Simplified per zoom to half a tile unit (an eighth of a pixel): below what the tile's
+    // integer grid can show, but long smooth boundaries lose most of their vertices.
+    let tolerance = tms.tile_size(t.z) / f64::from(EXTENT) / 2.0;
     qb.push(format!(
-        " , ST_AsMVTGeom({}, ST_MakeEnvelope(",
+        " , ST_AsMVTGeom(ST_Simplify({}, {tolerance}, true), ST_MakeEnvelope(",
         version.geometry_in(tms.srid)
     ));
     {

@@ -46,6 +46,25 @@ async fn tile_decodes_as_mvt_with_the_collection_layer() {
     // Every polygon has geometry commands.
     assert!(layer.features.iter().all(|f| !f.geometry.is_empty()));
 
+    // GDAL's MVT driver reads the tile (z/x/y from its path).
+    let dir = crate::common::scratch_root().join(format!("mvt-{}/{z}/{x}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join(format!("{y}.pbf"));
+    std::fs::write(&file, &body).expect("write");
+    let out = std::process::Command::new("ogrinfo")
+        .args(["-ro", "-so", "-al"])
+        .arg(&file)
+        .output()
+        .expect("ogrinfo (gdal-bin)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Layer name: parcels")
+            && text.contains(&format!("Feature Count: {}", layer.features.len())),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(dir.parent().expect("z").parent().expect("root"));
+
     // Counties are large enough to show on the zoom 5 tile of Lower Saxony, without
     // attributes (they start at zoom 12); at zoom 0 they are smaller than a pixel.
     db.ingest(
@@ -185,16 +204,38 @@ async fn tiles_are_cached_per_version_and_gzipped_once() {
     assert_eq!(second["x-tile-cache"], "hit");
     assert_eq!(raw, again);
     assert_eq!(first["etag"], second["etag"]);
-    // gzip: the same bytes, compressed, under their own strong ETag.
+    // gzip and brotli: the same bytes, compressed when stored, under their own strong ETags.
     let (_, zipped, body) =
-        crate::common::get_with_headers(&app, &uri, &[("Accept-Encoding", "gzip, br")]).await;
+        crate::common::get_with_headers(&app, &uri, &[("Accept-Encoding", "gzip")]).await;
     assert_eq!(zipped["content-encoding"], "gzip");
+    assert_eq!(zipped["x-tile-cache"], "hit");
     assert_ne!(zipped["etag"], first["etag"]);
     let mut unzipped = Vec::new();
     flate2::read::GzDecoder::new(body.as_slice())
         .read_to_end(&mut unzipped)
         .expect("gzip");
     assert_eq!(unzipped, raw);
+    let (_, br, body) =
+        crate::common::get_with_headers(&app, &uri, &[("Accept-Encoding", "gzip, deflate, br")])
+            .await;
+    assert_eq!(br["content-encoding"], "br");
+    let mut unbrotli = Vec::new();
+    brotli::Decompressor::new(body.as_slice(), 4096)
+        .read_to_end(&mut unbrotli)
+        .expect("brotli");
+    assert_eq!(unbrotli, raw);
+    assert!(body.len() < raw.len());
+    let (status, _, _) = crate::common::get_with_headers(
+        &app,
+        &uri,
+        &[("Accept-Encoding", "br"), ("If-None-Match", &br["etag"])],
+    )
+    .await;
+    assert_eq!(status, 304);
+    let (_, refused, _) =
+        crate::common::get_with_headers(&app, &uri, &[("Accept-Encoding", "br;q=0, gzip;q=0")])
+            .await;
+    assert_eq!(refused["content-encoding"], "identity");
     // A new version is a new key: never the old tile.
     let solar = db
         .ingest(

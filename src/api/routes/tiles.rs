@@ -9,7 +9,7 @@ use crate::api::state::AppState;
 use crate::catalog::repo;
 use crate::error::Result;
 use crate::ogc::media;
-use crate::tiles::cache::TileKey;
+use crate::tiles::cache::{Coding, TileKey};
 use crate::tiles::mvt;
 use crate::tiles::tms::TileCoord;
 
@@ -44,8 +44,8 @@ pub async fn get_tile(
     let (tms, coord) = TileCoord::from_ogc(&tms, &matrix, &row, &col)?;
     let collection = repo::require_collection(&state.pool, &id).await?;
     let key = TileKey::new(&collection, tms.id, coord);
-    let gzip = accepts_gzip(&req);
-    let validators = Validators::strong(key.etag(gzip), Some(&collection.version.created_at));
+    let coding = negotiate(&req);
+    let validators = Validators::strong(key.etag(coding), Some(&collection.version.created_at));
     if let Some(not_modified) = validators.not_modified(&req) {
         return Ok(not_modified);
     }
@@ -67,32 +67,40 @@ pub async fn get_tile(
     }
     response.content_type(media::MVT);
     // Stored compressed once: the compression middleware leaves an encoded body alone.
-    Ok(if gzip {
-        response
-            .insert_header((header::CONTENT_ENCODING, "gzip"))
-            .body(tile.gzip.clone())
-    } else {
-        response
-            .insert_header((header::CONTENT_ENCODING, "identity"))
-            .body(tile.raw.clone())
-    })
+    Ok(response
+        .insert_header((header::CONTENT_ENCODING, coding.name()))
+        .body(tile.body(coding)))
 }
 
-/// Whether the client takes gzip (`Accept-Encoding`, q=0 meaning no).
-fn accepts_gzip(req: &HttpRequest) -> bool {
-    req.headers()
+/// The stored coding the client takes, most compact first (`Accept-Encoding`; q=0 refuses).
+pub fn negotiate(req: &HttpRequest) -> Coding {
+    let accepted: Vec<(String, bool)> = req
+        .headers()
         .get_all(header::ACCEPT_ENCODING)
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|part| {
+        .map(|part| {
             let mut it = part.split(';');
-            let coding = it.next().unwrap_or_default().trim();
+            let coding = it.next().unwrap_or_default().trim().to_ascii_lowercase();
             let refused = it.any(|p| {
                 p.trim()
                     .strip_prefix("q=")
                     .and_then(|q| q.trim().parse::<f32>().ok())
                     == Some(0.0)
             });
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+            (coding, !refused)
         })
+        .collect();
+    let takes = |name: &str| {
+        accepted
+            .iter()
+            .any(|(c, ok)| *ok && (c == name || c == "*"))
+    };
+    if takes("br") {
+        Coding::Brotli
+    } else if takes("gzip") {
+        Coding::Gzip
+    } else {
+        Coding::Identity
+    }
 }
