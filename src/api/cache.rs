@@ -36,6 +36,23 @@ impl Validators {
         }
     }
 
+    /// Validators of a response about `collections` (their ids and versions), e.g. a listing.
+    pub fn for_collections(
+        req: &HttpRequest,
+        base: &str,
+        collections: &[crate::catalog::Collection],
+    ) -> Self {
+        let served: String = collections
+            .iter()
+            .map(|c| format!("{}={};", c.id, c.version.id))
+            .collect();
+        let newest = collections
+            .iter()
+            .map(|c| c.version.created_at.as_str())
+            .max();
+        Self::new(req, base, &served, newest)
+    }
+
     /// Validators with a strong ETag the caller guarantees (the bytes behind it never change,
     /// as with a cached tile of a version), and the version's time as Last-Modified.
     pub fn strong(etag: String, last_modified: Option<&str>) -> Self {

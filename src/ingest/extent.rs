@@ -1,6 +1,6 @@
 //! The extent of a loaded table: in its own CRS for validation, in CRS84 for the catalog.
 
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::validate::GlobeTest;
 use crate::crs::WGS84_SRID;
@@ -43,16 +43,10 @@ pub async fn globe_test(
     let Some(e) = extent else {
         return Ok(GlobeTest::Done);
     };
-    let on_globe: bool = sqlx::query_scalar(&format!(
-        "SELECT catalog.on_globe(ST_Segmentize(ST_MakeEnvelope($1, $2, $3, $4, {srid}), $5))"
-    ))
-    .bind(e[0])
-    .bind(e[1])
-    .bind(e[2])
-    .bind(e[3])
-    .bind(step(e))
-    .fetch_one(conn)
-    .await?;
+    let mut qb = QueryBuilder::new("SELECT catalog.on_globe(");
+    push_densified(&mut qb, e, srid);
+    qb.push(")");
+    let on_globe: bool = qb.build_query_scalar().fetch_one(conn).await?;
     Ok(if on_globe {
         GlobeTest::Done
     } else {
@@ -71,19 +65,27 @@ pub async fn to_crs84(
     if srid == WGS84_SRID {
         return Ok(Some(e));
     }
-    let row: (f64, f64, f64, f64) = sqlx::query_as(&format!(
-        "SELECT ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g) FROM \
-           (SELECT ST_Transform(ST_Segmentize(ST_MakeEnvelope($1, $2, $3, $4, {srid}), $5), \
-             {WGS84_SRID}) AS g) s"
-    ))
-    .bind(e[0])
-    .bind(e[1])
-    .bind(e[2])
-    .bind(e[3])
-    .bind(step(e))
-    .fetch_one(conn)
-    .await?;
+    let mut qb = QueryBuilder::new(
+        "SELECT ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g) FROM (SELECT ST_Transform(",
+    );
+    push_densified(&mut qb, e, srid);
+    qb.push(format!(", {WGS84_SRID}) AS g) s"));
+    let row: (f64, f64, f64, f64) = qb.build_query_as().fetch_one(conn).await?;
     Ok(Some([row.0, row.1, row.2, row.3]))
+}
+
+/// The extent `e` of CRS `srid` as a polygon whose sides are densified.
+fn push_densified(qb: &mut QueryBuilder<'_, Postgres>, e: [f64; 4], srid: i32) {
+    qb.push("ST_Segmentize(ST_MakeEnvelope(");
+    {
+        let mut args = qb.separated(", ");
+        for v in e {
+            args.push_bind(v);
+        }
+    }
+    qb.push(format!(", {srid}), "));
+    qb.push_bind(step(e));
+    qb.push(")");
 }
 
 fn step(e: [f64; 4]) -> f64 {

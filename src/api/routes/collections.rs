@@ -81,15 +81,7 @@ pub async fn get_collections(
     check_format(query.f.as_deref())?;
     let base = state.base_url(&req);
     let collections = repo::list_collections(&state.pool).await?;
-    let served: String = collections
-        .iter()
-        .map(|c| format!("{}={};", c.id, c.version.id))
-        .collect();
-    let newest = collections
-        .iter()
-        .map(|c| c.version.created_at.as_str())
-        .max();
-    let validators = Validators::new(&req, &base, &served, newest);
+    let validators = Validators::for_collections(&req, &base, &collections);
     if let Some(not_modified) = validators.not_modified(&req) {
         return Ok(not_modified);
     }

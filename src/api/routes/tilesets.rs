@@ -208,21 +208,28 @@ fn versioned(
     collections: &[Collection],
     body: &Json,
 ) -> HttpResponse {
-    let state: String = collections
-        .iter()
-        .map(|c| format!("{}={};", c.id, c.version.id))
-        .collect();
-    let newest = collections
-        .iter()
-        .map(|c| c.version.created_at.as_str())
-        .max();
-    let validators = Validators::new(req, base, &state, newest);
+    let validators = Validators::for_collections(req, base, collections);
     if let Some(not_modified) = validators.not_modified(req) {
         return not_modified;
     }
     let mut response = HttpResponse::Ok();
     validators.apply(&mut response);
     response.json(body)
+}
+
+/// A document about one collection's tiles, built by `build(base, prefix, [collection], title)`
+/// and answered with the collection's validators.
+async fn about_collection(
+    req: &HttpRequest,
+    state: &AppState,
+    id: &str,
+    build: impl FnOnce(&str, &str, &[Collection], &str) -> Json,
+) -> Result<HttpResponse> {
+    let c = repo::require_collection(&state.pool, id).await?;
+    let base = state.base_url(req);
+    let one = std::slice::from_ref(&c);
+    let doc = build(&base, &format!("/collections/{}", c.id), one, &c.title);
+    Ok(versioned(req, &base, one, &doc))
 }
 
 /// Tilesets of a collection
@@ -242,15 +249,7 @@ pub async fn get_collection_tilesets(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let c = repo::require_collection(&state.pool, &path).await?;
-    let base = state.base_url(&req);
-    let doc = tilesets_list(
-        &base,
-        &format!("/collections/{}", c.id),
-        std::slice::from_ref(&c),
-        &c.title,
-    );
-    Ok(versioned(&req, &base, std::slice::from_ref(&c), &doc))
+    about_collection(&req, &state, &path, tilesets_list).await
 }
 
 /// Tileset of a collection
@@ -273,16 +272,10 @@ pub async fn get_collection_tileset(
 ) -> Result<HttpResponse> {
     let (id, tms) = path.into_inner();
     let tms = TileMatrixSet::find(&tms)?;
-    let c = repo::require_collection(&state.pool, &id).await?;
-    let base = state.base_url(&req);
-    let doc = tileset(
-        &base,
-        &format!("/collections/{id}"),
-        tms,
-        std::slice::from_ref(&c),
-        &c.title,
-    );
-    Ok(versioned(&req, &base, std::slice::from_ref(&c), &doc))
+    about_collection(&req, &state, &id, |base, prefix, one, title| {
+        tileset(base, prefix, tms, one, title)
+    })
+    .await
 }
 
 /// TileJSON of a collection
@@ -303,15 +296,7 @@ pub async fn get_collection_tilejson(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let c = repo::require_collection(&state.pool, &path).await?;
-    let base = state.base_url(&req);
-    let doc = tilejson(
-        &base,
-        &format!("/collections/{}", c.id),
-        std::slice::from_ref(&c),
-        &c.title,
-    );
-    Ok(versioned(&req, &base, std::slice::from_ref(&c), &doc))
+    about_collection(&req, &state, &path, tilejson).await
 }
 
 /// Query of the dataset-level (multi-layer) tiles.
@@ -431,15 +416,7 @@ pub async fn get_dataset_tile(
     let (tms, coord) = TileCoord::from_ogc(&tms, &matrix, &row, &col)?;
     let collections = chosen(&state, query.collections.as_deref()).await?;
     let base = state.base_url(&req);
-    let state_key: String = collections
-        .iter()
-        .map(|c| format!("{}={};", c.id, c.version.id))
-        .collect();
-    let newest = collections
-        .iter()
-        .map(|c| c.version.created_at.as_str())
-        .max();
-    let validators = Validators::new(&req, &base, &state_key, newest);
+    let validators = Validators::for_collections(&req, &base, &collections);
     if let Some(not_modified) = validators.not_modified(&req) {
         return Ok(not_modified);
     }
