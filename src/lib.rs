@@ -12,6 +12,7 @@ pub mod error;
 pub mod features;
 pub mod generate;
 pub mod hours;
+pub mod html;
 pub mod ingest;
 pub mod jobs;
 pub mod logging;

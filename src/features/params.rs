@@ -28,9 +28,10 @@ pub struct ItemsParams {
     /// started on, so paging never mixes two versions.
     #[param(value_type = Option<String>)]
     pub cursor: Option<String>,
-    /// Output format: `json` (GeoJSON, the default), `csv` (attributes and WKT geometry) or
-    /// `fgb` (FlatGeobuf with a spatial index, in the requested CRS); CSV and FlatGeobuf carry
-    /// the next page in the `Link` header. Without `f`, the Accept header decides.
+    /// Output format: `json` (GeoJSON, the default), `csv` (attributes and WKT geometry),
+    /// `fgb` (FlatGeobuf with a spatial index, in the requested CRS) or `html` (a table with
+    /// paging links); CSV and FlatGeobuf carry the next page in the `Link` header. Without `f`,
+    /// the Accept header decides (browsers get HTML).
     #[param(value_type = Option<String>, example = "json")]
     pub f: Option<String>,
     /// CRS of the returned coordinates, as a URI (OGC API Features Part 2); default CRS84.
@@ -101,7 +102,7 @@ pub const ITEMS_PARAMETERS: &[&str] = &[
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct FeatureParams {
-    /// Output format; only `json` for now.
+    /// Output format: `json` (GeoJSON) or `html`; without it, Accept decides.
     #[param(value_type = Option<String>, example = "json")]
     pub f: Option<String>,
     /// CRS of the returned coordinates, as a URI; default CRS84.
@@ -112,7 +113,6 @@ pub struct FeatureParams {
 impl FeatureParams {
     /// The output CRS.
     pub fn crs(&self) -> Result<ApiCrs> {
-        check_format(self.f.as_deref())?;
         parse_crs("crs", self.crs.as_deref())
     }
 }
@@ -122,7 +122,7 @@ impl FeatureParams {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct FormatParams {
-    /// Output format; only `json` for now.
+    /// Output format: `json` or `html` (queryables: `json` only); without it, Accept decides.
     #[param(value_type = Option<String>, example = "json")]
     pub f: Option<String>,
 }

@@ -691,3 +691,66 @@ async fn flatgeobuf_pages_carry_index_crs_and_attributes() {
     .await;
     assert_eq!(headers["content-type"], "application/flatgeobuf");
 }
+
+#[actix_web::test]
+async fn html_views_link_to_each_other_and_escape_the_data() {
+    let db = TestDb::new().await;
+    db.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed)
+        .await;
+    let path = crate::common::scratch_root().join("html.geojsonl");
+    std::fs::write(
+        &path,
+        concat!(
+            r#"{"type":"Feature","properties":{"name":"<script>alert(1)</script> & Co"},"geometry":{"type":"Point","coordinates":[10.4,53.2]}}"#,
+            "\n",
+            r#"{"type":"Feature","properties":{"name":"plain"},"geometry":{"type":"Point","coordinates":[10.5,53.2]}}"#,
+            "\n"
+        ),
+    )
+    .expect("write");
+    db.try_ingest(kreisgeo::ingest::IngestRequest::new(&path, "tricky"))
+        .await
+        .expect("ingest");
+    let app = app(&db).await;
+    const BROWSER: &[(&str, &str)] = &[("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")];
+    let page = |uri: &'static str, headers: &'static [(&'static str, &'static str)]| {
+        let app = &app;
+        async move {
+            let (status, h, body) = get_with_headers(app, uri, headers).await;
+            assert_eq!(status, 200, "{uri}");
+            assert!(
+                h["content-type"].starts_with("text/html"),
+                "{uri}: {}",
+                h["content-type"]
+            );
+            String::from_utf8(body).expect("UTF-8")
+        }
+    };
+    let landing = page("/", BROWSER).await;
+    assert!(landing.contains("/collections?f=html"), "{landing}");
+    let collections = page("/collections?f=html", &[]).await;
+    assert!(collections.contains("href=\"/collections/aed?f=html\""));
+    let collection = page("/collections/aed?f=html", &[]).await;
+    assert!(
+        collection.contains("/collections/aed/items?f=html"),
+        "{collection}"
+    );
+    let items = page("/collections/aed/items?f=html&limit=5", &[]).await;
+    assert_eq!(items.matches("<tr><td><a href=").count(), 5);
+    assert!(items.contains("rel=\"next\""), "{items}");
+    assert!(items.contains("f=html&amp;limit=5&amp;cursor="), "{items}");
+    assert!(page("/collections/aed/items/3?f=html", &[])
+        .await
+        .contains("<th scope=\"row\">"));
+    assert!(page("/conformance?f=html", &[])
+        .await
+        .contains("ogcapi-features-1/1.0/conf/core"));
+    // The data is text, never markup.
+    let tricky = page("/collections/tricky/items?f=html", &[]).await;
+    assert!(!tricky.contains("<script>"), "{tricky}");
+    assert!(tricky.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"));
+    // JSON stays the default for programs.
+    let (_, headers, _) = get_with_headers(&app, "/collections", &[]).await;
+    assert!(headers["content-type"].starts_with("application/json"));
+    let _ = std::fs::remove_file(path);
+}

@@ -8,7 +8,8 @@ use crate::api::state::AppState;
 use crate::catalog::{repo, Collection};
 use crate::crs::{ApiCrs, CRS84_URI};
 use crate::error::Result;
-use crate::features::params::{check_format, FormatParams};
+use crate::features::params::FormatParams;
+use crate::html::{answer, DocFormat};
 use crate::ogc::{media, CollectionDoc, Collections, Extent, Link, SpatialExtent};
 use crate::tiles::tms::WEB_MERCATOR_QUAD;
 
@@ -78,7 +79,7 @@ pub async fn get_collections(
     state: web::Data<AppState>,
     query: web::Query<FormatParams>,
 ) -> Result<HttpResponse> {
-    check_format(query.f.as_deref())?;
+    let format = DocFormat::of(&req, query.f.as_deref())?;
     let base = state.base_url(&req);
     let collections = repo::list_collections(&state.pool).await?;
     let validators = Validators::for_collections(&req, &base, &collections);
@@ -87,7 +88,7 @@ pub async fn get_collections(
     }
     let mut response = HttpResponse::Ok();
     validators.apply(&mut response);
-    Ok(response.json(Collections {
+    let doc = Collections {
         collections: collections
             .iter()
             .map(|c| collection_doc(&base, c))
@@ -98,7 +99,14 @@ pub async fn get_collections(
             media::JSON,
             "This document",
         )],
-    }))
+    };
+    Ok(answer(
+        format,
+        &req,
+        response,
+        "Datensätze / Collections",
+        &doc,
+    ))
 }
 
 /// Collection
@@ -119,7 +127,7 @@ pub async fn get_collection(
     path: web::Path<String>,
     query: web::Query<FormatParams>,
 ) -> Result<HttpResponse> {
-    check_format(query.f.as_deref())?;
+    let format = DocFormat::of(&req, query.f.as_deref())?;
     let id = path.into_inner();
     let collection = repo::require_collection(&state.pool, &id).await?;
     let base = state.base_url(&req);
@@ -129,5 +137,6 @@ pub async fn get_collection(
     }
     let mut response = HttpResponse::Ok();
     validators.apply(&mut response);
-    Ok(response.json(collection_doc(&base, &collection)))
+    let doc = collection_doc(&base, &collection);
+    Ok(answer(format, &req, response, &collection.title, &doc))
 }

@@ -1,10 +1,11 @@
 //! `GET /conformance`.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use super::TAG_CAPABILITIES;
 use crate::error::Result;
-use crate::features::params::{check_format, FormatParams};
+use crate::features::params::FormatParams;
+use crate::html::{answer, DocFormat};
 use crate::ogc::Conformance;
 
 /// The conformance classes kreisgeo implements and tests.
@@ -12,6 +13,7 @@ pub const CONFORMS_TO: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
@@ -45,9 +47,19 @@ pub const CONFORMS_TO: &[&str] = &[
     responses((status = 200, description = "The conformance classes", body = Conformance))
 )]
 #[get("/conformance")]
-pub async fn get_conformance(query: web::Query<FormatParams>) -> Result<HttpResponse> {
-    check_format(query.f.as_deref())?;
-    Ok(HttpResponse::Ok().json(Conformance {
+pub async fn get_conformance(
+    req: HttpRequest,
+    query: web::Query<FormatParams>,
+) -> Result<HttpResponse> {
+    let format = DocFormat::of(&req, query.f.as_deref())?;
+    let doc = Conformance {
         conforms_to: CONFORMS_TO.iter().map(ToString::to_string).collect(),
-    }))
+    };
+    Ok(answer(
+        format,
+        &req,
+        HttpResponse::Ok(),
+        "Konformität / Conformance",
+        &doc,
+    ))
 }

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::features::encode::csv::CsvEncoder;
 use crate::features::encode::fgb::FgbEncoder;
 use crate::features::encode::geojson::GeoJsonEncoder;
+use crate::features::encode::html::HtmlEncoder;
 use crate::features::encode::{encode_page, FeatureEncoder, ItemsFormat, PageSpec};
 use crate::features::params::{Cursor, FeatureParams, ItemsParams, ItemsQuery};
 use crate::features::query;
@@ -70,6 +71,7 @@ pub async fn get_items(
     let id = path.into_inner();
     let collection = resolve(&state, &id, q.cursor).await?;
     q.compile(&collection)?;
+    let title = collection.title.clone();
     let version = q.select_properties(collection.version)?;
     let base = state.base_url(&req);
     // A page of a version never changes: answer a revalidation before running any query.
@@ -117,7 +119,7 @@ pub async fn get_items(
         }),
         first: q.cursor.is_none(),
         links: vec![
-            Link::new(self_href, "self", media::GEOJSON, "This page"),
+            Link::new(self_href.clone(), "self", media::GEOJSON, "This page"),
             Link::new(
                 format!("{base}/collections/{id}"),
                 "collection",
@@ -157,6 +159,16 @@ pub async fn get_items(
         ItemsFormat::GeoJson => stream(response, GeoJsonEncoder::new(&version), rows, spec),
         ItemsFormat::Csv => stream(response, CsvEncoder::new(&version), rows, spec),
         ItemsFormat::FlatGeobuf => stream(response, FgbEncoder::new(&version, &q.crs)?, rows, spec),
+        ItemsFormat::Html => {
+            let json = crate::html::html_href(&self_href, Some(media::GEOJSON))
+                .replacen("f=html", "f=json", 1);
+            stream(
+                response,
+                HtmlEncoder::new(&version, &title, json),
+                rows,
+                spec,
+            )
+        }
     })
 }
 
@@ -193,6 +205,12 @@ pub async fn get_feature(
     query: web::Query<FeatureParams>,
 ) -> Result<HttpResponse> {
     let crs = query.crs()?;
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let html = crate::html::DocFormat::negotiate(query.f.as_deref(), accept)?
+        == crate::html::DocFormat::Html;
     let (id, feature_id) = path.into_inner();
     let collection = resolve(&state, &id, None).await?;
     let not_found = || Error::not_found("feature", format!("{id}/{feature_id}"));
@@ -219,10 +237,23 @@ pub async fn get_feature(
             "The collection",
         ),
     ];
-    let mut body = Vec::with_capacity(1024);
-    GeoJsonEncoder::new(&collection.version).write_feature(&mut body, &row, Some(&links))?;
     let mut response = HttpResponse::Ok();
     validators.apply(&mut response);
+    response.insert_header((header::VARY, "Accept"));
+    if html {
+        let page = crate::html::feature_page(
+            &format!("{} – {fid}", collection.title),
+            &format!("{base}/collections/{id}/items/{fid}?f=json"),
+            &collection.version,
+            &row,
+            &links,
+        );
+        return Ok(response
+            .content_type(crate::features::encode::html::HTML)
+            .body(page));
+    }
+    let mut body = Vec::with_capacity(1024);
+    GeoJsonEncoder::new(&collection.version).write_feature(&mut body, &row, Some(&links))?;
     Ok(response
         .content_type(media::GEOJSON)
         .insert_header(("Content-Crs", format!("<{}>", crs.uri)))

@@ -5,7 +5,8 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use super::TAG_CAPABILITIES;
 use crate::api::state::AppState;
 use crate::error::Result;
-use crate::features::params::{check_format, FormatParams};
+use crate::features::params::FormatParams;
+use crate::html::{answer, DocFormat};
 use crate::ogc::{media, LandingPage, Link};
 
 /// Landing page
@@ -22,9 +23,9 @@ pub async fn get_landing(
     state: web::Data<AppState>,
     query: web::Query<FormatParams>,
 ) -> Result<HttpResponse> {
-    check_format(query.f.as_deref())?;
+    let format = DocFormat::of(&req, query.f.as_deref())?;
     let base = state.base_url(&req);
-    Ok(HttpResponse::Ok().json(LandingPage {
+    let doc = LandingPage {
         title: "kreisgeo".into(),
         description: "Geodata and open data of the county: OGC API - Features and vector tiles"
             .into(),
@@ -67,5 +68,6 @@ pub async fn get_landing(
                 "The tiling schemes",
             ),
         ],
-    }))
+    };
+    Ok(answer(format, &req, HttpResponse::Ok(), "kreisgeo", &doc))
 }

@@ -4,6 +4,7 @@
 pub mod csv;
 pub mod fgb;
 pub mod geojson;
+pub mod html;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -20,6 +21,7 @@ pub enum ItemsFormat {
     GeoJson,
     Csv,
     FlatGeobuf,
+    Html,
 }
 
 impl ItemsFormat {
@@ -29,11 +31,13 @@ impl ItemsFormat {
             Some("json" | "geojson") => Ok(Self::GeoJson),
             Some("csv") => Ok(Self::Csv),
             Some("fgb" | "flatgeobuf") => Ok(Self::FlatGeobuf),
+            Some("html") => Ok(Self::Html),
             Some(other) => Err(crate::error::Error::invalid(
                 "f",
-                format!("unsupported format '{other}'; supported: json, csv, fgb"),
+                format!("unsupported format '{other}'; supported: json, csv, fgb, html"),
             )),
             None => Ok(match accept {
+                a if crate::html::prefers_html(a) => Self::Html,
                 Some(a) if a.contains("geo+json") => Self::GeoJson,
                 Some(a) if a.contains("application/flatgeobuf") => Self::FlatGeobuf,
                 Some(a) if a.contains("text/csv") => Self::Csv,
@@ -48,12 +52,13 @@ impl ItemsFormat {
             Self::GeoJson => "json",
             Self::Csv => "csv",
             Self::FlatGeobuf => "fgb",
+            Self::Html => "html",
         }
     }
 
     /// Whether the format carries links (`next`) in its body; the others get a `Link` header.
     pub fn links_in_body(self) -> bool {
-        self == Self::GeoJson
+        matches!(self, Self::GeoJson | Self::Html)
     }
 }
 
