@@ -23,7 +23,7 @@ run:
 	target/release/kreisgeo db start >/dev/null
 	scripts/load-fixtures.sh target/release/kreisgeo || { target/release/kreisgeo db stop; exit 1; }
 	target/release/kreisgeo db stop
-	exec target/release/kreisgeo serve --bind $(BIND)
+	exec target/release/kreisgeo serve --bind $(BIND) --seed-max-zoom 10
 
 lint:
 	$(CARGO) fmt --all -- --check

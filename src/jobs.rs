@@ -88,7 +88,14 @@ fn error_json(e: &Error) -> serde_json::Value {
 }
 
 /// Runs the ingest of `upload` in the background; the temporary file goes when it ends.
-pub fn spawn(pool: PgPool, id: i64, request: IngestRequest, upload: tempfile::TempPath) {
+/// `after` runs once the new version is served (tile seeding).
+pub fn spawn(
+    pool: PgPool,
+    id: i64,
+    request: IngestRequest,
+    upload: tempfile::TempPath,
+    after: Option<Box<dyn FnOnce() + Send>>,
+) {
     tokio::spawn(async move {
         let _ = sqlx::query("UPDATE catalog.ingest_jobs SET state = 'running' WHERE id = $1")
             .bind(id)
@@ -115,5 +122,10 @@ pub fn spawn(pool: PgPool, id: i64, request: IngestRequest, upload: tempfile::Te
             tracing::error!(job = id, error = %e, "could not record the job's outcome");
         }
         drop(upload);
+        if let (Ok(report), Some(after)) = (&outcome, after) {
+            if !report.unchanged {
+                after();
+            }
+        }
     });
 }

@@ -69,6 +69,10 @@ enum Command {
         /// Memory for rendered vector tiles, in bytes (both encodings of each tile count).
         #[arg(long, env = "KREISGEO_TILE_CACHE_BYTES", default_value_t = kreisgeo::tiles::cache::DEFAULT_CACHE_BYTES)]
         tile_cache_bytes: u64,
+        /// Render WebMercatorQuad tiles up to this zoom into the cache in the background at
+        /// start-up and after each admin ingest [default: on demand only].
+        #[arg(long, env = "KREISGEO_SEED_MAX_ZOOM", value_parser = clap::value_parser!(u8).range(0..=20))]
+        seed_max_zoom: Option<u8>,
     },
     /// Load a file (GeoJSON, FlatGeobuf) as a new version of a dataset and serve it.
     Ingest {
@@ -234,11 +238,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             workers,
             max_upload_bytes,
             tile_cache_bytes,
+            seed_max_zoom,
         } => {
             let config = ApiConfig {
                 public_url,
                 max_upload_bytes,
                 tile_cache_bytes,
+                seed_max_zoom,
             };
             serve(url, &data_dir, &bind, config, workers).await?;
             Ok(ExitCode::SUCCESS)
@@ -328,6 +334,9 @@ async fn serve(
         );
     }
     let state = AppState::new(db.pool.clone(), config);
+    if let Some(max_zoom) = state.config.seed_max_zoom {
+        kreisgeo::tiles::seed::spawn(state.pool.clone(), state.tiles.clone(), None, max_zoom);
+    }
     let mut server =
         HttpServer::new(move || kreisgeo::api::app(state.clone())).shutdown_timeout(10);
     if let Some(n) = workers {

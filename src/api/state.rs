@@ -12,6 +12,9 @@ pub struct ApiConfig {
     pub max_upload_bytes: u64,
     /// Memory the tile cache may use, in bytes.
     pub tile_cache_bytes: u64,
+    /// Render WebMercatorQuad tiles up to this zoom into the cache at start-up and after each
+    /// admin ingest; `None` renders on demand only.
+    pub seed_max_zoom: Option<u8>,
 }
 
 /// 2 GiB: a Land-wide parcel export as FlatGeobuf fits.
@@ -23,6 +26,7 @@ impl Default for ApiConfig {
             public_url: None,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             tile_cache_bytes: crate::tiles::cache::DEFAULT_CACHE_BYTES,
+            seed_max_zoom: None,
         }
     }
 }

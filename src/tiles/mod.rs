@@ -2,4 +2,5 @@
 
 pub mod cache;
 pub mod mvt;
+pub mod seed;
 pub mod tms;

@@ -430,3 +430,43 @@ async fn tile_settings_cap_features_and_choose_attributes() {
         .await
         .expect("none"));
 }
+
+#[actix_web::test]
+async fn seeding_renders_the_low_zooms_into_the_cache() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/aed_lueneburg_200_25832.geojson",
+        "aed",
+        DatasetKind::Aed,
+    )
+    .await;
+    let state = db.state();
+    let app = actix_web::test::init_service(kreisgeo::api::app(state.clone())).await;
+    let collection = kreisgeo::catalog::repo::require_collection(&db.pool, "aed")
+        .await
+        .expect("collection");
+    let seeded = kreisgeo::tiles::seed::seed_collection(&db.pool, &state.tiles, &collection, 9)
+        .await
+        .expect("seed");
+    assert!(seeded >= 10, "{seeded}");
+    let (z, y, x) = tile_of(10.41, 53.25, 9);
+    let (status, headers, _) = crate::common::get_with_headers(
+        &app,
+        &format!("/collections/aed/tiles/WebMercatorQuad/{z}/{y}/{x}"),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-tile-cache"], "hit");
+    let (status, headers, _) = crate::common::get_with_headers(
+        &app,
+        &format!(
+            "/collections/aed/tiles/WebMercatorQuad/{}/{}/{}",
+            12, 1315, 2166
+        ),
+        &[],
+    )
+    .await;
+    assert!(status == 200 || status == 204);
+    assert_eq!(headers["x-tile-cache"], "miss", "zoom 12 was not seeded");
+}

@@ -147,6 +147,11 @@ pub async fn post_version(
 
     let source_name = params.filename.clone().unwrap_or_else(|| "upload".into());
     let id = jobs::create(&state.pool, &dataset, key_id, &source_name, bytes).await?;
+    let seed = state.config.seed_max_zoom.map(|max_zoom| {
+        let (pool, cache, dataset) = (state.pool.clone(), state.tiles.clone(), dataset.clone());
+        Box::new(move || crate::tiles::seed::spawn(pool, cache, Some(dataset), max_zoom))
+            as Box<dyn FnOnce() + Send>
+    });
     jobs::spawn(
         state.pool.clone(),
         id,
@@ -155,6 +160,7 @@ pub async fn post_version(
             ..request
         },
         temp_path,
+        seed,
     );
     let href = format!("{}/admin/jobs/{id}", state.base_url(&req));
     let job = jobs::get(&state.pool, id)
