@@ -7,8 +7,10 @@ pub mod routes;
 pub mod state;
 
 use actix_cors::Cors;
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::Service;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Compress;
 use actix_web::{web, App, HttpRequest};
 use tracing_actix_web::TracingLogger;
@@ -44,6 +46,22 @@ pub fn app(
             ))
         })
         .default_service(web::to(not_found))
+        .wrap_fn(|mut req, srv| {
+            // HEAD is GET without the body (RFC 9110): link checkers and harvesters use it.
+            let head = req.method() == Method::HEAD;
+            if head {
+                req.head_mut().method = Method::GET;
+            }
+            let response = srv.call(req);
+            async move {
+                let response = response.await?;
+                Ok(if head {
+                    response.map_body(|_, _| BoxBody::new(()))
+                } else {
+                    response.map_into_boxed_body()
+                })
+            }
+        })
         .wrap(Compress::default())
         .wrap(
             Cors::default()

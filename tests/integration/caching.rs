@@ -145,3 +145,34 @@ async fn versions_drive_etags_and_304s() {
         assert_ne!(answer.etag.as_deref(), Some(etag.as_str()), "{uri}");
     }
 }
+
+#[actix_web::test]
+async fn head_answers_like_get_without_a_body() {
+    let db = TestDb::new().await;
+    db.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed)
+        .await;
+    let app = app(&db).await;
+    for uri in [
+        "/",
+        "/collections/aed",
+        "/collections/aed/items?limit=2",
+        "/nope",
+    ] {
+        let get = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+        let head = test::call_service(
+            &app,
+            test::TestRequest::default()
+                .method(actix_web::http::Method::HEAD)
+                .uri(uri)
+                .to_request(),
+        )
+        .await;
+        assert_eq!(head.status(), get.status(), "{uri}");
+        assert_eq!(
+            head.headers().get("etag"),
+            get.headers().get("etag"),
+            "{uri}"
+        );
+        assert!(test::read_body(head).await.is_empty(), "{uri}");
+    }
+}
