@@ -1266,3 +1266,32 @@ async fn nested_values_and_local_timestamps_round_trip() {
     }
     let _ = std::fs::remove_file(path);
 }
+
+#[actix_web::test]
+async fn a_file_that_is_one_feature_is_a_collection_of_one() {
+    let db = TestDb::new().await;
+    let feature = r#"{"type":"Feature","properties":{"name":"Rathaus","n":1},"geometry":{"type":"Point","coordinates":[10.4115,53.2487]}}"#;
+    let pretty =
+        serde_json::to_string_pretty(&serde_json::from_str::<Json>(feature).expect("JSON"))
+            .expect("pretty");
+    for (name, text) in [("one_line", feature.to_string()), ("pretty", pretty)] {
+        let path = common::scratch_root().join(format!("{name}.geojson"));
+        std::fs::write(&path, text).expect("write");
+        let report = db
+            .try_ingest(IngestRequest::new(&path, name.replace('_', "-")))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(report.features, 1, "{name}");
+        assert_eq!(report.columns.len(), 2, "{name}");
+        let _ = std::fs::remove_file(path);
+    }
+    // Anything else without a features array is still refused, saying why.
+    let path = common::scratch_root().join("not_features.geojson");
+    std::fs::write(&path, r#"{"type":"Point","coordinates":[1,2]}"#).expect("write");
+    let err = db
+        .try_ingest(IngestRequest::new(&path, "point"))
+        .await
+        .expect_err("a bare geometry is no dataset");
+    assert!(err.to_string().contains("features"), "{err}");
+    let _ = std::fs::remove_file(path);
+}

@@ -39,7 +39,7 @@ impl FormatReader for GeoJsonFile {
             array: "features",
             item: "feature",
         };
-        let kept = stream_array(
+        let streamed = stream_array(
             &self.path,
             &spec,
             &["type", "crs"],
@@ -52,7 +52,13 @@ impl FormatReader for GeoJsonFile {
                 }
                 emit_feature(&f, index, out)
             },
-        )?;
+        );
+        let kept = match streamed {
+            Ok(kept) => kept,
+            // A file that is one Feature (exports of a single boundary often are) is a
+            // collection of one; only looked for when the file is no FeatureCollection.
+            Err(e) => return self.lone_feature(out).unwrap_or(Err(e)),
+        };
         match kept.get("type").and_then(Json::as_str) {
             Some("FeatureCollection") => {}
             other => {
@@ -65,6 +71,35 @@ impl FormatReader for GeoJsonFile {
             }
         }
         declared_crs(&kept)
+    }
+}
+
+impl GeoJsonFile {
+    /// Reads the file as a single GeoJSON Feature, if it is one (`None` otherwise).
+    fn lone_feature(&self, out: &mut Normalizer<'_>) -> Option<Result<Option<i32>, IngestError>> {
+        #[derive(Deserialize)]
+        struct TypeOnly {
+            #[serde(rename = "type")]
+            kind: Option<String>,
+        }
+        let open = || {
+            std::fs::File::open(&self.path)
+                .ok()
+                .map(std::io::BufReader::new)
+        };
+        let top: TypeOnly = serde_json::from_reader(open()?).ok()?;
+        if top.kind.as_deref() != Some("Feature") {
+            return None;
+        }
+        let feature: RawFeature = match serde_json::from_reader(open()?) {
+            Ok(f) => f,
+            Err(e) => {
+                return Some(Err(IngestError::Parse {
+                    message: format!("GeoJSON Feature: {e}"),
+                }))
+            }
+        };
+        Some(emit_feature(&feature, 0, out).map(|()| None))
     }
 }
 
