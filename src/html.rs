@@ -248,13 +248,7 @@ pub fn feature_page(
     let mut out = head(title, json_href);
     out.push_str("<table><caption>Eigenschaften / Properties</caption><tbody>");
     for (column, value) in version.columns.iter().zip(&row.values) {
-        let text = match value {
-            None => String::new(),
-            Some(Value::Bool(b)) => b.to_string(),
-            Some(Value::Int(n)) => n.to_string(),
-            Some(Value::Float(f)) => f.to_string(),
-            Some(Value::Text(t) | Value::Json(t)) => t.clone(),
-        };
+        let text = value.as_ref().map(Value::to_text).unwrap_or_default();
         let _ = write!(
             out,
             "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",

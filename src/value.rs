@@ -11,6 +11,19 @@ pub enum Value {
     Json(String),
 }
 
+impl Value {
+    /// The value as plain text (CSV cells, HTML, key checks): strings as they are, JSON as its
+    /// text, numbers in Rust's shortest round-trip form.
+    pub fn to_text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Self::Text(s) | Self::Json(s) => s.as_str().into(),
+            Self::Int(n) => n.to_string().into(),
+            Self::Float(f) => f.to_string().into(),
+            Self::Bool(b) => b.to_string().into(),
+        }
+    }
+}
+
 /// One feature read back from a version table, ready for an encoder.
 #[derive(Debug, Clone, Default)]
 pub struct FeatureRow {

@@ -88,6 +88,19 @@ impl ColumnType {
         }
     }
 
+    /// The JSON Schema `type` and `format` of the column's values as served (queryables,
+    /// tileset layers).
+    pub fn json_schema(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Self::Integer => ("integer", None),
+            Self::Float => ("number", None),
+            Self::Boolean => ("boolean", None),
+            Self::Date => ("string", Some("date")),
+            Self::Timestamp | Self::TimestampTz => ("string", Some("date-time")),
+            Self::Text | Self::Json => ("string", None),
+        }
+    }
+
     /// How a column of this type is selected for output: JSON and temporal values as text in
     /// exactly the form they were read in, so that they round-trip.
     pub fn select_expr(self, column: &Ident) -> String {

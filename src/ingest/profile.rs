@@ -239,12 +239,7 @@ impl RowCheck {
         let Some(value) = value else {
             return Some("missing".into());
         };
-        let text = match value {
-            Value::Text(s) | Value::Json(s) => std::borrow::Cow::Borrowed(s.as_str()),
-            Value::Int(n) => n.to_string().into(),
-            Value::Float(f) => f.to_string().into(),
-            Value::Bool(b) => b.to_string().into(),
-        };
+        let text = value.to_text();
         let ok = match self.rule {
             Rule::ParcelKey => is_parcel_key(&text),
         };

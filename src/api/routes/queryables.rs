@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value as Json};
 use super::TAG_DATA;
 use crate::api::cache::Validators;
 use crate::api::state::AppState;
-use crate::catalog::{repo, ColumnType};
+use crate::catalog::repo;
 use crate::error::Result;
 use crate::features::filter::{self, GEOMETRY};
 use crate::features::params::{check_format, FormatParams};
@@ -46,14 +46,7 @@ pub async fn get_queryables(
             continue;
         }
         let mut schema = json!({ "title": c.original });
-        let (ty, format) = match c.ty {
-            ColumnType::Integer => ("integer", None),
-            ColumnType::Float => ("number", None),
-            ColumnType::Boolean => ("boolean", None),
-            ColumnType::Date => ("string", Some("date")),
-            ColumnType::Timestamp | ColumnType::TimestampTz => ("string", Some("date-time")),
-            ColumnType::Text | ColumnType::Json => ("string", None),
-        };
+        let (ty, format) = c.ty.json_schema();
         schema["type"] = ty.into();
         if let Some(format) = format {
             schema["format"] = format.into();

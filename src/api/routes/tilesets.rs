@@ -67,13 +67,12 @@ pub async fn get_tile_matrix_set(path: web::Path<String>) -> Result<HttpResponse
 fn layer(c: &Collection) -> Json {
     let mut properties = Map::new();
     for column in &c.version.columns {
-        let ty = match column.ty {
-            ColumnType::Integer => "integer",
-            ColumnType::Float => "number",
-            ColumnType::Boolean => "boolean",
-            _ => "string",
-        };
-        properties.insert(column.original.clone(), json!({ "type": ty }));
+        let (ty, format) = column.ty.json_schema();
+        let mut schema = json!({ "type": ty });
+        if let Some(format) = format {
+            schema["format"] = format.into();
+        }
+        properties.insert(column.original.clone(), schema);
     }
     json!({
         "id": c.id,

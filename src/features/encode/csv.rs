@@ -6,7 +6,7 @@ use geozero::{CoordDimensions, GeozeroGeometry};
 use super::{FeatureEncoder, PageEnd};
 use crate::catalog::Version;
 use crate::error::{Error, Result};
-use crate::value::{FeatureRow, Value};
+use crate::value::FeatureRow;
 
 pub const CSV: &str = "text/csv; charset=utf-8";
 
@@ -54,13 +54,12 @@ impl FeatureEncoder for CsvEncoder {
         let mut fields = Vec::with_capacity(self.header.len());
         fields.push(row.fid.to_string());
         for value in &row.values {
-            fields.push(match value {
-                None => String::new(),
-                Some(Value::Bool(b)) => b.to_string(),
-                Some(Value::Int(n)) => n.to_string(),
-                Some(Value::Float(f)) => f.to_string(),
-                Some(Value::Text(s) | Value::Json(s)) => s.clone(),
-            });
+            fields.push(
+                value
+                    .as_ref()
+                    .map(|v| v.to_text().into_owned())
+                    .unwrap_or_default(),
+            );
         }
         let wkt = match &row.geometry {
             Some(ewkb) => {

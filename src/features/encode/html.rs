@@ -57,13 +57,7 @@ impl FeatureEncoder for HtmlEncoder {
             row.fid
         );
         for value in &row.values {
-            let text = match value {
-                None => String::new(),
-                Some(Value::Bool(b)) => b.to_string(),
-                Some(Value::Int(n)) => n.to_string(),
-                Some(Value::Float(f)) => f.to_string(),
-                Some(Value::Text(t) | Value::Json(t)) => t.clone(),
-            };
+            let text = value.as_ref().map(Value::to_text).unwrap_or_default();
             let _ = write!(s, "<td>{}</td>", escape(&text));
         }
         s.push_str("</tr>");
