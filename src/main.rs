@@ -337,8 +337,9 @@ async fn serve(
     if let Some(max_zoom) = state.config.seed_max_zoom {
         kreisgeo::tiles::seed::spawn(state.pool.clone(), state.tiles.clone(), None, max_zoom);
     }
-    let mut server =
-        HttpServer::new(move || kreisgeo::api::app(state.clone())).shutdown_timeout(10);
+    let mut server = HttpServer::new(move || kreisgeo::api::app(state.clone()))
+        .on_connect(kreisgeo::api::on_connect)
+        .shutdown_timeout(10);
     if let Some(n) = workers {
         server = server.workers(n);
     }

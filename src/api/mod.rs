@@ -18,6 +18,17 @@ use tracing_actix_web::TracingLogger;
 use crate::error::Error;
 use state::AppState;
 
+/// Set on every accepted connection. Without TCP_NODELAY a streamed response's last small
+/// chunk waits for the client's delayed ACK (40 ms on Linux): every page would take at least
+/// that long, whatever the load.
+pub fn on_connect(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
+    if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    }
+}
+
 /// The application with all routes and middleware, for the server and for tests.
 pub fn app(
     state: AppState,

@@ -69,10 +69,13 @@ impl Database {
 pub async fn connect(url: &str) -> Result<PgPool> {
     let options: PgConnectOptions = url.parse()?;
     // JIT compilation costs more than it saves on kreisgeo's short, index-driven queries and on
-    // the ingest scans, which are dominated by PostGIS functions.
+    // the ingest scans, which are dominated by PostGIS functions. Custom plans always: they fold
+    // a request's box (transformed by immutable PostGIS functions) into a constant that the
+    // planner weighs against the table's statistics, so a street-sized box takes the GiST
+    // index and a county-sized one the key order; a generic plan would guess the same for both.
     let options = options
         .application_name("kreisgeo")
-        .options([("jit", "off")]);
+        .options([("jit", "off"), ("plan_cache_mode", "force_custom_plan")]);
     Ok(PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(10))

@@ -49,9 +49,9 @@ pub fn window(b: Bbox, extent: Option<[f64; 4]>) -> Vec<Bbox> {
 pub fn push_envelope(qb: &mut QueryBuilder<'_, Postgres>, b: Bbox, target_srid: i32) {
     let transform = b.srid != target_srid;
     if transform {
-        // A scalar subquery is computed once per query (an init plan); inline, a generic plan
-        // would transform the box again for every row it is compared with.
-        qb.push("(SELECT ST_Transform(ST_Segmentize(");
+        // Inline, not as a subquery: the connections use custom plans only (see
+        // `db::connect`), which fold it into one constant polygon at planning time.
+        qb.push("ST_Transform(ST_Segmentize(");
     }
     qb.push("ST_MakeEnvelope(");
     {
@@ -66,7 +66,7 @@ pub fn push_envelope(qb: &mut QueryBuilder<'_, Postgres>, b: Bbox, target_srid: 
     if transform {
         qb.push(", ");
         qb.push_bind(((b.max_x - b.min_x).max(b.max_y - b.min_y) / DENSIFY_SEGMENTS).max(1e-9));
-        qb.push(format!("), {target_srid}))"));
+        qb.push(format!("), {target_srid})"));
     }
 }
 
@@ -74,7 +74,7 @@ pub fn push_envelope(qb: &mut QueryBuilder<'_, Postgres>, b: Bbox, target_srid: 
 pub fn push_point(qb: &mut QueryBuilder<'_, Postgres>, p: Point, target_srid: i32) {
     let transform = p.srid != target_srid;
     if transform {
-        qb.push("(SELECT ST_Transform(");
+        qb.push("ST_Transform(");
     }
     qb.push("ST_SetSRID(ST_MakePoint(");
     qb.push_bind(p.x);
@@ -82,7 +82,7 @@ pub fn push_point(qb: &mut QueryBuilder<'_, Postgres>, p: Point, target_srid: i3
     qb.push_bind(p.y);
     qb.push(format!("), {})", p.srid));
     if transform {
-        qb.push(format!(", {target_srid}))"));
+        qb.push(format!(", {target_srid})"));
     }
 }
 

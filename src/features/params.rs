@@ -129,24 +129,41 @@ pub struct FormatParams {
 
 pub use crate::crs::Bbox;
 
-/// Where a page starts: after feature `after` of version `version`.
+/// Where a page starts: after feature `after` of version `version`. It also carries the number
+/// of matching features counted with the first page: a version never changes, so later pages
+/// repeat it instead of counting again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
     pub version: i64,
     pub after: i64,
+    /// `None` when the first page did not count (too many matches to count cheaply).
+    pub matched: Option<i64>,
 }
 
 impl Cursor {
-    /// The text form used in `next` links.
+    /// The text form used in `next` links: `v{version}.{after}` and `.{matched}` when known.
     pub fn encode(self) -> String {
-        format!("v{}.{}", self.version, self.after)
+        match self.matched {
+            Some(m) => format!("v{}.{}.{m}", self.version, self.after),
+            None => format!("v{}.{}", self.version, self.after),
+        }
     }
 
     fn parse(s: &str) -> Option<Self> {
-        let (version, after) = s.strip_prefix('v')?.split_once('.')?;
+        let mut parts = s.strip_prefix('v')?.split('.');
+        let version = parts.next()?.parse().ok()?;
+        let after = parts.next()?.parse().ok()?;
+        let matched = match parts.next() {
+            Some(m) => Some(m.parse::<i64>().ok().filter(|m| *m >= 0)?),
+            None => None,
+        };
+        if parts.next().is_some() {
+            return None;
+        }
         Some(Self {
-            version: version.parse().ok()?,
-            after: after.parse().ok()?,
+            version,
+            after,
+            matched,
         })
     }
 }
@@ -583,12 +600,16 @@ mod tests {
 
     #[test]
     fn cursors_round_trip() {
-        let c = Cursor {
-            version: 7,
-            after: 1234,
-        };
-        assert_eq!(Cursor::parse(&c.encode()), Some(c));
-        assert_eq!(Cursor::parse("7.1234"), None);
-        assert_eq!(Cursor::parse("vx.1"), None);
+        for matched in [None, Some(0), Some(99_999)] {
+            let c = Cursor {
+                version: 7,
+                after: 1234,
+                matched,
+            };
+            assert_eq!(Cursor::parse(&c.encode()), Some(c));
+        }
+        for bad in ["7.1234", "vx.1", "v7.1234.-3", "v7.1234.5.6", "v7.1234."] {
+            assert_eq!(Cursor::parse(bad), None, "{bad}");
+        }
     }
 }

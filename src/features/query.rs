@@ -12,6 +12,7 @@ use crate::catalog::{ColumnType, Version};
 use crate::crs::{ApiCrs, Point, WGS84_SRID};
 use crate::db::spatial;
 use crate::error::{Error, Result};
+use crate::features::encode::PageRow;
 use crate::value::{FeatureRow, Value};
 
 /// `SELECT fid, <columns>, geom` of a version table, jsonb columns as text, the geometry in the
@@ -94,30 +95,50 @@ fn decode(row: &PgRow, version: &Version) -> Result<FeatureRow> {
     })
 }
 
-/// Number of features matching the filter; the catalog's count when there is none.
-pub async fn count(pool: &PgPool, version: &Version, q: &ItemsQuery) -> Result<i64> {
-    if q.bbox.is_none() && q.predicate.is_none() {
-        return Ok(version.feature_count);
-    }
-    let mut qb = QueryBuilder::new("SELECT count(*) FROM ");
-    qb.push(version.table().to_string());
-    push_filter(&mut qb, version, q.bbox, q.predicate.as_ref());
-    Ok(qb.build_query_scalar().fetch_one(pool).await?)
-}
+/// Matches beyond this many are not counted: counting them would cost about as much as
+/// harvesting them. `numberMatched` is then left out.
+pub const COUNT_LIMIT: i64 = 100_000;
 
-/// One page in key order, plus one extra row when a further page exists.
+/// The count column of a counted page; `#` never occurs in a catalog column's name.
+const MATCHED: &str = "#matched";
+
+/// One page in key order, plus one extra row when a further page exists. With `count`, the
+/// first page of a filtered request also counts every match in the same query (a window count
+/// over the filtered rows, capped at [`COUNT_LIMIT`]): the filter runs once for both. Beyond
+/// the cap the rows of that query are not the first ones, so the page is queried again without
+/// counting.
 pub fn page(
     pool: PgPool,
     version: Version,
     q: ItemsQuery,
-) -> BoxStream<'static, Result<FeatureRow>> {
+    count: bool,
+) -> BoxStream<'static, Result<PageRow>> {
+    let count = count && q.cursor.is_none() && (q.bbox.is_some() || q.predicate.is_some());
     async_stream::try_stream! {
-        let mut qb = QueryBuilder::new("");
-        push_select(&mut qb, &version, &q.crs);
-        push_page(&mut qb, &version, &q);
-        let mut rows = qb.build().fetch(&pool).map_err(Error::from);
-        while let Some(row) = rows.next().await {
-            yield decode(&row?, &version)?;
+        let mut uncounted = true;
+        if count {
+            let mut qb = QueryBuilder::new("");
+            push_counted_page(&mut qb, &version, &q);
+            let mut rows = qb.build().fetch(&pool).map_err(Error::from);
+            uncounted = false;
+            while let Some(row) = rows.next().await {
+                let row = row?;
+                let matched: i64 = row.try_get(MATCHED)?;
+                if matched > COUNT_LIMIT {
+                    uncounted = true;
+                    break;
+                }
+                yield PageRow { feature: decode(&row, &version)?, matched: Some(matched) };
+            }
+        }
+        if uncounted {
+            let mut qb = QueryBuilder::new("");
+            push_select(&mut qb, &version, &q.crs);
+            push_page(&mut qb, &version, &q);
+            let mut rows = qb.build().fetch(&pool).map_err(Error::from);
+            while let Some(row) = rows.next().await {
+                yield PageRow { feature: decode(&row?, &version)?, matched: None };
+            }
         }
     }
     .boxed()
@@ -131,6 +152,33 @@ fn push_page(qb: &mut QueryBuilder<'_, Postgres>, version: &Version, q: &ItemsQu
         qb.push(" AND ");
         push_after(qb, version, &q.sort, cursor.after);
     }
+    push_order_limit(qb, q);
+}
+
+/// A first page whose rows carry the number of matches (up to one more than [`COUNT_LIMIT`]).
+/// Geometries are transformed and encoded in the outer query, for the page's rows only.
+fn push_counted_page(qb: &mut QueryBuilder<'_, Postgres>, version: &Version, q: &ItemsQuery) {
+    push_columns(qb, version, &q.crs);
+    qb.push(format!(
+        ", \"{MATCHED}\" FROM (SELECT *, count(*) OVER () AS \"{MATCHED}\" FROM (SELECT * FROM "
+    ));
+    qb.push(version.table().to_string());
+    push_filter(qb, version, q.bbox, q.predicate.as_ref());
+    qb.push(" LIMIT ");
+    qb.push_bind(COUNT_LIMIT + 1);
+    qb.push(") matches");
+    push_order_limit(qb, q);
+    qb.push(") page");
+    push_order(qb, q);
+}
+
+fn push_order_limit(qb: &mut QueryBuilder<'_, Postgres>, q: &ItemsQuery) {
+    push_order(qb, q);
+    qb.push(" LIMIT ");
+    qb.push_bind(i64::from(q.limit) + 1);
+}
+
+fn push_order(qb: &mut QueryBuilder<'_, Postgres>, q: &ItemsQuery) {
     qb.push(" ORDER BY ");
     for key in &q.sort {
         qb.push(format!(
@@ -143,8 +191,7 @@ fn push_page(qb: &mut QueryBuilder<'_, Postgres>, version: &Version, q: &ItemsQu
             }
         ));
     }
-    qb.push("fid LIMIT ");
-    qb.push_bind(i64::from(q.limit) + 1);
+    qb.push("fid");
 }
 
 /// Keyset paging: the rows that come after feature `after` in the sort order. A version never

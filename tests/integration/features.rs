@@ -754,3 +754,88 @@ async fn html_views_link_to_each_other_and_escape_the_data() {
     assert!(headers["content-type"].starts_with("application/json"));
     let _ = std::fs::remove_file(path);
 }
+
+/// numberMatched of a filtered request is counted with the first page, in the same query, and
+/// carried by the `next` links; past `COUNT_LIMIT` matches it is left out, and the page is
+/// still the first one in key order.
+#[actix_web::test]
+async fn number_matched_is_counted_once_and_capped() {
+    use kreisgeo::features::query::COUNT_LIMIT;
+    use kreisgeo::generate::{generate, write_fgb, GenKind};
+
+    let db = TestDb::new().await;
+    let count = COUNT_LIMIT as usize + 50;
+    let file =
+        crate::common::scratch_root().join(format!("aed-{count}-{}.fgb", std::process::id()));
+    let features = generate(GenKind::Aed, count, 7);
+    write_fgb(
+        GenKind::Aed,
+        &features,
+        &mut std::io::BufWriter::new(std::fs::File::create(&file).expect("create")),
+    )
+    .expect("write");
+    db.try_ingest(IngestRequest {
+        kind: DatasetKind::Aed,
+        ..IngestRequest::new(file.clone(), "many")
+    })
+    .await
+    .expect("ingest");
+    std::fs::remove_file(&file).ok();
+    let app = app(&db).await;
+
+    // Without filters the catalog knows the count.
+    let all = get_json(&app, "/collections/many/items?limit=3").await;
+    assert_eq!(all["numberMatched"], count as u64);
+
+    // Every feature is in this box: too many to count.
+    let uri = "/collections/many/items?limit=5&bbox=9,52,12,54";
+    let page = get_json(&app, uri).await;
+    assert!(page.get("numberMatched").is_none(), "{page}");
+    let ids: Vec<u64> = page["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| f["id"].as_u64().expect("id"))
+        .collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5], "the first page in key order");
+    let next = next_href(&page).expect("next");
+    let second = get_json(&app, &next).await;
+    assert!(second.get("numberMatched").is_none());
+    assert_eq!(second["features"][0]["id"], 6);
+
+    // A filter with fewer matches: every page shows the first page's count.
+    let filter = "/collections/many/items?limit=40&filter=access%3D%27private%27";
+    let first = get_json(&app, filter).await;
+    let matched = first["numberMatched"].as_u64().expect("counted");
+    let private: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM data.{} WHERE access = 'private'",
+        table_of(&db, "many").await
+    ))
+    .fetch_one(&db.pool)
+    .await
+    .expect("count");
+    assert_eq!(matched, private as u64);
+    assert!(matched > 80, "{matched}");
+    let second = get_json(&app, &next_href(&first).expect("next")).await;
+    assert_eq!(second["numberMatched"], matched);
+    assert_eq!(second["numberReturned"], 40);
+}
+
+fn next_href(page: &Json) -> Option<String> {
+    page["links"]
+        .as_array()?
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .and_then(|l| l["href"].as_str())
+        .map(|h| h[h.find("/collections").expect("path")..].to_string())
+}
+
+async fn table_of(db: &TestDb, dataset: &str) -> String {
+    sqlx::query_scalar(
+        "SELECT v.table_name FROM catalog.datasets d JOIN catalog.versions v ON v.id = d.active_version WHERE d.id = $1",
+    )
+    .bind(dataset)
+    .fetch_one(&db.pool)
+    .await
+    .expect("table")
+}

@@ -109,6 +109,16 @@ async fn cql2_filters_select_what_sql_selects() {
         )
         .await;
         assert_eq!(first["numberMatched"], expected.len(), "{filter}");
+        // Counted once: the next page repeats the first page's count.
+        let next = first["links"]
+            .as_array()
+            .expect("links")
+            .iter()
+            .find(|l| l["rel"] == "next")
+            .and_then(|l| l["href"].as_str())
+            .expect("next");
+        let second = get_json(&app, &next[next.find("/collections").expect("path")..]).await;
+        assert_eq!(second["numberMatched"], expected.len(), "{filter}");
         // A first page that holds everything counts itself.
         let whole = get_json(
             &app,

@@ -6,14 +6,14 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use super::TAG_DATA;
 use crate::api::cache::Validators;
 use crate::api::state::AppState;
-use crate::catalog::{repo, Collection};
+use crate::catalog::{repo, Collection, Version};
 use crate::crs::CRS84_URI;
 use crate::error::{Error, Result};
 use crate::features::encode::csv::CsvEncoder;
 use crate::features::encode::fgb::FgbEncoder;
 use crate::features::encode::geojson::GeoJsonEncoder;
 use crate::features::encode::html::HtmlEncoder;
-use crate::features::encode::{encode_page, FeatureEncoder, ItemsFormat, PageSpec};
+use crate::features::encode::{encode_page, FeatureEncoder, ItemsFormat, Matched, PageSpec};
 use crate::features::params::{Cursor, FeatureParams, ItemsParams, ItemsQuery};
 use crate::features::query;
 use crate::ogc::{media, FeatureCollectionDoc, FeatureDoc, Link};
@@ -40,7 +40,9 @@ async fn resolve(state: &AppState, id: &str, cursor: Option<Cursor>) -> Result<C
 /// A page of the collection's features in GeoJSON, in a stable order. Follow the `next` link
 /// to harvest the whole collection: each feature appears exactly once, and a paging session
 /// stays on the dataset version it started on even if a new version is ingested meanwhile.
-/// `numberMatched` is exact.
+/// `numberMatched` is exact: the catalog's count without filters; with `bbox` or `filter`,
+/// counted once with the first page and carried by the `next` links, and left out when more
+/// than 100,000 features match.
 #[utoipa::path(
     tag = TAG_DATA,
     params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"), ItemsParams),
@@ -111,12 +113,16 @@ pub async fn get_items(
     }
     let content_crs = format!("<{}>", q.crs.uri);
     let version_id = version.id;
+    let matched = match q.cursor {
+        Some(cursor) => Matched::Known(cursor.matched),
+        None if q.bbox.is_none() && q.predicate.is_none() => {
+            Matched::Known(Some(version.feature_count))
+        }
+        None => Matched::InRows,
+    };
     let spec = PageSpec {
         limit: q.limit,
-        count: Some({
-            let (pool, version, q) = (state.pool.clone(), version.clone(), q.clone());
-            Box::pin(async move { query::count(&pool, &version, &q).await })
-        }),
+        matched,
         first: q.cursor.is_none(),
         links: vec![
             Link::new(self_href.clone(), "self", media::GEOJSON, "This page"),
@@ -127,10 +133,11 @@ pub async fn get_items(
                 "The collection",
             ),
         ],
-        next_link: Box::new(move |last| {
+        next_link: Box::new(move |last, matched| {
             let cursor = Cursor {
                 version: version_id,
                 after: last,
+                matched,
             }
             .encode();
             Link::new(
@@ -150,36 +157,51 @@ pub async fn get_items(
         // No place for links in the body: the next page goes into the Link header, so it is
         // looked up before the rows stream.
         if let Some(last) = query::next_cursor(&state.pool, &version, &q).await? {
-            let next = (spec.next_link)(last);
+            let next = (spec.next_link)(last, None);
             response.insert_header((header::LINK, format!("<{}>; rel=\"next\"", next.href)));
         }
     }
-    let rows = query::page(state.pool.clone(), version.clone(), q.clone());
+    let page = Page {
+        response,
+        state: &state,
+        version: &version,
+        query: q.clone(),
+        spec,
+    };
     Ok(match format {
-        ItemsFormat::GeoJson => stream(response, GeoJsonEncoder::new(&version), rows, spec),
-        ItemsFormat::Csv => stream(response, CsvEncoder::new(&version), rows, spec),
-        ItemsFormat::FlatGeobuf => stream(response, FgbEncoder::new(&version, &q.crs)?, rows, spec),
+        ItemsFormat::GeoJson => page.stream(GeoJsonEncoder::new(&version)),
+        ItemsFormat::Csv => page.stream(CsvEncoder::new(&version)),
+        ItemsFormat::FlatGeobuf => page.stream(FgbEncoder::new(&version, &q.crs)?),
         ItemsFormat::Html => {
             let json = crate::html::html_href(&self_href, Some(media::GEOJSON))
                 .replacen("f=html", "f=json", 1);
-            stream(
-                response,
-                HtmlEncoder::new(&version, &title, json),
-                rows,
-                spec,
-            )
+            page.stream(HtmlEncoder::new(&version, &title, json))
         }
     })
 }
 
-fn stream<E: FeatureEncoder>(
-    mut response: actix_web::HttpResponseBuilder,
-    encoder: E,
-    rows: futures::stream::BoxStream<'static, Result<crate::value::FeatureRow>>,
+/// A page about to be streamed in the format its encoder writes.
+struct Page<'a> {
+    response: actix_web::HttpResponseBuilder,
+    state: &'a AppState,
+    version: &'a Version,
+    query: ItemsQuery,
     spec: PageSpec,
-) -> HttpResponse {
-    response.content_type(encoder.content_type());
-    response.streaming(encode_page(rows, encoder, spec))
+}
+
+impl Page<'_> {
+    fn stream<E: FeatureEncoder>(mut self, encoder: E) -> HttpResponse {
+        // Only formats that show numberMatched have the query count.
+        let rows = query::page(
+            self.state.pool.clone(),
+            self.version.clone(),
+            self.query,
+            encoder.shows_number_matched(),
+        );
+        self.response.content_type(encoder.content_type());
+        self.response
+            .streaming(encode_page(rows, encoder, self.spec))
+    }
 }
 
 /// Feature

@@ -7,7 +7,6 @@ pub mod geojson;
 pub mod html;
 
 use bytes::Bytes;
-use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 
@@ -79,31 +78,43 @@ pub trait FeatureEncoder: Send + 'static {
     fn begin(&mut self, out: &mut Vec<u8>);
     fn feature(&mut self, out: &mut Vec<u8>, row: &FeatureRow) -> Result<()>;
     fn end(&mut self, out: &mut Vec<u8>, page: &PageEnd) -> Result<()>;
-    /// Whether the format shows `numberMatched` (counting costs a query).
+    /// Whether the format shows `numberMatched` (then the first page counts the matches).
     fn shows_number_matched(&self) -> bool {
         true
     }
 }
 
+/// How a page learns `numberMatched`.
+pub enum Matched {
+    /// Known before the rows: the catalog's count without filters, or the count a cursor
+    /// carries from its first page (`None`: that page did not count).
+    Known(Option<i64>),
+    /// Counted by the page query itself, on every row ([`PageRow::matched`]).
+    InRows,
+}
+
+/// A row of a page and, when the page query counted, the number of all matching features.
+pub struct PageRow {
+    pub feature: FeatureRow,
+    pub matched: Option<i64>,
+}
+
 /// Everything about a page that is known before its rows.
 pub struct PageSpec {
     pub limit: u32,
-    /// Counts the features matching the request, when the page cannot tell (it is full, or not
-    /// the first). Awaited only then, after the rows: a first page that is not full is
-    /// everything that matched, and needs no count.
-    pub count: Option<BoxFuture<'static, Result<i64>>>,
+    pub matched: Matched,
     /// Whether this is the first page (no cursor).
     pub first: bool,
     /// Links of every page (self, collection …).
     pub links: Vec<Link>,
-    /// Builds the `next` link from the id of the last feature written.
-    pub next_link: Box<dyn Fn(i64) -> Link + Send>,
+    /// Builds the `next` link from the id of the last feature written and `numberMatched`.
+    pub next_link: Box<dyn Fn(i64, Option<i64>) -> Link + Send>,
 }
 
 /// Streams a page: rows come with one extra row when another page follows, which turns into
 /// the `next` link instead of a feature. Memory stays at one chunk whatever the page size.
 pub fn encode_page<E: FeatureEncoder>(
-    mut rows: BoxStream<'static, Result<FeatureRow>>,
+    mut rows: BoxStream<'static, Result<PageRow>>,
     mut encoder: E,
     spec: PageSpec,
 ) -> BoxStream<'static, Result<Bytes>> {
@@ -113,29 +124,34 @@ pub fn encode_page<E: FeatureEncoder>(
         let mut returned: u64 = 0;
         let mut last_fid = None;
         let mut has_more = false;
+        let mut counted = None;
         while let Some(row) = rows.next().await {
             let row = row?;
+            if returned == 0 {
+                counted = row.matched;
+            }
             if returned == u64::from(spec.limit) {
                 has_more = true;
                 break;
             }
-            encoder.feature(&mut out, &row)?;
+            encoder.feature(&mut out, &row.feature)?;
             returned += 1;
-            last_fid = Some(row.fid);
+            last_fid = Some(row.feature.fid);
             if out.len() >= CHUNK_BYTES {
                 yield Bytes::from(std::mem::replace(&mut out, Vec::with_capacity(CHUNK_BYTES + 4096)));
             }
         }
+        let number_matched = match spec.matched {
+            // A first page that is not full is everything that matched.
+            _ if spec.first && !has_more => Some(i64::try_from(returned).unwrap_or(i64::MAX)),
+            Matched::Known(m) => m,
+            Matched::InRows => counted,
+        };
         let mut links = spec.links;
         if let (true, Some(fid)) = (has_more, last_fid) {
-            links.push((spec.next_link)(fid));
+            links.push((spec.next_link)(fid, number_matched));
         }
-        let number_matched = match spec.count {
-            _ if !encoder.shows_number_matched() => None,
-            _ if spec.first && !has_more => Some(i64::try_from(returned).unwrap_or(i64::MAX)),
-            Some(count) => Some(count.await?),
-            None => None,
-        };
+        let number_matched = number_matched.filter(|_| encoder.shows_number_matched());
         encoder.end(&mut out, &PageEnd { number_returned: returned, number_matched, links })?;
         yield Bytes::from(out);
     }
