@@ -33,6 +33,7 @@ async fn ogrinfo_lists_and_ogr2ogr_copies_whole_collections() {
         .await;
     let state = db.state();
     let server = HttpServer::new(move || kreisgeo::api::app(state.clone()))
+        .on_connect(kreisgeo::api::on_connect)
         .workers(2)
         .bind("127.0.0.1:0")
         .expect("bind");
@@ -96,5 +97,73 @@ async fn ogrinfo_lists_and_ogr2ogr_copies_whole_collections() {
         }
         let _ = std::fs::remove_file(out);
     }
+
+    // In EPSG:25832. GDAL 3.6's OAPIF driver cannot ask for a CRS (its CRS open option came in
+    // 3.7), so GDAL's GeoJSON driver reads the items URL with `crs` itself: one page holds each
+    // collection whole, and the coordinates must be PostGIS's in 25832 to a micrometre
+    // (both print 15 significant digits, and round the last one differently).
+    for (collection, table) in [("parcels", "parcels_v1"), ("aed-koeln", "aed_koeln_v2")] {
+        let source = format!(
+            "http://127.0.0.1:{port}/collections/{collection}/items?limit=10000&crs=http://www.opengis.net/def/crs/EPSG/0/25832"
+        );
+        let out = std::env::temp_dir().join(format!(
+            "kg-gdal-{collection}-25832-{}.geojson",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&out);
+        {
+            let out = out.display().to_string();
+            actix_web::rt::task::spawn_blocking(move || {
+                run(
+                    "ogr2ogr",
+                    vec![
+                        "-f".into(),
+                        "GeoJSON".into(),
+                        "-a_srs".into(),
+                        "EPSG:25832".into(),
+                        "-lco".into(),
+                        "COORDINATE_PRECISION=15".into(),
+                        out,
+                        source,
+                    ],
+                )
+            })
+            .await
+            .expect("ogr2ogr");
+        }
+        let copied: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).expect("output")).expect("JSON");
+        let features = copied["features"].as_array().expect("features");
+        let expected: Vec<(i64, String)> = sqlx::query_as(&format!(
+            "SELECT fid, ST_AsGeoJSON(ST_Transform(geom, 25832), 15) FROM data.{table} ORDER BY fid"
+        ))
+        .fetch_all(&db.pool)
+        .await
+        .expect("geometries");
+        assert_eq!(features.len(), expected.len(), "{collection} in 25832");
+        for (feature, (fid, geometry)) in features.iter().zip(&expected) {
+            let geometry: serde_json::Value = serde_json::from_str(geometry).expect("GeoJSON");
+            let (got, want) = (
+                numbers(&feature["geometry"]["coordinates"]),
+                numbers(&geometry["coordinates"]),
+            );
+            assert_eq!(got.len(), want.len(), "{collection} feature {fid}");
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    (g - w).abs() < 1e-6,
+                    "{collection} feature {fid}: {g} vs {w}"
+                );
+            }
+        }
+        let _ = std::fs::remove_file(out);
+    }
     control.stop(true).await;
+}
+
+/// Every number of a nested coordinate array, in order.
+fn numbers(v: &serde_json::Value) -> Vec<f64> {
+    match v {
+        serde_json::Value::Array(items) => items.iter().flat_map(numbers).collect(),
+        other => other.as_f64().into_iter().collect(),
+    }
 }
