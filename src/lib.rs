@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod logging;
 pub mod ogc;
+pub mod opendata;
 pub mod tiles;
 pub mod time;
 pub mod value;

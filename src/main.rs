@@ -19,6 +19,7 @@ use kreisgeo::generate::{self, GenKind, OutputFormat};
 use kreisgeo::ingest::formats::ReadOptions;
 use kreisgeo::ingest::{self, IngestRequest, Progress};
 use kreisgeo::logging::{self, LogFormat};
+use kreisgeo::opendata::metadata::{DatasetMetadata, Publisher};
 
 #[derive(Parser)]
 #[command(
@@ -124,6 +125,11 @@ enum Command {
         #[command(subcommand)]
         action: DatasetsAction,
     },
+    /// The open-data catalog: the county as publisher.
+    Catalog {
+        #[command(subcommand)]
+        action: CatalogAction,
+    },
     /// Create, list and revoke API keys of the admin API.
     Keys {
         #[command(subcommand)]
@@ -167,6 +173,14 @@ enum DatasetsAction {
         #[arg(long)]
         to: Option<i64>,
     },
+    /// Print a dataset's open-data metadata (JSON), or replace it with --file.
+    Metadata {
+        id: String,
+        /// A JSON document: title, description, keywords, themes, license,
+        /// licenseAttributionByText, accrualPeriodicity, temporal, contact (all optional).
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
     /// How the dataset's vector tiles are cut; without options, back to the defaults.
     Tiles {
         id: String,
@@ -179,6 +193,17 @@ enum DatasetsAction {
         /// Comma-separated attributes tiles carry [default: all].
         #[arg(long, value_delimiter = ',')]
         attributes: Option<Vec<String>>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogAction {
+    /// Print the publisher (JSON), or enter it with --file: name, uri, districtKey,
+    /// contributorId, contact, license, licenseAttributionByText, catalogTitle,
+    /// catalogDescription.
+    Publisher {
+        #[arg(long)]
+        file: Option<PathBuf>,
     },
 }
 
@@ -295,6 +320,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Datasets { action } => datasets_command(url, &data_dir, action).await,
         Command::Keys { action } => keys_command(url, &data_dir, action).await,
+        Command::Catalog { action } => catalog_command(url, &data_dir, action).await,
         Command::Db { action } => db_command(action, &data_dir).await,
         Command::Openapi { out } => {
             let text = kreisgeo::api::openapi::openapi_json();
@@ -470,6 +496,23 @@ async fn datasets_command(
                 let (from, to) = repo::rollback(&pool, &id, to).await?;
                 eprintln!("{id}: now serving version {to} (was {from})");
             }
+            DatasetsAction::Metadata { id, file: None } => {
+                let metadata: DatasetMetadata = repo::metadata(&pool, &id)
+                    .await?
+                    .ok_or_else(|| kreisgeo::Error::not_found("dataset", &id))?;
+                println!("{}", pretty(&metadata));
+            }
+            DatasetsAction::Metadata {
+                id,
+                file: Some(file),
+            } => {
+                let metadata: DatasetMetadata = read_json(&file)?;
+                metadata.validate()?;
+                if !repo::set_metadata(&pool, &id, &metadata).await? {
+                    return Err(kreisgeo::Error::not_found("dataset", &id));
+                }
+                eprintln!("{id}: metadata replaced");
+            }
             DatasetsAction::Tiles {
                 id,
                 max_features,
@@ -499,6 +542,48 @@ async fn datasets_command(
         Ok(ExitCode::SUCCESS)
     })
     .await
+}
+
+async fn catalog_command(
+    url: Option<&str>,
+    data_dir: &Path,
+    action: CatalogAction,
+) -> anyhow::Result<ExitCode> {
+    use kreisgeo::catalog::repo;
+    with_db(url, data_dir, |pool| async move {
+        match action {
+            CatalogAction::Publisher { file: None } => {
+                let publisher: Publisher = repo::publisher(&pool).await?.ok_or_else(|| {
+                    kreisgeo::Error::invalid(
+                        "publisher",
+                        "not entered yet: kreisgeo catalog publisher --file county.json",
+                    )
+                })?;
+                println!("{}", pretty(&publisher));
+            }
+            CatalogAction::Publisher { file: Some(file) } => {
+                let publisher: Publisher = read_json(&file)?;
+                publisher.validate()?;
+                repo::set_publisher(&pool, &publisher).await?;
+                eprintln!("publisher: {}", publisher.name);
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+    .await
+}
+
+/// A JSON document from a file; the error names the file and where in it.
+fn read_json<T: serde::de::DeserializeOwned>(file: &Path) -> kreisgeo::Result<T> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        kreisgeo::Error::invalid("file", format!("cannot read {}: {e}", file.display()))
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| kreisgeo::Error::invalid("file", format!("{}: {e}", file.display())))
+}
+
+fn pretty(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
 }
 
 async fn keys_command(

@@ -9,8 +9,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::Modify;
 
 use super::routes::{
-    admin, api_doc, at, collections, conformance, items, landing, nearest, queryables, tiles,
-    tilesets, TAG_ADMIN, TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA, TAG_TILES,
+    admin, api_doc, at, catalog, collections, conformance, items, landing, nearest, queryables,
+    tiles, tilesets, TAG_ADMIN, TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA, TAG_OPEN_DATA, TAG_TILES,
 };
 
 /// The admin API's key, sent as `X-API-Key` (or as `Authorization: Bearer`).
@@ -46,7 +46,8 @@ impl Modify for AdminKey {
         (name = TAG_DATA, description = "Features"),
         (name = TAG_TILES, description = "Mapbox vector tiles"),
         (name = TAG_CITIZENS, description = "Questions citizens' apps ask: the nearest defibrillator"),
-        (name = TAG_ADMIN, description = "Uploads and ingest jobs; an API key is required")
+        (name = TAG_OPEN_DATA, description = "The DCAT-AP.de catalog that open-data portals harvest"),
+        (name = TAG_ADMIN, description = "Uploads, ingest jobs and metadata; an API key is required")
     )
 )]
 struct ApiDoc;
@@ -74,8 +75,15 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(tilesets::get_dataset_tile)
         .service(nearest::get_nearest)
         .service(at::get_at)
+        .service(catalog::get_catalog)
+        .service(catalog::get_catalog_as)
+        .service(catalog::get_catalog_dataset)
         .service(admin::post_version)
-        .service(admin::get_job);
+        .service(admin::get_job)
+        .service(admin::get_metadata)
+        .service(admin::put_metadata)
+        .service(admin::get_publisher)
+        .service(admin::put_publisher);
 }
 
 /// The OpenAPI document of all routes.

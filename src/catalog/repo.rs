@@ -312,3 +312,124 @@ pub async fn set_tile_settings(pool: &PgPool, id: &str, settings: &TileSettings)
             .await?;
     Ok(updated.rows_affected() == 1)
 }
+
+/// A dataset as the open-data catalog lists it: its active version, its metadata document, and
+/// when it was first published and last changed (data or metadata), as ISO 8601 UTC.
+pub struct CatalogRow<M> {
+    pub collection: Collection,
+    pub metadata: M,
+    pub issued: String,
+    pub modified: String,
+}
+
+const ISO_UTC: &str = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
+
+/// Datasets with an active version changed at or after `modified_since` (an RFC 3339 time,
+/// checked by the caller; all without it), by id, or just `only`; `limit` and `offset` page
+/// them. Also returns how many there are in all.
+pub async fn catalog_rows<M: serde::de::DeserializeOwned>(
+    pool: &PgPool,
+    modified_since: Option<&str>,
+    only: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<CatalogRow<M>>, i64)> {
+    let sql = format!(
+        "SELECT d.kind, d.title, d.description, d.tiles, {VERSION_COLUMNS}, d.metadata, \
+           to_char(d.created_at AT TIME ZONE 'UTC', {ISO_UTC}) AS issued, \
+           to_char(m.modified AT TIME ZONE 'UTC', {ISO_UTC}) AS modified, \
+           count(*) OVER () AS total \
+         FROM catalog.datasets d JOIN catalog.versions v ON v.id = d.active_version \
+         CROSS JOIN LATERAL (SELECT greatest(v.created_at, d.metadata_modified) AS modified) m \
+         WHERE ($1::text IS NULL OR m.modified >= $1::timestamptz) AND ($2::text IS NULL OR d.id = $2) \
+         ORDER BY d.id LIMIT $3 OFFSET $4"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(modified_since)
+        .bind(only)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(pool)
+        .await?;
+    let total = match rows.first() {
+        Some(r) => r.try_get("total")?,
+        None if offset > 0 => catalog_count(pool, modified_since).await?,
+        None => 0,
+    };
+    let rows = rows
+        .iter()
+        .map(|row| {
+            let metadata: sqlx::types::Json<M> = row.try_get("metadata")?;
+            Ok(CatalogRow {
+                collection: collection_from_row(row)?,
+                metadata: metadata.0,
+                issued: row.try_get("issued")?,
+                modified: row.try_get("modified")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((rows, total))
+}
+
+async fn catalog_count(pool: &PgPool, modified_since: Option<&str>) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM catalog.datasets d JOIN catalog.versions v ON v.id = d.active_version \
+         WHERE $1::text IS NULL OR greatest(v.created_at, d.metadata_modified) >= $1::timestamptz",
+    )
+    .bind(modified_since)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Replaces a dataset's metadata document; `false` when there is no such dataset.
+pub async fn set_metadata<M: serde::Serialize>(
+    pool: &PgPool,
+    id: &str,
+    metadata: &M,
+) -> Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE catalog.datasets SET metadata = $2, metadata_modified = now(), updated_at = now() \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(sqlx::types::Json(metadata))
+    .execute(pool)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// A dataset's metadata document, `None` when there is no such dataset.
+pub async fn metadata<M: serde::de::DeserializeOwned + Send + Unpin + 'static>(
+    pool: &PgPool,
+    id: &str,
+) -> Result<Option<M>> {
+    let found: Option<sqlx::types::Json<M>> =
+        sqlx::query_scalar("SELECT metadata FROM catalog.datasets WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(found.map(|m| m.0))
+}
+
+/// The publisher profile, if one was entered.
+pub async fn publisher<P: serde::de::DeserializeOwned + Send + Unpin + 'static>(
+    pool: &PgPool,
+) -> Result<Option<P>> {
+    let found: Option<sqlx::types::Json<P>> =
+        sqlx::query_scalar("SELECT profile FROM catalog.publisher")
+            .fetch_optional(pool)
+            .await?;
+    Ok(found.map(|p| p.0))
+}
+
+/// Enters or replaces the publisher profile.
+pub async fn set_publisher<P: serde::Serialize>(pool: &PgPool, profile: &P) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO catalog.publisher (id, profile) VALUES (true, $1) \
+         ON CONFLICT (id) DO UPDATE SET profile = EXCLUDED.profile, updated_at = now()",
+    )
+    .bind(sqlx::types::Json(profile))
+    .execute(pool)
+    .await?;
+    Ok(())
+}

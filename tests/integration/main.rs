@@ -7,6 +7,7 @@ mod admin;
 mod caching;
 mod cli;
 mod crs;
+mod dcat;
 mod features;
 mod filter;
 mod gdal;

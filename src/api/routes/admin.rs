@@ -1,7 +1,7 @@
 //! The admin API: uploads that become new dataset versions, and their jobs. Every request needs
 //! an API key (`Authorization: Bearer kg_…` or `X-API-Key: kg_…`); public endpoints never write.
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use futures::StreamExt;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
@@ -15,6 +15,7 @@ use crate::ingest::formats::ReadOptions;
 use crate::ingest::{IngestError, IngestRequest, DEFAULT_KEEP_VERSIONS};
 use crate::jobs::{self, Job};
 use crate::ogc::{media, Link};
+use crate::opendata::metadata::{DatasetMetadata, Publisher};
 
 /// The key presented with the request, checked against the catalog.
 async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<i64> {
@@ -200,4 +201,126 @@ pub async fn get_job(
     let id: i64 = raw.parse().map_err(|_| not_found())?;
     let job = jobs::get(&state.pool, id).await?.ok_or_else(not_found)?;
     Ok(HttpResponse::Ok().json(job))
+}
+
+/// Parses a JSON request body; the error says where it is wrong.
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| {
+        Error::invalid(
+            "body",
+            format!("{e} (line {}, column {})", e.line(), e.column()),
+        )
+    })
+}
+
+/// Dataset metadata
+///
+/// The metadata document of a dataset as entered; fields left out take the publisher's and
+/// the dataset kind's defaults in the catalog.
+#[utoipa::path(
+    tag = TAG_ADMIN,
+    params(("datasetId" = String, Path, description = "Dataset id", example = "aed")),
+    responses(
+        (status = 200, description = "The metadata", body = DatasetMetadata),
+        (status = 401, description = "No or no valid API key", body = crate::api::error::ErrorBody),
+        (status = 404, description = "No such dataset", body = crate::api::error::ErrorBody)
+    ),
+    security(("api_key" = []))
+)]
+#[get("/admin/datasets/{datasetId}/metadata")]
+pub async fn get_metadata(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    authenticate(&req, &state).await?;
+    let id = path.into_inner();
+    let metadata: DatasetMetadata = catalog::repo::metadata(&state.pool, &id)
+        .await?
+        .ok_or_else(|| Error::not_found("dataset", &id))?;
+    Ok(HttpResponse::Ok().json(metadata))
+}
+
+/// Replace dataset metadata
+///
+/// Title and description (German, optionally English), keywords, EU data themes, a DCAT-AP.de
+/// licence, accrual periodicity, temporal coverage and contact; validated against the
+/// vocabularies, then shown in the catalog at once.
+#[utoipa::path(
+    tag = TAG_ADMIN,
+    params(("datasetId" = String, Path, description = "Dataset id", example = "aed")),
+    request_body(content = DatasetMetadata, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The stored metadata", body = DatasetMetadata),
+        (status = 400, description = "A malformed or unknown value, named", body = crate::api::error::ErrorBody),
+        (status = 401, description = "No or no valid API key", body = crate::api::error::ErrorBody),
+        (status = 404, description = "No such dataset", body = crate::api::error::ErrorBody)
+    ),
+    security(("api_key" = []))
+)]
+#[put("/admin/datasets/{datasetId}/metadata")]
+pub async fn put_metadata(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    let key = authenticate(&req, &state).await?;
+    let id = path.into_inner();
+    let metadata: DatasetMetadata = json_body(&body)?;
+    metadata.validate()?;
+    if !catalog::repo::set_metadata(&state.pool, &id, &metadata).await? {
+        return Err(Error::not_found("dataset", &id));
+    }
+    tracing::info!(dataset = %id, key, "metadata replaced");
+    Ok(HttpResponse::Ok().json(metadata))
+}
+
+/// Publisher
+///
+/// The county as publisher of every dataset, as entered (404 until it is).
+#[utoipa::path(
+    tag = TAG_ADMIN,
+    responses(
+        (status = 200, description = "The publisher", body = Publisher),
+        (status = 401, description = "No or no valid API key", body = crate::api::error::ErrorBody),
+        (status = 404, description = "Not entered yet", body = crate::api::error::ErrorBody)
+    ),
+    security(("api_key" = []))
+)]
+#[get("/admin/catalog/publisher")]
+pub async fn get_publisher(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
+    authenticate(&req, &state).await?;
+    let publisher: Publisher = catalog::repo::publisher(&state.pool)
+        .await?
+        .ok_or_else(|| Error::not_found("publisher", "catalog"))?;
+    Ok(HttpResponse::Ok().json(publisher))
+}
+
+/// Replace the publisher
+///
+/// Name, IRI, Kreisschlüssel (political geocoding), GovData contributor id, contact, default
+/// licence and attribution: what a county says once for all its datasets.
+#[utoipa::path(
+    tag = TAG_ADMIN,
+    request_body(content = Publisher, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The stored publisher", body = Publisher),
+        (status = 400, description = "A malformed or unknown value, named", body = crate::api::error::ErrorBody),
+        (status = 401, description = "No or no valid API key", body = crate::api::error::ErrorBody)
+    ),
+    security(("api_key" = []))
+)]
+#[put("/admin/catalog/publisher")]
+pub async fn put_publisher(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    let key = authenticate(&req, &state).await?;
+    let publisher: Publisher = json_body(&body)?;
+    publisher.validate()?;
+    catalog::repo::set_publisher(&state.pool, &publisher).await?;
+    tracing::info!(key, "publisher replaced");
+    Ok(HttpResponse::Ok().json(publisher))
 }

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api_doc;
 pub mod at;
+pub mod catalog;
 pub mod collections;
 pub mod conformance;
 pub mod items;
@@ -19,3 +20,4 @@ pub const TAG_DATA: &str = "Data";
 pub const TAG_TILES: &str = "Vector tiles";
 pub const TAG_ADMIN: &str = "Admin";
 pub const TAG_CITIZENS: &str = "Citizens";
+pub const TAG_OPEN_DATA: &str = "Open data";

@@ -1,0 +1,225 @@
+//! `GET /catalog` and `/catalog/datasets/{id}`: the DCAT-AP.de catalog in Turtle, RDF/XML or
+//! JSON-LD, paged and filterable by modification time as ckanext-dcat offers it.
+
+use actix_web::http::header;
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
+
+use super::TAG_OPEN_DATA;
+use crate::api::cache::Validators;
+use crate::api::state::AppState;
+use crate::catalog::repo;
+use crate::error::{Error, Result};
+use crate::opendata::dcat::{self, Paging};
+use crate::opendata::metadata::{DatasetMetadata, Publisher};
+use crate::opendata::rdf::RdfFormat;
+
+/// Datasets per catalog page.
+pub const PER_PAGE: i64 = 100;
+
+/// Query of the catalog.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CatalogParams {
+    /// Page of the catalog, from 1; 100 datasets a page (Hydra paging).
+    #[param(minimum = 1, example = 1)]
+    pub page: Option<String>,
+    /// Only datasets whose data or metadata changed at or after this time (RFC 3339, or a
+    /// date meaning its midnight UTC), for incremental harvesting.
+    #[param(example = "2026-01-01T00:00:00Z")]
+    pub modified_since: Option<String>,
+}
+
+impl CatalogParams {
+    fn page(&self) -> Result<i64> {
+        match self.page.as_deref() {
+            None => Ok(1),
+            Some(p) => p
+                .parse::<i64>()
+                .ok()
+                .filter(|p| (1..=1_000_000).contains(p))
+                .ok_or_else(|| {
+                    Error::invalid("page", format!("'{p}' is not a page number (1, 2, …)"))
+                }),
+        }
+    }
+
+    /// `modified_since` as an RFC 3339 time PostgreSQL reads.
+    fn modified_since(&self) -> Result<Option<String>> {
+        let Some(raw) = self.modified_since.as_deref() else {
+            return Ok(None);
+        };
+        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
+            return Ok(Some(t.to_rfc3339()));
+        }
+        if let Ok(d) = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+            return Ok(Some(format!("{d}T00:00:00Z")));
+        }
+        Err(Error::invalid(
+            "modified_since",
+            format!("'{raw}' is neither an RFC 3339 time (2026-01-01T00:00:00Z) nor a date"),
+        ))
+    }
+}
+
+/// The publisher entered with `kreisgeo catalog publisher`, or the placeholder until then.
+async fn publisher(state: &AppState, base: &str) -> Result<Publisher> {
+    Ok(repo::publisher(&state.pool)
+        .await?
+        .unwrap_or_else(|| Publisher::unconfigured(base)))
+}
+
+/// DCAT-AP.de catalog
+///
+/// Every dataset with its distributions and the OGC API as a `dcat:DataService`, in RDF/XML
+/// (default), Turtle or JSON-LD by Accept. Paged with Hydra (`page`), filterable by
+/// `modified_since` for incremental harvests.
+#[utoipa::path(
+    tag = TAG_OPEN_DATA,
+    params(CatalogParams),
+    responses(
+        (status = 200, description = "The catalog", content(
+            (String = "application/rdf+xml"), (String = "text/turtle"), (String = "application/ld+json")
+        )),
+        (status = 400, description = "A malformed parameter", body = crate::api::error::ErrorBody)
+    )
+)]
+#[get("/catalog")]
+pub async fn get_catalog(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    params: web::Query<CatalogParams>,
+) -> Result<HttpResponse> {
+    catalog_response(&req, &state, &params, None).await
+}
+
+/// DCAT-AP.de catalog in one serialisation
+///
+/// The catalog as `catalog.ttl`, `catalog.rdf` or `catalog.jsonld`.
+#[utoipa::path(
+    tag = TAG_OPEN_DATA,
+    params(("format" = String, Path, description = "ttl, rdf or jsonld", example = "ttl"), CatalogParams),
+    responses(
+        (status = 200, description = "The catalog", content(
+            (String = "application/rdf+xml"), (String = "text/turtle"), (String = "application/ld+json")
+        )),
+        (status = 400, description = "A malformed parameter or unknown extension", body = crate::api::error::ErrorBody)
+    )
+)]
+#[get("/catalog.{format}")]
+pub async fn get_catalog_as(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<CatalogParams>,
+) -> Result<HttpResponse> {
+    catalog_response(&req, &state, &params, Some(&path.into_inner())).await
+}
+
+async fn catalog_response(
+    req: &HttpRequest,
+    state: &AppState,
+    params: &CatalogParams,
+    extension: Option<&str>,
+) -> Result<HttpResponse> {
+    let format = RdfFormat::negotiate(extension, accept(req))?;
+    let page = params.page()?;
+    let since = params.modified_since()?;
+    let base = state.base_url(req);
+    let publisher = publisher(state, &base).await?;
+    let (rows, total) = repo::catalog_rows::<DatasetMetadata>(
+        &state.pool,
+        since.as_deref(),
+        None,
+        PER_PAGE,
+        (page - 1) * PER_PAGE,
+    )
+    .await?;
+    let mut href = match extension {
+        Some(ext) => format!("{base}/catalog.{ext}"),
+        None => format!("{base}/catalog"),
+    };
+    if let Some(raw) = params.modified_since.as_deref() {
+        href.push('?');
+        href.push_str(
+            &serde_urlencoded::to_string([("modified_since", raw)])
+                .map_err(|e| Error::Internal(e.to_string()))?,
+        );
+    }
+    let paging = Paging {
+        href,
+        page,
+        per_page: PER_PAGE,
+        total,
+    };
+    let triples = dcat::catalog(&base, &publisher, &rows, &paging);
+    rdf_response(req, format, &triples)
+}
+
+/// DCAT-AP.de dataset
+///
+/// One dataset with its distributions; `{datasetId}.ttl`, `.rdf` or `.jsonld` choose the
+/// serialisation, otherwise Accept does.
+#[utoipa::path(
+    tag = TAG_OPEN_DATA,
+    params(("datasetId" = String, Path, description = "Dataset id, optionally with .ttl, .rdf or .jsonld", example = "aed.ttl")),
+    responses(
+        (status = 200, description = "The dataset", content(
+            (String = "application/rdf+xml"), (String = "text/turtle"), (String = "application/ld+json")
+        )),
+        (status = 404, description = "No such dataset", body = crate::api::error::ErrorBody)
+    )
+)]
+#[get("/catalog/datasets/{datasetId}")]
+pub async fn get_catalog_dataset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let raw = path.into_inner();
+    // Dataset ids have no dots, so a dot starts the extension.
+    let (id, extension) = match raw.split_once('.') {
+        Some((id, ext)) => (id.to_string(), Some(ext)),
+        None => (raw.clone(), None),
+    };
+    let format = RdfFormat::negotiate(extension, accept(&req))?;
+    let base = state.base_url(&req);
+    let publisher = publisher(&state, &base).await?;
+    let (rows, _) =
+        repo::catalog_rows::<DatasetMetadata>(&state.pool, None, Some(&id), 1, 0).await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| Error::not_found("dataset", &id))?;
+    rdf_response(&req, format, &dcat::dataset(&base, &publisher, row))
+}
+
+fn accept(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// The serialised triples with an ETag of their bytes: the catalog changes with metadata
+/// as well as with versions, so its identity is its content.
+fn rdf_response(
+    req: &HttpRequest,
+    format: RdfFormat,
+    triples: &[oxrdf::Triple],
+) -> Result<HttpResponse> {
+    let body = format.write(triples)?;
+    // Weak: the compression middleware may change the bytes, not the content.
+    let etag = format!("W/\"{}\"", hex::encode(&Sha256::digest(&body)[..12]));
+    let validators = Validators::strong(etag, None);
+    if let Some(not_modified) = validators.not_modified(req) {
+        return Ok(not_modified);
+    }
+    let mut response = HttpResponse::Ok();
+    validators.apply(&mut response);
+    Ok(response
+        .insert_header((header::VARY, "Accept"))
+        .content_type(format!("{}; charset=utf-8", format.media_type()))
+        .body(body))
+}

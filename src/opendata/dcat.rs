@@ -1,0 +1,553 @@
+//! The DCAT-AP.de 3.0 description of the catalog, its datasets, their distributions and the OGC
+//! API that serves them, as triples. Which property carries what follows the DCAT-AP.de
+//! specification; `tests/integration/dcat.rs` checks the result against the official SHACL
+//! shapes.
+
+use std::collections::BTreeMap;
+
+use oxrdf::{BlankNode, Literal, NamedNode, NamedOrBlankNode, Term, Triple};
+
+use super::metadata::{
+    kind_defaults, Contact, DatasetMetadata, Publisher, Text, FREQUENCY_BASE, THEME_BASE,
+};
+use crate::catalog::repo::CatalogRow;
+use crate::catalog::Collection;
+
+const DCAT: &str = "http://www.w3.org/ns/dcat#";
+const DCT: &str = "http://purl.org/dc/terms/";
+const DCATDE: &str = "http://dcat-ap.de/def/dcatde/";
+const FOAF: &str = "http://xmlns.com/foaf/0.1/";
+const VCARD: &str = "http://www.w3.org/2006/vcard/ns#";
+const GSP: &str = "http://www.opengis.net/ont/geosparql#";
+const HYDRA: &str = "http://www.w3.org/ns/hydra/core#";
+const XSD: &str = "http://www.w3.org/2001/XMLSchema#";
+const SKOS: &str = "http://www.w3.org/2004/02/skos/core#";
+const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
+const FILE_TYPE: &str = "http://publications.europa.eu/resource/authority/file-type/";
+const LANGUAGE_DEU: &str = "http://publications.europa.eu/resource/authority/language/DEU";
+const DISTRICT: &str = "http://dcat-ap.de/def/politicalGeocoding/Level/administrativeDistrict";
+const DISTRICT_KEY: &str = "http://dcat-ap.de/def/politicalGeocoding/districtKey/";
+const PUBLISHER_TYPE: &str = "http://purl.org/adms/publishertype/LocalAuthority";
+const THEME_SCHEME: &str = "http://publications.europa.eu/resource/authority/data-theme";
+const FREQUENCY_SCHEME: &str = "http://publications.europa.eu/resource/authority/frequency";
+const FILE_TYPE_SCHEME: &str = "http://publications.europa.eu/resource/authority/file-type";
+const LANGUAGE_SCHEME: &str = "http://publications.europa.eu/resource/authority/language";
+const LICENSE_SCHEME: &str = "http://dcat-ap.de/def/licenses";
+const LEVEL_SCHEME: &str = "http://dcat-ap.de/def/politicalGeocoding/Level";
+const PUBLISHER_TYPE_SCHEME: &str = "http://purl.org/adms/publishertype/1.0";
+const OGC_FEATURES: &str = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core";
+
+/// A page of the catalog (Hydra paging, as ckanext-dcat offers it).
+pub struct Paging {
+    /// The page's URL without `page`, with any other query (`modified_since`).
+    pub href: String,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
+/// The API formats each dataset is distributed in: (id, title, `f`, EU file type, media type).
+const API_FORMATS: &[(&str, &str, &str, Option<&str>, &str)] = &[
+    (
+        "geojson",
+        "GeoJSON",
+        "json",
+        Some("GEOJSON"),
+        "application/geo+json",
+    ),
+    ("csv", "CSV", "csv", Some("CSV"), "text/csv"),
+    (
+        "flatgeobuf",
+        "FlatGeobuf",
+        "fgb",
+        None,
+        "application/flatgeobuf",
+    ),
+];
+
+/// Triples in the order they were added: the serialisations group a subject's statements only
+/// when they are adjacent, and the same catalog always reads the same. Codes from controlled
+/// vocabularies are collected on the way and described at the end (see [`Graph::finish`]).
+#[derive(Default)]
+struct Graph {
+    triples: Vec<Triple>,
+    concepts: BTreeMap<String, &'static str>,
+}
+
+impl Graph {
+    fn add(&mut self, s: impl Into<NamedOrBlankNode>, p: &str, o: impl Into<Term>) {
+        self.triples
+            .push(Triple::new(s.into(), NamedNode::new_unchecked(p), o.into()));
+    }
+
+    /// `s p code`, where `code` is a concept of the vocabulary `scheme`.
+    fn code(&mut self, s: impl Into<NamedOrBlankNode>, p: &str, code: &str, scheme: &'static str) {
+        self.add(s, p, iri(code));
+        self.concepts.insert(code.to_string(), scheme);
+    }
+
+    /// The triples, ending with each code's `skos:inScheme`: the DCAT-AP.de shapes check
+    /// vocabulary membership through it, and a harvester without the vocabularies at hand
+    /// learns it here. Only codes that kreisgeo checked against the published lists (or fixed
+    /// ones) are ever used, so the statements are the vocabularies' own.
+    fn finish(mut self) -> Vec<Triple> {
+        for (code, scheme) in std::mem::take(&mut self.concepts) {
+            let node = iri(&code);
+            self.a(node.clone(), format!("{SKOS}Concept"));
+            self.add(node, &format!("{SKOS}inScheme"), iri(scheme));
+        }
+        self.triples
+    }
+
+    fn a(&mut self, s: impl Into<NamedOrBlankNode>, class: String) {
+        self.add(s, RDF_TYPE, iri(&class));
+    }
+
+    fn text(&mut self, s: &NamedOrBlankNode, p: &str, text: &Text) {
+        self.add(s.clone(), p, german(&text.de));
+        if let Some(en) = &text.en {
+            self.add(
+                s.clone(),
+                p,
+                Literal::new_language_tagged_literal_unchecked(en, "en"),
+            );
+        }
+    }
+}
+
+/// An IRI that kreisgeo built or validated.
+fn iri(s: &str) -> NamedNode {
+    NamedNode::new_unchecked(s)
+}
+
+fn german(s: &str) -> Literal {
+    Literal::new_language_tagged_literal_unchecked(s, "de")
+}
+
+fn typed(value: &str, datatype: &str) -> Literal {
+    Literal::new_typed_literal(value, iri(&format!("{XSD}{datatype}")))
+}
+
+/// The whole catalog (or one page of it) with its datasets.
+pub fn catalog(
+    base: &str,
+    publisher: &Publisher,
+    rows: &[CatalogRow<DatasetMetadata>],
+    paging: &Paging,
+) -> Vec<Triple> {
+    let mut g = Graph::default();
+    let catalog: NamedOrBlankNode = iri(&format!("{base}/catalog")).into();
+    g.a(catalog.clone(), format!("{DCAT}Catalog"));
+    g.text(&catalog, &format!("{DCT}title"), &publisher.catalog_title());
+    g.text(
+        &catalog,
+        &format!("{DCT}description"),
+        &publisher.catalog_description(),
+    );
+    g.add(
+        catalog.clone(),
+        &format!("{DCT}publisher"),
+        iri(&publisher.uri),
+    );
+    g.add(
+        catalog.clone(),
+        &format!("{FOAF}homepage"),
+        iri(&format!("{base}/")),
+    );
+    g.code(
+        catalog.clone(),
+        &format!("{DCT}language"),
+        LANGUAGE_DEU,
+        LANGUAGE_SCHEME,
+    );
+    g.code(
+        catalog.clone(),
+        &format!("{DCT}license"),
+        &publisher.license,
+        LICENSE_SCHEME,
+    );
+    if let Some(latest) = rows.iter().map(|r| r.modified.as_str()).max() {
+        g.add(
+            catalog.clone(),
+            &format!("{DCT}modified"),
+            typed(latest, "dateTime"),
+        );
+    }
+    let service = service_node(base);
+    g.add(catalog.clone(), &format!("{DCAT}service"), service.clone());
+    for row in rows {
+        g.add(
+            catalog.clone(),
+            &format!("{DCAT}dataset"),
+            dataset_node(base, &row.collection.id),
+        );
+    }
+    paging_triples(&mut g, paging);
+    agent(&mut g, publisher);
+    data_service(&mut g, base, publisher, rows);
+    for row in rows {
+        dataset_triples(&mut g, base, publisher, row);
+    }
+    g.finish()
+}
+
+/// One dataset with its distributions, publisher and the service that serves it.
+pub fn dataset(
+    base: &str,
+    publisher: &Publisher,
+    row: &CatalogRow<DatasetMetadata>,
+) -> Vec<Triple> {
+    let mut g = Graph::default();
+    dataset_triples(&mut g, base, publisher, row);
+    agent(&mut g, publisher);
+    data_service(&mut g, base, publisher, std::slice::from_ref(row));
+    g.finish()
+}
+
+fn dataset_node(base: &str, id: &str) -> NamedNode {
+    iri(&format!("{base}/catalog/datasets/{id}"))
+}
+
+fn service_node(base: &str) -> NamedNode {
+    iri(&format!("{base}/catalog#ogc-api"))
+}
+
+fn paging_triples(g: &mut Graph, p: &Paging) {
+    let separator = if p.href.contains('?') { '&' } else { '?' };
+    let page_href = |n: i64| format!("{}{separator}page={n}", p.href);
+    let last = ((p.total + p.per_page - 1) / p.per_page).max(1);
+    let node: NamedOrBlankNode = iri(&page_href(p.page)).into();
+    g.a(node.clone(), format!("{HYDRA}PagedCollection"));
+    g.add(
+        node.clone(),
+        &format!("{HYDRA}totalItems"),
+        typed(&p.total.to_string(), "integer"),
+    );
+    g.add(
+        node.clone(),
+        &format!("{HYDRA}itemsPerPage"),
+        typed(&p.per_page.to_string(), "integer"),
+    );
+    g.add(
+        node.clone(),
+        &format!("{HYDRA}firstPage"),
+        Literal::from(page_href(1)),
+    );
+    g.add(
+        node.clone(),
+        &format!("{HYDRA}lastPage"),
+        Literal::from(page_href(last)),
+    );
+    if p.page > 1 {
+        g.add(
+            node.clone(),
+            &format!("{HYDRA}previousPage"),
+            Literal::from(page_href((p.page - 1).min(last))),
+        );
+    }
+    if p.page < last {
+        g.add(
+            node,
+            &format!("{HYDRA}nextPage"),
+            Literal::from(page_href(p.page + 1)),
+        );
+    }
+}
+
+/// The publisher as a foaf:Agent.
+fn agent(g: &mut Graph, p: &Publisher) {
+    let node: NamedOrBlankNode = iri(&p.uri).into();
+    g.a(node.clone(), format!("{FOAF}Organization"));
+    g.a(node.clone(), format!("{FOAF}Agent"));
+    g.add(node.clone(), &format!("{FOAF}name"), german(&p.name));
+    g.code(
+        node,
+        &format!("{DCT}type"),
+        PUBLISHER_TYPE,
+        PUBLISHER_TYPE_SCHEME,
+    );
+}
+
+/// The OGC API as a dcat:DataService that serves the datasets.
+fn data_service(
+    g: &mut Graph,
+    base: &str,
+    publisher: &Publisher,
+    rows: &[CatalogRow<DatasetMetadata>],
+) {
+    let node: NamedOrBlankNode = service_node(base).into();
+    g.a(node.clone(), format!("{DCAT}DataService"));
+    g.text(
+        &node,
+        &format!("{DCT}title"),
+        &Text {
+            de: format!("OGC API Features und Tiles: {}", publisher.name),
+            en: Some(format!("OGC API Features and Tiles: {}", publisher.name)),
+        },
+    );
+    g.add(
+        node.clone(),
+        &format!("{DCAT}endpointURL"),
+        iri(&format!("{base}/")),
+    );
+    g.add(
+        node.clone(),
+        &format!("{DCAT}endpointDescription"),
+        iri(&format!("{base}/api")),
+    );
+    g.add(node.clone(), &format!("{DCT}conformsTo"), iri(OGC_FEATURES));
+    g.add(
+        node.clone(),
+        &format!("{DCT}publisher"),
+        iri(&publisher.uri),
+    );
+    g.code(
+        node.clone(),
+        &format!("{DCT}license"),
+        &publisher.license,
+        LICENSE_SCHEME,
+    );
+    for row in rows {
+        g.add(
+            node.clone(),
+            &format!("{DCAT}servesDataset"),
+            dataset_node(base, &row.collection.id),
+        );
+    }
+}
+
+fn dataset_triples(
+    g: &mut Graph,
+    base: &str,
+    publisher: &Publisher,
+    row: &CatalogRow<DatasetMetadata>,
+) {
+    let c: &Collection = &row.collection;
+    let m = &row.metadata;
+    let defaults = kind_defaults(c.kind);
+    let node: NamedOrBlankNode = dataset_node(base, &c.id).into();
+    // What the dataset refers to (contact, areas, period) is described after the dataset's own
+    // statements and its distributions, so that each subject's statements stay together.
+    let mut later = Graph::default();
+    g.a(node.clone(), format!("{DCAT}Dataset"));
+    g.add(
+        node.clone(),
+        &format!("{DCT}identifier"),
+        Literal::from(c.id.as_str()),
+    );
+    let title = m.title.clone().unwrap_or_else(|| Text::de(&c.title));
+    g.text(&node, &format!("{DCT}title"), &title);
+    let description = m
+        .description
+        .clone()
+        .or_else(|| c.description.clone().map(Text::de))
+        .unwrap_or(defaults.description);
+    g.text(&node, &format!("{DCT}description"), &description);
+    let keywords: Vec<&str> = if m.keywords.is_empty() {
+        defaults.keywords.to_vec()
+    } else {
+        m.keywords.iter().map(String::as_str).collect()
+    };
+    for k in keywords {
+        g.add(node.clone(), &format!("{DCAT}keyword"), german(k));
+    }
+    let themes: Vec<&str> = if m.themes.is_empty() {
+        defaults.themes.to_vec()
+    } else {
+        m.themes.iter().map(String::as_str).collect()
+    };
+    for t in themes {
+        g.code(
+            node.clone(),
+            &format!("{DCAT}theme"),
+            &format!("{THEME_BASE}{t}"),
+            THEME_SCHEME,
+        );
+    }
+    g.add(
+        node.clone(),
+        &format!("{DCT}publisher"),
+        iri(&publisher.uri),
+    );
+    if let Some(id) = &publisher.contributor_id {
+        g.add(node.clone(), &format!("{DCATDE}contributorID"), iri(id));
+    }
+    if let Some(key) = &publisher.district_key {
+        g.code(
+            node.clone(),
+            &format!("{DCATDE}politicalGeocodingLevelURI"),
+            DISTRICT,
+            LEVEL_SCHEME,
+        );
+        // DCAT-AP.de 3.0 names the area with dct:spatial (dcatde:politicalGeocodingURI is
+        // deprecated); the level stays.
+        let area = iri(&format!("{DISTRICT_KEY}{key}"));
+        g.add(node.clone(), &format!("{DCT}spatial"), area.clone());
+        later.a(area, format!("{DCT}Location"));
+    }
+    g.add(
+        node.clone(),
+        &format!("{DCT}issued"),
+        typed(&row.issued, "dateTime"),
+    );
+    g.add(
+        node.clone(),
+        &format!("{DCT}modified"),
+        typed(&row.modified, "dateTime"),
+    );
+    g.add(
+        node.clone(),
+        &format!("{DCAT}landingPage"),
+        iri(&format!("{base}/collections/{}", c.id)),
+    );
+    if let Some(f) = &m.accrual_periodicity {
+        g.code(
+            node.clone(),
+            &format!("{DCT}accrualPeriodicity"),
+            &format!("{FREQUENCY_BASE}{f}"),
+            FREQUENCY_SCHEME,
+        );
+    }
+    let contact = m.contact.as_ref().unwrap_or(&publisher.contact);
+    let contact_node: NamedOrBlankNode =
+        BlankNode::new_unchecked(format!("{}_contact", blank(&c.id))).into();
+    g.add(
+        node.clone(),
+        &format!("{DCAT}contactPoint"),
+        contact_node.clone(),
+    );
+    contact_point(&mut later, contact_node, contact);
+    if let Some(b) = c.version.bbox {
+        let location: NamedOrBlankNode =
+            BlankNode::new_unchecked(format!("{}_spatial", blank(&c.id))).into();
+        g.add(node.clone(), &format!("{DCT}spatial"), location.clone());
+        later.a(location.clone(), format!("{DCT}Location"));
+        let wkt = format!(
+            "POLYGON(({0} {1},{2} {1},{2} {3},{0} {3},{0} {1}))",
+            b[0], b[1], b[2], b[3]
+        );
+        later.add(location, &format!("{DCAT}bbox"), typed_gsp(&wkt));
+    }
+    if let Some(t) = &m.temporal {
+        let period: NamedOrBlankNode =
+            BlankNode::new_unchecked(format!("{}_temporal", blank(&c.id))).into();
+        g.add(node.clone(), &format!("{DCT}temporal"), period.clone());
+        later.a(period.clone(), format!("{DCT}PeriodOfTime"));
+        if let Some(s) = &t.start {
+            later.add(
+                period.clone(),
+                &format!("{DCAT}startDate"),
+                typed(s, "date"),
+            );
+        }
+        if let Some(e) = &t.end {
+            later.add(period, &format!("{DCAT}endDate"), typed(e, "date"));
+        }
+    }
+    let license = m.license.as_deref().unwrap_or(&publisher.license);
+    let attribution = m
+        .license_attribution_by_text
+        .as_deref()
+        .or(publisher.license_attribution_by_text.as_deref());
+    let mut distributions = Graph::default();
+    for (key, format, f, file_type, media_type) in API_FORMATS {
+        let dist: NamedOrBlankNode = iri(&format!("{base}/catalog/datasets/{}#{key}", c.id)).into();
+        g.add(node.clone(), &format!("{DCAT}distribution"), dist.clone());
+        let g = &mut distributions;
+        g.a(dist.clone(), format!("{DCAT}Distribution"));
+        g.text(
+            &dist,
+            &format!("{DCT}title"),
+            &Text {
+                de: format!("{} als {format} (OGC API, seitenweise)", title.de),
+                en: title
+                    .en
+                    .as_ref()
+                    .map(|en| format!("{en} as {format} (OGC API, paged)")),
+            },
+        );
+        let items = format!("{base}/collections/{}/items?f={f}", c.id);
+        g.add(dist.clone(), &format!("{DCAT}accessURL"), iri(&items));
+        g.add(
+            dist.clone(),
+            &format!("{DCAT}accessService"),
+            service_node(base),
+        );
+        if let Some(t) = file_type {
+            g.code(
+                dist.clone(),
+                &format!("{DCT}format"),
+                &format!("{FILE_TYPE}{t}"),
+                FILE_TYPE_SCHEME,
+            );
+        }
+        g.add(
+            dist.clone(),
+            &format!("{DCAT}mediaType"),
+            iri(&format!(
+                "https://www.iana.org/assignments/media-types/{media_type}"
+            )),
+        );
+        g.code(
+            dist.clone(),
+            &format!("{DCT}license"),
+            license,
+            LICENSE_SCHEME,
+        );
+        if let Some(a) = attribution {
+            g.add(
+                dist.clone(),
+                &format!("{DCATDE}licenseAttributionByText"),
+                german(a),
+            );
+        }
+        g.add(
+            dist,
+            &format!("{DCT}modified"),
+            typed(&row.modified, "dateTime"),
+        );
+    }
+    for part in [distributions, later] {
+        g.triples.extend(part.triples);
+        g.concepts.extend(part.concepts);
+    }
+}
+
+fn typed_gsp(wkt: &str) -> Literal {
+    Literal::new_typed_literal(wkt, iri(&format!("{GSP}wktLiteral")))
+}
+
+/// A blank node label from a dataset id (ids may hold `-`, which labels may too, but not first).
+fn blank(id: &str) -> String {
+    format!("d_{}", id.replace('-', "_"))
+}
+
+fn contact_point(g: &mut Graph, node: NamedOrBlankNode, c: &Contact) {
+    g.a(node.clone(), format!("{VCARD}Organization"));
+    g.add(
+        node.clone(),
+        &format!("{VCARD}fn"),
+        Literal::from(c.name.as_str()),
+    );
+    if let Some(e) = &c.email {
+        g.add(
+            node.clone(),
+            &format!("{VCARD}hasEmail"),
+            iri(&format!("mailto:{e}")),
+        );
+    }
+    if let Some(u) = &c.url {
+        g.add(node.clone(), &format!("{VCARD}hasURL"), iri(u));
+    }
+    if let Some(p) = &c.phone {
+        let tel: String = p
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect();
+        g.add(
+            node,
+            &format!("{VCARD}hasTelephone"),
+            iri(&format!("tel:{tel}")),
+        );
+    }
+}

@@ -1,0 +1,461 @@
+//! What the open-data catalog says about the county (the [`Publisher`], entered once) and about
+//! each dataset ([`DatasetMetadata`], every field optional: what is left out comes from the
+//! publisher or from the dataset's kind). Values from controlled vocabularies are checked here,
+//! so the catalog only ever holds codes a harvester knows.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::catalog::DatasetKind;
+use crate::error::{Error, Result};
+
+/// DCAT-AP.de's license vocabulary (`http://dcat-ap.de/def/licenses/…`): the licences German
+/// open data is published under.
+pub const LICENSES: &[&str] = &[
+    "dl-by-de/2.0",
+    "dl-zero-de/2.0",
+    "cc-by/4.0",
+    "cc-by-sa/4.0",
+    "cc-by-nd/4.0",
+    "cc-zero",
+    "odbl",
+    "geonutz/20130319",
+    "officialWork",
+    "other-open",
+];
+pub const LICENSE_BASE: &str = "http://dcat-ap.de/def/licenses/";
+
+/// The EU data themes (`http://publications.europa.eu/resource/authority/data-theme/…`).
+pub const THEMES: &[&str] = &[
+    "AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST", "REGI", "SOCI", "TECH",
+    "TRAN",
+];
+pub const THEME_BASE: &str = "http://publications.europa.eu/resource/authority/data-theme/";
+
+/// The EU frequencies a county's data is updated with
+/// (`http://publications.europa.eu/resource/authority/frequency/…`).
+pub const FREQUENCIES: &[&str] = &[
+    "CONT",
+    "DAILY",
+    "WEEKLY",
+    "MONTHLY",
+    "QUARTERLY",
+    "ANNUAL_2",
+    "ANNUAL",
+    "BIENNIAL",
+    "IRREG",
+    "NEVER",
+    "UNKNOWN",
+];
+pub const FREQUENCY_BASE: &str = "http://publications.europa.eu/resource/authority/frequency/";
+
+/// German text with an optional English version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    #[schema(example = "Flurstücke im Landkreis")]
+    pub de: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Parcels in the county")]
+    pub en: Option<String>,
+}
+
+impl Text {
+    pub fn de(text: impl Into<String>) -> Self {
+        Self {
+            de: text.into(),
+            en: None,
+        }
+    }
+}
+
+/// Who answers questions about the data (a vCard organisation: at least one way to reach it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    #[schema(example = "Fachdienst Geodaten")]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "geodaten@landkreis.example")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "+49 4131 26-0")]
+    pub phone: Option<String>,
+}
+
+/// The county as publisher: entered once, the default of every dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Publisher {
+    /// Name of the administration, e.g. "Landkreis Lüneburg".
+    #[schema(example = "Landkreis Lüneburg")]
+    pub name: String,
+    /// The publisher's IRI (its web site will do).
+    #[schema(example = "https://www.landkreis-lueneburg.de/")]
+    pub uri: String,
+    /// The county's key (Kreisschlüssel, the first five digits of the AGS): the datasets'
+    /// political geocoding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "03355")]
+    pub district_key: Option<String>,
+    /// dcatde:contributorID, the IRI GovData assigned to the county's portal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contributor_id: Option<String>,
+    pub contact: Contact,
+    /// Title of the catalog [default: "Offene Geodaten: {name}"].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_title: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_description: Option<Text>,
+    /// Default licence: a DCAT-AP.de licence IRI.
+    #[schema(example = "http://dcat-ap.de/def/licenses/dl-by-de/2.0")]
+    pub license: String,
+    /// The attribution the licence asks for (dcatde:licenseAttributionByText).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "© Landkreis Lüneburg")]
+    pub license_attribution_by_text: Option<String>,
+}
+
+impl Publisher {
+    /// Until a county enters its own: a publisher named after the service, so that the catalog
+    /// is complete and valid, and says plainly that it is not configured.
+    pub fn unconfigured(base_url: &str) -> Self {
+        Self {
+            name: "kreisgeo (Herausgeber nicht eingetragen)".into(),
+            uri: format!("{base_url}/"),
+            district_key: None,
+            contributor_id: None,
+            contact: Contact {
+                name: "Betreiber dieses Dienstes".into(),
+                email: None,
+                url: Some(format!("{base_url}/")),
+                phone: None,
+            },
+            catalog_title: None,
+            catalog_description: None,
+            license: format!("{LICENSE_BASE}dl-by-de/2.0"),
+            license_attribution_by_text: None,
+        }
+    }
+
+    pub fn catalog_title(&self) -> Text {
+        self.catalog_title.clone().unwrap_or_else(|| Text {
+            de: format!("Offene Geodaten: {}", self.name),
+            en: Some(format!("Open geodata: {}", self.name)),
+        })
+    }
+
+    pub fn catalog_description(&self) -> Text {
+        self.catalog_description.clone().unwrap_or_else(|| Text {
+            de: format!(
+                "Geodaten von {}: Liegenschaftskataster, Solarpotenzial, Defibrillatoren und mehr, \
+                 als OGC API, Vektorkacheln und Downloads.",
+                self.name
+            ),
+            en: Some(format!(
+                "Geodata of {}: cadastre, solar potential, defibrillators and more, as OGC API, \
+                 vector tiles and downloads.",
+                self.name
+            )),
+        })
+    }
+
+    /// Checks every field; the error names the first wrong one.
+    pub fn validate(&self) -> Result<()> {
+        non_empty("name", &self.name)?;
+        iri("uri", &self.uri)?;
+        if let Some(key) = &self.district_key {
+            if key.len() != 5 || !key.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::invalid(
+                    "districtKey",
+                    format!("'{key}' is not a Kreisschlüssel (five digits, e.g. 03355)"),
+                ));
+            }
+        }
+        if let Some(id) = &self.contributor_id {
+            iri("contributorId", id)?;
+        }
+        self.contact.validate("contact")?;
+        license("license", &self.license)?;
+        Ok(())
+    }
+}
+
+/// A period the data covers; either end may be open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Temporal {
+    /// First day covered (YYYY-MM-DD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "2024-01-01")]
+    pub start: Option<String>,
+    /// Last day covered (YYYY-MM-DD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+}
+
+/// What a dataset says about itself beyond its data; left-out fields take the defaults of the
+/// publisher and of the dataset's kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DatasetMetadata {
+    /// [default: the dataset's title]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<Text>,
+    /// [default: the dataset's description, else one for its kind]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Text>,
+    /// [default: keywords of its kind]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(example = json!(["Defibrillator", "AED"]))]
+    pub keywords: Vec<String>,
+    /// EU data-theme codes [default: those of its kind].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(example = json!(["HEAL"]))]
+    pub themes: Vec<String>,
+    /// DCAT-AP.de licence IRI [default: the publisher's].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_attribution_by_text: Option<String>,
+    /// EU frequency code, e.g. ANNUAL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "QUARTERLY")]
+    pub accrual_periodicity: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temporal: Option<Temporal>,
+    /// [default: the publisher's contact]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
+}
+
+impl DatasetMetadata {
+    /// Checks every field; the error names the first wrong one.
+    pub fn validate(&self) -> Result<()> {
+        for (name, text) in [("title", &self.title), ("description", &self.description)] {
+            if let Some(t) = text {
+                non_empty(&format!("{name}.de"), &t.de)?;
+            }
+        }
+        for (i, k) in self.keywords.iter().enumerate() {
+            non_empty(&format!("keywords[{i}]"), k)?;
+        }
+        for (i, t) in self.themes.iter().enumerate() {
+            if !THEMES.contains(&t.as_str()) {
+                return Err(Error::invalid(
+                    format!("themes[{i}]"),
+                    format!(
+                        "'{t}' is not an EU data theme; one of {}",
+                        THEMES.join(", ")
+                    ),
+                ));
+            }
+        }
+        if let Some(l) = &self.license {
+            license("license", l)?;
+        }
+        if let Some(f) = &self.accrual_periodicity {
+            if !FREQUENCIES.contains(&f.as_str()) {
+                return Err(Error::invalid(
+                    "accrualPeriodicity",
+                    format!(
+                        "'{f}' is not an EU frequency; one of {}",
+                        FREQUENCIES.join(", ")
+                    ),
+                ));
+            }
+        }
+        if let Some(t) = &self.temporal {
+            for (name, day) in [("temporal.start", &t.start), ("temporal.end", &t.end)] {
+                if let Some(d) = day {
+                    if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+                        return Err(Error::invalid(
+                            name,
+                            format!("'{d}' is not a date (YYYY-MM-DD)"),
+                        ));
+                    }
+                }
+            }
+            if t.start.is_none() && t.end.is_none() {
+                return Err(Error::invalid("temporal", "give start, end or both"));
+            }
+            if let (Some(s), Some(e)) = (&t.start, &t.end) {
+                if s > e {
+                    return Err(Error::invalid("temporal", "start is after end"));
+                }
+            }
+        }
+        if let Some(c) = &self.contact {
+            c.validate("contact")?;
+        }
+        Ok(())
+    }
+}
+
+impl Contact {
+    fn validate(&self, at: &str) -> Result<()> {
+        non_empty(&format!("{at}.name"), &self.name)?;
+        if self.email.is_none() && self.url.is_none() && self.phone.is_none() {
+            return Err(Error::invalid(
+                at,
+                "give at least one of email, url and phone",
+            ));
+        }
+        if let Some(e) = &self.email {
+            let ok = e
+                .split_once('@')
+                .is_some_and(|(u, d)| !u.is_empty() && d.contains('.') && !e.contains(' '));
+            if !ok {
+                return Err(Error::invalid(
+                    format!("{at}.email"),
+                    format!("'{e}' is not an e-mail address"),
+                ));
+            }
+        }
+        if let Some(u) = &self.url {
+            iri(&format!("{at}.url"), u)?;
+        }
+        if let Some(p) = &self.phone {
+            if !p
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-/()".contains(c))
+                || !p.chars().any(|c| c.is_ascii_digit())
+            {
+                return Err(Error::invalid(
+                    format!("{at}.phone"),
+                    format!("'{p}' is not a telephone number"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Defaults of a dataset kind: a description, keywords and themes.
+pub struct KindDefaults {
+    pub description: Text,
+    pub keywords: &'static [&'static str],
+    pub themes: &'static [&'static str],
+}
+
+pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
+    match kind {
+        DatasetKind::Parcels => KindDefaults {
+            description: Text {
+                de: "Flurstücke des Liegenschaftskatasters (ALKIS) mit Flurstückskennzeichen, \
+                     Gemarkung, Flur und amtlicher Fläche."
+                    .into(),
+                en: Some("Cadastral parcels (ALKIS) with parcel key and official area.".into()),
+            },
+            keywords: &["Flurstück", "Liegenschaftskataster", "ALKIS"],
+            themes: &["REGI", "GOVE"],
+        },
+        DatasetKind::Solar => KindDefaults {
+            description: Text {
+                de: "Solarpotenzial der Dachflächen: Eignung, nutzbare Fläche und erwarteter \
+                     Jahresertrag."
+                    .into(),
+                en: Some("Solar potential of roofs: suitability, usable area, yield.".into()),
+            },
+            keywords: &["Solarpotenzial", "Photovoltaik", "Dachflächen"],
+            themes: &["ENER", "ENVI"],
+        },
+        DatasetKind::Aed => KindDefaults {
+            description: Text {
+                de: "Standorte öffentlich zugänglicher Defibrillatoren (AED) mit Zugang und \
+                     Öffnungszeiten."
+                    .into(),
+                en: Some("Public defibrillators (AED) with access and opening hours.".into()),
+            },
+            keywords: &["Defibrillator", "AED", "Erste Hilfe"],
+            themes: &["HEAL"],
+        },
+        DatasetKind::Generic => KindDefaults {
+            description: Text::de("Geodaten des Landkreises."),
+            keywords: &[],
+            themes: &[],
+        },
+    }
+}
+
+fn non_empty(at: &str, s: &str) -> Result<()> {
+    if s.trim().is_empty() {
+        return Err(Error::invalid(at, "must not be empty"));
+    }
+    Ok(())
+}
+
+/// An absolute http(s) IRI without characters that RDF forbids in one.
+fn iri(at: &str, s: &str) -> Result<()> {
+    let ok = (s.starts_with("http://") || s.starts_with("https://"))
+        && s.len() > "https://".len()
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || "<>\"{}|\\^`".contains(c));
+    if !ok {
+        return Err(Error::invalid(
+            at,
+            format!("'{s}' is not an absolute http(s) IRI"),
+        ));
+    }
+    Ok(())
+}
+
+fn license(at: &str, s: &str) -> Result<()> {
+    let known = s
+        .strip_prefix(LICENSE_BASE)
+        .is_some_and(|code| LICENSES.contains(&code));
+    if !known {
+        return Err(Error::invalid(
+            at,
+            format!(
+                "'{s}' is not a DCAT-AP.de licence IRI; one of {LICENSE_BASE}{{{}}}",
+                LICENSES.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parameter(e: Error) -> String {
+        match e {
+            Error::InvalidParameter { parameter, .. } => parameter,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_codes_are_named() {
+        let m = DatasetMetadata {
+            themes: vec!["HEAL".into(), "HEALTH".into()],
+            ..Default::default()
+        };
+        assert_eq!(parameter(m.validate().unwrap_err()), "themes[1]");
+        let m = DatasetMetadata {
+            license: Some("https://creativecommons.org/licenses/by/4.0/".into()),
+            ..Default::default()
+        };
+        assert_eq!(parameter(m.validate().unwrap_err()), "license");
+        let m = DatasetMetadata {
+            temporal: Some(Temporal {
+                start: Some("2024-13-01".into()),
+                end: None,
+            }),
+            ..Default::default()
+        };
+        assert_eq!(parameter(m.validate().unwrap_err()), "temporal.start");
+        let mut p = Publisher::unconfigured("http://localhost:8080");
+        assert!(p.validate().is_ok());
+        p.district_key = Some("3355".into());
+        assert_eq!(parameter(p.validate().unwrap_err()), "districtKey");
+        p.district_key = Some("03355".into());
+        p.contact.email = Some("geodaten at kreis".into());
+        assert_eq!(parameter(p.validate().unwrap_err()), "contact.email");
+    }
+}

@@ -1,0 +1,6 @@
+//! Open data: the county's and the datasets' metadata, and the DCAT-AP.de catalog that
+//! harvesters (GovData, other portals) read.
+
+pub mod dcat;
+pub mod metadata;
+pub mod rdf;

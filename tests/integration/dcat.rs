@@ -1,0 +1,299 @@
+//! The DCAT-AP.de catalog and the metadata behind it. Validation against the official SHACL
+//! shapes is `tests/shacl.rs` (it reports itself skipped where the shapes are absent).
+
+use std::collections::BTreeSet;
+
+use actix_web::test;
+use serde_json::Value as Json;
+
+use crate::common::{app, get, get_with_headers, TestDb};
+use kreisgeo::catalog::DatasetKind;
+
+const DCAT_DATASET: &str = "http://www.w3.org/ns/dcat#Dataset";
+const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
+
+/// Every triple of a document as N-Triples lines, blank nodes by label.
+fn triples(body: &[u8], media_type: &str) -> BTreeSet<String> {
+    let parsed: Vec<oxrdf::Triple> = match media_type {
+        "text/turtle" => oxttl::TurtleParser::new()
+            .for_slice(body)
+            .collect::<Result<_, _>>()
+            .expect("Turtle"),
+        "application/rdf+xml" => oxrdfxml::RdfXmlParser::new()
+            .for_slice(body)
+            .collect::<Result<_, _>>()
+            .expect("RDF/XML"),
+        "application/ld+json" => oxjsonld::JsonLdParser::new()
+            .for_slice(body)
+            .map(|q| q.map(oxrdf::Triple::from))
+            .collect::<Result<_, _>>()
+            .expect("JSON-LD"),
+        other => panic!("{other}"),
+    };
+    parsed.iter().map(ToString::to_string).collect()
+}
+
+/// The triples but the paging ones (they name the URL asked), with every blank node written
+/// `_:b` (parsers may relabel them).
+fn unpaged(triples: &BTreeSet<String>) -> BTreeSet<String> {
+    triples
+        .iter()
+        .filter(|t| !t.contains("hydra"))
+        .map(|t| {
+            t.split(' ')
+                .map(|part| if part.starts_with("_:") { "_:b" } else { part })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+/// The ids of the datasets a catalog document describes.
+fn datasets(triples: &BTreeSet<String>, base: &str) -> BTreeSet<String> {
+    triples
+        .iter()
+        .filter(|t| t.contains(RDF_TYPE) && t.contains(DCAT_DATASET))
+        .filter_map(|t| {
+            let subject = t.split_whitespace().next()?;
+            let id = subject
+                .trim_matches(['<', '>'])
+                .strip_prefix(&format!("{base}/catalog/datasets/"))?;
+            Some(id.to_string())
+        })
+        .collect()
+}
+
+async fn put<S, B>(app: &S, uri: &str, key: Option<&str>, body: &str) -> (u16, Json)
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let mut req = test::TestRequest::put()
+        .uri(uri)
+        .insert_header(("Content-Type", "application/json"))
+        .set_payload(body.to_string());
+    if let Some(key) = key {
+        req = req.insert_header(("X-API-Key", key));
+    }
+    let resp = test::call_service(app, req.to_request()).await;
+    let status = resp.status().as_u16();
+    let body = test::read_body(resp).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Json::Null))
+}
+
+#[actix_web::test]
+async fn catalog_in_three_serialisations_with_paging_and_metadata() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/aed_lueneburg_200_25832.geojson",
+        "aed",
+        DatasetKind::Aed,
+    )
+    .await;
+    db.ingest(
+        "kreise_niedersachsen_25832.fgb",
+        "kreise",
+        DatasetKind::Generic,
+    )
+    .await;
+    let app = app(&db).await;
+    let base = "http://localhost:8080";
+
+    // The same triples in every serialisation, by extension and by Accept; RDF/XML by default.
+    let mut seen = Vec::new();
+    for (ext, media) in [
+        ("ttl", "text/turtle"),
+        ("rdf", "application/rdf+xml"),
+        ("jsonld", "application/ld+json"),
+    ] {
+        let (status, content_type, body) = get(&app, &format!("/catalog.{ext}")).await;
+        assert_eq!(status, 200, "{ext}");
+        assert!(content_type.starts_with(media), "{content_type}");
+        let by_accept = get_with_headers(&app, "/catalog", &[("Accept", media)]).await;
+        assert!(
+            unpaged(&triples(&by_accept.2, media)) == unpaged(&triples(&body, media)),
+            "{media} by Accept"
+        );
+        seen.push(triples(&body, media));
+    }
+    let (turtle, xml, json) = (unpaged(&seen[0]), unpaged(&seen[1]), unpaged(&seen[2]));
+    assert!(turtle == xml, "Turtle and RDF/XML differ");
+    assert!(turtle == json, "Turtle and JSON-LD differ");
+    assert!(turtle.len() > 100, "{}", turtle.len());
+    let (_, default_type, _) = get(&app, "/catalog").await;
+    assert!(default_type.starts_with("application/rdf+xml"));
+    let catalog = &seen[0];
+    assert_eq!(
+        datasets(catalog, base),
+        BTreeSet::from(["aed".to_string(), "kreise".to_string()])
+    );
+    // Defaults from the kind: AEDs are about health; the unconfigured publisher says so.
+    assert!(catalog
+        .iter()
+        .any(|t| t.starts_with(&format!("<{base}/catalog/datasets/aed>"))
+            && t.contains("dcat#theme")
+            && t.contains("data-theme/HEAL")));
+    assert!(catalog.iter().any(|t| t.contains("nicht eingetragen")));
+    // Each distribution's access URL answers with its format.
+    let access: Vec<String> = catalog
+        .iter()
+        .filter(|t| t.contains("dcat#accessURL"))
+        .map(|t| {
+            t.split_whitespace()
+                .nth(2)
+                .expect("object")
+                .trim_matches(['<', '>'])[base.len()..]
+                .to_string()
+        })
+        .collect();
+    assert_eq!(access.len(), 6, "three API formats per dataset");
+    for uri in &access {
+        let (status, content_type, body) = get(&app, uri).await;
+        assert_eq!(status, 200, "{uri}");
+        assert!(!body.is_empty() && !content_type.is_empty(), "{uri}");
+    }
+
+    // Hydra paging and incremental harvesting.
+    let page = |n: &str| format!("<{base}/catalog.ttl{n}>");
+    assert!(catalog.iter().any(|t| t.starts_with(&page("?page=1"))
+        && t.contains("totalItems")
+        && t.contains("\"2\"")));
+    let (_, _, second) = get(&app, "/catalog.ttl?page=2").await;
+    assert!(datasets(&triples(&second, "text/turtle"), base).is_empty());
+    let (_, _, future) = get(&app, "/catalog.ttl?modified_since=2999-01-01").await;
+    assert!(datasets(&triples(&future, "text/turtle"), base).is_empty());
+    let (_, _, past) = get(&app, "/catalog.ttl?modified_since=2000-01-01T00:00:00Z").await;
+    assert_eq!(datasets(&triples(&past, "text/turtle"), base).len(), 2);
+    for (uri, parameter) in [
+        ("/catalog?page=0", "page"),
+        ("/catalog?page=x", "page"),
+        ("/catalog?modified_since=yesterday", "modified_since"),
+        ("/catalog?sort=title", "sort"),
+        ("/catalog.n3", "format"),
+    ] {
+        let (status, _, body) = get(&app, uri).await;
+        assert_eq!(status, 400, "{uri}");
+        let body: Json = serde_json::from_slice(&body).expect("JSON error");
+        assert_eq!(body["parameter"], parameter, "{uri}: {body}");
+    }
+
+    // One dataset, and the validators.
+    let (status, _, one) = get(&app, "/catalog/datasets/aed.ttl").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        datasets(&triples(&one, "text/turtle"), base),
+        BTreeSet::from(["aed".to_string()])
+    );
+    assert_eq!(get(&app, "/catalog/datasets/nope.ttl").await.0, 404);
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/catalog.ttl").to_request(),
+    )
+    .await;
+    let etag = resp.headers().get("etag").expect("etag").clone();
+    let again = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/catalog.ttl")
+            .insert_header(("If-None-Match", etag))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(again.status().as_u16(), 304);
+
+    // Metadata through the admin API: a key is needed, wrong codes are named.
+    let key = kreisgeo::auth::create_key(&db.pool, "test")
+        .await
+        .expect("key")
+        .key;
+    let metadata = r#"{"title": {"de": "Defibrillatoren", "en": "Defibrillators"},
+        "themes": ["HEAL", "SOCI"], "license": "http://dcat-ap.de/def/licenses/cc-by/4.0",
+        "licenseAttributionByText": "© Test", "accrualPeriodicity": "MONTHLY",
+        "temporal": {"start": "2024-01-01"}}"#;
+    assert_eq!(
+        put(&app, "/admin/datasets/aed/metadata", None, metadata)
+            .await
+            .0,
+        401
+    );
+    for (bad, parameter) in [
+        (r#"{"themes": ["HEALTH"]}"#, "themes[0]"),
+        (r#"{"license": "CC-BY"}"#, "license"),
+        (
+            r#"{"accrualPeriodicity": "sometimes"}"#,
+            "accrualPeriodicity",
+        ),
+        (r#"{"temporal": {"start": "2024-02-30"}}"#, "temporal.start"),
+        (r#"{"colour": "red"}"#, "body"),
+        (r#"{"themes": "#, "body"),
+    ] {
+        let (status, body) = put(&app, "/admin/datasets/aed/metadata", Some(&key), bad).await;
+        assert_eq!(
+            (status, body["parameter"].as_str()),
+            (400, Some(parameter)),
+            "{bad}: {body}"
+        );
+    }
+    assert_eq!(
+        put(&app, "/admin/datasets/nope/metadata", Some(&key), metadata)
+            .await
+            .0,
+        404
+    );
+    let (status, stored) = put(&app, "/admin/datasets/aed/metadata", Some(&key), metadata).await;
+    assert_eq!(status, 200, "{stored}");
+    let (_, _, after) = get(&app, "/catalog/datasets/aed.ttl").await;
+    let after = triples(&after, "text/turtle");
+    for expected in [
+        "\"Defibrillators\"@en",
+        "data-theme/SOCI",
+        "frequency/MONTHLY",
+        "\"2024-01-01\"^^<http://www.w3.org/2001/XMLSchema#date>",
+    ] {
+        assert!(after.iter().any(|t| t.contains(expected)), "{expected}");
+    }
+    let licensed = after
+        .iter()
+        .filter(|t| t.contains("/terms/license>") && t.contains("licenses/cc-by/4.0"))
+        .count();
+    assert_eq!(
+        licensed, 3,
+        "every distribution carries the dataset's licence"
+    );
+
+    // The publisher, entered once, is everyone's.
+    let publisher = r#"{"name": "Landkreis Test", "uri": "https://kreis.example/",
+        "districtKey": "03355", "contact": {"name": "Geodaten", "email": "geo@kreis.example"},
+        "license": "http://dcat-ap.de/def/licenses/dl-by-de/2.0"}"#;
+    let (status, body) = put(
+        &app,
+        "/admin/catalog/publisher",
+        Some(&key),
+        &publisher.replace("03355", "3355"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["parameter"].as_str()),
+        (400, Some("districtKey"))
+    );
+    assert_eq!(
+        put(&app, "/admin/catalog/publisher", Some(&key), publisher)
+            .await
+            .0,
+        200
+    );
+    let (_, _, body) = get(&app, "/catalog.ttl").await;
+    let catalog = triples(&body, "text/turtle");
+    assert!(catalog.iter().any(
+        |t| t.starts_with(&format!("<{base}/catalog/datasets/kreise>"))
+            && t.contains("/terms/publisher>")
+            && t.contains("<https://kreis.example/>")
+    ));
+    assert!(catalog
+        .iter()
+        .any(|t| t.contains("/terms/spatial>") && t.contains("districtKey/03355")));
+}
