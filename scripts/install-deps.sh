@@ -1,26 +1,40 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kreisgeo needs, only those that are missing:
 # PostgreSQL 15 + PostGIS 3 (the embedded database), and with --test also GDAL's command-line
-# tools (the tests check that GDAL's OGC API client reads kreisgeo).
+# tools (the tests check that GDAL's OGC API client reads kreisgeo) and, in target/py, pyshacl
+# from PyPI (the tests validate the DCAT-AP.de catalog with it).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
+test_tools=false
 packages=(postgresql-15 postgresql-15-postgis-3)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(gdal-bin)
+  test_tools=true
+  packages+=(gdal-bin python3-venv)
 fi
+
+pyshacl() {
+  $test_tools || return 0
+  target/py/bin/python -c 'import pyshacl' 2>/dev/null && return 0
+  echo "installing pyshacl into target/py" >&2
+  rm -rf target/py
+  python3 -m venv target/py
+  target/py/bin/pip install --quiet --disable-pip-version-check pyshacl==0.40.1
+}
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
-
-sudo=()
-if [[ $(id -u) -ne 0 ]]; then
-  command -v sudo >/dev/null || { echo "need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
-  sudo=(sudo)
+if [[ ${#missing[@]} -gt 0 ]]; then
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    sudo=(sudo)
+  fi
+  echo "installing: ${missing[*]}" >&2
+  "${sudo[@]}" apt-get update -qq
+  # The Debian package would create and start a default cluster; kreisgeo runs its own.
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "installing: ${missing[*]}" >&2
-"${sudo[@]}" apt-get update -qq
-# The Debian package would create and start a default cluster; kreisgeo runs its own.
-DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+pyshacl

@@ -1,36 +1,52 @@
-"""Validates an RDF document against the DCAT-AP.de SHACL shapes with pyshacl.
+"""Validates RDF documents against the DCAT-AP.de SHACL shapes with pyshacl.
 
-usage: shacl.py SHAPES_DIR DATA_FILE FORMAT
+usage: shacl.py SHAPES_DIR (DOCUMENT FORMAT)...
 
-The shapes graph is the union of every .ttl and .rdf file in SHAPES_DIR (the official shapes and
-the validator's vocabulary mirrors, as ../shared/dcat-ap-de-shapes/README.md says). Prints one
-line per violation and then `violations: N`; exits 0 only when N is 0.
+DOCUMENT is a file or an http URL, FORMAT an rdflib format name (turtle, xml, json-ld). The
+shapes graph is the union of every .ttl and .rdf file in SHAPES_DIR (the official shapes and
+the validator's vocabulary mirrors, as ../shared/dcat-ap-de-shapes/README.md says).
+
+Prints every violation as `VIOLATION document focus path: message`, then per document
+`ok|FAILED document triples=N datasets=N violations=N warnings=N`; exits 0 only when no
+document has a violation.
 """
 import sys
 from pathlib import Path
 
 from pyshacl import validate
 from rdflib import Graph
-from rdflib.namespace import SH
+from rdflib.namespace import DCAT, RDF, SH
 
-shapes_dir, data_file, data_format = sys.argv[1:4]
+shapes_dir, *pairs = sys.argv[1:]
+if not pairs or len(pairs) % 2:
+    sys.exit(__doc__)
 shapes = Graph()
 for f in sorted(Path(shapes_dir).iterdir()):
     if f.suffix == ".ttl":
         shapes.parse(f, format="turtle")
     elif f.suffix == ".rdf":
         shapes.parse(f, format="xml")
-data = Graph().parse(data_file, format=data_format)
-conforms, report, _ = validate(
-    data, shacl_graph=shapes, ont_graph=shapes, inference="none", advanced=True
-)
-violations = 0
-for result in report.subjects(SH.resultSeverity, SH.Violation):
-    violations += 1
-    focus = report.value(result, SH.focusNode)
-    path = report.value(result, SH.resultPath)
-    message = report.value(result, SH.resultMessage)
-    print(f"{focus} {path}: {message}")
-print(f"triples: {len(data)}")
-print(f"violations: {violations}")
-sys.exit(0 if violations == 0 else 1)
+
+failed = False
+for document, data_format in zip(pairs[::2], pairs[1::2]):
+    data = Graph().parse(document, format=data_format)
+    _, report, _ = validate(
+        data, shacl_graph=shapes, ont_graph=shapes, inference="none", advanced=True
+    )
+    counts = {SH.Violation: 0, SH.Warning: 0}
+    for result, severity in report.subject_objects(SH.resultSeverity):
+        counts[severity] = counts.get(severity, 0) + 1
+        if severity == SH.Violation:
+            focus = report.value(result, SH.focusNode)
+            path = report.value(result, SH.resultPath)
+            message = report.value(result, SH.resultMessage)
+            print(f"VIOLATION {document} {focus} {path}: {message}")
+    datasets = len(set(data.subjects(RDF.type, DCAT.Dataset)))
+    violations = counts[SH.Violation]
+    failed |= violations > 0 or len(data) == 0
+    status = "ok" if violations == 0 and len(data) > 0 else "FAILED"
+    print(
+        f"{status} {document} triples={len(data)} datasets={datasets} "
+        f"violations={violations} warnings={counts[SH.Warning]}"
+    )
+sys.exit(1 if failed else 0)
