@@ -119,7 +119,9 @@ fn validate(shapes: &Path) -> Result<(), Failed> {
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        check(Instant::now() < deadline, || "the server did not start".into())?;
+        check(Instant::now() < deadline, || {
+            "the server did not start".into()
+        })?;
         std::thread::sleep(Duration::from_millis(100));
     }
 
@@ -152,12 +154,15 @@ fn validate(shapes: &Path) -> Result<(), Failed> {
     // Every document was read and judged: one summary line each, with its datasets.
     let summaries: Vec<&str> = report.lines().filter(|l| l.starts_with("ok ")).collect();
     check(summaries.len() == documents.len(), || {
-        format!("{} of {} documents judged:\n{report}", summaries.len(), documents.len())
+        format!(
+            "{} of {} documents judged:\n{report}",
+            summaries.len(),
+            documents.len()
+        )
     })?;
     let whole = summaries[0];
-    check(
-        whole.contains(&format!("datasets={}", ids.len())),
-        || format!("the catalog does not list every dataset: {whole}"),
-    )?;
+    check(whole.contains(&format!("datasets={}", ids.len())), || {
+        format!("the catalog does not list every dataset: {whole}")
+    })?;
     Ok(())
 }
