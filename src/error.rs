@@ -33,6 +33,14 @@ pub enum Error {
     #[error("{0}")]
     Gone(String),
 
+    /// Something that will exist shortly (a download still being built); retry later.
+    #[error("{0}")]
+    NotReady(String),
+
+    /// A byte range outside the resource, which is `length` bytes long.
+    #[error("the range is outside the {length} bytes of the file")]
+    RangeNotSatisfiable { length: u64 },
+
     /// Ingest failed; the dataset's served version is unchanged.
     #[error(transparent)]
     Ingest(#[from] IngestError),

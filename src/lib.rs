@@ -8,6 +8,7 @@ pub mod auth;
 pub mod catalog;
 pub mod crs;
 pub mod db;
+pub mod downloads;
 pub mod error;
 pub mod features;
 pub mod generate;

@@ -125,6 +125,12 @@ enum Command {
         #[command(subcommand)]
         action: DatasetsAction,
     },
+    /// Bulk downloads: build the files every served version lacks, now (a running server
+    /// builds them in the background too).
+    Downloads {
+        #[command(subcommand)]
+        action: DownloadsAction,
+    },
     /// The open-data catalog: the county as publisher.
     Catalog {
         #[command(subcommand)]
@@ -194,6 +200,12 @@ enum DatasetsAction {
         #[arg(long, value_delimiter = ',')]
         attributes: Option<Vec<String>>,
     },
+}
+
+#[derive(Subcommand)]
+enum DownloadsAction {
+    /// Build every missing file (GeoJSON, CSV, FlatGeobuf, GeoPackage) of the served versions.
+    Build,
 }
 
 #[derive(Subcommand)]
@@ -321,6 +333,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Datasets { action } => datasets_command(url, &data_dir, action).await,
         Command::Keys { action } => keys_command(url, &data_dir, action).await,
         Command::Catalog { action } => catalog_command(url, &data_dir, action).await,
+        Command::Downloads {
+            action: DownloadsAction::Build,
+        } => {
+            with_db(url, &data_dir, |pool| async move {
+                let started = std::time::Instant::now();
+                let built = kreisgeo::downloads::build::build_missing(&pool).await?;
+                eprintln!(
+                    "{built} download files built in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+                Ok(ExitCode::SUCCESS)
+            })
+            .await
+        }
         Command::Db { action } => db_command(action, &data_dir).await,
         Command::Openapi { out } => {
             let text = kreisgeo::api::openapi::openapi_json();
@@ -360,6 +386,7 @@ async fn serve(
         );
     }
     let state = AppState::new(db.pool.clone(), config);
+    kreisgeo::downloads::build::spawn(state.pool.clone(), state.downloads.clone());
     if let Some(max_zoom) = state.config.seed_max_zoom {
         kreisgeo::tiles::seed::spawn(state.pool.clone(), state.tiles.clone(), None, max_zoom);
     }

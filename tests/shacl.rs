@@ -1,7 +1,7 @@
 //! The DCAT-AP.de catalog against the official SHACL shapes, with pyshacl (the validator
 //! GovData's own checks are built on), end to end: the fixtures and their metadata loaded with
-//! the CLI exactly as `make run` does, served by `kreisgeo serve`, every serialisation of the
-//! catalog and every dataset document fetched and validated.
+//! the CLI exactly as `make run` does, their downloads built, served by `kreisgeo serve`, every
+//! serialisation of the catalog and every dataset document fetched and validated.
 //!
 //! The shapes are read from `KREISGEO_DCAT_SHAPES` (`.ci/run` points it at
 //! `../shared/dcat-ap-de-shapes`). Where they are absent this test reports itself ignored —
@@ -107,6 +107,18 @@ fn validate(shapes: &Path) -> Result<(), Failed> {
         format!("load-fixtures: {}", String::from_utf8_lossy(&load.stderr))
     })?;
 
+    // The downloads, so that the catalog lists them with size and checksum.
+    let build = kreisgeo()
+        .env("KREISGEO_DATA_DIR", &portal.data_dir)
+        .args(["downloads", "build"])
+        .output()?;
+    check(build.status.success(), || {
+        format!(
+            "downloads build: {}",
+            String::from_utf8_lossy(&build.stderr)
+        )
+    })?;
+
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let base = format!("http://127.0.0.1:{port}");
     portal.server = Some(
@@ -164,5 +176,9 @@ fn validate(shapes: &Path) -> Result<(), Failed> {
     check(whole.contains(&format!("datasets={}", ids.len())), || {
         format!("the catalog does not list every dataset: {whole}")
     })?;
+    check(
+        whole.contains(&format!("downloads={}", ids.len() * 6)),
+        || format!("the catalog does not list six downloads per dataset: {whole}"),
+    )?;
     Ok(())
 }

@@ -34,6 +34,10 @@ fn classify(e: &Error) -> (StatusCode, &'static str) {
         Error::NotFound { .. } => (StatusCode::NOT_FOUND, "NotFound"),
         Error::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "InvalidParameterValue"),
         Error::Gone(_) => (StatusCode::GONE, "Gone"),
+        Error::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "NotReady"),
+        Error::RangeNotSatisfiable { .. } => {
+            (StatusCode::RANGE_NOT_SATISFIABLE, "RangeNotSatisfiable")
+        }
         Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized"),
         Error::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
         Error::Ingest(IngestError::Io { .. }) => (StatusCode::INTERNAL_SERVER_ERROR, "ServerError"),
@@ -52,7 +56,9 @@ impl ResponseError for Error {
 
     fn error_response(&self) -> HttpResponse {
         let (status, code) = classify(self);
-        let description = if status.is_server_error() {
+        let description = if let Error::NotReady(message) = self {
+            message.clone()
+        } else if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
             match status {
                 StatusCode::SERVICE_UNAVAILABLE => {
@@ -70,6 +76,9 @@ impl ResponseError for Error {
         let mut response = HttpResponse::build(status);
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header(("Retry-After", "5"));
+        }
+        if let Error::RangeNotSatisfiable { length } = self {
+            response.insert_header(("Content-Range", format!("bytes */{length}")));
         }
         if status == StatusCode::UNAUTHORIZED {
             response.insert_header(("WWW-Authenticate", "Bearer realm=\"kreisgeo admin\""));

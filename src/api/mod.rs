@@ -67,7 +67,7 @@ pub fn app(
             async move {
                 let response = response.await?;
                 Ok(if head {
-                    response.map_body(|_, _| BoxBody::new(()))
+                    response.map_body(|_, body| BoxBody::new(HeadBody(body.size())))
                 } else {
                     response.map_into_boxed_body()
                 })
@@ -82,6 +82,26 @@ pub fn app(
                 .max_age(86_400),
         )
         .wrap(TracingLogger::default())
+}
+
+/// The body of a HEAD answer: nothing, but the size of the GET answer's body, so that
+/// Content-Length tells what a GET would bring (range clients such as GDAL's /vsicurl/ learn a
+/// file's length this way).
+struct HeadBody(actix_web::body::BodySize);
+
+impl MessageBody for HeadBody {
+    type Error = std::convert::Infallible;
+
+    fn size(&self) -> actix_web::body::BodySize {
+        self.0
+    }
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<bytes::Bytes, Self::Error>>> {
+        std::task::Poll::Ready(None)
+    }
 }
 
 /// serde's "unknown field `x`" names the offending parameter; pass it on.

@@ -9,8 +9,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::Modify;
 
 use super::routes::{
-    admin, api_doc, at, catalog, collections, conformance, items, landing, nearest, queryables,
-    tiles, tilesets, TAG_ADMIN, TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA, TAG_OPEN_DATA, TAG_TILES,
+    admin, api_doc, at, catalog, collections, conformance, downloads, items, landing, nearest,
+    queryables, tiles, tilesets, TAG_ADMIN, TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA,
+    TAG_OPEN_DATA, TAG_TILES,
 };
 
 /// The admin API's key, sent as `X-API-Key` (or as `Authorization: Bearer`).
@@ -75,6 +76,8 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(tilesets::get_dataset_tile)
         .service(nearest::get_nearest)
         .service(at::get_at)
+        .service(downloads::get_downloads)
+        .service(downloads::get_download)
         .service(catalog::get_catalog)
         .service(catalog::get_catalog_as)
         .service(catalog::get_catalog_dataset)

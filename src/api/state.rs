@@ -39,6 +39,8 @@ pub struct AppState {
     /// The OpenAPI document, built once at start-up.
     pub openapi: std::sync::Arc<serde_json::Value>,
     pub tiles: crate::tiles::cache::TileCache,
+    /// Wakes the download builder (`downloads::build::spawn`) after an ingest.
+    pub downloads: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
             pool,
             config,
             openapi: std::sync::Arc::new(openapi),
+            downloads: std::sync::Arc::new(tokio::sync::Notify::new()),
         }
     }
 

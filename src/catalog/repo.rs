@@ -91,6 +91,16 @@ pub async fn find_collection_at(
     row.as_ref().map(collection_from_row).transpose()
 }
 
+/// A version by id (kept or active), or `None`.
+pub async fn find_version(pool: &PgPool, version_id: i64) -> Result<Option<Version>> {
+    let sql = format!("SELECT {VERSION_COLUMNS} FROM catalog.versions v WHERE v.id = $1");
+    let row = sqlx::query(&sql)
+        .bind(version_id)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(version_from_row).transpose()
+}
+
 /// Reserves the id of the next version (its table is named after it).
 pub async fn next_version_id(conn: &mut PgConnection) -> Result<i64> {
     Ok(

@@ -70,6 +70,18 @@ pub fn push_envelope(qb: &mut QueryBuilder<'_, Postgres>, b: Bbox, target_srid: 
     }
 }
 
+/// The OGC WKT definition of a CRS, as PostGIS knows it (for files that carry their CRS).
+pub async fn srs_wkt(pool: &sqlx::PgPool, srid: i32) -> crate::error::Result<String> {
+    let wkt: Option<String> =
+        sqlx::query_scalar("SELECT srtext FROM spatial_ref_sys WHERE srid = $1")
+            .bind(srid)
+            .fetch_optional(pool)
+            .await?;
+    wkt.ok_or_else(|| {
+        crate::error::Error::Internal(format!("EPSG:{srid} is not in spatial_ref_sys"))
+    })
+}
+
 /// `p` as a point geometry in `target_srid`.
 pub fn push_point(qb: &mut QueryBuilder<'_, Postgres>, p: Point, target_srid: i32) {
     let transform = p.srid != target_srid;

@@ -144,6 +144,20 @@ pub fn page(
     .boxed()
 }
 
+/// Every feature of a version in key order, geometries in `crs` (a whole-file download).
+pub fn all(pool: PgPool, version: Version, crs: ApiCrs) -> BoxStream<'static, Result<FeatureRow>> {
+    async_stream::try_stream! {
+        let mut qb = QueryBuilder::new("");
+        push_select(&mut qb, &version, &crs);
+        qb.push(" ORDER BY fid");
+        let mut rows = qb.build().fetch(&pool).map_err(Error::from);
+        while let Some(row) = rows.next().await {
+            yield decode(&row?, &version)?;
+        }
+    }
+    .boxed()
+}
+
 /// The WHERE, ORDER BY and LIMIT of a page: the filters, the rows after the cursor, and one row
 /// more than the page holds (it tells that another page follows).
 fn push_page(qb: &mut QueryBuilder<'_, Postgres>, version: &Version, q: &ItemsQuery) {

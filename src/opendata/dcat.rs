@@ -12,6 +12,7 @@ use super::metadata::{
 };
 use crate::catalog::repo::CatalogRow;
 use crate::catalog::Collection;
+use crate::downloads::Download;
 
 const DCAT: &str = "http://www.w3.org/ns/dcat#";
 const DCT: &str = "http://purl.org/dc/terms/";
@@ -22,6 +23,7 @@ const GSP: &str = "http://www.opengis.net/ont/geosparql#";
 const HYDRA: &str = "http://www.w3.org/ns/hydra/core#";
 const XSD: &str = "http://www.w3.org/2001/XMLSchema#";
 const SKOS: &str = "http://www.w3.org/2004/02/skos/core#";
+const SPDX: &str = "http://spdx.org/rdf/terms#";
 const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
 const FILE_TYPE: &str = "http://publications.europa.eu/resource/authority/file-type/";
 const LANGUAGE_DEU: &str = "http://publications.europa.eu/resource/authority/language/DEU";
@@ -72,6 +74,8 @@ const API_FORMATS: &[(&str, &str, &str, Option<&str>, &str)] = &[
 struct Graph {
     triples: Vec<Triple>,
     concepts: BTreeMap<String, &'static str>,
+    /// Terms of other vocabularies used as objects, with their class (`a spdx:ChecksumAlgorithm`).
+    individuals: BTreeMap<String, String>,
 }
 
 impl Graph {
@@ -91,6 +95,9 @@ impl Graph {
     /// learns it here. Only codes that kreisgeo checked against the published lists (or fixed
     /// ones) are ever used, so the statements are the vocabularies' own.
     fn finish(mut self) -> Vec<Triple> {
+        for (term, class) in std::mem::take(&mut self.individuals) {
+            self.a(iri(&term), class);
+        }
         for (code, scheme) in std::mem::take(&mut self.concepts) {
             let node = iri(&code);
             self.a(node.clone(), format!("{SKOS}Concept"));
@@ -133,6 +140,7 @@ pub fn catalog(
     base: &str,
     publisher: &Publisher,
     rows: &[CatalogRow<DatasetMetadata>],
+    downloads: &[Download],
     paging: &Paging,
 ) -> Vec<Triple> {
     let mut g = Graph::default();
@@ -186,7 +194,7 @@ pub fn catalog(
     agent(&mut g, publisher);
     data_service(&mut g, base, publisher, rows);
     for row in rows {
-        dataset_triples(&mut g, base, publisher, row);
+        dataset_triples(&mut g, base, publisher, row, downloads);
     }
     g.finish()
 }
@@ -196,9 +204,10 @@ pub fn dataset(
     base: &str,
     publisher: &Publisher,
     row: &CatalogRow<DatasetMetadata>,
+    downloads: &[Download],
 ) -> Vec<Triple> {
     let mut g = Graph::default();
-    dataset_triples(&mut g, base, publisher, row);
+    dataset_triples(&mut g, base, publisher, row, downloads);
     agent(&mut g, publisher);
     data_service(&mut g, base, publisher, std::slice::from_ref(row));
     g.finish()
@@ -321,6 +330,7 @@ fn dataset_triples(
     base: &str,
     publisher: &Publisher,
     row: &CatalogRow<DatasetMetadata>,
+    downloads: &[Download],
 ) {
     let c: &Collection = &row.collection;
     let m = &row.metadata;
@@ -507,9 +517,100 @@ fn dataset_triples(
             typed(&row.modified, "dateTime"),
         );
     }
+    // The bulk downloads of the served version, with size and checksum.
+    for d in downloads.iter().filter(|d| d.version == c.version.id) {
+        let dist: NamedOrBlankNode = iri(&format!(
+            "{base}/catalog/datasets/{}#download-{}",
+            c.id, d.name
+        ))
+        .into();
+        g.add(node.clone(), &format!("{DCAT}distribution"), dist.clone());
+        let g = &mut distributions;
+        g.a(dist.clone(), format!("{DCAT}Distribution"));
+        let crs = if d.kind.srid == crate::crs::WGS84_SRID {
+            "WGS 84 / CRS84".to_string()
+        } else {
+            format!("EPSG:{}", d.kind.srid)
+        };
+        g.text(
+            &dist,
+            &format!("{DCT}title"),
+            &Text {
+                de: format!(
+                    "{} als {}-Download ({crs})",
+                    title.de,
+                    d.kind.format.title()
+                ),
+                en: title
+                    .en
+                    .as_ref()
+                    .map(|en| format!("{en} as {} download ({crs})", d.kind.format.title())),
+            },
+        );
+        g.add(dist.clone(), &format!("{DCAT}accessURL"), iri(&d.href));
+        g.add(dist.clone(), &format!("{DCAT}downloadURL"), iri(&d.href));
+        if let Some(t) = d.kind.format.eu_file_type() {
+            g.code(
+                dist.clone(),
+                &format!("{DCT}format"),
+                &format!("{FILE_TYPE}{t}"),
+                FILE_TYPE_SCHEME,
+            );
+        }
+        g.add(
+            dist.clone(),
+            &format!("{DCAT}mediaType"),
+            iri(&format!(
+                "https://www.iana.org/assignments/media-types/{}",
+                d.media_type
+            )),
+        );
+        g.add(
+            dist.clone(),
+            &format!("{DCAT}byteSize"),
+            typed(&d.bytes.to_string(), "nonNegativeInteger"),
+        );
+        let checksum: NamedOrBlankNode = BlankNode::new_unchecked(format!(
+            "{}_{}_checksum",
+            blank(&c.id),
+            d.name.replace(['.', '-'], "_")
+        ))
+        .into();
+        g.add(dist.clone(), &format!("{SPDX}checksum"), checksum.clone());
+        g.code(
+            dist.clone(),
+            &format!("{DCT}license"),
+            license,
+            LICENSE_SCHEME,
+        );
+        if let Some(a) = attribution {
+            g.add(
+                dist.clone(),
+                &format!("{DCATDE}licenseAttributionByText"),
+                german(a),
+            );
+        }
+        g.add(
+            dist,
+            &format!("{DCT}modified"),
+            typed(&d.created, "dateTime"),
+        );
+        later.a(checksum.clone(), format!("{SPDX}Checksum"));
+        let sha256 = format!("{SPDX}checksumAlgorithm_sha256");
+        later.add(checksum.clone(), &format!("{SPDX}algorithm"), iri(&sha256));
+        later
+            .individuals
+            .insert(sha256, format!("{SPDX}ChecksumAlgorithm"));
+        later.add(
+            checksum,
+            &format!("{SPDX}checksumValue"),
+            typed(&d.sha256, "hexBinary"),
+        );
+    }
     for part in [distributions, later] {
         g.triples.extend(part.triples);
         g.concepts.extend(part.concepts);
+        g.individuals.extend(part.individuals);
     }
 }
 

@@ -157,6 +157,96 @@ async fn ogrinfo_lists_and_ogr2ogr_copies_whole_collections() {
         }
         let _ = std::fs::remove_file(out);
     }
+
+    // The downloads as GDAL reads them: the GeoPackage is valid, and the FlatGeobuf is read over
+    // HTTP ranges through its index, only the part a bounding box needs.
+    kreisgeo::downloads::build::build_missing(&db.pool)
+        .await
+        .expect("downloads");
+    let gpkg = std::env::temp_dir().join(format!("kg-gdal-{}.gpkg", std::process::id()));
+    let url_of =
+        |name: &str| format!("http://127.0.0.1:{port}/collections/parcels/downloads/{name}");
+    {
+        let (url, gpkg) = (url_of("parcels_25832.gpkg"), gpkg.clone());
+        actix_web::rt::task::spawn_blocking(move || {
+            let status = Command::new("curl")
+                .args(["-sf", "-o"])
+                .arg(&gpkg)
+                .arg(&url)
+                .status()
+                .expect("curl");
+            assert!(status.success());
+        })
+        .await
+        .expect("curl");
+    }
+    let info = {
+        let gpkg = gpkg.display().to_string();
+        actix_web::rt::task::spawn_blocking(move || {
+            run(
+                "ogrinfo",
+                vec!["-ro".into(), "-so".into(), "-al".into(), gpkg],
+            )
+        })
+        .await
+        .expect("ogrinfo")
+    };
+    assert!(info.contains("Feature Count: 1000"), "{info}");
+    assert!(info.contains("25832"), "{info}");
+    let _ = std::fs::remove_file(&gpkg);
+
+    let (x0, y0, x1, y1) = (593_900.0, 5_900_700.0, 594_200.0, 5_901_000.0);
+    let expected: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM data.parcels_v1 WHERE ST_Intersects(geom, ST_MakeEnvelope($1, $2, $3, $4, 25832))",
+    )
+    .bind(x0)
+    .bind(y0)
+    .bind(x1)
+    .bind(y1)
+    .fetch_one(&db.pool)
+    .await
+    .expect("count");
+    assert!(expected > 5 && expected < 500, "{expected}");
+    let (stdout, stderr) = {
+        let url = format!("/vsicurl/{}", url_of("parcels_25832.fgb"));
+        actix_web::rt::task::spawn_blocking(move || {
+            let out = Command::new("ogrinfo")
+                .env("CPL_CURL_VERBOSE", "YES")
+                .env("GDAL_HTTP_MULTIRANGE", "SERIAL")
+                .args(["-ro", "-al", "-q", "-spat"])
+                .args([x0, y0, x1, y1].map(|v| v.to_string()))
+                .arg(url)
+                .output()
+                .expect("ogrinfo");
+            (
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+        .await
+        .expect("ogrinfo")
+    };
+    let read = stdout.matches("OGRFeature(").count() as i64;
+    assert_eq!(read, expected, "features GDAL read in the box");
+    // Only parts of the file went over the wire: the ranges GDAL asked for add up to less than
+    // the length HEAD told it.
+    let requested: u64 = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("Range: bytes="))
+        .filter_map(|r| {
+            let (a, b) = r.trim().split_once('-')?;
+            Some(b.parse::<u64>().ok()? - a.parse::<u64>().ok()? + 1)
+        })
+        .sum();
+    let length: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("< content-length: "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("HEAD's content-length");
+    assert!(
+        requested > 0 && requested < length,
+        "GDAL read {requested} of {length} bytes: {stderr}"
+    );
     control.stop(true).await;
 }
 

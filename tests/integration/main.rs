@@ -8,6 +8,7 @@ mod caching;
 mod cli;
 mod crs;
 mod dcat;
+mod downloads;
 mod features;
 mod filter;
 mod gdal;

@@ -7,7 +7,7 @@ shapes graph is the union of every .ttl and .rdf file in SHAPES_DIR (the officia
 the validator's vocabulary mirrors, as ../shared/dcat-ap-de-shapes/README.md says).
 
 Prints every violation as `VIOLATION document focus path: message`, then per document
-`ok|FAILED document triples=N datasets=N violations=N warnings=N`; exits 0 only when no
+`ok|FAILED document triples=N datasets=N downloads=N violations=N warnings=N`; exits 0 only when no
 document has a violation.
 """
 import sys
@@ -42,11 +42,12 @@ for document, data_format in zip(pairs[::2], pairs[1::2]):
             message = report.value(result, SH.resultMessage)
             print(f"VIOLATION {document} {focus} {path}: {message}")
     datasets = len(set(data.subjects(RDF.type, DCAT.Dataset)))
+    downloads = len(set(data.objects(None, DCAT.downloadURL)))
     violations = counts[SH.Violation]
     failed |= violations > 0 or len(data) == 0
     status = "ok" if violations == 0 and len(data) > 0 else "FAILED"
     print(
-        f"{status} {document} triples={len(data)} datasets={datasets} "
+        f"{status} {document} triples={len(data)} datasets={datasets} downloads={downloads} "
         f"violations={violations} warnings={counts[SH.Warning]}"
     )
 sys.exit(1 if failed else 0)

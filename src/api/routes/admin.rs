@@ -148,11 +148,24 @@ pub async fn post_version(
 
     let source_name = params.filename.clone().unwrap_or_else(|| "upload".into());
     let id = jobs::create(&state.pool, &dataset, key_id, &source_name, bytes).await?;
-    let seed = state.config.seed_max_zoom.map(|max_zoom| {
-        let (pool, cache, dataset) = (state.pool.clone(), state.tiles.clone(), dataset.clone());
-        Box::new(move || crate::tiles::seed::spawn(pool, cache, Some(dataset), max_zoom))
-            as Box<dyn FnOnce() + Send>
-    });
+    // After a successful ingest: the new version's downloads, and its low zoom tiles.
+    let after = {
+        let seed = state.config.seed_max_zoom.map(|max_zoom| {
+            (
+                state.pool.clone(),
+                state.tiles.clone(),
+                dataset.clone(),
+                max_zoom,
+            )
+        });
+        let downloads = state.downloads.clone();
+        Box::new(move || {
+            downloads.notify_one();
+            if let Some((pool, cache, dataset, max_zoom)) = seed {
+                crate::tiles::seed::spawn(pool, cache, Some(dataset), max_zoom);
+            }
+        }) as Box<dyn FnOnce() + Send>
+    };
     jobs::spawn(
         state.pool.clone(),
         id,
@@ -161,7 +174,7 @@ pub async fn post_version(
             ..request
         },
         temp_path,
-        seed,
+        Some(after),
     );
     let href = format!("{}/admin/jobs/{id}", state.base_url(&req));
     let job = jobs::get(&state.pool, id)

@@ -9,8 +9,11 @@ use utoipa::IntoParams;
 
 use super::TAG_OPEN_DATA;
 use crate::api::cache::Validators;
+use crate::api::routes::downloads::listing;
 use crate::api::state::AppState;
 use crate::catalog::repo;
+use crate::downloads::store;
+use crate::downloads::Download;
 use crate::error::{Error, Result};
 use crate::opendata::dcat::{self, Paging};
 use crate::opendata::metadata::{DatasetMetadata, Publisher};
@@ -155,7 +158,8 @@ async fn catalog_response(
         per_page: PER_PAGE,
         total,
     };
-    let triples = dcat::catalog(&base, &publisher, &rows, &paging);
+    let downloads = downloads_of(state, &base, &rows).await?;
+    let triples = dcat::catalog(&base, &publisher, &rows, &downloads, &paging);
     rdf_response(req, format, &triples)
 }
 
@@ -193,7 +197,33 @@ pub async fn get_catalog_dataset(
     let row = rows
         .first()
         .ok_or_else(|| Error::not_found("dataset", &id))?;
-    rdf_response(&req, format, &dcat::dataset(&base, &publisher, row))
+    let downloads = downloads_of(&state, &base, &rows).await?;
+    rdf_response(
+        &req,
+        format,
+        &dcat::dataset(&base, &publisher, row, &downloads),
+    )
+}
+
+/// The built downloads of the rows' versions.
+async fn downloads_of(
+    state: &AppState,
+    base: &str,
+    rows: &[repo::CatalogRow<DatasetMetadata>],
+) -> Result<Vec<Download>> {
+    let versions: Vec<i64> = rows.iter().map(|r| r.collection.version.id).collect();
+    let files = store::files_of(&state.pool, &versions).await?;
+    Ok(rows
+        .iter()
+        .flat_map(|r| {
+            let own: Vec<_> = files
+                .iter()
+                .filter(|f| f.version_id == r.collection.version.id)
+                .cloned()
+                .collect();
+            listing(base, &r.collection.id, &own)
+        })
+        .collect())
 }
 
 fn accept(req: &HttpRequest) -> Option<&str> {

@@ -7,6 +7,7 @@ pub mod at;
 pub mod catalog;
 pub mod collections;
 pub mod conformance;
+pub mod downloads;
 pub mod items;
 pub mod landing;
 pub mod nearest;

@@ -115,7 +115,11 @@ impl FeatureEncoder for FgbEncoder {
         false
     }
 
-    fn end(&mut self, out: &mut Vec<u8>, _page: &PageEnd) -> Result<()> {
+    fn end(&mut self, out: &mut Vec<u8>, page: &PageEnd) -> Result<()> {
+        self.end_into(out, page)
+    }
+
+    fn end_into(&mut self, out: &mut dyn std::io::Write, _page: &PageEnd) -> Result<()> {
         match self.writer.take() {
             Some(writer) => writer
                 .write(out)

@@ -4,6 +4,7 @@
 pub mod csv;
 pub mod fgb;
 pub mod geojson;
+pub mod gpkg;
 pub mod html;
 
 use bytes::Bytes;
@@ -78,6 +79,15 @@ pub trait FeatureEncoder: Send + 'static {
     fn begin(&mut self, out: &mut Vec<u8>);
     fn feature(&mut self, out: &mut Vec<u8>, row: &FeatureRow) -> Result<()>;
     fn end(&mut self, out: &mut Vec<u8>, page: &PageEnd) -> Result<()>;
+    /// [`FeatureEncoder::end`] straight into a file (a download). Formats whose end is the
+    /// bulk of their output (FlatGeobuf and GeoPackage write the whole file there) write it
+    /// through, instead of holding it in memory.
+    fn end_into(&mut self, sink: &mut dyn std::io::Write, page: &PageEnd) -> Result<()> {
+        let mut out = Vec::new();
+        self.end(&mut out, page)?;
+        sink.write_all(&out)
+            .map_err(|e| crate::error::Error::Internal(format!("writing a download: {e}")))
+    }
     /// Whether the format shows `numberMatched` (then the first page counts the matches).
     fn shows_number_matched(&self) -> bool {
         true

@@ -1,0 +1,205 @@
+//! `GET /collections/{id}/downloads` and `…/downloads/{file}`: the bulk downloads of the served
+//! version, with single byte ranges (RFC 9110), so that FlatGeobuf clients read a bounding box
+//! through the index, and interrupted downloads resume.
+
+use actix_web::http::header::{self, ContentEncoding};
+use actix_web::{get, web, HttpRequest, HttpResponse};
+
+use super::TAG_OPEN_DATA;
+use crate::api::cache::Validators;
+use crate::api::state::AppState;
+use crate::catalog::repo;
+use crate::downloads::store::{self, StoredFile};
+use crate::downloads::{Download, FileKind};
+use crate::error::{Error, Result};
+use crate::ogc::{media, Link};
+
+/// The built files of a dataset version as listed to clients.
+pub fn listing(base: &str, dataset: &str, files: &[StoredFile]) -> Vec<Download> {
+    files
+        .iter()
+        .map(|f| {
+            let name = f.kind.file_name(dataset);
+            Download {
+                id: f.id,
+                kind: f.kind,
+                href: format!("{base}/collections/{dataset}/downloads/{name}"),
+                name,
+                media_type: f.kind.format.media_type(),
+                crs: crate::crs::ApiCrs::storage(f.kind.srid).uri,
+                version: f.version_id,
+                bytes: f.bytes,
+                sha256: f.sha256.clone(),
+                features: f.features,
+                created: f.created_at.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Downloads
+///
+/// The files of the served version: GeoJSON, CSV, FlatGeobuf (with its spatial index) and
+/// GeoPackage in CRS84, FlatGeobuf and GeoPackage also in EPSG:25832; with size, SHA-256 and
+/// feature count. Built in the background after each new version; until then the list is
+/// shorter.
+#[utoipa::path(
+    tag = TAG_OPEN_DATA,
+    params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed")),
+    responses(
+        (status = 200, description = "The files", body = Vec<Download>),
+        (status = 404, description = "No such collection", body = crate::api::error::ErrorBody)
+    )
+)]
+#[get("/collections/{collectionId}/downloads")]
+pub async fn get_downloads(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let id = path.into_inner();
+    let collection = repo::require_collection(&state.pool, &id).await?;
+    let base = state.base_url(&req);
+    let files = store::files_of(&state.pool, &[collection.version.id]).await?;
+    let downloads = listing(&base, &id, &files);
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "downloads": downloads,
+        "links": [
+            Link::new(format!("{base}/collections/{id}/downloads"), "self", media::JSON, "The downloads"),
+            Link::new(format!("{base}/collections/{id}"), "collection", media::JSON, "The collection"),
+        ],
+    })))
+}
+
+/// Download a file
+///
+/// One file of the served version, streamed; `Range: bytes=…` answers 206 with that part
+/// (one range; 416 outside the file), `If-Range` with the ETag resumes safely. The ETag is
+/// the file's SHA-256. 503 with `Retry-After` while the file of a new version is being built.
+#[utoipa::path(
+    tag = TAG_OPEN_DATA,
+    params(
+        ("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"),
+        ("file" = String, Path, description = "File name from the list", example = "aed.fgb")
+    ),
+    responses(
+        (status = 200, description = "The file", content(
+            (Vec<u8> = "application/flatgeobuf"), (Vec<u8> = "application/geopackage+sqlite3"),
+            (String = "application/geo+json"), (String = "text/csv")
+        )),
+        (status = 206, description = "The requested range"),
+        (status = 404, description = "No such collection or file", body = crate::api::error::ErrorBody),
+        (status = 416, description = "The range is outside the file", body = crate::api::error::ErrorBody),
+        (status = 503, description = "Still being built", body = crate::api::error::ErrorBody)
+    )
+)]
+#[get("/collections/{collectionId}/downloads/{file}")]
+pub async fn get_download(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (id, name) = path.into_inner();
+    let collection = repo::require_collection(&state.pool, &id).await?;
+    let kind =
+        FileKind::from_file_name(&id, &name).ok_or_else(|| Error::not_found("download", &name))?;
+    let file = store::files_of(&state.pool, &[collection.version.id])
+        .await?
+        .into_iter()
+        .find(|f| f.kind == kind)
+        .ok_or_else(|| {
+            Error::NotReady(format!(
+                "{name} of version {} is being built; retry shortly",
+                collection.version.id
+            ))
+        })?;
+    let etag = format!("\"{}\"", file.sha256);
+    let validators = Validators::strong(etag.clone(), Some(&file.created_at));
+    if let Some(not_modified) = validators.not_modified(&req) {
+        return Ok(not_modified);
+    }
+    let length = u64::try_from(file.bytes).unwrap_or(0);
+    // If-Range: the range only applies to the same file; otherwise the whole file.
+    let same_file = req
+        .headers()
+        .get(header::IF_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.trim() == etag);
+    let range = match req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(r) if same_file => parse_range(r, length)?,
+        _ => None,
+    };
+    let mut response = match range {
+        Some(_) => HttpResponse::PartialContent(),
+        None => HttpResponse::Ok(),
+    };
+    validators.apply(&mut response);
+    let (start, end) = range.unwrap_or((0, length));
+    if range.is_some() {
+        response.insert_header((
+            header::CONTENT_RANGE,
+            format!("bytes {start}-{}/{length}", end - 1),
+        ));
+    }
+    response
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        // Stored as is: compressing would break the byte ranges.
+        .insert_header(ContentEncoding::Identity)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .content_type(kind.format.media_type())
+        .no_chunking(end - start);
+    Ok(response.streaming(store::read(state.pool.clone(), file.id, start, end)))
+}
+
+/// A single range `bytes=a-b`, `bytes=a-` or `bytes=-n` as `[start, end)`; `None` for a header
+/// that is not one such range (several ranges: the whole file, as RFC 9110 allows).
+fn parse_range(header: &str, length: u64) -> Result<Option<(u64, u64)>> {
+    let Some(spec) = header.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((first, last)) = spec.split_once('-') else {
+        return Ok(None);
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let unsatisfiable = Error::RangeNotSatisfiable { length };
+    let range = match (first.parse::<u64>(), last.parse::<u64>()) {
+        (Ok(a), Ok(b)) if a <= b => (a, (b + 1).min(length)),
+        (Ok(a), Err(_)) if last.is_empty() => (a, length),
+        (Err(_), Ok(n)) if first.is_empty() && n > 0 => (length.saturating_sub(n), length),
+        (Err(_), Ok(_)) if first.is_empty() => return Err(unsatisfiable),
+        _ => return Ok(None),
+    };
+    if range.0 >= length {
+        return Err(unsatisfiable);
+    }
+    Ok(Some(range))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn ranges() {
+        let r = |h| parse_range(h, 1000).ok().flatten();
+        assert_eq!(r("bytes=0-99"), Some((0, 100)));
+        assert_eq!(r("bytes=900-"), Some((900, 1000)));
+        assert_eq!(r("bytes=-10"), Some((990, 1000)));
+        assert_eq!(r("bytes=990-5000"), Some((990, 1000)));
+        assert_eq!(r("bytes=0-1,5-6"), None);
+        assert_eq!(r("items=0-1"), None);
+        assert_eq!(r("bytes=5-1"), None);
+        assert!(parse_range("bytes=1000-", 1000).is_err());
+        assert!(parse_range("bytes=-0", 1000).is_err());
+    }
+}
