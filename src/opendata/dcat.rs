@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 
 use oxrdf::{BlankNode, Literal, NamedNode, NamedOrBlankNode, Term, Triple};
 
-use super::metadata::{
-    kind_defaults, Contact, DatasetMetadata, Publisher, Text, FREQUENCY_BASE, THEME_BASE,
-};
+use super::metadata::{Contact, DatasetMetadata, Publisher, Text, FREQUENCY_BASE, THEME_BASE};
 use crate::catalog::repo::CatalogRow;
 use crate::catalog::Collection;
 use crate::downloads::Download;
@@ -334,7 +332,6 @@ fn dataset_triples(
 ) {
     let c: &Collection = &row.collection;
     let m = &row.metadata;
-    let defaults = kind_defaults(c.kind);
     let node: NamedOrBlankNode = dataset_node(base, &c.id).into();
     // What the dataset refers to (contact, areas, period) is described after the dataset's own
     // statements and its distributions, so that each subject's statements stay together.
@@ -345,28 +342,14 @@ fn dataset_triples(
         &format!("{DCT}identifier"),
         Literal::from(c.id.as_str()),
     );
-    let title = m.title.clone().unwrap_or_else(|| Text::de(&c.title));
-    g.text(&node, &format!("{DCT}title"), &title);
-    let description = m
-        .description
-        .clone()
-        .or_else(|| c.description.clone().map(Text::de))
-        .unwrap_or(defaults.description);
-    g.text(&node, &format!("{DCT}description"), &description);
-    let keywords: Vec<&str> = if m.keywords.is_empty() {
-        defaults.keywords.to_vec()
-    } else {
-        m.keywords.iter().map(String::as_str).collect()
-    };
-    for k in keywords {
+    let r = m.resolve(c, publisher);
+    let title = &r.title;
+    g.text(&node, &format!("{DCT}title"), title);
+    g.text(&node, &format!("{DCT}description"), &r.description);
+    for k in &r.keywords {
         g.add(node.clone(), &format!("{DCAT}keyword"), german(k));
     }
-    let themes: Vec<&str> = if m.themes.is_empty() {
-        defaults.themes.to_vec()
-    } else {
-        m.themes.iter().map(String::as_str).collect()
-    };
-    for t in themes {
+    for t in &r.themes {
         g.code(
             node.clone(),
             &format!("{DCAT}theme"),
@@ -410,7 +393,7 @@ fn dataset_triples(
         &format!("{DCAT}landingPage"),
         iri(&format!("{base}/collections/{}", c.id)),
     );
-    if let Some(f) = &m.accrual_periodicity {
+    if let Some(f) = r.accrual_periodicity {
         g.code(
             node.clone(),
             &format!("{DCT}accrualPeriodicity"),
@@ -418,7 +401,7 @@ fn dataset_triples(
             FREQUENCY_SCHEME,
         );
     }
-    let contact = m.contact.as_ref().unwrap_or(&publisher.contact);
+    let contact = r.contact;
     let contact_node: NamedOrBlankNode =
         BlankNode::new_unchecked(format!("{}_contact", blank(&c.id))).into();
     g.add(
@@ -438,7 +421,7 @@ fn dataset_triples(
         );
         later.add(location, &format!("{DCAT}bbox"), typed_gsp(&wkt));
     }
-    if let Some(t) = &m.temporal {
+    if let Some(t) = r.temporal {
         let period: NamedOrBlankNode =
             BlankNode::new_unchecked(format!("{}_temporal", blank(&c.id))).into();
         g.add(node.clone(), &format!("{DCT}temporal"), period.clone());
@@ -454,11 +437,7 @@ fn dataset_triples(
             later.add(period, &format!("{DCAT}endDate"), typed(e, "date"));
         }
     }
-    let license = m.license.as_deref().unwrap_or(&publisher.license);
-    let attribution = m
-        .license_attribution_by_text
-        .as_deref()
-        .or(publisher.license_attribution_by_text.as_deref());
+    let (license, attribution) = (r.license, r.attribution);
     let mut distributions = Graph::default();
     for (key, format, f, file_type, media_type) in API_FORMATS {
         let dist: NamedOrBlankNode = iri(&format!("{base}/catalog/datasets/{}#{key}", c.id)).into();

@@ -10,19 +10,25 @@ use crate::catalog::DatasetKind;
 use crate::error::{Error, Result};
 
 /// DCAT-AP.de's license vocabulary (`http://dcat-ap.de/def/licenses/…`): the licences German
-/// open data is published under.
-pub const LICENSES: &[&str] = &[
-    "dl-by-de/2.0",
-    "dl-zero-de/2.0",
-    "cc-by/4.0",
-    "cc-by-sa/4.0",
-    "cc-by-nd/4.0",
-    "cc-zero",
-    "odbl",
-    "geonutz/20130319",
-    "officialWork",
-    "other-open",
+/// open data is published under, with their titles.
+pub const LICENSES: &[(&str, &str)] = &[
+    ("dl-by-de/2.0", "Datenlizenz Deutschland – Namensnennung – Version 2.0"),
+    ("dl-zero-de/2.0", "Datenlizenz Deutschland – Zero – Version 2.0"),
+    ("cc-by/4.0", "Creative Commons Namensnennung – 4.0 International (CC BY 4.0)"),
+    ("cc-by-sa/4.0", "Creative Commons Namensnennung – Weitergabe unter gleichen Bedingungen 4.0 International (CC BY-SA 4.0)"),
+    ("cc-by-nd/4.0", "Creative Commons Namensnennung – Keine Bearbeitung 4.0 International (CC BY-ND 4.0)"),
+    ("cc-zero", "Creative Commons CC Zero License (cc-zero)"),
+    ("odbl", "Open Data Commons Open Database License (ODbL)"),
+    ("geonutz/20130319", "Nutzungsbestimmungen für die Bereitstellung von Geodaten des Bundes"),
+    ("officialWork", "Amtliches Werk, lizenzfrei nach §5 Abs. 1 UrhG"),
+    ("other-open", "Andere offene Lizenz"),
 ];
+
+/// The title of a DCAT-AP.de licence IRI.
+pub fn license_title(iri: &str) -> Option<&'static str> {
+    let code = iri.strip_prefix(LICENSE_BASE)?;
+    LICENSES.iter().find(|(c, _)| *c == code).map(|(_, t)| *t)
+}
 pub const LICENSE_BASE: &str = "http://dcat-ap.de/def/licenses/";
 
 /// The EU data themes (`http://publications.europa.eu/resource/authority/data-theme/…`).
@@ -333,6 +339,60 @@ impl Contact {
     }
 }
 
+/// A dataset's metadata with every default applied: what the catalog and the CKAN API show.
+pub struct Resolved<'a> {
+    pub title: Text,
+    pub description: Text,
+    pub keywords: Vec<String>,
+    /// EU data-theme codes.
+    pub themes: Vec<String>,
+    /// DCAT-AP.de licence IRI.
+    pub license: &'a str,
+    pub attribution: Option<&'a str>,
+    pub contact: &'a Contact,
+    pub accrual_periodicity: Option<&'a str>,
+    pub temporal: Option<&'a Temporal>,
+}
+
+impl DatasetMetadata {
+    /// This metadata over the defaults of the publisher and of the collection's kind.
+    pub fn resolve<'a>(
+        &'a self,
+        collection: &crate::catalog::Collection,
+        publisher: &'a Publisher,
+    ) -> Resolved<'a> {
+        let defaults = kind_defaults(collection.kind);
+        let or_defaults = |given: &[String], default: &[&str]| -> Vec<String> {
+            if given.is_empty() {
+                default.iter().map(ToString::to_string).collect()
+            } else {
+                given.to_vec()
+            }
+        };
+        Resolved {
+            title: self
+                .title
+                .clone()
+                .unwrap_or_else(|| Text::de(&collection.title)),
+            description: self
+                .description
+                .clone()
+                .or_else(|| collection.description.clone().map(Text::de))
+                .unwrap_or(defaults.description),
+            keywords: or_defaults(&self.keywords, defaults.keywords),
+            themes: or_defaults(&self.themes, defaults.themes),
+            license: self.license.as_deref().unwrap_or(&publisher.license),
+            attribution: self
+                .license_attribution_by_text
+                .as_deref()
+                .or(publisher.license_attribution_by_text.as_deref()),
+            contact: self.contact.as_ref().unwrap_or(&publisher.contact),
+            accrual_periodicity: self.accrual_periodicity.as_deref(),
+            temporal: self.temporal.as_ref(),
+        }
+    }
+}
+
 /// Defaults of a dataset kind: a description, keywords and themes.
 pub struct KindDefaults {
     pub description: Text,
@@ -406,13 +466,17 @@ fn iri(at: &str, s: &str) -> Result<()> {
 fn license(at: &str, s: &str) -> Result<()> {
     let known = s
         .strip_prefix(LICENSE_BASE)
-        .is_some_and(|code| LICENSES.contains(&code));
+        .is_some_and(|code| LICENSES.iter().any(|(c, _)| *c == code));
     if !known {
         return Err(Error::invalid(
             at,
             format!(
                 "'{s}' is not a DCAT-AP.de licence IRI; one of {LICENSE_BASE}{{{}}}",
-                LICENSES.join(", ")
+                LICENSES
+                    .iter()
+                    .map(|(c, _)| *c)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ));
     }
