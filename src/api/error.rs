@@ -91,3 +91,61 @@ impl ResponseError for Error {
         })
     }
 }
+
+/// An error of the CKAN Action API (`/api/3/action/…`), answered in CKAN's envelope
+/// (`{"help", "success": false, "error": {"__type", "message"}}`) with CKAN's status codes, so
+/// that CKAN clients understand it.
+#[derive(Debug)]
+pub struct CkanError {
+    pub help: String,
+    pub error: Error,
+}
+
+impl std::fmt::Display for CkanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl ResponseError for CkanError {
+    fn status_code(&self) -> StatusCode {
+        match &self.error {
+            // CKAN answers an unknown action with 400, validation errors with 409 Conflict.
+            Error::InvalidParameter { parameter, .. } if parameter == "action" => {
+                StatusCode::BAD_REQUEST
+            }
+            Error::InvalidParameter { .. } => StatusCode::CONFLICT,
+            other => classify(other).0,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let error = match &self.error {
+            Error::NotFound { what, .. } => serde_json::json!({
+                "__type": "Not Found Error",
+                "message": format!("Not found: {what}"),
+            }),
+            Error::InvalidParameter { message, .. } if status == StatusCode::BAD_REQUEST => {
+                serde_json::json!({"__type": "Bad Request", "message": message})
+            }
+            Error::InvalidParameter { parameter, message } => serde_json::json!({
+                "__type": "Validation Error",
+                parameter.clone(): [message],
+            }),
+            other if status.is_server_error() => {
+                tracing::error!(error = %other, "CKAN API request failed");
+                serde_json::json!({
+                    "__type": "Internal Server Error",
+                    "message": "internal server error; the details are in the server log",
+                })
+            }
+            other => serde_json::json!({"__type": "Bad Request", "message": other.to_string()}),
+        };
+        HttpResponse::build(status).json(serde_json::json!({
+            "help": self.help,
+            "success": false,
+            "error": error,
+        }))
+    }
+}

@@ -9,8 +9,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::Modify;
 
 use super::routes::{
-    admin, api_doc, at, catalog, collections, conformance, downloads, items, landing, nearest,
-    queryables, tiles, tilesets, TAG_ADMIN, TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA,
+    admin, api_doc, at, catalog, ckan, collections, conformance, downloads, items, landing,
+    nearest, queryables, tiles, tilesets, TAG_ADMIN, TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA,
     TAG_OPEN_DATA, TAG_TILES,
 };
 
@@ -78,6 +78,8 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(at::get_at)
         .service(downloads::get_downloads)
         .service(downloads::get_download)
+        .service(ckan::get_action)
+        .service(ckan::post_action)
         .service(catalog::get_catalog)
         .service(catalog::get_catalog_as)
         .service(catalog::get_catalog_dataset)

@@ -1,6 +1,7 @@
 //! Open data: the county's and the datasets' metadata, and the DCAT-AP.de catalog that
 //! harvesters (GovData, other portals) read.
 
+pub mod ckan;
 pub mod dcat;
 pub mod metadata;
 pub mod rdf;

@@ -5,6 +5,7 @@ mod common;
 
 mod admin;
 mod caching;
+mod ckan;
 mod cli;
 mod crs;
 mod dcat;

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api_doc;
 pub mod at;
 pub mod catalog;
+pub mod ckan;
 pub mod collections;
 pub mod conformance;
 pub mod downloads;

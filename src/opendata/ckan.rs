@@ -1,0 +1,231 @@
+//! The CKAN Action API's view of the catalog (`/api/3/action/…`): package and organization
+//! dicts in the shapes CKAN 2.10 answers with (`package_dictize`), so that CKAN-based portals
+//! harvest kreisgeo with their stock CKAN harvester. One source of truth: the same catalog rows
+//! and downloads as the DCAT-AP.de catalog.
+
+use serde_json::{json, Value as Json};
+
+use super::metadata::{license_title, DatasetMetadata, Publisher, FREQUENCY_BASE, THEME_BASE};
+use crate::catalog::repo::CatalogRow;
+use crate::downloads::Download;
+
+/// The CKAN release whose API shapes these are.
+pub const CKAN_VERSION: &str = "2.10.4";
+
+/// UUIDs are derived from names, so a package keeps its id on every node and after restarts.
+fn uuid(kind: &str, name: &str) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("urn:kreisgeo:{kind}:{name}").as_bytes(),
+    )
+    .to_string()
+}
+
+/// CKAN writes times as naive UTC ISO 8601 with microseconds.
+fn ckan_time(iso_utc: &str) -> String {
+    format!("{}.000000", iso_utc.trim_end_matches('Z'))
+}
+
+/// The organization's name: the publisher's, lower-case, `-` for anything else.
+pub fn organization_name(publisher: &Publisher) -> String {
+    let mut name = String::new();
+    for c in publisher.name.chars().flat_map(char::to_lowercase) {
+        match c {
+            'a'..='z' | '0'..='9' => name.push(c),
+            'ä' => name.push_str("ae"),
+            'ö' => name.push_str("oe"),
+            'ü' => name.push_str("ue"),
+            'ß' => name.push_str("ss"),
+            _ if !name.ends_with('-') => name.push('-'),
+            _ => {}
+        }
+    }
+    name.trim_matches('-').chars().take(100).collect()
+}
+
+/// The publisher as a CKAN organization dict.
+pub fn organization(publisher: &Publisher, created: &str) -> Json {
+    let name = organization_name(publisher);
+    json!({
+        "id": uuid("organization", &name),
+        "name": name,
+        "title": publisher.name,
+        "type": "organization",
+        "description": publisher.catalog_description().de,
+        "image_url": "",
+        "created": ckan_time(created),
+        "is_organization": true,
+        "approval_status": "approved",
+        "state": "active",
+    })
+}
+
+/// A catalog row as a CKAN package dict.
+pub fn package(
+    base: &str,
+    publisher: &Publisher,
+    row: &CatalogRow<DatasetMetadata>,
+    downloads: &[Download],
+) -> Json {
+    let c = &row.collection;
+    let r = row.metadata.resolve(c, publisher);
+    let id = uuid("dataset", &c.id);
+    let org = organization(publisher, &row.issued);
+    let tags: Vec<Json> = r
+        .keywords
+        .iter()
+        .map(|k| {
+            json!({
+                "display_name": k,
+                "id": uuid("tag", k),
+                "name": k,
+                "state": "active",
+                "vocabulary_id": null,
+            })
+        })
+        .collect();
+    let mut resources: Vec<Json> = vec![json!({
+        "name": format!("{} (OGC API Features)", r.title.de),
+        "description": "Seitenweiser Zugriff, Filter (CQL2), Koordinatenreferenzsysteme und Vektorkacheln",
+        "format": "OGC API Features",
+        "mimetype": "application/json",
+        "url": format!("{base}/collections/{}", c.id),
+        "size": null,
+        "hash": "",
+        "key": "api",
+        "created": &row.issued,
+    })];
+    for d in downloads.iter().filter(|d| d.version == c.version.id) {
+        resources.push(json!({
+            "name": d.name,
+            "description": format!("{} als {} ({})", r.title.de, d.kind.format.title(), d.crs),
+            "format": d.kind.format.title(),
+            "mimetype": d.media_type,
+            "url": d.href,
+            "size": d.bytes,
+            "hash": format!("sha256:{}", d.sha256),
+            "key": d.name,
+            "created": &d.created,
+        }));
+    }
+    let resources: Vec<Json> = resources
+        .into_iter()
+        .enumerate()
+        .map(|(position, mut res)| {
+            let key = res["key"].as_str().unwrap_or_default().to_string();
+            let created = ckan_time(res["created"].as_str().unwrap_or_default());
+            if let Some(o) = res.as_object_mut() {
+                o.remove("key");
+                o.insert(
+                    "id".into(),
+                    json!(uuid("resource", &format!("{}/{key}", c.id))),
+                );
+                o.insert("package_id".into(), json!(id));
+                o.insert("position".into(), json!(position));
+                o.insert("created".into(), json!(created));
+                o.insert("last_modified".into(), json!(ckan_time(&row.modified)));
+                o.insert("metadata_modified".into(), json!(ckan_time(&row.modified)));
+                o.insert("state".into(), json!("active"));
+                o.insert("url_type".into(), json!(null));
+                o.insert("resource_type".into(), json!(null));
+                o.insert("mimetype_inner".into(), json!(null));
+                o.insert("cache_url".into(), json!(null));
+                o.insert("cache_last_updated".into(), json!(null));
+                o.insert("datastore_active".into(), json!(false));
+            }
+            res
+        })
+        .collect();
+
+    // DCAT-AP.de properties without a CKAN core field travel as extras, named as GovData's
+    // ckanext-dcatde names them.
+    let mut extras = vec![
+        ("issued", row.issued.clone()),
+        ("modified", row.modified.clone()),
+        ("identifier", c.id.clone()),
+        (
+            "theme",
+            serde_json::to_string(
+                &r.themes
+                    .iter()
+                    .map(|t| format!("{THEME_BASE}{t}"))
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or_default(),
+        ),
+    ];
+    if let Some(b) = c.version.bbox {
+        // ckanext-spatial's convention: the extent as a GeoJSON polygon in `spatial`.
+        extras.push((
+            "spatial",
+            json!({"type": "Polygon", "coordinates": [[
+                [b[0], b[1]], [b[2], b[1]], [b[2], b[3]], [b[0], b[3]], [b[0], b[1]]
+            ]]})
+            .to_string(),
+        ));
+    }
+    if let Some(key) = &publisher.district_key {
+        extras.push((
+            "politicalGeocodingLevelURI",
+            "http://dcat-ap.de/def/politicalGeocoding/Level/administrativeDistrict".into(),
+        ));
+        extras.push((
+            "politicalGeocodingURI",
+            format!("http://dcat-ap.de/def/politicalGeocoding/districtKey/{key}"),
+        ));
+    }
+    if let Some(id) = &publisher.contributor_id {
+        extras.push(("contributorID", json!([id]).to_string()));
+    }
+    if let Some(a) = r.attribution {
+        extras.push(("licenseAttributionByText", a.to_string()));
+    }
+    if let Some(f) = r.accrual_periodicity {
+        extras.push(("frequency", format!("{FREQUENCY_BASE}{f}")));
+    }
+    if let Some(t) = r.temporal {
+        if let Some(s) = &t.start {
+            extras.push(("temporal_start", s.clone()));
+        }
+        if let Some(e) = &t.end {
+            extras.push(("temporal_end", e.clone()));
+        }
+    }
+    let extras: Vec<Json> = extras
+        .into_iter()
+        .map(|(key, value)| json!({"key": key, "value": value}))
+        .collect();
+
+    json!({
+        "author": null,
+        "author_email": null,
+        "creator_user_id": uuid("user", "kreisgeo"),
+        "id": id,
+        "isopen": true,
+        "license_id": r.license,
+        "license_title": license_title(r.license).unwrap_or(r.license),
+        "license_url": r.license,
+        "maintainer": r.contact.name,
+        "maintainer_email": r.contact.email,
+        "metadata_created": ckan_time(&row.issued),
+        "metadata_modified": ckan_time(&row.modified),
+        "name": c.id,
+        "notes": r.description.de,
+        "num_resources": resources.len(),
+        "num_tags": tags.len(),
+        "organization": org,
+        "owner_org": org["id"],
+        "private": false,
+        "state": "active",
+        "title": r.title.de,
+        "type": "dataset",
+        "url": format!("{base}/collections/{}", c.id),
+        "version": c.version.id.to_string(),
+        "extras": extras,
+        "groups": [],
+        "resources": resources,
+        "tags": tags,
+        "relationships_as_object": [],
+        "relationships_as_subject": [],
+    })
+}
