@@ -74,6 +74,9 @@ enum Command {
         /// start-up and after each admin ingest [default: on demand only].
         #[arg(long, env = "KREISGEO_SEED_MAX_ZOOM", value_parser = clap::value_parser!(u8).range(0..=20))]
         seed_max_zoom: Option<u8>,
+        /// How long the catalog (DCAT and CKAN) lists a deleted dataset as deleted, in days.
+        #[arg(long, env = "KREISGEO_DELETED_RETENTION_DAYS", default_value_t = 30)]
+        deleted_retention_days: u32,
     },
     /// Load a file (GeoJSON, FlatGeobuf) as a new version of a dataset and serve it.
     Ingest {
@@ -179,6 +182,9 @@ enum DatasetsAction {
         #[arg(long)]
         to: Option<i64>,
     },
+    /// Delete a dataset: its versions, tables and downloads go at once; the catalog lists it as
+    /// deleted for the retention time of `serve --deleted-retention-days`.
+    Delete { id: String },
     /// Print a dataset's open-data metadata (JSON), or replace it with --file.
     Metadata {
         id: String,
@@ -276,12 +282,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_upload_bytes,
             tile_cache_bytes,
             seed_max_zoom,
+            deleted_retention_days,
         } => {
             let config = ApiConfig {
                 public_url,
                 max_upload_bytes,
                 tile_cache_bytes,
                 seed_max_zoom,
+                deleted_retention_days,
             };
             serve(url, &data_dir, &bind, config, workers).await?;
             Ok(ExitCode::SUCCESS)
@@ -387,6 +395,19 @@ async fn serve(
     }
     let state = AppState::new(db.pool.clone(), config);
     kreisgeo::downloads::build::spawn(state.pool.clone(), state.downloads.clone());
+    // Deleted datasets leave the catalog after the retention time; hourly is precise enough.
+    let (pool, days) = (state.pool.clone(), state.config.deleted_retention_days);
+    tokio::spawn(async move {
+        let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            hourly.tick().await;
+            match kreisgeo::catalog::repo::purge_tombstones(&pool, days).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(datasets = n, days, "deleted datasets left the catalog"),
+                Err(e) => tracing::warn!(error = %e, "cannot purge deleted datasets"),
+            }
+        }
+    });
     if let Some(max_zoom) = state.config.seed_max_zoom {
         kreisgeo::tiles::seed::spawn(state.pool.clone(), state.tiles.clone(), None, max_zoom);
     }
@@ -522,6 +543,12 @@ async fn datasets_command(
             DatasetsAction::Rollback { id, to } => {
                 let (from, to) = repo::rollback(&pool, &id, to).await?;
                 eprintln!("{id}: now serving version {to} (was {from})");
+            }
+            DatasetsAction::Delete { id } => {
+                if !repo::delete_dataset(&pool, &id).await? {
+                    return Err(kreisgeo::Error::not_found("dataset", &id));
+                }
+                eprintln!("{id}: deleted");
             }
             DatasetsAction::Metadata { id, file: None } => {
                 let metadata: DatasetMetadata = repo::metadata(&pool, &id)

@@ -1,7 +1,8 @@
 //! The DCAT-AP.de catalog against the official SHACL shapes, with pyshacl (the validator
 //! GovData's own checks are built on), end to end: the fixtures and their metadata loaded with
 //! the CLI exactly as `make run` does, their downloads built, served by `kreisgeo serve`, every
-//! serialisation of the catalog and every dataset document fetched and validated.
+//! serialisation of the catalog (with a deleted dataset's record) and every dataset document
+//! fetched and validated, every download fetched and checked.
 //!
 //! The shapes are read from `KREISGEO_DCAT_SHAPES` (`.ci/run` points it at
 //! `../shared/dcat-ap-de-shapes`). Where they are absent this test reports itself ignored —
@@ -107,6 +108,18 @@ fn validate(shapes: &Path) -> Result<(), Failed> {
         format!("load-fixtures: {}", String::from_utf8_lossy(&load.stderr))
     })?;
 
+    // One dataset deleted, so that the catalog also carries a deleted record.
+    let deleted = kreisgeo()
+        .env("KREISGEO_DATA_DIR", &portal.data_dir)
+        .args(["datasets", "delete", "kreisgrenze"])
+        .output()?;
+    check(deleted.status.success(), || {
+        format!(
+            "datasets delete: {}",
+            String::from_utf8_lossy(&deleted.stderr)
+        )
+    })?;
+
     // The downloads, so that the catalog lists them with size and checksum.
     let build = kreisgeo()
         .env("KREISGEO_DATA_DIR", &portal.data_dir)
@@ -147,6 +160,7 @@ fn validate(shapes: &Path) -> Result<(), Failed> {
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .filter_map(|l| l.split('\t').nth(1))
+        .filter(|id| *id != "kreisgrenze")
         .collect();
     check(ids.len() >= 5, || format!("fixtures: {ids:?}"))?;
     for id in &ids {

@@ -88,7 +88,8 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(admin::get_metadata)
         .service(admin::put_metadata)
         .service(admin::get_publisher)
-        .service(admin::put_publisher);
+        .service(admin::put_publisher)
+        .service(admin::delete_dataset);
 }
 
 /// The OpenAPI document of all routes.

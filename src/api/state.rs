@@ -15,6 +15,8 @@ pub struct ApiConfig {
     /// Render WebMercatorQuad tiles up to this zoom into the cache at start-up and after each
     /// admin ingest; `None` renders on demand only.
     pub seed_max_zoom: Option<u8>,
+    /// How long the catalog lists a deleted dataset as deleted, in days.
+    pub deleted_retention_days: u32,
 }
 
 /// 2 GiB: a Land-wide parcel export as FlatGeobuf fits.
@@ -27,6 +29,7 @@ impl Default for ApiConfig {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             tile_cache_bytes: crate::tiles::cache::DEFAULT_CACHE_BYTES,
             seed_max_zoom: None,
+            deleted_retention_days: 30,
         }
     }
 }

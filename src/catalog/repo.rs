@@ -120,7 +120,7 @@ pub async fn upsert_dataset(
     sqlx::query(
         "INSERT INTO catalog.datasets (id, kind, title) VALUES ($1, $2, COALESCE($3, $1)) \
          ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, \
-           title = COALESCE($3, catalog.datasets.title), updated_at = now()",
+           title = COALESCE($3, catalog.datasets.title), deleted_at = NULL, updated_at = now()",
     )
     .bind(id)
     .bind(kind.as_str())
@@ -215,7 +215,7 @@ pub async fn list_datasets(pool: &PgPool) -> Result<Vec<DatasetSummary>> {
     Ok(sqlx::query_as(
         "SELECT d.id, d.kind, d.title, d.active_version, \
            (SELECT count(*) FROM catalog.versions v WHERE v.dataset_id = d.id) AS versions \
-         FROM catalog.datasets d ORDER BY d.id",
+         FROM catalog.datasets d WHERE d.deleted_at IS NULL ORDER BY d.id",
     )
     .fetch_all(pool)
     .await?)
@@ -234,11 +234,12 @@ pub struct VersionSummary {
 
 /// The kept versions of a dataset, newest first; `None` if there is no such dataset.
 pub async fn list_versions(pool: &PgPool, dataset_id: &str) -> Result<Option<Vec<VersionSummary>>> {
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM catalog.datasets WHERE id = $1)")
-            .bind(dataset_id)
-            .fetch_one(pool)
-            .await?;
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM catalog.datasets WHERE id = $1 AND deleted_at IS NULL)",
+    )
+    .bind(dataset_id)
+    .fetch_one(pool)
+    .await?;
     if !exists {
         return Ok(None);
     }
@@ -314,12 +315,14 @@ pub async fn rollback(pool: &PgPool, dataset_id: &str, to: Option<i64>) -> Resul
 
 /// Sets how a dataset's tiles are cut; `false` when there is no such dataset.
 pub async fn set_tile_settings(pool: &PgPool, id: &str, settings: &TileSettings) -> Result<bool> {
-    let updated =
-        sqlx::query("UPDATE catalog.datasets SET tiles = $2, updated_at = now() WHERE id = $1")
-            .bind(id)
-            .bind(sqlx::types::Json(settings))
-            .execute(pool)
-            .await?;
+    let updated = sqlx::query(
+        "UPDATE catalog.datasets SET tiles = $2, updated_at = now() \
+             WHERE id = $1 AND deleted_at IS NULL",
+    )
+    .bind(id)
+    .bind(sqlx::types::Json(settings))
+    .execute(pool)
+    .await?;
     Ok(updated.rows_affected() == 1)
 }
 
@@ -399,7 +402,7 @@ pub async fn set_metadata<M: serde::Serialize>(
 ) -> Result<bool> {
     let updated = sqlx::query(
         "UPDATE catalog.datasets SET metadata = $2, metadata_modified = now(), updated_at = now() \
-         WHERE id = $1",
+         WHERE id = $1 AND deleted_at IS NULL",
     )
     .bind(id)
     .bind(sqlx::types::Json(metadata))
@@ -413,11 +416,12 @@ pub async fn metadata<M: serde::de::DeserializeOwned + Send + Unpin + 'static>(
     pool: &PgPool,
     id: &str,
 ) -> Result<Option<M>> {
-    let found: Option<sqlx::types::Json<M>> =
-        sqlx::query_scalar("SELECT metadata FROM catalog.datasets WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
+    let found: Option<sqlx::types::Json<M>> = sqlx::query_scalar(
+        "SELECT metadata FROM catalog.datasets WHERE id = $1 AND deleted_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
     Ok(found.map(|m| m.0))
 }
 
@@ -442,4 +446,100 @@ pub async fn set_publisher<P: serde::Serialize>(pool: &PgPool, profile: &P) -> R
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// Deletes a dataset: its versions, their tables and downloads go in one transaction; the
+/// dataset's row stays as a tombstone (see [`tombstones`]). `false` when there is no such
+/// (live) dataset.
+pub async fn delete_dataset(pool: &PgPool, id: &str) -> Result<bool> {
+    let mut tx = pool.begin().await?;
+    let live: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM catalog.datasets WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if live.is_none() {
+        return Ok(false);
+    }
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT table_name FROM catalog.versions WHERE dataset_id = $1")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+    sqlx::query(
+        "UPDATE catalog.datasets SET active_version = NULL, deleted_at = now(), updated_at = now() \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM catalog.versions WHERE dataset_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    for table in tables {
+        let table = crate::db::ident::QualifiedTable::data(table);
+        sqlx::query(&format!("DROP TABLE IF EXISTS {table}"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// A deleted dataset still listed as deleted.
+pub struct Tombstone<M> {
+    pub id: String,
+    pub kind: DatasetKind,
+    pub title: String,
+    pub metadata: M,
+    pub issued: String,
+    /// When it was deleted (ISO 8601 UTC).
+    pub deleted: String,
+}
+
+/// Datasets deleted at or after `modified_since` (all without it), by id.
+pub async fn tombstones<M: serde::de::DeserializeOwned>(
+    pool: &PgPool,
+    modified_since: Option<&str>,
+) -> Result<Vec<Tombstone<M>>> {
+    let sql = format!(
+        "SELECT id, kind, title, metadata, \
+           to_char(created_at AT TIME ZONE 'UTC', {ISO_UTC}) AS issued, \
+           to_char(deleted_at AT TIME ZONE 'UTC', {ISO_UTC}) AS deleted \
+         FROM catalog.datasets \
+         WHERE deleted_at IS NOT NULL AND ($1::text IS NULL OR deleted_at >= $1::timestamptz) \
+         ORDER BY id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(modified_since)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let kind: String = row.try_get("kind")?;
+            let metadata: sqlx::types::Json<M> = row.try_get("metadata")?;
+            Ok(Tombstone {
+                id: row.try_get("id")?,
+                kind: DatasetKind::parse(&kind)
+                    .ok_or_else(|| Error::Internal(format!("unknown dataset kind '{kind}'")))?,
+                title: row.try_get("title")?,
+                metadata: metadata.0,
+                issued: row.try_get("issued")?,
+                deleted: row.try_get("deleted")?,
+            })
+        })
+        .collect()
+}
+
+/// Forgets datasets deleted more than `days` ago; returns how many.
+pub async fn purge_tombstones(pool: &PgPool, days: u32) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM catalog.datasets WHERE deleted_at < now() - make_interval(days => $1)",
+    )
+    .bind(i32::try_from(days).unwrap_or(i32::MAX))
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }

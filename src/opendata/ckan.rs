@@ -5,8 +5,10 @@
 
 use serde_json::{json, Value as Json};
 
-use super::metadata::{license_title, DatasetMetadata, Publisher, FREQUENCY_BASE, THEME_BASE};
-use crate::catalog::repo::CatalogRow;
+use super::metadata::{
+    license_title, Dataset, DatasetMetadata, Publisher, FREQUENCY_BASE, THEME_BASE,
+};
+use crate::catalog::repo::{CatalogRow, Tombstone};
 use crate::downloads::Download;
 
 /// The CKAN release whose API shapes these are.
@@ -68,7 +70,7 @@ pub fn package(
     downloads: &[Download],
 ) -> Json {
     let c = &row.collection;
-    let r = row.metadata.resolve(c, publisher);
+    let r = row.metadata.resolve(c.into(), publisher);
     let id = uuid("dataset", &c.id);
     let org = organization(publisher, &row.issued);
     let tags: Vec<Json> = r
@@ -225,6 +227,52 @@ pub fn package(
         "groups": [],
         "resources": resources,
         "tags": tags,
+        "relationships_as_object": [],
+        "relationships_as_subject": [],
+    })
+}
+
+/// A deleted dataset as CKAN shows one: the package with `state` "deleted", no resources, and
+/// the deletion as its last modification.
+pub fn deleted_package(base: &str, publisher: &Publisher, t: &Tombstone<DatasetMetadata>) -> Json {
+    let r = t.metadata.resolve(
+        Dataset {
+            kind: t.kind,
+            title: &t.title,
+            description: None,
+        },
+        publisher,
+    );
+    let org = organization(publisher, &t.issued);
+    json!({
+        "author": null,
+        "author_email": null,
+        "creator_user_id": uuid("user", "kreisgeo"),
+        "id": uuid("dataset", &t.id),
+        "isopen": true,
+        "license_id": r.license,
+        "license_title": license_title(r.license).unwrap_or(r.license),
+        "license_url": r.license,
+        "maintainer": r.contact.name,
+        "maintainer_email": r.contact.email,
+        "metadata_created": ckan_time(&t.issued),
+        "metadata_modified": ckan_time(&t.deleted),
+        "name": t.id,
+        "notes": r.description.de,
+        "num_resources": 0,
+        "num_tags": 0,
+        "organization": org,
+        "owner_org": org["id"],
+        "private": false,
+        "state": "deleted",
+        "title": r.title.de,
+        "type": "dataset",
+        "url": format!("{base}/collections/{}", t.id),
+        "version": null,
+        "extras": [],
+        "groups": [],
+        "resources": [],
+        "tags": [],
         "relationships_as_object": [],
         "relationships_as_subject": [],
     })

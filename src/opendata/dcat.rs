@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use oxrdf::{BlankNode, Literal, NamedNode, NamedOrBlankNode, Term, Triple};
 
 use super::metadata::{Contact, DatasetMetadata, Publisher, Text, FREQUENCY_BASE, THEME_BASE};
-use crate::catalog::repo::CatalogRow;
+use crate::catalog::repo::{CatalogRow, Tombstone};
 use crate::catalog::Collection;
 use crate::downloads::Download;
 
@@ -22,6 +22,9 @@ const HYDRA: &str = "http://www.w3.org/ns/hydra/core#";
 const XSD: &str = "http://www.w3.org/2001/XMLSchema#";
 const SKOS: &str = "http://www.w3.org/2004/02/skos/core#";
 const SPDX: &str = "http://spdx.org/rdf/terms#";
+const ADMS: &str = "http://www.w3.org/ns/adms#";
+const CHANGE_DELETED: &str = "http://purl.org/adms/changetype/deleted";
+const CHANGE_TYPE_SCHEME: &str = "http://purl.org/adms/changetype/1.0";
 const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
 const FILE_TYPE: &str = "http://publications.europa.eu/resource/authority/file-type/";
 const LANGUAGE_DEU: &str = "http://publications.europa.eu/resource/authority/language/DEU";
@@ -139,6 +142,7 @@ pub fn catalog(
     publisher: &Publisher,
     rows: &[CatalogRow<DatasetMetadata>],
     downloads: &[Download],
+    deleted: &[Tombstone<DatasetMetadata>],
     paging: &Paging,
 ) -> Vec<Triple> {
     let mut g = Graph::default();
@@ -186,6 +190,43 @@ pub fn catalog(
             catalog.clone(),
             &format!("{DCAT}dataset"),
             dataset_node(base, &row.collection.id),
+        );
+    }
+    // Deleted datasets: a catalog record each, with the change type `deleted` (DCAT-AP's
+    // CatalogRecord and the ADMS change-type vocabulary), so that incremental harvesters
+    // remove them.
+    for t in deleted {
+        let record: NamedOrBlankNode = iri(&format!("{base}/catalog/records/{}", t.id)).into();
+        g.add(catalog.clone(), &format!("{DCAT}record"), record.clone());
+    }
+    for t in deleted {
+        let record: NamedOrBlankNode = iri(&format!("{base}/catalog/records/{}", t.id)).into();
+        g.a(record.clone(), format!("{DCAT}CatalogRecord"));
+        g.add(
+            record.clone(),
+            &format!("{FOAF}primaryTopic"),
+            dataset_node(base, &t.id),
+        );
+        g.add(
+            record.clone(),
+            &format!("{DCT}issued"),
+            typed(&t.issued, "dateTime"),
+        );
+        g.add(
+            record.clone(),
+            &format!("{DCT}modified"),
+            typed(&t.deleted, "dateTime"),
+        );
+        g.code(
+            record,
+            &format!("{ADMS}status"),
+            CHANGE_DELETED,
+            CHANGE_TYPE_SCHEME,
+        );
+        // No longer a dataset with its description; still the resource the record is about.
+        g.individuals.insert(
+            dataset_node(base, &t.id).into_string(),
+            format!("{DCAT}Resource"),
         );
     }
     paging_triples(&mut g, paging);
@@ -342,7 +383,7 @@ fn dataset_triples(
         &format!("{DCT}identifier"),
         Literal::from(c.id.as_str()),
     );
-    let r = m.resolve(c, publisher);
+    let r = m.resolve(c.into(), publisher);
     let title = &r.title;
     g.text(&node, &format!("{DCT}title"), title);
     g.text(&node, &format!("{DCT}description"), &r.description);

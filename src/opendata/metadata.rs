@@ -339,6 +339,24 @@ impl Contact {
     }
 }
 
+/// What the catalog itself says of a dataset: the defaults of its metadata.
+#[derive(Debug, Clone, Copy)]
+pub struct Dataset<'a> {
+    pub kind: DatasetKind,
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+}
+
+impl<'a> From<&'a crate::catalog::Collection> for Dataset<'a> {
+    fn from(c: &'a crate::catalog::Collection) -> Self {
+        Self {
+            kind: c.kind,
+            title: &c.title,
+            description: c.description.as_deref(),
+        }
+    }
+}
+
 /// A dataset's metadata with every default applied: what the catalog and the CKAN API show.
 pub struct Resolved<'a> {
     pub title: Text,
@@ -355,13 +373,10 @@ pub struct Resolved<'a> {
 }
 
 impl DatasetMetadata {
-    /// This metadata over the defaults of the publisher and of the collection's kind.
-    pub fn resolve<'a>(
-        &'a self,
-        collection: &crate::catalog::Collection,
-        publisher: &'a Publisher,
-    ) -> Resolved<'a> {
-        let defaults = kind_defaults(collection.kind);
+    /// This metadata over the defaults of the publisher and of the dataset (its kind, title
+    /// and description in the catalog).
+    pub fn resolve<'a>(&'a self, dataset: Dataset<'_>, publisher: &'a Publisher) -> Resolved<'a> {
+        let defaults = kind_defaults(dataset.kind);
         let or_defaults = |given: &[String], default: &[&str]| -> Vec<String> {
             if given.is_empty() {
                 default.iter().map(ToString::to_string).collect()
@@ -373,11 +388,11 @@ impl DatasetMetadata {
             title: self
                 .title
                 .clone()
-                .unwrap_or_else(|| Text::de(&collection.title)),
+                .unwrap_or_else(|| Text::de(dataset.title)),
             description: self
                 .description
                 .clone()
-                .or_else(|| collection.description.clone().map(Text::de))
+                .or_else(|| dataset.description.map(Text::de))
                 .unwrap_or(defaults.description),
             keywords: or_defaults(&self.keywords, defaults.keywords),
             themes: or_defaults(&self.themes, defaults.themes),

@@ -15,6 +15,7 @@ pub const PREFIXES: &[(&str, &str)] = &[
     ("gsp", "http://www.opengis.net/ont/geosparql#"),
     ("spdx", "http://spdx.org/rdf/terms#"),
     ("hydra", "http://www.w3.org/ns/hydra/core#"),
+    ("adms", "http://www.w3.org/ns/adms#"),
     ("xsd", "http://www.w3.org/2001/XMLSchema#"),
     ("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
 ];

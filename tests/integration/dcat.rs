@@ -297,3 +297,195 @@ async fn catalog_in_three_serialisations_with_paging_and_metadata() {
         .iter()
         .any(|t| t.contains("/terms/spatial>") && t.contains("districtKey/03355")));
 }
+
+#[actix_web::test]
+async fn deleted_datasets_stay_listed_as_deleted_until_purged() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/aed_lueneburg_200_25832.geojson",
+        "aed",
+        DatasetKind::Aed,
+    )
+    .await;
+    db.ingest(
+        "kreise_niedersachsen_25832.fgb",
+        "kreise",
+        DatasetKind::Generic,
+    )
+    .await;
+    kreisgeo::downloads::build::build_missing(&db.pool)
+        .await
+        .expect("downloads");
+    let app = app(&db).await;
+    let base = "http://localhost:8080";
+    let key = kreisgeo::auth::create_key(&db.pool, "test")
+        .await
+        .expect("key")
+        .key;
+    let delete = |key: Option<&str>, id: &str| {
+        let mut req = test::TestRequest::delete().uri(&format!("/admin/datasets/{id}"));
+        if let Some(key) = key {
+            req = req.insert_header(("X-API-Key", key.to_string()));
+        }
+        req.to_request()
+    };
+    let metadata = r#"{"keywords": ["Grenzen"]}"#;
+    assert_eq!(
+        put(
+            &app,
+            "/admin/datasets/kreise/metadata",
+            Some(&key),
+            metadata
+        )
+        .await
+        .0,
+        200
+    );
+    let before: chrono::DateTime<chrono::Utc> = chrono::Utc::now() - chrono::Duration::seconds(2);
+
+    assert_eq!(
+        test::call_service(&app, delete(None, "kreise"))
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        test::call_service(&app, delete(Some(&key), "nope"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        test::call_service(&app, delete(Some(&key), "kreise"))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        test::call_service(&app, delete(Some(&key), "kreise"))
+            .await
+            .status(),
+        404,
+        "deleted once"
+    );
+
+    // The data is gone at once: collection, tables, downloads.
+    assert_eq!(get(&app, "/collections/kreise").await.0, 404);
+    assert_eq!(
+        get(&app, "/collections/kreise/downloads/kreise.fgb")
+            .await
+            .0,
+        404
+    );
+    let leftovers: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM pg_tables WHERE schemaname = 'data' AND tablename LIKE 'kreise%') \
+              + (SELECT count(*) FROM catalog.versions WHERE dataset_id = 'kreise')",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("count");
+    assert_eq!(leftovers, 0);
+    let downloads: i64 = sqlx::query_scalar("SELECT count(*) FROM catalog.downloads")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert_eq!(downloads, 6, "only aed's files remain");
+
+    // The catalog lists it as deleted: a record with the change type, no dataset.
+    let since = before.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    for uri in [
+        "/catalog.ttl".to_string(),
+        format!("/catalog.ttl?modified_since={since}"),
+    ] {
+        let (_, _, body) = get(&app, &uri).await;
+        let catalog = triples(&body, "text/turtle");
+        assert_eq!(
+            datasets(&catalog, base),
+            BTreeSet::from(["aed".to_string()]),
+            "{uri}"
+        );
+        let record = format!("<{base}/catalog/records/kreise>");
+        assert!(
+            catalog.iter().any(|t| t.starts_with(&record)
+                && t.contains("adms#status")
+                && t.contains("changetype/deleted")),
+            "{uri}"
+        );
+        assert!(catalog.iter().any(|t| t.starts_with(&record)
+            && t.contains("primaryTopic")
+            && t.contains("/catalog/datasets/kreise>")));
+    }
+    let (_, _, later) = get(&app, "/catalog.ttl?modified_since=2999-01-01").await;
+    assert!(!String::from_utf8_lossy(&later).contains("records/kreise"));
+    assert_eq!(get(&app, "/catalog/datasets/kreise.ttl").await.0, 410);
+
+    // CKAN: package_show tells "deleted"; searches show it only with include_deleted.
+    let shown = crate::common::get_json(&app, "/api/3/action/package_show?id=kreise").await;
+    assert_eq!(shown["result"]["state"], "deleted");
+    assert_eq!(shown["result"]["tags"], serde_json::json!([]));
+    let list = crate::common::get_json(&app, "/api/3/action/package_list").await;
+    assert_eq!(list["result"], serde_json::json!(["aed"]));
+    let fq = format!("metadata_modified:[{since} TO *]");
+    let query = serde_urlencoded::to_string([("fq", fq.as_str()), ("include_deleted", "true")])
+        .expect("query");
+    let found =
+        crate::common::get_json(&app, &format!("/api/3/action/package_search?{query}")).await;
+    let states: Vec<(&str, &str)> = found["result"]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap_or(""),
+                p["state"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(states.contains(&("kreise", "deleted")), "{states:?}");
+    let without = crate::common::get_json(&app, "/api/3/action/package_search?q=*:*").await;
+    assert_eq!(without["result"]["count"], 1);
+
+    // A new version of the same id brings the dataset back, with its metadata.
+    db.ingest(
+        "kreise_niedersachsen_25832.fgb",
+        "kreise",
+        DatasetKind::Generic,
+    )
+    .await;
+    assert_eq!(get(&app, "/collections/kreise").await.0, 200);
+    let (_, _, ttl) = get(&app, "/catalog/datasets/kreise.ttl").await;
+    assert!(String::from_utf8_lossy(&ttl).contains("\"Grenzen\"@de"));
+    assert_eq!(
+        test::call_service(&app, delete(Some(&key), "kreise"))
+            .await
+            .status(),
+        204
+    );
+
+    // After the retention time the tombstone is gone.
+    assert_eq!(
+        kreisgeo::catalog::repo::purge_tombstones(&db.pool, 1)
+            .await
+            .expect("purge"),
+        0,
+        "deleted a moment ago"
+    );
+    sqlx::query(
+        "UPDATE catalog.datasets SET deleted_at = now() - interval '2 days' WHERE id = 'kreise'",
+    )
+    .execute(&db.pool)
+    .await
+    .expect("age");
+    assert_eq!(
+        kreisgeo::catalog::repo::purge_tombstones(&db.pool, 1)
+            .await
+            .expect("purge"),
+        1
+    );
+    let (_, _, body) = get(&app, "/catalog.ttl").await;
+    assert!(!String::from_utf8_lossy(&body).contains("records/kreise"));
+    assert_eq!(
+        get(&app, "/api/3/action/package_show?id=kreise").await.0,
+        404
+    );
+}

@@ -1,7 +1,7 @@
 //! The admin API: uploads that become new dataset versions, and their jobs. Every request needs
 //! an API key (`Authorization: Bearer kg_…` or `X-API-Key: kg_…`); public endpoints never write.
 
-use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use futures::StreamExt;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
@@ -336,4 +336,34 @@ pub async fn put_publisher(
     catalog::repo::set_publisher(&state.pool, &publisher).await?;
     tracing::info!(key, "publisher replaced");
     Ok(HttpResponse::Ok().json(publisher))
+}
+
+/// Delete a dataset
+///
+/// Its versions, tables and downloads go at once, in one transaction; the catalog (DCAT-AP.de
+/// and CKAN) lists it as deleted for the configured retention time, so that harvesters learn
+/// of it.
+#[utoipa::path(
+    tag = TAG_ADMIN,
+    params(("datasetId" = String, Path, description = "Dataset id", example = "aed")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No or no valid API key", body = crate::api::error::ErrorBody),
+        (status = 404, description = "No such dataset", body = crate::api::error::ErrorBody)
+    ),
+    security(("api_key" = []))
+)]
+#[delete("/admin/datasets/{datasetId}")]
+pub async fn delete_dataset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let key = authenticate(&req, &state).await?;
+    let id = path.into_inner();
+    if !catalog::repo::delete_dataset(&state.pool, &id).await? {
+        return Err(Error::not_found("dataset", &id));
+    }
+    tracing::info!(dataset = %id, key, "dataset deleted");
+    Ok(HttpResponse::NoContent().finish())
 }

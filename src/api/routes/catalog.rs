@@ -159,7 +159,12 @@ async fn catalog_response(
         total,
     };
     let downloads = downloads_of(state, &base, &rows).await?;
-    let triples = dcat::catalog(&base, &publisher, &rows, &downloads, &paging);
+    // The deleted datasets come with the first page.
+    let deleted = match page {
+        1 => repo::tombstones::<DatasetMetadata>(&state.pool, since.as_deref()).await?,
+        _ => Vec::new(),
+    };
+    let triples = dcat::catalog(&base, &publisher, &rows, &downloads, &deleted, &paging);
     rdf_response(req, format, &triples)
 }
 
@@ -194,9 +199,13 @@ pub async fn get_catalog_dataset(
     let publisher = publisher(&state, &base).await?;
     let (rows, _) =
         repo::catalog_rows::<DatasetMetadata>(&state.pool, None, Some(&id), 1, 0).await?;
-    let row = rows
-        .first()
-        .ok_or_else(|| Error::not_found("dataset", &id))?;
+    let Some(row) = rows.first() else {
+        let deleted = repo::tombstones::<DatasetMetadata>(&state.pool, None).await?;
+        return Err(match deleted.iter().find(|t| t.id == id) {
+            Some(t) => Error::Gone(format!("dataset '{id}' was deleted at {}", t.deleted)),
+            None => Error::not_found("dataset", &id),
+        });
+    };
     let downloads = downloads_of(&state, &base, &rows).await?;
     rdf_response(
         &req,

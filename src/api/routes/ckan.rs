@@ -23,10 +23,11 @@ type Params = Map<String, Json>;
 
 /// CKAN Action API (GET)
 ///
-/// `package_list` (limit, offset), `package_show` (id: name or UUID), `package_search` (q, fq
-/// with `organization:`, `tags:`, `name:`, `res_format:` and `metadata_modified:[FROM TO TO]`,
-/// rows up to 1000, start, sort), `organization_list` (all_fields), `status_show` — in CKAN
-/// 2.10's envelope `{"help", "success", "result"}`.
+/// `package_list` (limit, offset), `package_show` (id: name or UUID; a deleted dataset shows
+/// with `state` "deleted" for the retention time), `package_search` (q, fq with
+/// `organization:`, `tags:`, `name:`, `res_format:` and `metadata_modified:[FROM TO TO]`, rows
+/// up to 1000, start, sort, include_deleted), `organization_list` (all_fields), `status_show` —
+/// in CKAN 2.10's envelope `{"help", "success", "result"}`.
 #[utoipa::path(
     tag = TAG_OPEN_DATA,
     params(("action" = String, Path, description = "package_list, package_show, package_search, organization_list or status_show", example = "package_search")),
@@ -121,8 +122,11 @@ async fn answer(
     }
 }
 
-/// Every package, in name order.
-async fn packages(state: &AppState, base: &str) -> crate::Result<(Publisher, Vec<Json>)> {
+/// Every package, in name order, then the deleted ones still listed.
+async fn packages(
+    state: &AppState,
+    base: &str,
+) -> crate::Result<(Publisher, Vec<Json>, Vec<Json>)> {
     let publisher = repo::publisher(&state.pool)
         .await?
         .unwrap_or_else(|| Publisher::unconfigured(base));
@@ -142,7 +146,12 @@ async fn packages(state: &AppState, base: &str) -> crate::Result<(Publisher, Vec
             ckan::package(base, &publisher, row, &downloads)
         })
         .collect();
-    Ok((publisher, packages))
+    let deleted = repo::tombstones::<DatasetMetadata>(&state.pool, None)
+        .await?
+        .iter()
+        .map(|t| ckan::deleted_package(base, &publisher, t))
+        .collect();
+    Ok((publisher, packages, deleted))
 }
 
 fn text<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
@@ -177,7 +186,7 @@ async fn result(
     let base = state.base_url(req);
     match action {
         "package_list" => {
-            let (_, packages) = packages(state, &base).await?;
+            let (_, packages, _) = packages(state, &base).await?;
             let offset = count(params, "offset", 0)? as usize;
             let limit = match params.get("limit") {
                 Some(_) => count(params, "limit", 0)? as usize,
@@ -196,18 +205,24 @@ async fn result(
             let id = text(params, "id")
                 .or_else(|| text(params, "name_or_id"))
                 .ok_or_else(|| Error::invalid("id", "Missing value"))?;
-            let (_, packages) = packages(state, &base).await?;
+            let (_, packages, deleted) = packages(state, &base).await?;
             packages
                 .into_iter()
+                .chain(deleted)
                 .find(|p| p["name"] == id || p["id"] == id)
                 .ok_or_else(|| Error::not_found("package", id))
         }
         "package_search" => {
-            let (_, packages) = packages(state, &base).await?;
+            let (_, mut packages, deleted) = packages(state, &base).await?;
+            // As in CKAN: deleted packages only when asked for, so that incremental harvesters
+            // (fq on metadata_modified) learn of deletions.
+            if flag(params, "include_deleted") {
+                packages.extend(deleted);
+            }
             search(packages, params)
         }
         "organization_list" => {
-            let (publisher, packages) = packages(state, &base).await?;
+            let (publisher, packages, _) = packages(state, &base).await?;
             let created = packages
                 .iter()
                 .filter_map(|p| p["metadata_created"].as_str())
