@@ -393,7 +393,14 @@ async fn serve(
             "ingest jobs of a previous run were interrupted; marked failed"
         );
     }
-    let state = AppState::new(db.pool.clone(), config);
+    let mut state = AppState::new(db.pool.clone(), config);
+    state = match state.clone().with_catalog_cache().await {
+        Ok(cached) => cached,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for catalog changes; serving without the catalog cache");
+            state
+        }
+    };
     kreisgeo::downloads::build::spawn(state.pool.clone(), state.downloads.clone());
     // Deleted datasets leave the catalog after the retention time; hourly is precise enough.
     let (pool, days) = (state.pool.clone(), state.config.deleted_retention_days);

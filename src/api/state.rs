@@ -44,6 +44,9 @@ pub struct AppState {
     pub tiles: crate::tiles::cache::TileCache,
     /// Wakes the download builder (`downloads::build::spawn`) after an ingest.
     pub downloads: std::sync::Arc<tokio::sync::Notify>,
+    /// The served collections in memory, once [`AppState::with_catalog_cache`] started its
+    /// listener; without it every request reads the catalog.
+    pub catalog: Option<std::sync::Arc<crate::catalog::cache::CatalogCache>>,
 }
 
 impl AppState {
@@ -56,6 +59,21 @@ impl AppState {
             config,
             openapi: std::sync::Arc::new(openapi),
             downloads: std::sync::Arc::new(tokio::sync::Notify::new()),
+            catalog: None,
+        }
+    }
+
+    /// Caches the served collections, invalidated by the catalog's announcements.
+    pub async fn with_catalog_cache(mut self) -> crate::Result<Self> {
+        self.catalog = Some(crate::catalog::cache::CatalogCache::listening(&self.pool).await?);
+        Ok(self)
+    }
+
+    /// The dataset's active collection, or `NotFound`.
+    pub async fn collection(&self, id: &str) -> crate::Result<crate::catalog::Collection> {
+        match &self.catalog {
+            Some(cache) => cache.collection(&self.pool, id).await,
+            None => crate::catalog::repo::require_collection(&self.pool, id).await,
         }
     }
 

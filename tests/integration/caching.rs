@@ -176,3 +176,55 @@ async fn head_answers_like_get_without_a_body() {
         assert!(test::read_body(head).await.is_empty(), "{uri}");
     }
 }
+
+/// With the catalog cache on (as `serve` runs), repeated requests do not read the catalog, and a
+/// new version committed by another connection (a CLI ingest, another node) is served as soon as
+/// PostgreSQL's announcement arrives.
+#[actix_web::test]
+async fn the_catalog_cache_follows_every_commit() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/aed_lueneburg_200_25832.geojson",
+        "aed",
+        DatasetKind::Aed,
+    )
+    .await;
+    let state = db.state().with_catalog_cache().await.expect("listener");
+    let cache = state.catalog.clone().expect("cache");
+    let app = actix_web::test::init_service(kreisgeo::api::app(state)).await;
+    let matched = |page: &serde_json::Value| page["numberMatched"].as_u64();
+    let first = crate::common::get_json(&app, "/collections/aed/items?limit=1").await;
+    assert_eq!(matched(&first), Some(200));
+    for _ in 0..5 {
+        crate::common::get_json(&app, "/collections/aed/items?limit=1").await;
+    }
+    assert!(cache.hits() >= 5, "{} hits", cache.hits());
+
+    // Another connection commits a new version.
+    db.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed)
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let page = crate::common::get_json(&app, "/collections/aed/items?limit=1").await;
+        if matched(&page) == Some(121) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new version was not served within 2 s (the cache's TTL is 5 s)"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // Deleted: gone at once, not served from memory.
+    kreisgeo::catalog::repo::delete_dataset(&db.pool, "aed")
+        .await
+        .expect("delete");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while crate::common::get(&app, "/collections/aed").await.0 != 404 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still served after deletion"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

@@ -8,7 +8,6 @@ use utoipa::IntoParams;
 use super::nearest::feature_collection;
 use super::TAG_CITIZENS;
 use crate::api::state::AppState;
-use crate::catalog::repo;
 use crate::error::{Error, Result};
 use crate::features::params::{parse_crs, parse_point};
 use crate::features::query;
@@ -81,7 +80,7 @@ pub async fn get_at(
         },
     };
     let id = path.into_inner();
-    let collection = repo::require_collection(&state.pool, &id).await?;
+    let collection = state.collection(&id).await?;
     let rows = query::at(&state.pool, &collection.version, point, limit, &crs).await?;
     feature_collection(&req, &state, &id, &collection.version, &rows, &crs)
 }

@@ -129,7 +129,7 @@ pub async fn get_collection(
 ) -> Result<HttpResponse> {
     let format = DocFormat::of(&req, query.f.as_deref())?;
     let id = path.into_inner();
-    let collection = repo::require_collection(&state.pool, &id).await?;
+    let collection = state.collection(&id).await?;
     let base = state.base_url(&req);
     let validators = Validators::for_version(&req, &base, &collection.version);
     if let Some(not_modified) = validators.not_modified(&req) {

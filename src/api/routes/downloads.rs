@@ -8,7 +8,6 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use super::TAG_OPEN_DATA;
 use crate::api::cache::Validators;
 use crate::api::state::AppState;
-use crate::catalog::repo;
 use crate::downloads::store::{self, StoredFile};
 use crate::downloads::{Download, FileKind};
 use crate::error::{Error, Result};
@@ -58,7 +57,7 @@ pub async fn get_downloads(
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     let id = path.into_inner();
-    let collection = repo::require_collection(&state.pool, &id).await?;
+    let collection = state.collection(&id).await?;
     let base = state.base_url(&req);
     let files = store::files_of(&state.pool, &[collection.version.id]).await?;
     let downloads = listing(&base, &id, &files);
@@ -100,7 +99,7 @@ pub async fn get_download(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
     let (id, name) = path.into_inner();
-    let collection = repo::require_collection(&state.pool, &id).await?;
+    let collection = state.collection(&id).await?;
     let kind =
         FileKind::from_file_name(&id, &name).ok_or_else(|| Error::not_found("download", &name))?;
     let file = store::files_of(&state.pool, &[collection.version.id])

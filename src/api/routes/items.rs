@@ -21,7 +21,7 @@ use crate::ogc::{media, FeatureCollectionDoc, FeatureDoc, Link};
 /// The collection a request addresses: the active version, or the version a cursor is on.
 async fn resolve(state: &AppState, id: &str, cursor: Option<Cursor>) -> Result<Collection> {
     let Some(cursor) = cursor else {
-        return repo::require_collection(&state.pool, id).await;
+        return state.collection(id).await;
     };
     if let Some(c) = repo::find_collection_at(&state.pool, id, cursor.version).await? {
         return Ok(c);

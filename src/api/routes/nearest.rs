@@ -6,7 +6,7 @@ use utoipa::IntoParams;
 
 use super::TAG_CITIZENS;
 use crate::api::state::AppState;
-use crate::catalog::{repo, DatasetKind, Version};
+use crate::catalog::{DatasetKind, Version};
 use crate::crs::ApiCrs;
 use crate::error::{Error, Result};
 use crate::features::encode::geojson::GeoJsonEncoder;
@@ -103,7 +103,7 @@ pub async fn get_nearest(
         Some(other) => return Err(Error::invalid("access", format!("'{other}' is not 'all'"))),
     };
     let id = path.into_inner();
-    let collection = repo::require_collection(&state.pool, &id).await?;
+    let collection = state.collection(&id).await?;
     let version = &collection.version;
     let access = version.columns.iter().find(|c| c.name == "access");
     let exclude = match (collection.kind, access, everyone) {

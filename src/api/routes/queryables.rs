@@ -6,7 +6,6 @@ use serde_json::{json, Map, Value as Json};
 use super::TAG_DATA;
 use crate::api::cache::Validators;
 use crate::api::state::AppState;
-use crate::catalog::repo;
 use crate::error::Result;
 use crate::features::filter::{self, GEOMETRY};
 use crate::features::params::{check_format, FormatParams};
@@ -34,7 +33,7 @@ pub async fn get_queryables(
 ) -> Result<HttpResponse> {
     check_format(query.f.as_deref())?;
     let id = path.into_inner();
-    let collection = repo::require_collection(&state.pool, &id).await?;
+    let collection = state.collection(&id).await?;
     let base = state.base_url(&req);
     let validators = Validators::for_version(&req, &base, &collection.version);
     if let Some(not_modified) = validators.not_modified(&req) {

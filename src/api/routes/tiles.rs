@@ -6,7 +6,6 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use super::TAG_TILES;
 use crate::api::cache::Validators;
 use crate::api::state::AppState;
-use crate::catalog::repo;
 use crate::error::Result;
 use crate::ogc::media;
 use crate::tiles::cache::{Coding, TileKey};
@@ -42,7 +41,7 @@ pub async fn get_tile(
 ) -> Result<HttpResponse> {
     let (id, tms, matrix, row, col) = path.into_inner();
     let (tms, coord) = TileCoord::from_ogc(&tms, &matrix, &row, &col)?;
-    let collection = repo::require_collection(&state.pool, &id).await?;
+    let collection = state.collection(&id).await?;
     let key = TileKey::new(&collection, tms.id, coord);
     let coding = negotiate(&req);
     let validators = Validators::strong(key.etag(coding), Some(&collection.version.created_at));

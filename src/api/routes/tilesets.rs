@@ -224,7 +224,7 @@ async fn about_collection(
     id: &str,
     build: impl FnOnce(&str, &str, &[Collection], &str) -> Json,
 ) -> Result<HttpResponse> {
-    let c = repo::require_collection(&state.pool, id).await?;
+    let c = state.collection(id).await?;
     let base = state.base_url(req);
     let one = std::slice::from_ref(&c);
     let doc = build(&base, &format!("/collections/{}", c.id), one, &c.title);

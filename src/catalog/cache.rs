@@ -1,0 +1,94 @@
+//! The served collections, cached in memory: the hot paths (tiles, items, nearest) then answer
+//! without asking the catalog. PostgreSQL announces every change of a dataset's row at commit
+//! (`catalog.notify_change`, migration 0009); a listener drops the dataset's entry on that, and
+//! everything when its connection was lost (notifications may have been missed). Entries also
+//! expire after [`TTL`] as a last resort.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+
+use super::{repo, Collection};
+use crate::error::Result;
+
+/// The channel `catalog.notify_change` announces on.
+pub const CHANNEL: &str = "kreisgeo_catalog";
+
+/// The longest a missed announcement could leave an entry stale.
+pub const TTL: Duration = Duration::from_secs(5);
+
+#[derive(Debug)]
+pub struct CatalogCache {
+    entries: moka::future::Cache<String, Collection>,
+    /// Bumped by every invalidation: a lookup that raced with one does not store its answer.
+    generation: AtomicU64,
+    hits: AtomicU64,
+}
+
+impl CatalogCache {
+    /// A cache whose invalidations come from a listener on [`CHANNEL`], connected before this
+    /// returns (so that nothing is cached that an announcement could not reach).
+    pub async fn listening(pool: &PgPool) -> Result<Arc<Self>> {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(CHANNEL).await?;
+        let cache = Arc::new(Self {
+            entries: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(TTL)
+                .build(),
+            generation: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
+        });
+        let weak = Arc::downgrade(&cache);
+        tokio::spawn(async move {
+            loop {
+                let received = listener.try_recv().await;
+                let Some(cache) = weak.upgrade() else { return };
+                match received {
+                    Ok(Some(n)) => cache.invalidate(n.payload()).await,
+                    // The connection was lost (it reconnects on the next call): what was
+                    // announced meanwhile is unknown.
+                    Ok(None) => cache.invalidate_all(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "catalog listener failed; cache dropped");
+                        cache.invalidate_all();
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(cache)
+    }
+
+    /// The dataset's active collection, from the cache or the catalog.
+    pub async fn collection(&self, pool: &PgPool, id: &str) -> Result<Collection> {
+        if let Some(c) = self.entries.get(id).await {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(c);
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let c = repo::require_collection(pool, id).await?;
+        if self.generation.load(Ordering::Acquire) == generation {
+            self.entries.insert(id.to_string(), c.clone()).await;
+        }
+        Ok(c)
+    }
+
+    pub async fn invalidate(&self, id: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.entries.invalidate(id).await;
+    }
+
+    pub fn invalidate_all(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.entries.invalidate_all();
+    }
+
+    /// Lookups answered from memory (for tests and metrics).
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+}
