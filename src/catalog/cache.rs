@@ -17,8 +17,11 @@ use crate::error::Result;
 /// The channel `catalog.notify_change` announces on.
 pub const CHANNEL: &str = "kreisgeo_catalog";
 
-/// The longest a missed announcement could leave an entry stale.
-pub const TTL: Duration = Duration::from_secs(5);
+/// The longest an entry lives without an announcement. Announcements are not lost while the
+/// listener is connected, and a lost connection drops everything, so this is only a last
+/// resort; short, it would make every hot key miss at once under load (each miss a catalog
+/// query from a busy worker).
+pub const TTL: Duration = Duration::from_secs(60);
 
 #[derive(Debug)]
 pub struct CatalogCache {
