@@ -198,38 +198,57 @@ pub fn package(
         .map(|(key, value)| json!({"key": key, "value": value}))
         .collect();
 
-    json!({
+    let mut package = skeleton(base, &c.id, &r, org, &row.issued, &row.modified);
+    package.extend([
+        ("num_resources".into(), json!(resources.len())),
+        ("num_tags".into(), json!(tags.len())),
+        ("state".into(), json!("active")),
+        ("version".into(), json!(c.version.id.to_string())),
+        ("extras".into(), json!(extras)),
+        ("resources".into(), json!(resources)),
+        ("tags".into(), json!(tags)),
+    ]);
+    Json::Object(package)
+}
+
+/// The fields a live and a deleted package share.
+fn skeleton(
+    base: &str,
+    name: &str,
+    r: &super::metadata::Resolved<'_>,
+    org: Json,
+    created: &str,
+    modified: &str,
+) -> serde_json::Map<String, Json> {
+    let fields = json!({
         "author": null,
         "author_email": null,
         "creator_user_id": uuid("user", "kreisgeo"),
-        "id": id,
+        "id": uuid("dataset", name),
         "isopen": true,
         "license_id": r.license,
         "license_title": license_title(r.license).unwrap_or(r.license),
         "license_url": r.license,
         "maintainer": r.contact.name,
         "maintainer_email": r.contact.email,
-        "metadata_created": ckan_time(&row.issued),
-        "metadata_modified": ckan_time(&row.modified),
-        "name": c.id,
+        "metadata_created": ckan_time(created),
+        "metadata_modified": ckan_time(modified),
+        "name": name,
         "notes": r.description.de,
-        "num_resources": resources.len(),
-        "num_tags": tags.len(),
-        "organization": org,
         "owner_org": org["id"],
+        "organization": org,
         "private": false,
-        "state": "active",
         "title": r.title.de,
         "type": "dataset",
-        "url": format!("{base}/collections/{}", c.id),
-        "version": c.version.id.to_string(),
-        "extras": extras,
+        "url": format!("{base}/collections/{name}"),
         "groups": [],
-        "resources": resources,
-        "tags": tags,
         "relationships_as_object": [],
         "relationships_as_subject": [],
-    })
+    });
+    match fields {
+        Json::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
 }
 
 /// A deleted dataset as CKAN shows one: the package with `state` "deleted", no resources, and
@@ -244,36 +263,15 @@ pub fn deleted_package(base: &str, publisher: &Publisher, t: &Tombstone<DatasetM
         publisher,
     );
     let org = organization(publisher, &t.issued);
-    json!({
-        "author": null,
-        "author_email": null,
-        "creator_user_id": uuid("user", "kreisgeo"),
-        "id": uuid("dataset", &t.id),
-        "isopen": true,
-        "license_id": r.license,
-        "license_title": license_title(r.license).unwrap_or(r.license),
-        "license_url": r.license,
-        "maintainer": r.contact.name,
-        "maintainer_email": r.contact.email,
-        "metadata_created": ckan_time(&t.issued),
-        "metadata_modified": ckan_time(&t.deleted),
-        "name": t.id,
-        "notes": r.description.de,
-        "num_resources": 0,
-        "num_tags": 0,
-        "organization": org,
-        "owner_org": org["id"],
-        "private": false,
-        "state": "deleted",
-        "title": r.title.de,
-        "type": "dataset",
-        "url": format!("{base}/collections/{}", t.id),
-        "version": null,
-        "extras": [],
-        "groups": [],
-        "resources": [],
-        "tags": [],
-        "relationships_as_object": [],
-        "relationships_as_subject": [],
-    })
+    let mut package = skeleton(base, &t.id, &r, org, &t.issued, &t.deleted);
+    package.extend([
+        ("num_resources".into(), json!(0)),
+        ("num_tags".into(), json!(0)),
+        ("state".into(), json!("deleted")),
+        ("version".into(), Json::Null),
+        ("extras".into(), json!([])),
+        ("resources".into(), json!([])),
+        ("tags".into(), json!([])),
+    ]);
+    Json::Object(package)
 }

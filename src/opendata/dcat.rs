@@ -503,39 +503,14 @@ fn dataset_triples(
             &format!("{DCAT}accessService"),
             service_node(base),
         );
-        if let Some(t) = file_type {
-            g.code(
-                dist.clone(),
-                &format!("{DCT}format"),
-                &format!("{FILE_TYPE}{t}"),
-                FILE_TYPE_SCHEME,
-            );
-        }
-        g.add(
-            dist.clone(),
-            &format!("{DCAT}mediaType"),
-            iri(&format!(
-                "https://www.iana.org/assignments/media-types/{media_type}"
-            )),
-        );
-        g.code(
-            dist.clone(),
-            &format!("{DCT}license"),
+        let terms = DistributionTerms {
+            file_type: *file_type,
+            media_type,
             license,
-            LICENSE_SCHEME,
-        );
-        if let Some(a) = attribution {
-            g.add(
-                dist.clone(),
-                &format!("{DCATDE}licenseAttributionByText"),
-                german(a),
-            );
-        }
-        g.add(
-            dist,
-            &format!("{DCT}modified"),
-            typed(&row.modified, "dateTime"),
-        );
+            attribution,
+            modified: &row.modified,
+        };
+        terms.add(g, dist);
     }
     // The bulk downloads of the served version, with size and checksum.
     for d in downloads.iter().filter(|d| d.version == c.version.id) {
@@ -569,22 +544,6 @@ fn dataset_triples(
         );
         g.add(dist.clone(), &format!("{DCAT}accessURL"), iri(&d.href));
         g.add(dist.clone(), &format!("{DCAT}downloadURL"), iri(&d.href));
-        if let Some(t) = d.kind.format.eu_file_type() {
-            g.code(
-                dist.clone(),
-                &format!("{DCT}format"),
-                &format!("{FILE_TYPE}{t}"),
-                FILE_TYPE_SCHEME,
-            );
-        }
-        g.add(
-            dist.clone(),
-            &format!("{DCAT}mediaType"),
-            iri(&format!(
-                "https://www.iana.org/assignments/media-types/{}",
-                d.media_type
-            )),
-        );
         g.add(
             dist.clone(),
             &format!("{DCAT}byteSize"),
@@ -597,24 +556,14 @@ fn dataset_triples(
         ))
         .into();
         g.add(dist.clone(), &format!("{SPDX}checksum"), checksum.clone());
-        g.code(
-            dist.clone(),
-            &format!("{DCT}license"),
+        let terms = DistributionTerms {
+            file_type: d.kind.format.eu_file_type(),
+            media_type: d.media_type,
             license,
-            LICENSE_SCHEME,
-        );
-        if let Some(a) = attribution {
-            g.add(
-                dist.clone(),
-                &format!("{DCATDE}licenseAttributionByText"),
-                german(a),
-            );
-        }
-        g.add(
-            dist,
-            &format!("{DCT}modified"),
-            typed(&d.created, "dateTime"),
-        );
+            attribution,
+            modified: &d.created,
+        };
+        terms.add(g, dist);
         later.a(checksum.clone(), format!("{SPDX}Checksum"));
         let sha256 = format!("{SPDX}checksumAlgorithm_sha256");
         later.add(checksum.clone(), &format!("{SPDX}algorithm"), iri(&sha256));
@@ -631,6 +580,55 @@ fn dataset_triples(
         g.triples.extend(part.triples);
         g.concepts.extend(part.concepts);
         g.individuals.extend(part.individuals);
+    }
+}
+
+/// What every distribution states: format, media type, licence, attribution, last change.
+struct DistributionTerms<'a> {
+    /// EU file-type code, where the format has one.
+    file_type: Option<&'a str>,
+    media_type: &'a str,
+    license: &'a str,
+    attribution: Option<&'a str>,
+    modified: &'a str,
+}
+
+impl DistributionTerms<'_> {
+    fn add(&self, g: &mut Graph, dist: NamedOrBlankNode) {
+        if let Some(t) = self.file_type {
+            g.code(
+                dist.clone(),
+                &format!("{DCT}format"),
+                &format!("{FILE_TYPE}{t}"),
+                FILE_TYPE_SCHEME,
+            );
+        }
+        g.add(
+            dist.clone(),
+            &format!("{DCAT}mediaType"),
+            iri(&format!(
+                "https://www.iana.org/assignments/media-types/{}",
+                self.media_type
+            )),
+        );
+        g.code(
+            dist.clone(),
+            &format!("{DCT}license"),
+            self.license,
+            LICENSE_SCHEME,
+        );
+        if let Some(a) = self.attribution {
+            g.add(
+                dist.clone(),
+                &format!("{DCATDE}licenseAttributionByText"),
+                german(a),
+            );
+        }
+        g.add(
+            dist,
+            &format!("{DCT}modified"),
+            typed(self.modified, "dateTime"),
+        );
     }
 }
 
