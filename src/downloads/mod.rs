@@ -112,8 +112,6 @@ impl FileKind {
 #[serde(rename_all = "camelCase")]
 pub struct Download {
     #[serde(skip)]
-    pub id: i64,
-    #[serde(skip)]
     pub kind: FileKind,
     /// File name, e.g. `aed_25832.fgb`.
     pub name: String,

@@ -9,11 +9,9 @@ use utoipa::IntoParams;
 
 use super::TAG_OPEN_DATA;
 use crate::api::cache::Validators;
-use crate::api::routes::downloads::listing;
+use crate::api::routes::downloads::of_rows;
 use crate::api::state::AppState;
 use crate::catalog::repo;
-use crate::downloads::store;
-use crate::downloads::Download;
 use crate::error::{Error, Result};
 use crate::opendata::dcat::{self, Paging};
 use crate::opendata::metadata::{DatasetMetadata, Publisher};
@@ -158,7 +156,7 @@ async fn catalog_response(
         per_page: PER_PAGE,
         total,
     };
-    let downloads = downloads_of(state, &base, &rows).await?;
+    let downloads = of_rows(state, &base, &rows).await?;
     // The deleted datasets come with the first page.
     let deleted = match page {
         1 => repo::tombstones::<DatasetMetadata>(&state.pool, since.as_deref()).await?,
@@ -206,33 +204,12 @@ pub async fn get_catalog_dataset(
             None => Error::not_found("dataset", &id),
         });
     };
-    let downloads = downloads_of(&state, &base, &rows).await?;
+    let downloads = of_rows(&state, &base, &rows).await?;
     rdf_response(
         &req,
         format,
         &dcat::dataset(&base, &publisher, row, &downloads),
     )
-}
-
-/// The built downloads of the rows' versions.
-async fn downloads_of(
-    state: &AppState,
-    base: &str,
-    rows: &[repo::CatalogRow<DatasetMetadata>],
-) -> Result<Vec<Download>> {
-    let versions: Vec<i64> = rows.iter().map(|r| r.collection.version.id).collect();
-    let files = store::files_of(&state.pool, &versions).await?;
-    Ok(rows
-        .iter()
-        .flat_map(|r| {
-            let own: Vec<_> = files
-                .iter()
-                .filter(|f| f.version_id == r.collection.version.id)
-                .cloned()
-                .collect();
-            listing(base, &r.collection.id, &own)
-        })
-        .collect())
 }
 
 fn accept(req: &HttpRequest) -> Option<&str> {

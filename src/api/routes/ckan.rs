@@ -6,12 +6,11 @@
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value as Json};
 
-use super::downloads::listing;
+use super::downloads::of_rows;
 use super::TAG_OPEN_DATA;
 use crate::api::error::CkanError;
 use crate::api::state::AppState;
 use crate::catalog::repo;
-use crate::downloads::store;
 use crate::error::Error;
 use crate::opendata::ckan;
 use crate::opendata::metadata::{DatasetMetadata, Publisher};
@@ -132,19 +131,11 @@ async fn packages(
         .unwrap_or_else(|| Publisher::unconfigured(base));
     let (rows, _) =
         repo::catalog_rows::<DatasetMetadata>(&state.pool, None, None, i64::MAX, 0).await?;
-    let versions: Vec<i64> = rows.iter().map(|r| r.collection.version.id).collect();
-    let files = store::files_of(&state.pool, &versions).await?;
+    // Each package takes its own version's files from the list.
+    let downloads = of_rows(state, base, &rows).await?;
     let packages = rows
         .iter()
-        .map(|row| {
-            let own: Vec<_> = files
-                .iter()
-                .filter(|f| f.version_id == row.collection.version.id)
-                .cloned()
-                .collect();
-            let downloads = listing(base, &row.collection.id, &own);
-            ckan::package(base, &publisher, row, &downloads)
-        })
+        .map(|row| ckan::package(base, &publisher, row, &downloads))
         .collect();
     let deleted = repo::tombstones::<DatasetMetadata>(&state.pool, None)
         .await?

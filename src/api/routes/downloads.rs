@@ -20,7 +20,6 @@ pub fn listing(base: &str, dataset: &str, files: &[StoredFile]) -> Vec<Download>
         .map(|f| {
             let name = f.kind.file_name(dataset);
             Download {
-                id: f.id,
                 kind: f.kind,
                 href: format!("{base}/collections/{dataset}/downloads/{name}"),
                 name,
@@ -34,6 +33,27 @@ pub fn listing(base: &str, dataset: &str, files: &[StoredFile]) -> Vec<Download>
             }
         })
         .collect()
+}
+
+/// The built downloads of the rows' versions (the catalog and the CKAN API list them).
+pub async fn of_rows<M>(
+    state: &AppState,
+    base: &str,
+    rows: &[crate::catalog::repo::CatalogRow<M>],
+) -> Result<Vec<Download>> {
+    let versions: Vec<i64> = rows.iter().map(|r| r.collection.version.id).collect();
+    let files = store::files_of(&state.pool, &versions).await?;
+    Ok(rows
+        .iter()
+        .flat_map(|r| {
+            let own: Vec<_> = files
+                .iter()
+                .filter(|f| f.version_id == r.collection.version.id)
+                .cloned()
+                .collect();
+            listing(base, &r.collection.id, &own)
+        })
+        .collect())
 }
 
 /// Downloads
