@@ -25,6 +25,10 @@ pub enum Error {
     #[error("{0}")]
     Unauthorized(String),
 
+    /// A valid API key whose scope does not cover the request.
+    #[error("{0}")]
+    Forbidden(String),
+
     /// An upload larger than the configured maximum.
     #[error("the upload exceeds the maximum of {max} bytes")]
     TooLarge { max: u64 },
@@ -36,6 +40,27 @@ pub enum Error {
     /// Something that will exist shortly (a download still being built); retry later.
     #[error("{0}")]
     NotReady(String),
+
+    /// The database cannot be reached (or is restarting); retry shortly.
+    #[error("{0}")]
+    Unavailable(String),
+
+    /// The client sent more requests than its rate limit allows; retry after the given
+    /// seconds.
+    #[error("too many requests: at most {per_second} a second (bursts of {burst}); retry in {retry_after} s")]
+    TooManyRequests {
+        per_second: u32,
+        burst: u32,
+        retry_after: u64,
+    },
+
+    /// A request target longer than the server reads.
+    #[error("the URL is longer than {max} bytes")]
+    UriTooLong { max: usize },
+
+    /// A request body in a media type the endpoint does not take.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
 
     /// A byte range outside the resource, which is `length` bytes long.
     #[error("the range is outside the {length} bytes of the file")]
@@ -71,11 +96,40 @@ impl Error {
         }
     }
 
+    /// Whether the database was unreachable, restarting or shutting down — not whether the
+    /// request was wrong. Such failures answer 503 and make the server watch the database
+    /// until it is back.
+    pub fn is_database_down(&self) -> bool {
+        match self {
+            Error::Unavailable(_) => true,
+            Error::Database(e) => database_down(e),
+            _ => false,
+        }
+    }
+
+    /// Whether a query ran past the statement timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Database(sqlx::Error::Database(e)) if e.code().as_deref() == Some("57014"))
+    }
+
     /// Shorthand for [`Error::NotFound`].
     pub fn not_found(what: &'static str, id: impl Into<String>) -> Self {
         Self::NotFound {
             what,
             id: id.into(),
         }
+    }
+}
+
+/// Connection failures, and SQLSTATE classes 08 (connection exception) and 57P (the server
+/// shutting down, restarting or not yet accepting connections).
+fn database_down(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
     }
 }

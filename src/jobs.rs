@@ -87,21 +87,44 @@ fn error_json(e: &Error) -> serde_json::Value {
     body
 }
 
-/// Runs the ingest of `upload` in the background; the temporary file goes when it ends.
-/// `after` runs once the new version is served (tile seeding).
+/// What a job runs with besides its request.
+pub struct Run {
+    pub pool: PgPool,
+    /// The job's id.
+    pub id: i64,
+    /// The key that uploaded; its audit line records the job's end.
+    pub key_id: i64,
+    pub request_id: Option<String>,
+    /// Bounds how many ingests run at once; the others stay queued.
+    pub slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// Runs the ingest of `upload` in the background once a slot is free; the temporary file goes
+/// when it ends. `after` runs once the new version is served (downloads, tile seeding).
 pub fn spawn(
-    pool: PgPool,
-    id: i64,
+    run: Run,
     request: IngestRequest,
     upload: tempfile::TempPath,
     after: Option<Box<dyn FnOnce() + Send>>,
 ) {
     tokio::spawn(async move {
+        let Run {
+            pool,
+            id,
+            key_id,
+            request_id,
+            slots,
+        } = run;
+        let Ok(_slot) = slots.acquire_owned().await else {
+            return;
+        };
         let _ = sqlx::query("UPDATE catalog.ingest_jobs SET state = 'running' WHERE id = $1")
             .bind(id)
             .execute(&pool)
             .await;
+        let started = std::time::Instant::now();
         let outcome = ingest::ingest(&pool, &request, Arc::new(NoProgress)).await;
+        crate::metrics::record_ingest(outcome.is_ok(), started.elapsed());
         let (state, report, error) = match &outcome {
             Ok(report) => ("succeeded", serde_json::to_value(report).ok(), None),
             Err(e) => ("failed", None, Some(error_json(e))),
@@ -121,6 +144,25 @@ pub fn spawn(
         if let Err(e) = recorded {
             tracing::error!(job = id, error = %e, "could not record the job's outcome");
         }
+        crate::audit::write(
+            &pool,
+            crate::audit::Record {
+                key_id,
+                action: crate::auth::Action::Ingest,
+                dataset: Some(&request.dataset),
+                outcome: match &outcome {
+                    Ok(_) => crate::audit::Outcome::Succeeded,
+                    Err(_) => crate::audit::Outcome::Failed,
+                },
+                status: None,
+                detail: Some(match &outcome {
+                    Ok(report) => format!("job {id}: version {}", report.version),
+                    Err(e) => format!("job {id}: {e}"),
+                }),
+                request_id,
+            },
+        )
+        .await;
         drop(upload);
         if let (Ok(report), Some(after)) = (&outcome, after) {
             if !report.unchanged {

@@ -4,6 +4,7 @@
 //! HTTP [`api`]: OGC API Features ([`features`]) and vector tiles ([`tiles`]).
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod crs;
@@ -17,6 +18,7 @@ pub mod html;
 pub mod ingest;
 pub mod jobs;
 pub mod logging;
+pub mod metrics;
 pub mod ogc;
 pub mod opendata;
 pub mod tiles;

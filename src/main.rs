@@ -54,30 +54,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API (OGC API Features, vector tiles, OpenAPI).
-    Serve {
-        /// Address and port to listen on.
-        #[arg(long, env = "KREISGEO_BIND", default_value = "127.0.0.1:8080")]
-        bind: String,
-        /// Public base URL for links, when behind a proxy (e.g. https://geo.example.de).
-        #[arg(long, env = "KREISGEO_PUBLIC_URL")]
-        public_url: Option<String>,
-        /// HTTP worker threads [default: one per core].
-        #[arg(long, env = "KREISGEO_WORKERS")]
-        workers: Option<usize>,
-        /// Largest upload the admin API accepts, in bytes.
-        #[arg(long, env = "KREISGEO_MAX_UPLOAD_BYTES", default_value_t = kreisgeo::api::state::DEFAULT_MAX_UPLOAD_BYTES)]
-        max_upload_bytes: u64,
-        /// Memory for rendered vector tiles, in bytes (both encodings of each tile count).
-        #[arg(long, env = "KREISGEO_TILE_CACHE_BYTES", default_value_t = kreisgeo::tiles::cache::DEFAULT_CACHE_BYTES)]
-        tile_cache_bytes: u64,
-        /// Render WebMercatorQuad tiles up to this zoom into the cache in the background at
-        /// start-up and after each admin ingest [default: on demand only].
-        #[arg(long, env = "KREISGEO_SEED_MAX_ZOOM", value_parser = clap::value_parser!(u8).range(0..=20))]
-        seed_max_zoom: Option<u8>,
-        /// How long the catalog (DCAT and CKAN) lists a deleted dataset as deleted, in days.
-        #[arg(long, env = "KREISGEO_DELETED_RETENTION_DAYS", default_value_t = 30)]
-        deleted_retention_days: u32,
-    },
+    Serve(Box<ServeArgs>),
     /// Load a file (GeoJSON, FlatGeobuf) as a new version of a dataset and serve it.
     Ingest {
         /// The file to load.
@@ -170,6 +147,71 @@ enum Command {
     },
 }
 
+/// Options of `serve`; each has a safe default and a KREISGEO_* environment variable.
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "KREISGEO_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// Public base URL for links, when behind a proxy (e.g. https://geo.example.de).
+    #[arg(long, env = "KREISGEO_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// HTTP worker threads [default: one per core].
+    #[arg(long, env = "KREISGEO_WORKERS")]
+    workers: Option<usize>,
+    /// Largest upload the admin API accepts, in bytes (streamed to disk, never held in memory).
+    #[arg(long, env = "KREISGEO_MAX_UPLOAD_BYTES", default_value_t = kreisgeo::api::state::DEFAULT_MAX_UPLOAD_BYTES)]
+    max_upload_bytes: u64,
+    /// Memory for rendered vector tiles, in bytes (both encodings of each tile count).
+    #[arg(long, env = "KREISGEO_TILE_CACHE_BYTES", default_value_t = kreisgeo::tiles::cache::DEFAULT_CACHE_BYTES)]
+    tile_cache_bytes: u64,
+    /// Render WebMercatorQuad tiles up to this zoom into the cache in the background at
+    /// start-up and after each admin ingest [default: on demand only].
+    #[arg(long, env = "KREISGEO_SEED_MAX_ZOOM", value_parser = clap::value_parser!(u8).range(0..=20))]
+    seed_max_zoom: Option<u8>,
+    /// How long the catalog (DCAT and CKAN) lists a deleted dataset as deleted, in days.
+    #[arg(long, env = "KREISGEO_DELETED_RETENTION_DAYS", default_value_t = 30)]
+    deleted_retention_days: u32,
+    /// Requests a second one client may sustain on the public API; 0 turns the limit off.
+    #[arg(long, env = "KREISGEO_RATE_LIMIT", default_value_t = 100)]
+    rate_limit: u32,
+    /// Requests one client may send at once after a quiet moment.
+    #[arg(long, env = "KREISGEO_RATE_BURST", default_value_t = 400)]
+    rate_burst: u32,
+    /// Rate-limit by the client address in Forwarded/X-Forwarded-For (only behind a proxy
+    /// that sets them).
+    #[arg(long, env = "KREISGEO_TRUST_FORWARDED")]
+    trust_forwarded: bool,
+    /// Origins browsers may read the API from (comma-separated) [default: any].
+    #[arg(long, env = "KREISGEO_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
+    /// PostgreSQL cancels a public query running longer (e.g. 30s, 2m).
+    #[arg(long, env = "KREISGEO_STATEMENT_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    statement_timeout: std::time::Duration,
+    /// How long a request waits for a database connection before it answers 503; also how
+    /// long the first requests of a database outage take to say so.
+    #[arg(long, env = "KREISGEO_DB_ACQUIRE_TIMEOUT", default_value = "1s", value_parser = humantime::parse_duration)]
+    db_acquire_timeout: std::time::Duration,
+    /// Database connections of the public API.
+    #[arg(long, env = "KREISGEO_DB_CONNECTIONS", default_value_t = 16)]
+    db_connections: u32,
+    /// Ingest jobs run at once; further uploads wait queued.
+    #[arg(long, env = "KREISGEO_MAX_CONCURRENT_INGESTS", default_value_t = 1)]
+    max_concurrent_ingests: usize,
+    /// Tiles rendered at once (cache hits never wait).
+    #[arg(long, env = "KREISGEO_MAX_CONCURRENT_RENDERS", default_value_t = kreisgeo::tiles::cache::DEFAULT_RENDERS)]
+    max_concurrent_renders: usize,
+    /// A client must send its request head within this time (slow-loris protection).
+    #[arg(long, env = "KREISGEO_HEADER_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    header_timeout: std::time::Duration,
+    /// Idle keep-alive connections close after this time.
+    #[arg(long, env = "KREISGEO_KEEP_ALIVE", default_value = "15s", value_parser = humantime::parse_duration)]
+    keep_alive: std::time::Duration,
+    /// On SIGTERM/SIGINT, requests in flight get this long to finish.
+    #[arg(long, env = "KREISGEO_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
+    shutdown_grace: std::time::Duration,
+}
+
 #[derive(Subcommand)]
 enum DatasetsAction {
     /// Every dataset with its active version.
@@ -232,11 +274,32 @@ enum KeysAction {
         /// Who or what uses the key, e.g. "GIS-Fachdienst".
         #[arg(long)]
         name: String,
+        /// Comma-separated datasets the key may act on [default: every dataset, and the
+        /// catalog-wide publisher].
+        #[arg(long, value_delimiter = ',')]
+        datasets: Option<Vec<String>>,
+        /// Comma-separated actions the key may do: ingest, metadata, rollback, delete
+        /// [default: all].
+        #[arg(long, value_delimiter = ',', value_parser = parse_action)]
+        actions: Option<Vec<kreisgeo::auth::Action>>,
     },
     /// Every key (without secrets).
     List,
     /// Revoke a key; it stops working at once.
     Revoke { id: i64 },
+    /// The audit log of admin actions, newest first.
+    Audit {
+        /// Only this dataset's entries.
+        #[arg(long)]
+        dataset: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+}
+
+fn parse_action(s: &str) -> Result<kreisgeo::auth::Action, String> {
+    kreisgeo::auth::Action::parse(s)
+        .ok_or_else(|| format!("'{s}' is not one of ingest, metadata, rollback, delete"))
 }
 
 #[derive(Subcommand)]
@@ -275,23 +338,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(EmbeddedPostgres::default_data_dir);
     let url = cli.database_url.as_deref().filter(|u| !u.is_empty());
     match cli.command {
-        Command::Serve {
-            bind,
-            public_url,
-            workers,
-            max_upload_bytes,
-            tile_cache_bytes,
-            seed_max_zoom,
-            deleted_retention_days,
-        } => {
-            let config = ApiConfig {
-                public_url,
-                max_upload_bytes,
-                tile_cache_bytes,
-                seed_max_zoom,
-                deleted_retention_days,
-            };
-            serve(url, &data_dir, &bind, config, workers).await?;
+        Command::Serve(args) => {
+            serve(url, &data_dir, *args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Ingest {
@@ -378,13 +426,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn serve(
-    url: Option<&str>,
-    data_dir: &Path,
-    bind: &str,
-    config: ApiConfig,
-    workers: Option<usize>,
-) -> anyhow::Result<()> {
+async fn serve(url: Option<&str>, data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    let rate_limit = match (
+        std::num::NonZeroU32::new(args.rate_limit),
+        std::num::NonZeroU32::new(args.rate_burst),
+    ) {
+        (Some(per_second), burst) => Some(kreisgeo::api::ratelimit::RateLimitConfig {
+            per_second,
+            burst: burst.unwrap_or(per_second),
+            trust_forwarded: args.trust_forwarded,
+        }),
+        (None, _) => None,
+    };
+    let config = ApiConfig {
+        public_url: args.public_url,
+        max_upload_bytes: args.max_upload_bytes,
+        tile_cache_bytes: args.tile_cache_bytes,
+        seed_max_zoom: args.seed_max_zoom,
+        deleted_retention_days: args.deleted_retention_days,
+        max_concurrent_ingests: args.max_concurrent_ingests,
+        max_concurrent_renders: args.max_concurrent_renders,
+        rate_limit,
+        cors_origins: args.cors_origins,
+    };
     let db = Database::open(url, data_dir).await?;
     let interrupted = kreisgeo::jobs::fail_interrupted(&db.pool).await?;
     if interrupted > 0 {
@@ -393,7 +457,14 @@ async fn serve(
             "ingest jobs of a previous run were interrupted; marked failed"
         );
     }
-    let mut state = AppState::new(db.pool.clone(), config);
+    let public = db
+        .pool_with(&kreisgeo::db::PoolSettings {
+            max_connections: args.db_connections.max(1),
+            acquire_timeout: args.db_acquire_timeout,
+            statement_timeout: Some(args.statement_timeout),
+        })
+        .await?;
+    let mut state = AppState::new(public, config).with_write_pool(db.pool.clone());
     state = match state.clone().with_catalog_cache().await {
         Ok(cached) => cached,
         Err(e) => {
@@ -401,9 +472,12 @@ async fn serve(
             state
         }
     };
-    kreisgeo::downloads::build::spawn(state.pool.clone(), state.downloads.clone());
+    kreisgeo::downloads::build::spawn(state.write_pool.clone(), state.downloads.clone());
     // Deleted datasets leave the catalog after the retention time; hourly is precise enough.
-    let (pool, days) = (state.pool.clone(), state.config.deleted_retention_days);
+    let (pool, days) = (
+        state.write_pool.clone(),
+        state.config.deleted_retention_days,
+    );
     tokio::spawn(async move {
         let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
@@ -416,15 +490,32 @@ async fn serve(
         }
     });
     if let Some(max_zoom) = state.config.seed_max_zoom {
-        kreisgeo::tiles::seed::spawn(state.pool.clone(), state.tiles.clone(), None, max_zoom);
+        kreisgeo::tiles::seed::spawn(
+            state.write_pool.clone(),
+            state.tiles.clone(),
+            None,
+            max_zoom,
+        );
     }
+    if let Some(limit) = state.rate_limit.clone() {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                limit.forget_idle();
+            }
+        });
+    }
+    let bind = args.bind;
     let mut server = HttpServer::new(move || kreisgeo::api::app(state.clone()))
         .on_connect(kreisgeo::api::on_connect)
-        .shutdown_timeout(10);
-    if let Some(n) = workers {
+        .client_request_timeout(args.header_timeout)
+        .keep_alive(args.keep_alive)
+        .shutdown_timeout(args.shutdown_grace.as_secs());
+    if let Some(n) = args.workers {
         server = server.workers(n);
     }
-    let server = match server.bind(bind) {
+    let server = match server.bind(&bind) {
         Ok(s) => s,
         Err(e) => {
             db.close().await?;
@@ -643,6 +734,18 @@ fn read_json<T: serde::de::DeserializeOwned>(file: &Path) -> kreisgeo::Result<T>
         .map_err(|e| kreisgeo::Error::invalid("file", format!("{}: {e}", file.display())))
 }
 
+/// "ingest, metadata on aed, parcels" or "… on every dataset".
+fn describe_scope<'a>(
+    datasets: Option<&[String]>,
+    actions: impl Iterator<Item = &'a str>,
+) -> String {
+    let actions: Vec<&str> = actions.collect();
+    match datasets {
+        Some(ids) => format!("{} on {}", actions.join(","), ids.join(",")),
+        None => format!("{} on every dataset", actions.join(",")),
+    }
+}
+
 fn pretty(value: &impl serde::Serialize) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
 }
@@ -655,30 +758,52 @@ async fn keys_command(
     use kreisgeo::auth;
     with_db(url, data_dir, |pool| async move {
         match action {
-            KeysAction::Create { name } => {
-                let key = auth::create_key(&pool, &name).await?;
+            KeysAction::Create {
+                name,
+                datasets,
+                actions,
+            } => {
+                let scope = auth::Scope {
+                    datasets,
+                    actions: actions.unwrap_or_else(|| auth::Action::ALL.to_vec()),
+                };
+                let key = auth::create_key(&pool, &name, &scope).await?;
                 eprintln!(
-                    "API key {} for {name:?}; store it now, it is not shown again:",
-                    key.id
+                    "API key {} for {name:?} ({}); store it now, it is not shown again:",
+                    key.id,
+                    describe_scope(
+                        scope.datasets.as_deref(),
+                        scope.actions.iter().map(|a| a.as_str())
+                    )
                 );
                 println!("{}", key.key);
             }
             KeysAction::List => {
                 println!(
-                    "{:>5} {:<14} {:<20} {:<8} name",
-                    "id", "prefix", "created", "state"
+                    "{:>5} {:<14} {:<20} {:<8} {:<24} scope",
+                    "id", "prefix", "created", "state", "name"
                 );
                 for k in auth::list_keys(&pool).await? {
                     let state = if k.revoked { "revoked" } else { "active" };
                     println!(
-                        "{:>5} kg_{:<11} {:<20} {:<8} {}",
-                        k.id, k.prefix, k.created_at, state, k.name
+                        "{:>5} kg_{:<11} {:<20} {:<8} {:<24} {}",
+                        k.id,
+                        k.prefix,
+                        k.created_at,
+                        state,
+                        k.name,
+                        describe_scope(k.datasets.as_deref(), k.actions.iter().map(String::as_str))
                     );
                 }
             }
             KeysAction::Revoke { id } => {
                 auth::revoke_key(&pool, id).await?;
                 eprintln!("API key {id} revoked");
+            }
+            KeysAction::Audit { dataset, limit } => {
+                for e in kreisgeo::audit::list(&pool, dataset.as_deref(), limit).await? {
+                    println!("{}", serde_json::to_string(&e).unwrap_or_default());
+                }
             }
         }
         Ok(ExitCode::SUCCESS)

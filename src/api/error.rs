@@ -29,7 +29,12 @@ pub struct ErrorBody {
     pub parameter: Option<String>,
 }
 
-fn classify(e: &Error) -> (StatusCode, &'static str) {
+/// Marks a response that failed because the database was down.
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseDown;
+
+/// The status and OGC exception code of `e`.
+pub fn classify(e: &Error) -> (StatusCode, &'static str) {
     match e {
         Error::NotFound { .. } => (StatusCode::NOT_FOUND, "NotFound"),
         Error::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "InvalidParameterValue"),
@@ -39,12 +44,18 @@ fn classify(e: &Error) -> (StatusCode, &'static str) {
             (StatusCode::RANGE_NOT_SATISFIABLE, "RangeNotSatisfiable")
         }
         Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+        Error::Forbidden(_) => (StatusCode::FORBIDDEN, "Forbidden"),
         Error::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
         Error::Ingest(IngestError::Io { .. }) => (StatusCode::INTERNAL_SERVER_ERROR, "ServerError"),
         Error::Ingest(_) => (StatusCode::UNPROCESSABLE_ENTITY, "InvalidInput"),
-        Error::Database(
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
-        ) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+        Error::UriTooLong { .. } => (StatusCode::URI_TOO_LONG, "UriTooLong"),
+        Error::UnsupportedMediaType(_) => {
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType")
+        }
+        Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+        Error::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests"),
+        e if e.is_database_down() => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+        e if e.is_timeout() => (StatusCode::SERVICE_UNAVAILABLE, "Timeout"),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "ServerError"),
     }
 }
@@ -56,26 +67,42 @@ impl ResponseError for Error {
 
     fn error_response(&self) -> HttpResponse {
         let (status, code) = classify(self);
-        let description = if let Error::NotReady(message) = self {
-            message.clone()
-        } else if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
-            match status {
-                StatusCode::SERVICE_UNAVAILABLE => {
-                    "the database is not reachable; retry shortly".to_string()
-                }
-                _ => "internal server error; the details are in the server log".to_string(),
+        let description = match self {
+            Error::NotReady(message) => message.clone(),
+            e if e.is_timeout() => {
+                tracing::warn!(error = %self, "query cancelled by the statement timeout");
+                "the query took longer than the server allows; narrow it (bbox, limit, filter) \
+                 or retry later"
+                    .to_string()
             }
-        } else {
-            self.to_string()
+            e if e.is_database_down() => {
+                tracing::warn!(error = %self, "database unavailable");
+                "the database is not reachable; retry shortly".to_string()
+            }
+            _ if status.is_server_error() => {
+                tracing::error!(error = %self, "request failed");
+                "internal server error; the details are in the server log".to_string()
+            }
+            _ => self.to_string(),
         };
         let parameter = match self {
             Error::InvalidParameter { parameter, .. } => Some(parameter.clone()),
             _ => None,
         };
         let mut response = HttpResponse::build(status);
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header(("Retry-After", "5"));
+        match self {
+            Error::TooManyRequests { retry_after, .. } => {
+                response.insert_header(("Retry-After", retry_after.to_string()));
+            }
+            e if e.is_database_down() => {
+                response.insert_header(("Retry-After", "2"));
+                // Tells the middleware to watch the database until it answers again.
+                response.extensions_mut().insert(DatabaseDown);
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                response.insert_header(("Retry-After", "5"));
+            }
+            _ => {}
         }
         if let Error::RangeNotSatisfiable { length } = self {
             response.insert_header(("Content-Range", format!("bytes */{length}")));

@@ -2,9 +2,12 @@
 
 pub mod cache;
 pub mod error;
+pub mod middleware;
 pub mod openapi;
+pub mod ratelimit;
 pub mod routes;
 pub mod state;
+pub mod watch;
 
 use actix_cors::Cors;
 use actix_web::body::{BoxBody, MessageBody};
@@ -13,6 +16,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Compress;
 use actix_web::{web, App, HttpRequest};
+use futures::future::Either;
 use tracing_actix_web::TracingLogger;
 
 use crate::error::Error;
@@ -41,6 +45,7 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let cors = cors(&state.config.cors_origins);
     App::new()
         .app_data(web::Data::new(state))
         .app_data(
@@ -73,15 +78,50 @@ pub fn app(
                 })
             }
         })
+        .wrap_fn(|req, srv| {
+            let started = std::time::Instant::now();
+            match middleware::before(&req) {
+                Err(e) => {
+                    let refused = req.error_response(e);
+                    Either::Left(std::future::ready(Ok(middleware::after(refused, started))))
+                }
+                Ok(()) => {
+                    let response = srv.call(req);
+                    Either::Right(async move {
+                        Ok(middleware::after(
+                            response.await?.map_into_boxed_body(),
+                            started,
+                        ))
+                    })
+                }
+            }
+        })
         .wrap(Compress::default())
-        .wrap(
-            Cors::default()
-                .allow_any_origin()
-                .allowed_methods(["GET", "HEAD", "OPTIONS"])
-                .allow_any_header()
-                .max_age(86_400),
-        )
+        .wrap(cors)
         .wrap(TracingLogger::default())
+}
+
+/// Reading is open to every origin unless `origins` names some; writing needs an API key,
+/// which browsers never send cross-origin on their own.
+fn cors(origins: &[String]) -> Cors {
+    let cors = Cors::default()
+        .allowed_methods(["GET", "HEAD", "OPTIONS"])
+        .allow_any_header()
+        .expose_headers([
+            "ETag",
+            "Link",
+            "X-Request-Id",
+            "Retry-After",
+            "Content-Range",
+        ])
+        .max_age(86_400);
+    if origins.is_empty() {
+        cors.allow_any_origin()
+    } else {
+        origins
+            .iter()
+            .fold(cors, |cors, origin| cors.allowed_origin(origin))
+    }
 }
 
 /// The body of a HEAD answer: nothing, but the size of the GET answer's body, so that

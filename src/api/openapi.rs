@@ -10,8 +10,8 @@ use utoipa::Modify;
 
 use super::routes::{
     admin, api_doc, at, catalog, ckan, collections, conformance, downloads, items, landing,
-    nearest, queryables, tiles, tilesets, TAG_ADMIN, TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA,
-    TAG_OPEN_DATA, TAG_TILES,
+    nearest, operations, queryables, tiles, tilesets, TAG_ADMIN, TAG_CAPABILITIES, TAG_CITIZENS,
+    TAG_DATA, TAG_OPEN_DATA, TAG_OPERATIONS, TAG_TILES,
 };
 
 /// The admin API's key, sent as `X-API-Key` (or as `Authorization: Bearer`).
@@ -48,7 +48,8 @@ impl Modify for AdminKey {
         (name = TAG_TILES, description = "Mapbox vector tiles"),
         (name = TAG_CITIZENS, description = "Questions citizens' apps ask: the nearest defibrillator"),
         (name = TAG_OPEN_DATA, description = "The DCAT-AP.de catalog that open-data portals harvest"),
-        (name = TAG_ADMIN, description = "Uploads, ingest jobs and metadata; an API key is required")
+        (name = TAG_ADMIN, description = "Uploads, ingest jobs and metadata; an API key is required"),
+        (name = TAG_OPERATIONS, description = "Liveness, readiness and Prometheus metrics")
     )
 )]
 struct ApiDoc;
@@ -91,7 +92,11 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(admin::put_metadata)
         .service(admin::get_publisher)
         .service(admin::put_publisher)
-        .service(admin::delete_dataset);
+        .service(admin::delete_dataset)
+        .service(admin::rollback)
+        .service(operations::get_health)
+        .service(operations::get_ready)
+        .service(operations::get_metrics);
 }
 
 /// The OpenAPI document of all routes.

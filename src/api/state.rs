@@ -17,6 +17,15 @@ pub struct ApiConfig {
     pub seed_max_zoom: Option<u8>,
     /// How long the catalog lists a deleted dataset as deleted, in days.
     pub deleted_retention_days: u32,
+    /// Ingest jobs that run at once; more uploads wait queued.
+    pub max_concurrent_ingests: usize,
+    /// Tiles rendered at once (cache hits are not limited). Keeps tile rendering from taking
+    /// every database connection that pages and the nearest-AED search need.
+    pub max_concurrent_renders: usize,
+    /// Per-client rate limit of the public API; `None`: unlimited.
+    pub rate_limit: Option<super::ratelimit::RateLimitConfig>,
+    /// Origins browsers may call the API from; empty: any (open data is for everyone).
+    pub cors_origins: Vec<String>,
 }
 
 /// 2 GiB: a Land-wide parcel export as FlatGeobuf fits.
@@ -30,6 +39,10 @@ impl Default for ApiConfig {
             tile_cache_bytes: crate::tiles::cache::DEFAULT_CACHE_BYTES,
             seed_max_zoom: None,
             deleted_retention_days: 30,
+            max_concurrent_ingests: 1,
+            max_concurrent_renders: crate::tiles::cache::DEFAULT_RENDERS,
+            rate_limit: None,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -37,7 +50,11 @@ impl Default for ApiConfig {
 /// What every handler can reach through `web::Data<AppState>`.
 #[derive(Debug, Clone)]
 pub struct AppState {
+    /// Public reads (with the statement timeout when serving).
     pub pool: PgPool,
+    /// Admin writes and background work: ingest jobs, downloads, the audit log. No statement
+    /// timeout: a Land-wide ingest may take minutes.
+    pub write_pool: PgPool,
     pub config: ApiConfig,
     /// The OpenAPI document, built once at start-up.
     pub openapi: std::sync::Arc<serde_json::Value>,
@@ -47,6 +64,11 @@ pub struct AppState {
     /// The served collections in memory, once [`AppState::with_catalog_cache`] started its
     /// listener; without it every request reads the catalog.
     pub catalog: Option<std::sync::Arc<crate::catalog::cache::CatalogCache>>,
+    /// Free ingest slots ([`ApiConfig::max_concurrent_ingests`]).
+    pub ingest_slots: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Whether the database is down, seen from failed requests.
+    pub watch: std::sync::Arc<super::watch::DatabaseWatch>,
+    pub rate_limit: Option<std::sync::Arc<super::ratelimit::RateLimit>>,
 }
 
 impl AppState {
@@ -54,13 +76,28 @@ impl AppState {
         let openapi =
             serde_json::to_value(super::openapi::openapi()).unwrap_or(serde_json::Value::Null);
         Self {
-            tiles: crate::tiles::cache::TileCache::new(config.tile_cache_bytes),
+            tiles: crate::tiles::cache::TileCache::new(config.tile_cache_bytes)
+                .with_render_limit(config.max_concurrent_renders),
+            write_pool: pool.clone(),
             pool,
-            config,
             openapi: std::sync::Arc::new(openapi),
             downloads: std::sync::Arc::new(tokio::sync::Notify::new()),
             catalog: None,
+            ingest_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                config.max_concurrent_ingests.max(1),
+            )),
+            watch: super::watch::DatabaseWatch::new(),
+            rate_limit: config
+                .rate_limit
+                .map(|c| std::sync::Arc::new(super::ratelimit::RateLimit::new(c))),
+            config,
         }
+    }
+
+    /// Writes go to `pool` instead of the public pool.
+    pub fn with_write_pool(mut self, pool: PgPool) -> Self {
+        self.write_pool = pool;
+        self
     }
 
     /// Caches the served collections, invalidated by the catalog's announcements.

@@ -86,6 +86,9 @@ pub struct EmbeddedPostgres {
     started_here: bool,
 }
 
+/// Where the port of the last start is kept, in the data directory.
+const LAST_PORT_FILE: &str = "last-port";
+
 impl EmbeddedPostgres {
     /// Default data directory: `/var/lib/kreisgeo` for root (the `postgres` user must reach it),
     /// otherwise `$XDG_DATA_HOME/kreisgeo` or `~/.local/share/kreisgeo`.
@@ -138,10 +141,20 @@ impl EmbeddedPostgres {
                 return Ok(this);
             }
         }
-        // A free port can be taken between our probe and postgres binding it; try another.
+        // The port of the last run first: a server still holding a pool to it (kreisgeo serve
+        // while the database restarts) reconnects by itself. A free port can be taken between
+        // our probe and postgres binding it; then try another.
+        let last_port = data_dir.join(LAST_PORT_FILE);
+        let mut preferred = fs::read_to_string(&last_port)
+            .ok()
+            .and_then(|t| t.trim().parse::<u16>().ok())
+            .filter(|&p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok());
         let mut attempt = 0;
         loop {
-            this.port = free_port()?;
+            this.port = match preferred.take() {
+                Some(port) => port,
+                None => free_port()?,
+            };
             match this.start().await {
                 Ok(()) => break,
                 Err(e) if attempt < 2 && this.running_port().is_none() => {
@@ -152,6 +165,9 @@ impl EmbeddedPostgres {
             }
         }
         this.started_here = true;
+        if let Err(e) = fs::write(&last_port, this.port.to_string()) {
+            tracing::warn!(error = %e, "cannot remember the embedded PostgreSQL's port");
+        }
         drop(lock);
         this.wait_ready(Duration::from_secs(30)).await?;
         this.ensure_database().await?;

@@ -21,6 +21,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 #[derive(Debug)]
 pub struct Database {
     pub pool: PgPool,
+    url: String,
     embedded: Option<EmbeddedPostgres>,
 }
 
@@ -35,7 +36,7 @@ impl Database {
                 (pg.url(embedded::DATABASE), Some(pg))
             }
         };
-        let pool = match connect(&url).await {
+        let pool = match connect_with(&url, &PoolSettings::default()).await {
             Ok(pool) => pool,
             Err(e) => {
                 if let Some(pg) = embedded {
@@ -51,7 +52,16 @@ impl Database {
             }
             return Err(e.into());
         }
-        Ok(Self { pool, embedded })
+        Ok(Self {
+            pool,
+            url,
+            embedded,
+        })
+    }
+
+    /// Another pool on the same database, e.g. one with a statement timeout for public queries.
+    pub async fn pool_with(&self, settings: &PoolSettings) -> Result<PgPool> {
+        connect_with(&self.url, settings).await
     }
 
     /// Closes the pool and stops the embedded server if this process started it.
@@ -64,21 +74,51 @@ impl Database {
     }
 }
 
-/// A pool with kreisgeo's settings: bounded, with a connect timeout so an unreachable server is
-/// reported instead of hanging.
+/// How a pool behaves.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long a query waits for a connection before it fails (503 over HTTP). With the
+    /// database down this is how long a request takes to say so.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL cancels statements running longer (public queries); `None`: no limit
+    /// (ingest, downloads, admin).
+    pub statement_timeout: Option<Duration>,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(10),
+            statement_timeout: None,
+        }
+    }
+}
+
+/// A pool with kreisgeo's default settings.
 pub async fn connect(url: &str) -> Result<PgPool> {
+    connect_with(url, &PoolSettings::default()).await
+}
+
+/// A pool with kreisgeo's session settings: bounded, with a connect timeout so an unreachable
+/// server is reported instead of hanging.
+pub async fn connect_with(url: &str, settings: &PoolSettings) -> Result<PgPool> {
     let options: PgConnectOptions = url.parse()?;
     // JIT compilation costs more than it saves on kreisgeo's short, index-driven queries and on
     // the ingest scans, which are dominated by PostGIS functions. Custom plans always: they fold
     // a request's box (transformed by immutable PostGIS functions) into a constant that the
     // planner weighs against the table's statistics, so a street-sized box takes the GiST
     // index and a county-sized one the key order; a generic plan would guess the same for both.
-    let options = options
+    let mut options = options
         .application_name("kreisgeo")
         .options([("jit", "off"), ("plan_cache_mode", "force_custom_plan")]);
+    if let Some(limit) = settings.statement_timeout {
+        options = options.options([("statement_timeout", limit.as_millis().to_string())]);
+    }
     Ok(PgPoolOptions::new()
-        .max_connections(16)
-        .acquire_timeout(Duration::from_secs(10))
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
         .connect_with(options)
         .await?)
 }

@@ -17,6 +17,9 @@ use crate::error::{Error, Result};
 /// the planner's work explode.
 pub const MAX_NODES: usize = 200;
 
+/// Deepest nesting of parentheses in a cql2-text filter.
+pub const MAX_DEPTH: usize = 32;
+
 /// The name of the geometry in filters and queryables.
 pub const GEOMETRY: &str = "geometry";
 
@@ -290,11 +293,21 @@ fn parse(spec: &FilterSpec) -> Result<Expr> {
         // reads as "flur = 1"). Wrapped in parentheses that only the last character can close,
         // the text must be read to its end.
         FilterLang::Cql2Text => {
-            if !balanced(&spec.text) {
-                return Err(Error::invalid(
-                    "filter",
-                    "not valid cql2-text: unbalanced parentheses or quotes",
-                ));
+            match nesting(&spec.text) {
+                None => {
+                    return Err(Error::invalid(
+                        "filter",
+                        "not valid cql2-text: unbalanced parentheses or quotes",
+                    ))
+                }
+                // The parser recurses per parenthesis: a deep nest must not reach it.
+                Some(depth) if depth > MAX_DEPTH => {
+                    return Err(Error::invalid(
+                        "filter",
+                        format!("parentheses nested {depth} deep; at most {MAX_DEPTH} are allowed"),
+                    ))
+                }
+                Some(_) => {}
             }
             format!("({})", spec.text)
         }
@@ -351,9 +364,11 @@ fn canonical_wkt(g: &cql2::Geometry) -> Result<String> {
     geometry.to_wkt().map_err(|e| bad(e.to_string()))
 }
 
-/// Whether the parentheses outside quoted strings and identifiers pair up, and quotes close.
-fn balanced(text: &str) -> bool {
+/// How deep the parentheses outside quoted strings and identifiers nest, if they pair up and
+/// quotes close.
+fn nesting(text: &str) -> Option<usize> {
     let mut depth = 0i64;
+    let mut deepest = 0i64;
     let mut quote: Option<char> = None;
     for c in text.chars() {
         match (quote, c) {
@@ -361,17 +376,20 @@ fn balanced(text: &str) -> bool {
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
             (None, '\'' | '"') => quote = Some(c),
-            (None, '(') => depth += 1,
+            (None, '(') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
             (None, ')') => {
                 depth -= 1;
                 if depth < 0 {
-                    return false;
+                    return None;
                 }
             }
             _ => {}
         }
     }
-    depth == 0 && quote.is_none()
+    (depth == 0 && quote.is_none()).then_some(deepest as usize)
 }
 
 fn count_nodes(e: &Expr) -> usize {

@@ -20,6 +20,10 @@ use crate::error::{Error, Result};
 /// Default budget: enough for the low zooms of every collection of a county.
 pub const DEFAULT_CACHE_BYTES: u64 = 256 << 20;
 
+/// Renders at once unless configured: a few per core, well below the database pool, so
+/// that pages and the nearest-AED search always find a connection.
+pub const DEFAULT_RENDERS: usize = 8;
+
 /// What identifies a tile: collection, version, tile matrix set, z, x, y.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TileKey {
@@ -148,6 +152,8 @@ impl CachedTile {
 #[derive(Clone)]
 pub struct TileCache {
     tiles: Cache<TileKey, Arc<CachedTile>>,
+    /// Bounds the renders that run at once; hits never wait for it.
+    renders: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for TileCache {
@@ -166,7 +172,14 @@ impl TileCache {
                 .max_capacity(max_bytes)
                 .weigher(|_, tile: &Arc<CachedTile>| tile.weight())
                 .build(),
+            renders: Arc::new(tokio::sync::Semaphore::new(DEFAULT_RENDERS)),
         }
+    }
+
+    /// At most `renders` tiles rendered at once (at least one).
+    pub fn with_render_limit(mut self, renders: usize) -> Self {
+        self.renders = Arc::new(tokio::sync::Semaphore::new(renders.max(1)));
+        self
     }
 
     /// The cached tile, or the one `render` makes (concurrent misses of one key render once).
@@ -175,14 +188,20 @@ impl TileCache {
         F: std::future::Future<Output = Result<Vec<u8>>>,
     {
         if let Some(tile) = self.tiles.get(&key).await {
+            crate::metrics::tile_cache(true);
             return Ok((tile, true));
         }
+        crate::metrics::tile_cache(false);
+        let renders = self.renders.clone();
         let tile = self
             .tiles
-            .try_get_with(
-                key,
-                async move { CachedTile::new(render.await?).map(Arc::new) },
-            )
+            .try_get_with(key, async move {
+                let _slot = renders
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| Error::Internal("the tile renderer is closed".into()))?;
+                CachedTile::new(render.await?).map(Arc::new)
+            })
             .await
             .map_err(|e| match Arc::try_unwrap(e) {
                 Ok(e) => e,
@@ -191,8 +210,10 @@ impl TileCache {
         Ok((tile, false))
     }
 
-    /// Tiles held and their bytes (both encodings).
-    pub fn usage(&self) -> (u64, u64) {
+    /// Tiles held and their bytes (every encoding).
+    pub async fn usage(&self) -> (u64, u64) {
+        // moka counts lazily; settle pending inserts and evictions first.
+        self.tiles.run_pending_tasks().await;
         (self.tiles.entry_count(), self.tiles.weighted_size())
     }
 }

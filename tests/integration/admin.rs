@@ -74,7 +74,7 @@ fn fixture_bytes(name: &str) -> Vec<u8> {
 #[actix_web::test]
 async fn uploads_become_versions_through_jobs() {
     let db = TestDb::new().await;
-    let key = kreisgeo::auth::create_key(&db.pool, "test")
+    let key = kreisgeo::auth::create_key(&db.pool, "test", &kreisgeo::auth::Scope::all())
         .await
         .expect("key")
         .key;
@@ -146,7 +146,7 @@ async fn uploads_become_versions_through_jobs() {
 #[actix_web::test]
 async fn admin_requires_a_valid_key_and_limits_uploads() {
     let db = TestDb::new().await;
-    let key = kreisgeo::auth::create_key(&db.pool, "test")
+    let key = kreisgeo::auth::create_key(&db.pool, "test", &kreisgeo::auth::Scope::all())
         .await
         .expect("key");
     let app = common::app(&db).await;
@@ -185,7 +185,7 @@ async fn admin_requires_a_valid_key_and_limits_uploads() {
     .await;
     assert_eq!(status, 401, "a revoked key must not work");
 
-    let fresh = kreisgeo::auth::create_key(&db.pool, "test")
+    let fresh = kreisgeo::auth::create_key(&db.pool, "test", &kreisgeo::auth::Scope::all())
         .await
         .expect("key")
         .key;

@@ -459,9 +459,11 @@ async fn keys_are_created_listed_and_revoked() {
         .expect("utf8")
         .trim()
         .to_string();
-    let id = kreisgeo::auth::verify(&db.pool, &key)
+    let verified = kreisgeo::auth::verify(&db.pool, &key)
         .await
         .expect("the printed key works");
+    assert_eq!(verified.scope, kreisgeo::auth::Scope::all());
+    let id = verified.id;
     let stored: Vec<u8> =
         sqlx::query_scalar("SELECT secret_hash FROM catalog.api_keys WHERE id = $1")
             .bind(id)
@@ -482,4 +484,54 @@ async fn keys_are_created_listed_and_revoked() {
         run(&["keys", "revoke", &id.to_string()]).status.code(),
         Some(1)
     );
+
+    // A key scoped to one dataset and two actions.
+    let out = run(&[
+        "keys",
+        "create",
+        "--name",
+        "Rettungsdienst",
+        "--datasets",
+        "aed",
+        "--actions",
+        "ingest,metadata",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let scoped = String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string();
+    let verified = kreisgeo::auth::verify(&db.pool, &scoped)
+        .await
+        .expect("works");
+    assert_eq!(
+        verified.scope,
+        kreisgeo::auth::Scope {
+            datasets: Some(vec!["aed".to_string()]),
+            actions: vec![
+                kreisgeo::auth::Action::Ingest,
+                kreisgeo::auth::Action::Metadata
+            ],
+        }
+    );
+    let listing = String::from_utf8(run(&["keys", "list"]).stdout).expect("utf8");
+    assert!(
+        listing.contains("ingest,metadata on aed"),
+        "the scope is listed: {listing}"
+    );
+    // An unknown action or a malformed dataset id is refused, and no key is made.
+    let out = run(&["keys", "create", "--name", "x", "--actions", "drop"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'drop' is not one of"));
+    let out = run(&["keys", "create", "--name", "x", "--datasets", "Bad Id"]);
+    assert_eq!(out.status.code(), Some(1));
+    let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM catalog.api_keys")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert_eq!(keys, 2);
 }

@@ -206,7 +206,7 @@ async fn catalog_in_three_serialisations_with_paging_and_metadata() {
     assert_eq!(again.status().as_u16(), 304);
 
     // Metadata through the admin API: a key is needed, wrong codes are named.
-    let key = kreisgeo::auth::create_key(&db.pool, "test")
+    let key = kreisgeo::auth::create_key(&db.pool, "test", &kreisgeo::auth::Scope::all())
         .await
         .expect("key")
         .key;
@@ -318,7 +318,7 @@ async fn deleted_datasets_stay_listed_as_deleted_until_purged() {
         .expect("downloads");
     let app = app(&db).await;
     let base = "http://localhost:8080";
-    let key = kreisgeo::auth::create_key(&db.pool, "test")
+    let key = kreisgeo::auth::create_key(&db.pool, "test", &kreisgeo::auth::Scope::all())
         .await
         .expect("key")
         .key;

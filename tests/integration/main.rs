@@ -15,4 +15,5 @@ mod filter;
 mod gdal;
 mod ingest;
 mod openapi;
+mod security;
 mod tiles;

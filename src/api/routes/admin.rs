@@ -1,14 +1,17 @@
 //! The admin API: uploads that become new dataset versions, and their jobs. Every request needs
 //! an API key (`Authorization: Bearer kg_…` or `X-API-Key: kg_…`); public endpoints never write.
 
-use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, post, put, web, HttpMessage, HttpRequest, HttpResponse};
 use futures::StreamExt;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 use utoipa::IntoParams;
 
 use super::TAG_ADMIN;
+use crate::api::error::classify;
 use crate::api::state::AppState;
+use crate::audit::{self, Outcome};
+use crate::auth::{Action, Key};
 use crate::catalog::{self, DatasetKind};
 use crate::error::{Error, Result};
 use crate::ingest::formats::ReadOptions;
@@ -17,15 +20,102 @@ use crate::jobs::{self, Job};
 use crate::ogc::{media, Link};
 use crate::opendata::metadata::{DatasetMetadata, Publisher};
 
-/// The key presented with the request, checked against the catalog.
-async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<i64> {
+/// The key presented with the request, checked against the catalog. A missing or wrong key is
+/// logged but not written to the audit log: anyone on the internet can send one, and the log
+/// must not be fillable by them.
+async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Key> {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let key = header("X-API-Key")
         .or_else(|| header("Authorization").and_then(|v| v.strip_prefix("Bearer ")))
         .ok_or_else(|| {
             Error::Unauthorized("an API key is required (Authorization: Bearer …)".into())
-        })?;
-    crate::auth::verify(&state.pool, key).await
+        });
+    let verified = match key {
+        Ok(key) => crate::auth::verify(&state.write_pool, key).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e @ Error::Unauthorized(_)) = &verified {
+        let peer = req
+            .connection_info()
+            .realip_remote_addr()
+            .map(str::to_string);
+        tracing::warn!(path = req.path(), peer, error = %e, "admin request without a valid key");
+    }
+    verified
+}
+
+/// An admin request whose key's scope covers it. It ends with [`Admitted::finish`], which
+/// writes the audit line.
+struct Admitted {
+    key: Key,
+    action: Action,
+    dataset: Option<String>,
+    request_id: Option<String>,
+}
+
+/// Authenticates the request and checks that its key may do `action` on `dataset` (`None`: the
+/// catalog as a whole); a refusal is audited.
+async fn admit(
+    req: &HttpRequest,
+    state: &AppState,
+    action: Action,
+    dataset: Option<&str>,
+) -> Result<Admitted> {
+    let key = authenticate(req, state).await?;
+    let admitted = Admitted {
+        key,
+        action,
+        dataset: dataset.map(str::to_string),
+        request_id: req
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .map(|id| id.to_string()),
+    };
+    if let Err(e) = admitted.key.scope.allows(action, dataset) {
+        admitted.write(state, Outcome::Denied, &Err(&e)).await;
+        return Err(e);
+    }
+    Ok(admitted)
+}
+
+impl Admitted {
+    /// Audits the end of the request and passes its result on.
+    async fn finish<T>(self, state: &AppState, result: Result<T>) -> Result<T> {
+        self.finish_as(state, Outcome::Succeeded, result).await
+    }
+
+    /// As [`Admitted::finish`], with `done` as the outcome of success.
+    async fn finish_as<T>(self, state: &AppState, done: Outcome, result: Result<T>) -> Result<T> {
+        let outcome = if result.is_ok() {
+            done
+        } else {
+            Outcome::Failed
+        };
+        self.write(state, outcome, &result.as_ref().map(|_| ()))
+            .await;
+        result
+    }
+
+    async fn write(&self, state: &AppState, outcome: Outcome, result: &Result<(), &Error>) {
+        let (status, detail) = match result {
+            Ok(()) if outcome == Outcome::Accepted => (202, None),
+            Ok(()) => (200, None),
+            Err(e) => (classify(e).0.as_u16(), Some(e.to_string())),
+        };
+        audit::write(
+            &state.write_pool,
+            audit::Record {
+                key_id: self.key.id,
+                action: self.action,
+                dataset: self.dataset.as_deref(),
+                outcome,
+                status: Some(status),
+                detail,
+                request_id: self.request_id.clone(),
+            },
+        )
+        .await;
+    }
 }
 
 /// Options of an upload.
@@ -98,6 +188,7 @@ impl UploadParams {
         (status = 202, description = "Accepted; poll the job", body = Job),
         (status = 400, description = "A malformed parameter", body = crate::api::error::ErrorBody),
         (status = 401, description = "No or no valid API key", body = crate::api::error::ErrorBody),
+        (status = 403, description = "The key may not ingest into this dataset", body = crate::api::error::ErrorBody),
         (status = 413, description = "Larger than the configured maximum", body = crate::api::error::ErrorBody)
     ),
     security(("api_key" = []))
@@ -110,9 +201,24 @@ pub async fn post_version(
     params: web::Query<UploadParams>,
     mut body: web::Payload,
 ) -> Result<HttpResponse> {
-    let key_id = authenticate(&req, &state).await?;
     let dataset = path.into_inner();
-    catalog::validate_dataset_id(&dataset).map_err(|m| Error::invalid("datasetId", m))?;
+    let admitted = admit(&req, &state, Action::Ingest, Some(&dataset)).await?;
+    let accepted = accept_upload(&req, &state, &admitted, &dataset, &params, &mut body).await;
+    admitted
+        .finish_as(&state, Outcome::Accepted, accepted)
+        .await
+}
+
+/// Streams the upload to a temporary file and starts its ingest job.
+async fn accept_upload(
+    req: &HttpRequest,
+    state: &AppState,
+    admitted: &Admitted,
+    dataset: &str,
+    params: &UploadParams,
+    body: &mut web::Payload,
+) -> Result<HttpResponse> {
+    catalog::validate_dataset_id(dataset).map_err(|m| Error::invalid("datasetId", m))?;
     let suffix = params
         .filename
         .as_deref()
@@ -125,7 +231,7 @@ pub async fn post_version(
         .suffix(&suffix)
         .tempfile()
         .map_err(|e| Error::Internal(format!("cannot create an upload file: {e}")))?;
-    let request = params.request(temp.path(), &dataset)?;
+    let request = params.request(temp.path(), dataset)?;
     let (file, temp_path) = temp.into_parts();
     let mut file = tokio::fs::File::from_std(file);
     let max = state.config.max_upload_bytes;
@@ -146,15 +252,16 @@ pub async fn post_version(
         .map_err(|e| Error::Ingest(IngestError::io(&temp_path, e)))?;
     drop(file);
 
+    let key_id = admitted.key.id;
     let source_name = params.filename.clone().unwrap_or_else(|| "upload".into());
-    let id = jobs::create(&state.pool, &dataset, key_id, &source_name, bytes).await?;
+    let id = jobs::create(&state.write_pool, dataset, key_id, &source_name, bytes).await?;
     // After a successful ingest: the new version's downloads, and its low zoom tiles.
     let after = {
         let seed = state.config.seed_max_zoom.map(|max_zoom| {
             (
-                state.pool.clone(),
+                state.write_pool.clone(),
                 state.tiles.clone(),
-                dataset.clone(),
+                dataset.to_string(),
                 max_zoom,
             )
         });
@@ -167,8 +274,13 @@ pub async fn post_version(
         }) as Box<dyn FnOnce() + Send>
     };
     jobs::spawn(
-        state.pool.clone(),
-        id,
+        jobs::Run {
+            pool: state.write_pool.clone(),
+            id,
+            key_id,
+            request_id: admitted.request_id.clone(),
+            slots: state.ingest_slots.clone(),
+        },
         IngestRequest {
             path: temp_path.to_path_buf(),
             ..request
@@ -176,8 +288,8 @@ pub async fn post_version(
         temp_path,
         Some(after),
     );
-    let href = format!("{}/admin/jobs/{id}", state.base_url(&req));
-    let job = jobs::get(&state.pool, id)
+    let href = format!("{}/admin/jobs/{id}", state.base_url(req));
+    let job = jobs::get(&state.write_pool, id)
         .await?
         .ok_or_else(|| Error::Internal("job vanished".into()))?;
     tracing::info!(job = id, %dataset, bytes, key = key_id, "upload accepted");
@@ -208,17 +320,55 @@ pub async fn get_job(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    authenticate(&req, &state).await?;
+    // Only a key that may ingest into the job's dataset learns of the job, or whether it exists.
+    let key = authenticate(&req, &state).await?;
     let raw = path.into_inner();
     let not_found = || Error::not_found("job", &raw);
     let id: i64 = raw.parse().map_err(|_| not_found())?;
-    let job = jobs::get(&state.pool, id).await?.ok_or_else(not_found)?;
+    let job = jobs::get(&state.write_pool, id)
+        .await?
+        .ok_or_else(not_found)?;
+    key.scope
+        .allows(Action::Ingest, Some(&job.dataset_id))
+        .map_err(|_| not_found())?;
     Ok(HttpResponse::Ok().json(job))
 }
 
-/// Parses a JSON request body; the error says where it is wrong.
-fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
-    serde_json::from_slice(body).map_err(|e| {
+/// Largest metadata document read: a hundred times a rich one.
+const MAX_JSON_BYTES: u64 = 1 << 20;
+
+/// Reads a JSON request body of at most [`MAX_JSON_BYTES`]; the error says where it is wrong.
+/// A body declared as anything but JSON is refused (415) rather than guessed at.
+async fn json_body<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    payload: &mut web::Payload,
+) -> Result<T> {
+    if let Some(declared) = req.headers().get(actix_web::http::header::CONTENT_TYPE) {
+        let essence = declared
+            .to_str()
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if essence != "application/json" && !essence.ends_with("+json") {
+            return Err(Error::UnsupportedMediaType(format!(
+                "the body must be application/json, not '{essence}'"
+            )));
+        }
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| Error::invalid("body", format!("body interrupted: {e}")))?;
+        if (body.len() + chunk.len()) as u64 > MAX_JSON_BYTES {
+            return Err(Error::TooLarge {
+                max: MAX_JSON_BYTES,
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body).map_err(|e| {
         Error::invalid(
             "body",
             format!("{e} (line {}, column {})", e.line(), e.column()),
@@ -236,6 +386,7 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
     responses(
         (status = 200, description = "The metadata", body = DatasetMetadata),
         (status = 401, description = "No or no valid API key", body = crate::api::error::ErrorBody),
+        (status = 403, description = "The key's scope does not cover the dataset or action", body = crate::api::error::ErrorBody),
         (status = 404, description = "No such dataset", body = crate::api::error::ErrorBody)
     ),
     security(("api_key" = []))
@@ -246,11 +397,12 @@ pub async fn get_metadata(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    authenticate(&req, &state).await?;
     let id = path.into_inner();
-    let metadata: DatasetMetadata = catalog::repo::metadata(&state.pool, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("dataset", &id))?;
+    let admitted = admit(&req, &state, Action::Metadata, Some(&id)).await?;
+    let metadata = catalog::repo::metadata(&state.write_pool, &id)
+        .await
+        .and_then(|m: Option<DatasetMetadata>| m.ok_or_else(|| Error::not_found("dataset", &id)));
+    let metadata = admitted.finish(&state, metadata).await?;
     Ok(HttpResponse::Ok().json(metadata))
 }
 
@@ -267,7 +419,9 @@ pub async fn get_metadata(
         (status = 200, description = "The stored metadata", body = DatasetMetadata),
         (status = 400, description = "A malformed or unknown value, named", body = crate::api::error::ErrorBody),
         (status = 401, description = "No or no valid API key", body = crate::api::error::ErrorBody),
-        (status = 404, description = "No such dataset", body = crate::api::error::ErrorBody)
+        (status = 403, description = "The key's scope does not cover the dataset or action", body = crate::api::error::ErrorBody),
+        (status = 404, description = "No such dataset", body = crate::api::error::ErrorBody),
+        (status = 415, description = "The body is not JSON", body = crate::api::error::ErrorBody)
     ),
     security(("api_key" = []))
 )]
@@ -276,15 +430,21 @@ pub async fn put_metadata(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Bytes,
+    mut body: web::Payload,
 ) -> Result<HttpResponse> {
-    let key = authenticate(&req, &state).await?;
     let id = path.into_inner();
-    let metadata: DatasetMetadata = json_body(&body)?;
-    metadata.validate()?;
-    if !catalog::repo::set_metadata(&state.pool, &id, &metadata).await? {
-        return Err(Error::not_found("dataset", &id));
+    let admitted = admit(&req, &state, Action::Metadata, Some(&id)).await?;
+    let key = admitted.key.id;
+    let stored = async {
+        let metadata: DatasetMetadata = json_body(&req, &mut body).await?;
+        metadata.validate()?;
+        if !catalog::repo::set_metadata(&state.write_pool, &id, &metadata).await? {
+            return Err(Error::not_found("dataset", &id));
+        }
+        Ok(metadata)
     }
+    .await;
+    let metadata = admitted.finish(&state, stored).await?;
     tracing::info!(dataset = %id, key, "metadata replaced");
     Ok(HttpResponse::Ok().json(metadata))
 }
@@ -297,16 +457,18 @@ pub async fn put_metadata(
     responses(
         (status = 200, description = "The publisher", body = Publisher),
         (status = 401, description = "No or no valid API key", body = crate::api::error::ErrorBody),
+        (status = 403, description = "The key is not scoped to every dataset, or may not change metadata", body = crate::api::error::ErrorBody),
         (status = 404, description = "Not entered yet", body = crate::api::error::ErrorBody)
     ),
     security(("api_key" = []))
 )]
 #[get("/admin/catalog/publisher")]
 pub async fn get_publisher(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
-    authenticate(&req, &state).await?;
-    let publisher: Publisher = catalog::repo::publisher(&state.pool)
-        .await?
-        .ok_or_else(|| Error::not_found("publisher", "catalog"))?;
+    let admitted = admit(&req, &state, Action::Metadata, None).await?;
+    let publisher = catalog::repo::publisher(&state.write_pool)
+        .await
+        .and_then(|p: Option<Publisher>| p.ok_or_else(|| Error::not_found("publisher", "catalog")));
+    let publisher = admitted.finish(&state, publisher).await?;
     Ok(HttpResponse::Ok().json(publisher))
 }
 
@@ -320,7 +482,9 @@ pub async fn get_publisher(req: HttpRequest, state: web::Data<AppState>) -> Resu
     responses(
         (status = 200, description = "The stored publisher", body = Publisher),
         (status = 400, description = "A malformed or unknown value, named", body = crate::api::error::ErrorBody),
-        (status = 401, description = "No or no valid API key", body = crate::api::error::ErrorBody)
+        (status = 401, description = "No or no valid API key", body = crate::api::error::ErrorBody),
+        (status = 403, description = "The key is not scoped to every dataset, or may not change metadata", body = crate::api::error::ErrorBody),
+        (status = 415, description = "The body is not JSON", body = crate::api::error::ErrorBody)
     ),
     security(("api_key" = []))
 )]
@@ -328,12 +492,18 @@ pub async fn get_publisher(req: HttpRequest, state: web::Data<AppState>) -> Resu
 pub async fn put_publisher(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    mut body: web::Payload,
 ) -> Result<HttpResponse> {
-    let key = authenticate(&req, &state).await?;
-    let publisher: Publisher = json_body(&body)?;
-    publisher.validate()?;
-    catalog::repo::set_publisher(&state.pool, &publisher).await?;
+    let admitted = admit(&req, &state, Action::Metadata, None).await?;
+    let key = admitted.key.id;
+    let stored = async {
+        let publisher: Publisher = json_body(&req, &mut body).await?;
+        publisher.validate()?;
+        catalog::repo::set_publisher(&state.write_pool, &publisher).await?;
+        Ok(publisher)
+    }
+    .await;
+    let publisher = admitted.finish(&state, stored).await?;
     tracing::info!(key, "publisher replaced");
     Ok(HttpResponse::Ok().json(publisher))
 }
@@ -349,6 +519,7 @@ pub async fn put_publisher(
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "No or no valid API key", body = crate::api::error::ErrorBody),
+        (status = 403, description = "The key's scope does not cover the dataset or action", body = crate::api::error::ErrorBody),
         (status = 404, description = "No such dataset", body = crate::api::error::ErrorBody)
     ),
     security(("api_key" = []))
@@ -359,11 +530,75 @@ pub async fn delete_dataset(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let key = authenticate(&req, &state).await?;
     let id = path.into_inner();
-    if !catalog::repo::delete_dataset(&state.pool, &id).await? {
-        return Err(Error::not_found("dataset", &id));
-    }
+    let admitted = admit(&req, &state, Action::Delete, Some(&id)).await?;
+    let key = admitted.key.id;
+    let deleted = match catalog::repo::delete_dataset(&state.write_pool, &id).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Error::not_found("dataset", &id)),
+        Err(e) => Err(e),
+    };
+    admitted.finish(&state, deleted).await?;
     tracing::info!(dataset = %id, key, "dataset deleted");
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Where a rollback goes.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RollbackParams {
+    /// The kept version to serve; without it, the newest one older than the active version.
+    #[param(example = 3)]
+    pub to: Option<i64>,
+}
+
+/// The versions before and after a rollback.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RolledBack {
+    #[schema(example = "aed")]
+    pub dataset: String,
+    /// The version served before.
+    #[schema(example = 4)]
+    pub from: i64,
+    /// The version served now.
+    #[schema(example = 3)]
+    pub to: i64,
+}
+
+/// Roll back a dataset
+///
+/// Serves an older kept version again, atomically: the previous one, or `to`. Tiles, pages and
+/// downloads follow at once (they are keyed by version).
+#[utoipa::path(
+    tag = TAG_ADMIN,
+    params(("datasetId" = String, Path, description = "Dataset id", example = "aed"), RollbackParams),
+    responses(
+        (status = 200, description = "Rolled back", body = RolledBack),
+        (status = 400, description = "No such kept version", body = crate::api::error::ErrorBody),
+        (status = 401, description = "No or no valid API key", body = crate::api::error::ErrorBody),
+        (status = 403, description = "The key may not roll back this dataset", body = crate::api::error::ErrorBody),
+        (status = 404, description = "No such dataset", body = crate::api::error::ErrorBody)
+    ),
+    security(("api_key" = []))
+)]
+#[post("/admin/datasets/{datasetId}/rollback")]
+pub async fn rollback(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<RollbackParams>,
+) -> Result<HttpResponse> {
+    let id = path.into_inner();
+    let admitted = admit(&req, &state, Action::Rollback, Some(&id)).await?;
+    let key = admitted.key.id;
+    let done = catalog::repo::rollback(&state.write_pool, &id, params.to).await;
+    let (from, to) = admitted.finish(&state, done).await?;
+    tracing::info!(dataset = %id, key, from, to, "rolled back");
+    state.downloads.notify_one();
+    Ok(HttpResponse::Ok().json(RolledBack {
+        dataset: id,
+        from,
+        to,
+    }))
 }

@@ -1,0 +1,143 @@
+//! What every request passes through, around the routes: refusals before routing (overlong or
+//! malformed URLs, rate limits, a database known to be down), and after it the request id,
+//! security headers, metrics and the database watch.
+
+use std::time::Instant;
+
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{web, HttpMessage};
+
+use super::error::DatabaseDown;
+use super::state::AppState;
+use crate::error::{Error, Result};
+
+/// Longest request target read (path and query). A CQL2 filter of a few hundred conditions
+/// fits; anything longer is refused before it costs work.
+pub const MAX_URI_BYTES: usize = 16 * 1024;
+
+/// The content security policy of HTML pages: everything from this origin only, no inline
+/// scripts; inline styles (the pages' one stylesheet) and blob workers (map rendering) allowed.
+const HTML_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data: blob:; worker-src 'self' blob:; child-src blob:; connect-src 'self'; \
+     frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+
+/// Operational endpoints: never rate limited, never refused while the database is down (they
+/// are how an operator learns of it).
+fn operational(path: &str) -> bool {
+    matches!(path, "/health" | "/ready" | "/metrics")
+}
+
+/// Tiles may still come from the tile cache during an outage; the rest needs the database.
+fn may_serve_from_cache(path: &str) -> bool {
+    path.contains("/tiles/")
+}
+
+/// `%00` in any case, or a raw NUL.
+fn has_nul(raw: &str) -> bool {
+    raw.contains('\0') || raw.as_bytes().windows(3).any(|w| w == b"%00")
+}
+
+/// A `..` segment, raw or percent-encoded.
+fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        let lower = segment.to_ascii_lowercase();
+        lower == ".." || lower.replace("%2e", ".") == ".."
+    })
+}
+
+/// Checks made before routing; an error answers at once.
+pub fn before(req: &ServiceRequest) -> Result<()> {
+    let target = req.uri().path_and_query().map_or("", |p| p.as_str());
+    if target.len() > MAX_URI_BYTES {
+        return Err(Error::UriTooLong { max: MAX_URI_BYTES });
+    }
+    let path = req.uri().path();
+    if has_nul(path) {
+        return Err(Error::invalid("path", "NUL bytes (%00) are not allowed"));
+    }
+    if req.uri().query().is_some_and(has_nul) {
+        return Err(Error::invalid("query", "NUL bytes (%00) are not allowed"));
+    }
+    if has_dot_segment(path) {
+        return Err(Error::invalid("path", "'..' segments are not allowed"));
+    }
+    if operational(path) {
+        return Ok(());
+    }
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return Ok(());
+    };
+    if let Some(limit) = &state.rate_limit {
+        limit.check(req)?;
+    }
+    if state.watch.is_down() && !may_serve_from_cache(path) {
+        return Err(Error::Unavailable(
+            "the database is not reachable; retry shortly".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Finishes every response: request id, security headers, metrics; a response that failed
+/// because the database was down starts the database watch.
+pub fn after(mut res: ServiceResponse<BoxBody>, started: Instant) -> ServiceResponse<BoxBody> {
+    if res.response().extensions().get::<DatabaseDown>().is_some() {
+        if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+            state.watch.tripped(&state.pool);
+        }
+    }
+    let request_id = res
+        .request()
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .and_then(|id| HeaderValue::from_str(&id.to_string()).ok());
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = res.request().method().to_string();
+    let status = res.status().as_u16();
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let headers = res.headers_mut();
+    if let Some(id) = request_id {
+        headers.insert(header::HeaderName::from_static("x-request-id"), id);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if html {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(HTML_CSP),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        );
+    }
+    crate::metrics::record_request(&route, &method, status, started.elapsed());
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{has_dot_segment, has_nul};
+
+    #[test]
+    fn refusals() {
+        assert!(has_nul("/collections/a%00b"));
+        assert!(has_nul("filter=x%00"));
+        assert!(!has_nul("/collections/a100"));
+        assert!(has_dot_segment("/collections/../admin"));
+        assert!(has_dot_segment("/collections/%2E%2e/admin"));
+        assert!(!has_dot_segment("/collections/a..b"));
+    }
+}

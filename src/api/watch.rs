@@ -1,0 +1,66 @@
+//! Watching the database through an outage: after a request failed because PostgreSQL was
+//! unreachable, requests that need it are refused at once (503, Retry-After) instead of each
+//! waiting for a connection, and a probe finds out when it is back; nothing needs a restart.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+
+/// How often the probe asks while the database is down.
+const PROBE_INTERVAL: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Default)]
+pub struct DatabaseWatch {
+    down: AtomicBool,
+    probing: AtomicBool,
+}
+
+impl DatabaseWatch {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Whether the database was found down and has not answered since.
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Relaxed)
+    }
+
+    /// A request failed because the database was down: refuse until a probe gets an answer.
+    pub fn tripped(self: &Arc<Self>, pool: &PgPool) {
+        self.down.store(true, Ordering::Relaxed);
+        if self.probing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        tracing::warn!("the database is unreachable; answering 503 until it is back");
+        let (watch, pool) = (self.clone(), pool.clone());
+        tokio::spawn(async move {
+            let since = Instant::now();
+            loop {
+                tokio::time::sleep(PROBE_INTERVAL).await;
+                if ping(&pool).await {
+                    break;
+                }
+            }
+            watch.down.store(false, Ordering::Relaxed);
+            watch.probing.store(false, Ordering::Release);
+            tracing::info!(
+                seconds = since.elapsed().as_secs_f64(),
+                "the database answers again; serving"
+            );
+        });
+    }
+}
+
+/// Whether the database answers a trivial query within a second.
+pub async fn ping(pool: &PgPool) -> bool {
+    matches!(
+        tokio::time::timeout(
+            Duration::from_secs(1),
+            sqlx::query("SELECT 1").execute(pool)
+        )
+        .await,
+        Ok(Ok(_))
+    )
+}
