@@ -190,7 +190,7 @@ struct ServeArgs {
     statement_timeout: std::time::Duration,
     /// How long a request waits for a database connection before it answers 503; also how
     /// long the first requests of a database outage take to say so.
-    #[arg(long, env = "KREISGEO_DB_ACQUIRE_TIMEOUT", default_value = "1s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "KREISGEO_DB_ACQUIRE_TIMEOUT", default_value = "750ms", value_parser = humantime::parse_duration)]
     db_acquire_timeout: std::time::Duration,
     /// Database connections of the public API.
     #[arg(long, env = "KREISGEO_DB_CONNECTIONS", default_value_t = 16)]
@@ -302,12 +302,25 @@ fn parse_action(s: &str) -> Result<kreisgeo::auth::Action, String> {
         .ok_or_else(|| format!("'{s}' is not one of ingest, metadata, rollback, delete"))
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum StopMode {
+    Smart,
+    Fast,
+    Immediate,
+}
+
 #[derive(Subcommand)]
 enum DbAction {
     /// Start the embedded PostgreSQL and leave it running; prints its URL.
     Start,
     /// Stop the embedded PostgreSQL.
-    Stop,
+    Stop {
+        /// smart waits up to 15 s for clients to leave, then goes fast; fast disconnects them
+        /// at once (what a service restart does); immediate stops without a checkpoint, as a
+        /// crash would (recovery replays the WAL at the next start).
+        #[arg(long, value_enum, default_value = "smart")]
+        mode: StopMode,
+    },
     /// Print the URL of the running embedded PostgreSQL.
     Url,
 }
@@ -315,6 +328,9 @@ enum DbAction {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format);
+    // An actix System over tokio's multi-threaded runtime: the HTTP workers then run on their
+    // own arbiters, and a graceful shutdown waits for the connections still being answered
+    // (on a bare tokio runtime actix-server counts them as idle and drops streaming responses).
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -322,7 +338,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let system = actix_web::rt::System::with_tokio_rt(move || runtime);
+    match system.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -472,6 +489,7 @@ async fn serve(url: Option<&str>, data_dir: &Path, args: ServeArgs) -> anyhow::R
             state
         }
     };
+    state.watch.heartbeat(&state.pool);
     kreisgeo::downloads::build::spawn(state.write_pool.clone(), state.downloads.clone());
     // Deleted datasets leave the catalog after the retention time; hourly is precise enough.
     let (pool, days) = (
@@ -507,11 +525,13 @@ async fn serve(url: Option<&str>, data_dir: &Path, args: ServeArgs) -> anyhow::R
         });
     }
     let bind = args.bind;
+    let in_flight = state.in_flight.clone();
     let mut server = HttpServer::new(move || kreisgeo::api::app(state.clone()))
         .on_connect(kreisgeo::api::on_connect)
         .client_request_timeout(args.header_timeout)
         .keep_alive(args.keep_alive)
-        .shutdown_timeout(args.shutdown_grace.as_secs());
+        .shutdown_timeout(args.shutdown_grace.as_secs())
+        .disable_signals();
     if let Some(n) = args.workers {
         server = server.workers(n);
     }
@@ -523,10 +543,45 @@ async fn serve(url: Option<&str>, data_dir: &Path, args: ServeArgs) -> anyhow::R
         }
     };
     tracing::info!(%bind, "kreisgeo serving on http://{bind}/");
-    // actix-web stops on SIGINT/SIGTERM after finishing in-flight requests.
-    let result = server.run().await;
+    let server = server.run();
+    let handle = server.handle();
+    let grace = args.shutdown_grace;
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        drain(handle, in_flight, grace).await;
+    });
+    let result = server.await;
     db.close().await?;
     result.context("HTTP server failed")
+}
+
+/// A graceful stop: accept nothing new, let the responses in flight finish (bodies included)
+/// for up to `grace`, then stop. actix-server's own signal handling can drop a streaming
+/// response when its accept loop ends before the worker's stop (actix/actix-net#945), so the
+/// draining happens here, before the server is asked to stop.
+async fn drain(
+    handle: actix_web::dev::ServerHandle,
+    in_flight: kreisgeo::api::middleware::InFlight,
+    grace: std::time::Duration,
+) {
+    handle.pause().await;
+    let started = std::time::Instant::now();
+    tracing::info!(
+        responses = in_flight.count(),
+        grace_seconds = grace.as_secs_f64(),
+        "stopping: no new connections; finishing the responses in flight"
+    );
+    while in_flight.count() > 0 && started.elapsed() < grace {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    match in_flight.count() {
+        0 => tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "every response finished; stopping"
+        ),
+        n => tracing::warn!(responses = n, "grace period over; cutting responses off"),
+    }
+    handle.stop(true).await;
 }
 
 async fn run_ingest(
@@ -824,8 +879,12 @@ async fn db_command(action: DbAction, data_dir: &Path) -> anyhow::Result<ExitCod
                 data_dir.display()
             ),
         },
-        DbAction::Stop => match EmbeddedPostgres::attach(data_dir).await? {
-            Some(pg) => pg.force_stop().await?,
+        DbAction::Stop { mode } => match EmbeddedPostgres::attach(data_dir).await? {
+            Some(pg) => match mode {
+                StopMode::Smart => pg.force_stop().await?,
+                StopMode::Fast => pg.stop_now(false).await?,
+                StopMode::Immediate => pg.stop_now(true).await?,
+            },
             None => eprintln!(
                 "no embedded PostgreSQL is running in {}",
                 data_dir.display()

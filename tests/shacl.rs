@@ -9,12 +9,14 @@
 //! never passed. pyshacl comes from `scripts/install-deps.sh --test` (`target/py`), or from
 //! `KREISGEO_PYTHON`.
 
-use std::net::TcpListener;
+#[path = "support/portal.rs"]
+mod portal;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use portal::Portal;
 
 const NAME: &str = "dcat_catalog_has_no_violations_of_the_dcat_ap_de_shapes";
 
@@ -33,35 +35,6 @@ fn main() {
     }
     let trial = Trial::test(NAME, move || validate(&shapes)).with_ignored_flag(!present);
     libtest_mimic::run(&args, vec![trial]).exit();
-}
-
-fn kreisgeo() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kreisgeo"));
-    cmd.env_remove("DATABASE_URL").stdin(Stdio::null());
-    cmd
-}
-
-/// The embedded PostgreSQL and the server of this test, stopped however the test ends.
-struct Portal {
-    data_dir: PathBuf,
-    server: Option<Child>,
-}
-
-impl Drop for Portal {
-    fn drop(&mut self) {
-        if let Some(mut server) = self.server.take() {
-            let _ = server.kill();
-            let _ = server.wait();
-        }
-        let _ = kreisgeo()
-            .env("KREISGEO_DATA_DIR", &self.data_dir)
-            .args(["db", "stop"])
-            .stderr(Stdio::null())
-            .status();
-        if let Some(parent) = self.data_dir.parent() {
-            let _ = std::fs::remove_dir_all(parent);
-        }
-    }
 }
 
 fn check(ok: bool, what: impl FnOnce() -> String) -> Result<(), Failed> {
@@ -84,71 +57,21 @@ fn validate(shapes: &Path) -> Result<(), Failed> {
         )
     })?;
 
-    // /tmp, because the postgres user (initdb runs as it under root) must reach the data.
-    let scratch = std::env::temp_dir().join(format!("kreisgeo-shacl-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch)?;
-    let mut portal = Portal {
-        data_dir: scratch.join("pg"),
-        server: None,
-    };
-    let start = kreisgeo()
-        .env("KREISGEO_DATA_DIR", &portal.data_dir)
-        .args(["db", "start"])
-        .output()?;
-    check(start.status.success(), || {
-        format!("db start: {}", String::from_utf8_lossy(&start.stderr))
-    })?;
+    let mut portal = Portal::start("shacl");
     let load = Command::new(manifest.join("scripts/load-fixtures.sh"))
         .arg(env!("CARGO_BIN_EXE_kreisgeo"))
-        .env("KREISGEO_DATA_DIR", &portal.data_dir)
+        .env("KREISGEO_DATA_DIR", portal.data_dir())
         .env_remove("DATABASE_URL")
         .output()?;
     check(load.status.success(), || {
         format!("load-fixtures: {}", String::from_utf8_lossy(&load.stderr))
     })?;
-
-    // One dataset deleted, so that the catalog also carries a deleted record.
-    let deleted = kreisgeo()
-        .env("KREISGEO_DATA_DIR", &portal.data_dir)
-        .args(["datasets", "delete", "kreisgrenze"])
-        .output()?;
-    check(deleted.status.success(), || {
-        format!(
-            "datasets delete: {}",
-            String::from_utf8_lossy(&deleted.stderr)
-        )
-    })?;
-
-    // The downloads, so that the catalog lists them with size and checksum.
-    let build = kreisgeo()
-        .env("KREISGEO_DATA_DIR", &portal.data_dir)
-        .args(["downloads", "build"])
-        .output()?;
-    check(build.status.success(), || {
-        format!(
-            "downloads build: {}",
-            String::from_utf8_lossy(&build.stderr)
-        )
-    })?;
-
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let base = format!("http://127.0.0.1:{port}");
-    portal.server = Some(
-        kreisgeo()
-            .env("KREISGEO_DATA_DIR", &portal.data_dir)
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?,
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        check(Instant::now() < deadline, || {
-            "the server did not start".into()
-        })?;
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    // One dataset deleted, so that the catalog also carries a deleted record; the downloads,
+    // so that the catalog lists them with size and checksum.
+    portal.ok(&["datasets", "delete", "kreisgrenze"]);
+    portal.ok(&["downloads", "build"]);
+    portal.serve(&[]);
+    let base = portal.url("");
 
     let mut documents = vec![
         (format!("{base}/catalog.ttl"), "turtle"),

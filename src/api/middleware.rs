@@ -2,6 +2,8 @@
 //! malformed URLs, rate limits, a database known to be down), and after it the request id,
 //! security headers, metrics and the database watch.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::BoxBody;
@@ -80,6 +82,51 @@ pub fn before(req: &ServiceRequest) -> Result<()> {
     Ok(())
 }
 
+/// Responses not yet sent to the end, bodies included: a graceful shutdown waits for them.
+#[derive(Debug, Clone, Default)]
+pub struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn track(&self) -> InFlightGuard {
+        self.0.fetch_add(1, Ordering::AcqRel);
+        InFlightGuard(self.0.clone())
+    }
+}
+
+/// Counts one response until its body is dropped: sent in full, or the client gone.
+struct InFlightGuard(Arc<AtomicUsize>);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A body that keeps its response counted as in flight.
+struct Tracked {
+    body: BoxBody,
+    _guard: InFlightGuard,
+}
+
+impl actix_web::body::MessageBody for Tracked {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> actix_web::body::BodySize {
+        self.body.size()
+    }
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::result::Result<bytes::Bytes, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_next(cx)
+    }
+}
+
 /// Finishes every response: request id, security headers, metrics; a response that failed
 /// because the database was down starts the database watch.
 pub fn after(mut res: ServiceResponse<BoxBody>, started: Instant) -> ServiceResponse<BoxBody> {
@@ -124,7 +171,22 @@ pub fn after(mut res: ServiceResponse<BoxBody>, started: Instant) -> ServiceResp
         );
     }
     crate::metrics::record_request(&route, &method, status, started.elapsed());
-    res
+    let in_flight = res
+        .request()
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.in_flight.clone());
+    match in_flight {
+        Some(in_flight) => {
+            let guard = in_flight.track();
+            res.map_body(|_, body| {
+                BoxBody::new(Tracked {
+                    body,
+                    _guard: guard,
+                })
+            })
+        }
+        None => res,
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;
+pub mod streaming;
 pub mod watch;
 
 use actix_cors::Cors;

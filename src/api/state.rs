@@ -69,6 +69,8 @@ pub struct AppState {
     /// Whether the database is down, seen from failed requests.
     pub watch: std::sync::Arc<super::watch::DatabaseWatch>,
     pub rate_limit: Option<std::sync::Arc<super::ratelimit::RateLimit>>,
+    /// Responses still being sent; shared by every worker.
+    pub in_flight: super::middleware::InFlight,
 }
 
 impl AppState {
@@ -87,6 +89,7 @@ impl AppState {
                 config.max_concurrent_ingests.max(1),
             )),
             watch: super::watch::DatabaseWatch::new(),
+            in_flight: super::middleware::InFlight::default(),
             rate_limit: config
                 .rate_limit
                 .map(|c| std::sync::Arc::new(super::ratelimit::RateLimit::new(c))),
@@ -102,7 +105,13 @@ impl AppState {
 
     /// Caches the served collections, invalidated by the catalog's announcements.
     pub async fn with_catalog_cache(mut self) -> crate::Result<Self> {
-        self.catalog = Some(crate::catalog::cache::CatalogCache::listening(&self.pool).await?);
+        let (watch, pool) = (self.watch.clone(), self.pool.clone());
+        self.catalog = Some(
+            crate::catalog::cache::CatalogCache::listening(&self.pool, move || {
+                watch.tripped(&pool)
+            })
+            .await?,
+        );
         Ok(self)
     }
 

@@ -33,8 +33,13 @@ pub struct CatalogCache {
 
 impl CatalogCache {
     /// A cache whose invalidations come from a listener on [`CHANNEL`], connected before this
-    /// returns (so that nothing is cached that an announcement could not reach).
-    pub async fn listening(pool: &PgPool) -> Result<Arc<Self>> {
+    /// returns (so that nothing is cached that an announcement could not reach). `on_lost`
+    /// runs when the listener's connection breaks: usually the first sign of a database
+    /// outage, before any request has met it.
+    pub async fn listening(
+        pool: &PgPool,
+        on_lost: impl Fn() + Send + 'static,
+    ) -> Result<Arc<Self>> {
         let mut listener = PgListener::connect_with(pool).await?;
         listener.listen(CHANNEL).await?;
         let cache = Arc::new(Self {
@@ -54,10 +59,14 @@ impl CatalogCache {
                     Ok(Some(n)) => cache.invalidate(n.payload()).await,
                     // The connection was lost (it reconnects on the next call): what was
                     // announced meanwhile is unknown.
-                    Ok(None) => cache.invalidate_all(),
+                    Ok(None) => {
+                        cache.invalidate_all();
+                        on_lost();
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "catalog listener failed; cache dropped");
                         cache.invalidate_all();
+                        on_lost();
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                 }

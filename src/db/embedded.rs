@@ -232,6 +232,15 @@ impl EmbeddedPostgres {
         Ok(())
     }
 
+    /// Stops the server at once: clients are disconnected (fast), or the server quits without
+    /// a checkpoint as in a crash (immediate).
+    pub async fn stop_now(&self, immediate: bool) -> Result<()> {
+        let mode = if immediate { "immediate" } else { "fast" };
+        self.pg_ctl(&["stop", "-m", mode, "-t", "60"]).await?;
+        tracing::info!(mode, "embedded PostgreSQL stopped");
+        Ok(())
+    }
+
     /// Port of a live postmaster on this cluster, read from `postmaster.pid`.
     fn running_port(&self) -> Option<u16> {
         let text = fs::read_to_string(self.pgdata.join("postmaster.pid")).ok()?;

@@ -174,7 +174,10 @@ pub async fn get_download(
         ))
         .content_type(kind.format.media_type())
         .no_chunking(end - start);
-    Ok(response.streaming(store::read(state.pool.clone(), file.id, start, end)))
+    let bytes =
+        crate::api::streaming::started(store::read(state.pool.clone(), file.id, start, end))
+            .await?;
+    Ok(response.streaming(bytes))
 }
 
 /// A single range `bytes=a-b`, `bytes=a-` or `bytes=-n` as `[start, end)`; `None` for a header

@@ -168,16 +168,16 @@ pub async fn get_items(
         query: q.clone(),
         spec,
     };
-    Ok(match format {
-        ItemsFormat::GeoJson => page.stream(GeoJsonEncoder::new(&version)),
-        ItemsFormat::Csv => page.stream(CsvEncoder::new(&version)),
-        ItemsFormat::FlatGeobuf => page.stream(FgbEncoder::new(&version, &q.crs)?),
+    match format {
+        ItemsFormat::GeoJson => page.stream(GeoJsonEncoder::new(&version)).await,
+        ItemsFormat::Csv => page.stream(CsvEncoder::new(&version)).await,
+        ItemsFormat::FlatGeobuf => page.stream(FgbEncoder::new(&version, &q.crs)?).await,
         ItemsFormat::Html => {
             let json = crate::html::html_href(&self_href, Some(media::GEOJSON))
                 .replacen("f=html", "f=json", 1);
-            page.stream(HtmlEncoder::new(&version, &title, json))
+            page.stream(HtmlEncoder::new(&version, &title, json)).await
         }
-    })
+    }
 }
 
 /// A page about to be streamed in the format its encoder writes.
@@ -190,7 +190,7 @@ struct Page<'a> {
 }
 
 impl Page<'_> {
-    fn stream<E: FeatureEncoder>(mut self, encoder: E) -> HttpResponse {
+    async fn stream<E: FeatureEncoder>(mut self, encoder: E) -> Result<HttpResponse> {
         // Only formats that show numberMatched have the query count.
         let rows = query::page(
             self.state.pool.clone(),
@@ -198,9 +198,11 @@ impl Page<'_> {
             self.query,
             encoder.shows_number_matched(),
         );
+        let rows = crate::api::streaming::started(rows).await?;
         self.response.content_type(encoder.content_type());
-        self.response
-            .streaming(encode_page(rows, encoder, self.spec))
+        Ok(self
+            .response
+            .streaming(encode_page(rows, encoder, self.spec)))
     }
 }
 

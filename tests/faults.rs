@@ -1,0 +1,305 @@
+//! Faults a data centre sees, end to end with real processes: PostgreSQL restarted under a
+//! running server, ingests killed or cut off mid-COPY, a shutdown with requests in flight.
+//! Each test has its own PostgreSQL (tests/support/portal.rs) so that stopping it touches
+//! nothing else.
+
+#[path = "support/portal.rs"]
+mod portal;
+
+use std::io::{Read, Write};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use portal::{manifest, Portal};
+use serde_json::Value as Json;
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .max_idle_connections(0)
+        .build()
+        .into()
+}
+
+/// Status, Retry-After and JSON body (Null when not JSON) of a GET.
+fn get(url: &str) -> (u16, Option<String>, Json) {
+    let mut resp = agent().get(url).call().expect("HTTP answer");
+    let status = resp.status().as_u16();
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(u64::MAX)
+        .read_to_vec()
+        .expect("body");
+    (
+        status,
+        retry,
+        serde_json::from_slice(&body).unwrap_or(Json::Null),
+    )
+}
+
+fn fixture(name: &str) -> String {
+    manifest().join("fixtures").join(name).display().to_string()
+}
+
+/// The served version of `dataset` and its feature count, as a client sees them.
+fn served(portal: &Portal, dataset: &str) -> (i64, u64) {
+    let (status, _, body) = get(&portal.url(&format!("/collections/{dataset}/items?limit=1")));
+    assert_eq!(status, 200, "{body}\n{}", portal.log());
+    let count = body["numberMatched"].as_u64().expect("numberMatched");
+    let versions = portal.ok(&["datasets", "list"]);
+    let line = versions
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(dataset))
+        .unwrap_or_else(|| panic!("{dataset} not listed:\n{versions}"));
+    // id, kind, active version, versions kept, title
+    let version = line
+        .split_whitespace()
+        .nth(2)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no version in {line:?}"));
+    (version, count)
+}
+
+#[test]
+fn postgres_restarted_under_a_running_server_answers_503_then_serves_again_by_itself() {
+    let mut portal = Portal::start("restart");
+    portal.ok(&[
+        "ingest",
+        &fixture("generated/parcels_lueneburg_1000_25832.fgb"),
+        "--dataset",
+        "parcels",
+        "--kind",
+        "parcels",
+    ]);
+    portal.serve(&["--rate-limit", "0"]);
+    let items = portal.url("/collections/parcels/items?limit=10");
+    assert_eq!(get(&items).0, 200);
+
+    for restart in 1..=2 {
+        portal.ok(&["db", "stop", "--mode", "fast"]);
+        let asked = Instant::now();
+        let (status, retry, body) = get(&items);
+        let answered = asked.elapsed();
+        assert_eq!(status, 503, "{body}\n{}", portal.log());
+        assert_eq!(body["code"], "ServiceUnavailable");
+        assert!(retry.is_some(), "503 without Retry-After");
+        // Not a speed target: only that the answer comes and does not hang on a connection.
+        assert!(answered < Duration::from_secs(5), "took {answered:?}");
+        // Once the outage is known, answers come without waiting for a connection.
+        let asked = Instant::now();
+        assert_eq!(get(&portal.url("/collections/parcels")).0, 503);
+        let second = asked.elapsed();
+        let (status, _, body) = get(&portal.url("/health"));
+        assert_eq!((status, body["status"].as_str()), (200, Some("up")));
+        let (status, _, body) = get(&portal.url("/ready"));
+        assert_eq!((status, body["status"].as_str()), (503, Some("not ready")));
+
+        portal.ok(&["db", "start"]);
+        let back = Instant::now();
+        loop {
+            let (status, _, body) = get(&portal.url("/ready"));
+            if status == 200 {
+                break;
+            }
+            assert_eq!(status, 503, "{body}");
+            assert!(
+                back.elapsed() < Duration::from_secs(30),
+                "no recovery:\n{}",
+                portal.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let recovered = back.elapsed();
+        let (status, _, body) = get(&items);
+        assert_eq!(status, 200, "ready, but: {body}");
+        assert_eq!(body["features"].as_array().map(Vec::len), Some(10));
+        println!(
+            "restart {restart}: first 503 after {:.0} ms, next {:.1} ms; serving again {:.0} ms after PostgreSQL accepted connections",
+            answered.as_secs_f64() * 1e3,
+            second.as_secs_f64() * 1e3,
+            recovered.as_secs_f64() * 1e3
+        );
+    }
+    assert_eq!(served(&portal, "parcels").1, 1000);
+    let metrics = agent()
+        .get(&portal.url("/metrics"))
+        .call()
+        .expect("metrics")
+        .body_mut()
+        .read_to_string()
+        .expect("text");
+    assert!(metrics.contains("status=\"503\""), "the outage is counted");
+}
+
+/// Starts an ingest of `file` as a new version of `parcels`, waits `after`, and then does
+/// `interrupt` to it.
+fn interrupted_ingest(
+    portal: &Portal,
+    file: &str,
+    after: Duration,
+    interrupt: impl FnOnce(&mut std::process::Child),
+) -> String {
+    let mut child = portal
+        .cli()
+        .args(["ingest", file, "--dataset", "parcels", "--kind", "parcels"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ingest");
+    std::thread::sleep(after);
+    interrupt(&mut child);
+    let out = child.wait_with_output().expect("wait");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn an_ingest_killed_or_cut_off_mid_copy_leaves_the_served_version_intact() {
+    let mut portal = Portal::start("killed-ingest");
+    portal.ok(&[
+        "ingest",
+        &fixture("generated/parcels_lueneburg_1000_25832.fgb"),
+        "--dataset",
+        "parcels",
+        "--kind",
+        "parcels",
+    ]);
+    let big = portal.file("parcels_300k.fgb");
+    let big = big.to_str().expect("utf8 path");
+    portal.ok(&[
+        "generate", "--kind", "parcels", "--count", "300000", "--out", big,
+    ]);
+    portal.serve(&["--rate-limit", "0"]);
+    let before = served(&portal, "parcels");
+    assert_eq!(before.1, 1000);
+
+    // kill -9 at several points of the load: reading, COPY, indexing, switching.
+    for ms in [50, 300, 700, 1200] {
+        let stderr = interrupted_ingest(&portal, big, Duration::from_millis(ms), |c| {
+            let _ = c.kill();
+        });
+        let now = served(&portal, "parcels");
+        // Either the ingest had not switched yet (the old version) or it had completed
+        // (the whole new one): never anything in between.
+        assert!(
+            now == before || now.1 == 300_000,
+            "after kill -9 at {ms} ms: {now:?} (before {before:?})\n{stderr}"
+        );
+        if now.1 == 300_000 {
+            println!("kill -9 at {ms} ms: the ingest had already completed");
+            break;
+        }
+        println!(
+            "kill -9 at {ms} ms: still serving version {} with {} features",
+            now.0, now.1
+        );
+    }
+    let before = served(&portal, "parcels");
+
+    // PostgreSQL stopped as in a crash while the ingest copies.
+    let stderr = interrupted_ingest(&portal, big, Duration::from_millis(400), |_| {
+        portal.ok(&["db", "stop", "--mode", "immediate"]);
+    });
+    assert!(!stderr.is_empty(), "the ingest must say it failed");
+    println!(
+        "ingest cut off by a PostgreSQL crash said: {}",
+        stderr.lines().last().unwrap_or("")
+    );
+    portal.ok(&["db", "start"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while get(&portal.url("/ready")).0 != 200 {
+        assert!(Instant::now() < deadline, "no recovery:\n{}", portal.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let after = served(&portal, "parcels");
+    assert!(
+        after == before || after.1 == 300_000,
+        "after the crash: {after:?} (before {before:?})"
+    );
+
+    // Nothing is left half-made: the next ingest works and is served whole.
+    portal.ok(&["ingest", big, "--dataset", "parcels", "--kind", "parcels"]);
+    let done = served(&portal, "parcels");
+    assert_eq!(done.1, 300_000);
+    assert!(done.0 > before.0);
+}
+
+#[test]
+fn a_shutdown_lets_requests_in_flight_finish() {
+    let mut portal = Portal::start("shutdown");
+    // A download far larger than the socket buffers, so that the server is still writing it
+    // when told to stop.
+    let file = portal.file("parcels_100k.fgb");
+    let file = file.to_str().expect("utf8 path");
+    portal.ok(&[
+        "generate", "--kind", "parcels", "--count", "100000", "--out", file,
+    ]);
+    portal.ok(&["ingest", file, "--dataset", "parcels", "--kind", "parcels"]);
+    portal.ok(&["downloads", "build"]);
+    portal.serve(&["--rate-limit", "0", "--shutdown-grace", "20s"]);
+    let (status, _, listing) = get(&portal.url("/collections/parcels/downloads"));
+    assert_eq!(status, 200, "{listing}");
+    let file = listing["downloads"]
+        .as_array()
+        .and_then(|d| {
+            d.iter()
+                .find(|f| f["name"].as_str().is_some_and(|n| n.ends_with(".geojson")))
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("no GeoJSON download in {listing}"));
+    let size = file["bytes"].as_u64().expect("size");
+    let path = format!(
+        "/collections/parcels/downloads/{}",
+        file["name"].as_str().expect("name")
+    );
+
+    // A slow client: it reads the first bytes, then the server is told to stop.
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", portal.port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut first = [0u8; 512];
+    let n = stream.read(&mut first).expect("first bytes");
+    assert!(n > 0);
+    let server = portal.server.as_ref().expect("server");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("SIGTERM");
+    std::thread::sleep(Duration::from_millis(300));
+    // The response in flight gets the whole file.
+    let mut rest = Vec::new();
+    stream.read_to_end(&mut rest).expect("the rest");
+    let mut whole = first[..n].to_vec();
+    whole.extend_from_slice(&rest);
+    let split = whole
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("head");
+    let head = String::from_utf8_lossy(&whole[..split]).to_string();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(
+        (whole.len() - split - 4) as u64,
+        size,
+        "the body was cut short\n{head}\n{}",
+        portal.log()
+    );
+    let status = portal.server.take().expect("server").wait().expect("exit");
+    assert!(
+        status.success(),
+        "the server exits cleanly: {status:?}\n{}",
+        portal.log()
+    );
+}
