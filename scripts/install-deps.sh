@@ -2,7 +2,8 @@
 # Installs the Debian packages kreisgeo needs, only those that are missing:
 # PostgreSQL 15 + PostGIS 3 (the embedded database), and with --test also GDAL's command-line
 # tools (the tests check that GDAL's OGC API client reads kreisgeo) and, in target/py, pyshacl
-# from PyPI (the tests validate the DCAT-AP.de catalog with it).
+# from PyPI (the tests validate the DCAT-AP.de catalog with it), and in target/tools cargo-deny
+# from crates.io (the tests check the dependency policy in deny.toml with it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,13 @@ pyshacl() {
   target/py/bin/pip install --quiet --disable-pip-version-check pyshacl==0.40.1
 }
 
+cargo_deny() {
+  $test_tools || return 0
+  [[ -x target/tools/bin/cargo-deny ]] && return 0
+  echo "building cargo-deny into target/tools (a few minutes, once)" >&2
+  cargo install --quiet --locked cargo-deny --version 0.20.2 --root target/tools
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -38,3 +46,4 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 pyshacl
+cargo_deny

@@ -32,6 +32,16 @@ struct Cli {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     database_url: Option<String>,
 
+    /// A file holding the database URL (a container or systemd secret), so that the password
+    /// is in no process environment.
+    #[arg(
+        long,
+        env = "DATABASE_URL_FILE",
+        global = true,
+        conflicts_with = "database_url"
+    )]
+    database_url_file: Option<PathBuf>,
+
     /// Directory of the embedded PostgreSQL [default: /var/lib/kreisgeo for root,
     /// ~/.local/share/kreisgeo otherwise]
     #[arg(long, env = "KREISGEO_DATA_DIR", global = true)]
@@ -353,7 +363,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .data_dir
         .clone()
         .unwrap_or_else(EmbeddedPostgres::default_data_dir);
-    let url = cli.database_url.as_deref().filter(|u| !u.is_empty());
+    let from_file = match &cli.database_url_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the database URL from {}", path.display()))?
+                .trim()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let url = cli
+        .database_url
+        .as_deref()
+        .or(from_file.as_deref())
+        .filter(|u| !u.is_empty());
     match cli.command {
         Command::Serve(args) => {
             serve(url, &data_dir, *args).await?;

@@ -535,3 +535,46 @@ async fn keys_are_created_listed_and_revoked() {
         .expect("count");
     assert_eq!(keys, 2);
 }
+
+#[actix_web::test]
+async fn the_database_url_can_come_from_a_secret_file_and_is_never_logged() {
+    let db = TestDb::new().await;
+    let dir = crate::common::scratch_root().join(format!("secret-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let secret = dir.join("database-url");
+    std::fs::write(&secret, format!("{}\n", db.url)).expect("secret file");
+    let out = kreisgeo()
+        .env_remove("DATABASE_URL")
+        .env("DATABASE_URL_FILE", &secret)
+        .env("RUST_LOG", "debug")
+        .args([
+            "ingest",
+            &fixture("aed_koeln.geojson").display().to_string(),
+            "--dataset",
+            "aed",
+            "--kind",
+            "aed",
+        ])
+        .output()
+        .expect("run");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let password = db
+        .url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .and_then(|(user, _)| user.split_once(':'))
+        .map(|(_, password)| password.to_string())
+        .expect("the test URL has a password");
+    assert!(!log.contains(&password), "the password was logged:\n{log}");
+    let datasets: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM catalog.datasets WHERE id = 'aed'")
+            .fetch_one(&db.pool)
+            .await
+            .expect("count");
+    assert_eq!(
+        datasets, 1,
+        "the ingest went to the database named in the file"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -15,5 +15,6 @@ mod filter;
 mod gdal;
 mod ingest;
 mod openapi;
+mod policy;
 mod security;
 mod tiles;
