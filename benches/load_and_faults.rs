@@ -108,6 +108,8 @@ struct Sample {
 struct Record {
     samples: Vec<Sample>,
     wrong: Vec<String>,
+    /// AED answers by the version (batch) they showed: both must appear.
+    batches: BTreeMap<String, u64>,
 }
 
 struct Run {
@@ -119,6 +121,12 @@ struct Run {
 }
 
 impl Run {
+    fn saw(&self, batch: Option<String>) {
+        if let Some(b) = batch {
+            *self.record.lock().expect("lock").batches.entry(b).or_default() += 1;
+        }
+    }
+
     fn wrong(&self, what: String) {
         let mut r = self.record.lock().expect("lock");
         if r.wrong.len() < 1000 {
@@ -137,7 +145,10 @@ fn agent() -> ureq::Agent {
 
 /// Status, Retry-After, body; status 0 when the exchange failed (refused, reset, cut off).
 fn fetch(agent: &ureq::Agent, url: &str) -> (u16, Option<String>, Vec<u8>) {
-    match agent.get(url).header("Accept-Encoding", "gzip").call() {
+    // Tiles as MapLibre asks for them (their bodies are not parsed here); the rest plain, as
+    // this client does not inflate.
+    let coding = if url.contains("/tiles/") { "gzip" } else { "identity" };
+    match agent.get(url).header("Accept-Encoding", coding).call() {
         Ok(mut resp) => {
             let status = resp.status().as_u16();
             let retry = resp
@@ -145,7 +156,20 @@ fn fetch(agent: &ureq::Agent, url: &str) -> (u16, Option<String>, Vec<u8>) {
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
+            let gzip = resp
+                .headers()
+                .get("content-encoding")
+                .is_some_and(|v| v.as_bytes() == b"gzip");
             match resp.body_mut().with_config().limit(u64::MAX).read_to_vec() {
+                // Error bodies are read; a tile's is only counted.
+                Ok(body) if gzip && status != 200 => {
+                    let mut plain = Vec::new();
+                    use std::io::Read;
+                    match flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut plain) {
+                        Ok(_) => (status, retry, plain),
+                        Err(_) => (0, None, Vec::new()),
+                    }
+                }
                 Ok(body) => (status, retry, body),
                 Err(_) => (0, None, Vec::new()),
             }
@@ -281,9 +305,9 @@ fn client(run: Arc<Run>, seed: u64) {
                         }
                     }
                     Endpoint::ParcelPage => check_page(&body, limit).map(|_| ()),
-                    Endpoint::AedPage => {
-                        check_page(&body, limit).and_then(|(_, f)| one_batch(&f).map(|_| ()))
-                    }
+                    Endpoint::AedPage => check_page(&body, limit)
+                        .and_then(|(_, f)| one_batch(&f))
+                        .map(|b| run.saw(b)),
                     Endpoint::Nearest => serde_json::from_slice::<Json>(&body)
                         .map_err(|e| format!("not JSON: {e}"))
                         .and_then(|page| {
@@ -302,7 +326,7 @@ fn client(run: Arc<Run>, seed: u64) {
                             if d.windows(2).any(|w| w[0] > w[1]) {
                                 return Err(format!("out of distance order: {d:?}"));
                             }
-                            one_batch(&features).map(|_| ())
+                            one_batch(&features).map(|b| run.saw(b))
                         }),
                     Endpoint::Harvest => Ok(()),
                 };
@@ -311,6 +335,10 @@ fn client(run: Arc<Run>, seed: u64) {
                 }
             }
             204 if endpoint == Endpoint::Tile => {}
+            500..=502 | 504..=599 => {
+                let text = String::from_utf8_lossy(&body);
+                run.wrong(format!("{url}: {status} {text}"));
+            }
             503 => {
                 let json: Option<Json> = serde_json::from_slice(&body).ok();
                 if retry.is_none() || json.is_none_or(|j| j["code"].is_null()) {
@@ -694,6 +722,18 @@ fn main() {
         );
     }
     println!("\nunexpected 5xx or transport errors outside the outages: {unexpected_5xx}");
+    println!(
+        "AED answers by version: {}",
+        record
+            .batches
+            .iter()
+            .map(|(b, n)| format!("{b}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if record.batches.len() != 2 {
+        println!("  the ingest of version B was not seen by the clients");
+    }
     println!("wrong answers: {}", record.wrong.len());
     for w in record.wrong.iter().take(20) {
         println!("  {w}");
@@ -701,6 +741,7 @@ fn main() {
     drop(record);
     drop(portal);
     let _ = std::fs::remove_dir_all(&dir);
-    let failed = unexpected_5xx > 0 || !run.record.lock().expect("lock").wrong.is_empty();
+    let record = run.record.lock().expect("lock");
+    let failed = unexpected_5xx > 0 || !record.wrong.is_empty() || record.batches.len() != 2;
     std::process::exit(i32::from(failed));
 }

@@ -45,6 +45,10 @@ pub enum Error {
     #[error("{0}")]
     Unavailable(String),
 
+    /// A query ran past the statement timeout (seen by a request that shared its result).
+    #[error("the query ran past the statement timeout")]
+    TimedOut,
+
     /// The client sent more requests than its rate limit allows; retry after the given
     /// seconds.
     #[error("too many requests: at most {per_second} a second (bursts of {burst}); retry in {retry_after} s")]
@@ -109,7 +113,25 @@ impl Error {
 
     /// Whether a query ran past the statement timeout.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Database(sqlx::Error::Database(e)) if e.code().as_deref() == Some("57014"))
+        match self {
+            Error::TimedOut => true,
+            Error::Database(sqlx::Error::Database(e)) => e.code().as_deref() == Some("57014"),
+            _ => false,
+        }
+    }
+
+    /// The same failure for another waiter of a shared computation (a tile that concurrent
+    /// requests asked for at once): same class, same status, message kept.
+    pub fn for_another(shared: &Error) -> Error {
+        match shared {
+            Error::NotFound { what, id } => Error::not_found(what, id.clone()),
+            Error::InvalidParameter { parameter, message } => {
+                Error::invalid(parameter.clone(), message.clone())
+            }
+            e if e.is_database_down() => Error::Unavailable(e.to_string()),
+            e if e.is_timeout() => Error::TimedOut,
+            e => Error::Internal(e.to_string()),
+        }
     }
 
     /// Shorthand for [`Error::NotFound`].

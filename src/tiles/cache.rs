@@ -205,7 +205,7 @@ impl TileCache {
             .await
             .map_err(|e| match Arc::try_unwrap(e) {
                 Ok(e) => e,
-                Err(shared) => Error::Internal(shared.to_string()),
+                Err(shared) => Error::for_another(&shared),
             })?;
         Ok((tile, false))
     }
