@@ -123,7 +123,13 @@ struct Run {
 impl Run {
     fn saw(&self, batch: Option<String>) {
         if let Some(b) = batch {
-            *self.record.lock().expect("lock").batches.entry(b).or_default() += 1;
+            *self
+                .record
+                .lock()
+                .expect("lock")
+                .batches
+                .entry(b)
+                .or_default() += 1;
         }
     }
 
@@ -147,7 +153,11 @@ fn agent() -> ureq::Agent {
 fn fetch(agent: &ureq::Agent, url: &str) -> (u16, Option<String>, Vec<u8>) {
     // Tiles as MapLibre asks for them (their bodies are not parsed here); the rest plain, as
     // this client does not inflate.
-    let coding = if url.contains("/tiles/") { "gzip" } else { "identity" };
+    let coding = if url.contains("/tiles/") {
+        "gzip"
+    } else {
+        "identity"
+    };
     match agent.get(url).header("Accept-Encoding", coding).call() {
         Ok(mut resp) => {
             let status = resp.status().as_u16();

@@ -51,23 +51,35 @@ impl CatalogCache {
             hits: AtomicU64::new(0),
         });
         let weak = Arc::downgrade(&cache);
+        let pool = pool.clone();
         tokio::spawn(async move {
             loop {
                 let received = listener.try_recv().await;
                 let Some(cache) = weak.upgrade() else { return };
                 match received {
                     Ok(Some(n)) => cache.invalidate(n.payload()).await,
-                    // The connection was lost (it reconnects on the next call): what was
-                    // announced meanwhile is unknown.
-                    Ok(None) => {
-                        cache.invalidate_all();
+                    Ok(None) | Err(_) => {
+                        // The connection is lost: what is announced until it is back would be
+                        // missed. The entries stay meanwhile (while the database is down nothing
+                        // can change, and cached tiles can still be served); once a new
+                        // connection listens, everything goes, as anything may have changed.
+                        tracing::warn!("catalog listener lost its connection; reconnecting");
                         on_lost();
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "catalog listener failed; cache dropped");
+                        drop(cache);
+                        listener = loop {
+                            tokio::time::sleep(Duration::from_millis(250)).await;
+                            if weak.strong_count() == 0 {
+                                return;
+                            }
+                            if let Ok(mut fresh) = PgListener::connect_with(&pool).await {
+                                if fresh.listen(CHANNEL).await.is_ok() {
+                                    break fresh;
+                                }
+                            }
+                        };
+                        let Some(cache) = weak.upgrade() else { return };
                         cache.invalidate_all();
-                        on_lost();
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        tracing::info!("catalog listener reconnected; cache dropped");
                     }
                 }
             }
