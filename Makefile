@@ -33,6 +33,9 @@ test:
 	scripts/install-deps.sh --test
 	$(MAKE) lint
 	status=0; $(CARGO) test --locked || status=$$?; \
+	  if [[ $$status -eq 0 ]]; then \
+	    if [[ $$(id -u) -eq 0 ]]; then $(CARGO) test --locked --test faults -- --ignored || status=$$?; \
+	    else echo "NOT RUN: the full-disk test needs root to mount a file system (tests/faults.rs)"; fi; fi; \
 	  if [[ -x target/debug/kreisgeo && -s $(TEST_PG_PATH) ]]; then \
 	    target/debug/kreisgeo db stop --data-dir "$$(cat $(TEST_PG_PATH))"; fi; \
 	  exit $$status

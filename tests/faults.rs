@@ -7,7 +7,7 @@
 mod portal;
 
 use std::io::{Read, Write};
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use portal::{manifest, Portal};
@@ -88,6 +88,10 @@ fn postgres_restarted_under_a_running_server_answers_503_then_serves_again_by_it
     let cached_status = status;
 
     for restart in 1..=2 {
+        // The tile's collection in the catalog cache (after a restart its listener reconnects
+        // within a second and starts afresh), the tile in the tile cache.
+        std::thread::sleep(Duration::from_secs(1));
+        assert_eq!(get(&tile).0, cached_status);
         portal.ok(&["db", "stop", "--mode", "fast"]);
         let asked = Instant::now();
         let (status, retry, body) = get(&items);
@@ -326,4 +330,158 @@ fn a_shutdown_lets_requests_in_flight_finish() {
         "the server exits cleanly: {status:?}\n{}",
         portal.log()
     );
+}
+
+/// A tmpfs of its own for the test, unmounted however the test ends.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(path: std::path::PathBuf, size: &str) -> Self {
+        std::fs::create_dir_all(&path).expect("mount point");
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "tmpfs",
+            ])
+            .arg(&path)
+            .status()
+            .expect("mount")
+            .success();
+        assert!(ok, "cannot mount a tmpfs at {}", path.display());
+        Self(path)
+    }
+
+    fn resize(&self, size: &str) {
+        let ok = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .status()
+            .expect("remount")
+            .success();
+        assert!(ok, "cannot resize the tmpfs");
+    }
+
+    fn used_bytes(&self) -> u64 {
+        let stat = nix::sys::statvfs::statvfs(&self.0).expect("statvfs");
+        (stat.blocks() - stat.blocks_free()) as u64 * stat.fragment_size() as u64
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// Needs root (it mounts a small tmpfs for PostgreSQL's data): `make test` runs it when it runs
+/// as root, as CI does, and says so when it cannot.
+#[test]
+#[ignore = "needs root to mount a small file system; make test runs it as root"]
+fn a_disk_that_fills_up_during_an_ingest_leaves_the_served_version_intact() {
+    let mount = std::env::temp_dir().join(format!("kreisgeo-full-disk-{}", std::process::id()));
+    let disk = SmallDisk::mount(mount.clone(), "1g");
+    let mut portal = Portal::start_at(mount.join("portal"));
+    portal.ok(&[
+        "ingest",
+        &fixture("generated/parcels_lueneburg_1000_25832.fgb"),
+        "--dataset",
+        "parcels",
+        "--kind",
+        "parcels",
+    ]);
+    // The big file lives elsewhere: only PostgreSQL's writes are to fill the disk.
+    let big = std::env::temp_dir().join(format!("kreisgeo-full-disk-{}.fgb", std::process::id()));
+    let big_s = big.to_str().expect("utf8 path").to_string();
+    portal.ok(&[
+        "generate", "--kind", "parcels", "--count", "300000", "--out", &big_s,
+    ]);
+    portal.serve(&["--rate-limit", "0"]);
+    let before = served(&portal, "parcels");
+    // Room for a few MB more than the installation takes: the ingest needs far more.
+    let used = disk.used_bytes();
+    disk.resize(&format!("{}k", used / 1024 + 24 * 1024));
+
+    let out = portal.run(&[
+        "ingest",
+        &big_s,
+        "--dataset",
+        "parcels",
+        "--kind",
+        "parcels",
+    ]);
+    let said = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        !out.status.success(),
+        "the ingest cannot have fitted: {said}"
+    );
+    println!(
+        "ingest on a full disk said: {}",
+        said.lines().last().unwrap_or("")
+    );
+
+    // Room again; PostgreSQL may have stopped (a full disk under its WAL makes it PANIC).
+    disk.resize("1g");
+    portal.ok(&["db", "start"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while get(&portal.url("/ready")).0 != 200 {
+        assert!(Instant::now() < deadline, "no recovery:\n{}", portal.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let after = served(&portal, "parcels");
+    assert_eq!(
+        after,
+        before,
+        "the served version changed:\n{}",
+        portal.log()
+    );
+    // Nothing half-made is left behind: the same ingest now works, and is served whole.
+    portal.ok(&[
+        "ingest",
+        &big_s,
+        "--dataset",
+        "parcels",
+        "--kind",
+        "parcels",
+    ]);
+    assert_eq!(served(&portal, "parcels").1, 300_000);
+    let _ = std::fs::remove_file(&big);
+    drop(portal);
+    drop(disk);
+}
+
+#[test]
+fn a_client_that_never_finishes_its_request_head_is_cut_off() {
+    let mut portal = Portal::start("slow-client");
+    portal.serve(&["--header-timeout", "1s"]);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", portal.port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    // Half a request head, then nothing, as a slow-loris client does.
+    stream
+        .write_all(b"GET /collections HTTP/1.1\r\nHost: localhost\r\n")
+        .expect("write");
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let read = stream.read_to_end(&mut answer);
+    let waited = started.elapsed();
+    assert!(
+        read.is_ok(),
+        "the server did not close the connection: {read:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(5),
+        "the connection was held {waited:?}"
+    );
+    let head = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || head.starts_with("HTTP/1.1 408"),
+        "{head}"
+    );
+    // The server still serves everyone else.
+    assert_eq!(get(&portal.url("/health")).0, 200);
 }

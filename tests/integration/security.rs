@@ -8,36 +8,11 @@ use std::num::NonZeroU32;
 use actix_web::test;
 use serde_json::Value as Json;
 
-use crate::common::{self, TestDb};
+use crate::common::{self, send, TestDb};
 use kreisgeo::api::ratelimit::RateLimitConfig;
 use kreisgeo::api::state::{ApiConfig, AppState};
 use kreisgeo::auth::{Action, Scope};
 use kreisgeo::catalog::DatasetKind;
-
-/// Status, headers (lower-case names) and JSON body (Null when not JSON) of `req`.
-async fn send<S, B>(app: &S, req: test::TestRequest) -> (u16, HashMap<String, String>, Json)
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
-    let resp = test::call_service(app, req.to_request()).await;
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-        .collect();
-    let body = test::read_body(resp).await;
-    (
-        status,
-        headers,
-        serde_json::from_slice(&body).unwrap_or(Json::Null),
-    )
-}
 
 fn with_key(req: test::TestRequest, key: &str) -> test::TestRequest {
     req.insert_header(("X-API-Key", key.to_string()))

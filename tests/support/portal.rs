@@ -29,6 +29,11 @@ impl Portal {
     pub fn start(name: &str) -> Self {
         let scratch = std::env::temp_dir().join(format!("kreisgeo-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&scratch);
+        Self::start_at(scratch)
+    }
+
+    /// As [`Portal::start`], in `scratch` (e.g. a small file system mounted for the test).
+    pub fn start_at(scratch: PathBuf) -> Self {
         std::fs::create_dir_all(&scratch).expect("scratch directory");
         let portal = Self {
             scratch,
