@@ -98,6 +98,27 @@ pub fn push_point(qb: &mut QueryBuilder<'_, Postgres>, p: Point, target_srid: i3
     }
 }
 
+/// `extent` (CRS84: west, south, east, north) as a box in `srid`, its edges densified first so
+/// that the box holds the whole transformed area.
+pub async fn transform_extent(
+    pool: &sqlx::PgPool,
+    extent: [f64; 4],
+    srid: i32,
+) -> crate::error::Result<[f64; 4]> {
+    let (x0, y0, x1, y1): (f64, f64, f64, f64) = sqlx::query_as(
+        "SELECT ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g) FROM ST_Transform( \
+           ST_Segmentize(ST_MakeEnvelope($1, $2, $3, $4, 4326), 0.01), $5) AS g",
+    )
+    .bind(extent[0])
+    .bind(extent[1])
+    .bind(extent[2])
+    .bind(extent[3])
+    .bind(srid)
+    .fetch_one(pool)
+    .await?;
+    Ok([x0, y0, x1, y1])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -469,4 +469,36 @@ async fn seeding_renders_the_low_zooms_into_the_cache() {
     .await;
     assert!(status == 200 || status == 204);
     assert_eq!(headers["x-tile-cache"], "miss", "zoom 12 was not seeded");
+
+    // The AdV grid too, to the same detail (its zoom 4 tiles are 78 km wide, Web Mercator's
+    // zoom 9 ones about 47 km at 53° N): the AdV tile over Lüneburg is in the cache.
+    let adv = kreisgeo::tiles::tms::TileMatrixSet::find("AdV_25832").expect("AdV");
+    let lueneburg = kreisgeo::crs::Point {
+        x: 590_000.0,
+        y: 5_900_000.0,
+        srid: 25832,
+    };
+    let t = adv.tile_at(lueneburg, 4).expect("inside the grid");
+    let (status, headers, _) = crate::common::get_with_headers(
+        &app,
+        &format!("/collections/aed/tiles/AdV_25832/4/{}/{}", t.y, t.x),
+        &[],
+    )
+    .await;
+    assert!(status == 200 || status == 204, "{status}");
+    assert_eq!(headers["x-tile-cache"], "hit", "AdV zoom 4 was seeded");
+    let deeper = adv.tile_at(lueneburg, 7).expect("inside the grid");
+    let (_, headers, _) = crate::common::get_with_headers(
+        &app,
+        &format!(
+            "/collections/aed/tiles/AdV_25832/7/{}/{}",
+            deeper.y, deeper.x
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        headers["x-tile-cache"], "miss",
+        "AdV zoom 7 is finer than what was seeded"
+    );
 }
