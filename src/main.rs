@@ -175,8 +175,9 @@ struct ServeArgs {
     /// Memory for rendered vector tiles, in bytes (both encodings of each tile count).
     #[arg(long, env = "KREISGEO_TILE_CACHE_BYTES", default_value_t = kreisgeo::tiles::cache::DEFAULT_CACHE_BYTES)]
     tile_cache_bytes: u64,
-    /// Render WebMercatorQuad tiles up to this zoom into the cache in the background at
-    /// start-up and after each admin ingest [default: on demand only].
+    /// Render WebMercatorQuad tiles up to this zoom (and AdV tiles to the same detail) into
+    /// the cache in the background at start-up and after each admin ingest [default: on
+    /// demand only].
     #[arg(long, env = "KREISGEO_SEED_MAX_ZOOM", value_parser = clap::value_parser!(u8).range(0..=20))]
     seed_max_zoom: Option<u8>,
     /// How long the catalog (DCAT and CKAN) lists a deleted dataset as deleted, in days.

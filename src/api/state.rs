@@ -12,8 +12,8 @@ pub struct ApiConfig {
     pub max_upload_bytes: u64,
     /// Memory the tile cache may use, in bytes.
     pub tile_cache_bytes: u64,
-    /// Render WebMercatorQuad tiles up to this zoom into the cache at start-up and after each
-    /// admin ingest; `None` renders on demand only.
+    /// Render WebMercatorQuad tiles up to this zoom (and AdV tiles to the same detail) into the
+    /// cache at start-up and after each admin ingest; `None` renders on demand only.
     pub seed_max_zoom: Option<u8>,
     /// How long the catalog lists a deleted dataset as deleted, in days.
     pub deleted_retention_days: u32,
