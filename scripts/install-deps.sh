@@ -11,8 +11,9 @@ test_tools=false
 packages=(postgresql-15 postgresql-15-postgis-3)
 if [[ "${1:-}" == "--test" ]]; then
   test_tools=true
-  packages+=(gdal-bin python3-venv)
+  packages+=(gdal-bin python3-venv chromium chromium-driver)
 fi
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 pyshacl() {
   $test_tools || return 0
@@ -21,6 +22,12 @@ pyshacl() {
   rm -rf target/py
   python3 -m venv target/py
   target/py/bin/pip install --quiet --disable-pip-version-check pyshacl==0.40.1
+}
+
+maplibre() {
+  [[ -f web/node_modules/maplibre-gl/dist/maplibre-gl-csp.js ]] && return 0
+  echo "installing MapLibre GL JS from npm into web/node_modules" >&2
+  npm ci --prefix web --no-audit --no-fund --loglevel=error
 }
 
 cargo_deny() {
@@ -47,3 +54,4 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 pyshacl
 cargo_deny
+maplibre

@@ -9,7 +9,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::Modify;
 
 use super::routes::{
-    admin, api_doc, at, catalog, ckan, collections, conformance, downloads, items, landing,
+    admin, api_doc, at, catalog, ckan, collections, conformance, downloads, items, landing, map,
     nearest, operations, queryables, tiles, tilesets, TAG_ADMIN, TAG_CAPABILITIES, TAG_CITIZENS,
     TAG_DATA, TAG_OPEN_DATA, TAG_OPERATIONS, TAG_TILES,
 };
@@ -96,7 +96,9 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(admin::rollback)
         .service(operations::get_health)
         .service(operations::get_ready)
-        .service(operations::get_metrics);
+        .service(operations::get_metrics)
+        .service(map::get_map)
+        .service(map::get_asset);
 }
 
 /// The OpenAPI document of all routes.

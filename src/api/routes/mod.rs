@@ -11,6 +11,7 @@ pub mod conformance;
 pub mod downloads;
 pub mod items;
 pub mod landing;
+pub mod map;
 pub mod nearest;
 pub mod operations;
 pub mod queryables;

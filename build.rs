@@ -1,0 +1,35 @@
+//! Embeds MapLibre GL JS (its CSP build) from `web/node_modules`, where `npm ci --prefix web`
+//! put it (`scripts/install-deps.sh` does), so that the binary serves its map without a CDN.
+//! Without it the binary builds all the same and its map page says how to add it.
+
+use std::path::Path;
+
+const FILES: &[&str] = &[
+    "maplibre-gl-csp.js",
+    "maplibre-gl-csp-worker.js",
+    "maplibre-gl.css",
+];
+
+fn main() {
+    let dist = Path::new("web/node_modules/maplibre-gl/dist");
+    let out = std::env::var("OUT_DIR").expect("OUT_DIR");
+    println!("cargo:rustc-check-cfg=cfg(maplibre)");
+    println!("cargo:rerun-if-changed=web/package-lock.json");
+    let mut all = true;
+    for file in FILES {
+        let from = dist.join(file);
+        println!("cargo:rerun-if-changed={}", from.display());
+        let to = Path::new(&out).join(file);
+        if std::fs::copy(&from, &to).is_err() {
+            all = false;
+            std::fs::write(&to, b"").expect("placeholder");
+        }
+    }
+    if all {
+        println!("cargo:rustc-cfg=maplibre");
+    } else {
+        println!(
+            "cargo:warning=MapLibre GL JS is not in web/node_modules: the map page will say so (run npm ci --prefix web)"
+        );
+    }
+}

@@ -1,0 +1,347 @@
+//! The citizen map in a real browser: Debian's Chromium, headless, driven over WebDriver
+//! (chromedriver) against a running kreisgeo with fixtures. Checks what the rendered map holds
+//! (MapLibre's rendered features from kreisgeo's tiles), not only that the page loaded; a click
+//! on a rendered feature shows its attributes. Screenshots go to target/screenshots.
+//! `scripts/install-deps.sh --test` installs chromium and chromium-driver.
+
+#[path = "support/portal.rs"]
+mod portal;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use portal::{manifest, Portal};
+use serde_json::{json, Value as Json};
+
+/// chromedriver on a free port, stopped however the test ends.
+struct Driver {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    fn start() -> Self {
+        let binary = ["chromedriver", "/usr/bin/chromedriver"]
+            .into_iter()
+            .find(|b| Command::new(b).arg("--version").output().is_ok())
+            .expect("chromedriver is missing: run scripts/install-deps.sh --test");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let child = Command::new(binary)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Json>) -> Json {
+        let url = format!("{}{path}", self.base);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        let mut resp = match (method, body) {
+            ("POST", Some(b)) => agent.post(&url).send_json(b),
+            ("DELETE", _) => agent.delete(&url).call(),
+            _ => agent.get(&url).call(),
+        }
+        .expect("WebDriver answer");
+        let status = resp.status().as_u16();
+        let value: Json = resp.body_mut().read_json().unwrap_or(Json::Null);
+        assert!(status == 200, "WebDriver {method} {path}: {status} {value}");
+        value["value"].clone()
+    }
+}
+
+/// A browser session, closed however the test ends.
+struct Session<'a> {
+    driver: &'a Driver,
+    id: String,
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .driver
+            .call("DELETE", &format!("/session/{}", self.id), None);
+    }
+}
+
+impl<'a> Session<'a> {
+    fn open(driver: &'a Driver) -> Self {
+        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("chromium is missing: run scripts/install-deps.sh --test");
+        let value = driver.call(
+            "POST",
+            "/session",
+            Some(
+                json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
+                    "binary": chromium,
+                // A German browser: the page follows its Accept-Language.
+                "prefs": {"intl.accept_languages": "de-DE,de"},
+                    // Software WebGL (SwiftShader): CI machines have no GPU.
+                    "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                             "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+                             "--window-size=1200,900", "--lang=de-DE"]
+                }}}}),
+            ),
+        );
+        Self {
+            driver,
+            id: value["sessionId"].as_str().expect("session id").to_string(),
+        }
+    }
+
+    fn post(&self, what: &str, body: Json) -> Json {
+        self.driver
+            .call("POST", &format!("/session/{}/{what}", self.id), Some(body))
+    }
+
+    fn go(&self, url: &str) {
+        self.post("url", json!({ "url": url }));
+    }
+
+    fn eval(&self, script: &str) -> Json {
+        self.post("execute/sync", json!({ "script": script, "args": [] }))
+    }
+
+    /// Evaluates `script` until it returns something truthy, or fails after `seconds`.
+    fn wait_for(&self, script: &str, seconds: u64, what: &str) -> Json {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let v = self.eval(script);
+            if !(v.is_null() || v == json!(false) || v == json!(0)) {
+                return v;
+            }
+            let state = self.eval("return JSON.stringify({ready: window.kreisgeo && kreisgeo.ready, error: window.kreisgeo && kreisgeo.error})");
+            assert!(Instant::now() < deadline, "{what}: {state}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn screenshot(&self, name: &str) {
+        let png = self
+            .driver
+            .call("GET", &format!("/session/{}/screenshot", self.id), None);
+        let bytes = base64_decode(png.as_str().expect("base64"));
+        let dir = manifest().join("target/screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        std::fs::write(dir.join(name), bytes).expect("screenshot");
+    }
+}
+
+/// Standard base64, as WebDriver sends screenshots.
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let digits: Vec<u8> = text.bytes().filter_map(value).collect();
+    digits
+        .chunks(4)
+        .flat_map(|c| {
+            let n = c
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, &d)| n | (u32::from(d) << (18 - 6 * i)));
+            let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+            bytes.into_iter().take(c.len().saturating_sub(1))
+        })
+        .collect()
+}
+
+#[test]
+fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
+    let mut portal = Portal::start("browser");
+    let fixture = |name: &str| manifest().join("fixtures").join(name).display().to_string();
+    portal.ok(&[
+        "ingest",
+        &fixture("generated/aed_lueneburg_200_25832.geojson"),
+        "--dataset",
+        "aed",
+        "--kind",
+        "aed",
+    ]);
+    portal.ok(&[
+        "ingest",
+        &fixture("generated/parcels_lueneburg_1000_25832.fgb"),
+        "--dataset",
+        "parcels",
+        "--kind",
+        "parcels",
+    ]);
+    portal.serve(&[]);
+    let driver = Driver::start();
+    let session = Session::open(&driver);
+    session.go(&portal.url("/map"));
+
+    // MapLibre loaded the style from kreisgeo's TileJSON and drew features of its tiles.
+    session.wait_for(
+        "return window.kreisgeo && kreisgeo.ready && kreisgeo.map.areTilesLoaded()",
+        60,
+        "the map did not load its tiles",
+    );
+    let rendered = session.wait_for(
+        "const f = kreisgeo.map.queryRenderedFeatures(); \
+         return f.length ? [f.length, [...new Set(f.map(x => x.sourceLayer))].sort()] : null",
+        60,
+        "no feature was rendered",
+    );
+    let layers: Vec<&str> = rendered[1]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .filter_map(Json::as_str)
+        .collect();
+    // County-wide, parcels are under a pixel and left out of the tiles; the AEDs show.
+    assert!(layers.contains(&"aed"), "rendered layers: {layers:?}");
+    assert!(rendered[0].as_u64().unwrap_or(0) >= 10, "{rendered}");
+    session.screenshot("map.png");
+
+    // Close to a parcel, parcels are drawn from the tiles too.
+    let parcel: Json = ureq::get(&portal.url("/collections/parcels/items?limit=1"))
+        .call()
+        .expect("a parcel")
+        .body_mut()
+        .read_json()
+        .expect("GeoJSON");
+    let corner = &parcel["features"][0]["geometry"]["coordinates"];
+    let corner = if corner[0][0][0].is_array() {
+        &corner[0][0][0]
+    } else {
+        &corner[0][0]
+    };
+    session.eval(&format!(
+        "kreisgeo.map.jumpTo({{center: [{}, {}], zoom: 16}}); return true",
+        corner[0], corner[1]
+    ));
+    session.wait_for(
+        "return kreisgeo.map.getZoom() > 15 && kreisgeo.map.areTilesLoaded() && \
+           kreisgeo.map.queryRenderedFeatures().some(f => f.sourceLayer === 'parcels')",
+        60,
+        "no parcel drawn at zoom 16 next to one",
+    );
+    session.screenshot("map-parcels.png");
+    assert_eq!(session.eval("return document.documentElement.lang"), "de");
+
+    // Zoomed in to where tiles carry attributes (zoom 12 on), a real click (WebDriver pointer
+    // actions) on a rendered AED shows them.
+    let aed: Json = ureq::get(&portal.url("/collections/aed/items?limit=1"))
+        .call()
+        .expect("an AED")
+        .body_mut()
+        .read_json()
+        .expect("GeoJSON");
+    let at = &aed["features"][0]["geometry"]["coordinates"];
+    session.eval(&format!(
+        "kreisgeo.map.jumpTo({{center: [{}, {}], zoom: 14}}); return true",
+        at[0], at[1]
+    ));
+    session.wait_for(
+        "return kreisgeo.map.getZoom() > 13 && kreisgeo.map.areTilesLoaded() && \
+           kreisgeo.map.queryRenderedFeatures({layers: ['aed-point']}).length > 0",
+        60,
+        "no AED at zoom 14",
+    );
+    let target = session.eval(
+        "const f = kreisgeo.map.queryRenderedFeatures({layers: ['aed-point']}) \
+           .find(f => { const p = kreisgeo.map.project(f.geometry.coordinates); \
+                        return p.x > 380 && p.y > 40 && p.x < 1150 && p.y < 850; }); \
+         if (!f) return null; \
+         const p = kreisgeo.map.project(f.geometry.coordinates); \
+         return [Math.round(p.x), Math.round(p.y)];",
+    );
+    let (x, y) = (
+        target[0]
+            .as_i64()
+            .expect("an AED on screen, clear of the panel"),
+        target[1].as_i64().expect("y"),
+    );
+    let canvas = session.post(
+        "element",
+        json!({"using": "css selector", "value": "canvas.maplibregl-canvas"}),
+    );
+    let canvas_id = canvas
+        .as_object()
+        .and_then(|o| o.values().next())
+        .and_then(Json::as_str)
+        .expect("canvas element")
+        .to_string();
+    let size = session.eval("const r = document.querySelector('canvas.maplibregl-canvas').getBoundingClientRect(); return [r.width, r.height]");
+    let (w, h) = (
+        size[0].as_f64().expect("width"),
+        size[1].as_f64().expect("height"),
+    );
+    // Pointer offsets are from the element's centre.
+    session.post(
+        "actions",
+        json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+            "actions": [
+                {"type": "pointerMove", "duration": 0,
+                 "origin": {"element-6066-11e4-a52e-4f735466cecf": canvas_id},
+                 "x": x - (w / 2.0) as i64, "y": y - (h / 2.0) as i64},
+                {"type": "pointerDown", "button": 0},
+                {"type": "pointerUp", "button": 0}
+            ]}]}),
+    );
+    let shown = session.wait_for(
+        "const d = document.getElementById('details'); \
+         return d && !d.hidden ? d.innerText : null",
+        20,
+        "a click on an AED showed nothing",
+    );
+    let shown = shown.as_str().unwrap_or_default();
+    assert!(
+        shown.contains("aed") && shown.contains("emergency"),
+        "details shown: {shown}"
+    );
+    session.screenshot("map-details.png");
+
+    // The layer switcher hides a layer from the rendered map.
+    session.eval("document.getElementById('layer-aed').click(); return true");
+    session.wait_for(
+        "return !kreisgeo.map.queryRenderedFeatures().some(f => f.sourceLayer === 'aed')",
+        20,
+        "the AEDs stayed on the map after switching them off",
+    );
+
+    // English on request, and no request left the machine (no CDN).
+    session.go(&portal.url("/map?lang=en"));
+    session.wait_for(
+        "return window.kreisgeo && kreisgeo.ready",
+        60,
+        "English map",
+    );
+    assert_eq!(session.eval("return document.documentElement.lang"), "en");
+    let foreign = session.eval(
+        "return performance.getEntriesByType('resource').map(e => e.name) \
+           .filter(n => !n.startsWith(location.origin))",
+    );
+    assert_eq!(foreign, json!([]), "requests to other hosts");
+}
