@@ -141,6 +141,39 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// The WebDriver id of the first element matching `css`.
+    fn element(&self, css: &str) -> String {
+        let found = self.post("element", json!({"using": "css selector", "value": css}));
+        found
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Json::as_str)
+            .unwrap_or_else(|| panic!("no element {css}"))
+            .to_string()
+    }
+
+    /// A real mouse click at (x, y) of the map's canvas (CSS pixels from its top left).
+    fn click_map(&self, x: i64, y: i64) {
+        let canvas = self.element("canvas.maplibregl-canvas");
+        let size = self.eval("const r = document.querySelector('canvas.maplibregl-canvas').getBoundingClientRect(); return [r.width, r.height]");
+        let (w, h) = (
+            size[0].as_f64().expect("width"),
+            size[1].as_f64().expect("height"),
+        );
+        // Pointer offsets are from the element's centre.
+        self.post(
+            "actions",
+            json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+                "actions": [
+                    {"type": "pointerMove", "duration": 0,
+                     "origin": {"element-6066-11e4-a52e-4f735466cecf": canvas},
+                     "x": x - (w / 2.0) as i64, "y": y - (h / 2.0) as i64},
+                    {"type": "pointerDown", "button": 0},
+                    {"type": "pointerUp", "button": 0}
+                ]}]}),
+        );
+    }
+
     fn screenshot(&self, name: &str) {
         let png = self
             .driver
@@ -283,33 +316,7 @@ fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
             .expect("an AED on screen, clear of the panel"),
         target[1].as_i64().expect("y"),
     );
-    let canvas = session.post(
-        "element",
-        json!({"using": "css selector", "value": "canvas.maplibregl-canvas"}),
-    );
-    let canvas_id = canvas
-        .as_object()
-        .and_then(|o| o.values().next())
-        .and_then(Json::as_str)
-        .expect("canvas element")
-        .to_string();
-    let size = session.eval("const r = document.querySelector('canvas.maplibregl-canvas').getBoundingClientRect(); return [r.width, r.height]");
-    let (w, h) = (
-        size[0].as_f64().expect("width"),
-        size[1].as_f64().expect("height"),
-    );
-    // Pointer offsets are from the element's centre.
-    session.post(
-        "actions",
-        json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
-            "actions": [
-                {"type": "pointerMove", "duration": 0,
-                 "origin": {"element-6066-11e4-a52e-4f735466cecf": canvas_id},
-                 "x": x - (w / 2.0) as i64, "y": y - (h / 2.0) as i64},
-                {"type": "pointerDown", "button": 0},
-                {"type": "pointerUp", "button": 0}
-            ]}]}),
-    );
+    session.click_map(x, y);
     let shown = session.wait_for(
         "const d = document.getElementById('details'); \
          return d && !d.hidden ? d.innerText : null",
@@ -322,6 +329,57 @@ fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
         "details shown: {shown}"
     );
     session.screenshot("map-details.png");
+
+    // "Nearest defibrillator": a click on the map lists the nearest AEDs, nearest first,
+    // exactly as the API answers for that point.
+    let button = session.element("#find-nearest");
+    session.post(&format!("element/{button}/click"), json!({}));
+    session.click_map(700, 600);
+    session.wait_for(
+        "return document.querySelectorAll('#nearest li').length",
+        20,
+        "no nearest AEDs listed",
+    );
+    let listed = session.eval(
+        "return [kreisgeo.nearestPoint, kreisgeo.nearest, \
+           Array.from(document.querySelectorAll('#nearest li'), li => Number(li.dataset.distance)), \
+           document.getElementById('nearest').innerText]",
+    );
+    let distances: Vec<f64> = listed[2]
+        .as_array()
+        .expect("distances")
+        .iter()
+        .filter_map(Json::as_f64)
+        .collect();
+    assert_eq!(distances.len(), 5, "{listed}");
+    assert!(
+        distances.windows(2).all(|w| w[0] <= w[1]),
+        "not nearest first: {distances:?}"
+    );
+    let point = &listed[0];
+    let api: Json = ureq::get(&portal.url(&format!(
+        "/collections/aed/nearest?limit=5&point={:.6},{:.6}",
+        point[0].as_f64().expect("lon"),
+        point[1].as_f64().expect("lat")
+    )))
+    .call()
+    .expect("nearest")
+    .body_mut()
+    .read_json()
+    .expect("GeoJSON");
+    let api_ids: Vec<Json> = api["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| f["id"].clone())
+        .collect();
+    assert_eq!(listed[1], json!(api_ids), "the list is the API's answer");
+    let text = listed[3].as_str().unwrap_or_default();
+    assert!(
+        text.contains(" m") || text.contains(" km"),
+        "distances are shown: {text}"
+    );
+    session.screenshot("map-nearest.png");
 
     // The layer switcher hides a layer from the rendered map.
     session.eval("document.getElementById('layer-aed').click(); return true");

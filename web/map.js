@@ -6,8 +6,14 @@
   const palette = ["#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6a4c93", "#00798c"];
   const lang = document.documentElement.lang === "en" ? "en" : "de";
   const text = {
-    de: { layers: "Ebenen", none: "Keine Daten", close: "Schließen" },
-    en: { layers: "Layers", none: "No data", close: "Close" },
+    de: { layers: "Ebenen", none: "Keine Daten", nearest: "Nächsten Defibrillator suchen",
+          pick: "Klicken Sie in die Karte, wo Hilfe gebraucht wird.", found: "Nächste Defibrillatoren",
+          open: "jetzt geöffnet", closed: "jetzt geschlossen", unknown: "Öffnungszeiten unbekannt",
+          nothing: "Kein Defibrillator gefunden." },
+    en: { layers: "Layers", none: "No data", nearest: "Find the nearest defibrillator",
+          pick: "Click on the map where help is needed.", found: "Nearest defibrillators",
+          open: "open now", closed: "closed now", unknown: "opening hours unknown",
+          nothing: "No defibrillator found." },
   }[lang];
 
   maplibregl.setWorkerUrl("/assets/maplibre-gl-csp-worker.js");
@@ -30,6 +36,41 @@
     ];
   }
 
+  function metres(m) {
+    return m < 1000 ? Math.round(m) + " m" : (m / 1000).toFixed(1).replace(".", lang === "de" ? "," : ".") + " km";
+  }
+
+  // The nearest AEDs to a point, nearest first, as a list and on the map.
+  function nearest(map, collection, lngLat) {
+    state.nearestPoint = [lngLat.lng, lngLat.lat];
+    const url = "/collections/" + encodeURIComponent(collection) + "/nearest?limit=5&point=" +
+      lngLat.lng.toFixed(6) + "," + lngLat.lat.toFixed(6);
+    return fetch(url)
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error("nearest: " + r.status))))
+      .then((found) => {
+        const panel = document.getElementById("details");
+        panel.replaceChildren();
+        const heading = document.createElement("h2");
+        heading.textContent = text.found;
+        const list = document.createElement("ol");
+        list.id = "nearest";
+        for (const f of found.features) {
+          const p = f.properties;
+          const item = document.createElement("li");
+          item.dataset.id = String(f.id);
+          item.dataset.distance = String(p.distance_m);
+          const where = p["defibrillator:location"] || p.operator || p.name || "";
+          const hours = p.open_now === true ? text.open : p.open_now === false ? text.closed : text.unknown;
+          item.textContent = metres(p.distance_m) + (where ? " – " + where : "") + " (" + hours + ")";
+          list.appendChild(item);
+        }
+        panel.append(heading, found.features.length ? list : document.createTextNode(text.nothing));
+        panel.hidden = false;
+        map.getSource("nearest").setData(found);
+        state.nearest = found.features.map((f) => f.id);
+      });
+  }
+
   function legend(map, tilejson) {
     const box = document.getElementById("layers");
     const title = document.createElement("h2");
@@ -50,7 +91,8 @@
       swatch.className = "swatch";
       swatch.style.background = palette[index % palette.length];
       swatch.setAttribute("aria-hidden", "true");
-      label.append(check, swatch, document.createTextNode(" " + (layer.description || layer.id)));
+      const title = state.titles[layer.id] || layer.description || layer.id;
+      label.append(check, swatch, document.createTextNode(" " + title));
       box.appendChild(label);
     });
   }
@@ -73,17 +115,24 @@
     panel.hidden = false;
   }
 
-  fetch("/tiles/WebMercatorQuad/tilejson")
-    .then((r) => (r.ok ? r.json() : Promise.reject(new Error("TileJSON: " + r.status))))
-    .then((tilejson) => {
+  state.titles = {};
+  const json = (url) => fetch(url).then((r) => (r.ok ? r.json() : Promise.reject(new Error(url + ": " + r.status))));
+  Promise.all([json("/tiles/WebMercatorQuad/tilejson"), json("/collections")])
+    .then(([tilejson, collections]) => {
+      for (const c of collections.collections) state.titles[c.id] = c.title || c.id;
+      const aed = collections.collections.find((c) => c.kind === "aed");
       const layers = [{ id: "background", type: "background", paint: { "background-color": "#f4f1ea" } }];
       tilejson.vector_layers.forEach((l, i) => layers.push(...layersOf(l.id, i)));
+      layers.push({ id: "nearest", type: "circle", source: "nearest",
+        paint: { "circle-radius": 11, "circle-color": "rgba(0,0,0,0)",
+                 "circle-stroke-color": "#d00", "circle-stroke-width": 3 } });
       state.layers = tilejson.vector_layers.map((l) => l.id);
       const map = new maplibregl.Map({
         container: "map",
         style: { version: 8, sources: { kreisgeo: { type: "vector", tiles: tilejson.tiles,
           minzoom: tilejson.minzoom, maxzoom: tilejson.maxzoom, bounds: tilejson.bounds,
-          attribution: tilejson.attribution } }, layers },
+          attribution: tilejson.attribution },
+          nearest: { type: "geojson", data: { type: "FeatureCollection", features: [] } } }, layers },
         bounds: tilejson.bounds,
         fitBoundsOptions: { padding: 20 },
       });
@@ -91,8 +140,27 @@
       map.addControl(new maplibregl.NavigationControl());
       map.on("error", (e) => { state.error = String(e.error && e.error.message || e.error); });
       map.on("load", () => { state.ready = true; });
+      let picking = false;
+      if (aed) {
+        const button = document.createElement("button");
+        button.id = "find-nearest";
+        button.type = "button";
+        button.textContent = text.nearest;
+        button.addEventListener("click", () => {
+          picking = true;
+          const panel = document.getElementById("details");
+          panel.textContent = text.pick;
+          panel.hidden = false;
+        });
+        document.getElementById("tools").appendChild(button);
+      }
       map.on("click", (e) => {
-        const hit = map.queryRenderedFeatures(e.point)[0];
+        if (picking) {
+          picking = false;
+          nearest(map, aed.id, e.lngLat).catch((err) => { state.error = String(err); });
+          return;
+        }
+        const hit = map.queryRenderedFeatures(e.point).filter((f) => f.source === "kreisgeo")[0];
         if (hit) details(hit);
       });
       legend(map, tilejson);
