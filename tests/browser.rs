@@ -229,6 +229,14 @@ fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
         "--kind",
         "parcels",
     ]);
+    portal.ok(&[
+        "ingest",
+        &fixture("generated/solar_lueneburg_500_25832.geojson"),
+        "--dataset",
+        "roofs",
+        "--kind",
+        "solar",
+    ]);
     portal.serve(&[]);
     let driver = Driver::start();
     let session = Session::open(&driver);
@@ -380,6 +388,59 @@ fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
         "distances are shown: {text}"
     );
     session.screenshot("map-nearest.png");
+
+    // "My roof": a click on a roof shows its solar potential, the roof the API finds there.
+    let solar: Json = ureq::get(&portal.url("/collections/roofs/items?limit=1"))
+        .call()
+        .expect("a roof")
+        .body_mut()
+        .read_json()
+        .expect("GeoJSON");
+    let ring = solar["features"][0]["geometry"]["coordinates"][0]
+        .as_array()
+        .expect("ring")
+        .clone();
+    let n = (ring.len() - 1) as f64;
+    let (lon, lat) = ring[..ring.len() - 1].iter().fold((0.0, 0.0), |(x, y), p| {
+        (
+            x + p[0].as_f64().expect("x") / n,
+            y + p[1].as_f64().expect("y") / n,
+        )
+    });
+    session.eval(&format!(
+        "kreisgeo.map.jumpTo({{center: [{lon}, {lat}], zoom: 19}}); return true"
+    ));
+    session.wait_for(
+        "return kreisgeo.map.getZoom() > 18 && kreisgeo.map.areTilesLoaded()",
+        60,
+        "the map did not zoom to the roof",
+    );
+    let button = session.element("#my-roof");
+    session.post(&format!("element/{button}/click"), json!({}));
+    let centre = session.eval(
+        "const c = kreisgeo.map.getCanvas().getBoundingClientRect(); \
+         return [Math.round(c.width / 2), Math.round(c.height / 2)]",
+    );
+    session.click_map(
+        centre[0].as_i64().expect("x"),
+        centre[1].as_i64().expect("y"),
+    );
+    let shown = session.wait_for(
+        "return kreisgeo.roof !== undefined && document.getElementById('details').innerText",
+        20,
+        "no solar potential shown",
+    );
+    let shown = shown.as_str().unwrap_or_default();
+    assert!(
+        shown.contains("kwp") && shown.contains("yield_kwh_a"),
+        "solar potential shown: {shown}"
+    );
+    assert_eq!(
+        session.eval("return kreisgeo.roof"),
+        solar["features"][0]["id"],
+        "the roof the API has under that point"
+    );
+    session.screenshot("map-roof.png");
 
     // The layer switcher hides a layer from the rendered map.
     session.eval("document.getElementById('layer-aed').click(); return true");

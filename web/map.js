@@ -9,11 +9,13 @@
     de: { layers: "Ebenen", none: "Keine Daten", nearest: "Nächsten Defibrillator suchen",
           pick: "Klicken Sie in die Karte, wo Hilfe gebraucht wird.", found: "Nächste Defibrillatoren",
           open: "jetzt geöffnet", closed: "jetzt geschlossen", unknown: "Öffnungszeiten unbekannt",
-          nothing: "Kein Defibrillator gefunden." },
+          nothing: "Kein Defibrillator gefunden.", roof: "Mein Dach: Solarpotenzial",
+          pickRoof: "Klicken Sie auf Ihr Dach.", noRoof: "Hier ist kein Dach im Solarkataster." },
     en: { layers: "Layers", none: "No data", nearest: "Find the nearest defibrillator",
           pick: "Click on the map where help is needed.", found: "Nearest defibrillators",
           open: "open now", closed: "closed now", unknown: "opening hours unknown",
-          nothing: "No defibrillator found." },
+          nothing: "No defibrillator found.", roof: "My roof: solar potential",
+          pickRoof: "Click on your roof.", noRoof: "No roof of the solar cadastre here." },
   }[lang];
 
   maplibregl.setWorkerUrl("/assets/maplibre-gl-csp-worker.js");
@@ -68,6 +70,26 @@
         panel.hidden = false;
         map.getSource("nearest").setData(found);
         state.nearest = found.features.map((f) => f.id);
+      });
+  }
+
+  // The roof under a point and its solar potential (every attribute the cadastre has).
+  function roof(collection, lngLat) {
+    state.roofPoint = [lngLat.lng, lngLat.lat];
+    const url = "/collections/" + encodeURIComponent(collection) + "/at?limit=1&point=" +
+      lngLat.lng.toFixed(7) + "," + lngLat.lat.toFixed(7);
+    return fetch(url)
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error("at: " + r.status))))
+      .then((found) => {
+        const hit = found.features[0];
+        state.roof = hit ? hit.id : null;
+        if (hit) {
+          details({ sourceLayer: text.roof, properties: hit.properties });
+        } else {
+          const panel = document.getElementById("details");
+          panel.textContent = text.noRoof;
+          panel.hidden = false;
+        }
       });
   }
 
@@ -141,6 +163,22 @@
       map.on("error", (e) => { state.error = String(e.error && e.error.message || e.error); });
       map.on("load", () => { state.ready = true; });
       let picking = false;
+      let pickingRoof = false;
+      const solar = collections.collections.find((c) => c.kind === "solar");
+      if (solar) {
+        const button = document.createElement("button");
+        button.id = "my-roof";
+        button.type = "button";
+        button.textContent = text.roof;
+        button.addEventListener("click", () => {
+          pickingRoof = true;
+          picking = false;
+          const panel = document.getElementById("details");
+          panel.textContent = text.pickRoof;
+          panel.hidden = false;
+        });
+        document.getElementById("tools").appendChild(button);
+      }
       if (aed) {
         const button = document.createElement("button");
         button.id = "find-nearest";
@@ -148,6 +186,7 @@
         button.textContent = text.nearest;
         button.addEventListener("click", () => {
           picking = true;
+          pickingRoof = false;
           const panel = document.getElementById("details");
           panel.textContent = text.pick;
           panel.hidden = false;
@@ -155,12 +194,19 @@
         document.getElementById("tools").appendChild(button);
       }
       map.on("click", (e) => {
+        if (pickingRoof) {
+          pickingRoof = false;
+          roof(solar.id, e.lngLat).catch((err) => { state.error = String(err); });
+          return;
+        }
         if (picking) {
           picking = false;
           nearest(map, aed.id, e.lngLat).catch((err) => { state.error = String(err); });
           return;
         }
-        const hit = map.queryRenderedFeatures(e.point).filter((f) => f.source === "kreisgeo")[0];
+        // A point drawn over a roof or parcel is what the click meant.
+        const hits = map.queryRenderedFeatures(e.point).filter((f) => f.source === "kreisgeo");
+        const hit = hits.find((f) => f.geometry.type === "Point") || hits[0];
         if (hit) details(hit);
       });
       legend(map, tilejson);

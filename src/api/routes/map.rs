@@ -116,7 +116,7 @@ pub async fn get_map(req: HttpRequest) -> HttpResponse {
          box-shadow:0 1px 4px #0005;font-size:.9rem}}\
          #panel h2{{font-size:1rem;margin:.25rem 0}}#layers label{{display:block}}\
          .swatch{{display:inline-block;width:.9rem;height:.9rem;margin:0 .25rem;vertical-align:middle;\
-         border-radius:2px}}#tools button{{margin:.5rem 0;font:inherit;padding:.3rem .6rem}}\
+         border-radius:2px}}#tools button{{display:block;margin:.4rem 0;font:inherit;padding:.3rem .6rem}}\
          #details table{{border-collapse:collapse}}\
          #details th,#details td{{border:1px solid #ccc;padding:.1rem .3rem;text-align:left}}</style>\
          </head><body>{map}\
