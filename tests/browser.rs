@@ -178,35 +178,25 @@ impl<'a> Session<'a> {
         let png = self
             .driver
             .call("GET", &format!("/session/{}/screenshot", self.id), None);
-        let bytes = base64_decode(png.as_str().expect("base64"));
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().expect("base64"))
+            .expect("a PNG in base64");
         let dir = manifest().join("target/screenshots");
         std::fs::create_dir_all(&dir).expect("screenshot dir");
         std::fs::write(dir.join(name), bytes).expect("screenshot");
     }
 }
 
-/// Standard base64, as WebDriver sends screenshots.
-fn base64_decode(text: &str) -> Vec<u8> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
-    let digits: Vec<u8> = text.bytes().filter_map(value).collect();
-    digits
-        .chunks(4)
-        .flat_map(|c| {
-            let n = c
-                .iter()
-                .enumerate()
-                .fold(0u32, |n, (i, &d)| n | (u32::from(d) << (18 - 6 * i)));
-            let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-            bytes.into_iter().take(c.len().saturating_sub(1))
-        })
-        .collect()
+/// The first feature of `collection`, as the API serves it.
+fn first_feature(portal: &Portal, collection: &str) -> Json {
+    let page: Json = ureq::get(&portal.url(&format!("/collections/{collection}/items?limit=1")))
+        .call()
+        .unwrap_or_else(|e| panic!("{collection}: {e}"))
+        .body_mut()
+        .read_json()
+        .expect("GeoJSON");
+    page["features"][0].clone()
 }
 
 #[test]
@@ -266,13 +256,8 @@ fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
     session.screenshot("map.png");
 
     // Close to a parcel, parcels are drawn from the tiles too.
-    let parcel: Json = ureq::get(&portal.url("/collections/parcels/items?limit=1"))
-        .call()
-        .expect("a parcel")
-        .body_mut()
-        .read_json()
-        .expect("GeoJSON");
-    let corner = &parcel["features"][0]["geometry"]["coordinates"];
+    let parcel = first_feature(&portal, "parcels");
+    let corner = &parcel["geometry"]["coordinates"];
     let corner = if corner[0][0][0].is_array() {
         &corner[0][0][0]
     } else {
@@ -293,13 +278,8 @@ fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
 
     // Zoomed in to where tiles carry attributes (zoom 12 on), a real click (WebDriver pointer
     // actions) on a rendered AED shows them.
-    let aed: Json = ureq::get(&portal.url("/collections/aed/items?limit=1"))
-        .call()
-        .expect("an AED")
-        .body_mut()
-        .read_json()
-        .expect("GeoJSON");
-    let at = &aed["features"][0]["geometry"]["coordinates"];
+    let aed = first_feature(&portal, "aed");
+    let at = &aed["geometry"]["coordinates"];
     session.eval(&format!(
         "kreisgeo.map.jumpTo({{center: [{}, {}], zoom: 14}}); return true",
         at[0], at[1]
@@ -390,13 +370,8 @@ fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
     session.screenshot("map-nearest.png");
 
     // "My roof": a click on a roof shows its solar potential, the roof the API finds there.
-    let solar: Json = ureq::get(&portal.url("/collections/roofs/items?limit=1"))
-        .call()
-        .expect("a roof")
-        .body_mut()
-        .read_json()
-        .expect("GeoJSON");
-    let ring = solar["features"][0]["geometry"]["coordinates"][0]
+    let roof = first_feature(&portal, "roofs");
+    let ring = roof["geometry"]["coordinates"][0]
         .as_array()
         .expect("ring")
         .clone();
@@ -437,7 +412,7 @@ fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
     );
     assert_eq!(
         session.eval("return kreisgeo.roof"),
-        solar["features"][0]["id"],
+        roof["id"],
         "the roof the API has under that point"
     );
     session.screenshot("map-roof.png");

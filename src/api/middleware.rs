@@ -130,8 +130,9 @@ impl actix_web::body::MessageBody for Tracked {
 /// Finishes every response: request id, security headers, metrics; a response that failed
 /// because the database was down starts the database watch.
 pub fn after(mut res: ServiceResponse<BoxBody>, started: Instant) -> ServiceResponse<BoxBody> {
+    let state = res.request().app_data::<web::Data<AppState>>().cloned();
     if res.response().extensions().get::<DatabaseDown>().is_some() {
-        if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+        if let Some(state) = &state {
             state.watch.tripped(&state.pool);
         }
     }
@@ -171,13 +172,9 @@ pub fn after(mut res: ServiceResponse<BoxBody>, started: Instant) -> ServiceResp
         );
     }
     crate::metrics::record_request(&route, &method, status, started.elapsed());
-    let in_flight = res
-        .request()
-        .app_data::<web::Data<AppState>>()
-        .map(|state| state.in_flight.clone());
-    match in_flight {
-        Some(in_flight) => {
-            let guard = in_flight.track();
+    match state {
+        Some(state) => {
+            let guard = state.in_flight.track();
             res.map_body(|_, body| {
                 BoxBody::new(Tracked {
                     body,
