@@ -1,8 +1,11 @@
-//! The citizen map in a real browser: Debian's Chromium, headless, driven over WebDriver
-//! (chromedriver) against a running kreisgeo with fixtures. Checks what the rendered map holds
-//! (MapLibre's rendered features from kreisgeo's tiles), not only that the page loaded; a click
-//! on a rendered feature shows its attributes. Screenshots go to target/screenshots.
-//! `scripts/install-deps.sh --test` installs chromium and chromium-driver.
+//! The portal in a real browser: Debian's Chromium, headless, driven over WebDriver
+//! (chromedriver) against a running kreisgeo with fixtures. The citizen map: what the rendered
+//! map holds (MapLibre's rendered features from kreisgeo's tiles), not only that the page
+//! loaded; clicks, the nearest defibrillators from a click and from the browser's location, a
+//! roof, a parcel by its key. The HTML pages: paging through a collection, the language switch,
+//! the keyboard, and axe-core's WCAG 2.1 AA rules on every page. Screenshots go to
+//! target/screenshots. `scripts/install-deps.sh --test` installs chromium, chromium-driver and
+//! (with npm) axe-core.
 
 #[path = "support/portal.rs"]
 mod portal;
@@ -174,6 +177,47 @@ impl<'a> Session<'a> {
         );
     }
 
+    /// Presses keys (WebDriver key codes, e.g. `\u{E004}` Tab) on whatever has the focus.
+    fn keys(&self, keys: &[&str]) {
+        let mut actions = Vec::new();
+        for k in keys {
+            actions.push(json!({"type": "keyDown", "value": k}));
+            actions.push(json!({"type": "keyUp", "value": k}));
+        }
+        self.post(
+            "actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+        );
+    }
+
+    /// A Chrome DevTools Protocol command (chromedriver's extension), e.g. to set the location.
+    fn cdp(&self, cmd: &str, params: Json) -> Json {
+        self.post("goog/cdp/execute", json!({ "cmd": cmd, "params": params }))
+    }
+
+    /// The WCAG 2.0/2.1 A and AA violations axe-core finds on the current page, as
+    /// `rule: element…` lines.
+    fn accessibility_violations(&self) -> Vec<String> {
+        let axe = std::fs::read_to_string(manifest().join("web/node_modules/axe-core/axe.min.js"))
+            .expect(
+                "axe-core is missing: run scripts/install-deps.sh --test (npm ci --prefix web)",
+            );
+        self.eval(&format!("{axe}\n;return true"));
+        let result = self.post(
+            "execute/async",
+            json!({"script": "const done = arguments[arguments.length - 1]; \
+                axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}) \
+                  .then(r => done(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))) \
+                  .catch(e => done(['axe failed: ' + e]));", "args": []}),
+        );
+        result
+            .as_array()
+            .expect("violations")
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
     fn screenshot(&self, name: &str) {
         let png = self
             .driver
@@ -199,9 +243,29 @@ fn first_feature(portal: &Portal, collection: &str) -> Json {
     page["features"][0].clone()
 }
 
-#[test]
-fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
-    let mut portal = Portal::start("browser");
+/// The ids of the five AEDs nearest to `point` ([lon, lat]), as the API answers.
+fn api_nearest(portal: &Portal, point: &Json) -> Json {
+    let api: Json = ureq::get(&portal.url(&format!(
+        "/collections/aed/nearest?limit=5&point={:.6},{:.6}",
+        point[0].as_f64().expect("lon"),
+        point[1].as_f64().expect("lat")
+    )))
+    .call()
+    .expect("nearest")
+    .body_mut()
+    .read_json()
+    .expect("GeoJSON");
+    api["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| f["id"].clone())
+        .collect()
+}
+
+/// A running portal with the generated AEDs, parcels and roofs of Lüneburg.
+fn portal_with_fixtures(name: &str) -> Portal {
+    let mut portal = Portal::start(name);
     let fixture = |name: &str| manifest().join("fixtures").join(name).display().to_string();
     portal.ok(&[
         "ingest",
@@ -228,6 +292,12 @@ fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
         "solar",
     ]);
     portal.serve(&[]);
+    portal
+}
+
+#[test]
+fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
+    let portal = portal_with_fixtures("browser-map");
     let driver = Driver::start();
     let session = Session::open(&driver);
     session.go(&portal.url("/map"));
@@ -313,7 +383,7 @@ fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
     );
     let shown = shown.as_str().unwrap_or_default();
     assert!(
-        shown.contains("aed") && shown.contains("emergency"),
+        shown.contains("Defibrillatoren") && shown.contains("emergency"),
         "details shown: {shown}"
     );
     session.screenshot("map-details.png");
@@ -344,24 +414,11 @@ fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
         distances.windows(2).all(|w| w[0] <= w[1]),
         "not nearest first: {distances:?}"
     );
-    let point = &listed[0];
-    let api: Json = ureq::get(&portal.url(&format!(
-        "/collections/aed/nearest?limit=5&point={:.6},{:.6}",
-        point[0].as_f64().expect("lon"),
-        point[1].as_f64().expect("lat")
-    )))
-    .call()
-    .expect("nearest")
-    .body_mut()
-    .read_json()
-    .expect("GeoJSON");
-    let api_ids: Vec<Json> = api["features"]
-        .as_array()
-        .expect("features")
-        .iter()
-        .map(|f| f["id"].clone())
-        .collect();
-    assert_eq!(listed[1], json!(api_ids), "the list is the API's answer");
+    assert_eq!(
+        listed[1],
+        api_nearest(&portal, &listed[0]),
+        "the list is the API's answer"
+    );
     let text = listed[3].as_str().unwrap_or_default();
     assert!(
         text.contains(" m") || text.contains(" km"),
@@ -417,6 +474,82 @@ fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
     );
     session.screenshot("map-roof.png");
 
+    // "Near my location": the browser's location (set over the DevTools protocol, as a phone's
+    // GPS would) gives the nearest AEDs, the API's answer for that point.
+    let somewhere = &first_feature(&portal, "aed")["geometry"]["coordinates"];
+    let (lon, lat) = (
+        somewhere[0].as_f64().expect("lon") + 0.004,
+        somewhere[1].as_f64().expect("lat") - 0.003,
+    );
+    session.cdp(
+        "Browser.grantPermissions",
+        json!({"permissions": ["geolocation"], "origin": portal.url("")}),
+    );
+    session.cdp(
+        "Emulation.setGeolocationOverride",
+        json!({"latitude": lat, "longitude": lon, "accuracy": 10}),
+    );
+    session.eval("kreisgeo.nearest = null; return true");
+    let button = session.element("#nearest-here");
+    session.post(&format!("element/{button}/click"), json!({}));
+    let listed = session.wait_for(
+        "return kreisgeo.nearest && [kreisgeo.nearestPoint, kreisgeo.nearest]",
+        30,
+        "nothing listed for the browser's location",
+    );
+    let at = &listed[0];
+    assert!(
+        (at[0].as_f64().expect("lon") - lon).abs() < 1e-6
+            && (at[1].as_f64().expect("lat") - lat).abs() < 1e-6,
+        "searched at the browser's location: {at}"
+    );
+    assert_eq!(listed[1], api_nearest(&portal, at), "the API's answer");
+    session.screenshot("map-nearest-here.png");
+
+    // A parcel by its key, typed as people write it (without the `_` padding, with
+    // separators): the map shows that parcel and its attributes.
+    let parcel = first_feature(&portal, "parcels");
+    let key = parcel["properties"]["flurstueckskennzeichen"]
+        .as_str()
+        .expect("key")
+        .trim_end_matches('_')
+        .to_string();
+    let typed = format!("{}-{}-{}", &key[..6], &key[6..9], &key[9..]);
+    let input = session.element("#parcel-key");
+    session.post(&format!("element/{input}/value"), json!({ "text": typed }));
+    session.keys(&["\u{E007}"]);
+    let found = session.wait_for(
+        "return kreisgeo.parcel !== undefined && kreisgeo.map.areTilesLoaded() && \
+           [kreisgeo.parcel, document.getElementById('details').innerText, kreisgeo.map.getZoom()]",
+        30,
+        "the parcel search found nothing",
+    );
+    assert_eq!(found[0], parcel["id"], "the parcel with that key");
+    assert!(
+        found[1].as_str().unwrap_or_default().contains(&key),
+        "its attributes are shown: {found}"
+    );
+    assert!(
+        found[2].as_f64().unwrap_or(0.0) > 14.0,
+        "zoomed to it: {found}"
+    );
+    session.screenshot("map-parcel.png");
+    session.eval("document.getElementById('parcel-key').value = ''; return true");
+    session.post(
+        &format!("element/{input}/value"),
+        json!({ "text": "99999999999999" }),
+    );
+    session.keys(&["\u{E007}"]);
+    session.wait_for(
+        "return kreisgeo.parcel === null && document.getElementById('details').innerText",
+        20,
+        "no answer to an unknown key",
+    );
+
+    // The map page follows WCAG 2.1 AA as far as axe-core can tell.
+    let violations = session.accessibility_violations();
+    assert!(violations.is_empty(), "axe-core on /map: {violations:#?}");
+
     // The layer switcher hides a layer from the rendered map.
     session.eval("document.getElementById('layer-aed').click(); return true");
     session.wait_for(
@@ -438,4 +571,207 @@ fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
            .filter(n => !n.startsWith(location.origin))",
     );
     assert_eq!(foreign, json!([]), "requests to other hosts");
+}
+
+impl Session<'_> {
+    /// Clicks the first element matching `css` and waits for the page it leads to.
+    fn click(&self, css: &str) {
+        let element = self.element(css);
+        self.post(&format!("element/{element}/click"), json!({}));
+        self.wait_for(
+            "return document.readyState === 'complete'",
+            20,
+            &format!("the page after clicking {css}"),
+        );
+    }
+
+    fn text(&self, css: &str) -> String {
+        self.eval(&format!(
+            "const e = document.querySelector({}); return e ? e.innerText : ''",
+            json!(css)
+        ))
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    /// Asserts that axe-core finds no WCAG 2.1 A/AA violation on the current page.
+    fn assert_accessible(&self, what: &str) {
+        let violations = self.accessibility_violations();
+        assert!(violations.is_empty(), "axe-core on {what}: {violations:#?}");
+    }
+}
+
+#[test]
+fn html_pages_page_through_a_collection_in_both_languages_with_the_keyboard() {
+    let portal = portal_with_fixtures("browser-html");
+    let driver = Driver::start();
+    let session = Session::open(&driver);
+
+    // A German browser on the landing page gets German HTML.
+    session.go(&portal.url("/"));
+    assert_eq!(session.eval("return document.documentElement.lang"), "de");
+    assert_eq!(
+        session.eval("return document.querySelectorAll('h1').length"),
+        1
+    );
+    session.assert_accessible("the landing page");
+    // The check bites: an image without a text alternative is a violation.
+    session.eval("document.querySelector('main').insertAdjacentHTML('beforeend', '<img src=\"/x.png\">'); return true");
+    let found = session.accessibility_violations();
+    assert!(
+        found.iter().any(|v| v.starts_with("image-alt")),
+        "axe-core missed an image without alt: {found:?}"
+    );
+    session.go(&portal.url("/"));
+
+    // The keyboard: the first Tab reaches the skip link, Enter moves on to the content.
+    session.keys(&["\u{E004}"]);
+    assert_eq!(
+        session.eval("return document.activeElement.className"),
+        "skip",
+        "the first Tab stop is the skip link"
+    );
+    session.keys(&["\u{E007}"]);
+    session.wait_for(
+        "return document.activeElement.id === 'main'",
+        10,
+        "Enter on the skip link did not move the focus to the content",
+    );
+
+    // From the landing page through the collections to the AEDs' features, by their links.
+    session.click("header nav a[href^='/collections']");
+    assert!(session.text("h1").contains("Datensätze"));
+    session.assert_accessible("the collections");
+    session.click("main table a[href^='/collections/aed?']");
+    session.assert_accessible("a collection");
+    session.click("main a[href^='/collections/aed/items?']");
+    session.wait_for(
+        "return window.kreisgeo && kreisgeo.ready",
+        60,
+        "the items page's map",
+    );
+    let rows = session.eval("return document.querySelectorAll('main tbody tr').length");
+    assert_eq!(rows, 10, "the default page size");
+    assert_eq!(
+        session.eval("return kreisgeo.features"),
+        10,
+        "the map shows the page"
+    );
+    session.wait_for(
+        "return kreisgeo.map.loaded() && \
+           kreisgeo.map.queryRenderedFeatures({layers: ['point']}).length > 0",
+        30,
+        "no feature drawn on the items page's map",
+    );
+    session.assert_accessible("a page of features");
+    session.screenshot("html-items.png");
+
+    // Paging through the whole collection by the pages' own "next" links: every AED once, in
+    // id order, as many as the API counts.
+    session.go(&portal.url("/collections/aed/items?f=html&limit=60"));
+    let mut ids: Vec<i64> = Vec::new();
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        let page: Vec<i64> = session
+            .eval("return Array.from(document.querySelectorAll('main tbody tr td:first-child'), td => Number(td.innerText))")
+            .as_array()
+            .expect("ids")
+            .iter()
+            .filter_map(Json::as_i64)
+            .collect();
+        assert!(!page.is_empty(), "page {pages} is empty");
+        ids.extend(page);
+        if session.eval("return document.querySelector('a[rel=next]') !== null") != json!(true) {
+            break;
+        }
+        if pages == 2 {
+            assert!(
+                session.eval("return document.querySelector('a[rel=first]') !== null")
+                    == json!(true),
+                "a later page links back to the first"
+            );
+        }
+        session.click("a[rel=next]");
+    }
+    let matched: Json = ureq::get(&portal.url("/collections/aed/items?limit=1"))
+        .call()
+        .expect("items")
+        .body_mut()
+        .read_json()
+        .expect("GeoJSON");
+    assert_eq!(pages, 4, "200 AEDs in pages of 60");
+    assert_eq!(
+        ids.len() as i64,
+        matched["numberMatched"].as_i64().expect("count")
+    );
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "each once, in order");
+
+    // The language switch: the same page in English, and English stays on through the links.
+    session.go(&portal.url("/collections/aed/items?f=html&limit=60"));
+    session.click("header a.lang");
+    assert_eq!(session.eval("return document.documentElement.lang"), "en");
+    assert!(
+        session.text("h1").contains("Features"),
+        "{}",
+        session.text("h1")
+    );
+    assert_eq!(session.text("a[rel=next]"), "Next page");
+    session.click("a[rel=next]");
+    assert_eq!(session.eval("return document.documentElement.lang"), "en");
+    session.assert_accessible("an English page of features");
+
+    // One feature: its attributes and a map of it.
+    session.click("main tbody tr a");
+    session.wait_for(
+        "return window.kreisgeo && kreisgeo.ready && kreisgeo.features === 1",
+        60,
+        "the feature page's map",
+    );
+    assert!(session.text("main table caption").contains("Properties"));
+    assert_eq!(session.eval("return document.documentElement.lang"), "en");
+    session.assert_accessible("a feature");
+    session.screenshot("html-feature.png");
+
+    // The dataset's metadata, its downloads and its tilesets as pages too.
+    session.go(&portal.url("/catalog/datasets/aed"));
+    assert_eq!(
+        session.eval("return document.contentType"),
+        "text/html",
+        "a browser gets the metadata as a page"
+    );
+    assert!(
+        session.text("main").contains("Lizenz"),
+        "{}",
+        session.text("main")
+    );
+    session.assert_accessible("the dataset metadata");
+    session.screenshot("html-metadata.png");
+    for path in [
+        "/collections/aed/downloads",
+        "/collections/aed/tiles",
+        "/collections/aed/tiles/WebMercatorQuad",
+        "/tileMatrixSets",
+        "/conformance",
+    ] {
+        session.go(&portal.url(path));
+        assert_eq!(
+            session.eval("return document.contentType"),
+            "text/html",
+            "{path}"
+        );
+        session.assert_accessible(path);
+    }
+
+    // On a phone: nothing wider than the screen but the tables, which scroll by themselves.
+    session.post("window/rect", json!({"width": 390, "height": 844}));
+    session.go(&portal.url("/collections/aed/items?f=html&limit=5"));
+    let overflow = session
+        .eval("return document.documentElement.scrollWidth - document.documentElement.clientWidth");
+    assert!(
+        overflow.as_i64().unwrap_or(1) <= 0,
+        "the page scrolls sideways on a phone: {overflow}"
+    );
+    session.screenshot("html-items-phone.png");
 }

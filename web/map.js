@@ -1,5 +1,7 @@
 // The citizen map: kreisgeo's own vector tiles in MapLibre GL JS, a layer switcher with a
-// legend, and the attributes of a clicked feature. No CDN, no inline script (the page's CSP).
+// legend, the attributes of a clicked feature, the nearest defibrillators (from a clicked point
+// or the browser's location), the solar potential of a roof and a parcel search. No CDN, no
+// inline script (the page's CSP).
 "use strict";
 
 (function () {
@@ -10,12 +12,22 @@
           pick: "Klicken Sie in die Karte, wo Hilfe gebraucht wird.", found: "Nächste Defibrillatoren",
           open: "jetzt geöffnet", closed: "jetzt geschlossen", unknown: "Öffnungszeiten unbekannt",
           nothing: "Kein Defibrillator gefunden.", roof: "Mein Dach: Solarpotenzial",
-          pickRoof: "Klicken Sie auf Ihr Dach.", noRoof: "Hier ist kein Dach im Solarkataster." },
+          pickRoof: "Klicken Sie auf Ihr Dach.", noRoof: "Hier ist kein Dach im Solarkataster.",
+          here: "Defibrillator nahe meinem Standort", locating: "Standort wird ermittelt …",
+          noLocation: "Ihr Standort ist nicht verfügbar: ", parcel: "Flurstück suchen",
+          parcelKey: "Flurstückskennzeichen", search: "Suchen", parcelFound: "Flurstück",
+          noParcel: "Kein Flurstück mit diesem Kennzeichen.", badKey: "Ungültiges Kennzeichen: ",
+          kinds: { aed: "Defibrillatoren", parcels: "Flurstücke", solar: "Solarpotenzial der Dächer" } },
     en: { layers: "Layers", none: "No data", nearest: "Find the nearest defibrillator",
           pick: "Click on the map where help is needed.", found: "Nearest defibrillators",
           open: "open now", closed: "closed now", unknown: "opening hours unknown",
           nothing: "No defibrillator found.", roof: "My roof: solar potential",
-          pickRoof: "Click on your roof.", noRoof: "No roof of the solar cadastre here." },
+          pickRoof: "Click on your roof.", noRoof: "No roof of the solar cadastre here.",
+          here: "Defibrillators near my location", locating: "Finding your location …",
+          noLocation: "Your location is not available: ", parcel: "Find a parcel",
+          parcelKey: "Parcel key (Flurstückskennzeichen)", search: "Search", parcelFound: "Parcel",
+          noParcel: "No parcel with this key.", badKey: "Not a valid key: ",
+          kinds: { aed: "Defibrillators", parcels: "Parcels", solar: "Solar potential of roofs" } },
   }[lang];
 
   maplibregl.setWorkerUrl("/assets/maplibre-gl-csp-worker.js");
@@ -36,6 +48,54 @@
         paint: { "circle-color": color, "circle-radius": 6,
                  "circle-stroke-color": "#fff", "circle-stroke-width": 1.5 } },
     ];
+  }
+
+  function say(message) {
+    const panel = document.getElementById("details");
+    panel.textContent = message;
+    panel.hidden = false;
+  }
+
+  // [[minLon, minLat], [maxLon, maxLat]] of a geometry.
+  function extent(geometry) {
+    const box = [[Infinity, Infinity], [-Infinity, -Infinity]];
+    const walk = (c) => {
+      if (typeof c[0] === "number") {
+        box[0] = [Math.min(box[0][0], c[0]), Math.min(box[0][1], c[1])];
+        box[1] = [Math.max(box[1][0], c[0]), Math.max(box[1][1], c[1])];
+      } else {
+        c.forEach(walk);
+      }
+    };
+    walk(geometry.coordinates);
+    return box;
+  }
+
+  // The parcel with this key (ALKIS Flurstückskennzeichen; separators and the `_` padding
+  // may be left out), shown on the map with its attributes.
+  function findParcel(map, collection, key) {
+    const compact = key.replace(/[\s\-\/.]/g, "");
+    state.parcelKey = compact;
+    const url = "/collections/" + encodeURIComponent(collection) +
+      "/items?limit=1&flurstueckskennzeichen=" + encodeURIComponent(compact);
+    return fetch(url)
+      .then((r) => r.json().then((body) => ({ ok: r.ok, body })))
+      .then(({ ok, body }) => {
+        if (!ok) {
+          state.parcel = null;
+          say(text.badKey + (body.detail || body.title || ""));
+          return;
+        }
+        const hit = body.features[0];
+        state.parcel = hit ? hit.id : null;
+        map.getSource("found").setData(hit ? body : { type: "FeatureCollection", features: [] });
+        if (!hit) {
+          say(text.noParcel);
+          return;
+        }
+        map.fitBounds(extent(hit.geometry), { padding: 80, maxZoom: 18, duration: 0 });
+        details({ sourceLayer: text.parcelFound, properties: hit.properties });
+      });
   }
 
   function metres(m) {
@@ -113,7 +173,7 @@
       swatch.className = "swatch";
       swatch.style.background = palette[index % palette.length];
       swatch.setAttribute("aria-hidden", "true");
-      const title = state.titles[layer.id] || layer.description || layer.id;
+      const title = state.titles[layer.id] || layer.id;
       label.append(check, swatch, document.createTextNode(" " + title));
       box.appendChild(label);
     });
@@ -123,7 +183,7 @@
     const panel = document.getElementById("details");
     panel.replaceChildren();
     const heading = document.createElement("h2");
-    heading.textContent = feature.sourceLayer;
+    heading.textContent = state.titles[feature.sourceLayer] || feature.sourceLayer;
     const table = document.createElement("table");
     for (const [key, value] of Object.entries(feature.properties)) {
       const row = table.insertRow();
@@ -131,7 +191,7 @@
       th.scope = "row";
       th.textContent = key;
       row.appendChild(th);
-      row.insertCell().textContent = String(value);
+      row.insertCell().textContent = value === null || value === undefined ? "–" : String(value);
     }
     panel.append(heading, table);
     panel.hidden = false;
@@ -141,10 +201,15 @@
   const json = (url) => fetch(url).then((r) => (r.ok ? r.json() : Promise.reject(new Error(url + ": " + r.status))));
   Promise.all([json("/tiles/WebMercatorQuad/tilejson"), json("/collections")])
     .then(([tilejson, collections]) => {
-      for (const c of collections.collections) state.titles[c.id] = c.title || c.id;
+      // A collection loaded without a title of its own is named by its kind.
+      for (const c of collections.collections) {
+        state.titles[c.id] = c.title && c.title !== c.id ? c.title : (text.kinds[c.kind] || c.id);
+      }
       const aed = collections.collections.find((c) => c.kind === "aed");
       const layers = [{ id: "background", type: "background", paint: { "background-color": "#f4f1ea" } }];
       tilejson.vector_layers.forEach((l, i) => layers.push(...layersOf(l.id, i)));
+      layers.push({ id: "found", type: "line", source: "found",
+        paint: { "line-color": "#d00", "line-width": 3 } });
       layers.push({ id: "nearest", type: "circle", source: "nearest",
         paint: { "circle-radius": 11, "circle-color": "rgba(0,0,0,0)",
                  "circle-stroke-color": "#d00", "circle-stroke-width": 3 } });
@@ -154,7 +219,8 @@
         style: { version: 8, sources: { kreisgeo: { type: "vector", tiles: tilejson.tiles,
           minzoom: tilejson.minzoom, maxzoom: tilejson.maxzoom, bounds: tilejson.bounds,
           attribution: tilejson.attribution },
-          nearest: { type: "geojson", data: { type: "FeatureCollection", features: [] } } }, layers },
+          nearest: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+          found: { type: "geojson", data: { type: "FeatureCollection", features: [] } } }, layers },
         bounds: tilejson.bounds,
         fitBoundsOptions: { padding: 20 },
       });
@@ -192,6 +258,51 @@
           panel.hidden = false;
         });
         document.getElementById("tools").appendChild(button);
+        const here = document.createElement("button");
+        here.id = "nearest-here";
+        here.type = "button";
+        here.textContent = text.here;
+        here.hidden = !navigator.geolocation;
+        here.addEventListener("click", () => {
+          picking = false;
+          pickingRoof = false;
+          say(text.locating);
+          navigator.geolocation.getCurrentPosition(
+            (position) => {
+              const at = { lng: position.coords.longitude, lat: position.coords.latitude };
+              map.jumpTo({ center: [at.lng, at.lat], zoom: Math.max(map.getZoom(), 14) });
+              nearest(map, aed.id, at).catch((err) => { state.error = String(err); });
+            },
+            (err) => say(text.noLocation + err.message),
+            { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
+          );
+        });
+        document.getElementById("tools").appendChild(here);
+      }
+      const parcels = collections.collections.find((c) => c.kind === "parcels");
+      if (parcels) {
+        const form = document.createElement("form");
+        form.id = "parcel-search";
+        form.setAttribute("role", "search");
+        form.setAttribute("aria-label", text.parcel);
+        const label = document.createElement("label");
+        label.htmlFor = "parcel-key";
+        label.textContent = text.parcelKey;
+        const input = document.createElement("input");
+        input.id = "parcel-key";
+        input.name = "key";
+        input.required = true;
+        input.autocomplete = "off";
+        input.placeholder = "05329001100085";
+        const submit = document.createElement("button");
+        submit.type = "submit";
+        submit.textContent = text.search;
+        form.append(label, input, submit);
+        form.addEventListener("submit", (e) => {
+          e.preventDefault();
+          findParcel(map, parcels.id, input.value).catch((err) => { state.error = String(err); });
+        });
+        document.getElementById("tools").appendChild(form);
       }
       map.on("click", (e) => {
         if (pickingRoof) {

@@ -24,7 +24,22 @@ impl Validators {
     /// request's path and query, with links under `base`.
     pub fn new(req: &HttpRequest, base: &str, state: &str, last_modified: Option<&str>) -> Self {
         let mut hasher = Sha256::new();
-        for part in [state, base, req.path(), req.query_string()] {
+        // Accept and Accept-Language choose between JSON and HTML pages and their language:
+        // each representation has a tag of its own.
+        let header = |name| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+        };
+        let negotiated = [
+            header(actix_web::http::header::ACCEPT),
+            header(actix_web::http::header::ACCEPT_LANGUAGE),
+        ];
+        for part in [state, base, req.path(), req.query_string()]
+            .into_iter()
+            .chain(negotiated)
+        {
             hasher.update(part.as_bytes());
             hasher.update([0]);
         }

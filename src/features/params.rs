@@ -79,6 +79,9 @@ pub struct ItemsParams {
         example = "http://www.opengis.net/def/crs/EPSG/0/25832"
     )]
     pub filter_crs: Option<String>,
+    /// Language of the HTML page: `de` (default) or `en`; without it, Accept-Language decides.
+    #[param(value_type = Option<String>, example = "en")]
+    pub lang: Option<String>,
 }
 
 /// The parameters `/items` itself defines; every other one is a property filter.
@@ -95,6 +98,7 @@ pub const ITEMS_PARAMETERS: &[&str] = &[
     "properties",
     "sortby",
     "datetime",
+    "lang",
 ];
 
 /// Query string of one feature.
@@ -108,6 +112,9 @@ pub struct FeatureParams {
     /// CRS of the returned coordinates, as a URI; default CRS84.
     #[param(example = "http://www.opengis.net/def/crs/EPSG/0/25832")]
     pub crs: Option<String>,
+    /// Language of the HTML page: `de` (default) or `en`; without it, Accept-Language decides.
+    #[param(value_type = Option<String>, example = "en")]
+    pub lang: Option<String>,
 }
 
 impl FeatureParams {
@@ -125,6 +132,9 @@ pub struct FormatParams {
     /// Output format: `json` or `html` (queryables: `json` only); without it, Accept decides.
     #[param(value_type = Option<String>, example = "json")]
     pub f: Option<String>,
+    /// Language of the HTML page: `de` (default) or `en`; without it, Accept-Language decides.
+    #[param(value_type = Option<String>, example = "en")]
+    pub lang: Option<String>,
 }
 
 pub use crate::crs::Bbox;

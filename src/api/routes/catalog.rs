@@ -13,6 +13,7 @@ use crate::api::routes::downloads::of_rows;
 use crate::api::state::AppState;
 use crate::catalog::repo;
 use crate::error::{Error, Result};
+use crate::html::{dataset_page, prefers_html, View, HTML};
 use crate::opendata::dcat::{self, Paging};
 use crate::opendata::metadata::{DatasetMetadata, Publisher};
 use crate::opendata::rdf::RdfFormat;
@@ -169,13 +170,15 @@ async fn catalog_response(
 /// DCAT-AP.de dataset
 ///
 /// One dataset with its distributions; `{datasetId}.ttl`, `.rdf` or `.jsonld` choose the
-/// serialisation, otherwise Accept does.
+/// serialisation, otherwise Accept does (a browser, preferring `text/html`, gets a page in
+/// German or English).
 #[utoipa::path(
     tag = TAG_OPEN_DATA,
     params(("datasetId" = String, Path, description = "Dataset id, optionally with .ttl, .rdf or .jsonld", example = "aed.ttl")),
     responses(
         (status = 200, description = "The dataset", content(
-            (String = "application/rdf+xml"), (String = "text/turtle"), (String = "application/ld+json")
+            (String = "application/rdf+xml"), (String = "text/turtle"), (String = "application/ld+json"),
+            (String = "text/html")
         )),
         (status = 404, description = "No such dataset", body = crate::api::error::ErrorBody)
     )
@@ -192,6 +195,8 @@ pub async fn get_catalog_dataset(
         Some((id, ext)) => (id.to_string(), Some(ext)),
         None => (raw.clone(), None),
     };
+    // A browser gets the page; harvesters name an RDF type or an extension.
+    let html = extension.is_none() && prefers_html(accept(&req));
     let format = RdfFormat::negotiate(extension, accept(&req))?;
     let base = state.base_url(&req);
     let publisher = publisher(&state, &base).await?;
@@ -205,6 +210,15 @@ pub async fn get_catalog_dataset(
         });
     };
     let downloads = of_rows(&state, &base, &rows).await?;
+    if html {
+        let view = View::of(&req)?;
+        let metadata = row.metadata.resolve((&row.collection).into(), &publisher);
+        let page = dataset_page(&req, view, &id, &metadata, &row.modified, &downloads);
+        return Ok(HttpResponse::Ok()
+            .insert_header((header::VARY, "Accept, Accept-Language"))
+            .content_type(HTML)
+            .body(page));
+    }
     rdf_response(
         &req,
         format,

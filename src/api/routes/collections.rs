@@ -100,13 +100,7 @@ pub async fn get_collections(
             "This document",
         )],
     };
-    Ok(answer(
-        format,
-        &req,
-        response,
-        "Datensätze / Collections",
-        &doc,
-    ))
+    answer(format, &req, response, ("Datensätze", "Collections"), &doc)
 }
 
 /// Collection
@@ -138,5 +132,6 @@ pub async fn get_collection(
     let mut response = HttpResponse::Ok();
     validators.apply(&mut response);
     let doc = collection_doc(&base, &collection);
-    Ok(answer(format, &req, response, &collection.title, &doc))
+    let title = collection.title.as_str();
+    answer(format, &req, response, (title, title), &doc)
 }

@@ -55,11 +55,11 @@ pub async fn get_conformance(
     let doc = Conformance {
         conforms_to: CONFORMS_TO.iter().map(ToString::to_string).collect(),
     };
-    Ok(answer(
+    answer(
         format,
         &req,
         HttpResponse::Ok(),
-        "Konformität / Conformance",
+        ("Konformität", "Conformance"),
         &doc,
-    ))
+    )
 }

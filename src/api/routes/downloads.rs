@@ -11,6 +11,8 @@ use crate::api::state::AppState;
 use crate::downloads::store::{self, StoredFile};
 use crate::downloads::{Download, FileKind};
 use crate::error::{Error, Result};
+use crate::features::params::FormatParams;
+use crate::html::{answer, DocFormat};
 use crate::ogc::{media, Link};
 
 /// The built files of a dataset version as listed to clients.
@@ -64,7 +66,7 @@ pub async fn of_rows<M>(
 /// shorter.
 #[utoipa::path(
     tag = TAG_OPEN_DATA,
-    params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed")),
+    params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"), FormatParams),
     responses(
         (status = 200, description = "The files", body = Vec<Download>),
         (status = 404, description = "No such collection", body = crate::api::error::ErrorBody)
@@ -75,19 +77,24 @@ pub async fn get_downloads(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    query: web::Query<FormatParams>,
 ) -> Result<HttpResponse> {
+    let format = DocFormat::of(&req, query.f.as_deref())?;
     let id = path.into_inner();
     let collection = state.collection(&id).await?;
     let base = state.base_url(&req);
     let files = store::files_of(&state.pool, &[collection.version.id]).await?;
     let downloads = listing(&base, &id, &files);
-    Ok(HttpResponse::Ok().json(serde_json::json!({
+    let doc = serde_json::json!({
         "downloads": downloads,
         "links": [
             Link::new(format!("{base}/collections/{id}/downloads"), "self", media::JSON, "The downloads"),
             Link::new(format!("{base}/collections/{id}"), "collection", media::JSON, "The collection"),
+            Link::new(format!("{base}/catalog/datasets/{id}"), "describedby", media::JSON, "The dataset's metadata (DCAT-AP.de)"),
         ],
-    })))
+    });
+    let title = format!("{} – Downloads", collection.title);
+    answer(format, &req, HttpResponse::Ok(), (&title, &title), &doc)
 }
 
 /// Download a file

@@ -16,6 +16,7 @@ use crate::features::encode::html::HtmlEncoder;
 use crate::features::encode::{encode_page, FeatureEncoder, ItemsFormat, Matched, PageSpec};
 use crate::features::params::{Cursor, FeatureParams, ItemsParams, ItemsQuery};
 use crate::features::query;
+use crate::html::{page, DocFormat, View};
 use crate::ogc::{media, FeatureCollectionDoc, FeatureDoc, Link};
 
 /// The collection a request addresses: the active version, or the version a cursor is on.
@@ -173,9 +174,14 @@ pub async fn get_items(
         ItemsFormat::Csv => page.stream(CsvEncoder::new(&version)).await,
         ItemsFormat::FlatGeobuf => page.stream(FgbEncoder::new(&version, &q.crs)?).await,
         ItemsFormat::Html => {
-            let json = crate::html::html_href(&self_href, Some(media::GEOJSON))
-                .replacen("f=html", "f=json", 1);
-            page.stream(HtmlEncoder::new(&version, &title, json)).await
+            let view = View::of(&req)?;
+            let heading = format!("{title} – {}", view.pick("Objekte", "Features"));
+            let json = page::json_href(&req);
+            let data = (json.as_str(), media::GEOJSON, "GeoJSON");
+            let mut start = page::head(&req, view, &heading, data, true);
+            page::map(&mut start, view, &json);
+            page.stream(HtmlEncoder::new(&version, view, start, q.cursor.is_some()))
+                .await
         }
     }
 }
@@ -229,12 +235,8 @@ pub async fn get_feature(
     query: web::Query<FeatureParams>,
 ) -> Result<HttpResponse> {
     let crs = query.crs()?;
-    let accept = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
-    let html = crate::html::DocFormat::negotiate(query.f.as_deref(), accept)?
-        == crate::html::DocFormat::Html;
+    let html = DocFormat::of(&req, query.f.as_deref())? == DocFormat::Html;
+    let view = View::of(&req)?;
     let (id, feature_id) = path.into_inner();
     let collection = resolve(&state, &id, None).await?;
     let not_found = || Error::not_found("feature", format!("{id}/{feature_id}"));
@@ -263,18 +265,17 @@ pub async fn get_feature(
     ];
     let mut response = HttpResponse::Ok();
     validators.apply(&mut response);
-    response.insert_header((header::VARY, "Accept"));
+    response.insert_header((header::VARY, "Accept, Accept-Language"));
     if html {
         let page = crate::html::feature_page(
+            &req,
+            view,
             &format!("{} – {fid}", collection.title),
-            &format!("{base}/collections/{id}/items/{fid}?f=json"),
             &collection.version,
             &row,
             &links,
         );
-        return Ok(response
-            .content_type(crate::features::encode::html::HTML)
-            .body(page));
+        return Ok(response.content_type(crate::html::HTML).body(page));
     }
     let mut body = Vec::with_capacity(1024);
     GeoJsonEncoder::new(&collection.version).write_feature(&mut body, &row, Some(&links))?;

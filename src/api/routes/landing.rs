@@ -69,5 +69,14 @@ pub async fn get_landing(
             ),
         ],
     };
-    Ok(answer(format, &req, HttpResponse::Ok(), "kreisgeo", &doc))
+    answer(
+        format,
+        &req,
+        HttpResponse::Ok(),
+        (
+            "kreisgeo – Geodaten des Landkreises",
+            "kreisgeo – the county's geodata",
+        ),
+        &doc,
+    )
 }

@@ -1,73 +1,13 @@
-//! The citizen map (`/map`) and the browser files it needs, served from the binary itself:
-//! MapLibre GL JS (its CSP build, embedded at build time from npm) and the map's own script.
+//! The citizen map (`/map`) and the browser files of the portal (`/assets/…`), served from the
+//! binary itself.
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use super::TAG_CAPABILITIES;
 use crate::error::{Error, Result};
-
-/// A file the map page loads.
-struct Asset {
-    name: &'static str,
-    media_type: &'static str,
-    body: &'static [u8],
-}
-
-const ASSETS: &[Asset] = &[
-    Asset {
-        name: "maplibre-gl-csp.js",
-        media_type: "text/javascript; charset=utf-8",
-        body: include_bytes!(concat!(env!("OUT_DIR"), "/maplibre-gl-csp.js")),
-    },
-    Asset {
-        name: "maplibre-gl-csp-worker.js",
-        media_type: "text/javascript; charset=utf-8",
-        body: include_bytes!(concat!(env!("OUT_DIR"), "/maplibre-gl-csp-worker.js")),
-    },
-    Asset {
-        name: "maplibre-gl.css",
-        media_type: "text/css; charset=utf-8",
-        body: include_bytes!(concat!(env!("OUT_DIR"), "/maplibre-gl.css")),
-    },
-    Asset {
-        name: "map.js",
-        media_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../../web/map.js"),
-    },
-];
-
-/// Whether MapLibre was embedded (npm had installed it when the binary was built).
-const WITH_MAPLIBRE: bool = cfg!(maplibre);
-
-/// German unless the browser prefers English (`Accept-Language`) or `lang=en` asks.
-fn language(req: &HttpRequest) -> &'static str {
-    let asked = req
-        .query_string()
-        .split('&')
-        .find_map(|p| p.strip_prefix("lang="));
-    match asked {
-        Some("en") => return "en",
-        Some(_) => return "de",
-        None => {}
-    }
-    let accept = req
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let first = accept
-        .split(',')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if first.starts_with("en") {
-        "en"
-    } else {
-        "de"
-    }
-}
+use crate::html::assets::{self, WITH_MAPLIBRE};
+use crate::html::Lang;
 
 /// Citizen map
 ///
@@ -80,9 +20,9 @@ fn language(req: &HttpRequest) -> &'static str {
     responses((status = 200, description = "The map page", content_type = "text/html"))
 )]
 #[get("/map")]
-pub async fn get_map(req: HttpRequest) -> HttpResponse {
-    let lang = language(&req);
-    let (title, layers, other, other_label, missing) = if lang == "en" {
+pub async fn get_map(req: HttpRequest) -> Result<HttpResponse> {
+    let lang = Lang::of(&req)?;
+    let (title, layers, other, other_label, missing) = if lang == Lang::En {
         (
             "Map",
             "Layers",
@@ -99,13 +39,14 @@ pub async fn get_map(req: HttpRequest) -> HttpResponse {
             "Die Kartenbibliothek fehlt in diesem Build: npm ci --prefix web ausführen und neu bauen.",
         )
     };
+    let code = lang.code();
     let map = if WITH_MAPLIBRE {
-        "<div id=\"map\" role=\"application\" aria-label=\"Karte / map\"></div>".to_string()
+        format!("<div id=\"map\" role=\"region\" aria-label=\"{title}\"></div>")
     } else {
         format!("<div id=\"map\"><p>{missing}</p></div>")
     };
     let body = format!(
-        "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title} – kreisgeo</title>\
          <link rel=\"stylesheet\" href=\"/assets/maplibre-gl.css\">\
@@ -113,25 +54,31 @@ pub async fn get_map(req: HttpRequest) -> HttpResponse {
          #map{{position:absolute;inset:0}}\
          #panel{{position:absolute;top:.5rem;left:.5rem;max-width:min(22rem,80vw);\
          max-height:90vh;overflow:auto;background:#fff;padding:.5rem .75rem;border-radius:4px;\
-         box-shadow:0 1px 4px #0005;font-size:.9rem}}\
+         box-shadow:0 1px 4px #0005;font-size:.9rem;z-index:2}}#details:empty{{display:none}}\
+         .visually-hidden{{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}}\
+         #panel a{{color:#0b57d0}}.maplibregl-ctrl-attrib a{{text-decoration:underline}}\
          #panel h2{{font-size:1rem;margin:.25rem 0}}#layers label{{display:block}}\
          .swatch{{display:inline-block;width:.9rem;height:.9rem;margin:0 .25rem;vertical-align:middle;\
          border-radius:2px}}#tools button{{display:block;margin:.4rem 0;font:inherit;padding:.3rem .6rem}}\
+         #parcel-search label{{display:block;margin-top:.5rem}}#parcel-search input{{font:inherit;\
+         width:11rem;padding:.2rem}}#parcel-search button{{display:inline-block;margin-left:.25rem}}\
+         a:focus-visible,button:focus-visible,input:focus-visible,canvas:focus-visible\
+         {{outline:3px solid #e8a317;outline-offset:2px}}\
          #details table{{border-collapse:collapse}}\
          #details th,#details td{{border:1px solid #ccc;padding:.1rem .3rem;text-align:left}}</style>\
-         </head><body>{map}\
-         <div id=\"panel\"><nav><a href=\"/?f=html\">kreisgeo</a> · \
+         </head><body><main><h1 class=\"visually-hidden\">{title} – kreisgeo</h1>\
+         <div id=\"panel\"><nav><a href=\"/?f=html&amp;lang={code}\">kreisgeo</a> · \
          <a href=\"/map?lang={other}\" hreflang=\"{other}\" lang=\"{other}\">{other_label}</a></nav>\
          <section id=\"layers\" aria-label=\"{layers}\"></section><div id=\"tools\"></div>\
-         <section id=\"details\" aria-live=\"polite\" hidden></section></div>\
+         <section id=\"details\" aria-live=\"polite\"></section></div>{map}</main>\
          <script src=\"/assets/maplibre-gl-csp.js\"></script><script src=\"/assets/map.js\"></script>\
          </body></html>"
     );
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::VARY, "Accept-Language"))
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .body(body)
+        .body(body))
 }
 
 /// Map files
@@ -148,10 +95,7 @@ pub async fn get_map(req: HttpRequest) -> HttpResponse {
 #[get("/assets/{file}")]
 pub async fn get_asset(path: web::Path<String>) -> Result<HttpResponse> {
     let name = path.into_inner();
-    let asset = ASSETS
-        .iter()
-        .find(|a| a.name == name && !a.body.is_empty())
-        .ok_or_else(|| Error::not_found("asset", &name))?;
+    let asset = assets::find(&name).ok_or_else(|| Error::not_found("asset", &name))?;
     // The files change only with the binary: an hour, then a cheap revalidation.
     let etag = format!("\"{}-{:x}\"", env!("CARGO_PKG_VERSION"), asset.body.len());
     Ok(HttpResponse::Ok()

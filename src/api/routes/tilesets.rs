@@ -13,6 +13,8 @@ use crate::api::state::AppState;
 use crate::catalog::{repo, Collection, ColumnType};
 use crate::crs::CRS84_URI;
 use crate::error::{Error, Result};
+use crate::features::params::FormatParams;
+use crate::html::{answer, DocFormat};
 use crate::ogc::{media, Link};
 use crate::tiles::cache::TileKey;
 use crate::tiles::mvt;
@@ -32,9 +34,14 @@ fn tms_link(base: &str, tms: &TileMatrixSet) -> Link {
 /// Tile matrix sets
 ///
 /// The tiling schemes tiles are served in: WebMercatorQuad and the AdV grid in EPSG:25832.
-#[utoipa::path(tag = TAG_TILES, responses((status = 200, description = "The tile matrix sets", body = Object)))]
+#[utoipa::path(tag = TAG_TILES, params(FormatParams), responses((status = 200, description = "The tile matrix sets", body = Object)))]
 #[get("/tileMatrixSets")]
-pub async fn get_tile_matrix_sets(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn get_tile_matrix_sets(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<FormatParams>,
+) -> Result<HttpResponse> {
+    let format = DocFormat::of(&req, query.f.as_deref())?;
     let base = state.base_url(&req);
     let sets: Vec<Json> = TILE_MATRIX_SETS
         .iter()
@@ -44,7 +51,13 @@ pub async fn get_tile_matrix_sets(req: HttpRequest, state: web::Data<AppState>) 
             json!({ "id": t.id, "title": t.title, "uri": t.uri, "crs": t.crs_uri(), "links": [link] })
         })
         .collect();
-    HttpResponse::Ok().json(json!({ "tileMatrixSets": sets }))
+    answer(
+        format,
+        &req,
+        HttpResponse::Ok(),
+        ("Kachelschemata", "Tiling schemes"),
+        &json!({ "tileMatrixSets": sets }),
+    )
 }
 
 /// Tile matrix set
@@ -201,19 +214,22 @@ fn tilejson(base: &str, prefix: &str, collections: &[Collection], name: &str) ->
     doc
 }
 
+/// `body` (a page titled `title` when HTML was asked for), with validators of `collections`.
 fn versioned(
     req: &HttpRequest,
     base: &str,
     collections: &[Collection],
     body: &Json,
-) -> HttpResponse {
+    format: DocFormat,
+    title: &str,
+) -> Result<HttpResponse> {
     let validators = Validators::for_collections(req, base, collections);
     if let Some(not_modified) = validators.not_modified(req) {
-        return not_modified;
+        return Ok(not_modified);
     }
     let mut response = HttpResponse::Ok();
     validators.apply(&mut response);
-    response.json(body)
+    answer(format, req, response, (title, title), body)
 }
 
 /// A document about one collection's tiles, built by `build(base, prefix, [collection], title)`
@@ -222,13 +238,15 @@ async fn about_collection(
     req: &HttpRequest,
     state: &AppState,
     id: &str,
+    format: DocFormat,
     build: impl FnOnce(&str, &str, &[Collection], &str) -> Json,
 ) -> Result<HttpResponse> {
     let c = state.collection(id).await?;
     let base = state.base_url(req);
     let one = std::slice::from_ref(&c);
     let doc = build(&base, &format!("/collections/{}", c.id), one, &c.title);
-    Ok(versioned(req, &base, one, &doc))
+    let title = doc["title"].as_str().unwrap_or(&c.title).to_string();
+    versioned(req, &base, one, &doc, format, &title)
 }
 
 /// Tilesets of a collection
@@ -236,7 +254,7 @@ async fn about_collection(
 /// The collection's vector tilesets, one per tile matrix set.
 #[utoipa::path(
     tag = TAG_TILES,
-    params(("collectionId" = String, Path, example = "parcels")),
+    params(("collectionId" = String, Path, example = "parcels"), FormatParams),
     responses(
         (status = 200, description = "The tilesets", body = Object),
         (status = 404, description = "No such collection", body = crate::api::error::ErrorBody)
@@ -247,8 +265,10 @@ pub async fn get_collection_tilesets(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    query: web::Query<FormatParams>,
 ) -> Result<HttpResponse> {
-    about_collection(&req, &state, &path, tilesets_list).await
+    let format = DocFormat::of(&req, query.f.as_deref())?;
+    about_collection(&req, &state, &path, format, tilesets_list).await
 }
 
 /// Tileset of a collection
@@ -257,7 +277,7 @@ pub async fn get_collection_tilesets(
 /// the URL template of the tiles.
 #[utoipa::path(
     tag = TAG_TILES,
-    params(("collectionId" = String, Path, example = "parcels"), ("tileMatrixSetId" = String, Path, example = "WebMercatorQuad")),
+    params(("collectionId" = String, Path, example = "parcels"), ("tileMatrixSetId" = String, Path, example = "WebMercatorQuad"), FormatParams),
     responses(
         (status = 200, description = "The tileset", body = Object),
         (status = 404, description = "No such collection or tile matrix set", body = crate::api::error::ErrorBody)
@@ -268,10 +288,12 @@ pub async fn get_collection_tileset(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    query: web::Query<FormatParams>,
 ) -> Result<HttpResponse> {
+    let format = DocFormat::of(&req, query.f.as_deref())?;
     let (id, tms) = path.into_inner();
     let tms = TileMatrixSet::find(&tms)?;
-    about_collection(&req, &state, &id, |base, prefix, one, title| {
+    about_collection(&req, &state, &id, format, |base, prefix, one, title| {
         tileset(base, prefix, tms, one, title)
     })
     .await
@@ -295,7 +317,7 @@ pub async fn get_collection_tilejson(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    about_collection(&req, &state, &path, tilejson).await
+    about_collection(&req, &state, &path, DocFormat::Json, tilejson).await
 }
 
 /// Query of the dataset-level (multi-layer) tiles.
@@ -306,6 +328,22 @@ pub struct LayersParams {
     /// Comma-separated collections to include as layers; default all.
     #[param(example = "parcels,aed")]
     pub collections: Option<String>,
+}
+
+/// Query of the dataset-level tileset documents.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TilesetParams {
+    /// Comma-separated collections to include as layers; default all.
+    #[param(example = "parcels,aed")]
+    pub collections: Option<String>,
+    /// Output format: `json` or `html`; without it, Accept decides.
+    #[param(value_type = Option<String>, example = "json")]
+    pub f: Option<String>,
+    /// Language of the HTML page: `de` (default) or `en`; without it, Accept-Language decides.
+    #[param(value_type = Option<String>, example = "en")]
+    pub lang: Option<String>,
 }
 
 /// The collections a multi-layer request asks for, in the order asked (all by default).
@@ -329,17 +367,18 @@ async fn chosen(state: &AppState, collections: Option<&str>) -> Result<Vec<Colle
 /// Tilesets of the dataset
 ///
 /// Multi-layer vector tilesets with every collection (or `collections=a,b`) as a layer.
-#[utoipa::path(tag = TAG_TILES, params(LayersParams), responses((status = 200, description = "The tilesets", body = Object)))]
+#[utoipa::path(tag = TAG_TILES, params(TilesetParams), responses((status = 200, description = "The tilesets", body = Object)))]
 #[get("/tiles")]
 pub async fn get_tilesets(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<LayersParams>,
+    query: web::Query<TilesetParams>,
 ) -> Result<HttpResponse> {
+    let format = DocFormat::of(&req, query.f.as_deref())?;
     let collections = chosen(&state, query.collections.as_deref()).await?;
     let base = state.base_url(&req);
     let doc = tilesets_list(&base, "", &collections, "kreisgeo");
-    Ok(versioned(&req, &base, &collections, &doc))
+    versioned(&req, &base, &collections, &doc, format, "kreisgeo")
 }
 
 /// TileJSON of the dataset
@@ -360,7 +399,7 @@ pub async fn get_tilejson(
             format!("{base}/tiles/{WEB_MERCATOR_QUAD}/{{z}}/{{y}}/{{x}}?collections={list}");
         doc["tiles"] = json!([template]);
     }
-    Ok(versioned(&req, &base, &collections, &doc))
+    versioned(&req, &base, &collections, &doc, DocFormat::Json, "kreisgeo")
 }
 
 /// Tileset of the dataset
@@ -368,7 +407,7 @@ pub async fn get_tilejson(
 /// Metadata of the multi-layer tiles in one tile matrix set.
 #[utoipa::path(
     tag = TAG_TILES,
-    params(("tileMatrixSetId" = String, Path, example = "WebMercatorQuad"), LayersParams),
+    params(("tileMatrixSetId" = String, Path, example = "WebMercatorQuad"), TilesetParams),
     responses((status = 200, description = "The tileset", body = Object), (status = 404, description = "No such tile matrix set", body = crate::api::error::ErrorBody))
 )]
 #[get("/tiles/{tileMatrixSetId}")]
@@ -376,13 +415,14 @@ pub async fn get_tileset(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    query: web::Query<LayersParams>,
+    query: web::Query<TilesetParams>,
 ) -> Result<HttpResponse> {
+    let format = DocFormat::of(&req, query.f.as_deref())?;
     let tms = TileMatrixSet::find(&path)?;
     let collections = chosen(&state, query.collections.as_deref()).await?;
     let base = state.base_url(&req);
     let doc = tileset(&base, "", tms, &collections, "kreisgeo");
-    Ok(versioned(&req, &base, &collections, &doc))
+    versioned(&req, &base, &collections, &doc, format, "kreisgeo")
 }
 
 /// Multi-layer vector tile
