@@ -474,6 +474,33 @@ fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
     );
     session.screenshot("map-roof.png");
 
+    // The same without a mouse: the button by keyboard, then Enter on the focused map picks
+    // its centre.
+    session.eval(
+        "kreisgeo.nearest = null; document.getElementById('find-nearest').focus(); return true",
+    );
+    session.keys(&["\u{E007}"]);
+    session.eval("kreisgeo.map.getCanvas().focus(); return true");
+    session.keys(&["\u{E007}"]);
+    let listed = session.wait_for(
+        "return kreisgeo.nearest && [kreisgeo.nearestPoint, kreisgeo.nearest, \
+           kreisgeo.map.getCenter().toArray()]",
+        20,
+        "Enter on the map listed nothing",
+    );
+    for i in 0..2 {
+        let (picked, centre) = (listed[0][i].as_f64(), listed[2][i].as_f64());
+        assert!(
+            (picked.expect("picked") - centre.expect("centre")).abs() < 1e-6,
+            "the map's centre was searched: {listed}"
+        );
+    }
+    assert_eq!(
+        listed[1],
+        api_nearest(&portal, &listed[0]),
+        "the API's answer"
+    );
+
     // "Near my location": the browser's location (set over the DevTools protocol, as a phone's
     // GPS would) gives the nearest AEDs, the API's answer for that point.
     let somewhere = &first_feature(&portal, "aed")["geometry"]["coordinates"];

@@ -9,20 +9,20 @@
   const lang = document.documentElement.lang === "en" ? "en" : "de";
   const text = {
     de: { layers: "Ebenen", none: "Keine Daten", nearest: "Nächsten Defibrillator suchen",
-          pick: "Klicken Sie in die Karte, wo Hilfe gebraucht wird.", found: "Nächste Defibrillatoren",
+          pick: "Klicken Sie in die Karte, wo Hilfe gebraucht wird – oder verschieben Sie die Karte mit den Pfeiltasten und drücken Sie Enter für ihre Mitte.", found: "Nächste Defibrillatoren",
           open: "jetzt geöffnet", closed: "jetzt geschlossen", unknown: "Öffnungszeiten unbekannt",
           nothing: "Kein Defibrillator gefunden.", roof: "Mein Dach: Solarpotenzial",
-          pickRoof: "Klicken Sie auf Ihr Dach.", noRoof: "Hier ist kein Dach im Solarkataster.",
+          pickRoof: "Klicken Sie auf Ihr Dach – oder verschieben Sie die Karte mit den Pfeiltasten und drücken Sie Enter für ihre Mitte.", noRoof: "Hier ist kein Dach im Solarkataster.",
           here: "Defibrillator nahe meinem Standort", locating: "Standort wird ermittelt …",
           noLocation: "Ihr Standort ist nicht verfügbar: ", parcel: "Flurstück suchen",
           parcelKey: "Flurstückskennzeichen", search: "Suchen", parcelFound: "Flurstück",
           noParcel: "Kein Flurstück mit diesem Kennzeichen.", badKey: "Ungültiges Kennzeichen: ",
           kinds: { aed: "Defibrillatoren", parcels: "Flurstücke", solar: "Solarpotenzial der Dächer" } },
     en: { layers: "Layers", none: "No data", nearest: "Find the nearest defibrillator",
-          pick: "Click on the map where help is needed.", found: "Nearest defibrillators",
+          pick: "Click on the map where help is needed – or move the map with the arrow keys and press Enter for its centre.", found: "Nearest defibrillators",
           open: "open now", closed: "closed now", unknown: "opening hours unknown",
           nothing: "No defibrillator found.", roof: "My roof: solar potential",
-          pickRoof: "Click on your roof.", noRoof: "No roof of the solar cadastre here.",
+          pickRoof: "Click on your roof – or move the map with the arrow keys and press Enter for its centre.", noRoof: "No roof of the solar cadastre here.",
           here: "Defibrillators near my location", locating: "Finding your location …",
           noLocation: "Your location is not available: ", parcel: "Find a parcel",
           parcelKey: "Parcel key (Flurstückskennzeichen)", search: "Search", parcelFound: "Parcel",
@@ -304,6 +304,19 @@
         });
         document.getElementById("tools").appendChild(form);
       }
+      // Without a mouse: Enter on the focused map picks its centre.
+      map.getCanvas().addEventListener("keydown", (e) => {
+        if (e.key !== "Enter" || !(picking || pickingRoof)) return;
+        e.preventDefault();
+        const centre = map.getCenter();
+        if (pickingRoof) {
+          pickingRoof = false;
+          roof(solar.id, centre).catch((err) => { state.error = String(err); });
+        } else {
+          picking = false;
+          nearest(map, aed.id, centre).catch((err) => { state.error = String(err); });
+        }
+      });
       map.on("click", (e) => {
         if (pickingRoof) {
           pickingRoof = false;

@@ -755,6 +755,96 @@ async fn html_views_link_to_each_other_and_escape_the_data() {
     let _ = std::fs::remove_file(path);
 }
 
+#[actix_web::test]
+async fn html_pages_speak_german_or_english_and_cover_tiles_downloads_and_metadata() {
+    let db = TestDb::new().await;
+    db.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed)
+        .await;
+    let app = app(&db).await;
+    const BROWSER: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let page = |uri: &'static str, language: &'static str| {
+        let app = &app;
+        async move {
+            let (status, h, body) = get_with_headers(
+                app,
+                uri,
+                &[("Accept", BROWSER), ("Accept-Language", language)],
+            )
+            .await;
+            let body = String::from_utf8(body).expect("UTF-8");
+            assert_eq!(status, 200, "{uri}: {body}");
+            assert!(h["content-type"].starts_with("text/html"), "{uri}");
+            (h, body)
+        }
+    };
+    // German by default, English when the browser prefers it or the visitor switches.
+    let (h, de) = page("/collections/aed/items?limit=3", "fr,de;q=0.5").await;
+    assert!(de.starts_with("<!DOCTYPE html><html lang=\"de\">"), "{de}");
+    assert!(de.contains("Nächste Seite") && de.contains("Objekte dieser Seite"));
+    assert!(h["vary"].contains("Accept"), "{:?}", h.get("vary"));
+    let (_, en) = page("/collections/aed/items?limit=3", "en-GB,en;q=0.9,de;q=0.5").await;
+    assert!(en.starts_with("<!DOCTYPE html><html lang=\"en\">"));
+    assert!(en.contains("Next page") && !en.contains("Nächste Seite"));
+    // The switch leads to the other language, and a chosen language stays in the links.
+    assert!(
+        de.contains(
+            "class=\"lang\" href=\"/collections/aed/items?f=html&amp;lang=en&amp;limit=3\""
+        ),
+        "{de}"
+    );
+    let (_, chosen) = page("/collections/aed/items?limit=3&lang=en", "de").await;
+    assert!(chosen.contains("<html lang=\"en\">"));
+    assert!(chosen.contains("&amp;lang=en\">Next page</a>"), "{chosen}");
+    assert!(
+        chosen.contains("/collections/aed/items/1?f=html&amp;lang=en"),
+        "{chosen}"
+    );
+    // The page names its JSON and its map reads it.
+    assert!(de.contains("data-src=\"/collections/aed/items?f=json&amp;limit=3\""));
+    // Every resource has its page, in the language asked for.
+    for (uri, german, english) in [
+        ("/", "Zur Karte", "To the map"),
+        ("/conformance", "Konformität", "Conformance"),
+        ("/collections/aed", "Objekte ansehen", "Browse the features"),
+        ("/collections/aed/items/1", "Eigenschaften", "Properties"),
+        ("/collections/aed/tiles", "Kachelsätze", "Tilesets"),
+        ("/collections/aed/tiles/AdV_25832", "Ebenen", "Layers"),
+        ("/tiles", "Kachelsätze", "Tilesets"),
+        ("/tileMatrixSets", "Kachelschemata", "Tiling schemes"),
+        (
+            "/collections/aed/downloads",
+            "Koordinatenreferenzsystem",
+            "Coordinate reference system",
+        ),
+        ("/catalog/datasets/aed", "Schlagwörter", "Keywords"),
+    ] {
+        let (_, de) = page(uri, "de-DE").await;
+        assert!(de.contains(german), "{uri} in German: {de}");
+        let (_, en) = page(uri, "en").await;
+        assert!(en.contains(english), "{uri} in English: {en}");
+        assert!(
+            !en.contains(german) || german == english,
+            "{uri}: German left in English"
+        );
+    }
+    // Harvesters still get RDF from the same URL, and JSON stays JSON.
+    let (_, h, _) =
+        get_with_headers(&app, "/catalog/datasets/aed", &[("Accept", "text/turtle")]).await;
+    assert!(h["content-type"].starts_with("text/turtle"));
+    let (_, json_headers, _) = get_with_headers(&app, "/collections/aed", &[]).await;
+    let (_, html_headers, _) =
+        get_with_headers(&app, "/collections/aed", &[("Accept", BROWSER)]).await;
+    assert_ne!(
+        json_headers["etag"], html_headers["etag"],
+        "one tag per representation"
+    );
+    // An unknown language is the visitor's error, named.
+    let (status, _, body) = get_with_headers(&app, "/collections?f=html&lang=fr", &[]).await;
+    assert_eq!(status, 400);
+    let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON error");
+    assert!(body.to_string().contains("lang"), "{body}");
+}
+
 /// numberMatched of a filtered request is counted with the first page, in the same query, and
 /// carried by the `next` links; past `COUNT_LIMIT` matches it is left out, and the page is
 /// still the first one in key order.
