@@ -27,20 +27,34 @@ figure{margin:0 0 1rem}.maplibregl-ctrl-attrib a{text-decoration:underline}figca
 .pager{display:flex;flex-wrap:wrap;gap:1rem;list-style:none;padding:0}\
 @media(max-width:40rem){table{display:block;overflow-x:auto}#features-map{height:16rem}}";
 
-/// The start of a page, up to and including its `h1`; `data` is the same resource for
-/// programs (href, media type, name); `with_map` loads the map library for [`map`].
+/// The same resource for programs: href, media type, name.
+pub type Alternate<'a> = (&'a str, &'a str, &'a str);
+
+/// The start of a page, up to and including its `h1`; `data` are the same resource for
+/// programs, the first the main one; `with_map` loads the map library for [`map`].
 pub fn head(
     req: &HttpRequest,
     view: View,
     title: &str,
-    data: (&str, &str, &str),
+    data: &[Alternate<'_>],
     with_map: bool,
 ) -> String {
     let t = escape(title);
     let lang = view.lang;
     let other = lang.other();
-    let (data_href, data_type, data_name) = data;
+    let (data_href, data_type, _) = data.first().copied().unwrap_or_default();
     let json = escape(data_href);
+    let alternates: Vec<String> = data
+        .iter()
+        .map(|(href, media_type, name)| {
+            format!(
+                "<a href=\"{}\" type=\"{}\">{}</a>",
+                escape(href),
+                escape(media_type),
+                escape(name)
+            )
+        })
+        .collect();
     let mut out = format!(
         "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -68,7 +82,7 @@ pub fn head(
          <a href=\"/catalog.ttl\">{catalog}</a>\
          <a class=\"lang\" href=\"{switch}\" hreflang=\"{other_code}\" lang=\"{other_code}\">{other_name}</a>\
          </nav>{crumbs}</header><main id=\"main\" tabindex=\"-1\"><h1>{t}</h1>\
-         <p>{also}: <a href=\"{json}\" type=\"{data_type}\">{data_name}</a></p>",
+         <p>{also}: {alternates}</p>",
         skip = view.pick("Zum Inhalt springen", "Skip to content"),
         nav = view.pick("Hauptnavigation", "Main navigation"),
         home = escape(&keep("/")),
@@ -83,6 +97,7 @@ pub fn head(
         other_name = other.name(),
         crumbs = breadcrumbs(req.path(), view),
         also = view.pick("Diese Seite auch als", "This page also as"),
+        alternates = alternates.join(" · "),
     );
     out
 }

@@ -84,7 +84,13 @@ fn number(n: &Json) -> String {
 /// A JSON document of the API as a page.
 pub fn document(req: &HttpRequest, view: View, title: &str, doc: &Json) -> String {
     let json = json_href(req);
-    let mut out = head(req, view, title, (&json, "application/json", "JSON"), false);
+    let mut out = head(
+        req,
+        view,
+        title,
+        &[(&json, "application/json", "JSON")],
+        false,
+    );
     if let Some(d) = doc["description"].as_str() {
         let _ = write!(out, "<p>{}</p>", escape(d));
     }
@@ -326,7 +332,7 @@ pub fn feature_page(
         req,
         view,
         title,
-        (&json, "application/geo+json", "GeoJSON"),
+        &[(&json, "application/geo+json", "GeoJSON")],
         true,
     );
     map(&mut out, view, &json);
@@ -373,12 +379,16 @@ pub fn dataset_page(
     downloads: &[Download],
 ) -> String {
     let jsonld = format!("/catalog/datasets/{id}.jsonld");
-    let data = (
-        jsonld.as_str(),
-        "application/ld+json",
-        "JSON-LD (DCAT-AP.de)",
-    );
-    let mut out = head(req, view, &text(view, &metadata.title), data, false);
+    let turtle = format!("/catalog/datasets/{id}.ttl");
+    let data = [
+        (
+            jsonld.as_str(),
+            "application/ld+json",
+            "JSON-LD (DCAT-AP.de)",
+        ),
+        (turtle.as_str(), "text/turtle", "Turtle"),
+    ];
+    let mut out = head(req, view, &text(view, &metadata.title), &data, false);
     let _ = write!(out, "<p>{}</p>", escape(&text(view, &metadata.description)));
     let _ = write!(
         out,

@@ -177,8 +177,14 @@ pub async fn get_items(
             let view = View::of(&req)?;
             let heading = format!("{title} – {}", view.pick("Objekte", "Features"));
             let json = page::json_href(&req);
-            let data = (json.as_str(), media::GEOJSON, "GeoJSON");
-            let mut start = page::head(&req, view, &heading, data, true);
+            let csv = json.replacen("f=json", "f=csv", 1);
+            let fgb = json.replacen("f=json", "f=fgb", 1);
+            let data = [
+                (json.as_str(), media::GEOJSON, "GeoJSON"),
+                (csv.as_str(), "text/csv", "CSV"),
+                (fgb.as_str(), "application/flatgeobuf", "FlatGeobuf"),
+            ];
+            let mut start = page::head(&req, view, &heading, &data, true);
             page::map(&mut start, view, &json);
             page.stream(HtmlEncoder::new(&version, view, start, q.cursor.is_some()))
                 .await
