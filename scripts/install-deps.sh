@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kreisgeo needs, only those that are missing:
 # PostgreSQL 15 + PostGIS 3 (the embedded database), and with --test also GDAL's command-line
-# tools (the tests check that GDAL's OGC API client reads kreisgeo) and, in target/py, pyshacl
+# tools (the tests check that GDAL's OGC API client reads kreisgeo), Chromium with chromedriver
+# (the browser tests), nginx (the load balancer of the multi-node tests) and, in target/py, pyshacl
 # from PyPI (the tests validate the DCAT-AP.de catalog with it), and in target/tools cargo-deny
 # from crates.io (the tests check the dependency policy in deny.toml with it).
 set -euo pipefail
@@ -11,7 +12,7 @@ test_tools=false
 packages=(postgresql-15 postgresql-15-postgis-3)
 if [[ "${1:-}" == "--test" ]]; then
   test_tools=true
-  packages+=(gdal-bin python3-venv chromium chromium-driver)
+  packages+=(gdal-bin python3-venv chromium chromium-driver nginx)
 fi
 command -v npm >/dev/null || packages+=(nodejs npm)
 
@@ -25,8 +26,8 @@ pyshacl() {
 }
 
 maplibre() {
-  [[ -f web/node_modules/maplibre-gl/dist/maplibre-gl-csp.js ]] && return 0
-  echo "installing MapLibre GL JS from npm into web/node_modules" >&2
+  [[ -f web/node_modules/maplibre-gl/dist/maplibre-gl-csp.js && -f web/node_modules/axe-core/axe.min.js ]] && return 0
+  echo "installing MapLibre GL JS (and axe-core for the tests) from npm into web/node_modules" >&2
   npm ci --prefix web --no-audit --no-fund --loglevel=error
 }
 

@@ -37,6 +37,14 @@ pub enum Error {
     #[error("{0}")]
     Gone(String),
 
+    /// A condition the client set does not hold (e.g. the version it expects is not served).
+    #[error("{0}")]
+    PreconditionFailed(String),
+
+    /// This process is stopping (SIGTERM): another node, or a retry, answers.
+    #[error("this node is shutting down; retry, another node will answer")]
+    ShuttingDown,
+
     /// Something that will exist shortly (a download still being built); retry later.
     #[error("{0}")]
     NotReady(String),

@@ -221,6 +221,18 @@ struct ServeArgs {
     /// On SIGTERM/SIGINT, requests in flight get this long to finish.
     #[arg(long, env = "KREISGEO_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
     shutdown_grace: std::time::Duration,
+    /// A streaming replica of DATABASE_URL's server for public data reads (repeat, or
+    /// comma-separated in the variable); the catalog and every write stay on the primary.
+    #[arg(
+        long = "replica-url",
+        env = "KREISGEO_REPLICA_URLS",
+        value_delimiter = ','
+    )]
+    replica_urls: Vec<String>,
+    /// How long a read waits for a replica to replay the version it needs before the primary
+    /// answers it.
+    #[arg(long, env = "KREISGEO_REPLICA_WAIT", default_value = "500ms", value_parser = humantime::parse_duration)]
+    replica_wait: std::time::Duration,
 }
 
 #[derive(Subcommand)]
@@ -498,14 +510,33 @@ async fn serve(url: Option<&str>, data_dir: &Path, args: ServeArgs) -> anyhow::R
             "ingest jobs of a previous run were interrupted; marked failed"
         );
     }
-    let public = db
-        .pool_with(&kreisgeo::db::PoolSettings {
-            max_connections: args.db_connections.max(1),
-            acquire_timeout: args.db_acquire_timeout,
-            statement_timeout: Some(args.statement_timeout),
-        })
-        .await?;
-    let mut state = AppState::new(public, config).with_write_pool(db.pool.clone());
+    let public_settings = kreisgeo::db::PoolSettings {
+        max_connections: args.db_connections.max(1),
+        acquire_timeout: args.db_acquire_timeout,
+        statement_timeout: Some(args.statement_timeout),
+    };
+    let public = db.pool_with(&public_settings).await?;
+    // A replica that went away fails its reads within this, and the primary takes them.
+    let replica_settings = kreisgeo::db::PoolSettings {
+        acquire_timeout: args
+            .db_acquire_timeout
+            .min(std::time::Duration::from_millis(250)),
+        ..public_settings.clone()
+    };
+    let mut replicas = Vec::new();
+    for url in &args.replica_urls {
+        let pool = kreisgeo::db::connect_lazy_with(url, &replica_settings)?;
+        replicas.push((kreisgeo::db::server_name(url), pool));
+    }
+    let reads =
+        kreisgeo::db::replicas::ReadRouter::new(public.clone(), replicas, args.replica_wait);
+    reads.spawn_probe().await;
+    if reads.has_replicas() {
+        tracing::info!(replicas = ?reads.status(), "data reads go to the replicas");
+    }
+    let mut state = AppState::new(public, config)
+        .with_write_pool(db.pool.clone())
+        .with_reads(reads);
     state = match state.clone().with_catalog_cache().await {
         Ok(cached) => cached,
         Err(e) => {
@@ -588,6 +619,7 @@ async fn drain(
     in_flight: kreisgeo::api::middleware::InFlight,
     grace: std::time::Duration,
 ) {
+    in_flight.start_draining();
     handle.pause().await;
     let started = std::time::Instant::now();
     tracing::info!(

@@ -39,6 +39,8 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str) {
         Error::NotFound { .. } => (StatusCode::NOT_FOUND, "NotFound"),
         Error::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "InvalidParameterValue"),
         Error::Gone(_) => (StatusCode::GONE, "Gone"),
+        Error::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "ShuttingDown"),
+        Error::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "PreconditionFailed"),
         Error::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "NotReady"),
         Error::RangeNotSatisfiable { .. } => {
             (StatusCode::RANGE_NOT_SATISFIABLE, "RangeNotSatisfiable")

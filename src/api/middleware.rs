@@ -65,12 +65,17 @@ pub fn before(req: &ServiceRequest) -> Result<()> {
     if has_dot_segment(path) {
         return Err(Error::invalid("path", "'..' segments are not allowed"));
     }
-    if operational(path) {
-        return Ok(());
-    }
     let Some(state) = req.app_data::<web::Data<AppState>>() else {
         return Ok(());
     };
+    // A stopping node takes nothing new but liveness checks: a load balancer retries
+    // elsewhere (and `/ready` tells it to stop sending).
+    if state.in_flight.is_draining() && path != "/health" {
+        return Err(Error::ShuttingDown);
+    }
+    if operational(path) {
+        return Ok(());
+    }
     if let Some(limit) = &state.rate_limit {
         limit.check(req)?;
     }
@@ -83,8 +88,9 @@ pub fn before(req: &ServiceRequest) -> Result<()> {
 }
 
 /// Responses not yet sent to the end, bodies included: a graceful shutdown waits for them.
+/// Once draining, new requests are refused and connections closed after their response.
 #[derive(Debug, Clone, Default)]
-pub struct InFlight(Arc<AtomicUsize>);
+pub struct InFlight(Arc<AtomicUsize>, Arc<std::sync::atomic::AtomicBool>);
 
 impl InFlight {
     pub fn count(&self) -> usize {
@@ -94,6 +100,16 @@ impl InFlight {
     fn track(&self) -> InFlightGuard {
         self.0.fetch_add(1, Ordering::AcqRel);
         InFlightGuard(self.0.clone())
+    }
+
+    /// From now on new requests answer 503 `ShuttingDown` and every connection closes after
+    /// its response, so that keep-alive clients (a load balancer's pool) move to other nodes.
+    pub fn start_draining(&self) {
+        self.1.store(true, Ordering::Release);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.1.load(Ordering::Acquire)
     }
 }
 
@@ -147,6 +163,11 @@ pub fn after(mut res: ServiceResponse<BoxBody>, started: Instant) -> ServiceResp
         .unwrap_or_else(|| "unmatched".to_string());
     let method = res.request().method().to_string();
     let status = res.status().as_u16();
+    if state.as_ref().is_some_and(|s| s.in_flight.is_draining()) {
+        res.response_mut()
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+    }
     let html = res
         .headers()
         .get(header::CONTENT_TYPE)

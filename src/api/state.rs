@@ -47,11 +47,36 @@ impl Default for ApiConfig {
     }
 }
 
+/// The request header naming the lowest dataset version a read must see.
+pub const MIN_VERSION_HEADER: &str = "Kreisgeo-Min-Version";
+
+fn min_version(req: &actix_web::HttpRequest) -> crate::Result<Option<i64>> {
+    let Some(value) = req.headers().get(MIN_VERSION_HEADER) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|v| *v > 0)
+        .map(Some)
+        .ok_or_else(|| {
+            crate::Error::invalid(
+                MIN_VERSION_HEADER,
+                "not a version number (the `version` an ingest returned)",
+            )
+        })
+}
+
 /// What every handler can reach through `web::Data<AppState>`.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// Public reads (with the statement timeout when serving).
+    /// Public reads on the primary (with the statement timeout when serving): the catalog,
+    /// and the data when there are no replicas.
     pub pool: PgPool,
+    /// Where data reads go: a streaming replica that has replayed what the catalog said, or
+    /// the primary (`db::replicas`).
+    pub reads: std::sync::Arc<crate::db::replicas::ReadRouter>,
     /// Admin writes and background work: ingest jobs, downloads, the audit log. No statement
     /// timeout: a Land-wide ingest may take minutes.
     pub write_pool: PgPool,
@@ -81,6 +106,7 @@ impl AppState {
             tiles: crate::tiles::cache::TileCache::new(config.tile_cache_bytes)
                 .with_render_limit(config.max_concurrent_renders),
             write_pool: pool.clone(),
+            reads: crate::db::replicas::ReadRouter::primary_only(pool.clone()),
             pool,
             openapi: std::sync::Arc::new(openapi),
             downloads: std::sync::Arc::new(tokio::sync::Notify::new()),
@@ -103,13 +129,21 @@ impl AppState {
         self
     }
 
+    /// Data reads go to `reads` (replicas) instead of the primary.
+    pub fn with_reads(mut self, reads: std::sync::Arc<crate::db::replicas::ReadRouter>) -> Self {
+        self.reads = reads;
+        self
+    }
+
     /// Caches the served collections, invalidated by the catalog's announcements.
     pub async fn with_catalog_cache(mut self) -> crate::Result<Self> {
         let (watch, pool) = (self.watch.clone(), self.pool.clone());
         self.catalog = Some(
-            crate::catalog::cache::CatalogCache::listening(&self.pool, move || {
-                watch.tripped(&pool)
-            })
+            crate::catalog::cache::CatalogCache::listening(
+                &self.pool,
+                self.reads.has_replicas(),
+                move || watch.tripped(&pool),
+            )
             .await?,
         );
         Ok(self)
@@ -117,10 +151,74 @@ impl AppState {
 
     /// The dataset's active collection, or `NotFound`.
     pub async fn collection(&self, id: &str) -> crate::Result<crate::catalog::Collection> {
+        Ok(self.collection_at(id).await?.0)
+    }
+
+    /// The dataset's active collection and the WAL position a replica must have replayed to
+    /// read its data ([`AppState::read`]).
+    pub async fn collection_at(
+        &self,
+        id: &str,
+    ) -> crate::Result<(crate::catalog::Collection, crate::db::replicas::Lsn)> {
         match &self.catalog {
             Some(cache) => cache.collection(&self.pool, id).await,
-            None => crate::catalog::repo::require_collection(&self.pool, id).await,
+            None => {
+                let c = crate::catalog::repo::require_collection(&self.pool, id).await?;
+                Ok((c, self.catalog_lsn().await?))
+            }
         }
+    }
+
+    /// The dataset's active collection as [`AppState::collection_at`], at least at the version
+    /// the client names in `Kreisgeo-Min-Version` (read-your-writes across nodes: the version
+    /// an ingest through another node returned). A cached older version is read again from the
+    /// primary; if the primary does not serve that version either, 412.
+    pub async fn served(
+        &self,
+        req: &actix_web::HttpRequest,
+        id: &str,
+    ) -> crate::Result<(crate::catalog::Collection, crate::db::replicas::Lsn)> {
+        let (c, lsn) = self.collection_at(id).await?;
+        let Some(min) = min_version(req)? else {
+            return Ok((c, lsn));
+        };
+        if c.version.id >= min {
+            return Ok((c, lsn));
+        }
+        if let Some(cache) = &self.catalog {
+            cache.invalidate(id).await;
+        }
+        let (c, lsn) = self.collection_at(id).await?;
+        if c.version.id < min {
+            return Err(crate::Error::PreconditionFailed(format!(
+                "version {min} of '{id}' is not served (the served version is {})",
+                c.version.id
+            )));
+        }
+        Ok((c, lsn))
+    }
+
+    /// The primary's WAL position now, for reads of the catalog just read (0 without
+    /// replicas, where it is not needed).
+    pub async fn catalog_lsn(&self) -> crate::Result<crate::db::replicas::Lsn> {
+        match self.reads.has_replicas() {
+            true => crate::db::replicas::primary_lsn(&self.pool).await,
+            false => Ok(0),
+        }
+    }
+
+    /// Runs a data read on a server that has replayed `at_least` (see
+    /// [`crate::db::replicas::ReadRouter::run`]).
+    pub async fn read<T, F, Fut>(
+        &self,
+        at_least: crate::db::replicas::Lsn,
+        read: F,
+    ) -> crate::Result<T>
+    where
+        F: Fn(PgPool) -> Fut,
+        Fut: std::future::Future<Output = crate::Result<T>>,
+    {
+        self.reads.run(at_least, read).await
     }
 
     /// The base URL for links in a response to `req`, without a trailing slash.

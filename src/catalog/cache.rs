@@ -2,7 +2,9 @@
 //! without asking the catalog. PostgreSQL announces every change of a dataset's row at commit
 //! (`catalog.notify_change`, migration 0009); a listener drops the dataset's entry on that, and
 //! everything when its connection was lost (notifications may have been missed). Entries also
-//! expire after [`TTL`] as a last resort.
+//! expire after [`TTL`] as a last resort. With streaming replicas, each entry also keeps the
+//! primary's WAL position after it was read: a replica answers for it only once it has
+//! replayed that far (`db::replicas`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 
 use super::{repo, Collection};
+use crate::db::replicas::{primary_lsn, Lsn};
 use crate::error::Result;
 
 /// The channel `catalog.notify_change` announces on.
@@ -25,7 +28,9 @@ pub const TTL: Duration = Duration::from_secs(60);
 
 #[derive(Debug)]
 pub struct CatalogCache {
-    entries: moka::future::Cache<String, Collection>,
+    entries: moka::future::Cache<String, (Collection, Lsn)>,
+    /// Whether entries note the primary's WAL position (only replicas need it).
+    track_lsn: bool,
     /// Bumped by every invalidation: a lookup that raced with one does not store its answer.
     generation: AtomicU64,
     hits: AtomicU64,
@@ -38,6 +43,7 @@ impl CatalogCache {
     /// outage, before any request has met it.
     pub async fn listening(
         pool: &PgPool,
+        track_lsn: bool,
         on_lost: impl Fn() + Send + 'static,
     ) -> Result<Arc<Self>> {
         let mut listener = PgListener::connect_with(pool).await?;
@@ -47,6 +53,7 @@ impl CatalogCache {
                 .max_capacity(10_000)
                 .time_to_live(TTL)
                 .build(),
+            track_lsn,
             generation: AtomicU64::new(0),
             hits: AtomicU64::new(0),
         });
@@ -87,18 +94,24 @@ impl CatalogCache {
         Ok(cache)
     }
 
-    /// The dataset's active collection, from the cache or the catalog.
-    pub async fn collection(&self, pool: &PgPool, id: &str) -> Result<Collection> {
-        if let Some(c) = self.entries.get(id).await {
+    /// The dataset's active collection, from the cache or the catalog on the primary
+    /// (`pool`), and the WAL position a replica must have replayed to serve it (0 when not
+    /// tracked).
+    pub async fn collection(&self, pool: &PgPool, id: &str) -> Result<(Collection, Lsn)> {
+        if let Some(entry) = self.entries.get(id).await {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(c);
+            return Ok(entry);
         }
         let generation = self.generation.load(Ordering::Acquire);
         let c = repo::require_collection(pool, id).await?;
+        let lsn = match self.track_lsn {
+            true => primary_lsn(pool).await?,
+            false => 0,
+        };
         if self.generation.load(Ordering::Acquire) == generation {
-            self.entries.insert(id.to_string(), c.clone()).await;
+            self.entries.insert(id.to_string(), (c.clone(), lsn)).await;
         }
-        Ok(c)
+        Ok((c, lsn))
     }
 
     pub async fn invalidate(&self, id: &str) {

@@ -3,6 +3,7 @@
 
 pub mod embedded;
 pub mod ident;
+pub mod replicas;
 pub mod spatial;
 
 use std::path::Path;
@@ -104,6 +105,25 @@ pub async fn connect(url: &str) -> Result<PgPool> {
 /// A pool with kreisgeo's session settings: bounded, with a connect timeout so an unreachable
 /// server is reported instead of hanging.
 pub async fn connect_with(url: &str, settings: &PoolSettings) -> Result<PgPool> {
+    let (options, pool) = pool_options(url, settings)?;
+    Ok(pool.connect_with(options).await?)
+}
+
+/// A pool as [`connect_with`] that connects on first use: a server that is down at start-up
+/// (a replica) joins once it is up.
+pub fn connect_lazy_with(url: &str, settings: &PoolSettings) -> Result<PgPool> {
+    let (options, pool) = pool_options(url, settings)?;
+    Ok(pool.connect_lazy_with(options))
+}
+
+/// `host:port` of a connection URL, for logs (never the password).
+pub fn server_name(url: &str) -> String {
+    url.parse::<PgConnectOptions>()
+        .map(|o| format!("{}:{}", o.get_host(), o.get_port()))
+        .unwrap_or_else(|_| "(unreadable URL)".into())
+}
+
+fn pool_options(url: &str, settings: &PoolSettings) -> Result<(PgConnectOptions, PgPoolOptions)> {
     let options: PgConnectOptions = url.parse()?;
     // JIT compilation costs more than it saves on kreisgeo's short, index-driven queries and on
     // the ingest scans, which are dominated by PostGIS functions. Custom plans always: they fold
@@ -116,9 +136,8 @@ pub async fn connect_with(url: &str, settings: &PoolSettings) -> Result<PgPool> 
     if let Some(limit) = settings.statement_timeout {
         options = options.options([("statement_timeout", limit.as_millis().to_string())]);
     }
-    Ok(PgPoolOptions::new()
+    let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections)
-        .acquire_timeout(settings.acquire_timeout)
-        .connect_with(options)
-        .await?)
+        .acquire_timeout(settings.acquire_timeout);
+    Ok((options, pool))
 }

@@ -80,7 +80,12 @@ pub async fn get_at(
         },
     };
     let id = path.into_inner();
-    let collection = state.collection(&id).await?;
-    let rows = query::at(&state.pool, &collection.version, point, limit, &crs).await?;
+    let (collection, lsn) = state.served(&req, &id).await?;
+    let rows = state
+        .read(lsn, |pool| {
+            let (version, crs) = (&collection.version, &crs);
+            async move { query::at(&pool, version, point, limit, crs).await }
+        })
+        .await?;
     feature_collection(&req, &state, &id, &collection.version, &rows, &crs)
 }

@@ -126,7 +126,7 @@ pub async fn get_download(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
     let (id, name) = path.into_inner();
-    let collection = state.collection(&id).await?;
+    let (collection, _) = state.served(&req, &id).await?;
     let kind =
         FileKind::from_file_name(&id, &name).ok_or_else(|| Error::not_found("download", &name))?;
     let file = store::files_of(&state.pool, &[collection.version.id])
@@ -181,9 +181,14 @@ pub async fn get_download(
         ))
         .content_type(kind.format.media_type())
         .no_chunking(end - start);
-    let bytes =
-        crate::api::streaming::started(store::read(state.pool.clone(), file.id, start, end))
-            .await?;
+    // The file's row was read on the primary just now; its bytes may come from a replica
+    // that has replayed as far.
+    let lsn = state.catalog_lsn().await?;
+    let bytes = state
+        .read(lsn, |pool| {
+            crate::api::streaming::started(store::read(pool, file.id, start, end))
+        })
+        .await?;
     Ok(response.streaming(bytes))
 }
 

@@ -8,6 +8,7 @@ use crate::api::cache::Validators;
 use crate::api::state::AppState;
 use crate::catalog::{repo, Collection, Version};
 use crate::crs::CRS84_URI;
+use crate::db::replicas::Lsn;
 use crate::error::{Error, Result};
 use crate::features::encode::csv::CsvEncoder;
 use crate::features::encode::fgb::FgbEncoder;
@@ -19,13 +20,19 @@ use crate::features::query;
 use crate::html::{page, DocFormat, View};
 use crate::ogc::{media, FeatureCollectionDoc, FeatureDoc, Link};
 
-/// The collection a request addresses: the active version, or the version a cursor is on.
-async fn resolve(state: &AppState, id: &str, cursor: Option<Cursor>) -> Result<Collection> {
+/// The collection a request addresses (the active version, or the version a cursor is on) and
+/// the WAL position its data reads need.
+async fn resolve(
+    state: &AppState,
+    req: &HttpRequest,
+    id: &str,
+    cursor: Option<Cursor>,
+) -> Result<(Collection, Lsn)> {
     let Some(cursor) = cursor else {
-        return state.collection(id).await;
+        return state.served(req, id).await;
     };
     if let Some(c) = repo::find_collection_at(&state.pool, id, cursor.version).await? {
-        return Ok(c);
+        return Ok((c, state.catalog_lsn().await?));
     }
     match repo::find_collection(&state.pool, id).await? {
         Some(_) => Err(Error::Gone(format!(
@@ -72,7 +79,7 @@ pub async fn get_items(
         .and_then(|v| v.to_str().ok());
     let format = ItemsFormat::negotiate(params.f.as_deref(), accept)?;
     let id = path.into_inner();
-    let collection = resolve(&state, &id, q.cursor).await?;
+    let (collection, lsn) = resolve(&state, &req, &id, q.cursor).await?;
     q.compile(&collection)?;
     let title = collection.title.clone();
     let version = q.select_properties(collection.version)?;
@@ -157,7 +164,13 @@ pub async fn get_items(
     if !format.links_in_body() {
         // No place for links in the body: the next page goes into the Link header, so it is
         // looked up before the rows stream.
-        if let Some(last) = query::next_cursor(&state.pool, &version, &q).await? {
+        let next = state
+            .read(lsn, |pool| {
+                let (version, q) = (&version, &q);
+                async move { query::next_cursor(&pool, version, q).await }
+            })
+            .await?;
+        if let Some(last) = next {
             let next = (spec.next_link)(last, None);
             response.insert_header((header::LINK, format!("<{}>; rel=\"next\"", next.href)));
         }
@@ -165,6 +178,7 @@ pub async fn get_items(
     let page = Page {
         response,
         state: &state,
+        lsn,
         version: &version,
         query: q.clone(),
         spec,
@@ -196,6 +210,8 @@ pub async fn get_items(
 struct Page<'a> {
     response: actix_web::HttpResponseBuilder,
     state: &'a AppState,
+    /// What a replica must have replayed to read the page.
+    lsn: Lsn,
     version: &'a Version,
     query: ItemsQuery,
     spec: PageSpec,
@@ -204,13 +220,15 @@ struct Page<'a> {
 impl Page<'_> {
     async fn stream<E: FeatureEncoder>(mut self, encoder: E) -> Result<HttpResponse> {
         // Only formats that show numberMatched have the query count.
-        let rows = query::page(
-            self.state.pool.clone(),
-            self.version.clone(),
-            self.query,
-            encoder.shows_number_matched(),
-        );
-        let rows = crate::api::streaming::started(rows).await?;
+        let count = encoder.shows_number_matched();
+        let (version, query) = (self.version, &self.query);
+        let rows = self
+            .state
+            .read(self.lsn, |pool| {
+                let rows = query::page(pool, version.clone(), query.clone(), count);
+                crate::api::streaming::started(rows)
+            })
+            .await?;
         self.response.content_type(encoder.content_type());
         Ok(self
             .response
@@ -244,7 +262,7 @@ pub async fn get_feature(
     let html = DocFormat::of(&req, query.f.as_deref())? == DocFormat::Html;
     let view = View::of(&req)?;
     let (id, feature_id) = path.into_inner();
-    let collection = resolve(&state, &id, None).await?;
+    let (collection, lsn) = resolve(&state, &req, &id, None).await?;
     let not_found = || Error::not_found("feature", format!("{id}/{feature_id}"));
     let fid: i64 = feature_id.parse().map_err(|_| not_found())?;
     let base = state.base_url(&req);
@@ -252,7 +270,11 @@ pub async fn get_feature(
     if let Some(not_modified) = validators.not_modified(&req) {
         return Ok(not_modified);
     }
-    let row = query::feature(&state.pool, &collection.version, fid, &crs)
+    let row = state
+        .read(lsn, |pool| {
+            let (version, crs) = (&collection.version, &crs);
+            async move { query::feature(&pool, version, fid, crs).await }
+        })
         .await?
         .ok_or_else(not_found)?;
     let links = [

@@ -103,7 +103,7 @@ pub async fn get_nearest(
         Some(other) => return Err(Error::invalid("access", format!("'{other}' is not 'all'"))),
     };
     let id = path.into_inner();
-    let collection = state.collection(&id).await?;
+    let (collection, lsn) = state.served(&req, &id).await?;
     let version = &collection.version;
     let access = version.columns.iter().find(|c| c.name == "access");
     let exclude = match (collection.kind, access, everyone) {
@@ -137,7 +137,12 @@ pub async fn get_nearest(
     }
     // Closed ones are dropped after the distance ranking, so rank more candidates.
     let candidates = if open_only { limit * 10 + 50 } else { limit };
-    let mut rows = query::nearest(&state.pool, version, point, candidates, exclude, &crs).await?;
+    let mut rows = state
+        .read(lsn, |pool| {
+            let crs = &crs;
+            async move { query::nearest(&pool, version, point, candidates, exclude, crs).await }
+        })
+        .await?;
     if let (Some(i), DatasetKind::Aed) = (hours, collection.kind) {
         for row in &mut rows {
             let text = match &row.values[i] {

@@ -16,6 +16,13 @@ pub struct Status {
     /// Why not, when not ready.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
+    /// The streaming replicas data reads go to (only when configured); a node is ready without
+    /// them, as the primary takes their reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<Vec<crate::db::replicas::ReplicaStatus>>,
+    /// Data reads the primary answered (only with replicas configured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_reads: Option<u64>,
 }
 
 /// Liveness
@@ -33,6 +40,8 @@ pub async fn get_health() -> HttpResponse {
         .json(Status {
             status: "up",
             reason: None,
+            replicas: None,
+            primary_reads: None,
         })
 }
 
@@ -58,6 +67,8 @@ pub async fn get_ready(state: web::Data<AppState>) -> HttpResponse {
             .json(Status {
                 status: "not ready",
                 reason: Some("the database does not answer"),
+                replicas: None,
+                primary_reads: None,
             });
     }
     HttpResponse::Ok()
@@ -65,6 +76,11 @@ pub async fn get_ready(state: web::Data<AppState>) -> HttpResponse {
         .json(Status {
             status: "ready",
             reason: None,
+            replicas: state.reads.has_replicas().then(|| state.reads.status()),
+            primary_reads: state
+                .reads
+                .has_replicas()
+                .then(|| state.reads.primary_reads()),
         })
 }
 

@@ -41,7 +41,7 @@ pub async fn get_tile(
 ) -> Result<HttpResponse> {
     let (id, tms, matrix, row, col) = path.into_inner();
     let (tms, coord) = TileCoord::from_ogc(&tms, &matrix, &row, &col)?;
-    let collection = state.collection(&id).await?;
+    let (collection, lsn) = state.served(&req, &id).await?;
     let key = TileKey::new(&collection, tms.id, coord);
     let coding = negotiate(&req);
     let validators = Validators::strong(key.etag(coding), Some(&collection.version.created_at));
@@ -50,7 +50,13 @@ pub async fn get_tile(
     }
     let (tile, hit) = state
         .tiles
-        .get_or_render(key, mvt::tile(&state.pool, &collection, tms, coord))
+        .get_or_render(
+            key,
+            state.read(lsn, |pool| {
+                let collection = &collection;
+                async move { mvt::tile(&pool, collection, tms, coord).await }
+            }),
+        )
         .await?;
     let mut response = if tile.raw.is_empty() {
         HttpResponse::NoContent()

@@ -454,6 +454,7 @@ pub async fn get_dataset_tile(
     let (tms, matrix, row, col) = path.into_inner();
     let (tms, coord) = TileCoord::from_ogc(&tms, &matrix, &row, &col)?;
     let collections = chosen(&state, query.collections.as_deref()).await?;
+    let lsn = state.catalog_lsn().await?;
     let base = state.base_url(&req);
     let validators = Validators::for_collections(&req, &base, &collections);
     if let Some(not_modified) = validators.not_modified(&req) {
@@ -465,7 +466,13 @@ pub async fn get_dataset_tile(
         let key = TileKey::new(c, tms.id, coord);
         let (tile, _) = state
             .tiles
-            .get_or_render(key, mvt::tile(&state.pool, c, tms, coord))
+            .get_or_render(
+                key,
+                state.read(
+                    lsn,
+                    |pool| async move { mvt::tile(&pool, c, tms, coord).await },
+                ),
+            )
             .await?;
         body.extend_from_slice(&tile.raw);
     }
