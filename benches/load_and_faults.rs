@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
+mod common;
+use common::{percentile, tile_of, Rng};
+
 /// Landkreis Lüneburg, roughly (lon/lat).
 const WEST: f64 = 10.25;
 const EAST: f64 = 11.05;
@@ -54,25 +57,6 @@ fn options() -> Options {
         i += 2;
     }
     o
-}
-
-/// A small deterministic generator: the same run, the same requests.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn between(&mut self, a: f64, b: f64) -> f64 {
-        a + (b - a) * self.unit()
-    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -186,15 +170,6 @@ fn fetch(agent: &ureq::Agent, url: &str) -> (u16, Option<String>, Vec<u8>) {
         }
         Err(_) => (0, None, Vec::new()),
     }
-}
-
-fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
-    let n = f64::from(1u32 << z);
-    let x = ((lon + 180.0) / 360.0 * n).floor() as u32;
-    let lat = lat.to_radians();
-    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor()
-        as u32;
-    (x, y)
 }
 
 /// The batch ("A" or "B": which AED version) of every feature, if they agree.
@@ -494,14 +469,6 @@ fn aed_file(portal: &Portal, dir: &Path, seed: u64, batch: &str) -> PathBuf {
     let out = dir.join(format!("aed_{batch}.geojson"));
     std::fs::write(&out, serde_json::to_vec(&doc).expect("json")).expect("write");
     out
-}
-
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i] as f64 / 1000.0
 }
 
 fn main() {

@@ -12,6 +12,8 @@
 # Environment: KREISGEO (the binary; default target/release/kreisgeo), CLUSTER_NODES (2),
 # CLUSTER_PORTS ("primary,replica,lb,node1,node2,…"; default free ones from 25400 on),
 # CLUSTER_PIN=1 (node i runs on core i-1 with one worker: the scaling benchmark),
+# CLUSTER_CPU_QUOTA=F (as root: each node gets at most F cores by a cgroup, e.g. 0.25, so that
+# on a small machine the nodes, not PostgreSQL or the clients, are what runs out),
 # CLUSTER_NODE_ARGS (more `serve` options). The servers trust loopback connections: a test rig,
 # not a deployment (README, "Production shape").
 set -euo pipefail
@@ -61,16 +63,35 @@ pg_stop() {
   as_pg "$PGBIN/pg_ctl" -D "$DIR/pg/$1" -m fast -w -t 60 stop >/dev/null 2>&1 || true
 }
 
+# A cgroup holding at most CLUSTER_CPU_QUOTA cores for node N; prints its cgroup.procs file.
+cpu_cgroup() { # N
+  local quota period=100000 group
+  quota=$(awk -v f="$CLUSTER_CPU_QUOTA" 'BEGIN { printf "%d", f * 100000 }')
+  if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+    group=/sys/fs/cgroup/kreisgeo-node$1
+    mkdir -p "$group" && echo "$quota $period" >"$group/cpu.max"
+  else
+    group=/sys/fs/cgroup/cpu/kreisgeo-node$1
+    mkdir -p "$group" && echo "$period" >"$group/cpu.cfs_period_us" && echo "$quota" >"$group/cpu.cfs_quota_us"
+  fi
+  echo "$group/cgroup.procs"
+}
+
 node_start() { # N
-  local n=$1 port_var="NODE$1_PORT" pin=()
+  local n=$1 port_var="NODE$1_PORT" wrap=()
   local args=(serve --bind "127.0.0.1:${!port_var}" --replica-url "$REPLICA_URL" --rate-limit 0)
   if [[ "${CLUSTER_PIN:-0}" == 1 ]]; then
-    pin=(taskset -c $(( (n - 1) % $(nproc) )))
+    wrap=(taskset -c $(( (n - 1) % $(nproc) )))
     args+=(--workers 1)
+  fi
+  if [[ -n "${CLUSTER_CPU_QUOTA:-}" ]]; then
+    [[ $(id -u) -eq 0 ]] || { echo "CLUSTER_CPU_QUOTA needs root (cgroups)" >&2; exit 1; }
+    # The node starts inside its cgroup, so every thread it spawns stays there.
+    wrap=(sh -c 'echo $$ >"$0" && exec "$@"' "$(cpu_cgroup "$n")" "${wrap[@]}")
   fi
   # shellcheck disable=SC2086
   DATABASE_URL="$PRIMARY_URL" RUST_LOG="${RUST_LOG:-info,sqlx=warn,tracing_actix_web=warn}" \
-    "${pin[@]}" "$KREISGEO" "${args[@]}" ${CLUSTER_NODE_ARGS:-} >>"$DIR/node$n.log" 2>&1 &
+    "${wrap[@]}" "$KREISGEO" "${args[@]}" ${CLUSTER_NODE_ARGS:-} >>"$DIR/node$n.log" 2>&1 &
   echo $! >"$DIR/node$n.pid"
   wait_ready "http://127.0.0.1:${!port_var}/ready" 60
 }

@@ -198,6 +198,22 @@ impl AppState {
         Ok((c, lsn))
     }
 
+    /// Every served collection and the WAL position a replica must have replayed to read them.
+    pub async fn collections_at(
+        &self,
+    ) -> crate::Result<(
+        std::sync::Arc<Vec<crate::catalog::Collection>>,
+        crate::db::replicas::Lsn,
+    )> {
+        match &self.catalog {
+            Some(cache) => cache.all(&self.pool).await,
+            None => {
+                let all = crate::catalog::repo::list_collections(&self.pool).await?;
+                Ok((std::sync::Arc::new(all), self.catalog_lsn().await?))
+            }
+        }
+    }
+
     /// The primary's WAL position now, for reads of the catalog just read (0 without
     /// replicas, where it is not needed).
     pub async fn catalog_lsn(&self) -> crate::Result<crate::db::replicas::Lsn> {

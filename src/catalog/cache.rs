@@ -29,6 +29,8 @@ pub const TTL: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub struct CatalogCache {
     entries: moka::future::Cache<String, (Collection, Lsn)>,
+    /// Every served collection (listings, multi-layer tiles), dropped by any announcement.
+    all: moka::future::Cache<(), (Arc<Vec<Collection>>, Lsn)>,
     /// Whether entries note the primary's WAL position (only replicas need it).
     track_lsn: bool,
     /// Bumped by every invalidation: a lookup that raced with one does not store its answer.
@@ -51,6 +53,10 @@ impl CatalogCache {
         let cache = Arc::new(Self {
             entries: moka::future::Cache::builder()
                 .max_capacity(10_000)
+                .time_to_live(TTL)
+                .build(),
+            all: moka::future::Cache::builder()
+                .max_capacity(1)
                 .time_to_live(TTL)
                 .build(),
             track_lsn,
@@ -114,14 +120,35 @@ impl CatalogCache {
         Ok((c, lsn))
     }
 
+    /// Every served collection, from the cache or the catalog on the primary, and the WAL
+    /// position a replica must have replayed to serve them.
+    pub async fn all(&self, pool: &PgPool) -> Result<(Arc<Vec<Collection>>, Lsn)> {
+        if let Some(entry) = self.all.get(&()).await {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(entry);
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let list = Arc::new(repo::list_collections(pool).await?);
+        let lsn = match self.track_lsn {
+            true => primary_lsn(pool).await?,
+            false => 0,
+        };
+        if self.generation.load(Ordering::Acquire) == generation {
+            self.all.insert((), (list.clone(), lsn)).await;
+        }
+        Ok((list, lsn))
+    }
+
     pub async fn invalidate(&self, id: &str) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate(id).await;
+        self.all.invalidate(&()).await;
     }
 
     pub fn invalidate_all(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate_all();
+        self.all.invalidate_all();
     }
 
     /// Lookups answered from memory (for tests and metrics).

@@ -5,7 +5,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use super::TAG_CAPABILITIES;
 use crate::api::cache::Validators;
 use crate::api::state::AppState;
-use crate::catalog::{repo, Collection};
+use crate::catalog::Collection;
 use crate::crs::{ApiCrs, CRS84_URI};
 use crate::error::Result;
 use crate::features::params::FormatParams;
@@ -81,7 +81,7 @@ pub async fn get_collections(
 ) -> Result<HttpResponse> {
     let format = DocFormat::of(&req, query.f.as_deref())?;
     let base = state.base_url(&req);
-    let collections = repo::list_collections(&state.pool).await?;
+    let (collections, _) = state.collections_at().await?;
     let validators = Validators::for_collections(&req, &base, &collections);
     if let Some(not_modified) = validators.not_modified(&req) {
         return Ok(not_modified);

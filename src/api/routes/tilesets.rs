@@ -10,8 +10,9 @@ use utoipa::IntoParams;
 use super::TAG_TILES;
 use crate::api::cache::Validators;
 use crate::api::state::AppState;
-use crate::catalog::{repo, Collection, ColumnType};
+use crate::catalog::{Collection, ColumnType};
 use crate::crs::CRS84_URI;
+use crate::db::replicas::Lsn;
 use crate::error::{Error, Result};
 use crate::features::params::FormatParams;
 use crate::html::{answer, DocFormat};
@@ -346,13 +347,15 @@ pub struct TilesetParams {
     pub lang: Option<String>,
 }
 
-/// The collections a multi-layer request asks for, in the order asked (all by default).
-async fn chosen(state: &AppState, collections: Option<&str>) -> Result<Vec<Collection>> {
-    let all = repo::list_collections(&state.pool).await?;
+/// The collections a multi-layer request asks for, in the order asked (all by default), and
+/// the WAL position a replica must have replayed to read them.
+async fn chosen(state: &AppState, collections: Option<&str>) -> Result<(Vec<Collection>, Lsn)> {
+    let (all, lsn) = state.collections_at().await?;
     let Some(list) = collections else {
-        return Ok(all);
+        return Ok((all.to_vec(), lsn));
     };
-    list.split(',')
+    let chosen = list
+        .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|id| {
@@ -361,7 +364,8 @@ async fn chosen(state: &AppState, collections: Option<&str>) -> Result<Vec<Colle
                 .cloned()
                 .ok_or_else(|| Error::invalid("collections", format!("no collection '{id}'")))
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok((chosen, lsn))
 }
 
 /// Tilesets of the dataset
@@ -375,7 +379,7 @@ pub async fn get_tilesets(
     query: web::Query<TilesetParams>,
 ) -> Result<HttpResponse> {
     let format = DocFormat::of(&req, query.f.as_deref())?;
-    let collections = chosen(&state, query.collections.as_deref()).await?;
+    let (collections, _) = chosen(&state, query.collections.as_deref()).await?;
     let base = state.base_url(&req);
     let doc = tilesets_list(&base, "", &collections, "kreisgeo");
     versioned(&req, &base, &collections, &doc, format, "kreisgeo")
@@ -391,7 +395,7 @@ pub async fn get_tilejson(
     state: web::Data<AppState>,
     query: web::Query<LayersParams>,
 ) -> Result<HttpResponse> {
-    let collections = chosen(&state, query.collections.as_deref()).await?;
+    let (collections, _) = chosen(&state, query.collections.as_deref()).await?;
     let base = state.base_url(&req);
     let mut doc = tilejson(&base, "", &collections, "kreisgeo");
     if let Some(list) = &query.collections {
@@ -419,7 +423,7 @@ pub async fn get_tileset(
 ) -> Result<HttpResponse> {
     let format = DocFormat::of(&req, query.f.as_deref())?;
     let tms = TileMatrixSet::find(&path)?;
-    let collections = chosen(&state, query.collections.as_deref()).await?;
+    let (collections, _) = chosen(&state, query.collections.as_deref()).await?;
     let base = state.base_url(&req);
     let doc = tileset(&base, "", tms, &collections, "kreisgeo");
     versioned(&req, &base, &collections, &doc, format, "kreisgeo")
@@ -453,8 +457,7 @@ pub async fn get_dataset_tile(
 ) -> Result<HttpResponse> {
     let (tms, matrix, row, col) = path.into_inner();
     let (tms, coord) = TileCoord::from_ogc(&tms, &matrix, &row, &col)?;
-    let collections = chosen(&state, query.collections.as_deref()).await?;
-    let lsn = state.catalog_lsn().await?;
+    let (collections, lsn) = chosen(&state, query.collections.as_deref()).await?;
     let base = state.base_url(&req);
     let validators = Validators::for_collections(&req, &base, &collections);
     if let Some(not_modified) = validators.not_modified(&req) {
