@@ -8,7 +8,8 @@
 //! [--quota 0.25]`. With `--quota F` (root) each node gets F cores by a cgroup: on a machine
 //! with few cores, that keeps PostgreSQL, nginx and the clients from being what runs out.
 //! Mixed closed-loop traffic: parcel pages in a street-sized box (40 %), nearest AEDs (30 %),
-//! vector tiles z 13–15 (30 %), every answer checked. Prints req/s, p50/p99, the CPU the nodes
+//! vector tiles z 13–15 (30 %, both nodes' tile caches warmed on all of them first, so that
+//! the phases compare), every answer checked. Prints req/s, p50/p99, the CPU the nodes
 //! and the whole machine used in each phase, the scaling factor, and the switch latency.
 
 use std::path::{Path, PathBuf};
@@ -375,6 +376,43 @@ fn main() {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+
+    // Each node has a tile cache of its own: warmed on every tile of the mix before measuring,
+    // so that neither phase runs on a colder cache than the other.
+    eprintln!("warming both nodes' tile caches (z 13-15 over the county)");
+    let mut tiles = Vec::new();
+    for z in 13..=15u32 {
+        let (x0, y0) = tile_of(WEST, NORTH, z);
+        let (x1, y1) = tile_of(EAST, SOUTH, z);
+        for x in x0..=x1 {
+            for y in y0..=y1 {
+                tiles.push(format!("/tiles/WebMercatorQuad/{z}/{y}/{x}"));
+            }
+        }
+    }
+    let tiles = Arc::new(tiles);
+    let warmers: Vec<_> = (0..8)
+        .map(|i| {
+            let tiles = tiles.clone();
+            let bases = [cluster.url("node1", ""), cluster.url("node2", "")];
+            std::thread::spawn(move || {
+                let agent = agent();
+                for path in tiles.iter().skip(i).step_by(8) {
+                    for base in &bases {
+                        let _ = agent
+                            .get(&format!("{base}{path}"))
+                            .header("Accept-Encoding", "gzip")
+                            .call()
+                            .map(|mut r| r.body_mut().read_to_vec());
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in warmers {
+        w.join().expect("warmer");
+    }
+    eprintln!("{} tiles in each cache", tiles.len());
 
     eprintln!("phase 1: one node ({} s, {} clients)", o.seconds, o.clients);
     cluster.script(&["stop", "node2"]);

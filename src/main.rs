@@ -229,6 +229,10 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     replica_urls: Vec<String>,
+    /// A direct connection to the primary for LISTEN (the catalog cache's announcements),
+    /// when DATABASE_URL goes through PgBouncer in transaction mode [default: DATABASE_URL].
+    #[arg(long, env = "KREISGEO_LISTEN_URL")]
+    listen_url: Option<String>,
     /// How long a read waits for a replica to replay the version it needs before the primary
     /// answers it.
     #[arg(long, env = "KREISGEO_REPLICA_WAIT", default_value = "500ms", value_parser = humantime::parse_duration)]
@@ -537,7 +541,17 @@ async fn serve(url: Option<&str>, data_dir: &Path, args: ServeArgs) -> anyhow::R
     let mut state = AppState::new(public, config)
         .with_write_pool(db.pool.clone())
         .with_reads(reads);
-    state = match state.clone().with_catalog_cache().await {
+    let listen = match &args.listen_url {
+        Some(url) => kreisgeo::db::connect_lazy_with(
+            url,
+            &kreisgeo::db::PoolSettings {
+                max_connections: 2,
+                ..public_settings.clone()
+            },
+        )?,
+        None => state.pool.clone(),
+    };
+    state = match state.clone().with_catalog_cache_on(&listen).await {
         Ok(cached) => cached,
         Err(e) => {
             tracing::warn!(error = %e, "cannot listen for catalog changes; serving without the catalog cache");

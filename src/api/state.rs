@@ -136,11 +136,19 @@ impl AppState {
     }
 
     /// Caches the served collections, invalidated by the catalog's announcements.
-    pub async fn with_catalog_cache(mut self) -> crate::Result<Self> {
+    pub async fn with_catalog_cache(self) -> crate::Result<Self> {
+        let listen = self.pool.clone();
+        self.with_catalog_cache_on(&listen).await
+    }
+
+    /// As [`AppState::with_catalog_cache`], listening on `listen`: a direct connection to the
+    /// primary when the pools go through PgBouncer in transaction mode, which cannot relay
+    /// LISTEN.
+    pub async fn with_catalog_cache_on(mut self, listen: &PgPool) -> crate::Result<Self> {
         let (watch, pool) = (self.watch.clone(), self.pool.clone());
         self.catalog = Some(
             crate::catalog::cache::CatalogCache::listening(
-                &self.pool,
+                listen,
                 self.reads.has_replicas(),
                 move || watch.tripped(&pool),
             )
