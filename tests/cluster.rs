@@ -109,6 +109,19 @@ impl Cluster {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Runs SQL on the replica (psql).
+    fn replica_sql(&self, sql: &str) {
+        let out = Command::new("psql")
+            .args([&self.env["REPLICA_URL"], "-Atc", sql])
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     fn ready(&self, at: &str) -> Json {
         get(&self.url(at, "/ready")).1
     }
@@ -319,6 +332,35 @@ fn an_ingest_through_one_node_is_served_by_every_node_and_never_mixed() {
     for node in ["node1", "node2"] {
         assert!(cluster.replica_reads(node) > 0, "{}", cluster.ready(node));
     }
+
+    // A replica that has not replayed a version never answers for it: with replay paused,
+    // version C is served by the primary (after the bounded wait), complete and right.
+    cluster.replica_sql("SELECT pg_wal_replay_pause()");
+    let primary_before = cluster.ready("node2")["primary_reads"]
+        .as_u64()
+        .expect("primary reads");
+    let c = upload(
+        &cluster,
+        "node1",
+        &key,
+        "aed",
+        "aed",
+        "generated/aed_lueneburg_200_25832.geojson",
+    );
+    let (status, page) = get_with(
+        &agent(),
+        &cluster.url("node2", items),
+        &[("Kreisgeo-Min-Version", &c.to_string())],
+    );
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["numberMatched"], 200);
+    assert_eq!(harvest(&agent(), &cluster.url("node2", items)), Ok(200));
+    let ready = cluster.ready("node2");
+    assert!(
+        ready["primary_reads"].as_u64().expect("primary reads") > primary_before,
+        "the primary answered while the replica lagged: {ready}"
+    );
+    cluster.replica_sql("SELECT pg_wal_replay_resume()");
 }
 
 #[test]

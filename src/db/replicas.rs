@@ -215,8 +215,8 @@ impl ReadRouter {
     }
 
     /// Runs `read` on a server that has replayed `at_least`; when a replica fails it (its
-    /// server went away, or a recovery conflict cancelled the query), the replica is taken out
-    /// and the primary runs it again. Reads are side-effect free, so running twice is safe.
+    /// server went away, a recovery conflict cancelled the query, a table is missing), the
+    /// primary runs it again (a replica that went away is taken out). Reads are side-effect free, so running twice is safe.
     pub async fn run<T, F, Fut>(&self, at_least: Lsn, read: F) -> Result<T>
     where
         F: Fn(PgPool) -> Fut,
@@ -229,7 +229,7 @@ impl ReadRouter {
         };
         self.replicas[index].reads.fetch_add(1, Ordering::Relaxed);
         match read(reader.pool).await {
-            Err(e) if e.is_database_down() || is_recovery_conflict(&e) => {
+            Err(e) if e.is_database_down() || is_recovery_conflict(&e) || is_missing_table(&e) => {
                 let replica = &self.replicas[index];
                 if e.is_database_down() {
                     self.take_out(replica, &e.to_string());
@@ -269,6 +269,12 @@ impl ReadRouter {
 fn is_recovery_conflict(e: &Error) -> bool {
     matches!(e, Error::Database(sqlx::Error::Database(d))
         if d.code().as_deref() == Some("40001") && d.message().contains("recovery"))
+}
+
+/// A table the replica does not have (yet): the position routing keeps this from happening;
+/// should it anyway, the primary answers rather than the client getting a 500.
+fn is_missing_table(e: &Error) -> bool {
+    matches!(e, Error::Database(sqlx::Error::Database(d)) if d.code().as_deref() == Some("42P01"))
 }
 
 #[cfg(test)]
