@@ -18,14 +18,14 @@ use prometheus_client::registry::Registry;
 struct RequestLabels {
     /// The route's pattern (`/collections/{collectionId}/items`), never the raw path: the
     /// number of series stays bounded whatever clients send.
-    route: String,
-    method: String,
+    route: &'static str,
+    method: &'static str,
     status: u16,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
+    route: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -151,21 +151,57 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     }
 });
 
-/// Counts an answered request.
-pub fn record_request(route: &str, method: &str, status: u16, elapsed: Duration) {
+/// Counts an answered request. Labels are static strings so that counting allocates nothing
+/// on the hot path; routes are interned (their number is bounded: the route patterns).
+pub fn record_request(
+    route: &str,
+    method: &actix_web::http::Method,
+    status: u16,
+    elapsed: Duration,
+) {
     let m = &*METRICS;
+    let route = intern(route);
     m.requests
         .get_or_create(&RequestLabels {
-            route: route.to_string(),
-            method: method.to_string(),
+            route,
+            method: method_name(method),
             status,
         })
         .inc();
     m.latency
-        .get_or_create(&RouteLabels {
-            route: route.to_string(),
-        })
+        .get_or_create(&RouteLabels { route })
         .observe(elapsed.as_secs_f64());
+}
+
+/// The one `'static` copy of a route pattern.
+fn intern(route: &str) -> &'static str {
+    static ROUTES: LazyLock<std::sync::RwLock<std::collections::HashSet<&'static str>>> =
+        LazyLock::new(Default::default);
+    if let Some(found) = ROUTES.read().ok().and_then(|r| r.get(route).copied()) {
+        return found;
+    }
+    let mut routes = ROUTES.write().unwrap_or_else(|e| e.into_inner());
+    if let Some(found) = routes.get(route) {
+        return found;
+    }
+    // Leaked once per pattern: as many as kreisgeo has routes, plus "unmatched".
+    let leaked: &'static str = Box::leak(route.to_string().into_boxed_str());
+    routes.insert(leaked);
+    leaked
+}
+
+fn method_name(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        _ => "other",
+    }
 }
 
 /// Counts a tile cache lookup.

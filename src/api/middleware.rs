@@ -161,7 +161,7 @@ pub fn after(mut res: ServiceResponse<BoxBody>, started: Instant) -> ServiceResp
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_string());
-    let method = res.request().method().to_string();
+    let method = res.request().method().clone();
     let status = res.status().as_u16();
     if state.as_ref().is_some_and(|s| s.in_flight.is_draining()) {
         res.response_mut()

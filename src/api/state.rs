@@ -159,7 +159,9 @@ impl AppState {
 
     /// The dataset's active collection, or `NotFound`.
     pub async fn collection(&self, id: &str) -> crate::Result<crate::catalog::Collection> {
-        Ok(self.collection_at(id).await?.0)
+        Ok(std::sync::Arc::unwrap_or_clone(
+            self.collection_at(id).await?.0,
+        ))
     }
 
     /// The dataset's active collection and the WAL position a replica must have replayed to
@@ -167,12 +169,15 @@ impl AppState {
     pub async fn collection_at(
         &self,
         id: &str,
-    ) -> crate::Result<(crate::catalog::Collection, crate::db::replicas::Lsn)> {
+    ) -> crate::Result<(
+        std::sync::Arc<crate::catalog::Collection>,
+        crate::db::replicas::Lsn,
+    )> {
         match &self.catalog {
             Some(cache) => cache.collection(&self.pool, id).await,
             None => {
                 let c = crate::catalog::repo::require_collection(&self.pool, id).await?;
-                Ok((c, self.catalog_lsn().await?))
+                Ok((std::sync::Arc::new(c), self.catalog_lsn().await?))
             }
         }
     }
@@ -185,7 +190,10 @@ impl AppState {
         &self,
         req: &actix_web::HttpRequest,
         id: &str,
-    ) -> crate::Result<(crate::catalog::Collection, crate::db::replicas::Lsn)> {
+    ) -> crate::Result<(
+        std::sync::Arc<crate::catalog::Collection>,
+        crate::db::replicas::Lsn,
+    )> {
         let (c, lsn) = self.collection_at(id).await?;
         let Some(min) = min_version(req)? else {
             return Ok((c, lsn));

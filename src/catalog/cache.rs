@@ -28,7 +28,9 @@ pub const TTL: Duration = Duration::from_secs(60);
 
 #[derive(Debug)]
 pub struct CatalogCache {
-    entries: moka::future::Cache<String, (Collection, Lsn)>,
+    /// Shared, not cloned per request: a collection's columns and names are many small
+    /// allocations, and the tile path reads it tens of thousands of times a second.
+    entries: moka::future::Cache<String, (Arc<Collection>, Lsn)>,
     /// Every served collection (listings, multi-layer tiles), dropped by any announcement.
     all: moka::future::Cache<(), (Arc<Vec<Collection>>, Lsn)>,
     /// Whether entries note the primary's WAL position (only replicas need it).
@@ -103,13 +105,13 @@ impl CatalogCache {
     /// The dataset's active collection, from the cache or the catalog on the primary
     /// (`pool`), and the WAL position a replica must have replayed to serve it (0 when not
     /// tracked).
-    pub async fn collection(&self, pool: &PgPool, id: &str) -> Result<(Collection, Lsn)> {
+    pub async fn collection(&self, pool: &PgPool, id: &str) -> Result<(Arc<Collection>, Lsn)> {
         if let Some(entry) = self.entries.get(id).await {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(entry);
         }
         let generation = self.generation.load(Ordering::Acquire);
-        let c = repo::require_collection(pool, id).await?;
+        let c = Arc::new(repo::require_collection(pool, id).await?);
         let lsn = match self.track_lsn {
             true => primary_lsn(pool).await?,
             false => 0,

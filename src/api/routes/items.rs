@@ -29,7 +29,8 @@ async fn resolve(
     cursor: Option<Cursor>,
 ) -> Result<(Collection, Lsn)> {
     let Some(cursor) = cursor else {
-        return state.served(req, id).await;
+        let (c, lsn) = state.served(req, id).await?;
+        return Ok((std::sync::Arc::unwrap_or_clone(c), lsn));
     };
     if let Some(c) = repo::find_collection_at(&state.pool, id, cursor.version).await? {
         return Ok((c, state.catalog_lsn().await?));
