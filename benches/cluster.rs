@@ -12,8 +12,7 @@
 //! the phases compare), every answer checked. Prints req/s, p50/p99, the CPU the nodes
 //! and the whole machine used in each phase, the scaling factor, and the switch latency.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,12 +20,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value as Json;
 
 mod common;
-use common::{percentile, tile_of, Rng};
-
-const WEST: f64 = 10.25;
-const EAST: f64 = 11.05;
-const SOUTH: f64 = 53.02;
-const NORTH: f64 = 53.42;
+use common::{percentile, tile_of, Rng, EAST, NORTH, SOUTH, WEST};
+#[path = "../tests/support/cluster.rs"]
+mod cluster;
+use cluster::Cluster;
 
 struct Options {
     seconds: u64,
@@ -57,79 +54,35 @@ fn options() -> Options {
     o
 }
 
-struct Cluster {
-    dir: PathBuf,
-    bin: PathBuf,
-    quota: Option<f64>,
-    env: std::collections::HashMap<String, String>,
+/// User + system CPU seconds of node N so far.
+fn node_cpu(cluster: &Cluster, n: usize) -> f64 {
+    let pid = std::fs::read_to_string(cluster.dir.join(format!("node{n}.pid"))).unwrap_or_default();
+    process_cpu(pid.trim())
 }
 
-impl Cluster {
-    fn script(&self, args: &[&str]) {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let status = Command::new(manifest.join("scripts/cluster.sh"))
-            .args(args)
-            .arg(&self.dir)
-            .env("KREISGEO", &self.bin)
-            .env("CLUSTER_PIN", "1")
-            .envs(self.quota.map(|q| ("CLUSTER_CPU_QUOTA", q.to_string())))
-            .status()
-            .expect("scripts/cluster.sh");
-        assert!(status.success(), "cluster.sh {args:?}");
-    }
-
-    fn url(&self, at: &str, path: &str) -> String {
-        format!(
-            "http://127.0.0.1:{}{path}",
-            self.env[&format!("{}_PORT", at.to_uppercase())]
-        )
-    }
-
-    fn cli(&self, args: &[&str]) {
-        let out = Command::new(&self.bin)
-            .args(args)
-            .env("DATABASE_URL", &self.env["PRIMARY_URL"])
-            .output()
-            .expect("kreisgeo");
-        assert!(
-            out.status.success(),
-            "kreisgeo {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// User + system CPU seconds of node N so far.
-    fn node_cpu(&self, n: usize) -> f64 {
-        let pid =
-            std::fs::read_to_string(self.dir.join(format!("node{n}.pid"))).unwrap_or_default();
-        process_cpu(pid.trim())
-    }
-
-    /// CPU seconds so far of a server and its child processes (PostgreSQL's backends, nginx's
-    /// workers), from the pid file's first line.
-    fn tier_cpu(&self, pid_file: &str) -> f64 {
-        let text = std::fs::read_to_string(self.dir.join(pid_file)).unwrap_or_default();
-        let root = text.lines().next().unwrap_or_default().trim().to_string();
-        let mut total = process_cpu(&root);
-        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let pid = entry.file_name().to_string_lossy().into_owned();
-            if pid.bytes().all(|b| b.is_ascii_digit()) && parent(&pid) == root {
-                total += process_cpu(&pid);
-            }
+/// CPU seconds so far of a server and its child processes (PostgreSQL's backends, nginx's
+/// workers), from the pid file's first line.
+fn tier_cpu(cluster: &Cluster, pid_file: &str) -> f64 {
+    let text = std::fs::read_to_string(cluster.dir.join(pid_file)).unwrap_or_default();
+    let root = text.lines().next().unwrap_or_default().trim().to_string();
+    let mut total = process_cpu(&root);
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if pid.bytes().all(|b| b.is_ascii_digit()) && parent(&pid) == root {
+            total += process_cpu(&pid);
         }
-        total
     }
-
-    /// CPU seconds of the tiers: replica, primary, nginx.
-    fn tiers(&self) -> [f64; 3] {
-        [
-            self.tier_cpu("pg/replica/postmaster.pid"),
-            self.tier_cpu("pg/primary/postmaster.pid"),
-            self.tier_cpu("nginx/nginx.pid"),
-        ]
-    }
+    total
 }
 
+/// CPU seconds of the tiers: replica, primary, nginx.
+fn tiers(cluster: &Cluster) -> [f64; 3] {
+    [
+        tier_cpu(cluster, "pg/replica/postmaster.pid"),
+        tier_cpu(cluster, "pg/primary/postmaster.pid"),
+        tier_cpu(cluster, "nginx/nginx.pid"),
+    ]
+}
 fn parent(pid: &str) -> String {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
@@ -137,12 +90,6 @@ fn parent(pid: &str) -> String {
         .nth(1)
         .unwrap_or_default()
         .to_string()
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        self.script(&["down"]);
-    }
 }
 
 fn process_cpu(pid: &str) -> f64 {
@@ -282,8 +229,8 @@ fn run_phase(cluster: &Cluster, nodes: usize, o: &Options, seed: u64) -> Phase {
         })
         .collect();
     std::thread::sleep(Duration::from_secs(5));
-    let cpu_before: Vec<f64> = (1..=nodes).map(|n| cluster.node_cpu(n)).collect();
-    let tiers_before = cluster.tiers();
+    let cpu_before: Vec<f64> = (1..=nodes).map(|n| node_cpu(cluster, n)).collect();
+    let tiers_before = tiers(cluster);
     let machine_before = machine_cpu();
     measuring.store(true, Ordering::Relaxed);
     let started = Instant::now();
@@ -292,9 +239,9 @@ fn run_phase(cluster: &Cluster, nodes: usize, o: &Options, seed: u64) -> Phase {
     let elapsed = started.elapsed().as_secs_f64();
     let node_cpu = (1..=nodes)
         .zip(&cpu_before)
-        .map(|(n, before)| (cluster.node_cpu(n) - before) / elapsed)
+        .map(|(n, before)| (node_cpu(cluster, n) - before) / elapsed)
         .collect();
-    let tiers_after = cluster.tiers();
+    let tiers_after = tiers(cluster);
     let tiers = [0, 1, 2].map(|i| (tiers_after[i] - tiers_before[i]) / elapsed);
     let machine_after = machine_cpu();
     stop.store(true, Ordering::Relaxed);
@@ -326,25 +273,17 @@ fn main() {
         bin.exists(),
         "build the release binary first (benches/cluster.sh does)"
     );
-    let dir = std::env::temp_dir().join(format!("kreisgeo-bench-cluster-{}", std::process::id()));
-    let mut cluster = Cluster {
-        dir: dir.clone(),
-        bin: bin.clone(),
-        quota: o.quota,
-        env: Default::default(),
-    };
     let limit = match o.quota {
         Some(q) => format!("{q} core each (cgroup), one worker, pinned"),
         None => "one core each, one worker".into(),
     };
     eprintln!("starting primary, replica, two nodes ({limit}) and nginx");
-    cluster.script(&["up"]);
-    cluster.env = std::fs::read_to_string(dir.join("cluster.env"))
-        .expect("cluster.env")
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let mut settings = vec![("CLUSTER_PIN", "1".to_string())];
+    if let Some(q) = o.quota {
+        settings.push(("CLUSTER_CPU_QUOTA", q.to_string()));
+    }
+    let cluster = Cluster::up("bench-cluster", &bin, &settings);
+    let dir = cluster.dir.clone();
 
     eprintln!("loading {} parcels and 10,000 AEDs", o.parcels);
     let parcels = dir.join("parcels.fgb").display().to_string();
@@ -415,10 +354,10 @@ fn main() {
     eprintln!("{} tiles in each cache", tiles.len());
 
     eprintln!("phase 1: one node ({} s, {} clients)", o.seconds, o.clients);
-    cluster.script(&["stop", "node2"]);
+    cluster.part("stop", "node2");
     let one = run_phase(&cluster, 1, &o, 1);
     eprintln!("phase 2: two nodes");
-    cluster.script(&["start", "node2"]);
+    cluster.part("start", "node2");
     let two = run_phase(&cluster, 2, &o, 2);
 
     // How long a version switch takes to reach each node: ingest on the primary, then watch

@@ -21,13 +21,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value as Json;
 
 mod common;
-use common::{percentile, tile_of, Rng};
-
-/// Landkreis Lüneburg, roughly (lon/lat).
-const WEST: f64 = 10.25;
-const EAST: f64 = 11.05;
-const SOUTH: f64 = 53.02;
-const NORTH: f64 = 53.42;
+use common::{percentile, tile_of, Rng, EAST, NORTH, SOUTH, WEST};
 
 struct Options {
     seconds: u64,

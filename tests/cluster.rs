@@ -4,134 +4,48 @@
 //! mixes two versions or misses a feature; the replica and a node stop under traffic without a
 //! single failed request. `scripts/install-deps.sh --test` installs nginx.
 
+#[path = "support/cluster.rs"]
+mod cluster;
 #[path = "support/portal.rs"]
 mod portal;
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use cluster::Cluster;
 use portal::manifest;
 use serde_json::Value as Json;
 
-/// A running cluster, taken down however the test ends.
-struct Cluster {
-    dir: PathBuf,
-    env: HashMap<String, String>,
+fn up(name: &str) -> Cluster {
+    Cluster::up(name, Path::new(env!("CARGO_BIN_EXE_kreisgeo")), &[])
 }
 
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = self.script(&["down"]).output();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// Runs SQL on the replica (psql).
+fn replica_sql(cluster: &Cluster, sql: &str) {
+    let out = Command::new("psql")
+        .args([cluster.env("REPLICA_URL"), "-Atc", sql])
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
-impl Cluster {
-    /// Primary, replica, two nodes and nginx. In /tmp: under root the `postgres` user must
-    /// reach the data directories.
-    fn up(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("kreisgeo-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let mut cluster = Self {
-            dir,
-            env: HashMap::new(),
-        };
-        // Ports from the system, all held at once so that no two are the same.
-        let held: Vec<std::net::TcpListener> = (0..5)
-            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("port"))
-            .collect();
-        let ports: Vec<String> = held
-            .iter()
-            .map(|l| l.local_addr().expect("addr").port().to_string())
-            .collect();
-        drop(held);
-        let out = cluster
-            .script(&["up"])
-            .env("CLUSTER_PORTS", ports.join(","))
-            .output()
-            .expect("scripts/cluster.sh");
-        assert!(
-            out.status.success(),
-            "cluster up: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let env = std::fs::read_to_string(cluster.dir.join("cluster.env")).expect("cluster.env");
-        cluster.env = env
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        cluster
-    }
+fn ready(cluster: &Cluster, at: &str) -> Json {
+    get(&cluster.url(at, "/ready")).1
+}
 
-    /// `scripts/cluster.sh ARGS… DIR`.
-    fn script(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(manifest().join("scripts/cluster.sh"));
-        cmd.args(args)
-            .arg(&self.dir)
-            .env("KREISGEO", env!("CARGO_BIN_EXE_kreisgeo"));
-        cmd
-    }
-
-    /// Stops or starts a part: primary, replica, node1, node2, lb.
-    fn part(&self, action: &str, name: &str) {
-        let out = self.script(&[action, name]).output().expect("cluster.sh");
-        assert!(
-            out.status.success(),
-            "{action} {name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// `http://127.0.0.1:PORT{path}` of node1, node2 or lb.
-    fn url(&self, at: &str, path: &str) -> String {
-        let port = &self.env[&format!("{}_PORT", at.to_uppercase())];
-        format!("http://127.0.0.1:{port}{path}")
-    }
-
-    /// The CLI against the primary.
-    fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_kreisgeo"))
-            .args(args)
-            .env("DATABASE_URL", &self.env["PRIMARY_URL"])
-            .output()
-            .expect("kreisgeo");
-        assert!(
-            out.status.success(),
-            "kreisgeo {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Runs SQL on the replica (psql).
-    fn replica_sql(&self, sql: &str) {
-        let out = Command::new("psql")
-            .args([&self.env["REPLICA_URL"], "-Atc", sql])
-            .output()
-            .expect("psql");
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn ready(&self, at: &str) -> Json {
-        get(&self.url(at, "/ready")).1
-    }
-
-    /// Reads the replica answered on a node.
-    fn replica_reads(&self, at: &str) -> u64 {
-        self.ready(at)["replicas"][0]["reads"]
-            .as_u64()
-            .expect("replica status")
-    }
+/// Reads the replica answered on a node.
+fn replica_reads(cluster: &Cluster, at: &str) -> u64 {
+    ready(cluster, at)["replicas"][0]["reads"]
+        .as_u64()
+        .expect("replica status")
 }
 
 fn agent() -> ureq::Agent {
@@ -244,7 +158,7 @@ fn harvest(agent: &ureq::Agent, first: &str) -> Result<i64, String> {
 
 #[test]
 fn an_ingest_through_one_node_is_served_by_every_node_and_never_mixed() {
-    let cluster = Cluster::up("cluster-versions");
+    let cluster = up("cluster-versions");
     let key = cluster
         .cli(&["keys", "create", "--name", "cluster test"])
         .trim()
@@ -330,13 +244,17 @@ fn an_ingest_through_one_node_is_served_by_every_node_and_never_mixed() {
 
     // The reads went to the replica, on both nodes.
     for node in ["node1", "node2"] {
-        assert!(cluster.replica_reads(node) > 0, "{}", cluster.ready(node));
+        assert!(
+            replica_reads(&cluster, node) > 0,
+            "{}",
+            ready(&cluster, node)
+        );
     }
 
     // A replica that has not replayed a version never answers for it: with replay paused,
     // version C is served by the primary (after the bounded wait), complete and right.
-    cluster.replica_sql("SELECT pg_wal_replay_pause()");
-    let primary_before = cluster.ready("node2")["primary_reads"]
+    replica_sql(&cluster, "SELECT pg_wal_replay_pause()");
+    let primary_before = ready(&cluster, "node2")["primary_reads"]
         .as_u64()
         .expect("primary reads");
     let c = upload(
@@ -355,17 +273,17 @@ fn an_ingest_through_one_node_is_served_by_every_node_and_never_mixed() {
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["numberMatched"], 200);
     assert_eq!(harvest(&agent(), &cluster.url("node2", items)), Ok(200));
-    let ready = cluster.ready("node2");
+    let ready = ready(&cluster, "node2");
     assert!(
         ready["primary_reads"].as_u64().expect("primary reads") > primary_before,
         "the primary answered while the replica lagged: {ready}"
     );
-    cluster.replica_sql("SELECT pg_wal_replay_resume()");
+    replica_sql(&cluster, "SELECT pg_wal_replay_resume()");
 }
 
 #[test]
 fn answers_stay_correct_when_the_replica_and_a_node_stop_under_traffic() {
-    let cluster = Cluster::up("cluster-faults");
+    let cluster = up("cluster-faults");
     for (file, dataset, kind) in [
         ("generated/aed_lueneburg_200_25832.geojson", "aed", "aed"),
         (
@@ -380,7 +298,7 @@ fn answers_stay_correct_when_the_replica_and_a_node_stop_under_traffic() {
     let lb = |path: &str| cluster.url("lb", path);
     let wait_for_replica = |node: &str| {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while cluster.ready(node)["replicas"][0]["serving"] != true {
+        while ready(&cluster, node)["replicas"][0]["serving"] != true {
             assert!(Instant::now() < deadline, "{node} never used the replica");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -458,15 +376,15 @@ fn answers_stay_correct_when_the_replica_and_a_node_stop_under_traffic() {
         }));
     }
     std::thread::sleep(Duration::from_millis(1000));
-    let before = cluster.replica_reads("node2");
+    let before = replica_reads(&cluster, "node2");
     cluster.part("stop", "replica");
     std::thread::sleep(Duration::from_millis(1500));
-    let fallback = cluster.ready("node2");
+    let fallback = ready(&cluster, "node2");
     cluster.part("stop", "node1");
     std::thread::sleep(Duration::from_millis(1500));
     cluster.part("start", "replica");
     wait_for_replica("node2");
-    let after_restart = cluster.replica_reads("node2");
+    let after_restart = replica_reads(&cluster, "node2");
     std::thread::sleep(Duration::from_millis(1500));
     cluster.part("start", "node1");
     std::thread::sleep(Duration::from_millis(1000));
@@ -491,9 +409,9 @@ fn answers_stay_correct_when_the_replica_and_a_node_stop_under_traffic() {
         "{fallback}"
     );
     assert!(
-        cluster.replica_reads("node2") > after_restart,
+        replica_reads(&cluster, "node2") > after_restart,
         "node2 went back to the replica: {}",
-        cluster.ready("node2")
+        ready(&cluster, "node2")
     );
     // node1 is back behind the balancer.
     let (status, _) = get(&cluster.url("node1", "/ready"));

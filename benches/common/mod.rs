@@ -2,6 +2,12 @@
 
 #![allow(dead_code)] // each benchmark uses part of it
 
+/// Landkreis Lüneburg, roughly (lon/lat): where the generated data lies.
+pub const WEST: f64 = 10.25;
+pub const EAST: f64 = 11.05;
+pub const SOUTH: f64 = 53.02;
+pub const NORTH: f64 = 53.42;
+
 /// A small deterministic generator (SplitMix64): the same run, the same requests.
 pub struct Rng(pub u64);
 

@@ -12,6 +12,10 @@ use sha2::{Digest, Sha256};
 /// because a new version may arrive any time; revalidation with the ETag is cheap.
 pub const MAX_AGE: Duration = Duration::from_secs(60);
 
+/// `Cache-Control` of versioned responses ([`MAX_AGE`]).
+const CACHE_CONTROL: &str = "public, max-age=60";
+const _: () = assert!(MAX_AGE.as_secs() == 60, "CACHE_CONTROL spells out MAX_AGE");
+
 /// The validators of one response.
 #[derive(Debug, Clone)]
 pub struct Validators {
@@ -119,10 +123,7 @@ impl Validators {
         if let Some(modified) = self.last_modified {
             response.insert_header((header::LAST_MODIFIED, HttpDate::from(modified).to_string()));
         }
-        response.insert_header((
-            header::CACHE_CONTROL,
-            format!("public, max-age={}", MAX_AGE.as_secs()),
-        ));
+        response.insert_header((header::CACHE_CONTROL, CACHE_CONTROL));
     }
 }
 

@@ -156,7 +156,11 @@ pub fn after(mut res: ServiceResponse<BoxBody>, started: Instant) -> ServiceResp
         .request()
         .extensions()
         .get::<tracing_actix_web::RequestId>()
-        .and_then(|id| HeaderValue::from_str(&id.to_string()).ok());
+        .and_then(|id| {
+            // Formatted on the stack: one header value per response, no temporary String.
+            let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            HeaderValue::from_bytes(id.hyphenated().encode_lower(&mut text).as_bytes()).ok()
+        });
     let route = res
         .request()
         .match_pattern()

@@ -79,27 +79,23 @@ pub async fn get_tile(
 
 /// The stored coding the client takes, most compact first (`Accept-Encoding`; q=0 refuses).
 pub fn negotiate(req: &HttpRequest) -> Coding {
-    let accepted: Vec<(String, bool)> = req
-        .headers()
-        .get_all(header::ACCEPT_ENCODING)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|part| {
-            let mut it = part.split(';');
-            let coding = it.next().unwrap_or_default().trim().to_ascii_lowercase();
-            let refused = it.any(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    == Some(0.0)
-            });
-            (coding, !refused)
-        })
-        .collect();
+    // Read in place: this runs for every tile, most of them cache hits.
     let takes = |name: &str| {
-        accepted
-            .iter()
-            .any(|(c, ok)| *ok && (c == name || c == "*"))
+        req.headers()
+            .get_all(header::ACCEPT_ENCODING)
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|part| {
+                let mut it = part.split(';');
+                let coding = it.next().unwrap_or_default().trim();
+                let refused = it.any(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                        == Some(0.0)
+                });
+                !refused && (coding.eq_ignore_ascii_case(name) || coding == "*")
+            })
     };
     if takes("br") {
         Coding::Brotli
