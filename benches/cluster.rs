@@ -194,6 +194,25 @@ struct Phase {
     machine_busy: f64,
 }
 
+/// Requests every tile in `paths` from the node at `base` (8 at a time): its cache holds them.
+fn warm(base: &str, paths: &[String]) {
+    eprintln!("warming {base}: {} tiles", paths.len());
+    std::thread::scope(|scope| {
+        for i in 0..8 {
+            scope.spawn(move || {
+                let agent = agent();
+                for path in paths.iter().skip(i).step_by(8) {
+                    let _ = agent
+                        .get(&format!("{base}{path}"))
+                        .header("Accept-Encoding", "gzip")
+                        .call()
+                        .map(|mut r| r.body_mut().read_to_vec());
+                }
+            });
+        }
+    });
+}
+
 /// Closed-loop clients through nginx for `seconds` after a warm-up.
 fn run_phase(cluster: &Cluster, nodes: usize, o: &Options, seed: u64) -> Phase {
     let base = cluster.url("lb", "");
@@ -316,9 +335,8 @@ fn main() {
         }
     }
 
-    // Each node has a tile cache of its own: warmed on every tile of the mix before measuring,
-    // so that neither phase runs on a colder cache than the other.
-    eprintln!("warming both nodes' tile caches (z 13-15 over the county)");
+    // Each node has a tile cache of its own: warmed on every tile of the mix before it is
+    // measured (node 2 again after its restart), so that neither phase runs colder.
     let mut tiles = Vec::new();
     for z in 13..=15u32 {
         let (x0, y0) = tile_of(WEST, NORTH, z);
@@ -329,35 +347,14 @@ fn main() {
             }
         }
     }
-    let tiles = Arc::new(tiles);
-    let warmers: Vec<_> = (0..8)
-        .map(|i| {
-            let tiles = tiles.clone();
-            let bases = [cluster.url("node1", ""), cluster.url("node2", "")];
-            std::thread::spawn(move || {
-                let agent = agent();
-                for path in tiles.iter().skip(i).step_by(8) {
-                    for base in &bases {
-                        let _ = agent
-                            .get(&format!("{base}{path}"))
-                            .header("Accept-Encoding", "gzip")
-                            .call()
-                            .map(|mut r| r.body_mut().read_to_vec());
-                    }
-                }
-            })
-        })
-        .collect();
-    for w in warmers {
-        w.join().expect("warmer");
-    }
-    eprintln!("{} tiles in each cache", tiles.len());
+    cluster.part("stop", "node2");
+    warm(&cluster.url("node1", ""), &tiles);
 
     eprintln!("phase 1: one node ({} s, {} clients)", o.seconds, o.clients);
-    cluster.part("stop", "node2");
     let one = run_phase(&cluster, 1, &o, 1);
     eprintln!("phase 2: two nodes");
     cluster.part("start", "node2");
+    warm(&cluster.url("node2", ""), &tiles);
     let two = run_phase(&cluster, 2, &o, 2);
 
     // How long a version switch takes to reach each node: ingest on the primary, then watch
