@@ -148,7 +148,9 @@ impl ReadRouter {
             let probe = tokio::time::timeout(Duration::from_secs(1), replayed_lsn(&r.pool)).await;
             match probe {
                 Ok(Ok(Some(lsn))) => {
-                    r.replayed.fetch_max(lsn, Ordering::AcqRel);
+                    // Stored as read, not the maximum: a replica rebuilt from a new base
+                    // backup starts over, and must not be credited with its predecessor's.
+                    r.replayed.store(lsn, Ordering::Release);
                     if !r.up.swap(true, Ordering::AcqRel) {
                         tracing::info!(replica = %r.name, "replica serving reads");
                     }
