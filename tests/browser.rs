@@ -531,6 +531,11 @@ fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
         "searched at the browser's location: {at}"
     );
     assert_eq!(listed[1], api_nearest(&portal, at), "the API's answer");
+    session.wait_for(
+        "return kreisgeo.map.areTilesLoaded() && kreisgeo.map.loaded()",
+        30,
+        "the map around the browser's location",
+    );
     session.screenshot("map-nearest-here.png");
 
     // A parcel by its key, typed as people write it (without the `_` padding, with

@@ -102,8 +102,9 @@
     return m < 1000 ? Math.round(m) + " m" : (m / 1000).toFixed(1).replace(".", lang === "de" ? "," : ".") + " km";
   }
 
-  // The nearest AEDs to a point, nearest first, as a list and on the map.
-  function nearest(map, collection, lngLat) {
+  // The nearest AEDs to a point, nearest first, as a list and on the map; `fit` brings the
+  // point and them into view (a search from the browser's location).
+  function nearest(map, collection, lngLat, fit) {
     state.nearestPoint = [lngLat.lng, lngLat.lat];
     const url = "/collections/" + encodeURIComponent(collection) + "/nearest?limit=5&point=" +
       lngLat.lng.toFixed(6) + "," + lngLat.lat.toFixed(6);
@@ -129,6 +130,12 @@
         panel.append(heading, found.features.length ? list : document.createTextNode(text.nothing));
         panel.hidden = false;
         map.getSource("nearest").setData(found);
+        map.getSource("here").setData({ type: "Point", coordinates: [lngLat.lng, lngLat.lat] });
+        if (fit && found.features.length) {
+          const box = extent({ type: "MultiPoint", coordinates:
+            found.features.map((f) => f.geometry.coordinates).concat([[lngLat.lng, lngLat.lat]]) });
+          map.fitBounds(box, { padding: { top: 60, bottom: 60, left: 420, right: 60 }, maxZoom: 16, duration: 0 });
+        }
         state.nearest = found.features.map((f) => f.id);
       });
   }
@@ -210,6 +217,9 @@
       tilejson.vector_layers.forEach((l, i) => layers.push(...layersOf(l.id, i)));
       layers.push({ id: "found", type: "line", source: "found",
         paint: { "line-color": "#d00", "line-width": 3 } });
+      layers.push({ id: "here", type: "circle", source: "here",
+        paint: { "circle-radius": 7, "circle-color": "#d00", "circle-stroke-color": "#fff",
+                 "circle-stroke-width": 3 } });
       layers.push({ id: "nearest", type: "circle", source: "nearest",
         paint: { "circle-radius": 11, "circle-color": "rgba(0,0,0,0)",
                  "circle-stroke-color": "#d00", "circle-stroke-width": 3 } });
@@ -220,7 +230,8 @@
           minzoom: tilejson.minzoom, maxzoom: tilejson.maxzoom, bounds: tilejson.bounds,
           attribution: tilejson.attribution },
           nearest: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
-          found: { type: "geojson", data: { type: "FeatureCollection", features: [] } } }, layers },
+          found: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+          here: { type: "geojson", data: { type: "FeatureCollection", features: [] } } }, layers },
         bounds: tilejson.bounds,
         fitBoundsOptions: { padding: 20 },
       });
@@ -270,8 +281,7 @@
           navigator.geolocation.getCurrentPosition(
             (position) => {
               const at = { lng: position.coords.longitude, lat: position.coords.latitude };
-              map.jumpTo({ center: [at.lng, at.lat], zoom: Math.max(map.getZoom(), 14) });
-              nearest(map, aed.id, at).catch((err) => { state.error = String(err); });
+              nearest(map, aed.id, at, true).catch((err) => { state.error = String(err); });
             },
             (err) => say(text.noLocation + err.message),
             { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
