@@ -785,6 +785,8 @@ fn html_pages_page_through_a_collection_in_both_languages_with_the_keyboard() {
         "/collections/aed/tiles",
         "/collections/aed/tiles/WebMercatorQuad",
         "/tileMatrixSets",
+        "/tileMatrixSets/AdV_25832",
+        "/collections/aed/queryables",
         "/conformance",
     ] {
         session.go(&portal.url(path));

@@ -129,7 +129,7 @@ impl FeatureParams {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct FormatParams {
-    /// Output format: `json` or `html` (queryables: `json` only); without it, Accept decides.
+    /// Output format: `json` or `html`; without it, Accept decides.
     #[param(value_type = Option<String>, example = "json")]
     pub f: Option<String>,
     /// Language of the HTML page: `de` (default) or `en`; without it, Accept-Language decides.
@@ -398,17 +398,6 @@ impl ItemsQuery {
             }
         }
         serde_urlencoded::to_string(pairs).unwrap_or_default()
-    }
-}
-
-/// Accepts the formats implemented so far.
-pub fn check_format(f: Option<&str>) -> Result<()> {
-    match f {
-        None | Some("json" | "geojson") => Ok(()),
-        Some(other) => Err(Error::invalid(
-            "f",
-            format!("unsupported format '{other}'; supported: json"),
-        )),
     }
 }
 

@@ -131,6 +131,12 @@ pub fn document(req: &HttpRequest, view: View, title: &str, doc: &Json) -> Strin
     if let Some(layers) = doc["layers"].as_array() {
         layers_table(&mut out, view, doc, layers);
     }
+    if let (Some(_), Some(properties)) = (doc["$schema"].as_str(), doc["properties"].as_object()) {
+        queryables_table(&mut out, view, properties);
+    }
+    if let Some(matrices) = doc["tileMatrices"].as_array() {
+        tile_matrices_table(&mut out, view, matrices);
+    }
     links(&mut out, view, &doc["links"]);
     out.push_str(FOOT);
     out
@@ -313,6 +319,61 @@ fn layers_table(out: &mut String, view: View, doc: &Json, layers: &[Json]) {
             "<tr><td>{}</td><td>{}</td></tr>",
             escape(layer["title"].as_str().unwrap_or_default()),
             escape(&fields)
+        );
+    }
+    out.push_str("</tbody></table>");
+}
+
+/// A collection's queryables (JSON Schema properties).
+fn queryables_table(out: &mut String, view: View, properties: &serde_json::Map<String, Json>) {
+    let _ = write!(
+        out,
+        "<p>{}</p><table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th>\
+         <th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+        view.pick(
+            "Diese Attribute können in filter (CQL2) und als eigene Parameter von items abgefragt \
+             werden.",
+            "These attributes may be used in filter (CQL2) and as parameters of their own on items."
+        ),
+        view.pick("Abfragbare Attribute", "Queryables"),
+        view.pick("Name", "Name"),
+        view.pick("Typ", "Type"),
+        view.pick("Format", "Format"),
+    );
+    for (name, schema) in properties {
+        let _ = write!(
+            out,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            escape(name),
+            escape(schema["type"].as_str().unwrap_or_default()),
+            escape(schema["format"].as_str().unwrap_or_default()),
+        );
+    }
+    out.push_str("</tbody></table>");
+}
+
+/// The zoom levels of a tile matrix set.
+fn tile_matrices_table(out: &mut String, view: View, matrices: &[Json]) {
+    let _ = write!(
+        out,
+        "<table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th>\
+         <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
+         </tr></thead><tbody>",
+        view.pick("Kachelmatrizen", "Tile matrices"),
+        view.pick("Zoomstufe", "Zoom level"),
+        view.pick("Maßstabszahl", "Scale denominator"),
+        view.pick("Zellgröße (m)", "Cell size (m)"),
+        view.pick("Kacheln (Breite × Höhe)", "Tiles (width × height)"),
+    );
+    for m in matrices {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{:.0}</td><td>{:.4}</td><td>{} × {}</td></tr>",
+            escape(m["id"].as_str().unwrap_or_default()),
+            m["scaleDenominator"].as_f64().unwrap_or_default(),
+            m["cellSize"].as_f64().unwrap_or_default(),
+            m["matrixWidth"],
+            m["matrixHeight"],
         );
     }
     out.push_str("</tbody></table>");

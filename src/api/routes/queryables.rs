@@ -8,7 +8,8 @@ use crate::api::cache::Validators;
 use crate::api::state::AppState;
 use crate::error::Result;
 use crate::features::filter::{self, GEOMETRY};
-use crate::features::params::{check_format, FormatParams};
+use crate::features::params::FormatParams;
+use crate::html::{answer, DocFormat};
 use crate::ogc::media;
 
 /// Queryables
@@ -31,7 +32,7 @@ pub async fn get_queryables(
     path: web::Path<String>,
     query: web::Query<FormatParams>,
 ) -> Result<HttpResponse> {
-    check_format(query.f.as_deref())?;
+    let format = DocFormat::of(&req, query.f.as_deref())?;
     let id = path.into_inner();
     let collection = state.collection(&id).await?;
     let base = state.base_url(&req);
@@ -66,5 +67,11 @@ pub async fn get_queryables(
     });
     let mut response = HttpResponse::Ok();
     validators.apply(&mut response);
-    Ok(response.content_type(media::SCHEMA_JSON).json(doc))
+    match format {
+        DocFormat::Json => Ok(response.content_type(media::SCHEMA_JSON).json(doc)),
+        DocFormat::Html => {
+            let title = format!("{} – Queryables", collection.title);
+            answer(format, &req, response, (&title, &title), &doc)
+        }
+    }
 }

@@ -66,15 +66,27 @@ pub async fn get_tile_matrix_sets(
 /// The definition of a tiling scheme (OGC Two Dimensional Tile Matrix Set 2.0, JSON).
 #[utoipa::path(
     tag = TAG_TILES,
-    params(("tileMatrixSetId" = String, Path, example = "AdV_25832")),
+    params(("tileMatrixSetId" = String, Path, example = "AdV_25832"), FormatParams),
     responses(
         (status = 200, description = "The definition", body = Object),
         (status = 404, description = "No such tile matrix set", body = crate::api::error::ErrorBody)
     )
 )]
 #[get("/tileMatrixSets/{tileMatrixSetId}")]
-pub async fn get_tile_matrix_set(path: web::Path<String>) -> Result<HttpResponse> {
-    Ok(HttpResponse::Ok().json(TileMatrixSet::find(&path)?.definition()))
+pub async fn get_tile_matrix_set(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<FormatParams>,
+) -> Result<HttpResponse> {
+    let format = DocFormat::of(&req, query.f.as_deref())?;
+    let tms = TileMatrixSet::find(&path)?;
+    answer(
+        format,
+        &req,
+        HttpResponse::Ok(),
+        (tms.title, tms.title),
+        &tms.definition(),
+    )
 }
 
 /// The layer of a collection in tileset metadata: its fields as a JSON Schema.
