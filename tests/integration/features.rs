@@ -811,8 +811,16 @@ async fn html_pages_speak_german_or_english_and_cover_tiles_downloads_and_metada
         ("/collections/aed/tiles/AdV_25832", "Ebenen", "Layers"),
         ("/tiles", "Kachelsätze", "Tilesets"),
         ("/tileMatrixSets", "Kachelschemata", "Tiling schemes"),
-        ("/tileMatrixSets/AdV_25832", "Maßstabszahl", "Scale denominator"),
-        ("/collections/aed/queryables", "Abfragbare Attribute", "Queryables"),
+        (
+            "/tileMatrixSets/AdV_25832",
+            "Maßstabszahl",
+            "Scale denominator",
+        ),
+        (
+            "/collections/aed/queryables",
+            "Abfragbare Attribute",
+            "Queryables",
+        ),
         (
             "/collections/aed/downloads",
             "Koordinatenreferenzsystem",
