@@ -50,6 +50,17 @@ impl Default for ApiConfig {
 /// The request header naming the lowest dataset version a read must see.
 pub const MIN_VERSION_HEADER: &str = "Kreisgeo-Min-Version";
 
+/// [`MIN_VERSION_HEADER`] as the OpenAPI document lists it on the data endpoints.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct MinVersion {
+    /// Read-your-writes across nodes: the lowest version of the dataset the answer must come
+    /// from (the `version` an ingest job reported). A node that still has an older one
+    /// cached reads the catalog again; 412 when that version is not served.
+    #[param(rename = "Kreisgeo-Min-Version", value_type = Option<i64>, example = 42)]
+    pub min_version: Option<i64>,
+}
+
 fn min_version(req: &actix_web::HttpRequest) -> crate::Result<Option<i64>> {
     let Some(value) = req.headers().get(MIN_VERSION_HEADER) else {
         return Ok(None);

@@ -604,14 +604,15 @@ async fn injection_payloads_in_every_public_parameter_change_nothing_and_never_f
         if path.starts_with("/admin") {
             continue;
         }
-        let parameters: Vec<(String, bool)> = get["parameters"]
+        // (name, where: "path", "query" or "header")
+        let parameters: Vec<(String, String)> = get["parameters"]
             .as_array()
             .map(|ps| {
                 ps.iter()
                     .map(|p| {
                         (
                             p["name"].as_str().unwrap_or_default().to_string(),
-                            p["in"] == "path",
+                            p["in"].as_str().unwrap_or("query").to_string(),
                         )
                     })
                     .collect::<Vec<_>>()
@@ -622,14 +623,14 @@ async fn injection_payloads_in_every_public_parameter_change_nothing_and_never_f
                 extra
                     .get(path.as_str())
                     .into_iter()
-                    .flat_map(|names| names.iter().map(|n| (n.to_string(), false))),
+                    .flat_map(|names| names.iter().map(|n| (n.to_string(), "query".to_string()))),
             )
             .collect();
-        for (target, in_path) in &parameters {
+        for (target, place) in &parameters {
             for payload in PAYLOADS {
                 let mut uri = path.clone();
-                for (name, is_path) in &parameters {
-                    if *is_path {
+                for (name, where_) in &parameters {
+                    if where_ == "path" {
                         let value = if name == target {
                             encode(payload)
                         } else {
@@ -638,12 +639,19 @@ async fn injection_payloads_in_every_public_parameter_change_nothing_and_never_f
                         uri = uri.replace(&format!("{{{name}}}"), &value);
                     }
                 }
-                if !in_path {
+                if place == "query" {
                     uri = format!("{uri}?{target}={}", encode(payload));
                 }
-                let req = test::TestRequest::get()
+                let mut req = test::TestRequest::get()
                     .uri(&uri)
                     .insert_header(("X-API-Key", key.clone()));
+                if place == "header" {
+                    // Payloads a client cannot put in a header (control characters) are skipped.
+                    let Ok(value) = actix_web::http::header::HeaderValue::from_str(payload) else {
+                        continue;
+                    };
+                    req = req.insert_header((target.as_str(), value));
+                }
                 let (status, _, body) = send(&app, req).await;
                 requests += 1;
                 assert!(status < 500, "GET {uri}: {status} {body}");

@@ -7,7 +7,7 @@ use utoipa::IntoParams;
 
 use super::nearest::feature_collection;
 use super::TAG_CITIZENS;
-use crate::api::state::AppState;
+use crate::api::state::{AppState, MinVersion};
 use crate::error::{Error, Result};
 use crate::features::params::{parse_crs, parse_point};
 use crate::features::query;
@@ -46,7 +46,7 @@ pub struct AtParams {
 /// with their potential, on a parcel collection the parcel. Uses the spatial index.
 #[utoipa::path(
     tag = TAG_CITIZENS,
-    params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "solar"), AtParams),
+    params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "solar"), AtParams, MinVersion),
     responses(
         (status = 200, description = "The features at the point", content_type = "application/geo+json", body = FeatureCollectionDoc,
          example = json!({"type": "FeatureCollection", "features": [{"type": "Feature", "id": 42,

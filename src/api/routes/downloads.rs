@@ -7,7 +7,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use super::TAG_OPEN_DATA;
 use crate::api::cache::Validators;
-use crate::api::state::AppState;
+use crate::api::state::{AppState, MinVersion};
 use crate::downloads::store::{self, StoredFile};
 use crate::downloads::{Download, FileKind};
 use crate::error::{Error, Result};
@@ -106,7 +106,8 @@ pub async fn get_downloads(
     tag = TAG_OPEN_DATA,
     params(
         ("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"),
-        ("file" = String, Path, description = "File name from the list", example = "aed.fgb")
+        ("file" = String, Path, description = "File name from the list", example = "aed.fgb"),
+        MinVersion
     ),
     responses(
         (status = 200, description = "The file", content(

@@ -5,7 +5,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use super::TAG_DATA;
 use crate::api::cache::Validators;
-use crate::api::state::AppState;
+use crate::api::state::{AppState, MinVersion};
 use crate::catalog::{repo, Collection, Version};
 use crate::crs::CRS84_URI;
 use crate::db::replicas::Lsn;
@@ -54,7 +54,7 @@ async fn resolve(
 /// than 100,000 features match.
 #[utoipa::path(
     tag = TAG_DATA,
-    params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"), ItemsParams),
+    params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"), ItemsParams, MinVersion),
     responses(
         (status = 200, description = "A page of features", content(
             (FeatureCollectionDoc = "application/geo+json"),
@@ -245,7 +245,8 @@ impl Page<'_> {
     params(
         ("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"),
         ("featureId" = String, Path, description = "Feature id", example = "1"),
-        FeatureParams
+        FeatureParams,
+        MinVersion
     ),
     responses(
         (status = 200, description = "The feature", content_type = "application/geo+json", body = FeatureDoc),

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::TAG_CITIZENS;
-use crate::api::state::AppState;
+use crate::api::state::{AppState, MinVersion};
 use crate::catalog::{DatasetKind, Version};
 use crate::crs::ApiCrs;
 use crate::error::{Error, Result};
@@ -75,7 +75,7 @@ fn parse_limit(s: Option<&str>) -> Result<u32> {
 /// (`access=private`, `access=no`) are left out unless `access=all`.
 #[utoipa::path(
     tag = TAG_CITIZENS,
-    params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"), NearestParams),
+    params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"), NearestParams, MinVersion),
     responses(
         (status = 200, description = "The nearest features, nearest first", content_type = "application/geo+json", body = FeatureCollectionDoc,
          example = json!({"type": "FeatureCollection", "features": [{"type": "Feature", "id": 17,

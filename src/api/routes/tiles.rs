@@ -5,7 +5,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use super::TAG_TILES;
 use crate::api::cache::Validators;
-use crate::api::state::AppState;
+use crate::api::state::{AppState, MinVersion};
 use crate::error::Result;
 use crate::ogc::media;
 use crate::tiles::cache::{Coding, TileKey};
@@ -25,6 +25,7 @@ use crate::tiles::tms::TileCoord;
         ("tileMatrix" = String, Path, description = "Zoom level: 0 to 24 (WebMercatorQuad), 0 to 14 (AdV_25832)", example = "12"),
         ("tileRow" = String, Path, description = "Row (y)", example = "1315"),
         ("tileCol" = String, Path, description = "Column (x)", example = "2166"),
+        MinVersion,
     ),
     responses(
         (status = 200, description = "The tile", content_type = "application/vnd.mapbox-vector-tile"),
