@@ -1,5 +1,6 @@
 //! The HTTP API: routes, middleware, the error mapping and the OpenAPI document.
 
+pub mod access_log;
 pub mod cache;
 pub mod error;
 pub mod middleware;
@@ -99,7 +100,7 @@ pub fn app(
         })
         .wrap(Compress::default())
         .wrap(cors)
-        .wrap(TracingLogger::default())
+        .wrap(TracingLogger::<access_log::LeanRootSpan>::new())
 }
 
 /// Reading is open to every origin unless `origins` names some; writing needs an API key,
