@@ -1,5 +1,5 @@
 //! Several kreisgeo nodes over a PostgreSQL primary and a streaming replica, behind nginx — the
-//! production shape of README's "Production shape", on loopback (`scripts/cluster.sh`). An
+//! production shape of README's "Many nodes and replicas", on loopback (`scripts/cluster.sh`). An
 //! ingest through one node is served by the other and through the balancer; no answer ever
 //! mixes two versions or misses a feature; the replica and a node stop under traffic without a
 //! single failed request. `scripts/install-deps.sh --test` installs nginx.
