@@ -4,7 +4,8 @@
 # tools (the tests check that GDAL's OGC API client reads kreisgeo), Chromium with chromedriver
 # (the browser tests), nginx (the load balancer of the multi-node tests) and, in target/py, pyshacl
 # from PyPI (the tests validate the DCAT-AP.de catalog with it), and in target/tools cargo-deny
-# from crates.io (the tests check the dependency policy in deny.toml with it).
+# from crates.io (the tests check the dependency policy in deny.toml with it); every crate of
+# Cargo.lock is fetched first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,12 @@ maplibre() {
   npm ci --prefix web --no-audit --no-fund --loglevel=error
 }
 
+# Every crate of the lock file, for every platform: cargo-deny's `cargo metadata --offline` needs
+# them all, and a fresh machine's registry has none.
+crates() {
+  cargo fetch --locked --quiet
+}
+
 cargo_deny() {
   $test_tools || return 0
   [[ -x target/tools/bin/cargo-deny ]] && return 0
@@ -53,6 +60,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   # The Debian package would create and start a default cluster; kreisgeo runs its own.
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+crates
 pyshacl
 cargo_deny
 maplibre

@@ -53,6 +53,11 @@ pub enum Error {
     #[error("{0}")]
     Unavailable(String),
 
+    /// No database connection was free in time (the pool busy, or this client's share of it
+    /// taken by its own requests): this request only, never a sign that the database is down.
+    #[error("{0}")]
+    Busy(String),
+
     /// A query ran past the statement timeout (seen by a request that shared its result).
     #[error("the query ran past the statement timeout")]
     TimedOut,
@@ -119,6 +124,14 @@ impl Error {
         }
     }
 
+    /// Whether no connection was free in time: a 503 for this request only.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            Error::Busy(_) | Error::Database(sqlx::Error::PoolTimedOut)
+        )
+    }
+
     /// Whether a query ran past the statement timeout.
     pub fn is_timeout(&self) -> bool {
         match self {
@@ -136,6 +149,7 @@ impl Error {
             Error::InvalidParameter { parameter, message } => {
                 Error::invalid(parameter.clone(), message.clone())
             }
+            e if e.is_busy() => Error::Busy(e.to_string()),
             e if e.is_database_down() => Error::Unavailable(e.to_string()),
             e if e.is_timeout() => Error::TimedOut,
             e => Error::Internal(e.to_string()),
@@ -152,10 +166,12 @@ impl Error {
 }
 
 /// Connection failures, and SQLSTATE classes 08 (connection exception) and 57P (the server
-/// shutting down, restarting or not yet accepting connections).
+/// shutting down, restarting or not yet accepting connections). A pool that timed out is not
+/// one: its connections may all be busy; the database watch finds out on a connection of its
+/// own.
 fn database_down(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
         sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(db) => db
             .code()

@@ -189,8 +189,8 @@ struct ServeArgs {
     /// Requests one client may send at once after a quiet moment.
     #[arg(long, env = "KREISGEO_RATE_BURST", default_value_t = 400)]
     rate_burst: u32,
-    /// Rate-limit by the client address in Forwarded/X-Forwarded-For (only behind a proxy
-    /// that sets them).
+    /// Believe the client address, host and scheme in Forwarded/X-Forwarded-For/-Host/-Proto
+    /// (rate limits, logs, links); only behind a proxy that sets them.
     #[arg(long, env = "KREISGEO_TRUST_FORWARDED")]
     trust_forwarded: bool,
     /// Origins browsers may read the API from (comma-separated) [default: any].
@@ -206,6 +206,10 @@ struct ServeArgs {
     /// Database connections of the public API.
     #[arg(long, env = "KREISGEO_DB_CONNECTIONS", default_value_t = 16)]
     db_connections: u32,
+    /// Requests of one client (address) handled at once; further ones wait for one of its
+    /// own [default: a quarter of --db-connections, at least 2].
+    #[arg(long, env = "KREISGEO_REQUESTS_PER_CLIENT")]
+    requests_per_client: Option<usize>,
     /// Ingest jobs run at once; further uploads wait queued.
     #[arg(long, env = "KREISGEO_MAX_CONCURRENT_INGESTS", default_value_t = 1)]
     max_concurrent_ingests: usize,
@@ -497,6 +501,7 @@ async fn serve(url: Option<&str>, data_dir: &Path, args: ServeArgs) -> anyhow::R
     };
     let config = ApiConfig {
         public_url: args.public_url,
+        trust_forwarded: args.trust_forwarded,
         max_upload_bytes: args.max_upload_bytes,
         tile_cache_bytes: args.tile_cache_bytes,
         seed_max_zoom: args.seed_max_zoom,
@@ -505,7 +510,23 @@ async fn serve(url: Option<&str>, data_dir: &Path, args: ServeArgs) -> anyhow::R
         max_concurrent_renders: args.max_concurrent_renders,
         rate_limit,
         cors_origins: args.cors_origins,
+        requests_per_client: args
+            .requests_per_client
+            .unwrap_or((args.db_connections as usize / 4).max(2))
+            .max(1),
+        // A request waits no longer than one of its client's own may take.
+        client_wait: args.statement_timeout,
     };
+    if let Some(url) = &config.public_url {
+        kreisgeo::api::client::public_url(url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))?;
+    } else {
+        tracing::warn!(
+            trust_forwarded = config.trust_forwarded,
+            "no --public-url: links and catalog IRIs are built from each request's Host header \
+             (and from X-Forwarded-Host/-Proto only with --trust-forwarded); set --public-url \
+             behind a proxy"
+        );
+    }
     let db = Database::open(url, data_dir).await?;
     let interrupted = kreisgeo::jobs::fail_interrupted(&db.pool).await?;
     if interrupted > 0 {

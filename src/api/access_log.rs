@@ -21,7 +21,10 @@ impl RootSpanBuilder for LeanRootSpan {
             "HTTP request",
             http.method = %request.method(),
             http.route = %request.match_pattern().unwrap_or_else(|| "default".into()),
-            http.client_ip = %request.connection_info().realip_remote_addr().unwrap_or(""),
+            http.client_ip = %crate::api::client::peer(request).map(|a| a.to_string()).unwrap_or_default(),
+            http.forwarded_for = %crate::api::client::forwarded_for(request, trusted(request))
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
             http.user_agent = %request
                 .headers()
                 .get("User-Agent")
@@ -43,4 +46,11 @@ impl RootSpanBuilder for LeanRootSpan {
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
         DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
+}
+
+/// Whether the proxy in front is trusted with the client's address.
+fn trusted(request: &ServiceRequest) -> bool {
+    request
+        .app_data::<actix_web::web::Data<crate::api::state::AppState>>()
+        .is_some_and(|s| s.config.trust_forwarded)
 }

@@ -33,6 +33,11 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, Copy)]
 pub struct DatabaseDown;
 
+/// Marks a response that found no free connection: the watch checks, on a connection of its
+/// own, whether that was an outage.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolBusy;
+
 /// The status and OGC exception code of `e`.
 pub fn classify(e: &Error) -> (StatusCode, &'static str) {
     match e {
@@ -56,6 +61,7 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str) {
         }
         Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
         Error::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests"),
+        e if e.is_busy() => (StatusCode::SERVICE_UNAVAILABLE, "ServerBusy"),
         e if e.is_database_down() => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
         e if e.is_timeout() => (StatusCode::SERVICE_UNAVAILABLE, "Timeout"),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "ServerError"),
@@ -77,6 +83,11 @@ impl ResponseError for Error {
                  or retry later"
                     .to_string()
             }
+            Error::Busy(message) => message.clone(),
+            e if e.is_busy() => {
+                tracing::warn!(error = %self, "no database connection free in time");
+                "the server is busy; retry shortly".to_string()
+            }
             e if e.is_database_down() => {
                 tracing::warn!(error = %self, "database unavailable");
                 "the database is not reachable; retry shortly".to_string()
@@ -95,6 +106,10 @@ impl ResponseError for Error {
         match self {
             Error::TooManyRequests { retry_after, .. } => {
                 response.insert_header(("Retry-After", retry_after.to_string()));
+            }
+            e if e.is_busy() => {
+                response.insert_header(("Retry-After", "1"));
+                response.extensions_mut().insert(PoolBusy);
             }
             e if e.is_database_down() => {
                 response.insert_header(("Retry-After", "2"));

@@ -11,7 +11,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpMessage};
 
-use super::error::DatabaseDown;
+use super::error::{DatabaseDown, PoolBusy};
 use super::state::AppState;
 use crate::error::{Error, Result};
 
@@ -68,6 +68,11 @@ pub fn before(req: &ServiceRequest) -> Result<()> {
     let Some(state) = req.app_data::<web::Data<AppState>>() else {
         return Ok(());
     };
+    // Links and IRIs are built from the host and scheme the request names: refuse what is not
+    // one before anything is built or cached from it.
+    if state.config.public_url.is_none() {
+        super::client::authority(req, state.config.trust_forwarded)?;
+    }
     // A stopping node takes nothing new but liveness checks: a load balancer retries
     // elsewhere (and `/ready` tells it to stop sending).
     if state.in_flight.is_draining() && path != "/health" {
@@ -85,6 +90,29 @@ pub fn before(req: &ServiceRequest) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Handles the request once its client has a place (`api::share`), or refuses it with 503.
+/// Operational endpoints (how an operator sees a busy server) take no place.
+pub async fn client_share(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<BoxBody>,
+) -> std::result::Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let share = req
+        .app_data::<web::Data<AppState>>()
+        .filter(|_| !operational(req.path()))
+        .map(|state| {
+            let client = super::client::address(&req, state.config.trust_forwarded);
+            (state.share.clone(), client)
+        });
+    let Some((share, client)) = share else {
+        return next.call(req).await;
+    };
+    match share.enter(client).await {
+        // Held while the handler runs; a streamed body goes on without it.
+        Ok(_place) => next.call(req).await,
+        Err(e) => Ok(req.error_response(e)),
+    }
 }
 
 /// Responses not yet sent to the end, bodies included: a graceful shutdown waits for them.
@@ -147,9 +175,12 @@ impl actix_web::body::MessageBody for Tracked {
 /// because the database was down starts the database watch.
 pub fn after(mut res: ServiceResponse<BoxBody>, started: Instant) -> ServiceResponse<BoxBody> {
     let state = res.request().app_data::<web::Data<AppState>>().cloned();
-    if res.response().extensions().get::<DatabaseDown>().is_some() {
-        if let Some(state) = &state {
+    if let Some(state) = &state {
+        let extensions = res.response().extensions();
+        if extensions.get::<DatabaseDown>().is_some() {
             state.watch.tripped(&state.pool);
+        } else if extensions.get::<PoolBusy>().is_some() {
+            state.watch.verify(&state.pool);
         }
     }
     let request_id = res

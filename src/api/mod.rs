@@ -2,11 +2,13 @@
 
 pub mod access_log;
 pub mod cache;
+pub mod client;
 pub mod error;
 pub mod middleware;
 pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
+pub mod share;
 pub mod state;
 pub mod streaming;
 pub mod watch;
@@ -80,6 +82,9 @@ pub fn app(
                 })
             }
         })
+        // Inside the refusals and the response finishing below: a request whose client has
+        // no place is refused like any other.
+        .wrap(actix_web::middleware::from_fn(middleware::client_share))
         .wrap_fn(|req, srv| {
             let started = std::time::Instant::now();
             match middleware::before(&req) {

@@ -51,17 +51,7 @@ impl RateLimit {
 
     /// The client of `req`: its peer address, or the forwarded one if trusted.
     fn client(&self, req: &ServiceRequest) -> Option<IpAddr> {
-        let info = req.connection_info();
-        let address = if self.config.trust_forwarded {
-            info.realip_remote_addr()
-        } else {
-            info.peer_addr()
-        }?;
-        address
-            .parse::<std::net::SocketAddr>()
-            .map(|a| a.ip())
-            .or_else(|_| address.trim_matches(['[', ']']).parse::<IpAddr>())
-            .ok()
+        super::client::address(req, self.config.trust_forwarded)
     }
 
     /// Takes a token of the request's client, or says when the next one is due.

@@ -6,8 +6,12 @@ use sqlx::PgPool;
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     /// Base URL used in links (e.g. `https://geo.landkreis-lueneburg.de`). Without it, links are
-    /// built from the request's Host and scheme.
+    /// built from the request's Host and scheme, checked (`api::client`).
     pub public_url: Option<String>,
+    /// Believe the client address, host and scheme that a proxy in front forwards
+    /// (`Forwarded`, `X-Forwarded-For/-Host/-Proto`); without it they are ignored, since any
+    /// client could send them.
+    pub trust_forwarded: bool,
     /// Largest upload the admin API accepts.
     pub max_upload_bytes: u64,
     /// Memory the tile cache may use, in bytes.
@@ -26,7 +30,15 @@ pub struct ApiConfig {
     pub rate_limit: Option<super::ratelimit::RateLimitConfig>,
     /// Origins browsers may call the API from; empty: any (open data is for everyone).
     pub cors_origins: Vec<String>,
+    /// Requests of one client handled at once (`api::share`); further ones wait for one of
+    /// its own to finish.
+    pub requests_per_client: usize,
+    /// How long a request waits for its client's place before it answers 503.
+    pub client_wait: std::time::Duration,
 }
+
+/// A quarter of the default pool: one address cannot take more of the database.
+pub const DEFAULT_REQUESTS_PER_CLIENT: usize = 4;
 
 /// 2 GiB: a Land-wide parcel export as FlatGeobuf fits.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 2 << 30;
@@ -35,6 +47,7 @@ impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             public_url: None,
+            trust_forwarded: false,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             tile_cache_bytes: crate::tiles::cache::DEFAULT_CACHE_BYTES,
             seed_max_zoom: None,
@@ -43,6 +56,8 @@ impl Default for ApiConfig {
             max_concurrent_renders: crate::tiles::cache::DEFAULT_RENDERS,
             rate_limit: None,
             cors_origins: Vec::new(),
+            requests_per_client: DEFAULT_REQUESTS_PER_CLIENT,
+            client_wait: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -107,6 +122,8 @@ pub struct AppState {
     pub rate_limit: Option<std::sync::Arc<super::ratelimit::RateLimit>>,
     /// Responses still being sent; shared by every worker.
     pub in_flight: super::middleware::InFlight,
+    /// Each client's share of the requests handled at once.
+    pub share: std::sync::Arc<super::share::ClientShare>,
 }
 
 impl AppState {
@@ -127,6 +144,10 @@ impl AppState {
             )),
             watch: super::watch::DatabaseWatch::new(),
             in_flight: super::middleware::InFlight::default(),
+            share: std::sync::Arc::new(super::share::ClientShare::new(
+                config.requests_per_client,
+                config.client_wait,
+            )),
             rate_limit: config
                 .rate_limit
                 .map(|c| std::sync::Arc::new(super::ratelimit::RateLimit::new(c))),
@@ -264,14 +285,16 @@ impl AppState {
         self.reads.run(at_least, read).await
     }
 
-    /// The base URL for links in a response to `req`, without a trailing slash.
+    /// The base URL for links in a response to `req`, without a trailing slash: the public URL,
+    /// else the checked host and scheme the request addressed (the middleware refused any
+    /// other before the handler ran).
     pub fn base_url(&self, req: &actix_web::HttpRequest) -> String {
         match &self.config.public_url {
             Some(url) => url.trim_end_matches('/').to_string(),
-            None => {
-                let info = req.connection_info();
-                format!("{}://{}", info.scheme(), info.host())
-            }
+            None => match super::client::authority(req, self.config.trust_forwarded) {
+                Ok((scheme, host)) => format!("{scheme}://{host}"),
+                Err(_) => format!("http://{}", req.app_config().local_addr()),
+            },
         }
     }
 }

@@ -15,6 +15,7 @@ const PROBE_INTERVAL: Duration = Duration::from_millis(250);
 pub struct DatabaseWatch {
     down: AtomicBool,
     probing: AtomicBool,
+    verifying: AtomicBool,
 }
 
 impl DatabaseWatch {
@@ -34,12 +35,14 @@ impl DatabaseWatch {
             return;
         }
         tracing::warn!("the database is unreachable; answering 503 until it is back");
-        let (watch, pool) = (self.clone(), pool.clone());
+        let (watch, options) = (self.clone(), pool.connect_options());
         tokio::spawn(async move {
             let since = Instant::now();
             loop {
                 tokio::time::sleep(PROBE_INTERVAL).await;
-                if ping(&pool).await {
+                // On a connection of its own: the pool may be exhausted by the very requests
+                // waiting for the answer.
+                if ping_direct(&options).await {
                     break;
                 }
             }
@@ -51,6 +54,36 @@ impl DatabaseWatch {
             );
         });
     }
+}
+
+impl DatabaseWatch {
+    /// A request found no free connection: find out, on a connection of its own, whether the
+    /// database is down (then trip) or only busy (then nothing: that request got its 503).
+    pub fn verify(self: &Arc<Self>, pool: &PgPool) {
+        if self.is_down() || self.verifying.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (watch, pool) = (self.clone(), pool.clone());
+        tokio::spawn(async move {
+            let up = ping_direct(&pool.connect_options()).await;
+            watch.verifying.store(false, Ordering::Release);
+            if !up {
+                watch.tripped(&pool);
+            }
+        });
+    }
+}
+
+/// Whether the database answers a trivial query within a second over a new connection.
+async fn ping_direct(options: &sqlx::postgres::PgConnectOptions) -> bool {
+    use sqlx::Connection;
+    let answered = tokio::time::timeout(Duration::from_secs(1), async {
+        let mut connection = sqlx::PgConnection::connect_with(options).await?;
+        sqlx::query("SELECT 1").execute(&mut connection).await?;
+        connection.close().await
+    })
+    .await;
+    matches!(answered, Ok(Ok(())))
 }
 
 /// How often the heartbeat asks while the database is up, and how long it waits.
@@ -92,12 +125,17 @@ impl DatabaseWatch {
     }
 }
 
-/// Whether the database answers a trivial query within a second.
+/// Whether the database answers a trivial query within a second: on an idle connection of
+/// the pool if there is one, else on a new connection of its own, so that a pool that busy
+/// requests took is not mistaken for an outage.
 pub async fn ping(pool: &PgPool) -> bool {
+    let Some(mut connection) = pool.try_acquire() else {
+        return ping_direct(&pool.connect_options()).await;
+    };
     matches!(
         tokio::time::timeout(
             Duration::from_secs(1),
-            sqlx::query("SELECT 1").execute(pool)
+            sqlx::query("SELECT 1").execute(&mut *connection)
         )
         .await,
         Ok(Ok(_))

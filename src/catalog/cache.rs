@@ -112,10 +112,7 @@ impl CatalogCache {
         }
         let generation = self.generation.load(Ordering::Acquire);
         let c = Arc::new(repo::require_collection(pool, id).await?);
-        let lsn = match self.track_lsn {
-            true => primary_lsn(pool).await?,
-            false => 0,
-        };
+        let lsn = self.position(pool).await?;
         if self.generation.load(Ordering::Acquire) == generation {
             self.entries.insert(id.to_string(), (c.clone(), lsn)).await;
         }
@@ -131,14 +128,19 @@ impl CatalogCache {
         }
         let generation = self.generation.load(Ordering::Acquire);
         let list = Arc::new(repo::list_collections(pool).await?);
-        let lsn = match self.track_lsn {
-            true => primary_lsn(pool).await?,
-            false => 0,
-        };
+        let lsn = self.position(pool).await?;
         if self.generation.load(Ordering::Acquire) == generation {
             self.all.insert((), (list.clone(), lsn)).await;
         }
         Ok((list, lsn))
+    }
+
+    /// The primary's WAL position after a catalog read, when replicas need it (else 0).
+    async fn position(&self, pool: &PgPool) -> Result<Lsn> {
+        match self.track_lsn {
+            true => primary_lsn(pool).await,
+            false => Ok(0),
+        }
     }
 
     pub async fn invalidate(&self, id: &str) {

@@ -4,7 +4,7 @@
 //! 400 naming the parameter; the predicate then becomes SQL in which each literal is a bind
 //! parameter and each property a catalog column.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime};
 use cql2::Expr;
 use sqlx::{Postgres, QueryBuilder};
 
@@ -270,12 +270,24 @@ fn bound(s: &str) -> std::result::Result<Option<Moment>, String> {
     if s.is_empty() || s == ".." {
         return Ok(None);
     }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(Some(Moment::Day(d)));
+    let moment = match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        Ok(d) => Moment::Day(d),
+        Err(_) => DateTime::parse_from_rfc3339(s)
+            .map(|t| Moment::At(t.naive_utc()))
+            .map_err(|_| {
+                format!("'{s}' is neither a date (YYYY-MM-DD) nor an RFC 3339 timestamp")
+            })?,
+    };
+    // The day after the last is also written out (an interval's end).
+    if !in_years(moment.first().date()) || moment.first().date().year() == 9999 {
+        return Err(format!("'{s}' is outside the years 0001 to 9998"));
     }
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| Some(Moment::At(t.naive_utc())))
-        .map_err(|_| format!("'{s}' is neither a date (YYYY-MM-DD) nor an RFC 3339 timestamp"))
+    Ok(Some(moment))
+}
+
+/// Whether PostgreSQL reads the day as written (it has no year 0, and ISO text stops at 9999).
+fn in_years(d: NaiveDate) -> bool {
+    (1..=9999).contains(&d.year())
 }
 
 /// The attribute columns that can be filtered on (JSON columns cannot), by served name.
@@ -288,29 +300,29 @@ pub fn queryable<'v>(version: &'v Version, name: &str) -> Option<&'v Column> {
 
 fn parse(spec: &FilterSpec) -> Result<Expr> {
     let lang = spec.lang;
+    // The cql2 parser, its Pratt parser and every walk of the tree recurse per parenthesis,
+    // per prefix operator and per operator of a chain; a stack overflow aborts the process,
+    // which no `catch_unwind` can stop. So the text's shape is bounded before anything
+    // recurses over it.
+    let shape = match lang {
+        FilterLang::Cql2Text => text_shape(&spec.text),
+        FilterLang::Cql2Json => json_shape(&spec.text),
+    }
+    .ok_or_else(|| {
+        Error::invalid(
+            "filter",
+            format!(
+                "not valid {}: unbalanced parentheses, brackets or quotes",
+                lang.as_str()
+            ),
+        )
+    })?;
+    shape.check(lang)?;
     let text = match lang {
         // The cql2 parser stops quietly at the first token it cannot use ("flur = 1 garbage"
         // reads as "flur = 1"). Wrapped in parentheses that only the last character can close,
         // the text must be read to its end.
-        FilterLang::Cql2Text => {
-            match nesting(&spec.text) {
-                None => {
-                    return Err(Error::invalid(
-                        "filter",
-                        "not valid cql2-text: unbalanced parentheses or quotes",
-                    ))
-                }
-                // The parser recurses per parenthesis: a deep nest must not reach it.
-                Some(depth) if depth > MAX_DEPTH => {
-                    return Err(Error::invalid(
-                        "filter",
-                        format!("parentheses nested {depth} deep; at most {MAX_DEPTH} are allowed"),
-                    ))
-                }
-                Some(_) => {}
-            }
-            format!("({})", spec.text)
-        }
+        FilterLang::Cql2Text => format!("({})", spec.text),
         FilterLang::Cql2Json => spec.text.clone(),
     };
     // The parser has `unreachable!`s; a request must never take a worker down with it.
@@ -364,32 +376,179 @@ fn canonical_wkt(g: &cql2::Geometry) -> Result<String> {
     geometry.to_wkt().map_err(|e| bad(e.to_string()))
 }
 
-/// How deep the parentheses outside quoted strings and identifiers nest, if they pair up and
-/// quotes close.
-fn nesting(text: &str) -> Option<usize> {
-    let mut depth = 0i64;
-    let mut deepest = 0i64;
-    let mut quote: Option<char> = None;
-    for c in text.chars() {
-        match (quote, c) {
-            // A doubled quote inside a string reads as leaving and re-entering it.
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(') => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            (None, ')') => {
-                depth -= 1;
-                if depth < 0 {
-                    return None;
+/// What makes a parser or a walk of a filter recurse, read off its text without recursing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Shape {
+    /// The deepest nesting: parentheses (cql2-text) or brackets (cql2-json), plus the prefix
+    /// operators (`NOT`, `-`, `+`) stacked on a term.
+    depth: usize,
+    /// Operators and keywords outside geometry literals; each makes at least one node.
+    operators: usize,
+}
+
+impl Shape {
+    fn check(self, lang: FilterLang) -> Result<()> {
+        // cql2-json spends two levels per operation ({"op", "args": [...]}) and up to four
+        // on a multipolygon's coordinates.
+        let max_depth = match lang {
+            FilterLang::Cql2Text => MAX_DEPTH,
+            FilterLang::Cql2Json => 2 * MAX_DEPTH + 4,
+        };
+        if self.depth > max_depth {
+            return Err(Error::invalid(
+                "filter",
+                format!(
+                    "nested {} deep (parentheses and prefix operators such as NOT and -); at most {max_depth} levels are allowed",
+                    self.depth
+                ),
+            ));
+        }
+        if self.operators > MAX_NODES {
+            return Err(Error::invalid(
+                "filter",
+                format!(
+                    "{} operators; at most {MAX_NODES} terms are allowed",
+                    self.operators
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// WKT geometry types: their coordinates hold signs that are not operators.
+const WKT_TYPES: [&str; 7] = [
+    "point",
+    "linestring",
+    "polygon",
+    "multipoint",
+    "multilinestring",
+    "multipolygon",
+    "geometrycollection",
+];
+
+/// The shape of a cql2-text filter, if its parentheses pair up and its quotes close.
+fn text_shape(text: &str) -> Option<Shape> {
+    let mut shape = Shape::default();
+    // Per open parenthesis, the prefix operators standing before it.
+    let mut prefixes: Vec<usize> = Vec::new();
+    let mut stacked = 0usize;
+    let mut run = 0usize;
+    // The depth at which a geometry literal began, while inside it.
+    let mut geometry: Option<usize> = None;
+    let mut geometry_next = false;
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        let depth = prefixes.len();
+        match c {
+            '\'' | '"' => {
+                // A doubled quote inside a string reads as leaving and re-entering it.
+                loop {
+                    match chars.next() {
+                        Some((_, q)) if q == c => break,
+                        Some(_) => {}
+                        None => return None,
+                    }
                 }
+                run = 0;
+                geometry_next = false;
+            }
+            '(' => {
+                if geometry_next {
+                    geometry = Some(depth);
+                    geometry_next = false;
+                }
+                prefixes.push(run);
+                stacked += run;
+                run = 0;
+            }
+            ')' => {
+                stacked -= prefixes.pop()?;
+                run = 0;
+                if geometry == Some(prefixes.len()) {
+                    geometry = None;
+                }
+            }
+            _ if geometry.is_some() => {}
+            c if c.is_alphanumeric() || c == '_' => {
+                let mut end = at + c.len_utf8();
+                while let Some(&(i, n)) = chars.peek() {
+                    if !(n.is_alphanumeric() || matches!(n, '_' | '.' | ':')) {
+                        break;
+                    }
+                    end = i + n.len_utf8();
+                    chars.next();
+                }
+                let word = text[at..end].to_ascii_lowercase();
+                match word.as_str() {
+                    "not" => {
+                        shape.operators += 1;
+                        run += 1;
+                    }
+                    "and" | "or" | "between" | "like" | "in" | "is" | "div" => {
+                        shape.operators += 1;
+                        run = 0;
+                    }
+                    w => {
+                        // Z, M and ZM may stand between the type and its coordinates.
+                        geometry_next = WKT_TYPES.contains(&w)
+                            || (geometry_next && matches!(w, "z" | "m" | "zm"));
+                        run = 0;
+                    }
+                }
+                shape.depth = shape.depth.max(prefixes.len() + stacked + run);
+                continue;
+            }
+            '-' | '+' => {
+                shape.operators += 1;
+                run += 1;
+            }
+            '*' | '/' | '%' | '^' | '=' | '<' | '>' | '!' | '|' => {
+                // `<=`, `<>`, `||`: one operator.
+                if !matches!(text[..at].chars().next_back(), Some('<' | '>' | '!' | '|')) {
+                    shape.operators += 1;
+                }
+                run = 0;
             }
             _ => {}
         }
+        if !c.is_whitespace() {
+            geometry_next = false;
+        }
+        shape.depth = shape.depth.max(prefixes.len() + stacked + run);
     }
-    (depth == 0 && quote.is_none()).then_some(deepest as usize)
+    prefixes.is_empty().then_some(shape)
+}
+
+/// The shape of a cql2-json filter, if its brackets pair up and its strings close; every
+/// object is counted as an operator (an upper bound of its operations).
+fn json_shape(text: &str) -> Option<Shape> {
+    let mut shape = Shape::default();
+    let mut depth = 0usize;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => loop {
+                match chars.next()? {
+                    '\\' => {
+                        chars.next()?;
+                    }
+                    '"' => break,
+                    _ => {}
+                }
+            },
+            '{' | '[' => {
+                depth += 1;
+                shape.depth = shape.depth.max(depth);
+                if c == '{' {
+                    shape.operators += 1;
+                }
+            }
+            '}' | ']' => depth = depth.checked_sub(1)?,
+            _ => {}
+        }
+    }
+    (depth == 0).then_some(shape)
 }
 
 fn count_nodes(e: &Expr) -> usize {
@@ -728,14 +887,17 @@ fn literal_from_text(column: &Column, s: &str) -> std::result::Result<Literal, S
         ColumnType::Text | ColumnType::Json => Ok(Literal::Text(s.to_string())),
         ColumnType::Date => NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d")
             .ok()
-            .filter(|_| s.len() == 10)
+            .filter(|d| s.len() == 10 && in_years(*d))
             .map(|_| Literal::Temporal(s.to_string(), ColumnType::Date))
-            .ok_or_else(|| bad("a date YYYY-MM-DD")),
+            .ok_or_else(|| bad("a date YYYY-MM-DD in the years 0001 to 9999")),
         ColumnType::Timestamp | ColumnType::TimestampTz => {
-            let ok = DateTime::parse_from_rfc3339(s).is_ok()
-                || NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").is_ok();
-            ok.then(|| Literal::Temporal(s.to_string(), column.ty))
-                .ok_or_else(|| bad("an RFC 3339 timestamp"))
+            let time = DateTime::parse_from_rfc3339(s)
+                .map(|t| t.naive_utc())
+                .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"));
+            time.ok()
+                .filter(|t| in_years(t.date()))
+                .map(|_| Literal::Temporal(s.to_string(), column.ty))
+                .ok_or_else(|| bad("an RFC 3339 timestamp in the years 0001 to 9999"))
         }
     }
 }
@@ -892,6 +1054,95 @@ impl Literal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text(text: &str) -> FilterSpec {
+        FilterSpec {
+            text: text.into(),
+            lang: FilterLang::Cql2Text,
+            crs: ApiCrs::crs84(),
+        }
+    }
+
+    fn json(body: &str) -> FilterSpec {
+        FilterSpec {
+            lang: FilterLang::Cql2Json,
+            ..text(body)
+        }
+    }
+
+    fn refusal(spec: &FilterSpec) -> String {
+        match parse(spec) {
+            Err(Error::InvalidParameter { parameter, message }) => {
+                assert_eq!(parameter, "filter");
+                message
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The probe's inputs, ten times deeper than the limits allow: each would overflow the
+    /// stack of the parser or of a walk over its tree (and abort this test binary).
+    #[test]
+    fn deep_filters_are_refused_before_anything_recurses() {
+        let deep = 10 * MAX_DEPTH.max(MAX_NODES);
+        let minus = format!("access={}1", "-".repeat(deep));
+        assert!(refusal(&text(&minus)).contains("nested"), "{minus}");
+        let spaced = format!("access = {}1", "- ".repeat(deep));
+        assert!(refusal(&text(&spaced)).contains("nested"));
+        let nots = format!("{}flur = 1", "NOT ".repeat(deep));
+        assert!(refusal(&text(&nots)).contains("nested"));
+        let parens = format!("{}flur = 1{}", "(".repeat(deep), ")".repeat(deep));
+        assert!(refusal(&text(&parens)).contains("nested"));
+        let not_parens = format!("{}flur = 1{}", "NOT (".repeat(deep), ")".repeat(deep));
+        assert!(refusal(&text(&not_parens)).contains("nested"));
+        let chain = format!("flur = 1{}", " AND flur = 1".repeat(deep));
+        assert!(refusal(&text(&chain)).contains("operators"));
+        let power = format!("flur = 2{}", "^2".repeat(deep));
+        assert!(refusal(&text(&power)).contains("operators"));
+        let sum = format!("flur = 1{}", "+1".repeat(deep));
+        assert!(refusal(&text(&sum)).contains("operators"));
+        let json_not = format!(
+            "{}{{\"op\":\"=\",\"args\":[{{\"property\":\"flur\"}},1]}}{}",
+            "{\"op\":\"not\",\"args\":[".repeat(deep),
+            "]}".repeat(deep)
+        );
+        assert!(refusal(&json(&json_not)).contains("nested"));
+        let arrays = format!("{}1{}", "[".repeat(deep), "]".repeat(deep));
+        assert!(refusal(&json(&arrays)).contains("nested"));
+        let json_and = format!(
+            "{{\"op\":\"and\",\"args\":[{}]}}",
+            vec!["{\"op\":\"=\",\"args\":[{\"property\":\"flur\"},1]}"; deep].join(",")
+        );
+        assert!(refusal(&json(&json_and)).contains("operators"));
+    }
+
+    /// Filters up to the limits still parse: the bounds cut off only what no one writes.
+    #[test]
+    fn filters_within_the_limits_parse() {
+        let nots = format!("{}flur = 1", "NOT ".repeat(MAX_DEPTH - 2));
+        assert!(parse(&text(&nots)).is_ok(), "{nots}");
+        let parens = format!(
+            "{}flur = 1{}",
+            "(".repeat(MAX_DEPTH - 1),
+            ")".repeat(MAX_DEPTH - 1)
+        );
+        assert!(parse(&text(&parens)).is_ok());
+        let chain = format!("flur = 1{}", " AND flur = 1".repeat(MAX_NODES / 2 - 1));
+        assert!(parse(&text(&chain)).is_ok());
+        // Signs in a geometry are coordinates, not operators.
+        let ring: Vec<String> = (0..400)
+            .map(|i| format!("-{}.5 -{}.25", i % 7, i % 5))
+            .chain(std::iter::once("-0.5 -0.25".to_string()))
+            .collect();
+        let polygon = format!("S_INTERSECTS(geometry, POLYGON(({})))", ring.join(", "));
+        assert!(parse(&text(&polygon)).is_ok());
+        let multi =
+            "S_INTERSECTS(geometry, MULTIPOLYGON Z (((-1 -1 -1, -2 -1 -1, -2 -2 -1, -1 -1 -1))))";
+        assert!(parse(&text(multi)).is_ok());
+        let json_geometry = r#"{"op":"s_intersects","args":[{"property":"geometry"},{"type":"MultiPolygon","coordinates":[[[[-1,-1],[-2,-1],[-2,-2],[-1,-1]]]]}]}"#;
+        assert!(parse(&json(json_geometry)).is_ok());
+        assert!(parse(&text("name = 'NOT NOT NOT -- -- (((('")).is_ok());
+    }
 
     #[test]
     fn trailing_garbage_is_refused() {

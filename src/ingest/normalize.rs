@@ -118,9 +118,14 @@ impl<'a> Normalizer<'a> {
         }
     }
 
-    /// Passes the columns a format declares up front to the sink.
-    pub fn declare_columns(&mut self, names: &[String]) {
+    /// Passes the columns a format declares up front to the sink; refuses more than a table
+    /// can hold before any feature is read.
+    pub fn declare_columns(&mut self, names: &[String]) -> Result<(), IngestError> {
+        if names.len() > super::schema::MAX_ATTRIBUTES {
+            return Err(super::schema::too_many_attributes(names.len()));
+        }
         self.sink.declare_columns(names);
+        Ok(())
     }
 
     /// Records an explicit null, which geozero's property events cannot express.

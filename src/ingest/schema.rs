@@ -9,6 +9,19 @@ use crate::catalog::{Column, ColumnType};
 /// Column names the version tables use themselves.
 pub const RESERVED: [&str; 2] = ["fid", "geom"];
 
+/// Most attributes a dataset may have: PostgreSQL's tables end at 1,600 columns, and a file
+/// with more is refused when it says so (its header), not after its whole load.
+pub const MAX_ATTRIBUTES: usize = 1_500;
+
+/// The error of a file with more than [`MAX_ATTRIBUTES`] attributes.
+pub fn too_many_attributes(count: usize) -> IngestError {
+    IngestError::Parse {
+        message: format!(
+            "{count} attributes; at most {MAX_ATTRIBUTES} are allowed (PostgreSQL tables hold at most 1,600 columns)"
+        ),
+    }
+}
+
 /// Longest identifier PostgreSQL keeps (NAMEDATALEN - 1).
 const MAX_IDENT_BYTES: usize = 63;
 
@@ -101,6 +114,13 @@ impl FeatureSink for SchemaInferrer {
                     self.columns[i].1 = new;
                 }
             }
+        }
+        if self.columns.len() > MAX_ATTRIBUTES {
+            return Err(IngestError::Feature {
+                index: self.features - 1,
+                field: None,
+                message: too_many_attributes(self.columns.len()).to_string(),
+            });
         }
         Ok(())
     }

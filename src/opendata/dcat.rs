@@ -123,9 +123,33 @@ impl Graph {
     }
 }
 
-/// An IRI that kreisgeo built or validated.
+/// An IRI, checked: the serialisations write IRIs as they are, so one that is not (a stored
+/// contact address from before its validation, a value nobody foresaw) could otherwise close
+/// its `<…>` and add triples of its own. Characters that IRIs forbid are percent-encoded.
 fn iri(s: &str) -> NamedNode {
-    NamedNode::new_unchecked(s)
+    NamedNode::new(s).unwrap_or_else(|_| {
+        let escaped = escape_iri(s);
+        NamedNode::new(&escaped).unwrap_or_else(|_| {
+            tracing::warn!(iri = %escaped, "an IRI of the catalog is not valid; written escaped");
+            NamedNode::new_unchecked(escaped)
+        })
+    })
+}
+
+/// `s` with every character that may not appear in an IRI (RFC 3987) percent-encoded.
+fn escape_iri(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_whitespace() || c.is_control() || "<>\"{}|\\^`".contains(c) {
+            let mut buffer = [0u8; 4];
+            for b in c.encode_utf8(&mut buffer).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn german(s: &str) -> Literal {
@@ -648,7 +672,7 @@ fn contact_point(g: &mut Graph, node: NamedOrBlankNode, c: &Contact) {
         &format!("{VCARD}fn"),
         Literal::from(c.name.as_str()),
     );
-    if let Some(e) = &c.email {
+    if let Some(e) = c.email.as_deref().filter(|e| super::metadata::is_email(e)) {
         g.add(
             node.clone(),
             &format!("{VCARD}hasEmail"),
@@ -668,5 +692,19 @@ fn contact_point(g: &mut Graph, node: NamedOrBlankNode, c: &Contact) {
             &format!("{VCARD}hasTelephone"),
             iri(&format!("tel:{tel}")),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::iri;
+
+    #[test]
+    fn an_iri_cannot_close_itself() {
+        let hostile = "mailto:a@b.de> . <https://x/d> <http://purl.org/dc/terms/title> \"x\" . <a";
+        let node = iri(hostile);
+        assert!(!node.as_str().contains(['<', '>', '"', ' ']), "{node}");
+        assert!(oxrdf::NamedNode::new(node.as_str()).is_ok(), "{node}");
+        assert_eq!(iri("https://x.de/a").as_str(), "https://x.de/a");
     }
 }

@@ -310,10 +310,7 @@ impl Contact {
             ));
         }
         if let Some(e) = &self.email {
-            let ok = e
-                .split_once('@')
-                .is_some_and(|(u, d)| !u.is_empty() && d.contains('.') && !e.contains(' '));
-            if !ok {
+            if !is_email(e) {
                 return Err(Error::invalid(
                     format!("{at}.email"),
                     format!("'{e}' is not an e-mail address"),
@@ -324,10 +321,13 @@ impl Contact {
             iri(&format!("{at}.url"), u)?;
         }
         if let Some(p) = &self.phone {
+            let digits = p.chars().filter(char::is_ascii_digit).count();
             if !p
                 .chars()
                 .all(|c| c.is_ascii_digit() || " +-/()".contains(c))
-                || !p.chars().any(|c| c.is_ascii_digit())
+                || !(3..=20).contains(&digits)
+                || p.len() > 40
+                || p.chars().skip(1).any(|c| c == '+')
             {
                 return Err(Error::invalid(
                     format!("{at}.phone"),
@@ -455,6 +455,36 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
     }
 }
 
+/// An e-mail address that is also safe in a `mailto:` IRI: `local@domain.tld` with the
+/// letters, digits and `._%+-` that real addresses use, labels of letters, digits and `-`.
+pub fn is_email(e: &str) -> bool {
+    let Some((local, domain)) = e.split_once('@') else {
+        return false;
+    };
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let labels: Vec<&str> = domain.split('.').collect();
+    e.len() <= 254
+        && !local.is_empty()
+        && local.len() <= 64
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b))
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && labels.len() >= 2
+        && labels.iter().all(|l| label(l))
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()))
+}
+
 fn non_empty(at: &str, s: &str) -> Result<()> {
     if s.trim().is_empty() {
         return Err(Error::invalid(at, "must not be empty"));
@@ -536,5 +566,43 @@ mod tests {
         p.district_key = Some("03355".into());
         p.contact.email = Some("geodaten at kreis".into());
         assert_eq!(parameter(p.validate().unwrap_err()), "contact.email");
+        // The probe's payload: an address that closes its IRI and adds triples.
+        p.contact.email =
+            Some("a@b.de> . <https://x/catalog/datasets/aed> <http://purl.org/dc/terms/title> \"x\" . <a@b.de".into());
+        assert_eq!(parameter(p.validate().unwrap_err()), "contact.email");
+        p.contact.email = Some("geodaten@landkreis-lueneburg.de".into());
+        p.contact.phone = Some("+49 4131 26-0\n".into());
+        assert_eq!(parameter(p.validate().unwrap_err()), "contact.phone");
+        p.contact.phone = Some("+49 (4131) 26-0".into());
+        assert!(p.validate().is_ok());
+    }
+
+    #[test]
+    fn email_addresses() {
+        for good in [
+            "geodaten@landkreis-lueneburg.de",
+            "a.b+c_d%e-f@x.y.de",
+            "A@B.DE",
+        ] {
+            assert!(is_email(good), "{good}");
+        }
+        for bad in [
+            "a@b",
+            "@b.de",
+            "a@b.d",
+            "a@.de",
+            "a@-b.de",
+            "a b@c.de",
+            "a@b.de>",
+            "a<@b.de",
+            "a@b@c.de",
+            "a..b@c.de",
+            "a\"@b.de",
+            "a@b.de\n",
+            "a@b_c.de",
+            "a@b.1e",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
     }
 }

@@ -35,11 +35,12 @@ async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Key> {
         Err(e) => Err(e),
     };
     if let Err(e @ Error::Unauthorized(_)) = &verified {
-        let peer = req
-            .connection_info()
-            .realip_remote_addr()
-            .map(str::to_string);
-        tracing::warn!(path = req.path(), peer, error = %e, "admin request without a valid key");
+        // The peer, which a client cannot choose; the forwarded address beside it only when
+        // the proxy is trusted.
+        let peer = crate::api::client::peer(req).map(|a| a.to_string());
+        let forwarded_for = crate::api::client::forwarded_for(req, state.config.trust_forwarded)
+            .map(|a| a.to_string());
+        tracing::warn!(path = req.path(), peer, forwarded_for, error = %e, "admin request without a valid key");
     }
     verified
 }

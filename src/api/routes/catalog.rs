@@ -54,11 +54,25 @@ impl CatalogParams {
         let Some(raw) = self.modified_since.as_deref() else {
             return Ok(None);
         };
-        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
-            return Ok(Some(t.to_rfc3339()));
-        }
-        if let Ok(d) = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-            return Ok(Some(format!("{d}T00:00:00Z")));
+        use chrono::Datelike;
+        let time = chrono::DateTime::parse_from_rfc3339(raw)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .ok()
+            .or_else(|| {
+                chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|t| t.and_utc())
+            });
+        if let Some(t) = time {
+            // PostgreSQL has no year 0 and reads no year past 9999 in this form.
+            if !(1..=9999).contains(&t.year()) {
+                return Err(Error::invalid(
+                    "modified_since",
+                    format!("'{raw}' is outside the years 0001 to 9999"),
+                ));
+            }
+            return Ok(Some(t.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string()));
         }
         Err(Error::invalid(
             "modified_since",

@@ -208,13 +208,14 @@ fn parse_range(header: &str, length: u64) -> Result<Option<(u64, u64)>> {
     let (first, last) = (first.trim(), last.trim());
     let unsatisfiable = Error::RangeNotSatisfiable { length };
     let range = match (first.parse::<u64>(), last.parse::<u64>()) {
-        (Ok(a), Ok(b)) if a <= b => (a, (b + 1).min(length)),
+        // The last byte may be given as any number past the end (u64::MAX included).
+        (Ok(a), Ok(b)) if a <= b => (a, b.saturating_add(1).min(length)),
         (Ok(a), Err(_)) if last.is_empty() => (a, length),
         (Err(_), Ok(n)) if first.is_empty() && n > 0 => (length.saturating_sub(n), length),
         (Err(_), Ok(_)) if first.is_empty() => return Err(unsatisfiable),
         _ => return Ok(None),
     };
-    if range.0 >= length {
+    if range.0 >= length || range.0 >= range.1 {
         return Err(unsatisfiable);
     }
     Ok(Some(range))
@@ -236,5 +237,11 @@ mod tests {
         assert_eq!(r("bytes=5-1"), None);
         assert!(parse_range("bytes=1000-", 1000).is_err());
         assert!(parse_range("bytes=-0", 1000).is_err());
+        // The probe's overflow: the whole file, and from 5 on, not an empty or wrapped range.
+        assert_eq!(r("bytes=0-18446744073709551615"), Some((0, 1000)));
+        assert_eq!(r("bytes=5-18446744073709551615"), Some((5, 1000)));
+        assert_eq!(r("bytes=-18446744073709551615"), Some((0, 1000)));
+        assert!(parse_range("bytes=18446744073709551615-", 1000).is_err());
+        assert!(parse_range("bytes=0-0", 0).is_err());
     }
 }

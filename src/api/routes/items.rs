@@ -2,6 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
+use futures::{StreamExt, TryStreamExt};
 
 use super::TAG_DATA;
 use crate::api::cache::Validators;
@@ -223,13 +224,16 @@ impl Page<'_> {
         // Only formats that show numberMatched have the query count.
         let count = encoder.shows_number_matched();
         let (version, query) = (self.version, &self.query);
-        let rows = self
+        // The page (at most MAX_LIMIT + 1 rows) is read whole and its connection returned
+        // before the first byte goes out: a client that never reads its answer must not hold
+        // a database connection while the socket stalls.
+        let rows: Vec<_> = self
             .state
             .read(self.lsn, |pool| {
-                let rows = query::page(pool, version.clone(), query.clone(), count);
-                crate::api::streaming::started(rows)
+                query::page(pool, version.clone(), query.clone(), count).try_collect()
             })
             .await?;
+        let rows = futures::stream::iter(rows.into_iter().map(Ok)).boxed();
         self.response.content_type(encoder.content_type());
         Ok(self
             .response

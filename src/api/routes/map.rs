@@ -22,23 +22,13 @@ use crate::html::Lang;
 #[get("/map")]
 pub async fn get_map(req: HttpRequest) -> Result<HttpResponse> {
     let lang = Lang::of(&req)?;
-    let (title, layers, other, other_label, missing) = if lang == Lang::En {
-        (
-            "Map",
-            "Layers",
-            "de",
-            "Deutsch",
-            "The map library is missing from this build: run npm ci --prefix web and build again.",
-        )
-    } else {
-        (
-            "Karte",
-            "Ebenen",
-            "en",
-            "English",
-            "Die Kartenbibliothek fehlt in diesem Build: npm ci --prefix web ausführen und neu bauen.",
-        )
-    };
+    let title = lang.pick("Karte", "Map");
+    let layers = lang.pick("Ebenen", "Layers");
+    let (other, other_label) = (lang.other().code(), lang.other().name());
+    let missing = lang.pick(
+        "Die Kartenbibliothek fehlt in diesem Build: npm ci --prefix web ausführen und neu bauen.",
+        "The map library is missing from this build: run npm ci --prefix web and build again.",
+    );
     let code = lang.code();
     let map = if WITH_MAPLIBRE {
         format!("<div id=\"map\" role=\"region\" aria-label=\"{title}\"></div>")

@@ -361,10 +361,14 @@ pub struct TilesetParams {
 
 /// The collections a multi-layer request asks for, in the order asked (all by default), and
 /// the WAL position a replica must have replayed to read them.
-async fn chosen(state: &AppState, collections: Option<&str>) -> Result<(Vec<Collection>, Lsn)> {
+async fn chosen(
+    state: &AppState,
+    collections: Option<&str>,
+) -> Result<(std::sync::Arc<Vec<Collection>>, Lsn)> {
     let (all, lsn) = state.collections_at().await?;
+    // All of them (the usual case, on every multi-layer tile): the cached list itself.
     let Some(list) = collections else {
-        return Ok((all.to_vec(), lsn));
+        return Ok((all, lsn));
     };
     let chosen = list
         .split(',')
@@ -377,7 +381,7 @@ async fn chosen(state: &AppState, collections: Option<&str>) -> Result<(Vec<Coll
                 .ok_or_else(|| Error::invalid("collections", format!("no collection '{id}'")))
         })
         .collect::<Result<_>>()?;
-    Ok((chosen, lsn))
+    Ok((std::sync::Arc::new(chosen), lsn))
 }
 
 /// Tilesets of the dataset
@@ -477,7 +481,7 @@ pub async fn get_dataset_tile(
     }
     // Each layer comes from the per-collection cache; MVT layers concatenate into one tile.
     let mut body = Vec::new();
-    for c in &collections {
+    for c in collections.iter() {
         let key = TileKey::new(c, tms.id, coord);
         let (tile, _) = state
             .tiles

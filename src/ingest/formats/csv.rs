@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use geozero::{ColumnValue, FeatureProcessor, GeomProcessor, GeozeroGeometry, PropertyProcessor};
 
+use super::bounded::{Bounded, MAX_CSV_RECORD_BYTES};
 use super::{FormatReader, ReadOptions};
 use crate::ingest::normalize::Normalizer;
 use crate::ingest::IngestError;
@@ -194,6 +195,7 @@ impl FormatReader for CsvFile {
         let layout = sniff(&self.path, self.options.delimiter)?;
         let decimal_comma = layout.delimiter != b',';
         let file = File::open(&self.path).map_err(|e| IngestError::io(&self.path, e))?;
+        let (file, mark) = Bounded::new(file, MAX_CSV_RECORD_BYTES, "line");
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(layout.delimiter)
             .flexible(true)
@@ -223,11 +225,21 @@ impl FormatReader for CsvFile {
                 .filter(|(i, _)| !geometry_columns.contains(i))
                 .map(|(_, h)| h.clone())
                 .collect::<Vec<_>>(),
-        );
+        )?;
 
         let mut record = csv::ByteRecord::new();
         let mut index = 0u64;
-        while reader.read_byte_record(&mut record).map_err(parse_err)? {
+        loop {
+            mark.next_record();
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    return Err(IngestError::Parse {
+                        message: format!("CSV, line {}: {e}", reader.position().line()),
+                    })
+                }
+            }
             let line = record.position().map_or(0, csv::Position::line);
             let cells: Vec<String> = record.iter().map(|c| decode(c, layout.utf8)).collect();
             let at = |field: &str, message: String| IngestError::Feature {

@@ -44,7 +44,7 @@ impl FormatReader for FgbFile {
             .columns()
             .map(|cols| cols.iter().map(|c| c.name().to_string()).collect())
             .unwrap_or_default();
-        out.declare_columns(&columns);
+        out.declare_columns(&columns)?;
         let mut features = reader.select_all_seq().map_err(|e| IngestError::Parse {
             message: format!("FlatGeobuf: {e}"),
         })?;

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
+use super::bounded::{refusal, Bounded, MAX_JSON_FEATURE_BYTES};
 use super::geojson::{emit_feature, RawFeature};
 use super::FormatReader;
 use crate::ingest::normalize::Normalizer;
@@ -29,6 +30,7 @@ impl FormatReader for GeoJsonSeqFile {
 
     fn read(&mut self, out: &mut Normalizer<'_>) -> Result<Option<i32>, IngestError> {
         let file = File::open(&self.path).map_err(|e| IngestError::io(&self.path, e))?;
+        let (file, mark) = Bounded::new(file, MAX_JSON_FEATURE_BYTES, "line");
         let mut reader = BufReader::with_capacity(1 << 16, file);
         let mut line = String::new();
         let mut number = 0u64;
@@ -36,11 +38,14 @@ impl FormatReader for GeoJsonSeqFile {
         loop {
             line.clear();
             number += 1;
-            if reader
-                .read_line(&mut line)
-                .map_err(|e| IngestError::io(&self.path, e))?
-                == 0
-            {
+            mark.next_record();
+            let read = reader.read_line(&mut line).map_err(|e| match refusal(&e) {
+                Some(message) => IngestError::Parse {
+                    message: format!("GeoJSONSeq line {number}: {message}"),
+                },
+                None => IngestError::io(&self.path, e),
+            })?;
+            if read == 0 {
                 return Ok(None);
             }
             let text = line.trim_start_matches('\u{1e}').trim();

@@ -151,7 +151,7 @@ impl FormatReader for GpkgFile {
             .filter(|(name, pk)| !pk && *name != layer.geometry_column)
             .map(|(name, _)| name)
             .collect();
-        out.declare_columns(&attributes);
+        out.declare_columns(&attributes)?;
 
         let mut select = String::from("SELECT ");
         select.push_str(&quote(&layer.geometry_column));

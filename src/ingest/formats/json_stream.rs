@@ -13,6 +13,7 @@ use serde::de::{
 };
 use serde_json::{Map, Value as Json};
 
+use super::bounded::{Bounded, RecordMark, MAX_JSON_FEATURE_BYTES};
 use crate::ingest::IngestError;
 
 /// Where and what to stream.
@@ -39,6 +40,7 @@ where
     F: FnMut(u64, T, &Map<String, Json>) -> Result<(), IngestError>,
 {
     let file = File::open(path).map_err(|e| IngestError::io(path, e))?;
+    let (file, mark) = Bounded::new(file, MAX_JSON_FEATURE_BYTES, spec.item);
     let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 16, file));
     let state = RefCell::new(State {
         each,
@@ -46,6 +48,7 @@ where
         index: 0,
         kept: Map::new(),
         saw_array: false,
+        mark,
     });
     let result = TopLevel {
         state: &state,
@@ -80,6 +83,8 @@ struct State<F> {
     index: u64,
     kept: Map<String, Json>,
     saw_array: bool,
+    /// Moved on after each element: no one element may be larger than the bound.
+    mark: RecordMark,
 }
 
 struct TopLevel<'s, 'k, T, F> {
@@ -162,6 +167,7 @@ impl<'de, T: DeserializeOwned, F: FnMut(u64, T, &Map<String, Json>) -> Result<()
                 return Err(de::Error::custom(message));
             }
             state.index += 1;
+            state.mark.next_record();
         }
         Ok(())
     }
