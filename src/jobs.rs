@@ -79,12 +79,89 @@ pub async fn fail_interrupted(pool: &PgPool) -> Result<u64> {
     Ok(done.rows_affected())
 }
 
-fn error_json(e: &Error) -> serde_json::Value {
-    let mut body = serde_json::json!({ "description": e.to_string() });
+/// The job's error for its client: the upload named as such, never by the server's temporary
+/// path.
+fn error_json(e: &Error, upload: &std::path::Path) -> serde_json::Value {
+    let description = e
+        .to_string()
+        .replace(&upload.display().to_string(), "the uploaded file");
+    let mut body = serde_json::json!({ "description": description });
     if let Error::Ingest(IngestError::InvalidFeatures { problems, .. }) = e {
         body["problems"] = serde_json::to_value(problems).unwrap_or_default();
     }
     body
+}
+
+/// Uploads received or waiting for an ingest slot, bounded in number and bytes: each holds a
+/// file on disk until its ingest runs, and nothing else would stop a key from filling the disk.
+#[derive(Debug)]
+pub struct Queue {
+    jobs: std::sync::atomic::AtomicUsize,
+    bytes: std::sync::atomic::AtomicU64,
+    max_jobs: usize,
+    max_bytes: u64,
+}
+
+/// One upload's place in the [`Queue`], given back when dropped (its ingest started, or the
+/// upload failed).
+#[derive(Debug)]
+pub struct Ticket {
+    queue: Arc<Queue>,
+    bytes: u64,
+}
+
+impl Queue {
+    pub fn new(max_jobs: usize, max_bytes: u64) -> Arc<Self> {
+        Arc::new(Self {
+            jobs: Default::default(),
+            bytes: Default::default(),
+            max_jobs: max_jobs.max(1),
+            max_bytes,
+        })
+    }
+
+    /// A place for one more upload, or 503 when the queue is full.
+    pub fn enter(self: &Arc<Self>) -> Result<Ticket> {
+        use std::sync::atomic::Ordering;
+        let taken = self.jobs.fetch_add(1, Ordering::AcqRel);
+        let ticket = Ticket {
+            queue: self.clone(),
+            bytes: 0,
+        };
+        if taken >= self.max_jobs {
+            return Err(Error::Busy(format!(
+                "{taken} uploads are already waiting for their ingest (at most {}); retry when \
+                 one has started",
+                self.max_jobs
+            )));
+        }
+        Ok(ticket)
+    }
+}
+
+impl Ticket {
+    /// Counts `n` more bytes of the upload; 503 when the queue would hold more than it may.
+    pub fn grow(&mut self, n: u64) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        let before = self.queue.bytes.fetch_add(n, Ordering::AcqRel);
+        self.bytes += n;
+        if before + n > self.queue.max_bytes {
+            return Err(Error::Busy(format!(
+                "the uploads waiting for their ingest hold more than {} bytes; retry when one \
+                 has started",
+                self.queue.max_bytes
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering;
+        self.queue.jobs.fetch_sub(1, Ordering::AcqRel);
+        self.queue.bytes.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
 }
 
 /// What a job runs with besides its request.
@@ -97,6 +174,10 @@ pub struct Run {
     pub request_id: Option<String>,
     /// Bounds how many ingests run at once; the others stay queued.
     pub slots: Arc<tokio::sync::Semaphore>,
+    /// An ingest running longer is stopped (its transaction rolled back).
+    pub time_limit: std::time::Duration,
+    /// The upload's place in the queue, given back when its ingest starts.
+    pub ticket: Ticket,
 }
 
 /// Runs the ingest of `upload` in the background once a slot is free; the temporary file goes
@@ -114,20 +195,33 @@ pub fn spawn(
             key_id,
             request_id,
             slots,
+            time_limit,
+            ticket,
         } = run;
         let Ok(_slot) = slots.acquire_owned().await else {
             return;
         };
+        drop(ticket);
         let _ = sqlx::query("UPDATE catalog.ingest_jobs SET state = 'running' WHERE id = $1")
             .bind(id)
             .execute(&pool)
             .await;
         let started = std::time::Instant::now();
-        let outcome = ingest::ingest(&pool, &request, Arc::new(NoProgress)).await;
+        let outcome = tokio::time::timeout(
+            time_limit,
+            ingest::ingest(&pool, &request, Arc::new(NoProgress)),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(IngestError::TimeLimit {
+                seconds: time_limit.as_secs(),
+            }
+            .into())
+        });
         crate::metrics::record_ingest(outcome.is_ok(), started.elapsed());
         let (state, report, error) = match &outcome {
             Ok(report) => ("succeeded", serde_json::to_value(report).ok(), None),
-            Err(e) => ("failed", None, Some(error_json(e))),
+            Err(e) => ("failed", None, Some(error_json(e, &request.path))),
         };
         if let Err(e) = &outcome {
             tracing::warn!(job = id, dataset = %request.dataset, error = %e, "ingest job failed");

@@ -210,6 +210,12 @@ struct ServeArgs {
     /// own [default: a quarter of --db-connections, at least 2].
     #[arg(long, env = "KREISGEO_REQUESTS_PER_CLIENT")]
     requests_per_client: Option<usize>,
+    /// An ingest job running longer is stopped and fails (the served version stays).
+    #[arg(long, env = "KREISGEO_INGEST_TIME_LIMIT", default_value = "6h", value_parser = humantime::parse_duration)]
+    ingest_time_limit: std::time::Duration,
+    /// Uploads that may wait for an ingest slot; more are refused with 503.
+    #[arg(long, env = "KREISGEO_MAX_QUEUED_INGESTS", default_value_t = 8)]
+    max_queued_ingests: usize,
     /// Ingest jobs run at once; further uploads wait queued.
     #[arg(long, env = "KREISGEO_MAX_CONCURRENT_INGESTS", default_value_t = 1)]
     max_concurrent_ingests: usize,
@@ -516,6 +522,8 @@ async fn serve(url: Option<&str>, data_dir: &Path, args: ServeArgs) -> anyhow::R
             .max(1),
         // A request waits no longer than one of its client's own may take.
         client_wait: args.statement_timeout,
+        ingest_time_limit: args.ingest_time_limit,
+        max_queued_ingests: args.max_queued_ingests,
     };
     if let Some(url) = &config.public_url {
         kreisgeo::api::client::public_url(url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))?;

@@ -109,7 +109,9 @@ impl ResponseError for Error {
             }
             e if e.is_busy() => {
                 response.insert_header(("Retry-After", "1"));
-                response.extensions_mut().insert(PoolBusy);
+                if matches!(e, Error::Database(sqlx::Error::PoolTimedOut)) {
+                    response.extensions_mut().insert(PoolBusy);
+                }
             }
             e if e.is_database_down() => {
                 response.insert_header(("Retry-After", "2"));

@@ -109,8 +109,14 @@ pub async fn client_share(
         return next.call(req).await;
     };
     match share.enter(client).await {
-        // Held while the handler runs; a streamed body goes on without it.
-        Ok(_place) => next.call(req).await,
+        // Held until the body is sent or dropped: a client that stops reading keeps its own
+        // place taken (and the page it asked for in memory), not anyone else's.
+        Ok(place) => Ok(next.call(req).await?.map_body(|_, body| {
+            BoxBody::new(Guarded {
+                body,
+                _guard: place,
+            })
+        })),
         Err(e) => Ok(req.error_response(e)),
     }
 }
@@ -150,13 +156,13 @@ impl Drop for InFlightGuard {
     }
 }
 
-/// A body that keeps its response counted as in flight.
-struct Tracked {
+/// A body that holds `G` (a count, a place) until it is sent or dropped.
+struct Guarded<G> {
     body: BoxBody,
-    _guard: InFlightGuard,
+    _guard: G,
 }
 
-impl actix_web::body::MessageBody for Tracked {
+impl<G: Unpin> actix_web::body::MessageBody for Guarded<G> {
     type Error = Box<dyn std::error::Error>;
 
     fn size(&self) -> actix_web::body::BodySize {
@@ -171,9 +177,56 @@ impl actix_web::body::MessageBody for Tracked {
     }
 }
 
+/// Errors that actix answers itself (a body over an extractor's limit, a malformed JSON body)
+/// come as plain text: they get the JSON body every other error has.
+fn json_errors(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let status = res.status();
+    let plain = !res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    let Some(description) = res
+        .response()
+        .error()
+        .filter(|_| plain && (status.is_client_error() || status.is_server_error()))
+        .map(|e| match status.is_server_error() {
+            true => "internal server error; the details are in the server log".to_string(),
+            false => e.to_string(),
+        })
+    else {
+        return res;
+    };
+    let code = match status.as_u16() {
+        413 => "PayloadTooLarge",
+        415 => "UnsupportedMediaType",
+        404 => "NotFound",
+        s if s >= 500 => "ServerError",
+        _ => "InvalidParameterValue",
+    };
+    let body = serde_json::to_vec(&super::error::ErrorBody {
+        status: status.as_u16(),
+        code,
+        description,
+        parameter: status
+            .is_client_error()
+            .then(|| "body".to_string())
+            .filter(|_| status.as_u16() != 404),
+    })
+    .unwrap_or_default();
+    res.map_body(|head, _| {
+        head.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        BoxBody::new(body)
+    })
+}
+
 /// Finishes every response: request id, security headers, metrics; a response that failed
 /// because the database was down starts the database watch.
-pub fn after(mut res: ServiceResponse<BoxBody>, started: Instant) -> ServiceResponse<BoxBody> {
+pub fn after(res: ServiceResponse<BoxBody>, started: Instant) -> ServiceResponse<BoxBody> {
+    let mut res = json_errors(res);
     let state = res.request().app_data::<web::Data<AppState>>().cloned();
     if let Some(state) = &state {
         let extensions = res.response().extensions();
@@ -232,7 +285,7 @@ pub fn after(mut res: ServiceResponse<BoxBody>, started: Instant) -> ServiceResp
         Some(state) => {
             let guard = state.in_flight.track();
             res.map_body(|_, body| {
-                BoxBody::new(Tracked {
+                BoxBody::new(Guarded {
                     body,
                     _guard: guard,
                 })

@@ -35,7 +35,15 @@ pub struct ApiConfig {
     pub requests_per_client: usize,
     /// How long a request waits for its client's place before it answers 503.
     pub client_wait: std::time::Duration,
+    /// An ingest job running longer is stopped and fails; the served version stays.
+    pub ingest_time_limit: std::time::Duration,
+    /// Uploads received or waiting for an ingest slot; more are refused with 503 (their bytes
+    /// together may be twice the largest upload).
+    pub max_queued_ingests: usize,
 }
+
+/// Six hours: a Land's whole cadastre loads in well under one.
+pub const DEFAULT_INGEST_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 
 /// A quarter of the default pool: one address cannot take more of the database.
 pub const DEFAULT_REQUESTS_PER_CLIENT: usize = 4;
@@ -58,6 +66,8 @@ impl Default for ApiConfig {
             cors_origins: Vec::new(),
             requests_per_client: DEFAULT_REQUESTS_PER_CLIENT,
             client_wait: std::time::Duration::from_secs(30),
+            ingest_time_limit: DEFAULT_INGEST_TIME_LIMIT,
+            max_queued_ingests: 8,
         }
     }
 }
@@ -117,6 +127,8 @@ pub struct AppState {
     pub catalog: Option<std::sync::Arc<crate::catalog::cache::CatalogCache>>,
     /// Free ingest slots ([`ApiConfig::max_concurrent_ingests`]).
     pub ingest_slots: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Uploads not yet ingesting ([`ApiConfig::max_queued_ingests`]).
+    pub ingest_queue: std::sync::Arc<crate::jobs::Queue>,
     /// Whether the database is down, seen from failed requests.
     pub watch: std::sync::Arc<super::watch::DatabaseWatch>,
     pub rate_limit: Option<std::sync::Arc<super::ratelimit::RateLimit>>,
@@ -142,6 +154,10 @@ impl AppState {
             ingest_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 config.max_concurrent_ingests.max(1),
             )),
+            ingest_queue: crate::jobs::Queue::new(
+                config.max_queued_ingests,
+                config.max_upload_bytes.saturating_mul(2),
+            ),
             watch: super::watch::DatabaseWatch::new(),
             in_flight: super::middleware::InFlight::default(),
             share: std::sync::Arc::new(super::share::ClientShare::new(

@@ -79,6 +79,9 @@ pub enum IngestError {
     #[error("ingest aborted: {0}")]
     Aborted(String),
 
+    #[error("the ingest ran longer than its time limit of {seconds} s; nothing was changed")]
+    TimeLimit { seconds: u64 },
+
     #[error("the database rejected the data: {0}")]
     Rejected(String),
 
@@ -248,7 +251,27 @@ pub async fn ingest(
     let mut phases = Phases::new(progress);
     // The checksum and the first pass read the file on two cores at once.
     phases.start("survey");
-    let (path, survey_path) = (req.path.clone(), req.path.clone());
+    let path = req.path.clone();
+    // A zipped Shapefile is unpacked (bounded) once; every pass reads the unpacked files.
+    let unpacked = match format {
+        Format::Shapefile => {
+            let zip = req.path.clone();
+            blocking(move || formats::unpack_once(&zip)).await?
+        }
+        _ => None,
+    };
+    let unpacked_request;
+    let req = match &unpacked {
+        Some(u) => {
+            unpacked_request = IngestRequest {
+                path: u.shp.clone(),
+                ..req.clone()
+            };
+            &unpacked_request
+        }
+        None => req,
+    };
+    let survey_path = req.path.clone();
     let options = req.read.clone();
     let (sha256, surveyed) = tokio::join!(
         blocking(move || sha256_file(&path)),

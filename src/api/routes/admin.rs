@@ -220,6 +220,20 @@ async fn accept_upload(
     body: &mut web::Payload,
 ) -> Result<HttpResponse> {
     catalog::validate_dataset_id(dataset).map_err(|m| Error::invalid("datasetId", m))?;
+    let max = state.config.max_upload_bytes;
+    // Refused on its word, before a byte of the body is read.
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(Error::TooLarge { max });
+    }
+    let mut ticket = state.ingest_queue.enter()?;
+    if let Some(n) = declared {
+        ticket.grow(n)?;
+    }
     let suffix = params
         .filename
         .as_deref()
@@ -235,7 +249,6 @@ async fn accept_upload(
     let request = params.request(temp.path(), dataset)?;
     let (file, temp_path) = temp.into_parts();
     let mut file = tokio::fs::File::from_std(file);
-    let max = state.config.max_upload_bytes;
     let mut bytes: u64 = 0;
     while let Some(chunk) = body.next().await {
         let chunk =
@@ -243,6 +256,9 @@ async fn accept_upload(
         bytes += chunk.len() as u64;
         if bytes > max {
             return Err(Error::TooLarge { max });
+        }
+        if bytes > declared.unwrap_or(0) {
+            ticket.grow(chunk.len() as u64)?;
         }
         file.write_all(&chunk)
             .await
@@ -281,6 +297,8 @@ async fn accept_upload(
             key_id,
             request_id: admitted.request_id.clone(),
             slots: state.ingest_slots.clone(),
+            time_limit: state.config.ingest_time_limit,
+            ticket,
         },
         IngestRequest {
             path: temp_path.to_path_buf(),

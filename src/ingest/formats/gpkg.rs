@@ -25,9 +25,113 @@ impl GpkgFile {
     }
 }
 
+/// Longest string or blob a GeoPackage may hand over (SQLite's own limit is 1 GB, and a view
+/// could compute one from nothing).
+const MAX_VALUE_BYTES: i32 = 64 << 20;
+
+/// Memory SQLite may use in this process, temporary storage included (held in memory, so that
+/// this bounds it too).
+const HEAP_LIMIT_BYTES: i64 = 1 << 30;
+
+/// How long SQLite may work on one row before the read is stopped.
+const ROW_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Opens a GeoPackage as the hostile file it may be: read-only, defensive, no views, no
+/// triggers, no functions from the schema, values and memory bounded, and no row that takes
+/// SQLite longer than [`ROW_BUDGET`]. Returns the connection and the mark to move after each
+/// row.
+fn open_hostile(path: &Path) -> Result<(Connection, RowClock), IngestError> {
+    use rusqlite::config::DbConfig;
+    use rusqlite::limits::Limit;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sql_err)?;
+    for (setting, on) in [
+        (DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true),
+        (DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false),
+        (DbConfig::SQLITE_DBCONFIG_ENABLE_VIEW, false),
+        (DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false),
+    ] {
+        conn.set_db_config(setting, on).map_err(sql_err)?;
+    }
+    conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES);
+    conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0);
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .and_then(|()| conn.pragma_update(None, "hard_heap_limit", HEAP_LIMIT_BYTES))
+        .and_then(|()| conn.pragma_update(None, "cell_size_check", true))
+        .and_then(|()| conn.pragma_update(None, "mmap_size", 0))
+        .map_err(sql_err)?;
+    let clock = RowClock::default();
+    let row_started = clock.0.clone();
+    conn.progress_handler(
+        10_000,
+        Some(move || {
+            let started = *row_started.lock().unwrap_or_else(|e| e.into_inner());
+            started.elapsed() > ROW_BUDGET
+        }),
+    );
+    Ok((conn, clock))
+}
+
+/// When SQLite started on the current row.
+#[derive(Clone)]
+struct RowClock(std::sync::Arc<std::sync::Mutex<std::time::Instant>>);
+
+impl Default for RowClock {
+    fn default() -> Self {
+        Self(std::sync::Arc::new(std::sync::Mutex::new(
+            std::time::Instant::now(),
+        )))
+    }
+}
+
+impl RowClock {
+    fn next_row(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
+    }
+}
+
+/// Refuses a name of `gpkg_contents` that is not an ordinary table of the file (a view runs
+/// SQL; a virtual table, a module's code).
+fn require_table(conn: &Connection, name: &str) -> Result<(), IngestError> {
+    let sql: Option<String> = conn
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .ok();
+    match sql {
+        Some(sql) if !sql.trim_start().to_ascii_uppercase().starts_with("CREATE VIRTUAL") => {
+            Ok(())
+        }
+        _ => Err(IngestError::Parse {
+            message: format!(
+                "GeoPackage: '{name}' is not an ordinary table (views and virtual tables are not read)"
+            ),
+        }),
+    }
+}
+
 fn sql_err(e: rusqlite::Error) -> IngestError {
+    let message = match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::OperationInterrupted) => format!(
+            "SQLite worked more than {} s on one row; the file is not read",
+            ROW_BUDGET.as_secs()
+        ),
+        Some(rusqlite::ErrorCode::OutOfMemory) => format!(
+            "reading it needs more than the {} MiB SQLite may use",
+            HEAP_LIMIT_BYTES >> 20
+        ),
+        Some(rusqlite::ErrorCode::TooBig) => {
+            format!("a value is larger than {} MiB", MAX_VALUE_BYTES >> 20)
+        }
+        _ => e.to_string(),
+    };
     IngestError::Parse {
-        message: format!("GeoPackage: {e}"),
+        message: format!("GeoPackage: {message}"),
     }
 }
 
@@ -114,9 +218,16 @@ impl GpkgFile {
 
 impl FormatReader for GpkgFile {
     fn read(&mut self, out: &mut Normalizer<'_>) -> Result<Option<i32>, IngestError> {
-        let conn = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(sql_err)?;
+        let (conn, clock) = open_hostile(&self.path)?;
+        for table in [
+            "gpkg_contents",
+            "gpkg_geometry_columns",
+            "gpkg_spatial_ref_sys",
+        ] {
+            require_table(&conn, table)?;
+        }
         let layer = self.layer(&conn)?;
+        require_table(&conn, &layer.table)?;
         let crs: Option<i32> = conn
             .query_row(
                 "SELECT organization, organization_coordsys_id FROM gpkg_spatial_ref_sys WHERE srs_id = ?1",
@@ -163,7 +274,11 @@ impl FormatReader for GpkgFile {
         let mut stmt = conn.prepare(&select).map_err(sql_err)?;
         let mut rows = stmt.query([]).map_err(sql_err)?;
         let mut index = 0u64;
-        while let Some(row) = rows.next().map_err(sql_err)? {
+        loop {
+            clock.next_row();
+            let Some(row) = rows.next().map_err(sql_err)? else {
+                break;
+            };
             let at = |field: &str, message: String| IngestError::Feature {
                 index,
                 field: Some(field.to_string()),

@@ -43,6 +43,8 @@ pub trait FormatReader: Send {
     fn read(&mut self, out: &mut Normalizer<'_>) -> Result<Option<i32>, IngestError>;
 }
 
+pub use shp::{unpack_once, Unpacked};
+
 /// The reader for `format` over `path`.
 pub fn open(format: Format, path: &Path, options: &ReadOptions) -> Box<dyn FormatReader> {
     match format {
