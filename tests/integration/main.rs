@@ -14,6 +14,7 @@ mod features;
 mod filter;
 mod gdal;
 mod ingest;
+mod limits;
 mod openapi;
 mod policy;
 mod security;
