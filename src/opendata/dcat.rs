@@ -124,16 +124,24 @@ impl Graph {
 }
 
 /// An IRI, checked: the serialisations write IRIs as they are, so one that is not (a stored
-/// contact address from before its validation, a value nobody foresaw) could otherwise close
-/// its `<…>` and add triples of its own. Characters that IRIs forbid are percent-encoded.
+/// value from before its validation, a value nobody foresaw) could otherwise close its `<…>`
+/// and add triples of its own, or make the whole catalog unreadable. One that cannot be made
+/// valid is replaced by [`INVALID_IRI`] (and logged).
 fn iri(s: &str) -> NamedNode {
-    NamedNode::new(s).unwrap_or_else(|_| {
-        let escaped = escape_iri(s);
-        NamedNode::new(&escaped).unwrap_or_else(|_| {
-            tracing::warn!(iri = %escaped, "an IRI of the catalog is not valid; written escaped");
-            NamedNode::new_unchecked(escaped)
-        })
+    checked_iri(s).unwrap_or_else(|| {
+        tracing::warn!(iri = %s, "an IRI of the catalog is not valid; a placeholder stands for it");
+        NamedNode::new_unchecked(INVALID_IRI)
     })
+}
+
+const INVALID_IRI: &str = "urn:kreisgeo:invalid-iri";
+
+/// An IRI from data: as it is when valid, with the characters IRIs forbid percent-encoded when
+/// that makes it valid, else `None`.
+fn checked_iri(s: &str) -> Option<NamedNode> {
+    NamedNode::new(s)
+        .or_else(|_| NamedNode::new(escape_iri(s)))
+        .ok()
 }
 
 /// `s` with every character that may not appear in an IRI (RFC 3987) percent-encoded.
@@ -679,8 +687,8 @@ fn contact_point(g: &mut Graph, node: NamedOrBlankNode, c: &Contact) {
             iri(&format!("mailto:{e}")),
         );
     }
-    if let Some(u) = &c.url {
-        g.add(node.clone(), &format!("{VCARD}hasURL"), iri(u));
+    if let Some(u) = c.url.as_deref().and_then(checked_iri) {
+        g.add(node.clone(), &format!("{VCARD}hasURL"), u);
     }
     if let Some(p) = &c.phone {
         let tel: String = p
@@ -706,5 +714,8 @@ mod tests {
         assert!(!node.as_str().contains(['<', '>', '"', ' ']), "{node}");
         assert!(oxrdf::NamedNode::new(node.as_str()).is_ok(), "{node}");
         assert_eq!(iri("https://x.de/a").as_str(), "https://x.de/a");
+        // No scheme even once escaped: not an IRI at all.
+        assert!(super::checked_iri("a@b.de> . <http://x/> <p> \"o\" . <a").is_none());
+        assert_eq!(iri("a@b.de> <").as_str(), super::INVALID_IRI);
     }
 }

@@ -170,6 +170,7 @@ impl Publisher {
 
     /// Checks every field; the error names the first wrong one.
     pub fn validate(&self) -> Result<()> {
+        printable(&serde_json::to_value(self).unwrap_or_default(), "")?;
         non_empty("name", &self.name)?;
         iri("uri", &self.uri)?;
         if let Some(key) = &self.district_key {
@@ -240,6 +241,7 @@ pub struct DatasetMetadata {
 impl DatasetMetadata {
     /// Checks every field; the error names the first wrong one.
     pub fn validate(&self) -> Result<()> {
+        printable(&serde_json::to_value(self).unwrap_or_default(), "")?;
         for (name, text) in [("title", &self.title), ("description", &self.description)] {
             if let Some(t) = text {
                 non_empty(&format!("{name}.de"), &t.de)?;
@@ -485,6 +487,35 @@ pub fn is_email(e: &str) -> bool {
             .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()))
 }
 
+/// Refuses control characters in any text (line breaks and tabs aside): PostgreSQL stores no
+/// NUL, and no catalog reader expects the others. The error names the field (`title.de`).
+fn printable(value: &serde_json::Value, at: &str) -> Result<()> {
+    let field = |name: &str| match at {
+        "" => name.to_string(),
+        _ => format!("{at}.{name}"),
+    };
+    match value {
+        serde_json::Value::String(s) => {
+            if let Some(c) = s
+                .chars()
+                .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            {
+                return Err(Error::invalid(
+                    at,
+                    format!("holds the control character U+{:04X}", u32::from(c)),
+                ));
+            }
+            Ok(())
+        }
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| printable(v, &format!("{at}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().try_for_each(|(k, v)| printable(v, &field(k))),
+        _ => Ok(()),
+    }
+}
+
 fn non_empty(at: &str, s: &str) -> Result<()> {
     if s.trim().is_empty() {
         return Err(Error::invalid(at, "must not be empty"));
@@ -559,6 +590,18 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(parameter(m.validate().unwrap_err()), "temporal.start");
+        // PostgreSQL's jsonb takes no NUL: once a 500.
+        let m = DatasetMetadata {
+            title: Some(Text::de("a\u{0}b")),
+            keywords: vec!["ok\nline".into(), "bell\u{7}".into()],
+            ..Default::default()
+        };
+        assert_eq!(parameter(m.validate().unwrap_err()), "title.de");
+        let m = DatasetMetadata {
+            keywords: vec!["ok\nline".into(), "bell\u{7}".into()],
+            ..Default::default()
+        };
+        assert_eq!(parameter(m.validate().unwrap_err()), "keywords[1]");
         let mut p = Publisher::unconfigured("http://localhost:8080");
         assert!(p.validate().is_ok());
         p.district_key = Some("3355".into());
