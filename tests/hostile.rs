@@ -215,6 +215,28 @@ fn hostile_requests_get_4xx_and_the_server_goes_on() {
         assert!(header(&headers, "cache-control").is_none_or(|c| !c.contains("public")));
     }
 
+    // 10. The log names the peer, never an address a client chose for itself.
+    let (status, _, _) = get(
+        &portal.url("/admin/datasets/aed/metadata"),
+        &[
+            ("X-Forwarded-For", "203.0.113.9"),
+            ("Forwarded", "for=198.51.100.7"),
+            ("Authorization", "Bearer wrong"),
+        ],
+    );
+    assert_eq!(status, 401);
+    let (status, _, _) = get(&items("limit=1"), &[("X-Forwarded-For", "203.0.113.9")]);
+    assert_eq!(status, 200);
+    std::thread::sleep(Duration::from_millis(300));
+    let log = portal.log();
+    assert!(log.contains("admin request without a valid key"), "{log}");
+    assert!(log.contains("127.0.0.1"), "{log}");
+    assert!(
+        !log.contains("203.0.113.9") && !log.contains("198.51.100.7"),
+        "an untrusted forwarded address reached the log:\n{log}"
+    );
+    assert!(log.contains("no --public-url"), "{log}");
+
     // 8. A byte range to the end of u64: the whole file, with a Content-Range that adds up.
     let deadline = Instant::now() + Duration::from_secs(120);
     let (file, length) = loop {

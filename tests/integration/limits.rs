@@ -440,3 +440,46 @@ async fn one_client_waits_for_its_own_requests_others_are_served() {
     let (status, _, _) = send(&app, ready).await;
     assert_eq!(status, 200);
 }
+
+#[actix_web::test]
+async fn a_busy_pool_is_a_503_for_that_request_never_an_outage() {
+    let db = TestDb::new().await;
+    db.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed)
+        .await;
+    // A public pool of one connection that waits 200 ms for it.
+    let pool = kreisgeo::db::connect_with(
+        &db.url,
+        &kreisgeo::db::PoolSettings {
+            max_connections: 1,
+            acquire_timeout: Duration::from_millis(200),
+            statement_timeout: None,
+        },
+    )
+    .await
+    .expect("pool");
+    let state = AppState::new(pool.clone(), ApiConfig::default());
+    let watch = state.watch.clone();
+    let app = test::init_service(kreisgeo::api::app(state)).await;
+    let items = || test::TestRequest::get().uri("/collections/aed/items?limit=1");
+
+    // Someone holds the only connection (a slow query, a stalled reader once).
+    let held = pool.acquire().await.expect("the connection");
+    let (status, headers, body) = send(&app, items()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("ServerBusy")),
+        "{body}"
+    );
+    assert_eq!(headers.get("retry-after").map(String::as_str), Some("1"));
+    // The watch checks on a connection of its own: busy, not down; /ready says so too.
+    actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!watch.is_down(), "a busy pool was taken for an outage");
+    let (status, _, body) = send(&app, test::TestRequest::get().uri("/ready")).await;
+    assert_eq!(status, 200, "{body}");
+    // Other requests are not refused as if the database were gone.
+    let (status, _, body) = send(&app, items()).await;
+    assert_ne!(body["code"], "ServiceUnavailable", "{status} {body}");
+    drop(held);
+    let (status, _, body) = send(&app, items()).await;
+    assert_eq!(status, 200, "{body}");
+}
