@@ -101,7 +101,13 @@ pub struct Normalizer<'a> {
     declared_crs: Option<i32>,
     /// The sink's error, kept whole because geozero errors are only strings.
     failure: Option<IngestError>,
+    /// Geometry collections open around the current part.
+    collections: usize,
 }
+
+/// Deepest nesting of geometry collections a file may have (real data has one level, rarely
+/// two; a crafted WKB can have millions, one recursion each).
+pub const MAX_COLLECTION_DEPTH: usize = 8;
 
 impl<'a> Normalizer<'a> {
     pub fn new(sink: &'a mut dyn FeatureSink, options: NormalizeOptions) -> Self {
@@ -115,6 +121,7 @@ impl<'a> Normalizer<'a> {
             check: GeometryCheck::default(),
             declared_crs: None,
             failure: None,
+            collections: 0,
         }
     }
 
@@ -252,9 +259,25 @@ impl GeomProcessor for Normalizer<'_> {
     }
 
     fn geometrycollection_begin(&mut self, size: usize, idx: usize) -> GeozeroResult<()> {
+        // geozero's readers recurse per collection; refusing here, before the next level is
+        // read, bounds a file's nesting before it can exhaust the stack.
+        self.collections += 1;
+        if self.collections > MAX_COLLECTION_DEPTH {
+            return Err(GeozeroError::Geometry(format!(
+                "geometry collections nested deeper than {MAX_COLLECTION_DEPTH}"
+            )));
+        }
         self.check.undecided();
         match self.wkb.as_mut() {
             Some(w) => w.geometrycollection_begin(size, idx),
+            None => Ok(()),
+        }
+    }
+
+    fn geometrycollection_end(&mut self, idx: usize) -> GeozeroResult<()> {
+        self.collections = self.collections.saturating_sub(1);
+        match self.wkb.as_mut() {
+            Some(w) => w.geometrycollection_end(idx),
             None => Ok(()),
         }
     }
@@ -269,7 +292,6 @@ impl GeomProcessor for Normalizer<'_> {
         multilinestring_end(idx: usize);
         multipolygon_begin(size: usize, idx: usize);
         multipolygon_end(idx: usize);
-        geometrycollection_end(idx: usize);
     }
 
     // Curves and surfaces: written as they come, decided by PostGIS.
@@ -310,6 +332,7 @@ impl FeatureProcessor for Normalizer<'_> {
     }
 
     fn geometry_begin(&mut self) -> GeozeroResult<()> {
+        self.collections = 0;
         self.check.begin();
         if self.options.build_geometry {
             self.buf.0.borrow_mut().clear();

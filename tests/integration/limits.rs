@@ -483,3 +483,94 @@ async fn a_busy_pool_is_a_503_for_that_request_never_an_outage() {
     let (status, _, body) = send(&app, items()).await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// A geometry collection nested `depth` deep around a point, as little-endian WKB.
+fn nested_wkb(depth: usize) -> Vec<u8> {
+    let mut wkb = Vec::with_capacity(depth * 9 + 21);
+    for _ in 0..depth {
+        wkb.push(1);
+        wkb.extend_from_slice(&7u32.to_le_bytes());
+        wkb.extend_from_slice(&1u32.to_le_bytes());
+    }
+    wkb.push(1);
+    wkb.extend_from_slice(&1u32.to_le_bytes());
+    wkb.extend_from_slice(&6.9f64.to_le_bytes());
+    wkb.extend_from_slice(&50.9f64.to_le_bytes());
+    wkb
+}
+
+#[actix_web::test]
+async fn geometries_nested_past_any_real_ones_are_refused_not_recursed() {
+    let db = TestDb::new().await;
+    let deep = 100_000;
+    // WKT in a CSV cell: the WKT parser recursed per parenthesis.
+    let path = scratch("nested.csv");
+    std::fs::write(
+        &path,
+        format!(
+            "name;wkt\nok;POINT(6.9 50.9)\ndeep;{}POINT(6.9 50.9){}\n",
+            "GEOMETRYCOLLECTION(".repeat(deep),
+            ")".repeat(deep)
+        ),
+    )
+    .expect("write");
+    let mut request = IngestRequest::new(&path, "nested");
+    request.crs = Some(4326);
+    let message = refused(&db, request).await;
+    assert!(message.contains("nested deeper"), "{message}");
+    assert!(message.contains("feature 1"), "{message}");
+    let _ = std::fs::remove_file(path);
+
+    // WKB in a GeoPackage: geozero's reader recursed per collection.
+    let gpkg = geopackage("nested.gpkg", "");
+    {
+        let conn = rusqlite::Connection::open(&gpkg).expect("open");
+        let mut blob = b"GP\x00\x01".to_vec();
+        blob.extend_from_slice(&25832i32.to_le_bytes());
+        blob.extend_from_slice(&nested_wkb(deep));
+        conn.execute(
+            "UPDATE aed_koeln SET geom = ?1 WHERE fid = (SELECT min(fid) FROM aed_koeln)",
+            [blob],
+        )
+        .expect("update");
+    }
+    let message = refused(&db, IngestRequest::new(&gpkg, "nested")).await;
+    assert!(message.contains("nested deeper than 8"), "{message}");
+    let _ = std::fs::remove_file(gpkg);
+}
+
+#[actix_web::test]
+async fn a_flatgeobuf_declaring_more_than_it_holds_is_refused_before_any_allocation() {
+    let db = TestDb::new().await;
+    let source = common::fixture("kreise_niedersachsen_25832.fgb");
+    let mut bytes = std::fs::read(&source).expect("fixture");
+    let reader =
+        flatgeobuf::FgbReader::open(std::io::Cursor::new(bytes.clone())).expect("FlatGeobuf");
+    let (count, node_size) = {
+        let header = reader.header();
+        (header.features_count(), header.index_node_size())
+    };
+    let header_bytes = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize;
+    let index = if node_size > 0 && count > 0 {
+        flatgeobuf::packed_r_tree::PackedRTree::index_size(count as usize, node_size)
+    } else {
+        0
+    };
+    // The first feature says it is almost 4 GiB long (the crate allocated that much).
+    let first = 12 + header_bytes + index;
+    bytes[first..first + 4].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
+    let path = scratch("huge-feature.fgb");
+    std::fs::write(&path, &bytes).expect("write");
+    let message = refused(&db, IngestRequest::new(&path, "huge")).await;
+    assert!(
+        message.contains("feature 0 declares 4294967280 bytes"),
+        "{message}"
+    );
+    let _ = std::fs::remove_file(path);
+    // The file as it was loads.
+    let report = db
+        .try_ingest(IngestRequest::new(&source, "kreise"))
+        .await
+        .expect("the real file loads");
+    assert_eq!(report.features, 45);
+}

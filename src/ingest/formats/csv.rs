@@ -281,6 +281,14 @@ impl FormatReader for CsvFile {
                 GeometrySource::Wkt(i) => {
                     let text = cell(i);
                     if !text.is_empty() {
+                        // The WKT parser recurses per parenthesis, before any event reaches
+                        // the normaliser's own bound.
+                        if wkt_nesting(text) > MAX_WKT_NESTING {
+                            return Err(at(
+                                &headers[i],
+                                format!("WKT nested deeper than {MAX_WKT_NESTING} parentheses"),
+                            ));
+                        }
                         out.geometry_begin().map_err(geozero_err)?;
                         geozero::wkt::Wkt(text)
                             .process_geom(out)
@@ -296,6 +304,26 @@ impl FormatReader for CsvFile {
         }
         Ok(None)
     }
+}
+
+/// Deepest parentheses of a WKT geometry: a multipolygon has three, one in a geometry
+/// collection four.
+const MAX_WKT_NESTING: usize = 3 + crate::ingest::normalize::MAX_COLLECTION_DEPTH;
+
+/// How deep the parentheses of `text` nest.
+fn wkt_nesting(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for b in text.bytes() {
+        match b {
+            b'(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 #[cfg(test)]
