@@ -537,6 +537,8 @@ fn main() {
                 &format!("127.0.0.1:{port}"),
                 "--rate-limit",
                 "0",
+                "--requests-per-client",
+                "100000",
             ])
             .stdout(Stdio::null())
             .stderr(log)

@@ -30,6 +30,8 @@ fi
 export KREISGEO_DATA_DIR=$dir/pg-serve
 # A load generator is one client far over any per-client limit: measure the server, not the limit.
 export KREISGEO_RATE_LIMIT=0
+# The load generator is one address standing for many clients: no per-client share either.
+export KREISGEO_REQUESTS_PER_CLIENT=100000
 # nginx runs with access_log off, Martin logs no requests: compare like with like.
 export RUST_LOG=info,sqlx=warn,tracing_actix_web=warn
 

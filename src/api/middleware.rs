@@ -109,17 +109,33 @@ pub async fn client_share(
         return next.call(req).await;
     };
     match share.enter(client).await {
-        // Held until the body is sent or dropped: a client that stops reading keeps its own
-        // place taken (and the page it asked for in memory), not anyone else's.
-        Ok(place) => Ok(next.call(req).await?.map_body(|_, body| {
-            BoxBody::new(Guarded {
-                body,
-                _guard: place,
-            })
-        })),
+        Ok(place) => {
+            let res = next.call(req).await?;
+            // A small body already in memory (a tile, a document) frees the place at once;
+            // a large or streamed one (a page of features) holds it until it is sent or
+            // dropped, so a client that stops reading keeps its own place taken, and its
+            // pages in memory, never anyone else's.
+            let small = match actix_web::body::MessageBody::size(res.response().body()) {
+                actix_web::body::BodySize::None => true,
+                actix_web::body::BodySize::Sized(n) => n <= HELD_BODY_BYTES,
+                actix_web::body::BodySize::Stream => false,
+            };
+            if small {
+                return Ok(res);
+            }
+            Ok(res.map_body(|_, body| {
+                BoxBody::new(Guarded {
+                    body,
+                    _guard: place,
+                })
+            }))
+        }
         Err(e) => Ok(req.error_response(e)),
     }
 }
+
+/// Bodies up to this size release their client's place when the handler ends.
+const HELD_BODY_BYTES: u64 = 1 << 20;
 
 /// Responses not yet sent to the end, bodies included: a graceful shutdown waits for them.
 /// Once draining, new requests are refused and connections closed after their response.

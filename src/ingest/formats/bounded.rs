@@ -10,8 +10,9 @@ use std::rc::Rc;
 /// Longest CSV record (line), in bytes: a WKT polygon of a county boundary fits many times.
 pub const MAX_CSV_RECORD_BYTES: u64 = 32 << 20;
 
-/// Longest JSON feature, in bytes: a Land's boundary with a million vertices fits.
-pub const MAX_JSON_FEATURE_BYTES: u64 = 128 << 20;
+/// Longest JSON (or FlatGeobuf) feature, in bytes: a Land's boundary with a million vertices
+/// fits; parsing one costs about four times its size.
+pub const MAX_JSON_FEATURE_BYTES: u64 = 64 << 20;
 
 /// Where the current record began; the parser's caller moves it after each record.
 #[derive(Debug, Clone, Default)]
