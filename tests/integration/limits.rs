@@ -574,3 +574,57 @@ async fn a_flatgeobuf_declaring_more_than_it_holds_is_refused_before_any_allocat
         .expect("the real file loads");
     assert_eq!(report.features, 45);
 }
+
+#[actix_web::test]
+async fn an_ingest_job_past_its_time_limit_fails_and_changes_nothing() {
+    let db = TestDb::new().await;
+    db.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed)
+        .await;
+    let key = key(&db).await;
+    let state = AppState::new(
+        db.pool.clone(),
+        ApiConfig {
+            ingest_time_limit: Duration::from_millis(1),
+            ..ApiConfig::default()
+        },
+    );
+    let app = test::init_service(kreisgeo::api::app(state)).await;
+    let swiss = std::fs::read(common::fixture(
+        "aed_osm_switzerland_2020-12_extract.geojson",
+    ))
+    .expect("fixture");
+    let (status, _, body) = send(
+        &app,
+        upload(
+            "/admin/datasets/aed/versions?filename=aed.geojson&kind=aed",
+            &key,
+            swiss,
+        ),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["job"]["id"].as_i64().expect("job id");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let job = loop {
+        let req = test::TestRequest::get()
+            .uri(&format!("/admin/jobs/{id}"))
+            .insert_header(("X-API-Key", key.as_str()));
+        let (_, _, job) = send(&app, req).await;
+        if job["state"] == "failed" || job["state"] == "succeeded" {
+            break job;
+        }
+        assert!(std::time::Instant::now() < deadline, "{job}");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(job["state"], "failed", "{job}");
+    assert!(
+        job["error"]["description"]
+            .as_str()
+            .unwrap_or("")
+            .contains("time limit"),
+        "{job}"
+    );
+    // The Köln AEDs are still what is served.
+    let served = common::get_json(&app, "/collections/aed/items?limit=1").await;
+    assert_eq!(served["numberMatched"], 121);
+}
