@@ -71,6 +71,11 @@ pub enum Error {
         retry_after: u64,
     },
 
+    /// The client has more requests in flight and waiting than its share allows (a flood
+    /// from one address); retry in a second.
+    #[error("{in_flight} requests from your address are being handled and {waiting} more are waiting; send fewer at once (retry in 1 s)")]
+    TooManyInFlight { in_flight: usize, waiting: usize },
+
     /// A request target longer than the server reads.
     #[error("the URL is longer than {max} bytes")]
     UriTooLong { max: usize },

@@ -183,8 +183,10 @@ struct ServeArgs {
     /// How long the catalog (DCAT and CKAN) lists a deleted dataset as deleted, in days.
     #[arg(long, env = "KREISGEO_DELETED_RETENTION_DAYS", default_value_t = 30)]
     deleted_retention_days: u32,
-    /// Requests a second one client may sustain on the public API; 0 turns the limit off.
-    #[arg(long, env = "KREISGEO_RATE_LIMIT", default_value_t = 100)]
+    /// A hard rate: requests a second one client may sustain on the public API [default:
+    /// none; --requests-per-client refuses floods, and a client asking one request at a time
+    /// is never refused].
+    #[arg(long, env = "KREISGEO_RATE_LIMIT", default_value_t = 0)]
     rate_limit: u32,
     /// Requests one client may send at once after a quiet moment.
     #[arg(long, env = "KREISGEO_RATE_BURST", default_value_t = 400)]
@@ -206,8 +208,9 @@ struct ServeArgs {
     /// Database connections of the public API.
     #[arg(long, env = "KREISGEO_DB_CONNECTIONS", default_value_t = 16)]
     db_connections: u32,
-    /// Requests of one client (address) handled at once; further ones wait for one of its
-    /// own [default: a quarter of --db-connections, at least 2].
+    /// Requests of one client (address) handled at once; eight times as many more wait for
+    /// one of its own, further ones get 429 [default: a quarter of --db-connections, at
+    /// least 2].
     #[arg(long, env = "KREISGEO_REQUESTS_PER_CLIENT")]
     requests_per_client: Option<usize>,
     /// An ingest job running longer is stopped and fails (the served version stays).

@@ -516,3 +516,77 @@ fn metadata_of_one_dataset_never_changes_anothers_triples() {
     unchanged("metadata stored in the database");
     assert!(!String::from_utf8_lossy(&catalog()).contains("pwned"));
 }
+
+/// The defaults against a flood from one address, and for the clients that page one request
+/// at a time as fast as they can (GDAL, OWSLib, harvesters): those are never refused.
+#[test]
+fn a_sequential_client_is_never_refused_a_flood_from_one_address_is() {
+    let mut portal = Portal::start("flood");
+    let parcels = portal.file("parcels.fgb").display().to_string();
+    portal.ok(&[
+        "generate", "--kind", "parcels", "--count", "2000", "--seed", "1", "--out", &parcels,
+    ]);
+    portal.ok(&[
+        "ingest",
+        &parcels,
+        "--dataset",
+        "parcels",
+        "--kind",
+        "parcels",
+    ]);
+    portal.serve(&[]);
+
+    // GDAL pages two features at a time: a thousand requests in a row, all answered.
+    let out = portal.file("parcels.gpkg").display().to_string();
+    let copied = Command::new("ogr2ogr")
+        .args(["-f", "GPKG", &out])
+        .arg(format!("OAPIF:http://127.0.0.1:{}", portal.port))
+        .args(["-oo", "PAGE_SIZE=2", "parcels"])
+        .output()
+        .expect("ogr2ogr is required (apt-get install gdal-bin)");
+    assert!(
+        copied.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&copied.stderr),
+        portal.log()
+    );
+    let info = Command::new("ogrinfo")
+        .args(["-ro", "-so", &out, "parcels"])
+        .output()
+        .expect("ogrinfo");
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(info.contains("Feature Count: 2000"), "{info}");
+
+    // 64 connections from one address at once: some are told to slow down (429 with
+    // Retry-After), none fails otherwise.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(64));
+    let url = portal.url("/collections/parcels/items?limit=1000");
+    let answers: Vec<(u16, Option<String>)> = (0..64)
+        .map(|_| {
+            let (barrier, url) = (barrier.clone(), url.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let (status, headers, _) = get(&url, &[]);
+                (status, header(&headers, "retry-after").map(str::to_string))
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect();
+    let refused = answers.iter().filter(|(s, _)| *s == 429).count();
+    assert!(refused > 0, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(s, retry)| *s == 200 || (*s == 429 && retry.as_deref() == Some("1"))),
+        "{answers:?}"
+    );
+    // The flood over, the same address is served again.
+    alive_on(&portal, "/collections/parcels/items?limit=1");
+}
+
+fn alive_on(portal: &Portal, path: &str) {
+    let (status, _, body) = get(&portal.url(path), &[]);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+}

@@ -178,10 +178,12 @@ pub fn is_host(host: &str) -> bool {
             None => (host, None),
         },
     };
+    // Underscores are no DNS, but Docker and Compose name services so (`geo_api:8080`).
     let label = |l: &str| {
         !l.is_empty()
             && l.len() <= 63
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             && !l.starts_with('-')
             && !l.ends_with('-')
     };
@@ -209,6 +211,8 @@ mod tests {
             "[::1]",
             "[::1]:8080",
             "xn--mnchen-3ya.de",
+            "geo_api:8080",
+            "GEO.Example.DE",
         ] {
             assert!(is_host(good), "{good}");
         }
@@ -227,7 +231,6 @@ mod tests {
             "[zz]:80",
             "a.de:80:80",
             "a\"b",
-            "exa_mple.de",
         ] {
             assert!(!is_host(bad), "{bad}");
         }

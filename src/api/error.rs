@@ -60,7 +60,9 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str) {
             (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType")
         }
         Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
-        Error::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests"),
+        Error::TooManyRequests { .. } | Error::TooManyInFlight { .. } => {
+            (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests")
+        }
         e if e.is_busy() => (StatusCode::SERVICE_UNAVAILABLE, "ServerBusy"),
         e if e.is_database_down() => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
         e if e.is_timeout() => (StatusCode::SERVICE_UNAVAILABLE, "Timeout"),
@@ -106,6 +108,9 @@ impl ResponseError for Error {
         match self {
             Error::TooManyRequests { retry_after, .. } => {
                 response.insert_header(("Retry-After", retry_after.to_string()));
+            }
+            Error::TooManyInFlight { .. } => {
+                response.insert_header(("Retry-After", "1"));
             }
             e if e.is_busy() => {
                 response.insert_header(("Retry-After", "1"));

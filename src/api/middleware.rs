@@ -68,11 +68,7 @@ pub fn before(req: &ServiceRequest) -> Result<()> {
     let Some(state) = req.app_data::<web::Data<AppState>>() else {
         return Ok(());
     };
-    // Links and IRIs are built from the host and scheme the request names: refuse what is not
-    // one before anything is built or cached from it.
-    if state.config.public_url.is_none() {
-        super::client::authority(req, state.config.trust_forwarded)?;
-    }
+
     // A stopping node takes nothing new but liveness checks: a load balancer retries
     // elsewhere (and `/ready` tells it to stop sending).
     if state.in_flight.is_draining() && path != "/health" {
@@ -80,6 +76,11 @@ pub fn before(req: &ServiceRequest) -> Result<()> {
     }
     if operational(path) {
         return Ok(());
+    }
+    // Links and IRIs are built from the host and scheme the request names: refuse what is not
+    // one before anything is built or cached from it (health checks build nothing).
+    if state.config.public_url.is_none() {
+        super::client::authority(req, state.config.trust_forwarded)?;
     }
     if let Some(limit) = &state.rate_limit {
         limit.check(req)?;

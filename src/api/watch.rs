@@ -83,7 +83,12 @@ async fn ping_direct(options: &sqlx::postgres::PgConnectOptions) -> bool {
         connection.close().await
     })
     .await;
-    matches!(answered, Ok(Ok(())))
+    match answered {
+        Ok(Ok(())) => true,
+        // "Too many connections": the server answers; it is full, not down.
+        Ok(Err(sqlx::Error::Database(e))) => e.code().as_deref() == Some("53300"),
+        _ => false,
+    }
 }
 
 /// How often the heartbeat asks while the database is up, and how long it waits.

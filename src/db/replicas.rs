@@ -231,9 +231,16 @@ impl ReadRouter {
         };
         self.replicas[index].reads.fetch_add(1, Ordering::Relaxed);
         match read(reader.pool).await {
-            Err(e) if e.is_database_down() || is_recovery_conflict(&e) || is_missing_table(&e) => {
+            // A replica whose pool gives no connection in time (a stopped server shows so:
+            // the pool keeps trying to connect) is taken out until its probe answers again.
+            Err(e)
+                if e.is_database_down()
+                    || e.is_busy()
+                    || is_recovery_conflict(&e)
+                    || is_missing_table(&e) =>
+            {
                 let replica = &self.replicas[index];
-                if e.is_database_down() {
+                if e.is_database_down() || e.is_busy() {
                     self.take_out(replica, &e.to_string());
                 }
                 tracing::info!(replica = %replica.name, error = %e, "read retried on the primary");

@@ -17,7 +17,8 @@ use crate::error::{Error, Result};
 /// the planner's work explode.
 pub const MAX_NODES: usize = 200;
 
-/// Deepest nesting of parentheses in a cql2-text filter.
+/// Deepest nesting in a cql2-text filter: parentheses and the prefix operators (NOT, -, +)
+/// stacked on a term count alike.
 pub const MAX_DEPTH: usize = 32;
 
 /// The name of the geometry in filters and queryables.
@@ -110,13 +111,6 @@ pub enum GeometryLiteral {
 /// Compiles a CQL2 filter against `version`'s columns.
 pub fn compile(spec: &FilterSpec, version: &Version) -> Result<Predicate> {
     let expr = parse(spec)?;
-    let nodes = count_nodes(&expr);
-    if nodes > MAX_NODES {
-        return Err(Error::invalid(
-            "filter",
-            format!("{nodes} terms; at most {MAX_NODES} are allowed"),
-        ));
-    }
     Compiler {
         version,
         crs: &spec.crs,
@@ -325,23 +319,53 @@ fn parse(spec: &FilterSpec) -> Result<Expr> {
         FilterLang::Cql2Text => format!("({})", spec.text),
         FilterLang::Cql2Json => spec.text.clone(),
     };
-    // The parser has `unreachable!`s; a request must never take a worker down with it.
-    let parsed = std::panic::catch_unwind(move || match lang {
-        FilterLang::Cql2Text => cql2::parse_text(&text).map_err(|e| e.to_string()),
-        FilterLang::Cql2Json => cql2::parse_json(&text).map_err(|e| e.to_string()),
+    // The shape check above refuses what anyone would write past the limits, with a clear
+    // message; what slips past it (cql2 reads `notnot…x` and `1or1or…` without word
+    // boundaries) still cannot take the server down: pest stops after a bounded number of
+    // rule calls (its grammar backtracks exponentially on nested parentheses), and the parse
+    // and every walk of a tree larger than MAX_NODES run on a thread with a stack that no
+    // URL-sized input can exhaust. The tree that comes back has at most MAX_NODES nodes.
+    PEST_LIMIT.call_once(|| pest::set_call_limit(std::num::NonZeroUsize::new(PEST_CALLS)));
+    let parsed = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("cql2-parse".into())
+            .stack_size(PARSE_STACK_BYTES)
+            .spawn_scoped(scope, move || {
+                let expr = match lang {
+                    FilterLang::Cql2Text => cql2::parse_text(&text).map_err(|e| e.to_string()),
+                    FilterLang::Cql2Json => cql2::parse_json(&text).map_err(|e| e.to_string()),
+                }
+                .map_err(|e| format!("not valid {}: {e}", lang.as_str()))?;
+                match count_nodes(&expr) {
+                    n if n > MAX_NODES => {
+                        Err(format!("{n} terms; at most {MAX_NODES} are allowed"))
+                    }
+                    _ => Ok(expr),
+                }
+            })
+            .map(|thread| thread.join())
     });
     match parsed {
-        Ok(Ok(expr)) => Ok(expr),
-        Ok(Err(message)) => Err(Error::invalid(
-            "filter",
-            format!("not valid {}: {message}", lang.as_str()),
-        )),
-        Err(_) => Err(Error::invalid(
+        Ok(Ok(Ok(expr))) => Ok(expr),
+        Ok(Ok(Err(message))) => Err(Error::invalid("filter", message)),
+        // The parser has `unreachable!`s: a panic is a malformed filter.
+        Ok(Err(_)) => Err(Error::invalid(
             "filter",
             format!("not valid {}", lang.as_str()),
         )),
+        Err(e) => Err(Error::Busy(format!("cannot start a parser thread: {e}"))),
     }
 }
+
+/// Rule calls pest may make for one filter: the largest filters of the tests (a polygon of 400
+/// points, 50 comparisons, 31 nested parentheses) pass with a fifth of it; parentheses that
+/// make the grammar backtrack would need billions.
+const PEST_CALLS: usize = 1_000_000;
+
+static PEST_LIMIT: std::sync::Once = std::sync::Once::new();
+
+/// Stack of the parser thread (address space, touched only as deep as a parse goes).
+const PARSE_STACK_BYTES: usize = 256 << 20;
 
 /// The geometry as WKT PostGIS will accept: read into `geo` types (which close rings), checked
 /// for enough points (PostGIS would fail the whole query otherwise), written back.
@@ -469,8 +493,19 @@ fn text_shape(text: &str) -> Option<Shape> {
                     geometry = None;
                 }
             }
-            _ if geometry.is_some() => {}
+            // Coordinates only; anything else ends the geometry (pest would read
+            // `POINT(---…1)` as a function call, so nothing may hide in there).
+            c if geometry.is_some()
+                && (c.is_ascii_digit()
+                    || c.is_whitespace()
+                    || matches!(c, '.' | ',' | 'e' | 'E' | 'Z' | 'M' | 'z' | 'm')
+                    || (matches!(c, '-' | '+')
+                        && text[at + 1..]
+                            .chars()
+                            .next()
+                            .is_some_and(|n| n.is_ascii_digit() || n == '.'))) => {}
             c if c.is_alphanumeric() || c == '_' => {
+                geometry = None;
                 let mut end = at + c.len_utf8();
                 while let Some(&(i, n)) = chars.peek() {
                     if !(n.is_alphanumeric() || matches!(n, '_' | '.' | ':')) {
@@ -484,10 +519,12 @@ fn text_shape(text: &str) -> Option<Shape> {
                     "not" => {
                         shape.operators += 1;
                         run += 1;
+                        geometry_next = false;
                     }
                     "and" | "or" | "between" | "like" | "in" | "is" | "div" => {
                         shape.operators += 1;
                         run = 0;
+                        geometry_next = false;
                     }
                     w => {
                         // Z, M and ZM may stand between the type and its coordinates.
@@ -1116,6 +1153,34 @@ mod tests {
         assert!(refusal(&json(&json_and)).contains("operators"));
     }
 
+    /// What the shape check does not see (cql2 reads keywords without word boundaries, and
+    /// would read `POINT(…)` as a function call) is still refused, not recursed into.
+    #[test]
+    fn filters_that_hide_their_depth_from_the_shape_check_are_still_refused() {
+        let deep = 5_000;
+        for hidden in [
+            format!("S_INTERSECTS(geometry, POINT({}1 2))", "-".repeat(deep)),
+            format!("point AND ({}1 = 1)", "-".repeat(deep)),
+            format!("{}flur = 1", "not".repeat(deep)),
+            format!("flur = 1{}", "or1".repeat(deep)),
+            format!("flur = 1{}", "oR flur = 1".repeat(deep / 4)),
+            format!("flur = 2{}", "^2".repeat(deep)),
+        ] {
+            let message = refusal(&text(&hidden));
+            assert!(
+                ["nested", "operators", "terms", "not valid"]
+                    .iter()
+                    .any(|m| message.contains(m)),
+                "{message}"
+            );
+        }
+        // Parentheses that make the grammar backtrack at every level: stopped by the call
+        // limit, not after 2^31 parses.
+        let backtracking = format!("{}1{}", "(".repeat(31), ",1)".repeat(31));
+        let message = refusal(&text(&backtracking));
+        assert!(message.contains("not valid"), "{message}");
+    }
+
     /// Filters up to the limits still parse: the bounds cut off only what no one writes.
     #[test]
     fn filters_within_the_limits_parse() {
@@ -1127,8 +1192,9 @@ mod tests {
             ")".repeat(MAX_DEPTH - 1)
         );
         assert!(parse(&text(&parens)).is_ok());
-        let chain = format!("flur = 1{}", " AND flur = 1".repeat(MAX_NODES / 2 - 1));
-        assert!(parse(&text(&chain)).is_ok());
+        // Fifty comparisons under AND: 199 terms.
+        let chain = format!("flur = 1{}", " AND flur = 1".repeat(MAX_NODES / 4 - 1));
+        assert!(parse(&text(&chain)).is_ok(), "{:?}", parse(&text(&chain)));
         // Signs in a geometry are coordinates, not operators.
         let ring: Vec<String> = (0..400)
             .map(|i| format!("-{}.5 -{}.25", i % 7, i % 5))

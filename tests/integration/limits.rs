@@ -96,6 +96,20 @@ async fn geopackages_run_no_sql_of_their_own() {
     let message = refused(&db, request).await;
     assert!(message.contains("not an ordinary table"), "{message}");
 
+    // A virtual table runs a module's code (however its CREATE is spelt).
+    let virtual_table = geopackage(
+        "virtual.gpkg",
+        &format!(
+            "CREATE  /* */ VIRTUAL TABLE vt USING rtree(fid, minx, maxx, miny, maxy); {}",
+            layer("vt")
+        ),
+    );
+    let mut request = IngestRequest::new(&virtual_table, "vt");
+    request.read.layer = Some("vt".into());
+    let message = refused(&db, request).await;
+    assert!(message.contains("not an ordinary table"), "{message}");
+    let _ = std::fs::remove_file(virtual_table);
+
     // gpkg_contents itself a view that points the reader anywhere.
     let contents = geopackage(
         "contents.gpkg",

@@ -96,17 +96,15 @@ impl RowClock {
 /// Refuses a name of `gpkg_contents` that is not an ordinary table of the file (a view runs
 /// SQL; a virtual table, a module's code).
 fn require_table(conn: &Connection, name: &str) -> Result<(), IngestError> {
-    let sql: Option<String> = conn
+    let kind: Option<String> = conn
         .query_row(
-            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+            "SELECT type FROM pragma_table_list WHERE schema = 'main' AND name = ?1",
             [name],
             |r| r.get(0),
         )
         .ok();
-    match sql {
-        Some(sql) if !sql.trim_start().to_ascii_uppercase().starts_with("CREATE VIRTUAL") => {
-            Ok(())
-        }
+    match kind.as_deref() {
+        Some("table") => Ok(()),
         _ => Err(IngestError::Parse {
             message: format!(
                 "GeoPackage: '{name}' is not an ordinary table (views and virtual tables are not read)"
