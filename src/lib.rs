@@ -19,6 +19,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod logging;
 pub mod metrics;
+pub mod negotiate;
 pub mod ogc;
 pub mod opendata;
 pub mod tiles;

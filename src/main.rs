@@ -65,9 +65,11 @@ struct Cli {
 enum Command {
     /// Serve the API (OGC API Features, vector tiles, OpenAPI).
     Serve(Box<ServeArgs>),
-    /// Load a file (GeoJSON, FlatGeobuf) as a new version of a dataset and serve it.
+    /// Load a file as a new version of a dataset and serve it: GeoJSON, GeoJSONSeq,
+    /// FlatGeobuf, CSV (coordinates or WKT), GeoPackage, Shapefile (.shp or zipped) or an
+    /// Overpass API JSON answer.
     Ingest {
-        /// The file to load.
+        /// The file to load (the format is detected from its content and name).
         file: PathBuf,
         /// Dataset id: a-z, 0-9, '_' and '-'; it becomes the collection id.
         #[arg(long)]
@@ -1085,7 +1087,9 @@ impl Progress for CliProgress {
     fn features(&self, done: u64) {
         match &self.bar {
             Some(bar) => bar.set_position(done),
-            None if done % 100_000 == 0 => tracing::info!(features = done, "ingest progress"),
+            None if done.is_multiple_of(100_000) => {
+                tracing::info!(features = done, "ingest progress")
+            }
             None => {}
         }
     }

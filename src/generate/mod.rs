@@ -191,7 +191,10 @@ fn parcel_attributes(i: i64, j: i64, polygon: Polygon<f64>, r: &mut SplitMix64) 
     let gemarkung = 2400 + (bi / 8) * 40 + (bj / 8);
     let flur = 1 + (bi % 8) * 8 + (bj % 8);
     let zaehler = 1 + (i % 64) * 64 + (j % 64);
-    let nenner = (r.next_u64() % 4 == 0).then(|| 1 + (r.next_u64() % 20) as i64);
+    let nenner = r
+        .next_u64()
+        .is_multiple_of(4)
+        .then(|| 1 + (r.next_u64() % 20) as i64);
     let key = format!(
         "03{gemarkung:04}{flur:03}{zaehler:05}{}__",
         nenner.map_or_else(|| "____".to_string(), |n| format!("{n:04}"))
@@ -311,8 +314,8 @@ fn aed(n: usize, c: Coord<f64>, r: &mut SplitMix64) -> GenFeature {
         "Sparkasse Lüneburg",
     ];
     let pick = |r: &mut SplitMix64, n: usize| (r.next_u64() % n as u64) as usize;
-    let indoor = r.next_u64() % 3 != 0;
-    let legacy = r.next_u64() % 20 == 0;
+    let indoor = !r.next_u64().is_multiple_of(3);
+    let legacy = r.next_u64().is_multiple_of(20);
     GenFeature {
         values: vec![
             Some(Value::Int(9_000_000_000 + n as i64)),

@@ -117,14 +117,21 @@ pub const HTML: &str = "text/html; charset=utf-8";
 
 /// Whether `text/html` comes before any JSON type in `Accept` (browsers list it first).
 pub fn prefers_html(accept: Option<&str>) -> bool {
-    let Some(accept) = accept else { return false };
-    let html = accept.find("text/html");
-    let json = accept.find("json");
-    match (html, json) {
-        (Some(h), Some(j)) => h < j,
-        (Some(_), None) => true,
-        _ => false,
-    }
+    // Every machine format kreisgeo serves competes with HTML; a tie goes to the one the
+    // client named first, `*/*` alone to a machine format.
+    const OFFERS: &[(&str, bool)] = &[
+        ("application/json", false),
+        ("application/geo+json", false),
+        ("application/ld+json", false),
+        ("application/rdf+xml", false),
+        ("text/turtle", false),
+        ("text/csv", false),
+        ("application/flatgeobuf", false),
+        ("application/schema+json", false),
+        ("application/vnd.oai.openapi+json", false),
+        ("text/html", true),
+    ];
+    crate::negotiate::media(accept, OFFERS).unwrap_or(false)
 }
 
 /// `s` safe as HTML text and attribute value.

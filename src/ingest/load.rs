@@ -374,7 +374,7 @@ impl super::normalize::FeatureSink for Streaming<'_> {
                 self.problem(fid, &check.field, reason);
             }
         }
-        if rows % 10_000 == 0 {
+        if rows.is_multiple_of(10_000) {
             self.progress.features(rows);
         }
         Ok(())

@@ -47,7 +47,7 @@ pub enum IngestError {
         source: std::io::Error,
     },
 
-    #[error("{path}: unknown format (expected GeoJSON, GeoJSONSeq, FlatGeobuf or CSV)")]
+    #[error("{path}: unknown format (expected GeoJSON, GeoJSONSeq, FlatGeobuf, CSV, GeoPackage, a Shapefile or Overpass JSON)")]
     UnknownFormat { path: String },
 
     #[error("{message}")]

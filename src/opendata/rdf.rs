@@ -61,17 +61,16 @@ impl RdfFormat {
                 )),
             };
         }
-        let accept = accept.unwrap_or("");
-        Ok(Self::ALL
-            .into_iter()
-            .filter_map(|f| {
-                let position = accept.find(f.media_type())?;
-                Some((position, f))
-            })
-            .min_by_key(|(position, _)| *position)
-            .map(|(_, f)| f)
-            .or_else(|| accept.contains("application/json").then_some(Self::JsonLd))
-            .unwrap_or(Self::RdfXml))
+        Ok(crate::negotiate::media(
+            accept,
+            &[
+                (Self::RdfXml.media_type(), Self::RdfXml),
+                (Self::Turtle.media_type(), Self::Turtle),
+                (Self::JsonLd.media_type(), Self::JsonLd),
+                ("application/json", Self::JsonLd),
+            ],
+        )
+        .unwrap_or(Self::RdfXml))
     }
 
     /// Writes `triples` in this serialisation.

@@ -335,6 +335,29 @@ async fn ckan_action_api_in_ckan_shapes() {
     let full = get_json(&app, "/api/3/action/organization_list?all_fields=true").await;
     assert_eq!(full["result"][0]["package_count"], 2);
     assert_eq!(full["result"][0]["id"], package["organization"]["id"]);
+    // organization_show, as the stock CKAN harvester asks: by name or id, with its datasets.
+    for id in [org.as_str(), full["result"][0]["id"].as_str().expect("id")] {
+        let shown = get_json(
+            &app,
+            &format!("/api/3/action/organization_show?id={id}&include_datasets=true"),
+        )
+        .await;
+        assert_eq!(shown["success"], true, "{shown}");
+        assert_eq!(shown["result"]["name"], org.as_str());
+        assert_eq!(shown["result"]["package_count"], 2);
+        let names: Vec<&str> = shown["result"]["packages"]
+            .as_array()
+            .expect("packages")
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert_eq!(names.len(), 2, "{shown}");
+    }
+    let (code, body) = get_status(&app, "/api/3/action/organization_show?id=nope").await;
+    assert_eq!(
+        (code, body["error"]["__type"].as_str()),
+        (404, Some("Not Found Error"))
+    );
     let status = get_json(&app, "/api/3/action/status_show").await;
     assert_eq!(status["result"]["ckan_version"], "2.10.4");
     assert!(status["result"]["site_url"].is_string());

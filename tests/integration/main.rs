@@ -15,6 +15,7 @@ mod filter;
 mod gdal;
 mod ingest;
 mod limits;
+mod negotiation;
 mod openapi;
 mod policy;
 mod security;

@@ -1,5 +1,6 @@
 //! `GET|POST /api/3/action/{action}`: the CKAN Action API subset harvesters use —
-//! package_list, package_show, package_search, organization_list, status_show — in CKAN 2.10's
+//! package_list, package_show, package_search, organization_list, organization_show,
+//! status_show — in CKAN 2.10's
 //! JSON shapes. Parameters come from the query string (GET) or a JSON or form body (POST), as
 //! CKAN accepts them.
 
@@ -25,11 +26,11 @@ type Params = Map<String, Json>;
 /// `package_list` (limit, offset), `package_show` (id: name or UUID; a deleted dataset shows
 /// with `state` "deleted" for the retention time), `package_search` (q, fq with
 /// `organization:`, `tags:`, `name:`, `res_format:` and `metadata_modified:[FROM TO TO]`, rows
-/// up to 1000, start, sort, include_deleted), `organization_list` (all_fields), `status_show` —
-/// in CKAN 2.10's envelope `{"help", "success", "result"}`.
+/// up to 1000, start, sort, include_deleted), `organization_list` (all_fields),
+/// `organization_show` (id, include_datasets), `status_show` — in CKAN 2.10's envelope `{"help", "success", "result"}`.
 #[utoipa::path(
     tag = TAG_OPEN_DATA,
-    params(("action" = String, Path, description = "package_list, package_show, package_search, organization_list or status_show", example = "package_search")),
+    params(("action" = String, Path, description = "package_list, package_show, package_search, organization_list, organization_show or status_show", example = "package_search")),
     responses(
         (status = 200, description = "`{\"help\", \"success\": true, \"result\"}`"),
         (status = 400, description = "Unknown action"),
@@ -61,7 +62,7 @@ pub async fn get_action(
 /// The same actions with their parameters as a JSON object (as ckanapi sends them) or a form.
 #[utoipa::path(
     tag = TAG_OPEN_DATA,
-    params(("action" = String, Path, description = "package_list, package_show, package_search, organization_list or status_show", example = "package_search")),
+    params(("action" = String, Path, description = "package_list, package_show, package_search, organization_list, organization_show or status_show", example = "package_search")),
     request_body(content = Object, content_type = "application/json"),
     responses(
         (status = 200, description = "`{\"help\", \"success\": true, \"result\"}`"),
@@ -214,22 +215,31 @@ async fn result(
         }
         "organization_list" => {
             let (publisher, packages, _) = packages(state, &base).await?;
-            let created = packages
-                .iter()
-                .filter_map(|p| p["metadata_created"].as_str())
-                .min()
-                .map(|t| t.trim_end_matches(".000000").to_string() + "Z")
-                .unwrap_or_else(crate::time::now_rfc3339);
-            let mut org = ckan::organization(&publisher, &created);
+            let org = full_organization(&publisher, &packages);
             Ok(if flag(params, "all_fields") {
-                if let Some(o) = org.as_object_mut() {
-                    o.insert("package_count".into(), json!(packages.len()));
-                    o.insert("display_name".into(), json!(publisher.name));
-                }
                 json!([org])
             } else {
                 json!([org["name"]])
             })
+        }
+        // The stock CKAN harvester asks for the source's organization by name or id.
+        "organization_show" => {
+            let id = text(params, "id")
+                .ok_or_else(|| Error::invalid("id", "Missing value"))?
+                .to_string();
+            let (publisher, packages, _) = packages(state, &base).await?;
+            let mut org = full_organization(&publisher, &packages);
+            if org["name"] != id.as_str() && org["id"] != id.as_str() {
+                return Err(Error::not_found("organization", id));
+            }
+            if flag(params, "include_datasets") {
+                if let Some(o) = org.as_object_mut() {
+                    // As CKAN: at most 1,000, the rest by package_search.
+                    let listed: Vec<Json> = packages.into_iter().take(1000).collect();
+                    o.insert("packages".into(), Json::Array(listed));
+                }
+            }
+            Ok(org)
         }
         "status_show" => {
             let publisher = repo::publisher::<Publisher>(&state.pool)
@@ -249,10 +259,26 @@ async fn result(
             "action",
             format!(
                 "Action name not known: {other}; kreisgeo answers package_list, package_show, \
-                 package_search, organization_list and status_show"
+                 package_search, organization_list, organization_show and status_show"
             ),
         )),
     }
+}
+
+/// The county as CKAN organization, with the fields `all_fields` and `organization_show` add.
+fn full_organization(publisher: &Publisher, packages: &[Json]) -> Json {
+    let created = packages
+        .iter()
+        .filter_map(|p| p["metadata_created"].as_str())
+        .min()
+        .map(|t| t.trim_end_matches(".000000").to_string() + "Z")
+        .unwrap_or_else(crate::time::now_rfc3339);
+    let mut org = ckan::organization(publisher, &created);
+    if let Some(o) = org.as_object_mut() {
+        o.insert("package_count".into(), json!(packages.len()));
+        o.insert("display_name".into(), json!(publisher.name));
+    }
+    org
 }
 
 /// package_search over the packages: `q` (words that must all occur in name, title, notes or

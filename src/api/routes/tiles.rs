@@ -81,28 +81,21 @@ pub async fn get_tile(
 /// The stored coding the client takes, most compact first (`Accept-Encoding`; q=0 refuses).
 pub fn negotiate(req: &HttpRequest) -> Coding {
     // Read in place: this runs for every tile, most of them cache hits.
-    let takes = |name: &str| {
-        req.headers()
-            .get_all(header::ACCEPT_ENCODING)
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|part| {
-                let mut it = part.split(';');
-                let coding = it.next().unwrap_or_default().trim();
-                let refused = it.any(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|q| q.trim().parse::<f32>().ok())
-                        == Some(0.0)
-                });
-                !refused && (coding.eq_ignore_ascii_case(name) || coding == "*")
-            })
+    let mut headers = req
+        .headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .filter_map(|v| v.to_str().ok());
+    let Some(first) = headers.next() else {
+        return Coding::Identity;
     };
-    if takes("br") {
-        Coding::Brotli
-    } else if takes("gzip") {
-        Coding::Gzip
-    } else {
-        Coding::Identity
-    }
+    const OFFERS: &[(&str, Coding)] = &[("br", Coding::Brotli), ("gzip", Coding::Gzip)];
+    let chosen = match headers.next() {
+        None => crate::negotiate::coding(first, OFFERS),
+        // Rare: the list split over several header lines.
+        Some(second) => {
+            let joined: Vec<&str> = [first, second].into_iter().chain(headers).collect();
+            crate::negotiate::coding(&joined.join(","), OFFERS)
+        }
+    };
+    chosen.unwrap_or(Coding::Identity)
 }

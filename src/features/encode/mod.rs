@@ -36,13 +36,17 @@ impl ItemsFormat {
                 "f",
                 format!("unsupported format '{other}'; supported: json, csv, fgb, html"),
             )),
-            None => Ok(match accept {
-                a if crate::html::prefers_html(a) => Self::Html,
-                Some(a) if a.contains("geo+json") => Self::GeoJson,
-                Some(a) if a.contains("application/flatgeobuf") => Self::FlatGeobuf,
-                Some(a) if a.contains("text/csv") => Self::Csv,
-                _ => Self::GeoJson,
-            }),
+            None => Ok(crate::negotiate::media(
+                accept,
+                &[
+                    ("application/geo+json", Self::GeoJson),
+                    ("application/json", Self::GeoJson),
+                    ("application/flatgeobuf", Self::FlatGeobuf),
+                    ("text/csv", Self::Csv),
+                    ("text/html", Self::Html),
+                ],
+            )
+            .unwrap_or(Self::GeoJson)),
         }
     }
 
