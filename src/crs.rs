@@ -166,9 +166,111 @@ impl ApiCrs {
     }
 }
 
+/// The EPSG code a WKT (OGC WKT1 or ESRI, as `.prj` files and GeoPackages hold it)
+/// describes: the AUTHORITY of the outermost CRS, else its name, for the systems German data
+/// comes in (ETRS89/UTM, DHDN/Gauß-Krüger, WGS 84, Web Mercator).
+pub fn epsg_from_wkt(wkt: &str) -> Option<i32> {
+    let upper = wkt.to_uppercase();
+    // Only an AUTHORITY directly inside the outermost brackets names the CRS; a datum's or a
+    // spheroid's (EPSG:6314, 7004) sits deeper.
+    let mut depth = 0usize;
+    let mut top_level = None;
+    for (i, b) in upper.bytes().enumerate() {
+        match b {
+            b'[' | b'(' => depth += 1,
+            b']' | b')' => depth = depth.saturating_sub(1),
+            b'A' if depth == 1 && upper[i..].starts_with("AUTHORITY[\"EPSG\",") => {
+                top_level = Some(i)
+            }
+            _ => {}
+        }
+    }
+    if let Some(pos) = top_level {
+        let code: String = upper[pos + 17..]
+            .chars()
+            .skip_while(|c| !c.is_ascii_digit())
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if let Ok(code) = code.parse() {
+            return Some(code);
+        }
+    }
+    let name = upper
+        .split('"')
+        .nth(1)?
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    let zone = |prefix: &str| {
+        name.strip_prefix(prefix)
+            .and_then(|z| z.trim_end_matches('N').parse::<i32>().ok())
+    };
+    if let Some(z) = zone("ETRS1989UTMZONE").or_else(|| zone("ETRS89UTMZONE")) {
+        return (28..=38).contains(&z).then_some(25800 + z);
+    }
+    for prefix in [
+        "DHDN3DEGREEGAUSSKRUGERZONE",
+        "DHDN3DEGREEGAUSSZONE",
+        "DHDNGAUSSKRUGERZONE",
+    ] {
+        if let Some(z) = zone(prefix) {
+            return (2..=5).contains(&z).then_some(31464 + z);
+        }
+    }
+    match name.as_str() {
+        "WGS1984WEBMERCATORAUXILIARYSPHERE" | "WGS84PSEUDOMERCATOR" => Some(3857),
+        "GCSWGS1984" | "WGS84" => Some(4326),
+        "GCSETRS1989" | "ETRS89" => Some(4258),
+        _ => None,
+    }
+}
+
+/// The name a WKT gives its CRS, for messages.
+pub fn wkt_name(wkt: &str) -> Option<&str> {
+    wkt.split('"').nth(1).filter(|n| !n.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{parse, ApiCrs};
+    #[test]
+    fn prj_names_of_german_crs() {
+        // The .prj of BKG's VG5000, without its AUTHORITY.
+        let gk3 =
+            "PROJCS[\"DHDN_3_Degree_Gauss_Zone_3\",GEOGCS[\"GCS_Deutsches_Hauptdreiecksnetz\"],\
+                   PROJECTION[\"Gauss_Kruger\"],UNIT[\"Meter\",1.0]]";
+        assert_eq!(epsg_from_wkt(gk3), Some(31467));
+        assert_eq!(
+            epsg_from_wkt("PROJCS[\"ETRS_1989_UTM_Zone_32N\",GEOGCS[\"GCS_ETRS_1989\"]]"),
+            Some(25832)
+        );
+        assert_eq!(
+            epsg_from_wkt("PROJCS[\"ETRS89 / UTM zone 33N\",GEOGCS[\"ETRS89\"]]"),
+            Some(25833)
+        );
+        assert_eq!(
+            epsg_from_wkt("PROJCS[\"DHDN_3_Degree_Gauss_Kruger_zone_4\",GEOGCS[\"x\"]]"),
+            Some(31468)
+        );
+        assert_eq!(
+            epsg_from_wkt("GEOGCS[\"GCS_WGS_1984\",DATUM[\"D_WGS_1984\"]]"),
+            Some(4326)
+        );
+        assert_eq!(
+            epsg_from_wkt(
+                "PROJCS[\"x\",GEOGCS[\"y\",AUTHORITY[\"EPSG\",\"4326\"]],AUTHORITY[\"EPSG\",\"25832\"]]"
+            ),
+            Some(25832)
+        );
+        assert_eq!(epsg_from_wkt("PROJCS[\"Something_Else\"]"), None);
+        // What GDAL writes into a GeoPackage from that .prj: authorities on the datum and
+        // spheroid only, none on the CRS.
+        let gdal = "PROJCS[\"DHDN / 3-degree Gauss-Kruger zone 3\",GEOGCS[\"DHDN\",\
+            DATUM[\"Deutsches_Hauptdreiecksnetz\",SPHEROID[\"Bessel 1841\",6377397.155,\
+            299.1528128,AUTHORITY[\"EPSG\",\"7004\"]],AUTHORITY[\"EPSG\",\"6314\"]],\
+            PRIMEM[\"Greenwich\",0],UNIT[\"Degree\",0.0174532925199433]],\
+            PROJECTION[\"Transverse_Mercator\"],UNIT[\"metre\",1]]";
+        assert_eq!(epsg_from_wkt(gdal), Some(31467));
+    }
+
+    use super::{epsg_from_wkt, parse, ApiCrs};
 
     #[test]
     fn api_crs() {

@@ -64,6 +64,9 @@ pub enum IngestError {
     #[error("the file declares no CRS; give one with --crs (e.g. --crs EPSG:25832)")]
     MissingCrs,
 
+    #[error("the file's CRS \"{0}\" matches no EPSG code; give the code with --crs (e.g. --crs EPSG:25832)")]
+    UnmatchedCrs(String),
+
     #[error("unknown CRS EPSG:{0} (not in PostGIS's spatial_ref_sys)")]
     UnknownCrs(i32),
 
@@ -237,6 +240,8 @@ struct Survey {
     has_z: bool,
     /// Whether the whole file was read, not only its first [`SURVEY_FEATURES`] features.
     complete: bool,
+    /// The name of a CRS the file declares that matches no EPSG code.
+    unmatched_crs: Option<String>,
 }
 
 /// Loads `req.path` as a new version of `req.dataset` and switches to it.
@@ -357,11 +362,12 @@ async fn load_surveyed(
         return Err(IngestError::Empty.into());
     }
     let reader_default = formats::open(format, &req.path, &req.read).default_crs();
-    let srid = req
-        .crs
-        .or(survey.crs)
-        .or(reader_default)
-        .ok_or(IngestError::MissingCrs)?;
+    let srid = req.crs.or(survey.crs).or(reader_default).ok_or_else(|| {
+        match survey.unmatched_crs.clone() {
+            Some(name) => IngestError::UnmatchedCrs(name),
+            None => IngestError::MissingCrs,
+        }
+    })?;
     let mut columns = survey.inferrer.columns();
     let checks = profile::apply(req.kind, &mut columns, &req.mappings)?;
     let watch = (!survey.complete).then(|| {
@@ -420,12 +426,14 @@ fn survey(
         Err(e) => return Err(e),
     };
     let has_z = normalizer.saw_z();
+    let unmatched_crs = normalizer.unmatched_crs().map(str::to_string);
     drop(normalizer);
     Ok(Survey {
         inferrer,
         crs,
         has_z,
         complete,
+        unmatched_crs,
     })
 }
 

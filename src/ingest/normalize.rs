@@ -103,6 +103,8 @@ pub struct Normalizer<'a> {
     failure: Option<IngestError>,
     /// Geometry collections open around the current part.
     collections: usize,
+    /// A CRS the file declares by a description that matches no EPSG code.
+    unmatched_crs: Option<String>,
 }
 
 /// Deepest nesting of geometry collections a file may have (real data has one level, rarely
@@ -122,6 +124,7 @@ impl<'a> Normalizer<'a> {
             declared_crs: None,
             failure: None,
             collections: 0,
+            unmatched_crs: None,
         }
     }
 
@@ -144,6 +147,18 @@ impl<'a> Normalizer<'a> {
     /// where the format allows), so that a pass stopped early still learns it.
     pub fn declare_crs(&mut self, srid: i32) {
         self.declared_crs = Some(srid);
+    }
+
+    /// Records a CRS the file describes (WKT) that matches no EPSG code, named for the error
+    /// that asks for `--crs`.
+    pub fn declare_unmatched_crs(&mut self, wkt: &str) {
+        let name = crate::crs::wkt_name(wkt).unwrap_or("without a name");
+        tracing::warn!(crs = name, "the file's CRS matches no EPSG code");
+        self.unmatched_crs = Some(name.to_string());
+    }
+
+    pub fn unmatched_crs(&self) -> Option<&str> {
+        self.unmatched_crs.as_deref()
     }
 
     /// The CRS the reader declared so far.

@@ -1295,3 +1295,80 @@ async fn a_file_that_is_one_feature_is_a_collection_of_one() {
     assert!(err.to_string().contains("features"), "{err}");
     let _ = std::fs::remove_file(path);
 }
+
+/// GDAL writes a CRS it cannot identify (the ESRI `.prj` of BKG's VG5000 in Gauß-Krüger)
+/// into a GeoPackage as organisation NONE with only its WKT, and into a FlatGeobuf header
+/// as code 0 with its WKT; both are read as EPSG:31467, with or without GDAL's knowing it.
+#[actix_web::test]
+async fn a_crs_given_only_as_wkt_is_recognised() {
+    let db = TestDb::new().await;
+    let dir = common::scratch_root().join(format!("wkt-crs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let prj = dir.join("vg5000.prj");
+    std::fs::write(
+        &prj,
+        "PROJCS[\"DHDN_3_Degree_Gauss_Zone_3\",GEOGCS[\"GCS_Deutsches_Hauptdreiecksnetz\",\
+         DATUM[\"D_Deutsches_Hauptdreiecksnetz\",SPHEROID[\"Bessel_1841\",6377397.155,299.1528128]],\
+         PRIMEM[\"Greenwich\",0.0],UNIT[\"Degree\",0.0174532925199433]],PROJECTION[\"Gauss_Kruger\"],\
+         PARAMETER[\"False_Easting\",3500000.0],PARAMETER[\"False_Northing\",0.0],\
+         PARAMETER[\"Central_Meridian\",9.0],PARAMETER[\"Scale_Factor\",1.0],\
+         PARAMETER[\"Latitude_Of_Origin\",0.0],UNIT[\"Meter\",1.0]]",
+    )
+    .expect("prj");
+    let zip = common::fixture("kreise_niedersachsen_31467.zip");
+    for (driver, name) in [("GPKG", "kreise.gpkg"), ("FlatGeobuf", "kreise.fgb")] {
+        let out = dir.join(name);
+        let _ = std::fs::remove_file(&out);
+        let status = std::process::Command::new("ogr2ogr")
+            .args(["-f", driver])
+            .arg(&out)
+            .arg(format!("/vsizip/{}", zip.display()))
+            .arg("-a_srs")
+            .arg(&prj)
+            .args(["-nlt", "PROMOTE_TO_MULTI"])
+            .status()
+            .expect("ogr2ogr is required (apt-get install gdal-bin)");
+        assert!(status.success(), "{driver}");
+        let report = db
+            .try_ingest(IngestRequest::new(
+                &out,
+                format!("kreise-{}", driver.to_lowercase()),
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("{driver}: {e}"));
+        assert_eq!(report.source_crs, Some(31467), "{driver}");
+        assert_eq!(report.features, 45, "{driver}");
+    }
+    // A CRS that is no EPSG code: refused, named, with what to do.
+    let own = dir.join("own.prj");
+    std::fs::write(
+        &own,
+        "PROJCS[\"Kreis_Lambert\",GEOGCS[\"GCS_ETRS_1989\",DATUM[\"D_ETRS_1989\",\
+         SPHEROID[\"GRS_1980\",6378137.0,298.257222101]],PRIMEM[\"Greenwich\",0.0],\
+         UNIT[\"Degree\",0.0174532925199433]],PROJECTION[\"Lambert_Conformal_Conic\"],\
+         PARAMETER[\"False_Easting\",0.0],PARAMETER[\"False_Northing\",0.0],\
+         PARAMETER[\"Central_Meridian\",10.0],PARAMETER[\"Standard_Parallel_1\",52.0],\
+         PARAMETER[\"Standard_Parallel_2\",54.0],PARAMETER[\"Latitude_Of_Origin\",53.0],\
+         UNIT[\"Meter\",1.0]]",
+    )
+    .expect("prj");
+    let out = dir.join("own.gpkg");
+    let status = std::process::Command::new("ogr2ogr")
+        .args(["-f", "GPKG"])
+        .arg(&out)
+        .arg(format!("/vsizip/{}", zip.display()))
+        .arg("-a_srs")
+        .arg(&own)
+        .args(["-nlt", "PROMOTE_TO_MULTI"])
+        .status()
+        .expect("ogr2ogr");
+    assert!(status.success());
+    match db.try_ingest(IngestRequest::new(&out, "own")).await {
+        Err(Error::Ingest(e @ IngestError::UnmatchedCrs(_))) => {
+            assert!(e.to_string().contains("Kreis_Lambert"), "{e}");
+            assert!(e.to_string().contains("--crs"), "{e}");
+        }
+        other => panic!("expected the CRS to be named as unmatched, got {other:?}"),
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -102,11 +102,18 @@ impl FormatReader for FgbFile {
             }
         })?;
         check_layout(&self.path, &reader.header())?;
-        let crs = reader
-            .header()
-            .crs()
-            .map(|c| c.code())
-            .filter(|code| *code > 0);
+        // The EPSG code, else what the header's WKT describes.
+        let crs = reader.header().crs().and_then(|c| {
+            if c.code() > 0 {
+                return Some(c.code());
+            }
+            let wkt = c.wkt()?;
+            let code = crate::crs::epsg_from_wkt(wkt);
+            if code.is_none() {
+                out.declare_unmatched_crs(wkt);
+            }
+            code
+        });
         if let Some(code) = crs {
             out.declare_crs(code);
         }

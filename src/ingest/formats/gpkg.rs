@@ -226,15 +226,32 @@ impl FormatReader for GpkgFile {
         }
         let layer = self.layer(&conn)?;
         require_table(&conn, &layer.table)?;
+        // An EPSG code, else what the definition describes: GDAL writes a CRS it could not
+        // identify as organisation NONE with only its WKT (a Gauß-Krüger Shapefile's .prj).
         let crs: Option<i32> = conn
             .query_row(
-                "SELECT organization, organization_coordsys_id FROM gpkg_spatial_ref_sys WHERE srs_id = ?1",
+                "SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys WHERE srs_id = ?1",
                 [layer.srs_id],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i32>(1)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i32>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                    ))
+                },
             )
             .ok()
-            .filter(|(org, code)| org.eq_ignore_ascii_case("EPSG") && *code > 0)
-            .map(|(_, code)| code);
+            .and_then(|(org, code, definition)| {
+                if org.eq_ignore_ascii_case("EPSG") && code > 0 {
+                    return Some(code);
+                }
+                let definition = definition.filter(|d| d != "undefined")?;
+                let code = crate::crs::epsg_from_wkt(&definition);
+                if code.is_none() {
+                    out.declare_unmatched_crs(&definition);
+                }
+                code
+            });
         if let Some(code) = crs {
             out.declare_crs(code);
         }

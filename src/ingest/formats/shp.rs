@@ -166,50 +166,6 @@ fn ldid_for_cpg(cpg: &str) -> Option<u8> {
     }
 }
 
-/// The EPSG code a `.prj` describes: its AUTHORITY, else the name of the CRS, for the systems
-/// German data comes in.
-pub fn epsg_from_prj(wkt: &str) -> Option<i32> {
-    let upper = wkt.to_uppercase();
-    // The last AUTHORITY of a WKT1 string belongs to the outermost CRS.
-    if let Some(pos) = upper.rfind("AUTHORITY[\"EPSG\",") {
-        let rest = &upper[pos + 17..];
-        let code: String = rest
-            .chars()
-            .skip_while(|c| !c.is_ascii_digit())
-            .take_while(char::is_ascii_digit)
-            .collect();
-        if let Ok(code) = code.parse() {
-            return Some(code);
-        }
-    }
-    let name = upper
-        .split('"')
-        .nth(1)?
-        .replace(|c: char| !c.is_ascii_alphanumeric(), "");
-    let zone = |prefix: &str| {
-        name.strip_prefix(prefix)
-            .and_then(|z| z.trim_end_matches('N').parse::<i32>().ok())
-    };
-    if let Some(z) = zone("ETRS1989UTMZONE").or_else(|| zone("ETRS89UTMZONE")) {
-        return (28..=38).contains(&z).then_some(25800 + z);
-    }
-    for prefix in [
-        "DHDN3DEGREEGAUSSKRUGERZONE",
-        "DHDN3DEGREEGAUSSZONE",
-        "DHDNGAUSSKRUGERZONE",
-    ] {
-        if let Some(z) = zone(prefix) {
-            return (2..=5).contains(&z).then_some(31464 + z);
-        }
-    }
-    match name.as_str() {
-        "WGS1984WEBMERCATORAUXILIARYSPHERE" | "WGS84PSEUDOMERCATOR" => Some(3857),
-        "GCSWGS1984" | "WGS84" => Some(4326),
-        "GCSETRS1989" | "ETRS89" => Some(4258),
-        _ => None,
-    }
-}
-
 /// Rewrites the DBF's language driver id so that the reader decodes with the `.cpg` encoding.
 fn apply_cpg(dbf: &Path, cpg: &Path, scratch: &Path) -> Result<PathBuf, IngestError> {
     let text = fs::read_to_string(cpg).map_err(|e| IngestError::io(cpg, e))?;
@@ -251,9 +207,9 @@ impl FormatReader for ShpFile {
         let crs = match sibling(&parts.shp, "prj") {
             Some(prj) => {
                 let wkt = fs::read_to_string(&prj).map_err(|e| IngestError::io(&prj, e))?;
-                let code = epsg_from_prj(&wkt);
+                let code = crate::crs::epsg_from_wkt(&wkt);
                 if code.is_none() {
-                    tracing::warn!(prj = %wkt, "CRS of the .prj not recognised; give it with --crs");
+                    out.declare_unmatched_crs(&wkt);
                 }
                 code
             }
@@ -318,38 +274,6 @@ impl FormatReader for ShpFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prj_names_of_german_crs() {
-        // The .prj of BKG's VG5000, without its AUTHORITY.
-        let gk3 =
-            "PROJCS[\"DHDN_3_Degree_Gauss_Zone_3\",GEOGCS[\"GCS_Deutsches_Hauptdreiecksnetz\"],\
-                   PROJECTION[\"Gauss_Kruger\"],UNIT[\"Meter\",1.0]]";
-        assert_eq!(epsg_from_prj(gk3), Some(31467));
-        assert_eq!(
-            epsg_from_prj("PROJCS[\"ETRS_1989_UTM_Zone_32N\",GEOGCS[\"GCS_ETRS_1989\"]]"),
-            Some(25832)
-        );
-        assert_eq!(
-            epsg_from_prj("PROJCS[\"ETRS89 / UTM zone 33N\",GEOGCS[\"ETRS89\"]]"),
-            Some(25833)
-        );
-        assert_eq!(
-            epsg_from_prj("PROJCS[\"DHDN_3_Degree_Gauss_Kruger_zone_4\",GEOGCS[\"x\"]]"),
-            Some(31468)
-        );
-        assert_eq!(
-            epsg_from_prj("GEOGCS[\"GCS_WGS_1984\",DATUM[\"D_WGS_1984\"]]"),
-            Some(4326)
-        );
-        assert_eq!(
-            epsg_from_prj(
-                "PROJCS[\"x\",AUTHORITY[\"EPSG\",\"4326\"]],AUTHORITY[\"EPSG\",\"25832\"]]"
-            ),
-            Some(25832)
-        );
-        assert_eq!(epsg_from_prj("PROJCS[\"Something_Else\"]"), None);
-    }
 
     #[test]
     fn cpg_names() {
