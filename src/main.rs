@@ -218,6 +218,10 @@ struct ServeArgs {
     /// An ingest job running longer is stopped and fails (the served version stays).
     #[arg(long, env = "KREISGEO_INGEST_TIME_LIMIT", default_value = "6h", value_parser = humantime::parse_duration)]
     ingest_time_limit: std::time::Duration,
+    /// The Land whose public holidays opening hours (`PH`) follow: NI, BY, … or its key 03, 09
+    /// [default: the Land of the publisher's district key; without one, nationwide holidays].
+    #[arg(long, env = "KREISGEO_LAND", value_parser = parse_land)]
+    land: Option<kreisgeo::hours::Land>,
     /// Uploads that may wait for an ingest slot; more are refused with 503.
     #[arg(long, env = "KREISGEO_MAX_QUEUED_INGESTS", default_value_t = 8)]
     max_queued_ingests: usize,
@@ -529,6 +533,7 @@ async fn serve(url: Option<&str>, data_dir: &Path, args: ServeArgs) -> anyhow::R
         client_wait: args.statement_timeout,
         ingest_time_limit: args.ingest_time_limit,
         max_queued_ingests: args.max_queued_ingests,
+        land: args.land,
     };
     if let Some(url) = &config.public_url {
         kreisgeo::api::client::public_url(url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))?;
@@ -1023,6 +1028,11 @@ fn generate_file(
     std::io::Write::flush(&mut writer)?;
     eprintln!("wrote {} features to {}", features.len(), out.display());
     Ok(())
+}
+
+fn parse_land(s: &str) -> Result<kreisgeo::hours::Land, String> {
+    kreisgeo::hours::Land::parse(s)
+        .ok_or_else(|| format!("'{s}' is not a German Land (SH, HH, NI, HB, NW, HE, RP, BW, BY, SL, BE, BB, MV, SN, ST, TH)"))
 }
 
 fn parse_mapping(s: &str) -> Result<(String, String), String> {

@@ -40,6 +40,9 @@ pub struct ApiConfig {
     /// Uploads received or waiting for an ingest slot; more are refused with 503 (their bytes
     /// together may be twice the largest upload).
     pub max_queued_ingests: usize,
+    /// The Land whose public holidays opening hours know (`PH`); without it, the Land of the
+    /// publisher's district key, else the nationwide holidays only.
+    pub land: Option<crate::hours::Land>,
 }
 
 /// Six hours: a Land's whole cadastre loads in well under one.
@@ -68,6 +71,7 @@ impl Default for ApiConfig {
             client_wait: std::time::Duration::from_secs(30),
             ingest_time_limit: DEFAULT_INGEST_TIME_LIMIT,
             max_queued_ingests: 8,
+            land: None,
         }
     }
 }
@@ -299,6 +303,19 @@ impl AppState {
         Fut: std::future::Future<Output = crate::Result<T>>,
     {
         self.reads.run(at_least, read).await
+    }
+
+    /// The Land whose holidays apply: the setting, else the publisher's district key.
+    pub async fn land(&self) -> Option<crate::hours::Land> {
+        if self.config.land.is_some() {
+            return self.config.land;
+        }
+        crate::catalog::repo::publisher::<crate::opendata::metadata::Publisher>(&self.pool)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|p| p.district_key)
+            .and_then(|key| crate::hours::Land::of_key(&key))
     }
 
     /// The base URL for links in a response to `req`, without a trailing slash: the public URL,

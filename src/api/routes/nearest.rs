@@ -144,12 +144,13 @@ pub async fn get_nearest(
         })
         .await?;
     if let (Some(i), DatasetKind::Aed) = (hours, collection.kind) {
+        let land = state.land().await;
         for row in &mut rows {
             let text = match &row.values[i] {
                 Some(Value::Text(t)) => Some(t.as_str()),
                 _ => None,
             };
-            let open = match hours::state(text, at) {
+            let open = match hours::state(text, at, land) {
                 hours::OpenState::Open => Some(Value::Bool(true)),
                 hours::OpenState::Closed => Some(Value::Bool(false)),
                 hours::OpenState::Unknown => None,
