@@ -102,6 +102,14 @@ pub struct CollectionDoc {
     pub links: Vec<Link>,
 }
 
+/// The files of a collection's served version.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DownloadsDoc {
+    pub downloads: Vec<crate::downloads::Download>,
+    /// self, collection, describedby (the DCAT-AP.de metadata).
+    pub links: Vec<Link>,
+}
+
 /// The collections list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Collections {
@@ -118,8 +126,10 @@ pub struct FeatureCollectionDoc {
     pub kind: String,
     pub features: Vec<FeatureDoc>,
     pub number_returned: u64,
-    /// Exact number of features matching the request.
-    pub number_matched: i64,
+    /// Exact number of features matching the request; left out where it is not counted
+    /// (`/nearest`, `/at`, filters matching more than 100,000 features).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number_matched: Option<i64>,
     pub time_stamp: String,
     /// self, collection and, when more features follow, next.
     pub links: Vec<Link>,

@@ -30,3 +30,64 @@ fn committed_openapi_is_current() {
         );
     }
 }
+
+/// What the server answers matches the schema its document gives for it: client generators
+/// take the document literally.
+#[actix_web::test]
+async fn answers_match_their_documented_schemas() {
+    use crate::common::{app, get_with_headers, TestDb};
+    let db = TestDb::new().await;
+    db.ingest(
+        "aed_koeln.geojson",
+        "aed",
+        kreisgeo::catalog::DatasetKind::Aed,
+    )
+    .await;
+    let app = app(&db).await;
+    let doc: serde_json::Value =
+        serde_json::from_str(&kreisgeo::api::openapi::openapi_json()).expect("JSON");
+    for (path, uri) in [
+        (
+            "/collections/{collectionId}/downloads",
+            "/collections/aed/downloads",
+        ),
+        (
+            "/collections/{collectionId}/nearest",
+            "/collections/aed/nearest?point=6.96,50.94",
+        ),
+        (
+            "/collections/{collectionId}/at",
+            "/collections/aed/at?point=6.96,50.94",
+        ),
+        (
+            "/collections/{collectionId}/items",
+            "/collections/aed/items?limit=2",
+        ),
+        ("/collections", "/collections"),
+        ("/collections/{collectionId}", "/collections/aed"),
+    ] {
+        let content = &doc["paths"][path]["get"]["responses"]["200"]["content"];
+        let schema = content
+            .as_object()
+            .and_then(|c| c.iter().find(|(media, _)| media.contains("json")))
+            .map(|(_, c)| c["schema"].clone())
+            .unwrap_or_else(|| panic!("{path}: no JSON schema documented"));
+        // The schema with the document's components beside it, so that its $refs resolve.
+        let mut root = schema;
+        root["components"] = doc["components"].clone();
+        let validator = jsonschema::validator_for(&root)
+            .unwrap_or_else(|e| panic!("{path}: not a schema: {e}"));
+        let (status, _, body) =
+            get_with_headers(&app, uri, &[("Accept", "application/json")]).await;
+        assert_eq!(status, 200, "{uri}");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON body");
+        let errors: Vec<String> = validator
+            .iter_errors(&body)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{uri} does not match its schema: {errors:#?}"
+        );
+    }
+}

@@ -68,7 +68,7 @@ pub async fn of_rows<M>(
     tag = TAG_OPEN_DATA,
     params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"), FormatParams),
     responses(
-        (status = 200, description = "The files", body = Vec<Download>),
+        (status = 200, description = "The files", body = crate::ogc::DownloadsDoc),
         (status = 404, description = "No such collection", body = crate::api::error::ErrorBody)
     )
 )]
@@ -85,14 +85,29 @@ pub async fn get_downloads(
     let base = state.base_url(&req);
     let files = store::files_of(&state.pool, &[collection.version.id]).await?;
     let downloads = listing(&base, &id, &files);
-    let doc = serde_json::json!({
-        "downloads": downloads,
-        "links": [
-            Link::new(format!("{base}/collections/{id}/downloads"), "self", media::JSON, "The downloads"),
-            Link::new(format!("{base}/collections/{id}"), "collection", media::JSON, "The collection"),
-            Link::new(format!("{base}/catalog/datasets/{id}"), "describedby", media::JSON, "The dataset's metadata (DCAT-AP.de)"),
+    let doc = crate::ogc::DownloadsDoc {
+        downloads,
+        links: vec![
+            Link::new(
+                format!("{base}/collections/{id}/downloads"),
+                "self",
+                media::JSON,
+                "The downloads",
+            ),
+            Link::new(
+                format!("{base}/collections/{id}"),
+                "collection",
+                media::JSON,
+                "The collection",
+            ),
+            Link::new(
+                format!("{base}/catalog/datasets/{id}"),
+                "describedby",
+                media::JSON,
+                "The dataset's metadata (DCAT-AP.de)",
+            ),
         ],
-    });
+    };
     let title = format!("{} – Downloads", collection.title);
     answer(format, &req, HttpResponse::Ok(), (&title, &title), &doc)
 }
