@@ -109,9 +109,15 @@ pub async fn client_share(
     let Some((share, client)) = share else {
         return next.call(req).await;
     };
+    let state = req.app_data::<web::Data<AppState>>().cloned();
     match share.enter(client).await {
         Ok(place) => {
-            let res = next.call(req).await?;
+            let mut res = next.call(req).await?;
+            if let Some(state) =
+                state.filter(|_| res.response().extensions().contains::<PoolBusy>())
+            {
+                res = busy_or_down(res, &state).await;
+            }
             // A small body already in memory (a tile, a document) frees the place at once;
             // a large or streamed one (a page of features) holds it until it is sent or
             // dropped, so a client that stops reading keeps its own place taken, and its
@@ -133,6 +139,22 @@ pub async fn client_share(
         }
         Err(e) => Ok(req.error_response(e)),
     }
+}
+
+/// A request found no free connection: the pool was busy, or the database is gone (a pool
+/// keeps trying to connect until its timeout). Asked on a connection of its own, the database
+/// decides which the client is told.
+async fn busy_or_down(
+    mut res: ServiceResponse<BoxBody>,
+    state: &AppState,
+) -> ServiceResponse<BoxBody> {
+    res.response_mut().extensions_mut().remove::<PoolBusy>();
+    if super::watch::ping_direct(&state.pool.connect_options()).await {
+        return res;
+    }
+    let (req, _) = res.into_parts();
+    let down = Error::Unavailable("the database is not reachable; retry shortly".into());
+    ServiceResponse::new(req, actix_web::ResponseError::error_response(&down))
 }
 
 /// Bodies up to this size release their client's place when the handler ends.

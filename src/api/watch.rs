@@ -75,7 +75,7 @@ impl DatabaseWatch {
 }
 
 /// Whether the database answers a trivial query within a second over a new connection.
-async fn ping_direct(options: &sqlx::postgres::PgConnectOptions) -> bool {
+pub async fn ping_direct(options: &sqlx::postgres::PgConnectOptions) -> bool {
     use sqlx::Connection;
     let answered = tokio::time::timeout(Duration::from_secs(1), async {
         let mut connection = sqlx::PgConnection::connect_with(options).await?;
