@@ -21,8 +21,8 @@ impl RootSpanBuilder for LeanRootSpan {
             "HTTP request",
             http.method = %request.method(),
             http.route = %request.match_pattern().unwrap_or_else(|| "default".into()),
-            http.client_ip = %crate::api::client::peer(request).map(|a| a.to_string()).unwrap_or_default(),
-            http.forwarded_for = %crate::api::client::forwarded_for(request, trusted(request))
+            http.client_ip = %crate::api::client::peer(request.request()).map(|a| a.to_string()).unwrap_or_default(),
+            http.forwarded_for = %crate::api::client::forwarded_for(request.request(), trusted(request))
                 .map(|a| a.to_string())
                 .unwrap_or_default(),
             http.user_agent = %request

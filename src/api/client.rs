@@ -2,63 +2,29 @@
 //! client, host and scheme a proxy forwards (`Forwarded`, `X-Forwarded-*`) only when the
 //! operator trusts one (`--trust-forwarded`). Anything that ends up in a link, an IRI or a log
 //! line is checked here first: a request must not be able to write `javascript://…` into the
-//! `next` links of a cached page or triples into the catalog.
+//! `next` links of a cached page or triples into the catalog. Middleware passes its
+//! `ServiceRequest::request()`.
 
 use std::net::IpAddr;
 
-use actix_web::dev::ServiceRequest;
 use actix_web::http::header;
 use actix_web::HttpRequest;
 
 use crate::error::{Error, Result};
 
-/// The two request types share what matters here.
-pub trait Addressed {
-    fn info(&self) -> actix_web::dev::ConnectionInfo;
-    fn head(&self) -> &actix_web::dev::RequestHead;
-    fn secure(&self) -> bool;
-    fn server_host(&self) -> String;
-}
-
-impl Addressed for HttpRequest {
-    fn info(&self) -> actix_web::dev::ConnectionInfo {
-        self.connection_info().clone()
-    }
-    fn head(&self) -> &actix_web::dev::RequestHead {
-        HttpRequest::head(self)
-    }
-    fn secure(&self) -> bool {
-        self.app_config().secure()
-    }
-    fn server_host(&self) -> String {
-        self.app_config().host().to_string()
-    }
-}
-
-impl Addressed for ServiceRequest {
-    fn info(&self) -> actix_web::dev::ConnectionInfo {
-        self.connection_info().clone()
-    }
-    fn head(&self) -> &actix_web::dev::RequestHead {
-        ServiceRequest::head(self)
-    }
-    fn secure(&self) -> bool {
-        self.app_config().secure()
-    }
-    fn server_host(&self) -> String {
-        self.app_config().host().to_string()
-    }
-}
-
 /// The address of the TCP peer: the client, or the proxy in front of it.
-pub fn peer(req: &impl Addressed) -> Option<IpAddr> {
-    req.head().peer_addr.map(|a| a.ip())
+pub fn peer(req: &HttpRequest) -> Option<IpAddr> {
+    req.peer_addr().map(|a| a.ip())
 }
 
 /// The client's address: the forwarded one when the proxy is trusted, else the peer.
-pub fn address(req: &impl Addressed, trust_forwarded: bool) -> Option<IpAddr> {
+pub fn address(req: &HttpRequest, trust_forwarded: bool) -> Option<IpAddr> {
     if trust_forwarded {
-        if let Some(ip) = req.info().realip_remote_addr().and_then(parse_ip) {
+        if let Some(ip) = req
+            .connection_info()
+            .realip_remote_addr()
+            .and_then(parse_ip)
+        {
             return Some(ip);
         }
     }
@@ -66,11 +32,11 @@ pub fn address(req: &impl Addressed, trust_forwarded: bool) -> Option<IpAddr> {
 }
 
 /// The forwarded client address, for logs, only when the proxy is trusted.
-pub fn forwarded_for(req: &impl Addressed, trust_forwarded: bool) -> Option<IpAddr> {
+pub fn forwarded_for(req: &HttpRequest, trust_forwarded: bool) -> Option<IpAddr> {
     if !trust_forwarded {
         return None;
     }
-    let info = req.info();
+    let info = req.connection_info();
     let peer = info.peer_addr().map(str::to_string);
     info.realip_remote_addr()
         .filter(|a| Some(a.to_string()) != peer)
@@ -87,12 +53,16 @@ fn parse_ip(address: &str) -> Option<IpAddr> {
 
 /// The scheme and host the request addressed, checked: `Host` (or HTTP/2's authority) and the
 /// connection's own scheme; the forwarded ones only when trusted.
-pub fn authority(req: &impl Addressed, trust_forwarded: bool) -> Result<(String, String)> {
+pub fn authority(req: &HttpRequest, trust_forwarded: bool) -> Result<(String, String)> {
     let (scheme, host) = if trust_forwarded {
-        let info = req.info();
+        let info = req.connection_info();
         (info.scheme().to_string(), info.host().to_string())
     } else {
-        let scheme = if req.secure() { "https" } else { "http" };
+        let scheme = if req.app_config().secure() {
+            "https"
+        } else {
+            "http"
+        };
         let host = req
             .head()
             .headers
@@ -100,7 +70,7 @@ pub fn authority(req: &impl Addressed, trust_forwarded: bool) -> Result<(String,
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
             .or_else(|| req.head().uri.authority().map(|a| a.to_string()))
-            .unwrap_or_else(|| req.server_host());
+            .unwrap_or_else(|| req.app_config().host().to_string());
         (scheme.to_string(), host)
     };
     let scheme = scheme.to_ascii_lowercase();

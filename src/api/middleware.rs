@@ -80,7 +80,7 @@ pub fn before(req: &ServiceRequest) -> Result<()> {
     // Links and IRIs are built from the host and scheme the request names: refuse what is not
     // one before anything is built or cached from it (health checks build nothing).
     if state.config.public_url.is_none() {
-        super::client::authority(req, state.config.trust_forwarded)?;
+        super::client::authority(req.request(), state.config.trust_forwarded)?;
     }
     if let Some(limit) = &state.rate_limit {
         limit.check(req)?;
@@ -103,7 +103,7 @@ pub async fn client_share(
         .app_data::<web::Data<AppState>>()
         .filter(|_| !operational(req.path()))
         .map(|state| {
-            let client = super::client::address(&req, state.config.trust_forwarded);
+            let client = super::client::address(req.request(), state.config.trust_forwarded);
             (state.share.clone(), client)
         });
     let Some((share, client)) = share else {

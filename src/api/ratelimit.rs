@@ -51,7 +51,7 @@ impl RateLimit {
 
     /// The client of `req`: its peer address, or the forwarded one if trusted.
     fn client(&self, req: &ServiceRequest) -> Option<IpAddr> {
-        super::client::address(req, self.config.trust_forwarded)
+        super::client::address(req.request(), self.config.trust_forwarded)
     }
 
     /// Takes a token of the request's client, or says when the next one is due.
