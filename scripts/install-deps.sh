@@ -3,7 +3,8 @@
 # PostgreSQL 15 + PostGIS 3 (the embedded database), and with --test also GDAL's command-line
 # tools (the tests check that GDAL's OGC API client reads kreisgeo), Chromium with chromedriver
 # (the browser tests), nginx (the load balancer of the multi-node tests) and, in target/py, pyshacl
-# from PyPI (the tests validate the DCAT-AP.de catalog with it), and in target/tools cargo-deny
+# from PyPI (the tests validate the DCAT-AP.de catalog with it), in target/py-contract schemathesis
+# and openapi-python-client (the OpenAPI contract tests), and in target/tools cargo-deny
 # from crates.io (the tests check the dependency policy in deny.toml with it); every crate of
 # Cargo.lock is fetched first.
 set -euo pipefail
@@ -24,6 +25,18 @@ pyshacl() {
   rm -rf target/py
   python3 -m venv target/py
   target/py/bin/pip install --quiet --disable-pip-version-check pyshacl==0.40.1
+}
+
+# The OpenAPI contract tests' tools (tests/contract.rs): schemathesis fuzzes the running server
+# from the document, openapi-python-client generates a client from it.
+contract_tools() {
+  $test_tools || return 0
+  target/py-contract/bin/python -c 'import schemathesis, openapi_python_client' 2>/dev/null && return 0
+  echo "installing schemathesis and openapi-python-client into target/py-contract" >&2
+  rm -rf target/py-contract
+  python3 -m venv target/py-contract
+  target/py-contract/bin/pip install --quiet --disable-pip-version-check \
+    schemathesis==4.32.5 openapi-python-client==0.29.1
 }
 
 maplibre() {
@@ -62,5 +75,6 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 crates
 pyshacl
+contract_tools
 cargo_deny
 maplibre

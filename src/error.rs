@@ -80,6 +80,18 @@ pub enum Error {
     #[error("the URL is longer than {max} bytes")]
     UriTooLong { max: usize },
 
+    /// A request head over the parser's limits (answered below actix-web, api::connection).
+    #[error("the request head is larger than 128 KiB or has more than 96 header fields")]
+    HeadTooLarge,
+
+    /// Bytes that are not an HTTP/1.1 request (answered below actix-web, api::connection).
+    #[error("the request is not valid HTTP/1.1: its request line or a header field is malformed")]
+    MalformedRequest,
+
+    /// The request head did not arrive in time (answered below actix-web, api::connection).
+    #[error("the request head did not arrive within {seconds} s")]
+    RequestTimeout { seconds: f64 },
+
     /// A request body in a media type the endpoint does not take.
     #[error("{0}")]
     UnsupportedMediaType(String),

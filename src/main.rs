@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::HttpServer;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -634,24 +633,21 @@ async fn serve(url: Option<&str>, data_dir: &Path, args: ServeArgs) -> anyhow::R
     }
     let bind = args.bind;
     let in_flight = state.in_flight.clone();
-    let mut server = HttpServer::new(move || kreisgeo::api::app(state.clone()))
-        .on_connect(kreisgeo::api::on_connect)
-        .client_request_timeout(args.header_timeout)
-        .keep_alive(args.keep_alive)
-        .shutdown_timeout(args.shutdown_grace.as_secs())
-        .disable_signals();
-    if let Some(n) = args.workers {
-        server = server.workers(n);
-    }
-    let server = match server.bind(&bind) {
-        Ok(s) => s,
+    let listen = kreisgeo::api::server::Listen {
+        bind: bind.clone(),
+        workers: args.workers,
+        header_timeout: args.header_timeout,
+        keep_alive: args.keep_alive,
+        shutdown_grace: args.shutdown_grace,
+    };
+    let server = match kreisgeo::api::server::bind(state, &listen) {
+        Ok((server, _)) => server,
         Err(e) => {
             db.close().await?;
             bail!("cannot listen on {bind}: {e}");
         }
     };
     tracing::info!(%bind, "kreisgeo serving on http://{bind}/");
-    let server = server.run();
     let handle = server.handle();
     let grace = args.shutdown_grace;
     tokio::spawn(async move {

@@ -108,6 +108,26 @@ fn get_from(from: [u8; 4], port: u16, path: &str) -> (u16, String) {
     (status, body)
 }
 
+/// Sends `request` as it is and reads the answer to the end: status, head and body.
+fn raw(port: u16, request: &[u8]) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    // The server may answer and close before it has read everything; the answer counts.
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_string(), body.to_string())
+}
+
 /// A portal with the Köln AEDs and a collection of large features (a page of 2,000 is 20 MB),
 /// served with the defaults.
 fn portal(name: &str) -> Portal {
@@ -288,6 +308,66 @@ fn hostile_requests_get_4xx_and_the_server_goes_on() {
     }
     let (status, _, _) = get(&items("datetime=0000-01-01"), &[]);
     assert!(status == 400, "datetime=0000-01-01: {status}");
+
+    // Requests the HTTP parser refuses before any handler runs (issue 16, point 3) get the
+    // JSON error body every other error has: a filter of 60,000 characters, a URL over the
+    // parser's 64 KiB, a head over its 128 KiB or 96 fields, bytes that are not HTTP.
+    let port = portal.port;
+    let get_line = |target: &str| format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    let filter = format!("name = '{}'", "a".repeat(60_000));
+    let fields: String = (0..100).map(|i| format!("X-Field-{i}: 1\r\n")).collect();
+    for (request, expected, code) in [
+        (
+            get_line(&format!(
+                "/collections/aed/items?filter={}",
+                encode(&filter)
+            )),
+            414,
+            "UriTooLong",
+        ),
+        (
+            get_line(&format!("/collections/aed/items?a={}", "a".repeat(70_000))),
+            414,
+            "UriTooLong",
+        ),
+        (
+            format!(
+                "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\n\r\n",
+                "a".repeat(140_000)
+            ),
+            431,
+            "RequestHeaderFieldsTooLarge",
+        ),
+        (
+            format!("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{fields}\r\n"),
+            431,
+            "RequestHeaderFieldsTooLarge",
+        ),
+        ("NOT HTTP AT ALL\r\n\r\n".to_string(), 400, "BadRequest"),
+        (
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n".to_string(),
+            400,
+            "BadRequest",
+        ),
+    ] {
+        let (status, head, body) = raw(port, request.as_bytes());
+        let what = &request[..request.len().min(60)];
+        assert_eq!(status, expected, "{what}: {head}\n{body}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{what}: {head}"
+        );
+        let body = json(body.as_bytes());
+        assert_eq!(body["status"], expected, "{what}: {body}");
+        assert_eq!(body["code"], code, "{what}: {body}");
+        assert!(body["description"].as_str().is_some_and(|d| d.len() > 10));
+    }
+    // A head that never ends gets 408 after the header timeout (5 s by default), in JSON too.
+    let (status, head, body) = raw(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    assert_eq!(status, 408, "{head}");
+    assert_eq!(json(body.as_bytes())["code"], "RequestTimeout", "{body}");
+    alive(&portal);
 
     // 2. Twenty clients ask for 20 MB pages and never read them. Once they held every
     // database connection and the portal answered 503 "database not reachable" to everyone.

@@ -56,6 +56,12 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str) {
         Error::Ingest(IngestError::Io { .. }) => (StatusCode::INTERNAL_SERVER_ERROR, "ServerError"),
         Error::Ingest(_) => (StatusCode::UNPROCESSABLE_ENTITY, "InvalidInput"),
         Error::UriTooLong { .. } => (StatusCode::URI_TOO_LONG, "UriTooLong"),
+        Error::HeadTooLarge => (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "RequestHeaderFieldsTooLarge",
+        ),
+        Error::MalformedRequest => (StatusCode::BAD_REQUEST, "BadRequest"),
+        Error::RequestTimeout { .. } => (StatusCode::REQUEST_TIMEOUT, "RequestTimeout"),
         Error::UnsupportedMediaType(_) => {
             (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType")
         }
@@ -141,6 +147,19 @@ impl ResponseError for Error {
             parameter,
         })
     }
+}
+
+/// The status and JSON body of a client error the connection layer answers itself, where no
+/// response builder runs (api::connection).
+pub fn plain_body(e: &Error) -> (StatusCode, Vec<u8>) {
+    let (status, code) = classify(e);
+    let body = ErrorBody {
+        status: status.as_u16(),
+        code,
+        description: e.to_string(),
+        parameter: None,
+    };
+    (status, serde_json::to_vec(&body).unwrap_or_default())
 }
 
 /// An error of the CKAN Action API (`/api/3/action/…`), answered in CKAN's envelope

@@ -3,11 +3,13 @@
 pub mod access_log;
 pub mod cache;
 pub mod client;
+pub mod connection;
 pub mod error;
 pub mod middleware;
 pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
+pub mod server;
 pub mod share;
 pub mod state;
 pub mod streaming;
@@ -25,17 +27,6 @@ use tracing_actix_web::TracingLogger;
 
 use crate::error::Error;
 use state::AppState;
-
-/// Set on every accepted connection. Without TCP_NODELAY a streamed response's last small
-/// chunk waits for the client's delayed ACK (40 ms on Linux): every page would take at least
-/// that long, whatever the load.
-pub fn on_connect(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
-    if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    }
-}
 
 /// The application with all routes and middleware, for the server and for tests.
 pub fn app(
@@ -153,11 +144,7 @@ impl MessageBody for HeadBody {
 
 /// serde's "unknown field `x`" names the offending parameter; pass it on.
 fn query_error(message: &str) -> Error {
-    let parameter = message
-        .split_once("unknown field `")
-        .and_then(|(_, rest)| rest.split('`').next())
-        .unwrap_or("query");
-    Error::invalid(parameter, message.to_string())
+    crate::features::params::parameter_error(message)
 }
 
 async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, Error> {

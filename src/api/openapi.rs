@@ -101,8 +101,12 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(map::get_asset);
 }
 
-/// The OpenAPI document of all routes.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// The OpenAPI version of the published document: the one OGC API Features' `oas30`
+/// conformance class, the media type of `/api` and GDAL's OAPIF driver speak.
+pub const OPENAPI_VERSION: &str = "3.0.3";
+
+/// The OpenAPI document of all routes, as utoipa builds it (OpenAPI 3.1).
+fn openapi_31() -> utoipa::openapi::OpenApi {
     let (_, api) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
@@ -111,9 +115,210 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api
 }
 
+/// The published OpenAPI document of all routes, in OpenAPI 3.0.3.
+pub fn openapi() -> serde_json::Value {
+    let mut doc = serde_json::to_value(openapi_31()).unwrap_or(serde_json::Value::Null);
+    add_common_responses(&mut doc);
+    bytes_as_binary(&mut doc);
+    to_openapi_30(&mut doc);
+    doc
+}
+
+/// The answers any operation can give, whatever its handler does: the middleware refuses an
+/// unknown or malformed parameter or `Host` (400), a client with too many requests in flight
+/// (429), and answers 503 while the database is unreachable or busy or the server stops; an
+/// operation that reads `Kreisgeo-Min-Version` answers 412 when its node is behind that.
+/// Handlers document only their own (304, 404, 410, 416 …).
+fn add_common_responses(doc: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    let error = |description: &str| {
+        json!({
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        })
+    };
+    let common = [
+        (
+            "400",
+            "A malformed or unknown parameter, or a `Host` that is not a host name",
+        ),
+        (
+            "429",
+            "Too many requests from this address at once; retry after `Retry-After` seconds",
+        ),
+        (
+            "503",
+            "The database is unreachable or busy, or the server is stopping; retry after \
+             `Retry-After` seconds",
+        ),
+    ];
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for operation in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+        .filter_map(Value::as_object_mut)
+    {
+        let min_version = operation
+            .get("parameters")
+            .and_then(Value::as_array)
+            .is_some_and(|ps| {
+                ps.iter()
+                    .any(|p| p["name"] == super::state::MIN_VERSION_HEADER && p["in"] == "header")
+            });
+        let Some(responses) = operation
+            .get_mut("responses")
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        for (status, description) in common {
+            responses
+                .entry(status)
+                .or_insert_with(|| error(description));
+        }
+        if min_version {
+            responses.entry("412").or_insert_with(|| {
+                error("This node has not yet seen the version `Kreisgeo-Min-Version` asks for")
+            });
+        }
+        // Status order, as a reader expects it.
+        let mut sorted: Vec<(String, Value)> = std::mem::take(responses).into_iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        responses.extend(sorted);
+    }
+}
+
 /// The document as committed in `openapi/openapi.json` (pretty, with a final newline).
 pub fn openapi_json() -> String {
-    let mut text = openapi().to_pretty_json().unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&openapi()).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// Bodies that are bytes (tiles, FlatGeobuf, GeoPackage, uploads) as OpenAPI says bytes,
+/// `string` of format `binary`, and text without a schema as `string`: utoipa writes a
+/// `Vec<u8>` as an array of integers and a body without a type as no schema at all, which
+/// client generators skip or turn into lists of numbers.
+fn bytes_as_binary(doc: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let operations = paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut());
+    for operation in operations {
+        let mut contents: Vec<&mut Value> = Vec::new();
+        for (key, part) in operation.as_object_mut().into_iter().flatten() {
+            match (key.as_str(), part) {
+                ("responses", Value::Object(responses)) => {
+                    contents.extend(responses.values_mut().filter_map(|r| r.get_mut("content")));
+                }
+                ("requestBody", body) => contents.extend(body.get_mut("content")),
+                _ => {}
+            }
+        }
+        for (media, body) in contents
+            .into_iter()
+            .filter_map(Value::as_object_mut)
+            .flatten()
+        {
+            let textual =
+                media.starts_with("text/") || media.contains("json") || media.contains("xml");
+            let Some(body) = body.as_object_mut() else {
+                continue;
+            };
+            let bytes = body
+                .get("schema")
+                .is_some_and(|s| s["type"] == "array" && s["items"]["type"] == "integer");
+            if bytes || (!body.contains_key("schema") && !textual) {
+                body.insert(
+                    "schema".into(),
+                    json!({"type": "string", "format": "binary"}),
+                );
+            } else if !body.contains_key("schema") {
+                body.insert("schema".into(), json!({"type": "string"}));
+            }
+        }
+    }
+}
+
+/// Rewrites utoipa's OpenAPI 3.1 into 3.0.3. utoipa 5 writes only 3.1, whose schemas are JSON
+/// Schema 2020-12; what it uses of that beyond 3.0 is nullability (`type: [T, "null"]`,
+/// `oneOf: [{type: null}, S]`), `$ref` with a sibling `description`, which 3.0 would ignore,
+/// and the licence `identifier`.
+fn to_openapi_30(doc: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    fn schema(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::Array(types)) = map.get("type") {
+                    let others: Vec<Value> = types
+                        .iter()
+                        .filter(|t| t.as_str() != Some("null"))
+                        .cloned()
+                        .collect();
+                    if others.len() == 1 {
+                        let nullable = others.len() < types.len();
+                        map.insert("type".into(), others[0].clone());
+                        if nullable {
+                            map.insert("nullable".into(), Value::Bool(true));
+                        }
+                    }
+                }
+                for key in ["oneOf", "anyOf"] {
+                    let Some(Value::Array(variants)) = map.get(key) else {
+                        continue;
+                    };
+                    let is_null = |v: &Value| v.get("type").and_then(Value::as_str) == Some("null");
+                    if variants.len() == 2 && variants.iter().any(is_null) {
+                        let mut other = variants
+                            .iter()
+                            .find(|v| !is_null(v))
+                            .cloned()
+                            .unwrap_or(Value::Null);
+                        map.remove(key);
+                        if let Some(description) = other.as_object_mut().and_then(|o| {
+                            o.contains_key("$ref")
+                                .then(|| o.remove("description"))
+                                .flatten()
+                        }) {
+                            map.entry("description").or_insert(description);
+                        }
+                        map.insert("allOf".into(), json!([other]));
+                        map.insert("nullable".into(), Value::Bool(true));
+                    }
+                }
+                if map.contains_key("$ref") && map.len() > 1 {
+                    let reference = map.remove("$ref").unwrap_or(Value::Null);
+                    map.insert("allOf".into(), json!([{ "$ref": reference }]));
+                }
+                for child in map.values_mut() {
+                    schema(child);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(schema),
+            _ => {}
+        }
+    }
+    doc["openapi"] = Value::String(OPENAPI_VERSION.into());
+    if let Some(license) = doc
+        .pointer_mut("/info/license")
+        .and_then(Value::as_object_mut)
+    {
+        if let Some(Value::String(id)) = license.remove("identifier") {
+            license
+                .entry("url")
+                .or_insert_with(|| format!("https://spdx.org/licenses/{id}.html").into());
+        }
+    }
+    for part in ["paths", "components"] {
+        if let Some(value) = doc.get_mut(part) {
+            schema(value);
+        }
+    }
 }

@@ -144,8 +144,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(pool: PgPool, config: ApiConfig) -> Self {
-        let openapi =
-            serde_json::to_value(super::openapi::openapi()).unwrap_or(serde_json::Value::Null);
+        let openapi = super::openapi::openapi();
         Self {
             tiles: crate::tiles::cache::TileCache::new(config.tile_cache_bytes)
                 .with_render_limit(config.max_concurrent_renders),

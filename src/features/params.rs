@@ -17,12 +17,22 @@ use crate::error::{Error, Result};
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ItemsParams {
-    /// Page size, 1 to 10000 (larger values are clamped to 10000). Default 10.
-    #[param(value_type = Option<u32>, minimum = 1, example = 100)]
+    /// Page size, 1 to 10000; default 10. A larger value is served as 10000, as OGC API
+    /// Features shows ("if you ask for 50000, you might get up to 10000"); 0, a negative
+    /// number or a non-integer is refused with 400.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 10000, default = 10, example = 100)]
     pub limit: Option<String>,
     /// Only features whose geometry intersects this box: `minLon,minLat,maxLon,maxLat` in CRS84
-    /// (a 6-number box with heights is accepted; the heights are ignored).
-    #[param(value_type = Option<String>, example = "10.2,53.1,10.6,53.4")]
+    /// (or in `bbox-crs`); a 6-number box with heights is accepted and the heights are ignored.
+    /// Any other count is refused with 400.
+    #[param(
+        value_type = Option<Vec<f64>>,
+        style = Form,
+        explode = false,
+        min_items = 4,
+        max_items = 6,
+        example = json!([10.2, 53.1, 10.6, 53.4])
+    )]
     pub bbox: Option<String>,
     /// Opaque paging cursor from a `next` link. A cursor stays on the dataset version it
     /// started on, so paging never mixes two versions.
@@ -82,6 +92,39 @@ pub struct ItemsParams {
     /// Language of the HTML page: `de` (default) or `en`; without it, Accept-Language decides.
     #[param(value_type = Option<String>, example = "en")]
     pub lang: Option<String>,
+}
+
+impl ItemsParams {
+    /// The parameters of `query`. OGC API Features defines `bbox` as one comma-separated value
+    /// (`style: form, explode: false`); clients generated from the OpenAPI document may send
+    /// it exploded, one `bbox=` per number, which is read as the same box. Any other parameter
+    /// given twice is refused.
+    pub fn from_query(query: &str) -> Result<Self> {
+        let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|e| Error::invalid("query", format!("not a valid query string: {e}")))?;
+        let numbers: Vec<String> = pairs
+            .iter()
+            .filter(|(name, _)| name == "bbox")
+            .map(|(_, value)| value.clone())
+            .collect();
+        if numbers.len() > 1 {
+            pairs.retain(|(name, _)| name != "bbox");
+            pairs.push(("bbox".into(), numbers.join(",")));
+        }
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        serde_urlencoded::from_str(&query).map_err(|e| parameter_error(&e.to_string()))
+    }
+}
+
+/// A query string that does not fit a parameter struct, naming the parameter where the
+/// message does (serde's "unknown field `x`", "duplicate field `x`").
+pub fn parameter_error(message: &str) -> Error {
+    let parameter = ["unknown field `", "duplicate field `"]
+        .iter()
+        .find_map(|marker| message.split_once(marker))
+        .and_then(|(_, rest)| rest.split('`').next())
+        .unwrap_or("query");
+    Error::invalid(parameter, message.to_string())
 }
 
 /// The parameters `/items` itself defines; every other one is a property filter.

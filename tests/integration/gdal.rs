@@ -3,8 +3,6 @@
 
 use std::process::Command;
 
-use actix_web::HttpServer;
-
 use crate::common::TestDb;
 use kreisgeo::catalog::DatasetKind;
 
@@ -32,13 +30,15 @@ async fn ogrinfo_lists_and_ogr2ogr_copies_whole_collections() {
     db.ingest("aed_koeln.geojson", "aed-koeln", DatasetKind::Aed)
         .await;
     let state = db.state();
-    let server = HttpServer::new(move || kreisgeo::api::app(state.clone()))
-        .on_connect(kreisgeo::api::on_connect)
-        .workers(2)
-        .bind("127.0.0.1:0")
-        .expect("bind");
-    let port = server.addrs()[0].port();
-    let handle = server.run();
+    let listen = kreisgeo::api::server::Listen {
+        bind: "127.0.0.1:0".into(),
+        workers: Some(2),
+        header_timeout: std::time::Duration::from_secs(5),
+        keep_alive: std::time::Duration::from_secs(5),
+        shutdown_grace: std::time::Duration::from_secs(1),
+    };
+    let (handle, addrs) = kreisgeo::api::server::bind(state, &listen).expect("bind");
+    let port = addrs[0].port();
     let control = handle.handle();
     actix_web::rt::spawn(handle);
     let url = format!("OAPIF:http://127.0.0.1:{port}");

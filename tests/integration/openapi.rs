@@ -72,9 +72,11 @@ async fn answers_match_their_documented_schemas() {
             .and_then(|c| c.iter().find(|(media, _)| media.contains("json")))
             .map(|(_, c)| c["schema"].clone())
             .unwrap_or_else(|| panic!("{path}: no JSON schema documented"));
-        // The schema with the document's components beside it, so that its $refs resolve.
+        // The schema with the document's components beside it, so that its $refs resolve,
+        // in JSON Schema: OpenAPI 3.0's `nullable` is no keyword of it.
         let mut root = schema;
         root["components"] = doc["components"].clone();
+        nullable_to_json_schema(&mut root);
         let validator = jsonschema::validator_for(&root)
             .unwrap_or_else(|e| panic!("{path}: not a schema: {e}"));
         let (status, _, body) =
@@ -89,5 +91,30 @@ async fn answers_match_their_documented_schemas() {
             errors.is_empty(),
             "{uri} does not match its schema: {errors:#?}"
         );
+    }
+}
+
+/// OpenAPI 3.0's `nullable: true` as JSON Schema says it: `null` among the types.
+fn nullable_to_json_schema(value: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    match value {
+        Value::Object(map) => {
+            for child in map.values_mut() {
+                nullable_to_json_schema(child);
+            }
+            if map.remove("nullable") == Some(Value::Bool(true)) {
+                match map.get("type").cloned() {
+                    Some(Value::String(t)) => {
+                        map.insert("type".into(), json!([t, "null"]));
+                    }
+                    _ => {
+                        let schema = Value::Object(std::mem::take(map));
+                        map.insert("anyOf".into(), json!([schema, {"type": "null"}]));
+                    }
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(nullable_to_json_schema),
+        _ => {}
     }
 }

@@ -186,7 +186,7 @@ impl UploadParams {
     params(("datasetId" = String, Path, description = "Dataset id (a-z, 0-9, _ and -)", example = "aed"), UploadParams),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file"),
     responses(
-        (status = 202, description = "Accepted; poll the job", body = Job),
+        (status = 202, description = "Accepted; poll the job", body = JobAccepted),
         (status = 400, description = "A malformed parameter", body = crate::api::error::ErrorBody),
         (status = 401, description = "No or no valid API key", body = crate::api::error::ErrorBody),
         (status = 403, description = "The key may not ingest into this dataset", body = crate::api::error::ErrorBody),
@@ -314,10 +314,18 @@ async fn accept_upload(
     tracing::info!(job = id, %dataset, bytes, key = key_id, "upload accepted");
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", href.clone()))
-        .json(serde_json::json!({
-            "job": job,
-            "links": [Link::new(href, "monitor", media::JSON, "The ingest job")],
-        })))
+        .json(JobAccepted {
+            job,
+            links: vec![Link::new(href, "monitor", media::JSON, "The ingest job")],
+        }))
+}
+
+/// An accepted upload: its job, and the link to poll it at.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct JobAccepted {
+    pub job: Job,
+    /// `monitor`: the job's own URL (also in `Location`).
+    pub links: Vec<Link>,
 }
 
 /// Ingest job

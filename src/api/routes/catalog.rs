@@ -97,6 +97,7 @@ async fn publisher(state: &AppState, base: &str) -> Result<Publisher> {
     tag = TAG_OPEN_DATA,
     params(CatalogParams),
     responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
         (status = 200, description = "The catalog", content(
             (String = "application/rdf+xml"), (String = "text/turtle"), (String = "application/ld+json")
         )),
@@ -119,6 +120,7 @@ pub async fn get_catalog(
     tag = TAG_OPEN_DATA,
     params(("format" = String, Path, description = "ttl, rdf or jsonld", example = "ttl"), CatalogParams),
     responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
         (status = 200, description = "The catalog", content(
             (String = "application/rdf+xml"), (String = "text/turtle"), (String = "application/ld+json")
         )),
@@ -190,11 +192,13 @@ async fn catalog_response(
     tag = TAG_OPEN_DATA,
     params(("datasetId" = String, Path, description = "Dataset id, optionally with .ttl, .rdf or .jsonld", example = "aed.ttl")),
     responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
         (status = 200, description = "The dataset", content(
             (String = "application/rdf+xml"), (String = "text/turtle"), (String = "application/ld+json"),
             (String = "text/html")
         )),
-        (status = 404, description = "No such dataset", body = crate::api::error::ErrorBody)
+        (status = 404, description = "No such dataset", body = crate::api::error::ErrorBody),
+        (status = 410, description = "The dataset was deleted; it stays listed as deleted for the retention time", body = crate::api::error::ErrorBody)
     )
 )]
 #[get("/catalog/datasets/{datasetId}")]

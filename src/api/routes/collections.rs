@@ -71,7 +71,10 @@ pub fn collection_doc(base: &str, c: &Collection) -> CollectionDoc {
 #[utoipa::path(
     tag = TAG_CAPABILITIES,
     params(FormatParams),
-    responses((status = 200, description = "The collections", body = Collections))
+    responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
+        (status = 200, description = "The collections", body = Collections)
+    )
 )]
 #[get("/collections")]
 pub async fn get_collections(
@@ -110,6 +113,7 @@ pub async fn get_collections(
     tag = TAG_CAPABILITIES,
     params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"), FormatParams),
     responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
         (status = 200, description = "The collection", body = CollectionDoc),
         (status = 404, description = "No such collection", body = crate::api::error::ErrorBody)
     )

@@ -125,6 +125,7 @@ pub async fn get_downloads(
         MinVersion
     ),
     responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
         (status = 200, description = "The file", content(
             (Vec<u8> = "application/flatgeobuf"), (Vec<u8> = "application/geopackage+sqlite3"),
             (String = "application/geo+json"), (String = "text/csv")

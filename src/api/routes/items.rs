@@ -57,6 +57,7 @@ async fn resolve(
     tag = TAG_DATA,
     params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"), ItemsParams, MinVersion),
     responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
         (status = 200, description = "A page of features", content(
             (FeatureCollectionDoc = "application/geo+json"),
             (String = "text/csv"),
@@ -72,8 +73,8 @@ pub async fn get_items(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    params: web::Query<ItemsParams>,
 ) -> Result<HttpResponse> {
+    let params = ItemsParams::from_query(req.query_string())?;
     let mut q = ItemsQuery::parse(&params, req.query_string())?;
     let accept = req
         .headers()
@@ -253,6 +254,7 @@ impl Page<'_> {
         MinVersion
     ),
     responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
         (status = 200, description = "The feature", content_type = "application/geo+json", body = FeatureDoc),
         (status = 404, description = "No such collection or feature", body = crate::api::error::ErrorBody)
     )

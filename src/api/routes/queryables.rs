@@ -21,6 +21,7 @@ use crate::ogc::media;
     tag = TAG_DATA,
     params(("collectionId" = String, Path, description = "Collection (dataset) id", example = "aed"), FormatParams),
     responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
         (status = 200, description = "The queryables as JSON Schema", content_type = "application/schema+json", body = Object),
         (status = 404, description = "No such collection", body = crate::api::error::ErrorBody)
     )

@@ -28,6 +28,7 @@ use crate::tiles::tms::TileCoord;
         MinVersion,
     ),
     responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
         (status = 200, description = "The tile", content_type = "application/vnd.mapbox-vector-tile"),
         (status = 204, description = "No features in this tile"),
         (status = 400, description = "A malformed tile address", body = crate::api::error::ErrorBody),

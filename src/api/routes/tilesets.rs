@@ -269,6 +269,7 @@ async fn about_collection(
     tag = TAG_TILES,
     params(("collectionId" = String, Path, example = "parcels"), FormatParams),
     responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
         (status = 200, description = "The tilesets", body = Object),
         (status = 404, description = "No such collection", body = crate::api::error::ErrorBody)
     )
@@ -292,6 +293,7 @@ pub async fn get_collection_tilesets(
     tag = TAG_TILES,
     params(("collectionId" = String, Path, example = "parcels"), ("tileMatrixSetId" = String, Path, example = "WebMercatorQuad"), FormatParams),
     responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
         (status = 200, description = "The tileset", body = Object),
         (status = 404, description = "No such collection or tile matrix set", body = crate::api::error::ErrorBody)
     )
@@ -320,6 +322,7 @@ pub async fn get_collection_tileset(
     tag = TAG_TILES,
     params(("collectionId" = String, Path, example = "parcels")),
     responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
         (status = 200, description = "TileJSON", body = Object),
         (status = 404, description = "No such collection", body = crate::api::error::ErrorBody)
     )
@@ -387,7 +390,9 @@ async fn chosen(
 /// Tilesets of the dataset
 ///
 /// Multi-layer vector tilesets with every collection (or `collections=a,b`) as a layer.
-#[utoipa::path(tag = TAG_TILES, params(TilesetParams), responses((status = 200, description = "The tilesets", body = Object)))]
+#[utoipa::path(tag = TAG_TILES, params(TilesetParams), responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
+        (status = 200, description = "The tilesets", body = Object)))]
 #[get("/tiles")]
 pub async fn get_tilesets(
     req: HttpRequest,
@@ -404,7 +409,9 @@ pub async fn get_tilesets(
 /// TileJSON of the dataset
 ///
 /// TileJSON 3.0 of the multi-layer WebMercatorQuad tiles (every collection, or `collections`).
-#[utoipa::path(tag = TAG_TILES, params(LayersParams), responses((status = 200, description = "TileJSON", body = Object)))]
+#[utoipa::path(tag = TAG_TILES, params(LayersParams), responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
+        (status = 200, description = "TileJSON", body = Object)))]
 #[get("/tiles/WebMercatorQuad/tilejson")]
 pub async fn get_tilejson(
     req: HttpRequest,
@@ -428,7 +435,10 @@ pub async fn get_tilejson(
 #[utoipa::path(
     tag = TAG_TILES,
     params(("tileMatrixSetId" = String, Path, example = "WebMercatorQuad"), TilesetParams),
-    responses((status = 200, description = "The tileset", body = Object), (status = 404, description = "No such tile matrix set", body = crate::api::error::ErrorBody))
+    responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
+        (status = 200, description = "The tileset", body = Object), (status = 404, description = "No such tile matrix set", body = crate::api::error::ErrorBody)
+    )
 )]
 #[get("/tiles/{tileMatrixSetId}")]
 pub async fn get_tileset(
@@ -459,6 +469,7 @@ pub async fn get_tileset(
         LayersParams
     ),
     responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
         (status = 200, description = "The tile", content_type = "application/vnd.mapbox-vector-tile"),
         (status = 204, description = "No features in this tile"),
         (status = 404, description = "No such tile matrix set or tile", body = crate::api::error::ErrorBody)
