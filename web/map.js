@@ -122,7 +122,7 @@
           const item = document.createElement("li");
           item.dataset.id = String(f.id);
           item.dataset.distance = String(p.distance_m);
-          const where = p["defibrillator:location"] || p.operator || p.name || "";
+          const where = p.defibrillator_location || p["defibrillator:location"] || p.operator || p.name || "";
           const hours = p.open_now === true ? text.open : p.open_now === false ? text.closed : text.unknown;
           item.textContent = metres(p.distance_m) + (where ? " – " + where : "") + " (" + hours + ")";
           list.appendChild(item);

@@ -122,13 +122,23 @@ impl ColumnType {
 pub struct Column {
     /// The sanitised SQL column name.
     pub name: String,
-    /// The property name in the source file; served back under this name.
+    /// The property name the API serves: the source file's, or for an attribute of a kind's
+    /// profile its canonical name, the same in every county.
     pub original: String,
     #[serde(rename = "type")]
     pub ty: ColumnType,
+    /// The property name in the source file where the profile serves the column under its
+    /// canonical name (`FLSTKENNZ` for `flurstueckskennzeichen`); shown in the queryables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl Column {
+    /// The property name in the source file: what an ingest reads the values by.
+    pub fn source_name(&self) -> &str {
+        self.source.as_deref().unwrap_or(&self.original)
+    }
+
     pub fn ident(&self) -> Ident {
         Ident::new(&self.name)
     }

@@ -45,13 +45,16 @@ impl CopyEncoder {
             index: columns
                 .iter()
                 .enumerate()
-                .map(|(i, c)| (c.original.clone(), i))
+                .map(|(i, c)| (c.source_name().to_string(), i))
                 .collect(),
             slots: vec![None; columns.len()],
             buf,
             tx,
             rows: 0,
-            column_names: columns.iter().map(|c| c.original.clone()).collect(),
+            column_names: columns
+                .iter()
+                .map(|c| c.source_name().to_string())
+                .collect(),
             scratch: String::new(),
         }
     }

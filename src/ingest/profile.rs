@@ -1,9 +1,11 @@
 //! Profiles of the three county kinds: which source columns carry the canonical attributes the
 //! citizen endpoints rely on, and which values must be rejected.
 //!
-//! A profile renames the SQL column of a recognised source column to its canonical name (the API
-//! keeps serving the source's property name) and adds row checks that run with the geometry
-//! validation, so a malformed key is rejected like an empty geometry: with its feature index.
+//! A profile serves a recognised source column under its canonical name (SQL column and API
+//! property alike, so that an app written against one county works in the next; the source
+//! name is kept in [`Column::source`] and shown in the queryables) and adds row checks that run
+//! with the geometry validation, so a malformed key is rejected like an empty geometry: with
+//! its feature index.
 
 use crate::catalog::{Column, ColumnType, DatasetKind};
 
@@ -288,7 +290,7 @@ pub fn apply(
             Some((_, source)) => Some(
                 columns
                     .iter()
-                    .position(|c| &c.original == source)
+                    .position(|c| c.source_name() == source)
                     .ok_or_else(|| {
                         IngestError::Profile(format!(
                             "--map {}={source}: the file has no column '{source}'",
@@ -299,7 +301,7 @@ pub fn apply(
             None => field.aliases.iter().find_map(|alias| {
                 columns
                     .iter()
-                    .position(|c| super::schema::sanitize(&c.original) == *alias)
+                    .position(|c| super::schema::sanitize(c.source_name()) == *alias)
             }),
         };
         let Some(i) = position else {
@@ -323,15 +325,26 @@ pub fn apply(
             )));
         }
         // Another column already called like the canonical name makes way.
-        if let Some(j) = columns.iter().position(|c| c.name == field.canonical) {
+        if let Some(j) = columns
+            .iter()
+            .position(|c| c.name == field.canonical || c.original == field.canonical)
+        {
             if j != i {
-                columns[j].name = format!("{}_source", columns[j].name);
+                let other = &mut columns[j];
+                other.source.get_or_insert_with(|| other.original.clone());
+                other.name = format!("{}_source", other.name);
+                other.original = format!("{}_source", other.original);
             }
         }
-        columns[i].name = field.canonical.to_string();
+        let column = &mut columns[i];
+        column.name = field.canonical.to_string();
+        if column.original != field.canonical {
+            column.source.get_or_insert_with(|| column.original.clone());
+            column.original = field.canonical.to_string();
+        }
         if kind == DatasetKind::Parcels && field.canonical == "flurstueckskennzeichen" {
             checks.push(RowCheck {
-                field: columns[i].original.clone(),
+                field: column.source_name().to_string(),
                 rule: Rule::ParcelKey,
                 reason: "malformed Flurstückskennzeichen (20 characters: Land 2, Gemarkung 4, Flur 3, Zähler 5, Nenner 4 or ____, Folge 2 or __)",
             });
@@ -384,6 +397,7 @@ mod tests {
             name: super::super::schema::sanitize(name),
             original: name.into(),
             ty,
+            source: None,
         }
     }
 
@@ -408,8 +422,43 @@ mod tests {
                 "amtlicheflaeche"
             ]
         );
-        assert_eq!(columns[0].original, "FLSTKENNZ");
+        // Served under the canonical names; the source names are kept and read by.
+        let served: Vec<&str> = columns.iter().map(|c| c.original.as_str()).collect();
+        assert_eq!(served, names);
+        let sources: Vec<&str> = columns.iter().map(Column::source_name).collect();
+        assert_eq!(
+            sources,
+            ["FLSTKENNZ", "GEMASCHL", "FLURSCHL", "FLSTNRZAE", "FLAECHE"]
+        );
         assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].field, "FLSTKENNZ");
+    }
+
+    #[test]
+    fn a_column_named_like_a_canonical_attribute_makes_way() {
+        // `--map` takes FSK for the key; the file's own `flurstueckskennzeichen` column is
+        // served beside it under another name, and both are still read by their source names.
+        let mut columns = vec![
+            col("flurstueckskennzeichen", ColumnType::Text),
+            col("FSK", ColumnType::Text),
+        ];
+        apply(
+            DatasetKind::Parcels,
+            &mut columns,
+            &[("flurstueckskennzeichen".into(), "FSK".into())],
+        )
+        .unwrap();
+        let served: Vec<(&str, &str)> = columns
+            .iter()
+            .map(|c| (c.original.as_str(), c.source_name()))
+            .collect();
+        assert_eq!(
+            served,
+            [
+                ("flurstueckskennzeichen_source", "flurstueckskennzeichen"),
+                ("flurstueckskennzeichen", "FSK")
+            ]
+        );
     }
 
     #[test]

@@ -55,6 +55,7 @@ impl SchemaInferrer {
                 Column {
                     name,
                     original: original.clone(),
+                    source: None,
                     ty: ty.unwrap_or(ColumnType::Text),
                 }
             })

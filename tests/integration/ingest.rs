@@ -13,6 +13,24 @@ fn source_features(file: &str) -> Vec<Json> {
     doc["features"].as_array().expect("features").clone()
 }
 
+/// A source feature's properties under the names the API serves: a profile's canonical names
+/// for the columns it recognised, the source's for the rest.
+fn as_served(properties: &Json, columns: &[kreisgeo::catalog::Column]) -> Json {
+    properties
+        .as_object()
+        .expect("properties")
+        .iter()
+        .map(|(key, value)| {
+            let served = columns
+                .iter()
+                .find(|c| c.source_name() == key)
+                .map_or(key.clone(), |c| c.original.clone());
+            (served, value.clone())
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
 #[actix_web::test]
 async fn counts_per_collection_equal_features_ingested() {
     let db = TestDb::new().await;
@@ -68,7 +86,8 @@ async fn counts_per_collection_equal_features_ingested() {
 #[actix_web::test]
 async fn geojson_attributes_round_trip_exactly() {
     let db = TestDb::new().await;
-    db.ingest("aed_koeln.geojson", "aed-koeln", DatasetKind::Aed)
+    let aed = db
+        .ingest("aed_koeln.geojson", "aed-koeln", DatasetKind::Aed)
         .await;
     let parcel = db
         .ingest(
@@ -77,6 +96,7 @@ async fn geojson_attributes_round_trip_exactly() {
             DatasetKind::Parcels,
         )
         .await;
+    let parcel_report = parcel.clone();
     let type_of = |name: &str| {
         parcel
             .columns
@@ -87,7 +107,16 @@ async fn geojson_attributes_round_trip_exactly() {
     use kreisgeo::catalog::ColumnType;
     assert_eq!(type_of("zeitpunktDerEntstehung"), Some(ColumnType::Date));
     assert_eq!(type_of("beginnt"), Some(ColumnType::TimestampTz));
-    assert_eq!(type_of("amtlicheFlaeche"), Some(ColumnType::Float));
+    // Served under the parcels profile's name, read from the source's.
+    assert_eq!(type_of("amtlicheflaeche"), Some(ColumnType::Float));
+    assert_eq!(
+        parcel
+            .columns
+            .iter()
+            .find(|c| c.original == "amtlicheflaeche")
+            .map(|c| c.source_name()),
+        Some("amtlicheFlaeche")
+    );
     assert_eq!(
         type_of("abweichenderRechtszustand"),
         Some(ColumnType::Boolean)
@@ -95,21 +124,29 @@ async fn geojson_attributes_round_trip_exactly() {
     assert_eq!(type_of("land"), Some(ColumnType::Text));
     let app = app(&db).await;
 
-    // Every feature, every property: same names, same JSON values (nulls, umlauts, int64 ids).
+    // Every feature, every property: same JSON values (nulls, umlauts, int64 ids), under the
+    // source's names or the profile's canonical ones.
     let source = source_features("aed_koeln.geojson");
     let served = harvest(&app, "/collections/aed-koeln/items?limit=50").await;
     assert_eq!(served.len(), source.len());
     for (i, (s, f)) in source.iter().zip(&served).enumerate() {
         assert_eq!(f["id"], i as u64 + 1);
-        assert_eq!(f["properties"], s["properties"], "feature {i}");
+        assert_eq!(
+            f["properties"],
+            as_served(&s["properties"], &aed.columns),
+            "feature {i}"
+        );
         // CRS84 in, CRS84 stored: the coordinates come back to the last bit.
         assert_eq!(f["geometry"], s["geometry"], "feature {i}");
     }
 
     // The real ALKIS parcel: the key keeps its padding, AGS keeps its leading zero.
     let parcel = get_json(&app, "/collections/flurstueck/items/1").await;
-    let expected = &source_features("nrw_alkis_flurstueck_25832.geojson")[0]["properties"];
-    assert_eq!(&parcel["properties"], expected);
+    let expected = as_served(
+        &source_features("nrw_alkis_flurstueck_25832.geojson")[0]["properties"],
+        &parcel_report.columns,
+    );
+    assert_eq!(parcel["properties"], expected);
     assert_eq!(
         parcel["properties"]["flurstueckskennzeichen"],
         "05329001100085______"
@@ -474,7 +511,10 @@ async fn newline_delimited_geojson_matches_the_feature_collection() {
     let app = app(&db).await;
     let served = harvest(&app, "/collections/seq/items?limit=1000").await;
     for (s, f) in source.iter().zip(&served) {
-        assert_eq!(f["properties"], s["properties"]);
+        assert_eq!(
+            f["properties"],
+            as_served(&s["properties"], &report.columns)
+        );
         assert_eq!(f["geometry"], s["geometry"]);
     }
 
@@ -635,7 +675,7 @@ async fn parcels_profile_maps_alkis_names_and_rejects_malformed_keys() {
     let names: Vec<(&str, &str)> = report
         .columns
         .iter()
-        .map(|c| (c.name.as_str(), c.original.as_str()))
+        .map(|c| (c.name.as_str(), c.source_name()))
         .collect();
     assert_eq!(
         names,
@@ -656,10 +696,47 @@ async fn parcels_profile_maps_alkis_names_and_rejects_malformed_keys() {
     .await
     .expect("canonical column");
     assert_eq!(keys, ["05329001100085______", "05329001100086001200"]);
-    // The API keeps the source's names.
+    // The API serves the profile's names, as in every county: properties, the property
+    // filter, CQL2, sortby; the queryables say what the source called them.
     let app = app(&db).await;
     let first = get_json(&app, "/collections/flurstuecke/items/1").await;
-    assert_eq!(first["properties"]["FLSTKENNZ"], "05329001100085______");
+    assert_eq!(
+        first["properties"]["flurstueckskennzeichen"],
+        "05329001100085______"
+    );
+    assert!(first["properties"].get("FLSTKENNZ").is_none());
+    for query in [
+        "flurstueckskennzeichen=05329001100086001200",
+        "filter=flurstueckskennzeichen%20LIKE%20%27%25001200%27",
+        "filter=amtlicheflaeche%20%3E%200&sortby=-flurstueckskennzeichen&limit=1",
+    ] {
+        let page = get_json(&app, &format!("/collections/flurstuecke/items?{query}")).await;
+        let keys: Vec<&str> = page["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .filter_map(|f| f["properties"]["flurstueckskennzeichen"].as_str())
+            .collect();
+        assert_eq!(keys, ["05329001100086001200"], "{query}");
+    }
+    let (status, _, _) = get(&app, "/collections/flurstuecke/items?FLSTKENNZ=x").await;
+    assert_eq!(status, 400);
+    // Downloads and tiles are written by the same encoders, with the same names.
+    let (_, _, csv) = get(&app, "/collections/flurstuecke/items?f=csv").await;
+    let header = String::from_utf8_lossy(&csv)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        header.contains("flurstueckskennzeichen") && !header.contains("FLSTKENNZ"),
+        "{header}"
+    );
+    let queryables = get_json(&app, "/collections/flurstuecke/queryables").await;
+    let key = &queryables["properties"]["flurstueckskennzeichen"];
+    assert_eq!(key["x-kreisgeo-source-name"], "FLSTKENNZ");
+    assert_eq!(key["type"], "string");
+    assert!(queryables["properties"].get("FLSTKENNZ").is_none());
 
     // A parcels file without any key column is refused before loading.
     match db
@@ -693,11 +770,11 @@ async fn overpass_json_gives_the_same_features_as_its_geojson() {
         ("Overpass JSON", 310)
     );
     // The aed profile maps the OSM tags onto canonical columns.
-    let name_of = |original: &str| {
+    let name_of = |source: &str| {
         report
             .columns
             .iter()
-            .find(|c| c.original == original)
+            .find(|c| c.source_name() == source)
             .map(|c| c.name.clone())
     };
     assert_eq!(
@@ -712,7 +789,8 @@ async fn overpass_json_gives_the_same_features_as_its_geojson() {
     for (s, f) in source.iter().zip(&served) {
         assert_eq!(f["geometry"], s["geometry"]);
         // Same tags; the served feature also lists, as null, tags other elements have.
-        for (key, value) in s["properties"].as_object().expect("properties") {
+        let expected = as_served(&s["properties"], &report.columns);
+        for (key, value) in expected.as_object().expect("properties") {
             assert_eq!(&f["properties"][key], value, "{key}");
         }
         let non_null = f["properties"]
@@ -1016,11 +1094,11 @@ async fn the_real_invalid_gemeinden_of_vg5000_are_repaired() {
 #[actix_web::test]
 async fn solar_profile_maps_vendor_names() {
     let db = TestDb::new().await;
-    let canonical = |report: &kreisgeo::ingest::IngestReport, original: &str| {
+    let canonical = |report: &kreisgeo::ingest::IngestReport, source: &str| {
         report
             .columns
             .iter()
-            .find(|c| c.original == original)
+            .find(|c| c.source_name() == source)
             .map(|c| c.name.clone())
     };
     // Real LoD2 roofs: the derived tilt and azimuth are recognised.
@@ -1055,7 +1133,7 @@ async fn solar_profile_maps_vendor_names() {
     let names: Vec<(&str, &str)> = report
         .columns
         .iter()
-        .map(|c| (c.original.as_str(), c.name.as_str()))
+        .map(|c| (c.source_name(), c.name.as_str()))
         .collect();
     for expected in [
         ("Klasse_Farbe", "suitability"),

@@ -47,6 +47,11 @@ pub async fn get_queryables(
             continue;
         }
         let mut schema = json!({ "title": c.original });
+        if let Some(source) = &c.source {
+            // A profile's canonical name: what the county's file called it.
+            schema["description"] = format!("'{source}' in the source file").into();
+            schema["x-kreisgeo-source-name"] = source.clone().into();
+        }
         let (ty, format) = c.ty.json_schema();
         schema["type"] = ty.into();
         if let Some(format) = format {
