@@ -34,6 +34,13 @@ impl Land {
             .map(Self)
     }
 
+    /// [`Land::parse`] for a command-line option: the error lists the Länder.
+    pub fn parse_arg(s: &str) -> Result<Self, String> {
+        Self::parse(s).ok_or_else(|| {
+            format!("'{s}' is not a German Land (SH, HH, NI, HB, NW, HE, RP, BW, BY, SL, BE, BB, MV, SN, ST, TH)")
+        })
+    }
+
     /// By its abbreviation (`NI`, `BY` …) or its two-digit key.
     pub fn parse(s: &str) -> Option<Self> {
         const CODES: [&str; 16] = [

@@ -3,6 +3,7 @@
 //! Files go in through [`ingest`] into PostGIS ([`db`], [`catalog`]) and come out through the
 //! HTTP [`api`]: OGC API Features ([`features`]) and vector tiles ([`tiles`]).
 
+pub mod aed;
 pub mod api;
 pub mod audit;
 pub mod auth;
@@ -22,6 +23,7 @@ pub mod metrics;
 pub mod negotiate;
 pub mod ogc;
 pub mod opendata;
+pub mod server;
 pub mod tiles;
 pub mod time;
 pub mod value;

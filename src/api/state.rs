@@ -2,77 +2,108 @@
 
 use sqlx::PgPool;
 
-/// Settings of the HTTP API.
-#[derive(Debug, Clone)]
+/// Settings of the HTTP API. The same struct is `kreisgeo serve`'s options and environment
+/// variables (its doc comments are their help) and what the library takes, so that a new
+/// setting is one field here plus its use.
+#[derive(Debug, Clone, clap::Args)]
 pub struct ApiConfig {
-    /// Base URL used in links (e.g. `https://geo.landkreis-lueneburg.de`). Without it, links are
-    /// built from the request's Host and scheme, checked (`api::client`).
+    /// Public base URL for links, when behind a proxy (e.g. https://geo.example.de).
+    #[arg(long, env = "KREISGEO_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Believe the client address, host and scheme that a proxy in front forwards
-    /// (`Forwarded`, `X-Forwarded-For/-Host/-Proto`); without it they are ignored, since any
-    /// client could send them.
+    /// Believe the client address, host and scheme in Forwarded/X-Forwarded-For/-Host/-Proto
+    /// (rate limits, logs, links); only behind a proxy that sets them.
+    #[arg(long, env = "KREISGEO_TRUST_FORWARDED")]
     pub trust_forwarded: bool,
-    /// Largest upload the admin API accepts.
+    /// Largest upload the admin API accepts, in bytes (streamed to disk, never held in memory).
+    #[arg(long, env = "KREISGEO_MAX_UPLOAD_BYTES", default_value_t = DEFAULT_MAX_UPLOAD_BYTES)]
     pub max_upload_bytes: u64,
-    /// Memory the tile cache may use, in bytes.
+    /// Memory for rendered vector tiles, in bytes (both encodings of each tile count).
+    #[arg(long, env = "KREISGEO_TILE_CACHE_BYTES", default_value_t = crate::tiles::cache::DEFAULT_CACHE_BYTES)]
     pub tile_cache_bytes: u64,
-    /// Render WebMercatorQuad tiles up to this zoom (and AdV tiles to the same detail) into the
-    /// cache at start-up and after each admin ingest; `None` renders on demand only.
+    /// Render WebMercatorQuad tiles up to this zoom (and AdV tiles to the same detail) into
+    /// the cache in the background at start-up and after each admin ingest [default: on
+    /// demand only].
+    #[arg(long, env = "KREISGEO_SEED_MAX_ZOOM", value_parser = clap::value_parser!(u8).range(0..=20))]
     pub seed_max_zoom: Option<u8>,
-    /// How long the catalog lists a deleted dataset as deleted, in days.
+    /// How long the catalog (DCAT and CKAN) lists a deleted dataset as deleted, in days.
+    #[arg(long, env = "KREISGEO_DELETED_RETENTION_DAYS", default_value_t = 30)]
     pub deleted_retention_days: u32,
-    /// Ingest jobs that run at once; more uploads wait queued.
+    /// Ingest jobs run at once; further uploads wait queued.
+    #[arg(long, env = "KREISGEO_MAX_CONCURRENT_INGESTS", default_value_t = 1)]
     pub max_concurrent_ingests: usize,
-    /// Tiles rendered at once (cache hits are not limited). Keeps tile rendering from taking
-    /// every database connection that pages and the nearest-AED search need.
+    /// Tiles rendered at once (cache hits never wait).
+    #[arg(long, env = "KREISGEO_MAX_CONCURRENT_RENDERS", default_value_t = crate::tiles::cache::DEFAULT_RENDERS)]
     pub max_concurrent_renders: usize,
-    /// Per-client rate limit of the public API; `None`: unlimited.
-    pub rate_limit: Option<super::ratelimit::RateLimitConfig>,
-    /// Origins browsers may call the API from; empty: any (open data is for everyone).
+    /// A hard rate: requests a second one client may sustain on the public API [default:
+    /// none; --requests-per-client refuses floods, and a client asking one request at a time
+    /// is never refused].
+    #[arg(long, env = "KREISGEO_RATE_LIMIT", default_value_t = 0)]
+    pub rate_limit: u32,
+    /// Requests one client may send at once after a quiet moment.
+    #[arg(long, env = "KREISGEO_RATE_BURST", default_value_t = 400)]
+    pub rate_burst: u32,
+    /// Origins browsers may read the API from (comma-separated) [default: any].
+    #[arg(long, env = "KREISGEO_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
-    /// Requests of one client handled at once (`api::share`); further ones wait for one of
-    /// its own to finish.
-    pub requests_per_client: usize,
-    /// How long a request waits for its client's place before it answers 503.
+    /// Requests of one client (address) handled at once; eight times as many more wait for
+    /// one of its own, further ones get 429 [default: a quarter of --db-connections, at
+    /// least 2].
+    #[arg(long, env = "KREISGEO_REQUESTS_PER_CLIENT")]
+    pub requests_per_client: Option<usize>,
+    /// How long a request waits for its client's place before it answers 503: no longer
+    /// than one of the client's own may take, the statement timeout, which the server sets
+    /// here.
+    #[arg(skip = DEFAULT_CLIENT_WAIT)]
     pub client_wait: std::time::Duration,
-    /// An ingest job running longer is stopped and fails; the served version stays.
+    /// An ingest job running longer is stopped and fails (the served version stays).
+    #[arg(long, env = "KREISGEO_INGEST_TIME_LIMIT", default_value = "6h", value_parser = humantime::parse_duration)]
     pub ingest_time_limit: std::time::Duration,
-    /// Uploads received or waiting for an ingest slot; more are refused with 503 (their bytes
-    /// together may be twice the largest upload).
+    /// Uploads that may wait for an ingest slot; more are refused with 503.
+    #[arg(long, env = "KREISGEO_MAX_QUEUED_INGESTS", default_value_t = 8)]
     pub max_queued_ingests: usize,
-    /// The Land whose public holidays opening hours know (`PH`); without it, the Land of the
-    /// publisher's district key, else the nationwide holidays only.
+    /// The Land whose public holidays opening hours (`PH`) follow: NI, BY, … or its key 03, 09
+    /// [default: the Land of the publisher's district key; without one, nationwide holidays].
+    #[arg(long, env = "KREISGEO_LAND", value_parser = crate::hours::Land::parse_arg)]
     pub land: Option<crate::hours::Land>,
 }
 
-/// Six hours: a Land's whole cadastre loads in well under one.
-pub const DEFAULT_INGEST_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
-
-/// A quarter of the default pool: one address cannot take more of the database.
-pub const DEFAULT_REQUESTS_PER_CLIENT: usize = 4;
+/// Thirty seconds: the default statement timeout.
+pub const DEFAULT_CLIENT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// 2 GiB: a Land-wide parcel export as FlatGeobuf fits.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 2 << 30;
 
 impl Default for ApiConfig {
+    /// `kreisgeo serve`'s defaults, environment variables included: defined once, by clap.
     fn default() -> Self {
-        Self {
-            public_url: None,
-            trust_forwarded: false,
-            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
-            tile_cache_bytes: crate::tiles::cache::DEFAULT_CACHE_BYTES,
-            seed_max_zoom: None,
-            deleted_retention_days: 30,
-            max_concurrent_ingests: 1,
-            max_concurrent_renders: crate::tiles::cache::DEFAULT_RENDERS,
-            rate_limit: None,
-            cors_origins: Vec::new(),
-            requests_per_client: DEFAULT_REQUESTS_PER_CLIENT,
-            client_wait: std::time::Duration::from_secs(30),
-            ingest_time_limit: DEFAULT_INGEST_TIME_LIMIT,
-            max_queued_ingests: 8,
-            land: None,
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            api: ApiConfig,
         }
+        match <Defaults as clap::Parser>::try_parse_from(["kreisgeo"]) {
+            Ok(defaults) => defaults.api,
+            Err(e) => panic!("a KREISGEO_* environment variable is invalid: {e}"),
+        }
+    }
+}
+
+impl ApiConfig {
+    /// The hard per-client rate, when one is set.
+    pub fn rate_limit_config(&self) -> Option<super::ratelimit::RateLimitConfig> {
+        let per_second = std::num::NonZeroU32::new(self.rate_limit)?;
+        Some(super::ratelimit::RateLimitConfig {
+            per_second,
+            burst: std::num::NonZeroU32::new(self.rate_burst).unwrap_or(per_second),
+            trust_forwarded: self.trust_forwarded,
+        })
+    }
+
+    /// Requests of one client handled at once, for a public pool of `connections`.
+    pub fn requests_per_client(&self, connections: u32) -> usize {
+        self.requests_per_client
+            .unwrap_or((connections as usize / 4).max(2))
+            .max(1)
     }
 }
 
@@ -145,6 +176,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(pool: PgPool, config: ApiConfig) -> Self {
         let openapi = super::openapi::openapi();
+        let pool_size = pool.options().get_max_connections();
         Self {
             tiles: crate::tiles::cache::TileCache::new(config.tile_cache_bytes)
                 .with_render_limit(config.max_concurrent_renders),
@@ -164,11 +196,11 @@ impl AppState {
             watch: super::watch::DatabaseWatch::new(),
             in_flight: super::middleware::InFlight::default(),
             share: std::sync::Arc::new(super::share::ClientShare::new(
-                config.requests_per_client,
+                config.requests_per_client(pool_size),
                 config.client_wait,
             )),
             rate_limit: config
-                .rate_limit
+                .rate_limit_config()
                 .map(|c| std::sync::Arc::new(super::ratelimit::RateLimit::new(c))),
             config,
         }

@@ -79,7 +79,7 @@ pub async fn ping_direct(options: &sqlx::postgres::PgConnectOptions) -> bool {
     use sqlx::Connection;
     let answered = tokio::time::timeout(Duration::from_secs(1), async {
         let mut connection = sqlx::PgConnection::connect_with(options).await?;
-        sqlx::query("SELECT 1").execute(&mut connection).await?;
+        crate::db::ping(&mut connection).await?;
         connection.close().await
     })
     .await;
@@ -116,7 +116,7 @@ impl DatabaseWatch {
                         connection = Some(sqlx::PgConnection::connect_with(&options).await?);
                     }
                     match connection.as_mut() {
-                        Some(c) => sqlx::query("SELECT 1").execute(c).await.map(|_| ()),
+                        Some(c) => crate::db::ping(c).await,
                         None => Ok(()),
                     }
                 })
@@ -138,11 +138,7 @@ pub async fn ping(pool: &PgPool) -> bool {
         return ping_direct(&pool.connect_options()).await;
     };
     matches!(
-        tokio::time::timeout(
-            Duration::from_secs(1),
-            sqlx::query("SELECT 1").execute(&mut *connection)
-        )
-        .await,
+        tokio::time::timeout(Duration::from_secs(1), crate::db::ping(&mut connection)).await,
         Ok(Ok(_))
     )
 }

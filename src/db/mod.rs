@@ -97,6 +97,14 @@ impl Default for PoolSettings {
     }
 }
 
+/// A trivial query on `connection`: whether the server answers.
+pub async fn ping(connection: &mut sqlx::PgConnection) -> sqlx::Result<()> {
+    sqlx::query("SELECT 1")
+        .execute(connection)
+        .await
+        .map(|_| ())
+}
+
 /// A pool with kreisgeo's default settings.
 pub async fn connect(url: &str) -> Result<PgPool> {
     connect_with(url, &PoolSettings::default()).await

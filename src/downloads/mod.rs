@@ -3,6 +3,7 @@
 //! with ranges so that a FlatGeobuf client reads just the features of a bounding box.
 
 pub mod build;
+pub mod listing;
 pub mod store;
 
 use serde::Serialize;

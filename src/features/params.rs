@@ -226,6 +226,8 @@ impl Cursor {
 pub struct ItemsQuery {
     pub limit: u32,
     pub bbox: Option<Bbox>,
+    /// `bbox` as given (without spaces), for the `next` links.
+    pub bbox_text: Option<String>,
     pub cursor: Option<Cursor>,
     /// The CRS of the response's coordinates.
     pub crs: ApiCrs,
@@ -305,17 +307,13 @@ impl ItemsQuery {
             sort: Vec::new(),
             datetime: p.datetime.clone().filter(|d| !d.trim().is_empty()),
             crs: parse_crs("crs", p.crs.as_deref())?,
-            limit: p
-                .limit
-                .as_deref()
-                .map(parse_limit)
-                .transpose()?
-                .unwrap_or(DEFAULT_LIMIT),
+            limit: Limit::ITEMS.parse(p.limit.as_deref())?,
             bbox: p
                 .bbox
                 .as_deref()
                 .map(|b| parse_bbox(b, &bbox_crs))
                 .transpose()?,
+            bbox_text: p.bbox.as_deref().map(|b| b.replace(' ', "")),
             cursor: p
                 .cursor
                 .as_deref()
@@ -409,6 +407,29 @@ impl ItemsQuery {
         Ok(version)
     }
 
+    /// The query string of the `next` page: every parameter of this one but the cursor, with
+    /// `f` when the format is not the default one.
+    pub fn next_params(&self, format: Option<&str>) -> String {
+        let mut fixed = format!("limit={}", self.limit);
+        if let Some(f) = format {
+            fixed.push_str(&format!("&f={f}"));
+        }
+        if let Some(raw) = self.bbox_text.as_deref().filter(|_| self.bbox.is_some()) {
+            fixed.push_str(&format!("&bbox={raw}"));
+        }
+        for (name, crs) in [("crs", &self.crs), ("bbox-crs", &self.bbox_crs)] {
+            if crs.uri != crate::crs::CRS84_URI {
+                fixed.push_str(&format!("&{name}={}", crs.uri));
+            }
+        }
+        let filters = self.carried_params();
+        if !filters.is_empty() {
+            fixed.push('&');
+            fixed.push_str(&filters);
+        }
+        fixed
+    }
+
     /// The query string that repeats this query's filters and attribute choice in a `next` link.
     pub fn carried_params(&self) -> String {
         let mut pairs: Vec<(&str, &str)> = self
@@ -444,14 +465,54 @@ impl ItemsQuery {
     }
 }
 
-fn parse_limit(s: &str) -> Result<u32> {
-    match s.trim().parse::<u64>() {
-        Ok(0) => Err(Error::invalid("limit", "must be at least 1")),
-        Ok(n) => Ok(u32::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT)),
-        Err(_) => Err(Error::invalid(
-            "limit",
-            format!("'{s}' is not a positive integer"),
-        )),
+/// How an endpoint reads `limit`: a count from 1 to `max`, `default` without one.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub default: u32,
+    pub max: u32,
+    /// Serve more than `max` as `max` (a page of `/items`, as OGC API Features shows: "if you
+    /// ask for 50000, you might get up to 10000") instead of refusing it.
+    pub clamp: bool,
+}
+
+impl Limit {
+    /// A page of `/items`.
+    pub const ITEMS: Self = Self {
+        default: DEFAULT_LIMIT,
+        max: MAX_LIMIT,
+        clamp: true,
+    };
+    /// The nearest features to a point.
+    pub const NEAREST: Self = Self {
+        default: 5,
+        max: 100,
+        clamp: false,
+    };
+    /// The features at a point.
+    pub const AT: Self = Self {
+        default: 10,
+        max: 100,
+        clamp: false,
+    };
+
+    /// The count `value` asks for; 400 naming `limit` for anything else.
+    pub fn parse(self, value: Option<&str>) -> Result<u32> {
+        let Some(text) = value else {
+            return Ok(self.default);
+        };
+        match (text.trim().parse::<u64>(), self.clamp) {
+            (Ok(n), true) if n >= 1 => Ok(u32::try_from(n).unwrap_or(self.max).min(self.max)),
+            (Ok(n), false) if (1..=u64::from(self.max)).contains(&n) => Ok(n as u32),
+            (Ok(0), true) => Err(Error::invalid("limit", "must be at least 1")),
+            (_, true) => Err(Error::invalid(
+                "limit",
+                format!("'{text}' is not a positive integer"),
+            )),
+            (_, false) => Err(Error::invalid(
+                "limit",
+                format!("'{text}' is not a number from 1 to {}", self.max),
+            )),
+        }
     }
 }
 

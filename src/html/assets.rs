@@ -27,6 +27,11 @@ pub const ASSETS: &[Asset] = &[
         body: include_bytes!(concat!(env!("OUT_DIR"), "/maplibre-gl.css")),
     },
     Asset {
+        name: "map.css",
+        media_type: "text/css; charset=utf-8",
+        body: include_bytes!("../../web/map.css"),
+    },
+    Asset {
         name: "map.js",
         media_type: JS,
         body: include_bytes!("../../web/map.js"),

@@ -5,6 +5,7 @@
 
 pub mod assets;
 pub mod lang;
+pub mod map;
 pub mod page;
 mod views;
 

@@ -30,14 +30,14 @@ async fn ogrinfo_lists_and_ogr2ogr_copies_whole_collections() {
     db.ingest("aed_koeln.geojson", "aed-koeln", DatasetKind::Aed)
         .await;
     let state = db.state();
-    let listen = kreisgeo::api::server::Listen {
+    let listen = kreisgeo::server::HttpSettings {
         bind: "127.0.0.1:0".into(),
         workers: Some(2),
         header_timeout: std::time::Duration::from_secs(5),
         keep_alive: std::time::Duration::from_secs(5),
         shutdown_grace: std::time::Duration::from_secs(1),
     };
-    let (handle, addrs) = kreisgeo::api::server::bind(state, &listen).expect("bind");
+    let (handle, addrs) = kreisgeo::server::http::bind(state, &listen).expect("bind");
     let port = addrs[0].port();
     let control = handle.handle();
     actix_web::rt::spawn(handle);

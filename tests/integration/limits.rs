@@ -422,7 +422,7 @@ async fn one_client_waits_for_its_own_requests_others_are_served() {
     let state = AppState::new(
         db.pool.clone(),
         ApiConfig {
-            requests_per_client: 2,
+            requests_per_client: Some(2),
             client_wait: Duration::from_millis(300),
             ..ApiConfig::default()
         },

@@ -14,6 +14,7 @@ mod features;
 mod filter;
 mod gdal;
 mod ingest;
+mod layout;
 mod limits;
 mod negotiation;
 mod openapi;

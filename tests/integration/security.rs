@@ -3,13 +3,11 @@
 //! every parameter of every public endpoint.
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 
 use actix_web::test;
 use serde_json::Value as Json;
 
 use crate::common::{self, send, TestDb};
-use kreisgeo::api::ratelimit::RateLimitConfig;
 use kreisgeo::api::state::{ApiConfig, AppState};
 use kreisgeo::auth::{Action, Scope};
 use kreisgeo::catalog::DatasetKind;
@@ -280,11 +278,9 @@ async fn keys_are_scoped_to_datasets_and_actions_and_every_admin_action_is_audit
 async fn a_client_over_its_rate_limit_gets_429_with_retry_after() {
     let db = TestDb::new().await;
     let config = ApiConfig {
-        rate_limit: Some(RateLimitConfig {
-            per_second: NonZeroU32::new(1).expect("nonzero"),
-            burst: NonZeroU32::new(3).expect("nonzero"),
-            trust_forwarded: true,
-        }),
+        rate_limit: 1,
+        rate_burst: 3,
+        trust_forwarded: true,
         ..ApiConfig::default()
     };
     let app = test::init_service(kreisgeo::api::app(AppState::new(db.pool.clone(), config))).await;

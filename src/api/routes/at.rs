@@ -5,16 +5,13 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::nearest::feature_collection;
 use super::TAG_CITIZENS;
+use crate::api::respond::feature_collection;
 use crate::api::state::{AppState, MinVersion};
-use crate::error::{Error, Result};
-use crate::features::params::{parse_crs, parse_point};
+use crate::error::Result;
+use crate::features::params::{parse_crs, parse_point, Limit};
 use crate::features::query;
 use crate::ogc::FeatureCollectionDoc;
-
-/// Most features one point may return (overlapping roofs, parcels meeting at a corner).
-pub const MAX_AT: u32 = 100;
 
 /// Query string of the point query.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -67,18 +64,7 @@ pub async fn get_at(
     let point_crs = parse_crs("point-crs", params.point_crs.as_deref())?;
     let point = parse_point("point", params.point.as_deref(), &point_crs)?;
     let crs = parse_crs("crs", params.crs.as_deref())?;
-    let limit = match params.limit.as_deref() {
-        None => 10,
-        Some(v) => match v.trim().parse::<u32>() {
-            Ok(n) if (1..=MAX_AT).contains(&n) => n,
-            _ => {
-                return Err(Error::invalid(
-                    "limit",
-                    format!("'{v}' is not a number from 1 to {MAX_AT}"),
-                ))
-            }
-        },
-    };
+    let limit = Limit::AT.parse(params.limit.as_deref())?;
     let id = path.into_inner();
     let (collection, lsn) = state.served(&req, &id).await?;
     let rows = state

@@ -9,7 +9,6 @@ use utoipa::IntoParams;
 
 use super::TAG_OPEN_DATA;
 use crate::api::cache::Validators;
-use crate::api::routes::downloads::of_rows;
 use crate::api::state::AppState;
 use crate::catalog::repo;
 use crate::error::{Error, Result};
@@ -173,7 +172,7 @@ async fn catalog_response(
         per_page: PER_PAGE,
         total,
     };
-    let downloads = of_rows(state, &base, &rows).await?;
+    let downloads = crate::downloads::listing::of_rows(&state.pool, &base, &rows).await?;
     // The deleted datasets come with the first page.
     let deleted = match page {
         1 => repo::tombstones::<DatasetMetadata>(&state.pool, since.as_deref()).await?,
@@ -227,7 +226,7 @@ pub async fn get_catalog_dataset(
             None => Error::not_found("dataset", &id),
         });
     };
-    let downloads = of_rows(&state, &base, &rows).await?;
+    let downloads = crate::downloads::listing::of_rows(&state.pool, &base, &rows).await?;
     if html {
         let view = View::of(&req)?;
         let metadata = row.metadata.resolve((&row.collection).into(), &publisher);

@@ -8,55 +8,12 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use super::TAG_OPEN_DATA;
 use crate::api::cache::Validators;
 use crate::api::state::{AppState, MinVersion};
-use crate::downloads::store::{self, StoredFile};
-use crate::downloads::{Download, FileKind};
+use crate::downloads::store;
+use crate::downloads::FileKind;
 use crate::error::{Error, Result};
 use crate::features::params::FormatParams;
 use crate::html::{answer, DocFormat};
 use crate::ogc::{media, Link};
-
-/// The built files of a dataset version as listed to clients.
-pub fn listing(base: &str, dataset: &str, files: &[StoredFile]) -> Vec<Download> {
-    files
-        .iter()
-        .map(|f| {
-            let name = f.kind.file_name(dataset);
-            Download {
-                kind: f.kind,
-                href: format!("{base}/collections/{dataset}/downloads/{name}"),
-                name,
-                media_type: f.kind.format.media_type(),
-                crs: crate::crs::ApiCrs::storage(f.kind.srid).uri,
-                version: f.version_id,
-                bytes: f.bytes,
-                sha256: f.sha256.clone(),
-                features: f.features,
-                created: f.created_at.clone(),
-            }
-        })
-        .collect()
-}
-
-/// The built downloads of the rows' versions (the catalog and the CKAN API list them).
-pub async fn of_rows<M>(
-    state: &AppState,
-    base: &str,
-    rows: &[crate::catalog::repo::CatalogRow<M>],
-) -> Result<Vec<Download>> {
-    let versions: Vec<i64> = rows.iter().map(|r| r.collection.version.id).collect();
-    let files = store::files_of(&state.pool, &versions).await?;
-    Ok(rows
-        .iter()
-        .flat_map(|r| {
-            let own: Vec<_> = files
-                .iter()
-                .filter(|f| f.version_id == r.collection.version.id)
-                .cloned()
-                .collect();
-            listing(base, &r.collection.id, &own)
-        })
-        .collect())
-}
 
 /// Downloads
 ///
@@ -84,7 +41,7 @@ pub async fn get_downloads(
     let collection = state.collection(&id).await?;
     let base = state.base_url(&req);
     let files = store::files_of(&state.pool, &[collection.version.id]).await?;
-    let downloads = listing(&base, &id, &files);
+    let downloads = crate::downloads::listing::listing(&base, &id, &files);
     let doc = crate::ogc::DownloadsDoc {
         downloads,
         links: vec![

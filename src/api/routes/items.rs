@@ -8,7 +8,6 @@ use super::TAG_DATA;
 use crate::api::cache::Validators;
 use crate::api::state::{AppState, MinVersion};
 use crate::catalog::{repo, Collection, Version};
-use crate::crs::CRS84_URI;
 use crate::db::replicas::Lsn;
 use crate::error::{Error, Result};
 use crate::features::encode::csv::CsvEncoder;
@@ -105,23 +104,7 @@ pub async fn get_items(
         qs => format!("{href}?{qs}"),
     };
     // The next page repeats every parameter but the cursor.
-    let mut fixed = format!("limit={}", q.limit);
-    if format != ItemsFormat::GeoJson {
-        fixed.push_str(&format!("&f={}", format.param()));
-    }
-    if let Some(raw) = params.bbox.as_deref().filter(|_| q.bbox.is_some()) {
-        fixed.push_str(&format!("&bbox={}", raw.replace(' ', "")));
-    }
-    for (name, crs) in [("crs", &q.crs), ("bbox-crs", &q.bbox_crs)] {
-        if crs.uri != CRS84_URI {
-            fixed.push_str(&format!("&{name}={}", crs.uri));
-        }
-    }
-    let filters = q.carried_params();
-    if !filters.is_empty() {
-        fixed.push('&');
-        fixed.push_str(&filters);
-    }
+    let fixed = q.next_params((format != ItemsFormat::GeoJson).then(|| format.param()));
     let content_crs = format!("<{}>", q.crs.uri);
     let version_id = version.id;
     let matched = match q.cursor {

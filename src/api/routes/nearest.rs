@@ -6,19 +6,11 @@ use utoipa::IntoParams;
 
 use super::TAG_CITIZENS;
 use crate::api::state::{AppState, MinVersion};
-use crate::catalog::{DatasetKind, Version};
-use crate::crs::ApiCrs;
 use crate::error::{Error, Result};
-use crate::features::encode::geojson::GeoJsonEncoder;
-use crate::features::encode::{FeatureEncoder, PageEnd};
-use crate::features::params::{parse_crs, parse_point};
+use crate::features::params::{parse_crs, parse_point, Limit};
 use crate::features::query;
-use crate::hours;
-use crate::ogc::{media, FeatureCollectionDoc, Link};
-use crate::value::{FeatureRow, Value};
-
-/// Largest number of nearest features one request may ask for.
-pub const MAX_NEAREST: u32 = 100;
+use crate::ogc::FeatureCollectionDoc;
+use crate::{aed, hours};
 
 /// Query string of the nearest search.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -54,19 +46,6 @@ pub struct NearestParams {
     pub at: Option<String>,
 }
 
-fn parse_limit(s: Option<&str>) -> Result<u32> {
-    match s {
-        None => Ok(5),
-        Some(v) => match v.trim().parse::<u32>() {
-            Ok(n) if (1..=MAX_NEAREST).contains(&n) => Ok(n),
-            _ => Err(Error::invalid(
-                "limit",
-                format!("'{v}' is not a number from 1 to {MAX_NEAREST}"),
-            )),
-        },
-    }
-}
-
 /// Nearest features
 ///
 /// The features of a collection nearest to a point, nearest first, as a GeoJSON
@@ -96,7 +75,7 @@ pub async fn get_nearest(
     let point_crs = parse_crs("point-crs", params.point_crs.as_deref())?;
     let point = parse_point("point", params.point.as_deref(), &point_crs)?;
     let crs = parse_crs("crs", params.crs.as_deref())?;
-    let limit = parse_limit(params.limit.as_deref())?;
+    let limit = Limit::NEAREST.parse(params.limit.as_deref())?;
     let everyone = match params.access.as_deref() {
         None => false,
         Some("all") => true,
@@ -105,15 +84,8 @@ pub async fn get_nearest(
     let id = path.into_inner();
     let (collection, lsn) = state.served(&req, &id).await?;
     let version = &collection.version;
-    let access = version.columns.iter().find(|c| c.name == "access");
-    let exclude = match (collection.kind, access, everyone) {
-        (DatasetKind::Aed, Some(column), false) => Some((column, &["private", "no"][..])),
-        _ => None,
-    };
-    let hours = version
-        .columns
-        .iter()
-        .position(|c| c.name == "opening_hours");
+    let exclude = aed::excluded_access(collection.kind, version, everyone);
+    let hours = aed::hours_column(collection.kind, version);
     let open_only = match params.open_now.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
@@ -129,91 +101,34 @@ pub async fn get_nearest(
         Some(text) => chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
             .map_err(|_| Error::invalid("at", format!("'{text}' is not YYYY-MM-DDThh:mm")))?,
     };
-    if open_only && (collection.kind != DatasetKind::Aed || hours.is_none()) {
+    if open_only && hours.is_none() {
         return Err(Error::invalid(
             "open_now",
             "only AED collections with opening_hours know what is open",
         ));
     }
-    // Closed ones are dropped after the distance ranking, so rank more candidates.
-    let candidates = if open_only { limit * 10 + 50 } else { limit };
+    let candidates = aed::candidates(limit, open_only);
     let mut rows = state
         .read(lsn, |pool| {
             let crs = &crs;
             async move { query::nearest(&pool, version, point, candidates, exclude, crs).await }
         })
         .await?;
-    if let (Some(i), DatasetKind::Aed) = (hours, collection.kind) {
-        let land = state.land().await;
-        for row in &mut rows {
-            let text = match &row.values[i] {
-                Some(Value::Text(t)) => Some(t.as_str()),
-                _ => None,
-            };
-            let open = match hours::state(text, at, land) {
-                hours::OpenState::Open => Some(Value::Bool(true)),
-                hours::OpenState::Closed => Some(Value::Bool(false)),
-                hours::OpenState::Unknown => None,
-            };
-            row.extra.push(("open_now", open));
+    match hours {
+        Some(column) => {
+            let land = state.land().await;
+            aed::mark_open(&mut rows, column, at, land, open_only, limit);
         }
+        None => rows.truncate(limit as usize),
     }
-    if open_only {
-        rows.retain(|r| {
-            r.extra
-                .iter()
-                .any(|(k, v)| *k == "open_now" && *v == Some(Value::Bool(true)))
-        });
-    }
-    rows.truncate(limit as usize);
 
-    feature_collection(&req, &state, &id, version, &rows, &crs)
-}
-
-/// A GeoJSON FeatureCollection of `rows` answering a citizen query: short-lived (it depends on
-/// the point), cacheable per URL.
-pub fn feature_collection(
-    req: &HttpRequest,
-    state: &AppState,
-    id: &str,
-    version: &Version,
-    rows: &[FeatureRow],
-    crs: &ApiCrs,
-) -> Result<HttpResponse> {
-    let mut encoder = GeoJsonEncoder::new(version);
-    let mut body = Vec::with_capacity(4096);
-    encoder.begin(&mut body);
-    for row in rows {
-        encoder.feature(&mut body, row)?;
-    }
-    let base = state.base_url(req);
-    let self_href = format!("{base}{}?{}", req.path(), req.query_string());
-    encoder.end(
-        &mut body,
-        &PageEnd {
-            number_returned: rows.len() as u64,
-            number_matched: None,
-            links: vec![
-                Link::new(self_href, "self", media::GEOJSON, "This result"),
-                Link::new(
-                    format!("{base}/collections/{id}"),
-                    "collection",
-                    media::JSON,
-                    "The collection",
-                ),
-            ],
-        },
-    )?;
-    Ok(HttpResponse::Ok()
-        .content_type(media::GEOJSON)
-        .insert_header(("Content-Crs", format!("<{}>", crs.uri)))
-        .insert_header(("Cache-Control", "public, max-age=60"))
-        .body(body))
+    crate::api::respond::feature_collection(&req, &state, &id, version, &rows, &crs)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crs::ApiCrs;
 
     #[test]
     fn points_and_limits() {
@@ -239,8 +154,13 @@ mod tests {
                 "{bad:?}"
             );
         }
-        assert_eq!(parse_limit(None).unwrap(), 5);
-        assert!(parse_limit(Some("0")).is_err());
-        assert!(parse_limit(Some("101")).is_err());
+        assert_eq!(Limit::NEAREST.parse(None).unwrap(), 5);
+        assert!(Limit::NEAREST.parse(Some("0")).is_err());
+        assert!(Limit::NEAREST.parse(Some("101")).is_err());
+        assert_eq!(Limit::NEAREST.parse(Some("100")).unwrap(), 100);
+        // A page is served at its maximum instead.
+        assert_eq!(Limit::ITEMS.parse(Some("50000")).unwrap(), 10_000);
+        assert!(Limit::ITEMS.parse(Some("0")).is_err());
+        assert!(Limit::ITEMS.parse(Some("-1")).is_err());
     }
 }

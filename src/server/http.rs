@@ -1,7 +1,7 @@
-//! The HTTP server. It is actix-web's `HttpServer` assembled from the same parts (actix-server
+//! The HTTP listener. It is actix-web's `HttpServer` assembled from the same parts (actix-server
 //! accepting, actix-http's HTTP/1.1 dispatcher, the app) so that every accepted connection can
-//! be wrapped in an [`api::connection::Connection`](super::connection::Connection): the one
-//! place that gives the dispatcher's own error answers their JSON body.
+//! be wrapped in an [`api::connection::Connection`](crate::api::connection::Connection): the
+//! one place that gives the dispatcher's own error answers their JSON body.
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -14,28 +14,34 @@ use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryEx
 use actix_web::dev::AppConfig;
 use actix_web::rt::net::TcpStream;
 
-use super::connection::Connection;
-use super::state::AppState;
+use crate::api::connection::Connection;
+use crate::api::state::AppState;
 
 /// What the server listens on and how long it waits.
-#[derive(Debug, Clone)]
-pub struct Listen {
-    /// `ADDR:PORT`; a name that resolves to several addresses listens on each.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HttpSettings {
+    /// Address and port to listen on (a name that resolves to several addresses listens on
+    /// each).
+    #[arg(long, env = "KREISGEO_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
-    /// HTTP workers; actix's default (one per core) when `None`.
+    /// HTTP worker threads [default: one per core].
+    #[arg(long, env = "KREISGEO_WORKERS")]
     pub workers: Option<usize>,
-    /// How long a request head may take to arrive.
+    /// A client must send its request head within this time (slow-loris protection).
+    #[arg(long, env = "KREISGEO_HEADER_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
     pub header_timeout: Duration,
-    /// How long an idle connection is kept open.
+    /// Idle keep-alive connections close after this time.
+    #[arg(long, env = "KREISGEO_KEEP_ALIVE", default_value = "15s", value_parser = humantime::parse_duration)]
     pub keep_alive: Duration,
-    /// How long a stop waits for the responses in flight.
+    /// On SIGTERM/SIGINT, requests in flight get this long to finish.
+    #[arg(long, env = "KREISGEO_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
 }
 
 /// The server for `state`, running once polled, and the addresses it listens on.
 pub fn bind(
     state: AppState,
-    listen: &Listen,
+    listen: &HttpSettings,
 ) -> io::Result<(actix_server::Server, Vec<SocketAddr>)> {
     let mut builder = actix_server::Server::build()
         .shutdown_timeout(listen.shutdown_grace.as_secs())
@@ -59,7 +65,7 @@ pub fn bind(
         let (header_timeout, keep_alive) = (listen.header_timeout, listen.keep_alive);
         builder = builder.listen(format!("kreisgeo-{addr}"), listener, move || {
             let signal = signal.clone();
-            let app = super::app(state.clone())
+            let app = crate::api::app(state.clone())
                 .into_factory()
                 .map_err(|e: actix_web::Error| e.error_response());
             // The host and address links fall back on when a request names no Host, as

@@ -1,0 +1,201 @@
+//! `kreisgeo ingest`: a file into a new version of a dataset, with a progress bar.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use kreisgeo::catalog::DatasetKind;
+use kreisgeo::db::Database;
+use kreisgeo::ingest::formats::ReadOptions;
+use kreisgeo::ingest::{self, IngestRequest, Progress};
+
+/// `kreisgeo ingest FILE --dataset ID [--kind K] [--crs EPSG:N] …`
+#[derive(clap::Args)]
+pub struct IngestArgs {
+    /// The file to load (the format is detected from its content and name).
+    pub file: PathBuf,
+    /// Dataset id: a-z, 0-9, '_' and '-'; it becomes the collection id.
+    #[arg(long)]
+    pub dataset: String,
+    /// What the dataset holds.
+    #[arg(long, value_enum, default_value = "generic")]
+    pub kind: DatasetKind,
+    /// CRS of the coordinates (e.g. EPSG:25832); overrides what the file declares.
+    #[arg(long)]
+    pub crs: Option<String>,
+    /// Human-readable title of the dataset.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// How many versions to keep (the served one included).
+    #[arg(long, default_value_t = ingest::DEFAULT_KEEP_VERSIONS)]
+    pub keep_versions: i64,
+    /// Store the valid features and report the rejected ones, instead of failing.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// CSV: column with longitude/easting [detected: lon, longitude, x, rechtswert …].
+    #[arg(long)]
+    pub x_field: Option<String>,
+    /// CSV: column with latitude/northing [detected: lat, latitude, y, hochwert …].
+    #[arg(long)]
+    pub y_field: Option<String>,
+    /// CSV: column with WKT geometries [detected: wkt, geometry, geom …].
+    #[arg(long)]
+    pub wkt_field: Option<String>,
+    /// CSV: field delimiter [detected from the header line].
+    #[arg(long)]
+    pub delimiter: Option<char>,
+    /// GeoPackage: the feature table to read [the first].
+    #[arg(long)]
+    pub layer: Option<String>,
+    /// Which source column holds a canonical attribute of the --kind profile, e.g.
+    /// --map flurstueckskennzeichen=KENNZ (repeatable).
+    #[arg(long = "map", value_name = "ATTRIBUTE=COLUMN", value_parser = parse_mapping)]
+    pub mappings: Vec<(String, String)>,
+    /// Print the ingest report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl IngestArgs {
+    fn into_request(self) -> anyhow::Result<IngestRequest> {
+        let delimiter = self
+            .delimiter
+            .map(|d| u8::try_from(d).context("--delimiter must be a single ASCII character"))
+            .transpose()?;
+        let crs = self
+            .crs
+            .map(|c| {
+                kreisgeo::crs::parse(&c)
+                    .with_context(|| format!("--crs '{c}' is not a CRS such as EPSG:25832"))
+            })
+            .transpose()?;
+        Ok(IngestRequest {
+            path: self.file,
+            dataset: self.dataset,
+            kind: self.kind,
+            crs,
+            title: self.title,
+            keep_versions: self.keep_versions,
+            skip_invalid: self.skip_invalid,
+            read: ReadOptions {
+                x: self.x_field,
+                y: self.y_field,
+                wkt: self.wkt_field,
+                delimiter,
+                layer: self.layer,
+            },
+            mappings: self.mappings,
+        })
+    }
+}
+
+fn parse_mapping(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((a, c)) if !a.is_empty() && !c.is_empty() => Ok((a.to_string(), c.to_string())),
+        _ => Err(format!("'{s}' is not ATTRIBUTE=COLUMN")),
+    }
+}
+
+/// Loads the file and prints what happened; Ctrl-C leaves everything as it was.
+pub async fn run(url: Option<&str>, data_dir: &Path, args: IngestArgs) -> anyhow::Result<ExitCode> {
+    let json = args.json;
+    let request = args.into_request()?;
+    let db = Database::open(url, data_dir).await?;
+    let progress = Arc::new(CliProgress::new());
+    let outcome = tokio::select! {
+        r = ingest::ingest(&db.pool, &request, progress.clone()) => Some(r),
+        () = kreisgeo::server::shutdown_signal() => None,
+    };
+    progress.finish();
+    db.close().await?;
+    match outcome {
+        None => {
+            eprintln!("interrupted: nothing was changed");
+            Ok(ExitCode::from(130))
+        }
+        Some(Err(e)) => Err(e.into()),
+        Some(Ok(report)) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if report.unchanged {
+                eprintln!(
+                    "{}: file unchanged, still serving version {}",
+                    report.dataset, report.version
+                );
+            } else {
+                eprintln!(
+                    "{}: version {} serves {} features ({}, EPSG:{}) in {:.1} s ({:.0} features/s)",
+                    report.dataset,
+                    report.version,
+                    report.features,
+                    report.format,
+                    report.source_crs.unwrap_or_default(),
+                    report.seconds,
+                    report.features as f64 / report.seconds.max(1e-9)
+                );
+                if report.repaired + report.rejected > 0 {
+                    eprintln!(
+                        "{} geometries repaired, {} features rejected:",
+                        report.repaired, report.rejected
+                    );
+                    for p in &report.problems {
+                        eprintln!("  feature {}: {} ({})", p.feature, p.reason, p.action);
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// A progress bar on a terminal, log lines otherwise.
+struct CliProgress {
+    bar: Option<ProgressBar>,
+}
+
+impl CliProgress {
+    fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {msg} {pos} features ({per_sec}, {elapsed})",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Self { bar }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for CliProgress {
+    fn phase(&self, name: &str) {
+        match &self.bar {
+            Some(bar) => bar.set_message(name.to_string()),
+            None => tracing::info!(phase = name, "ingest"),
+        }
+    }
+
+    fn features(&self, done: u64) {
+        match &self.bar {
+            Some(bar) => bar.set_position(done),
+            None if done.is_multiple_of(100_000) => {
+                tracing::info!(features = done, "ingest progress")
+            }
+            None => {}
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The `kreisgeo` command line: one module per command; `serve` is the library's
+//! [`kreisgeo::server`].
+
+mod catalog;
+mod datasets;
+mod db;
+mod generate;
+mod ingest;
+mod keys;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use kreisgeo::db::embedded::EmbeddedPostgres;
+use kreisgeo::db::Database;
+use kreisgeo::logging::LogFormat;
+
+#[derive(Parser)]
+#[command(
+    name = "kreisgeo",
+    version,
+    about = "Geodata and open-data portal backend for German counties"
+)]
+pub struct Cli {
+    /// PostgreSQL/PostGIS to use. Without it, kreisgeo runs its own PostgreSQL in --data-dir.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+
+    /// A file holding the database URL (a container or systemd secret), so that the password
+    /// is in no process environment.
+    #[arg(
+        long,
+        env = "DATABASE_URL_FILE",
+        global = true,
+        conflicts_with = "database_url"
+    )]
+    database_url_file: Option<PathBuf>,
+
+    /// Directory of the embedded PostgreSQL [default: /var/lib/kreisgeo for root,
+    /// ~/.local/share/kreisgeo otherwise]
+    #[arg(long, env = "KREISGEO_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+
+    /// Log format on stderr.
+    #[arg(
+        long,
+        value_enum,
+        env = "KREISGEO_LOG_FORMAT",
+        default_value = "human",
+        global = true
+    )]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the API (OGC API Features, vector tiles, OpenAPI).
+    Serve(Box<kreisgeo::server::Settings>),
+    /// Load a file as a new version of a dataset and serve it: GeoJSON, GeoJSONSeq,
+    /// FlatGeobuf, CSV (coordinates or WKT), GeoPackage, Shapefile (.shp or zipped) or an
+    /// Overpass API JSON answer.
+    Ingest(Box<ingest::IngestArgs>),
+    /// List datasets and their versions; switch back to an older version.
+    Datasets {
+        #[command(subcommand)]
+        action: datasets::DatasetsAction,
+    },
+    /// Bulk downloads: build the files every served version lacks, now (a running server
+    /// builds them in the background too).
+    Downloads {
+        #[command(subcommand)]
+        action: datasets::DownloadsAction,
+    },
+    /// The open-data catalog: the county as publisher.
+    Catalog {
+        #[command(subcommand)]
+        action: catalog::CatalogAction,
+    },
+    /// Create, list and revoke API keys of the admin API.
+    Keys {
+        #[command(subcommand)]
+        action: keys::KeysAction,
+    },
+    /// Manage the embedded PostgreSQL.
+    Db {
+        #[command(subcommand)]
+        action: db::DbAction,
+    },
+    /// Print the OpenAPI document (or write it to a file).
+    Openapi {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Generate deterministic parcels, solar roofs or AEDs inside Landkreis Lüneburg.
+    Generate(generate::GenerateArgs),
+}
+
+/// Options of `serve`; each has a safe default and a KREISGEO_* environment variable.
+/// Runs the command line's command.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .unwrap_or_else(EmbeddedPostgres::default_data_dir);
+    let from_file = match &cli.database_url_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the database URL from {}", path.display()))?
+                .trim()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let url = cli
+        .database_url
+        .as_deref()
+        .or(from_file.as_deref())
+        .filter(|u| !u.is_empty());
+    match cli.command {
+        Command::Serve(settings) => {
+            kreisgeo::server::run(url, &data_dir, *settings).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ingest(args) => ingest::run(url, &data_dir, *args).await,
+        Command::Datasets { action } => datasets::run(url, &data_dir, action).await,
+        Command::Keys { action } => keys::run(url, &data_dir, action).await,
+        Command::Catalog { action } => catalog::run(url, &data_dir, action).await,
+        Command::Downloads {
+            action: datasets::DownloadsAction::Build,
+        } => datasets::build_downloads(url, &data_dir).await,
+        Command::Db { action } => db::run(action, &data_dir).await,
+        Command::Openapi { out } => {
+            let text = kreisgeo::api::openapi::openapi_json();
+            match out {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Generate(args) => {
+            generate::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Opens the database, runs `f` on its pool, and closes it again (stopping an embedded server
+/// this process started) whatever `f` returned.
+pub(crate) async fn with_db<T, F, Fut>(
+    url: Option<&str>,
+    data_dir: &Path,
+    f: F,
+) -> anyhow::Result<T>
+where
+    F: FnOnce(sqlx::PgPool) -> Fut,
+    Fut: std::future::Future<Output = kreisgeo::Result<T>>,
+{
+    let db = Database::open(url, data_dir).await?;
+    let result = f(db.pool.clone()).await;
+    db.close().await?;
+    Ok(result?)
+}
+
+/// A JSON document from a file; the error names the file and where in it.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(file: &Path) -> kreisgeo::Result<T> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        kreisgeo::Error::invalid("file", format!("cannot read {}: {e}", file.display()))
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| kreisgeo::Error::invalid("file", format!("{}: {e}", file.display())))
+}
+
+pub(crate) fn pretty(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}

@@ -1,0 +1,252 @@
+//! The server as deployed, composed in the library: the database and its pools, the replicas,
+//! the catalog cache, the background tasks, the HTTP listener and the graceful stop. `kreisgeo
+//! serve` is [`run`] with the [`Settings`] it parsed; a test can run the same thing in process.
+
+pub mod http;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+use crate::api::state::{ApiConfig, AppState};
+use crate::db::replicas::ReadRouter;
+use crate::db::{Database, PoolSettings};
+
+pub use http::HttpSettings;
+
+/// Everything `kreisgeo serve` takes: options and `KREISGEO_*` variables, by concern.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    #[command(flatten)]
+    pub http: HttpSettings,
+    #[command(flatten)]
+    pub db: DbSettings,
+    #[command(flatten)]
+    pub api: ApiConfig,
+}
+
+/// The public API's database connections, and the replicas its data reads may go to.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DbSettings {
+    /// PostgreSQL cancels a public query running longer (e.g. 30s, 2m).
+    #[arg(long, env = "KREISGEO_STATEMENT_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub statement_timeout: Duration,
+    /// How long a request waits for a database connection before it answers 503; also how
+    /// long the first requests of a database outage take to say so.
+    #[arg(long, env = "KREISGEO_DB_ACQUIRE_TIMEOUT", default_value = "750ms", value_parser = humantime::parse_duration)]
+    pub db_acquire_timeout: Duration,
+    /// Database connections of the public API.
+    #[arg(long, env = "KREISGEO_DB_CONNECTIONS", default_value_t = 16)]
+    pub db_connections: u32,
+    /// A streaming replica of DATABASE_URL's server for public data reads (repeat, or
+    /// comma-separated in the variable); the catalog and every write stay on the primary.
+    #[arg(
+        long = "replica-url",
+        env = "KREISGEO_REPLICA_URLS",
+        value_delimiter = ','
+    )]
+    pub replica_urls: Vec<String>,
+    /// A direct connection to the primary for LISTEN (the catalog cache's announcements),
+    /// when DATABASE_URL goes through PgBouncer in transaction mode [default: DATABASE_URL].
+    #[arg(long, env = "KREISGEO_LISTEN_URL")]
+    pub listen_url: Option<String>,
+    /// How long a read waits for a replica to replay the version it needs before the primary
+    /// answers it.
+    #[arg(long, env = "KREISGEO_REPLICA_WAIT", default_value = "500ms", value_parser = humantime::parse_duration)]
+    pub replica_wait: Duration,
+}
+
+impl DbSettings {
+    fn public_pool(&self) -> PoolSettings {
+        PoolSettings {
+            max_connections: self.db_connections.max(1),
+            acquire_timeout: self.db_acquire_timeout,
+            statement_timeout: Some(self.statement_timeout),
+        }
+    }
+}
+
+/// Serves the database at `url` (the embedded PostgreSQL in `data_dir` without one) until
+/// SIGINT or SIGTERM, then drains.
+pub async fn run(url: Option<&str>, data_dir: &Path, settings: Settings) -> anyhow::Result<()> {
+    let Settings {
+        http,
+        db: db_settings,
+        mut api,
+    } = settings;
+    // A request waits no longer than one of its client's own may take.
+    api.client_wait = db_settings.statement_timeout;
+    if let Some(url) = &api.public_url {
+        crate::api::client::public_url(url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))?;
+    } else {
+        tracing::warn!(
+            trust_forwarded = api.trust_forwarded,
+            "no --public-url: links and catalog IRIs are built from each request's Host header \
+             (and from X-Forwarded-Host/-Proto only with --trust-forwarded); set --public-url \
+             behind a proxy"
+        );
+    }
+    let db = Database::open(url, data_dir).await?;
+    let state = match state(&db, &db_settings, api).await {
+        Ok(state) => state,
+        Err(e) => {
+            db.close().await?;
+            return Err(e);
+        }
+    };
+    spawn_background_tasks(&state);
+    let in_flight = state.in_flight.clone();
+    let server = match http::bind(state, &http) {
+        Ok((server, _)) => server,
+        Err(e) => {
+            db.close().await?;
+            bail!("cannot listen on {}: {e}", http.bind);
+        }
+    };
+    tracing::info!(bind = %http.bind, "kreisgeo serving on http://{}/", http.bind);
+    let handle = server.handle();
+    let grace = http.shutdown_grace;
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        drain(handle, in_flight, grace).await;
+    });
+    let result = server.await;
+    db.close().await?;
+    result.context("HTTP server failed")
+}
+
+/// The handlers' state over `db`: the public pool, the replicas, the catalog cache.
+async fn state(db: &Database, settings: &DbSettings, api: ApiConfig) -> anyhow::Result<AppState> {
+    let interrupted = crate::jobs::fail_interrupted(&db.pool).await?;
+    if interrupted > 0 {
+        tracing::warn!(
+            jobs = interrupted,
+            "ingest jobs of a previous run were interrupted; marked failed"
+        );
+    }
+    let public_settings = settings.public_pool();
+    let public = db.pool_with(&public_settings).await?;
+    // A replica that went away fails its reads within this, and the primary takes them.
+    let replica_settings = PoolSettings {
+        acquire_timeout: settings.db_acquire_timeout.min(Duration::from_millis(250)),
+        ..public_settings.clone()
+    };
+    let mut replicas = Vec::new();
+    for url in &settings.replica_urls {
+        let pool = crate::db::connect_lazy_with(url, &replica_settings)?;
+        replicas.push((crate::db::server_name(url), pool));
+    }
+    let reads = ReadRouter::new(public.clone(), replicas, settings.replica_wait);
+    reads.spawn_probe().await;
+    if reads.has_replicas() {
+        tracing::info!(replicas = ?reads.status(), "data reads go to the replicas");
+    }
+    let state = AppState::new(public, api)
+        .with_write_pool(db.pool.clone())
+        .with_reads(reads);
+    let listen = match &settings.listen_url {
+        Some(url) => crate::db::connect_lazy_with(
+            url,
+            &PoolSettings {
+                max_connections: 2,
+                ..public_settings
+            },
+        )?,
+        None => state.pool.clone(),
+    };
+    let state = match state.clone().with_catalog_cache_on(&listen).await {
+        Ok(cached) => cached,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for catalog changes; serving without the catalog cache");
+            state
+        }
+    };
+    Ok(state)
+}
+
+/// The database watch, the download builder, the catalog's purge of deleted datasets, the
+/// tile seeding and the rate limiter's forgetting.
+fn spawn_background_tasks(state: &AppState) {
+    state.watch.heartbeat(&state.pool);
+    crate::downloads::build::spawn(state.write_pool.clone(), state.downloads.clone());
+    // Deleted datasets leave the catalog after the retention time; hourly is precise enough.
+    let (pool, days) = (
+        state.write_pool.clone(),
+        state.config.deleted_retention_days,
+    );
+    tokio::spawn(async move {
+        let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            hourly.tick().await;
+            match crate::catalog::repo::purge_tombstones(&pool, days).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(datasets = n, days, "deleted datasets left the catalog"),
+                Err(e) => tracing::warn!(error = %e, "cannot purge deleted datasets"),
+            }
+        }
+    });
+    if let Some(max_zoom) = state.config.seed_max_zoom {
+        crate::tiles::seed::spawn(
+            state.write_pool.clone(),
+            state.tiles.clone(),
+            None,
+            max_zoom,
+        );
+    }
+    if let Some(limit) = state.rate_limit.clone() {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                limit.forget_idle();
+            }
+        });
+    }
+}
+
+/// A graceful stop: accept nothing new, let the responses in flight finish (bodies included)
+/// for up to `grace`, then stop. actix-server's own signal handling can drop a streaming
+/// response when its accept loop ends before the worker's stop (actix/actix-net#945), so the
+/// draining happens here, before the server is asked to stop.
+async fn drain(
+    handle: actix_web::dev::ServerHandle,
+    in_flight: crate::api::middleware::InFlight,
+    grace: Duration,
+) {
+    in_flight.start_draining();
+    handle.pause().await;
+    let started = std::time::Instant::now();
+    tracing::info!(
+        responses = in_flight.count(),
+        grace_seconds = grace.as_secs_f64(),
+        "stopping: no new connections; finishing the responses in flight"
+    );
+    while in_flight.count() > 0 && started.elapsed() < grace {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    match in_flight.count() {
+        0 => tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "every response finished; stopping"
+        ),
+        n => tracing::warn!(responses = n, "grace period over; cutting responses off"),
+    }
+    handle.stop(true).await;
+}
+
+/// SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = ctrl_c => {},
+                _ = term.recv() => {},
+            }
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
+        }
+    }
+}
