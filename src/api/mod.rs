@@ -8,6 +8,7 @@ pub mod error;
 pub mod middleware;
 pub mod openapi;
 pub mod ratelimit;
+pub mod request;
 pub mod respond;
 pub mod routes;
 pub mod share;

@@ -4,6 +4,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use super::TAG_CAPABILITIES;
 use crate::api::cache::Validators;
+use crate::api::request::CollectionRequest;
 use crate::api::state::AppState;
 use crate::catalog::Collection;
 use crate::crs::{ApiCrs, CRS84_URI};
@@ -119,22 +120,18 @@ pub async fn get_collections(
     )
 )]
 #[get("/collections/{collectionId}")]
-pub async fn get_collection(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    query: web::Query<FormatParams>,
-) -> Result<HttpResponse> {
-    let format = DocFormat::of(&req, query.f.as_deref())?;
-    let id = path.into_inner();
-    let collection = state.collection(&id).await?;
-    let base = state.base_url(&req);
-    let validators = Validators::for_version(&req, &base, &collection.version);
+pub async fn get_collection(req: HttpRequest, doc: CollectionRequest) -> Result<HttpResponse> {
+    let validators = doc.validators(&req);
     if let Some(not_modified) = validators.not_modified(&req) {
         return Ok(not_modified);
     }
     let mut response = HttpResponse::Ok();
     validators.apply(&mut response);
+    let CollectionRequest {
+        format,
+        collection,
+        base,
+    } = doc;
     let doc = collection_doc(&base, &collection);
     let title = collection.title.as_str();
     answer(format, &req, response, (title, title), &doc)

@@ -7,12 +7,13 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use super::TAG_OPEN_DATA;
 use crate::api::cache::Validators;
+use crate::api::request::CollectionRequest;
 use crate::api::state::{AppState, MinVersion};
 use crate::downloads::store;
 use crate::downloads::FileKind;
 use crate::error::{Error, Result};
 use crate::features::params::FormatParams;
-use crate::html::{answer, DocFormat};
+use crate::html::answer;
 use crate::ogc::{media, Link};
 
 /// Downloads
@@ -33,15 +34,16 @@ use crate::ogc::{media, Link};
 pub async fn get_downloads(
     req: HttpRequest,
     state: web::Data<AppState>,
-    path: web::Path<String>,
-    query: web::Query<FormatParams>,
+    doc: CollectionRequest,
 ) -> Result<HttpResponse> {
-    let format = DocFormat::of(&req, query.f.as_deref())?;
-    let id = path.into_inner();
-    let collection = state.collection(&id).await?;
-    let base = state.base_url(&req);
+    let CollectionRequest {
+        format,
+        collection,
+        base,
+    } = doc;
+    let id = &collection.id;
     let files = store::files_of(&state.pool, &[collection.version.id]).await?;
-    let downloads = crate::downloads::listing::listing(&base, &id, &files);
+    let downloads = crate::downloads::listing::listing(&base, id, &files);
     let doc = crate::ogc::DownloadsDoc {
         downloads,
         links: vec![

@@ -1,11 +1,10 @@
 //! `GET /collections/{collectionId}/queryables` (OGC API Features Part 3).
 
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::{get, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value as Json};
 
 use super::TAG_DATA;
-use crate::api::cache::Validators;
-use crate::api::state::AppState;
+use crate::api::request::CollectionRequest;
 use crate::error::Result;
 use crate::features::filter::{self, GEOMETRY};
 use crate::features::params::FormatParams;
@@ -27,20 +26,17 @@ use crate::ogc::media;
     )
 )]
 #[get("/collections/{collectionId}/queryables")]
-pub async fn get_queryables(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    query: web::Query<FormatParams>,
-) -> Result<HttpResponse> {
-    let format = DocFormat::of(&req, query.f.as_deref())?;
-    let id = path.into_inner();
-    let collection = state.collection(&id).await?;
-    let base = state.base_url(&req);
-    let validators = Validators::for_version(&req, &base, &collection.version);
+pub async fn get_queryables(req: HttpRequest, doc: CollectionRequest) -> Result<HttpResponse> {
+    let validators = doc.validators(&req);
     if let Some(not_modified) = validators.not_modified(&req) {
         return Ok(not_modified);
     }
+    let CollectionRequest {
+        format,
+        collection,
+        base,
+    } = doc;
+    let id = &collection.id;
     let mut properties = Map::new();
     for c in &collection.version.columns {
         if filter::queryable(&collection.version, &c.original).is_none() {

@@ -9,6 +9,7 @@ use utoipa::IntoParams;
 
 use super::TAG_TILES;
 use crate::api::cache::Validators;
+use crate::api::request::CollectionRequest;
 use crate::api::state::AppState;
 use crate::catalog::{Collection, ColumnType};
 use crate::crs::CRS84_URI;
@@ -247,15 +248,16 @@ fn versioned(
 
 /// A document about one collection's tiles, built by `build(base, prefix, [collection], title)`
 /// and answered with the collection's validators.
-async fn about_collection(
+fn about_collection(
     req: &HttpRequest,
-    state: &AppState,
-    id: &str,
-    format: DocFormat,
+    doc: CollectionRequest,
     build: impl FnOnce(&str, &str, &[Collection], &str) -> Json,
 ) -> Result<HttpResponse> {
-    let c = state.collection(id).await?;
-    let base = state.base_url(req);
+    let CollectionRequest {
+        format,
+        collection: c,
+        base,
+    } = doc;
     let one = std::slice::from_ref(&c);
     let doc = build(&base, &format!("/collections/{}", c.id), one, &c.title);
     let title = doc["title"].as_str().unwrap_or(&c.title).to_string();
@@ -277,12 +279,9 @@ async fn about_collection(
 #[get("/collections/{collectionId}/tiles")]
 pub async fn get_collection_tilesets(
     req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    query: web::Query<FormatParams>,
+    doc: CollectionRequest,
 ) -> Result<HttpResponse> {
-    let format = DocFormat::of(&req, query.f.as_deref())?;
-    about_collection(&req, &state, &path, format, tilesets_list).await
+    about_collection(&req, doc, tilesets_list)
 }
 
 /// Tileset of a collection
@@ -301,17 +300,13 @@ pub async fn get_collection_tilesets(
 #[get("/collections/{collectionId}/tiles/{tileMatrixSetId}")]
 pub async fn get_collection_tileset(
     req: HttpRequest,
-    state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    query: web::Query<FormatParams>,
+    doc: CollectionRequest,
 ) -> Result<HttpResponse> {
-    let format = DocFormat::of(&req, query.f.as_deref())?;
-    let (id, tms) = path.into_inner();
-    let tms = TileMatrixSet::find(&tms)?;
-    about_collection(&req, &state, &id, format, |base, prefix, one, title| {
+    let tms = TileMatrixSet::find(&path.1)?;
+    about_collection(&req, doc, |base, prefix, one, title| {
         tileset(base, prefix, tms, one, title)
     })
-    .await
 }
 
 /// TileJSON of a collection
@@ -333,7 +328,14 @@ pub async fn get_collection_tilejson(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    about_collection(&req, &state, &path, DocFormat::Json, tilejson).await
+    let c = state.collection(&path).await?;
+    let base = state.base_url(&req);
+    let doc = CollectionRequest {
+        format: DocFormat::Json,
+        collection: c,
+        base,
+    };
+    about_collection(&req, doc, tilejson)
 }
 
 /// Query of the dataset-level (multi-layer) tiles.
