@@ -10,9 +10,9 @@ const FILES: &[&str] = &[
     "maplibre-gl.css",
 ];
 
-fn main() {
+fn main() -> std::io::Result<()> {
     let dist = Path::new("web/node_modules/maplibre-gl/dist");
-    let out = std::env::var("OUT_DIR").expect("OUT_DIR");
+    let out = std::env::var("OUT_DIR").map_err(std::io::Error::other)?;
     println!("cargo:rustc-check-cfg=cfg(maplibre)");
     println!("cargo:rerun-if-changed=web/package-lock.json");
     let mut all = true;
@@ -22,7 +22,7 @@ fn main() {
         let to = Path::new(&out).join(file);
         if std::fs::copy(&from, &to).is_err() {
             all = false;
-            std::fs::write(&to, b"").expect("placeholder");
+            std::fs::write(&to, b"")?;
         }
     }
     if all {
@@ -32,4 +32,5 @@ fn main() {
             "cargo:warning=MapLibre GL JS is not in web/node_modules: the map page will say so (run npm ci --prefix web)"
         );
     }
+    Ok(())
 }

@@ -12,6 +12,9 @@
 //! the phases compare), every answer checked. Prints req/s, p50/p99, the CPU the nodes
 //! and the whole machine used in each phase, the scaling factor, and the switch latency.
 
+// Tests stop at the first surprise, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

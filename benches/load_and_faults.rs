@@ -11,6 +11,9 @@
 //! distance order, 503s without a JSON body or Retry-After, 5xx outside an outage). It exits
 //! non-zero if there is any wrong answer or any unexpected 5xx.
 
+// Tests stop at the first surprise, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

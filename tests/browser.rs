@@ -7,6 +7,9 @@
 //! target/screenshots. `scripts/install-deps.sh --test` installs chromium, chromium-driver and
 //! (with npm) axe-core.
 
+// Tests stop at the first surprise, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "support/portal.rs"]
 mod portal;
 

@@ -4,6 +4,9 @@
 //! mixes two versions or misses a feature; the replica and a node stop under traffic without a
 //! single failed request. `scripts/install-deps.sh --test` installs nginx.
 
+// Tests stop at the first surprise, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "support/cluster.rs"]
 mod cluster;
 #[path = "support/portal.rs"]

@@ -5,6 +5,9 @@
 //! server's own answers say. Both tools come from PyPI into `target/py-contract`
 //! (`scripts/install-deps.sh --test`); without them the tests fail, they are never skipped.
 
+// Tests stop at the first surprise, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "support/portal.rs"]
 mod portal;
 

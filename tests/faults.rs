@@ -3,6 +3,9 @@
 //! Each test has its own PostgreSQL (tests/support/portal.rs) so that stopping it touches
 //! nothing else.
 
+// Tests stop at the first surprise, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "support/portal.rs"]
 mod portal;
 

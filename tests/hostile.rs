@@ -3,6 +3,9 @@
 //! links and the catalog, overflowed a byte range or a date. Each must get a 4xx or a normal
 //! answer, and the server must go on serving everyone else.
 
+// Tests stop at the first surprise, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "support/portal.rs"]
 mod portal;
 

@@ -9,6 +9,9 @@
 //! never passed. pyshacl comes from `scripts/install-deps.sh --test` (`target/py`), or from
 //! `KREISGEO_PYTHON`.
 
+// Tests stop at the first surprise, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "support/portal.rs"]
 mod portal;
 

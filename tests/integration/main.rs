@@ -1,6 +1,9 @@
 //! Integration tests through HTTP and the CLI against a real PostgreSQL + PostGIS.
 //! One test binary (one link step) with a module per area.
 
+// Tests stop at the first surprise, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 mod admin;
