@@ -272,7 +272,7 @@ fn run_phase(cluster: &Cluster, nodes: usize, o: &Options, seed: u64) -> Phase {
     }
     let mut all = std::mem::take(&mut *latencies.lock().expect("latencies"));
     all.sort_unstable();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get) as f64;
     let errors = std::mem::take(&mut *errors.lock().expect("errors"));
     Phase {
         requests: all.len() as u64,
@@ -405,7 +405,7 @@ fn main() {
         switch_ms.push(seen.into_iter().fold(0.0, f64::max));
     }
 
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     println!(
         "\nkreisgeo nodes ({limit}) over a primary and a streaming replica, behind nginx \
          ({cores} cores in all)"

@@ -472,8 +472,7 @@ fn main() {
     let o = options();
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let bin = std::env::var_os("KREISGEO_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest.join("target/release/kreisgeo"));
+        .map_or_else(|| manifest.join("target/release/kreisgeo"), PathBuf::from);
     assert!(
         bin.exists(),
         "build the server first: cargo build --release"
@@ -606,11 +605,11 @@ fn main() {
             );
         }
         sleep_until(at(fraction));
-        let stopped = Instant::now() - started;
+        let stopped = started.elapsed();
         portal.cli(&["db", "stop", "--mode", "fast"]);
         std::thread::sleep(Duration::from_secs(5));
         portal.cli(&["db", "start"]);
-        let back = Instant::now() - started;
+        let back = started.elapsed();
         outages.push((stopped, back));
         println!(
             "restart {}: PostgreSQL stopped at {:.1} s, accepting again at {:.1} s",

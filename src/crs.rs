@@ -180,7 +180,7 @@ pub fn epsg_from_wkt(wkt: &str) -> Option<i32> {
             b'[' | b'(' => depth += 1,
             b']' | b')' => depth = depth.saturating_sub(1),
             b'A' if depth == 1 && upper[i..].starts_with("AUTHORITY[\"EPSG\",") => {
-                top_level = Some(i)
+                top_level = Some(i);
             }
             _ => {}
         }

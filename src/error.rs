@@ -188,8 +188,7 @@ impl Error {
 /// own.
 fn database_down(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
-        sqlx::Error::Protocol(_) => true,
+        sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(db) => db
             .code()
             .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),

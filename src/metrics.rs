@@ -180,7 +180,9 @@ fn intern(route: &str) -> &'static str {
     if let Some(found) = ROUTES.read().ok().and_then(|r| r.get(route).copied()) {
         return found;
     }
-    let mut routes = ROUTES.write().unwrap_or_else(|e| e.into_inner());
+    let mut routes = ROUTES
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(found) = routes.get(route) {
         return found;
     }

@@ -22,11 +22,10 @@ fn ranges(header: &str) -> impl Iterator<Item = Range<'_>> {
                 return None;
             }
             let q = params
-                .filter_map(|p| {
+                .find_map(|p| {
                     let (k, v) = p.split_once('=')?;
                     (k.trim().eq_ignore_ascii_case("q")).then(|| v.trim().parse::<f32>().ok())?
                 })
-                .next()
                 .unwrap_or(1.0)
                 .clamp(0.0, 1.0);
             Some(Range { value, q, position })

@@ -32,6 +32,16 @@ impl Link {
             templated: None,
         }
     }
+
+    /// The `collection` link of a document about collection `id`.
+    pub fn to_collection(base: &str, id: &str) -> Self {
+        Self::new(
+            format!("{base}/collections/{id}"),
+            "collection",
+            media::JSON,
+            "The collection",
+        )
+    }
 }
 
 /// Media types kreisgeo serves.

@@ -378,7 +378,7 @@ fn answers_stay_correct_when_the_replica_and_a_node_stop_under_traffic() {
             }
         }));
     }
-    std::thread::sleep(Duration::from_millis(1000));
+    std::thread::sleep(Duration::from_secs(1));
     let before = replica_reads(&cluster, "node2");
     cluster.part("stop", "replica");
     std::thread::sleep(Duration::from_millis(1500));
@@ -390,7 +390,7 @@ fn answers_stay_correct_when_the_replica_and_a_node_stop_under_traffic() {
     let after_restart = replica_reads(&cluster, "node2");
     std::thread::sleep(Duration::from_millis(1500));
     cluster.part("start", "node1");
-    std::thread::sleep(Duration::from_millis(1000));
+    std::thread::sleep(Duration::from_secs(1));
     stop.store(true, Ordering::Relaxed);
     for c in clients {
         c.join().expect("client");

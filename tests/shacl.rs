@@ -26,9 +26,10 @@ const NAME: &str = "dcat_catalog_has_no_violations_of_the_dcat_ap_de_shapes";
 fn main() {
     let args = Arguments::from_args();
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let shapes = std::env::var_os("KREISGEO_DCAT_SHAPES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest.join("../shared/dcat-ap-de-shapes"));
+    let shapes = std::env::var_os("KREISGEO_DCAT_SHAPES").map_or_else(
+        || manifest.join("../shared/dcat-ap-de-shapes"),
+        PathBuf::from,
+    );
     let present = shapes.join("dcat-ap-SHACL-DE.ttl").is_file();
     if !present {
         eprintln!(
@@ -51,8 +52,7 @@ fn check(ok: bool, what: impl FnOnce() -> String) -> Result<(), Failed> {
 fn validate(shapes: &Path) -> Result<(), Failed> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = std::env::var_os("KREISGEO_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest.join("target/py/bin/python"));
+        .map_or_else(|| manifest.join("target/py/bin/python"), PathBuf::from);
     check(python.exists(), || {
         format!(
             "no Python with pyshacl at {}: run scripts/install-deps.sh --test",

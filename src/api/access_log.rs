@@ -30,7 +30,7 @@ impl RootSpanBuilder for LeanRootSpan {
                 .get("User-Agent")
                 .and_then(|h| h.to_str().ok())
                 .unwrap_or(""),
-            http.target = %request.uri().path_and_query().map(|p| p.as_str()).unwrap_or(""),
+            http.target = %request.uri().path_and_query().map_or("", actix_http::uri::PathAndQuery::as_str),
             http.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
             request_id = %request

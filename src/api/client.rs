@@ -69,7 +69,12 @@ pub fn authority(req: &HttpRequest, trust_forwarded: bool) -> Result<(String, St
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
-            .or_else(|| req.head().uri.authority().map(|a| a.to_string()))
+            .or_else(|| {
+                req.head()
+                    .uri
+                    .authority()
+                    .map(std::string::ToString::to_string)
+            })
             .unwrap_or_else(|| req.app_config().host().to_string());
         (scheme.to_string(), host)
     };

@@ -242,8 +242,9 @@ mod tests {
         let head = format!("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\ndate: {DATE}\r\n\r\n");
         let mut connection = Connection::new((), Duration::from_secs(5));
         connection.saw_read(b"GET /");
-        connection.saw_read(&[b'a'; 40_000]);
-        connection.saw_read(&[b'a'; 40_000]);
+        let part = vec![b'a'; 40_000];
+        connection.saw_read(&part);
+        connection.saw_read(&part);
         let answer = String::from_utf8(connection.rewrite(head.as_bytes()).unwrap()).unwrap();
         assert!(
             answer.starts_with("HTTP/1.1 414 URI Too Long\r\n"),

@@ -229,9 +229,12 @@ fn json_errors(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
         .response()
         .error()
         .filter(|_| plain && (status.is_client_error() || status.is_server_error()))
-        .map(|e| match status.is_server_error() {
-            true => "internal server error; the details are in the server log".to_string(),
-            false => e.to_string(),
+        .map(|e| {
+            if status.is_server_error() {
+                "internal server error; the details are in the server log".to_string()
+            } else {
+                e.to_string()
+            }
         })
     else {
         return res;

@@ -55,7 +55,7 @@ pub fn app(
         .configure(|cfg| {
             openapi::register(&mut utoipa_actix_web::service_config::ServiceConfig::new(
                 cfg,
-            ))
+            ));
         })
         .default_service(web::to(not_found))
         .wrap_fn(|mut req, srv| {
@@ -79,20 +79,17 @@ pub fn app(
         .wrap(actix_web::middleware::from_fn(middleware::client_share))
         .wrap_fn(|req, srv| {
             let started = std::time::Instant::now();
-            match middleware::before(&req) {
-                Err(e) => {
-                    let refused = req.error_response(e);
-                    Either::Left(std::future::ready(Ok(middleware::after(refused, started))))
-                }
-                Ok(()) => {
-                    let response = srv.call(req);
-                    Either::Right(async move {
-                        Ok(middleware::after(
-                            response.await?.map_into_boxed_body(),
-                            started,
-                        ))
-                    })
-                }
+            if let Err(e) = middleware::before(&req) {
+                let refused = req.error_response(e);
+                Either::Left(std::future::ready(Ok(middleware::after(refused, started))))
+            } else {
+                let response = srv.call(req);
+                Either::Right(async move {
+                    Ok(middleware::after(
+                        response.await?.map_into_boxed_body(),
+                        started,
+                    ))
+                })
             }
         })
         .wrap(Compress::default())

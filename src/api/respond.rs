@@ -36,12 +36,7 @@ pub fn feature_collection(
             number_matched: None,
             links: vec![
                 Link::new(self_href, "self", media::GEOJSON, "This result"),
-                Link::new(
-                    format!("{base}/collections/{id}"),
-                    "collection",
-                    media::JSON,
-                    "The collection",
-                ),
+                Link::to_collection(&base, id),
             ],
         },
     )?;

@@ -86,7 +86,7 @@ impl ClientShare {
                 let s = v6.segments();
                 IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
             }
-            v4 => v4,
+            v4 @ IpAddr::V4(_) => v4,
         });
         let mut hasher = self.hasher.build_hasher();
         client.hash(&mut hasher);

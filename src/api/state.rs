@@ -256,12 +256,11 @@ impl AppState {
         std::sync::Arc<crate::catalog::Collection>,
         crate::db::replicas::Lsn,
     )> {
-        match &self.catalog {
-            Some(cache) => cache.collection(&self.pool, id).await,
-            None => {
-                let c = crate::catalog::repo::require_collection(&self.pool, id).await?;
-                Ok((std::sync::Arc::new(c), self.catalog_lsn().await?))
-            }
+        if let Some(cache) = &self.catalog {
+            cache.collection(&self.pool, id).await
+        } else {
+            let c = crate::catalog::repo::require_collection(&self.pool, id).await?;
+            Ok((std::sync::Arc::new(c), self.catalog_lsn().await?))
         }
     }
 
@@ -304,21 +303,21 @@ impl AppState {
         std::sync::Arc<Vec<crate::catalog::Collection>>,
         crate::db::replicas::Lsn,
     )> {
-        match &self.catalog {
-            Some(cache) => cache.all(&self.pool).await,
-            None => {
-                let all = crate::catalog::repo::list_collections(&self.pool).await?;
-                Ok((std::sync::Arc::new(all), self.catalog_lsn().await?))
-            }
+        if let Some(cache) = &self.catalog {
+            cache.all(&self.pool).await
+        } else {
+            let all = crate::catalog::repo::list_collections(&self.pool).await?;
+            Ok((std::sync::Arc::new(all), self.catalog_lsn().await?))
         }
     }
 
     /// The primary's WAL position now, for reads of the catalog just read (0 without
     /// replicas, where it is not needed).
     pub async fn catalog_lsn(&self) -> crate::Result<crate::db::replicas::Lsn> {
-        match self.reads.has_replicas() {
-            true => crate::db::replicas::primary_lsn(&self.pool).await,
-            false => Ok(0),
+        if self.reads.has_replicas() {
+            crate::db::replicas::primary_lsn(&self.pool).await
+        } else {
+            Ok(0)
         }
     }
 

@@ -139,6 +139,6 @@ pub async fn ping(pool: &PgPool) -> bool {
     };
     matches!(
         tokio::time::timeout(Duration::from_secs(1), crate::db::ping(&mut connection)).await,
-        Ok(Ok(_))
+        Ok(Ok(()))
     )
 }

@@ -71,31 +71,30 @@ impl CatalogCache {
             loop {
                 let received = listener.try_recv().await;
                 let Some(cache) = weak.upgrade() else { return };
-                match received {
-                    Ok(Some(n)) => cache.invalidate(n.payload()).await,
-                    Ok(None) | Err(_) => {
-                        // The connection is lost: what is announced until it is back would be
-                        // missed. The entries stay meanwhile (while the database is down nothing
-                        // can change, and cached tiles can still be served); once a new
-                        // connection listens, everything goes, as anything may have changed.
-                        tracing::warn!("catalog listener lost its connection; reconnecting");
-                        on_lost();
-                        drop(cache);
-                        listener = loop {
-                            tokio::time::sleep(Duration::from_millis(250)).await;
-                            if weak.strong_count() == 0 {
-                                return;
+                if let Ok(Some(n)) = received {
+                    cache.invalidate(n.payload()).await;
+                } else {
+                    // The connection is lost: what is announced until it is back would be
+                    // missed. The entries stay meanwhile (while the database is down nothing
+                    // can change, and cached tiles can still be served); once a new
+                    // connection listens, everything goes, as anything may have changed.
+                    tracing::warn!("catalog listener lost its connection; reconnecting");
+                    on_lost();
+                    drop(cache);
+                    listener = loop {
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                        if weak.strong_count() == 0 {
+                            return;
+                        }
+                        if let Ok(mut fresh) = PgListener::connect_with(&pool).await {
+                            if fresh.listen(CHANNEL).await.is_ok() {
+                                break fresh;
                             }
-                            if let Ok(mut fresh) = PgListener::connect_with(&pool).await {
-                                if fresh.listen(CHANNEL).await.is_ok() {
-                                    break fresh;
-                                }
-                            }
-                        };
-                        let Some(cache) = weak.upgrade() else { return };
-                        cache.invalidate_all();
-                        tracing::info!("catalog listener reconnected; cache dropped");
-                    }
+                        }
+                    };
+                    let Some(cache) = weak.upgrade() else { return };
+                    cache.invalidate_all();
+                    tracing::info!("catalog listener reconnected; cache dropped");
                 }
             }
         });
@@ -137,9 +136,10 @@ impl CatalogCache {
 
     /// The primary's WAL position after a catalog read, when replicas need it (else 0).
     async fn position(&self, pool: &PgPool) -> Result<Lsn> {
-        match self.track_lsn {
-            true => primary_lsn(pool).await,
-            false => Ok(0),
+        if self.track_lsn {
+            primary_lsn(pool).await
+        } else {
+            Ok(0)
         }
     }
 

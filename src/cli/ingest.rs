@@ -183,9 +183,10 @@ impl CliProgress {
 
 impl Progress for CliProgress {
     fn phase(&self, name: &str) {
-        match &self.bar {
-            Some(bar) => bar.set_message(name.to_string()),
-            None => tracing::info!(phase = name, "ingest"),
+        if let Some(bar) = &self.bar {
+            bar.set_message(name.to_string());
+        } else {
+            tracing::info!(phase = name, "ingest");
         }
     }
 
@@ -193,7 +194,7 @@ impl Progress for CliProgress {
         match &self.bar {
             Some(bar) => bar.set_position(done),
             None if done.is_multiple_of(100_000) => {
-                tracing::info!(features = done, "ingest progress")
+                tracing::info!(features = done, "ingest progress");
             }
             None => {}
         }

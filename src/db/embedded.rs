@@ -312,7 +312,7 @@ impl EmbeddedPostgres {
             {
                 let duplicate = e
                     .as_database_error()
-                    .and_then(|d| d.code())
+                    .and_then(sqlx::error::DatabaseError::code)
                     .is_some_and(|c| c == "42P04");
                 if !duplicate {
                     return Err(connect_err(e));

@@ -30,12 +30,11 @@ impl Database {
     /// Connects to `database_url` if given, otherwise to the embedded instance in `data_dir`
     /// (started if needed), and applies pending migrations.
     pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Self> {
-        let (url, embedded) = match database_url {
-            Some(url) => (url.to_string(), None),
-            None => {
-                let pg = EmbeddedPostgres::ensure_running(data_dir).await?;
-                (pg.url(embedded::DATABASE), Some(pg))
-            }
+        let (url, embedded) = if let Some(url) = database_url {
+            (url.to_string(), None)
+        } else {
+            let pg = EmbeddedPostgres::ensure_running(data_dir).await?;
+            (pg.url(embedded::DATABASE), Some(pg))
         };
         let pool = match connect_with(&url, &PoolSettings::default()).await {
             Ok(pool) => pool,
@@ -126,9 +125,10 @@ pub fn connect_lazy_with(url: &str, settings: &PoolSettings) -> Result<PgPool> {
 
 /// `host:port` of a connection URL, for logs (never the password).
 pub fn server_name(url: &str) -> String {
-    url.parse::<PgConnectOptions>()
-        .map(|o| format!("{}:{}", o.get_host(), o.get_port()))
-        .unwrap_or_else(|_| "(unreadable URL)".into())
+    url.parse::<PgConnectOptions>().map_or_else(
+        |_| "(unreadable URL)".into(),
+        |o| format!("{}:{}", o.get_host(), o.get_port()),
+    )
 }
 
 fn pool_options(url: &str, settings: &PoolSettings) -> Result<(PgConnectOptions, PgPoolOptions)> {

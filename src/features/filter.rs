@@ -168,18 +168,17 @@ pub fn datetime(version: &Version, raw: &str) -> Result<Predicate> {
         )
     })?;
     let bad = |m: &str| Error::invalid("datetime", format!("'{raw}': {m}"));
-    let (start, end) = match raw.split_once('/') {
-        Some((a, b)) => (
+    let (start, end) = if let Some((a, b)) = raw.split_once('/') {
+        (
             bound(a).map_err(|m| bad(&m))?,
             bound(b).map_err(|m| bad(&m))?,
-        ),
-        None => {
-            let instant = bound(raw).map_err(|m| bad(&m))?;
-            if instant.is_none() {
-                return Err(bad("an instant cannot be open ('..')"));
-            }
-            (instant, instant)
+        )
+    } else {
+        let instant = bound(raw).map_err(|m| bad(&m))?;
+        if instant.is_none() {
+            return Err(bad("an instant cannot be open ('..')"));
         }
+        (instant, instant)
     };
     if start.is_none() && end.is_none() {
         return Err(bad("at least one end of the interval must be given"));
@@ -343,7 +342,7 @@ fn parse(spec: &FilterSpec) -> Result<Expr> {
                     _ => Ok(expr),
                 }
             })
-            .map(|thread| thread.join())
+            .map(std::thread::ScopedJoinHandle::join)
     });
     match parsed {
         Ok(Ok(Ok(expr))) => Ok(expr),

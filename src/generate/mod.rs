@@ -262,7 +262,7 @@ fn solar_roof(n: usize, c: Coord<f64>, r: &mut SplitMix64) -> GenFeature {
     let tilt = r.range(0.0, 50.0);
     let azimuth = r.range(0.0, 360.0);
     // South-facing (180°) roofs at 30–35° tilt yield most; north-facing least.
-    let facing = (1.0 + (azimuth.to_radians() - std::f64::consts::PI).cos()) / 2.0;
+    let facing = f64::midpoint(1.0, (azimuth.to_radians() - std::f64::consts::PI).cos());
     let specific = 650.0 + 350.0 * (1.0 - facing) * (1.0 - ((tilt - 32.0) / 60.0).abs());
     let usable = roof * r.range(0.55, 0.8);
     let module = usable * 0.9;

@@ -214,7 +214,9 @@ mod tests {
             [(1., 1.), (2., 1.), (2., 2.), (1., 2.), (1., 1.)],
         ] {
             check.line_begin();
-            r.iter().for_each(|&(x, y)| check.coordinate(x, y));
+            for &(x, y) in &r {
+                check.coordinate(x, y);
+            }
             check.line_end();
         }
         check.polygon_end();

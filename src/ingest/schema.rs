@@ -219,7 +219,8 @@ fn unique_name(base: &str, taken: &[String]) -> String {
     if !taken.iter().any(|t| t == base) {
         return base.to_string();
     }
-    (2..)
+    // Among taken.len() + 1 suffixes one is free.
+    (2..=taken.len() + 2)
         .map(|n| {
             let suffix = format!("_{n}");
             let mut stem = base.to_string();

@@ -79,7 +79,7 @@ pub fn bind(
                     let signal = signal.clone();
                     async move { signal.notified().await }
                 })
-                .h1(map_config(app, move |_| config.clone()));
+                .h1(map_config(app, move |()| config.clone()));
             fn_service(move |io: TcpStream| {
                 // Without TCP_NODELAY a streamed response's last small chunk waits for the
                 // client's delayed ACK (40 ms on Linux): every page would take that long.

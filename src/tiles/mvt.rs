@@ -67,7 +67,7 @@ pub async fn tile(
     let with_attributes = zoom >= from_zoom;
     let max_features = settings.max_features.map_or(MAX_FEATURES, i64::from);
     let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new("SELECT ST_AsMVT(q, ");
-    qb.push_bind(layer.to_string());
+    qb.push_bind(layer.clone());
     qb.push(format!(", {EXTENT}, 'geom', 'fid') FROM (SELECT t.fid"));
     let chosen = |c: &&crate::catalog::Column| {
         with_attributes
@@ -119,7 +119,7 @@ fn pixel_size(tms: &TileMatrixSet, t: TileCoord, srid: i32) -> f64 {
     if tms.srid == 3857 {
         // Web Mercator stretches by 1 / cos(latitude).
         let b = t.lon_lat_bounds(0.0);
-        metres *= ((b.min_y + b.max_y) / 2.0).to_radians().cos();
+        metres *= f64::midpoint(b.min_y, b.max_y).to_radians().cos();
     }
     if matches!(srid, 4326 | 4258) {
         metres / METRES_PER_DEGREE

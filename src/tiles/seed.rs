@@ -71,7 +71,7 @@ pub async fn seed_collection(
     let mut seeded = 0;
     for tms in TILE_MATRIX_SETS {
         let native = crate::db::spatial::transform_extent(pool, extent, tms.srid).await?;
-        let zoom = matching_zoom(tms, max_zoom, (extent[1] + extent[3]) / 2.0);
+        let zoom = matching_zoom(tms, max_zoom, f64::midpoint(extent[1], extent[3]));
         let tiles = tiles_covering(tms, native, zoom);
         for t in &tiles {
             let key = TileKey::new(collection, tms.id, *t);
@@ -102,7 +102,7 @@ pub fn spawn(pool: PgPool, cache: TileCache, dataset: Option<String>, max_zoom: 
         for c in &collections {
             match seed_collection(&pool, &cache, c, max_zoom).await {
                 Ok(n) => {
-                    tracing::info!(collection = %c.id, version = c.version.id, tiles = n, max_zoom, seconds = started.elapsed().as_secs_f64(), "tiles seeded")
+                    tracing::info!(collection = %c.id, version = c.version.id, tiles = n, max_zoom, seconds = started.elapsed().as_secs_f64(), "tiles seeded");
                 }
                 Err(e) => tracing::warn!(collection = %c.id, error = %e, "tile seeding failed"),
             }

@@ -5,23 +5,15 @@ use std::time::{Duration, Instant};
 use actix_web::test;
 use serde_json::Value as Json;
 
-use crate::common::{self, get_json, TestDb};
+use crate::common::{self, get_json, TestApp, TestDb};
 use kreisgeo::api::state::{ApiConfig, AppState};
 
-async fn post<S, B>(
-    app: &S,
+async fn post(
+    app: &impl TestApp,
     uri: &str,
     key: Option<&str>,
     body: Vec<u8>,
-) -> (u16, Option<String>, Json)
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
+) -> (u16, Option<String>, Json) {
     let mut req = test::TestRequest::post().uri(uri).set_payload(body);
     if let Some(key) = key {
         req = req.insert_header(("Authorization", format!("Bearer {key}")));
@@ -41,15 +33,7 @@ where
     )
 }
 
-async fn job<S, B>(app: &S, id: i64, key: &str) -> Json
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
+async fn job(app: &impl TestApp, id: i64, key: &str) -> Json {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let req = test::TestRequest::get()

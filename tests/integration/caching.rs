@@ -3,7 +3,7 @@
 
 use actix_web::test;
 
-use crate::common::{app, TestDb};
+use crate::common::{app, TestApp, TestDb};
 use kreisgeo::catalog::DatasetKind;
 
 struct Answer {
@@ -15,15 +15,7 @@ struct Answer {
     body: Vec<u8>,
 }
 
-async fn get_with<S, B>(app: &S, uri: &str, headers: &[(&str, &str)]) -> Answer
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
+async fn get_with(app: &impl TestApp, uri: &str, headers: &[(&str, &str)]) -> Answer {
     let mut req = test::TestRequest::get().uri(uri);
     for (name, value) in headers {
         req = req.insert_header((*name, *value));

@@ -9,7 +9,7 @@
 use actix_web::test;
 use serde_json::Value as Json;
 
-use crate::common::{app, get_json, TestDb};
+use crate::common::{app, get_json, TestApp, TestDb};
 use kreisgeo::catalog::DatasetKind;
 
 /// JSON types: s string, n number, b boolean, o object, a array, z null, `s|z` either.
@@ -131,15 +131,7 @@ fn assert_ckan_time(what: &str, t: &Json) {
     );
 }
 
-async fn post<S, B>(app: &S, action: &str, body: &str) -> (u16, Json)
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
+async fn post(app: &impl TestApp, action: &str, body: &str) -> (u16, Json) {
     let resp = test::call_service(
         app,
         test::TestRequest::post()
@@ -156,15 +148,7 @@ where
     )
 }
 
-async fn get_status<S, B>(app: &S, uri: &str) -> (u16, Json)
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
+async fn get_status(app: &impl TestApp, uri: &str) -> (u16, Json) {
     let resp = test::call_service(app, test::TestRequest::get().uri(uri).to_request()).await;
     let status = resp.status().as_u16();
     (

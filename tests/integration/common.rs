@@ -219,12 +219,24 @@ pub async fn app(
     test::init_service(kreisgeo::api::app(db.state())).await
 }
 
-/// A GET answered by the app: status, content type and body.
-pub async fn get<S, B>(app: &S, uri: &str) -> (u16, String, Vec<u8>)
+/// The app as the in-process tests call it (`test::init_service` of [`app`]): one name for the
+/// Service bound every helper needs.
+pub trait TestApp:
+    Service<actix_http::Request, Response = ServiceResponse<Self::Body>, Error = actix_web::Error>
+{
+    type Body: MessageBody;
+}
+
+impl<S, B> TestApp for S
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
+    type Body = B;
+}
+
+/// A GET answered by the app: status, content type and body.
+pub async fn get(app: &impl TestApp, uri: &str) -> (u16, String, Vec<u8>) {
     let resp = test::call_service(app, test::TestRequest::get().uri(uri).to_request()).await;
     let status = resp.status().as_u16();
     let content_type = resp
@@ -238,15 +250,11 @@ where
 }
 
 /// A GET with request headers: status, response headers (lower-case names), body.
-pub async fn get_with_headers<S, B>(
-    app: &S,
+pub async fn get_with_headers(
+    app: &impl TestApp,
     uri: &str,
     headers: &[(&str, &str)],
-) -> (u16, std::collections::HashMap<String, String>, Vec<u8>)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
+) -> (u16, std::collections::HashMap<String, String>, Vec<u8>) {
     let mut req = test::TestRequest::get().uri(uri);
     for (name, value) in headers {
         req = req.insert_header((*name, *value));
@@ -263,22 +271,14 @@ where
 }
 
 /// A GET that must answer 200 with JSON.
-pub async fn get_json<S, B>(app: &S, uri: &str) -> Json
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
+pub async fn get_json(app: &impl TestApp, uri: &str) -> Json {
     let (status, _, body) = get(app, uri).await;
     assert_eq!(status, 200, "GET {uri}: {}", String::from_utf8_lossy(&body));
     serde_json::from_slice(&body).unwrap_or_else(|e| panic!("GET {uri}: invalid JSON: {e}"))
 }
 
 /// Follows `next` links from `uri` and returns every feature.
-pub async fn harvest<S, B>(app: &S, uri: &str) -> Vec<Json>
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
+pub async fn harvest(app: &impl TestApp, uri: &str) -> Vec<Json> {
     let mut features = Vec::new();
     let mut next = Some(uri.to_string());
     let mut pages = 0;
@@ -309,18 +309,10 @@ where
 }
 
 /// Status, headers (lower-case names) and JSON body (Null when not JSON) of `req`.
-pub async fn send<S, B>(
-    app: &S,
+pub async fn send(
+    app: &impl TestApp,
     req: test::TestRequest,
-) -> (u16, std::collections::HashMap<String, String>, Json)
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
+) -> (u16, std::collections::HashMap<String, String>, Json) {
     let resp = test::call_service(app, req.to_request()).await;
     let status = resp.status().as_u16();
     let headers = resp

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use actix_web::test;
 use serde_json::Value as Json;
 
-use crate::common::{app, get, get_with_headers, TestDb};
+use crate::common::{app, get, get_with_headers, TestApp, TestDb};
 use kreisgeo::catalog::DatasetKind;
 
 const DCAT_DATASET: &str = "http://www.w3.org/ns/dcat#Dataset";
@@ -63,15 +63,7 @@ fn datasets(triples: &BTreeSet<String>, base: &str) -> BTreeSet<String> {
         .collect()
 }
 
-async fn put<S, B>(app: &S, uri: &str, key: Option<&str>, body: &str) -> (u16, Json)
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
+async fn put(app: &impl TestApp, uri: &str, key: Option<&str>, body: &str) -> (u16, Json) {
     let mut req = test::TestRequest::put()
         .uri(uri)
         .insert_header(("Content-Type", "application/json"))

@@ -2,7 +2,7 @@
 
 use serde_json::Value as Json;
 
-use crate::common::{self, app, get, get_json, harvest, TestDb};
+use crate::common::{self, app, get, get_json, harvest, TestApp, TestDb};
 use kreisgeo::catalog::{ColumnType, DatasetKind};
 use kreisgeo::ingest::{IngestError, IngestRequest};
 use kreisgeo::Error;
@@ -114,7 +114,7 @@ async fn geojson_attributes_round_trip_exactly() {
             .columns
             .iter()
             .find(|c| c.original == "amtlicheflaeche")
-            .map(|c| c.source_name()),
+            .map(kreisgeo::catalog::Column::source_name),
         Some("amtlicheFlaeche")
     );
     assert_eq!(
@@ -521,7 +521,7 @@ async fn newline_delimited_geojson_matches_the_feature_collection() {
     std::fs::write(&path, format!("{}\n{{\"type\":\"Feature\",", source[0])).expect("write");
     match db.try_ingest(IngestRequest::new(&path, "seq2")).await {
         Err(Error::Ingest(IngestError::Parse { message })) => {
-            assert!(message.contains("line 2"), "{message}")
+            assert!(message.contains("line 2"), "{message}");
         }
         other => panic!("expected a parse error naming line 2, got {other:?}"),
     }
@@ -556,7 +556,7 @@ async fn csv_with_coordinate_columns_wkt_and_german_conventions() {
     assert_eq!(first["properties"]["address"], "Mailänder Passage 51");
     assert_eq!(
         first["geometry"]["coordinates"],
-        serde_json::json!([6.897402, 51.0216619])
+        serde_json::json!([6.897_402, 51.021_661_9])
     );
     assert!(
         first["properties"].get("longitude").is_none(),
@@ -839,22 +839,19 @@ async fn geopackage_reads_its_srs_attributes_and_geometries() {
     request.read.layer = Some("nope".into());
     match db.try_ingest(request).await {
         Err(Error::Ingest(IngestError::Parse { message })) => {
-            assert!(message.contains("aed_koeln"), "{message}")
+            assert!(message.contains("aed_koeln"), "{message}");
         }
         other => panic!("expected an unknown-layer error, got {other:?}"),
     }
 }
 
 /// The feature of a collection whose property `key` is `value`.
-async fn find_feature<S, B>(app: &S, collection: &str, key: &str, value: &str) -> serde_json::Value
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
+async fn find_feature(
+    app: &impl TestApp,
+    collection: &str,
+    key: &str,
+    value: &str,
+) -> serde_json::Value {
     harvest(app, &format!("/collections/{collection}/items?limit=1000"))
         .await
         .into_iter()

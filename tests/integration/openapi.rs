@@ -70,8 +70,10 @@ async fn answers_match_their_documented_schemas() {
         let schema = content
             .as_object()
             .and_then(|c| c.iter().find(|(media, _)| media.contains("json")))
-            .map(|(_, c)| c["schema"].clone())
-            .unwrap_or_else(|| panic!("{path}: no JSON schema documented"));
+            .map_or_else(
+                || panic!("{path}: no JSON schema documented"),
+                |(_, c)| c["schema"].clone(),
+            );
         // The schema with the document's components beside it, so that its $refs resolve,
         // in JSON Schema: OpenAPI 3.0's `nullable` is no keyword of it.
         let mut root = schema;
@@ -103,14 +105,11 @@ fn nullable_to_json_schema(value: &mut serde_json::Value) {
                 nullable_to_json_schema(child);
             }
             if map.remove("nullable") == Some(Value::Bool(true)) {
-                match map.get("type").cloned() {
-                    Some(Value::String(t)) => {
-                        map.insert("type".into(), json!([t, "null"]));
-                    }
-                    _ => {
-                        let schema = Value::Object(std::mem::take(map));
-                        map.insert("anyOf".into(), json!([schema, {"type": "null"}]));
-                    }
+                if let Some(Value::String(t)) = map.get("type").cloned() {
+                    map.insert("type".into(), json!([t, "null"]));
+                } else {
+                    let schema = Value::Object(std::mem::take(map));
+                    map.insert("anyOf".into(), json!([schema, {"type": "null"}]));
                 }
             }
         }

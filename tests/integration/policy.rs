@@ -6,11 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn cargo_deny() -> PathBuf {
-    let path = std::env::var_os("KREISGEO_CARGO_DENY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools/bin/cargo-deny")
-        });
+    let path = std::env::var_os("KREISGEO_CARGO_DENY").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools/bin/cargo-deny"),
+        PathBuf::from,
+    );
     assert!(
         path.exists(),
         "cargo-deny is not at {}: run scripts/install-deps.sh --test (make test does)",

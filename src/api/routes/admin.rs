@@ -70,7 +70,7 @@ async fn admit(
         request_id: req
             .extensions()
             .get::<tracing_actix_web::RequestId>()
-            .map(|id| id.to_string()),
+            .map(std::string::ToString::to_string),
     };
     if let Err(e) = admitted.key.scope.allows(action, dataset) {
         admitted.write(state, Outcome::Denied, &Err(&e)).await;

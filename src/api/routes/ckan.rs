@@ -280,8 +280,9 @@ fn full_organization(publisher: &Publisher, packages: &[Json]) -> Json {
         .iter()
         .filter_map(|p| p["metadata_created"].as_str())
         .min()
-        .map(|t| t.trim_end_matches(".000000").to_string() + "Z")
-        .unwrap_or_else(crate::time::now_rfc3339);
+        .map_or_else(crate::time::now_rfc3339, |t| {
+            t.trim_end_matches(".000000").to_string() + "Z"
+        });
     let mut org = ckan::organization(publisher, &created);
     if let Some(o) = org.as_object_mut() {
         o.insert("package_count".into(), json!(packages.len()));

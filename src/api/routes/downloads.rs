@@ -53,12 +53,7 @@ pub async fn get_downloads(
                 media::JSON,
                 "The downloads",
             ),
-            Link::new(
-                format!("{base}/collections/{id}"),
-                "collection",
-                media::JSON,
-                "The collection",
-            ),
+            Link::to_collection(&base, id),
             Link::new(
                 format!("{base}/catalog/datasets/{id}"),
                 "describedby",

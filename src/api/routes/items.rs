@@ -98,50 +98,8 @@ pub async fn get_items(
         return Ok(not_modified);
     }
 
-    let href = format!("{base}/collections/{id}/items");
-    let self_href = match req.query_string() {
-        "" => href.clone(),
-        qs => format!("{href}?{qs}"),
-    };
-    // The next page repeats every parameter but the cursor.
-    let fixed = q.next_params((format != ItemsFormat::GeoJson).then(|| format.param()));
+    let spec = page_spec(&req, &base, &id, &q, &version, format);
     let content_crs = format!("<{}>", q.crs.uri);
-    let version_id = version.id;
-    let matched = match q.cursor {
-        Some(cursor) => Matched::Known(cursor.matched),
-        None if q.bbox.is_none() && q.predicate.is_none() => {
-            Matched::Known(Some(version.feature_count))
-        }
-        None => Matched::InRows,
-    };
-    let spec = PageSpec {
-        limit: q.limit,
-        matched,
-        first: q.cursor.is_none(),
-        links: vec![
-            Link::new(self_href.clone(), "self", media::GEOJSON, "This page"),
-            Link::new(
-                format!("{base}/collections/{id}"),
-                "collection",
-                media::JSON,
-                "The collection",
-            ),
-        ],
-        next_link: Box::new(move |last, matched| {
-            let cursor = Cursor {
-                version: version_id,
-                after: last,
-                matched,
-            }
-            .encode();
-            Link::new(
-                format!("{href}?{fixed}&cursor={cursor}"),
-                "next",
-                media::GEOJSON,
-                "Next page",
-            )
-        }),
-    };
     let mut response = HttpResponse::Ok();
     validators.apply(&mut response);
     response
@@ -174,22 +132,82 @@ pub async fn get_items(
         ItemsFormat::Csv => page.stream(CsvEncoder::new(&version)).await,
         ItemsFormat::FlatGeobuf => page.stream(FgbEncoder::new(&version, &q.crs)?).await,
         ItemsFormat::Html => {
-            let view = View::of(&req)?;
-            let heading = format!("{title} – {}", view.pick("Objekte", "Features"));
-            let json = page::json_href(&req);
-            let csv = json.replacen("f=json", "f=csv", 1);
-            let fgb = json.replacen("f=json", "f=fgb", 1);
-            let data = [
-                (json.as_str(), media::GEOJSON, "GeoJSON"),
-                (csv.as_str(), "text/csv", "CSV"),
-                (fgb.as_str(), "application/flatgeobuf", "FlatGeobuf"),
-            ];
-            let mut start = page::head(&req, view, &heading, &data, true);
-            page::map(&mut start, view, &json);
-            page.stream(HtmlEncoder::new(&version, view, start, q.cursor.is_some()))
-                .await
+            let encoder = html_encoder(&req, &title, &version, q.cursor.is_some())?;
+            page.stream(encoder).await
         }
     }
+}
+
+/// The links of a page and how its `next` link is made: the same parameters, the cursor after
+/// the last feature, on the same version.
+fn page_spec(
+    req: &HttpRequest,
+    base: &str,
+    id: &str,
+    q: &ItemsQuery,
+    version: &Version,
+    format: ItemsFormat,
+) -> PageSpec {
+    let href = format!("{base}/collections/{id}/items");
+    let self_href = match req.query_string() {
+        "" => href.clone(),
+        qs => format!("{href}?{qs}"),
+    };
+    // The next page repeats every parameter but the cursor.
+    let fixed = q.next_params((format != ItemsFormat::GeoJson).then(|| format.param()));
+    let version_id = version.id;
+    let matched = match q.cursor {
+        Some(cursor) => Matched::Known(cursor.matched),
+        None if q.bbox.is_none() && q.predicate.is_none() => {
+            Matched::Known(Some(version.feature_count))
+        }
+        None => Matched::InRows,
+    };
+    PageSpec {
+        limit: q.limit,
+        matched,
+        first: q.cursor.is_none(),
+        links: vec![
+            Link::new(self_href, "self", media::GEOJSON, "This page"),
+            Link::to_collection(base, id),
+        ],
+        next_link: Box::new(move |last, matched| {
+            let cursor = Cursor {
+                version: version_id,
+                after: last,
+                matched,
+            }
+            .encode();
+            Link::new(
+                format!("{href}?{fixed}&cursor={cursor}"),
+                "next",
+                media::GEOJSON,
+                "Next page",
+            )
+        }),
+    }
+}
+
+/// The HTML table of a page, headed with the collection's title, its other formats and a map.
+fn html_encoder(
+    req: &HttpRequest,
+    title: &str,
+    version: &Version,
+    continued: bool,
+) -> Result<HtmlEncoder> {
+    let view = View::of(req)?;
+    let heading = format!("{title} – {}", view.pick("Objekte", "Features"));
+    let json = page::json_href(req);
+    let csv = json.replacen("f=json", "f=csv", 1);
+    let fgb = json.replacen("f=json", "f=fgb", 1);
+    let data = [
+        (json.as_str(), media::GEOJSON, "GeoJSON"),
+        (csv.as_str(), "text/csv", "CSV"),
+        (fgb.as_str(), "application/flatgeobuf", "FlatGeobuf"),
+    ];
+    let mut start = page::head(req, view, &heading, &data, true);
+    page::map(&mut start, view, &json);
+    Ok(HtmlEncoder::new(version, view, start, continued))
 }
 
 /// A page about to be streamed in the format its encoder writes.
@@ -275,12 +293,7 @@ pub async fn get_feature(
             media::GEOJSON,
             "This feature",
         ),
-        Link::new(
-            format!("{base}/collections/{id}"),
-            "collection",
-            media::JSON,
-            "The collection",
-        ),
+        Link::to_collection(&base, &id),
     ];
     let mut response = HttpResponse::Ok();
     validators.apply(&mut response);

@@ -223,7 +223,7 @@ fn tilejson(base: &str, prefix: &str, collections: &[Collection], name: &str) ->
     });
     if let Some(b) = union_bbox(collections) {
         doc["bounds"] = json!(b);
-        doc["center"] = json!([(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, 12]);
+        doc["center"] = json!([f64::midpoint(b[0], b[2]), f64::midpoint(b[1], b[3]), 12]);
     }
     doc
 }

@@ -68,7 +68,9 @@ fn open_hostile(path: &Path) -> Result<(Connection, RowClock), IngestError> {
     conn.progress_handler(
         10_000,
         Some(move || {
-            let started = *row_started.lock().unwrap_or_else(|e| e.into_inner());
+            let started = *row_started
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             started.elapsed() > ROW_BUDGET
         }),
     );
@@ -89,7 +91,10 @@ impl Default for RowClock {
 
 impl RowClock {
     fn next_row(&self) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = std::time::Instant::now();
     }
 }
 
@@ -192,24 +197,21 @@ impl GpkgFile {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        match &self.layer {
-            Some(wanted) => {
-                let all = names();
-                layers
-                    .into_iter()
-                    .find(|l| &l.table == wanted)
-                    .ok_or_else(|| IngestError::Parse {
-                        message: format!("GeoPackage: no feature table '{wanted}' (tables: {all})"),
-                    })
-            }
-            None => {
-                if layers.len() > 1 {
-                    tracing::warn!(tables = %names(), "GeoPackage has several feature tables; reading the first (choose with --layer)");
-                }
-                layers.into_iter().next().ok_or_else(|| IngestError::Parse {
-                    message: "GeoPackage: no feature table".into(),
+        if let Some(wanted) = &self.layer {
+            let all = names();
+            layers
+                .into_iter()
+                .find(|l| &l.table == wanted)
+                .ok_or_else(|| IngestError::Parse {
+                    message: format!("GeoPackage: no feature table '{wanted}' (tables: {all})"),
                 })
+        } else {
+            if layers.len() > 1 {
+                tracing::warn!(tables = %names(), "GeoPackage has several feature tables; reading the first (choose with --layer)");
             }
+            layers.into_iter().next().ok_or_else(|| IngestError::Parse {
+                message: "GeoPackage: no feature table".into(),
+            })
         }
     }
 }
@@ -270,8 +272,7 @@ impl FormatReader for GpkgFile {
         let order = columns
             .iter()
             .find(|(_, pk)| *pk)
-            .map(|(n, _)| quote(n))
-            .unwrap_or_else(|| "rowid".into());
+            .map_or_else(|| "rowid".into(), |(n, _)| quote(n));
         let attributes: Vec<String> = columns
             .into_iter()
             .filter(|(name, pk)| !pk && *name != layer.geometry_column)

@@ -223,15 +223,14 @@ impl FormatReader for ShpFile {
         let shx = sibling(&parts.shp, "shx");
         let dbf = match sibling(&parts.shp, "cpg") {
             Some(cpg) => {
-                let scratch = match &parts._dir {
-                    Some(dir) => dir.path().to_path_buf(),
-                    None => {
-                        let dir = tempfile::tempdir()
-                            .map_err(|e| IngestError::io(Path::new("temporary directory"), e))?;
-                        let path = dir.path().to_path_buf();
-                        parts._dir = Some(dir);
-                        path
-                    }
+                let scratch = if let Some(dir) = &parts._dir {
+                    dir.path().to_path_buf()
+                } else {
+                    let dir = tempfile::tempdir()
+                        .map_err(|e| IngestError::io(Path::new("temporary directory"), e))?;
+                    let path = dir.path().to_path_buf();
+                    parts._dir = Some(dir);
+                    path
                 };
                 apply_cpg(&dbf, &cpg, &scratch)?
             }
