@@ -116,20 +116,7 @@ pub async fn get_download(
         return Ok(not_modified);
     }
     let length = u64::try_from(file.bytes).unwrap_or(0);
-    // If-Range: the range only applies to the same file; otherwise the whole file.
-    let same_file = req
-        .headers()
-        .get(header::IF_RANGE)
-        .and_then(|v| v.to_str().ok())
-        .is_none_or(|v| v.trim() == etag);
-    let range = match req
-        .headers()
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(r) if same_file => parse_range(r, length)?,
-        _ => None,
-    };
+    let range = requested_range(&req, &etag, length)?;
     let mut response = match range {
         Some(_) => HttpResponse::PartialContent(),
         None => HttpResponse::Ok(),
@@ -161,6 +148,17 @@ pub async fn get_download(
         })
         .await?;
     Ok(response.streaming(bytes))
+}
+
+/// The byte range `Range` asks for, when `If-Range` (if any) names this very file; otherwise the
+/// whole file.
+fn requested_range(req: &HttpRequest, etag: &str, length: u64) -> Result<Option<(u64, u64)>> {
+    let field = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let same_file = field(header::IF_RANGE).is_none_or(|v| v.trim() == etag);
+    match field(header::RANGE) {
+        Some(r) if same_file => parse_range(r, length),
+        _ => Ok(None),
+    }
 }
 
 /// A single range `bytes=a-b`, `bytes=a-` or `bytes=-n` as `[start, end)`; `None` for a header

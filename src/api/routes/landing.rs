@@ -9,6 +9,42 @@ use crate::features::params::FormatParams;
 use crate::html::{answer, DocFormat};
 use crate::ogc::{media, LandingPage, Link};
 
+/// The landing page's links: path under the base URL, relation, media type, title.
+const LINKS: &[(&str, &str, &str, &str)] = &[
+    ("/", "self", media::JSON, "This document"),
+    (
+        "/api",
+        "service-desc",
+        media::OPENAPI,
+        "The API definition (OpenAPI 3.0)",
+    ),
+    (
+        "/api.html",
+        "service-doc",
+        media::HTML,
+        "The API documentation",
+    ),
+    (
+        "/conformance",
+        "conformance",
+        media::JSON,
+        "Conformance classes implemented",
+    ),
+    ("/collections", "data", media::JSON, "The collections"),
+    (
+        "/tiles",
+        "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+        media::JSON,
+        "Vector tiles with every collection as a layer",
+    ),
+    (
+        "/tileMatrixSets",
+        "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+        media::JSON,
+        "The tiling schemes",
+    ),
+];
+
 /// Landing page
 ///
 /// Entry point with links to the API definition, the conformance declaration and the data.
@@ -29,45 +65,10 @@ pub async fn get_landing(
         title: "kreisgeo".into(),
         description: "Geodata and open data of the county: OGC API - Features and vector tiles"
             .into(),
-        links: vec![
-            Link::new(format!("{base}/"), "self", media::JSON, "This document"),
-            Link::new(
-                format!("{base}/api"),
-                "service-desc",
-                media::OPENAPI,
-                "The API definition (OpenAPI 3.0)",
-            ),
-            Link::new(
-                format!("{base}/api.html"),
-                "service-doc",
-                media::HTML,
-                "The API documentation",
-            ),
-            Link::new(
-                format!("{base}/conformance"),
-                "conformance",
-                media::JSON,
-                "Conformance classes implemented",
-            ),
-            Link::new(
-                format!("{base}/collections"),
-                "data",
-                media::JSON,
-                "The collections",
-            ),
-            Link::new(
-                format!("{base}/tiles"),
-                "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
-                media::JSON,
-                "Vector tiles with every collection as a layer",
-            ),
-            Link::new(
-                format!("{base}/tileMatrixSets"),
-                "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
-                media::JSON,
-                "The tiling schemes",
-            ),
-        ],
+        links: LINKS
+            .iter()
+            .map(|(path, rel, media, title)| Link::new(format!("{base}{path}"), rel, media, title))
+            .collect(),
     };
     answer(
         format,

@@ -46,6 +46,37 @@ pub struct NearestParams {
     pub at: Option<String>,
 }
 
+impl NearestParams {
+    /// `access=all`: the private defibrillators too.
+    fn everyone(&self) -> Result<bool> {
+        match self.access.as_deref() {
+            None => Ok(false),
+            Some("all") => Ok(true),
+            Some(other) => Err(Error::invalid("access", format!("'{other}' is not 'all'"))),
+        }
+    }
+
+    fn open_only(&self) -> Result<bool> {
+        match self.open_now.as_deref() {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(other) => Err(Error::invalid(
+                "open_now",
+                format!("'{other}' is not true or false"),
+            )),
+        }
+    }
+
+    /// The moment `open_now` is judged at: `at`, else now, in German time.
+    fn moment(&self) -> Result<chrono::NaiveDateTime> {
+        match self.at.as_deref() {
+            None => Ok(hours::now_in_germany()),
+            Some(text) => chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+                .map_err(|_| Error::invalid("at", format!("'{text}' is not YYYY-MM-DDThh:mm"))),
+        }
+    }
+}
+
 /// Nearest features
 ///
 /// The features of a collection nearest to a point, nearest first, as a GeoJSON
@@ -76,31 +107,13 @@ pub async fn get_nearest(
     let point = parse_point("point", params.point.as_deref(), &point_crs)?;
     let crs = parse_crs("crs", params.crs.as_deref())?;
     let limit = Limit::NEAREST.parse(params.limit.as_deref())?;
-    let everyone = match params.access.as_deref() {
-        None => false,
-        Some("all") => true,
-        Some(other) => return Err(Error::invalid("access", format!("'{other}' is not 'all'"))),
-    };
+    let everyone = params.everyone()?;
     let id = path.into_inner();
     let (collection, lsn) = state.served(&req, &id).await?;
     let version = &collection.version;
     let exclude = aed::excluded_access(collection.kind, version, everyone);
     let hours = aed::hours_column(collection.kind, version);
-    let open_only = match params.open_now.as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(Error::invalid(
-                "open_now",
-                format!("'{other}' is not true or false"),
-            ))
-        }
-    };
-    let at = match params.at.as_deref() {
-        None => hours::now_in_germany(),
-        Some(text) => chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
-            .map_err(|_| Error::invalid("at", format!("'{text}' is not YYYY-MM-DDThh:mm")))?,
-    };
+    let (open_only, at) = (params.open_only()?, params.moment()?);
     if open_only && hours.is_none() {
         return Err(Error::invalid(
             "open_now",

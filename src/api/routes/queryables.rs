@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::TAG_DATA;
 use crate::api::request::CollectionRequest;
+use crate::catalog::Collection;
 use crate::error::Result;
 use crate::features::filter::{self, GEOMETRY};
 use crate::features::params::FormatParams;
@@ -36,6 +37,21 @@ pub async fn get_queryables(req: HttpRequest, doc: CollectionRequest) -> Result<
         collection,
         base,
     } = doc;
+    let doc = schema(&base, &collection);
+    let mut response = HttpResponse::Ok();
+    validators.apply(&mut response);
+    match format {
+        DocFormat::Json => Ok(response.content_type(media::SCHEMA_JSON).json(doc)),
+        DocFormat::Html => {
+            let title = format!("{} – Queryables", collection.title);
+            answer(format, &req, response, (&title, &title), &doc)
+        }
+    }
+}
+
+/// The queryables of `collection` as JSON Schema: every attribute a filter can name, with its
+/// type and, for a profile's canonical name, the name in the source file.
+fn schema(base: &str, collection: &Collection) -> Json {
     let id = &collection.id;
     let mut properties = Map::new();
     for c in &collection.version.columns {
@@ -59,21 +75,12 @@ pub async fn get_queryables(req: HttpRequest, doc: CollectionRequest) -> Result<
         GEOMETRY.into(),
         json!({ "title": "geometry", "format": "geometry-any", "x-ogc-role": "primary-geometry" }),
     );
-    let doc = json!({
+    json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": format!("{base}/collections/{id}/queryables"),
         "type": "object",
         "title": collection.title,
         "properties": Json::Object(properties),
         "additionalProperties": false,
-    });
-    let mut response = HttpResponse::Ok();
-    validators.apply(&mut response);
-    match format {
-        DocFormat::Json => Ok(response.content_type(media::SCHEMA_JSON).json(doc)),
-        DocFormat::Html => {
-            let title = format!("{} – Queryables", collection.title);
-            answer(format, &req, response, (&title, &title), &doc)
-        }
-    }
+    })
 }
