@@ -54,12 +54,13 @@ pub fn mark_open(
     open_only: bool,
     limit: u32,
 ) {
+    let moment = hours::Moment::new(at, land);
     for row in rows.iter_mut() {
         let text = match &row.values[hours_column] {
             Some(Value::Text(t)) => Some(t.as_str()),
             _ => None,
         };
-        let open = match hours::state(text, at, land) {
+        let open = match moment.state(text) {
             hours::OpenState::Open => Some(Value::Bool(true)),
             hours::OpenState::Closed => Some(Value::Bool(false)),
             hours::OpenState::Unknown => None,

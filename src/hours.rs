@@ -146,21 +146,44 @@ fn holidays(land: Option<Land>, at: NaiveDateTime) -> ContextHolidays {
     )
 }
 
+/// The moment and the holidays opening hours are judged by: built once for a question, then
+/// asked for every candidate (the Land's calendar is a copy of the nationwide one with its own
+/// days added, too dear to make per row).
+pub struct Moment {
+    at: NaiveDateTime,
+    context: Context,
+}
+
+impl Moment {
+    /// The local time `at`, with the public holidays of `land` (nationwide ones only without
+    /// it).
+    pub fn new(at: NaiveDateTime, land: Option<Land>) -> Self {
+        Self {
+            at,
+            context: Context::default().with_holidays(holidays(land, at)),
+        }
+    }
+
+    /// Whether `hours` say open at this moment.
+    pub fn state(&self, hours: Option<&str>) -> OpenState {
+        let Some(text) = hours.map(str::trim).filter(|h| !h.is_empty()) else {
+            return OpenState::Unknown;
+        };
+        let Ok(parsed) = text.parse::<OpeningHours>() else {
+            return OpenState::Unknown;
+        };
+        match parsed.with_context(self.context.clone()).state(self.at).0 {
+            RuleKind::Open => OpenState::Open,
+            RuleKind::Closed => OpenState::Closed,
+            RuleKind::Unknown => OpenState::Unknown,
+        }
+    }
+}
+
 /// Evaluates `hours` at the local time `at`, with the public holidays of `land` (nationwide
 /// ones only without it).
 pub fn state(hours: Option<&str>, at: NaiveDateTime, land: Option<Land>) -> OpenState {
-    let Some(text) = hours.map(str::trim).filter(|h| !h.is_empty()) else {
-        return OpenState::Unknown;
-    };
-    let Ok(parsed) = text.parse::<OpeningHours>() else {
-        return OpenState::Unknown;
-    };
-    let parsed = parsed.with_context(Context::default().with_holidays(holidays(land, at)));
-    match parsed.state(at).0 {
-        RuleKind::Open => OpenState::Open,
-        RuleKind::Closed => OpenState::Closed,
-        RuleKind::Unknown => OpenState::Unknown,
-    }
+    Moment::new(at, land).state(hours)
 }
 
 #[cfg(test)]
