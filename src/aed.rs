@@ -55,16 +55,22 @@ pub fn mark_open(
     limit: u32,
 ) {
     let moment = hours::Moment::new(at, land);
+    // A register repeats a few texts ("24/7", "Mo-Fr 08:00-18:00") over hundreds of rows, and
+    // parsing is what costs: each text is judged once.
+    let mut judged: std::collections::HashMap<String, Option<Value>> = Default::default();
     for row in rows.iter_mut() {
         let text = match &row.values[hours_column] {
-            Some(Value::Text(t)) => Some(t.as_str()),
-            _ => None,
+            Some(Value::Text(t)) => t.as_str(),
+            _ => "",
         };
-        let open = match moment.state(text) {
-            hours::OpenState::Open => Some(Value::Bool(true)),
-            hours::OpenState::Closed => Some(Value::Bool(false)),
-            hours::OpenState::Unknown => None,
-        };
+        let open = judged
+            .entry(text.to_string())
+            .or_insert_with(|| match moment.state(Some(text)) {
+                hours::OpenState::Open => Some(Value::Bool(true)),
+                hours::OpenState::Closed => Some(Value::Bool(false)),
+                hours::OpenState::Unknown => None,
+            })
+            .clone();
         row.extra.push(("open_now", open));
     }
     if open_only {
