@@ -171,7 +171,13 @@ pub struct AppState {
     pub in_flight: super::middleware::InFlight,
     /// Each client's share of the requests handled at once.
     pub share: std::sync::Arc<super::share::ClientShare>,
+    /// The publisher's Land, read at most once a minute ([`AppState::land`]).
+    land: moka::future::Cache<(), Option<crate::hours::Land>>,
 }
+
+/// How long the publisher's Land is remembered: a publisher entered with the CLI (another
+/// process) counts within this; one entered through this node's admin API at once.
+const LAND_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl AppState {
     pub fn new(pool: PgPool, config: ApiConfig) -> Self {
@@ -202,6 +208,10 @@ impl AppState {
             rate_limit: config
                 .rate_limit_config()
                 .map(|c| std::sync::Arc::new(super::ratelimit::RateLimit::new(c))),
+            land: moka::future::Cache::builder()
+                .max_capacity(1)
+                .time_to_live(LAND_TTL)
+                .build(),
             config,
         }
     }
@@ -335,17 +345,28 @@ impl AppState {
         self.reads.run(at_least, read).await
     }
 
-    /// The Land whose holidays apply: the setting, else the publisher's district key.
+    /// The Land whose holidays apply: the setting, else the publisher's district key (read
+    /// once a minute, not per question).
     pub async fn land(&self) -> Option<crate::hours::Land> {
         if self.config.land.is_some() {
             return self.config.land;
         }
-        crate::catalog::repo::publisher::<crate::opendata::metadata::Publisher>(&self.pool)
+        let pool = self.pool.clone();
+        self.land
+            .get_with((), async move {
+                crate::catalog::repo::publisher::<crate::opendata::metadata::Publisher>(&pool)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|p| p.district_key)
+                    .and_then(|key| crate::hours::Land::of_key(&key))
+            })
             .await
-            .ok()
-            .flatten()
-            .and_then(|p| p.district_key)
-            .and_then(|key| crate::hours::Land::of_key(&key))
+    }
+
+    /// Forgets the publisher's Land, after the publisher changed.
+    pub async fn forget_land(&self) {
+        self.land.invalidate(&()).await;
     }
 
     /// The base URL for links in a response to `req`, without a trailing slash: the public URL,

@@ -939,3 +939,74 @@ async fn table_of(db: &TestDb, dataset: &str) -> String {
     .await
     .expect("table")
 }
+
+/// Open now on the publisher's Land's holidays (issue 16, point 5, end to end): on Friday
+/// 31 October 2025, Reformationstag in Niedersachsen, a defibrillator with `Mo-Fr 09:00-17:00;
+/// PH off` is closed for a county there and open for one in Nordrhein-Westfalen; a publisher
+/// entered through the admin API counts at once.
+#[actix_web::test]
+async fn open_now_keeps_the_holidays_of_the_publishers_land() {
+    use kreisgeo::catalog::repo;
+    use kreisgeo::opendata::metadata::Publisher;
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/aed_lueneburg_200_25832.geojson",
+        "aed",
+        DatasetKind::Aed,
+    )
+    .await;
+    let publisher = |district: &str| {
+        serde_json::json!({"name": "Landkreis Test", "uri": "https://kreis.example/",
+            "districtKey": district,
+            "contact": {"name": "Geodaten", "email": "geo@kreis.example"},
+            "license": "http://dcat-ap.de/def/licenses/dl-by-de/2.0"})
+    };
+    let office_hours = |doc: &Json| -> Vec<Json> {
+        doc["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .filter(|f| f["properties"]["opening_hours"] == "Mo-Fr 09:00-17:00; PH off")
+            .map(|f| f["properties"]["open_now"].clone())
+            .collect()
+    };
+    let uri = |day: &str| {
+        format!("/collections/aed/nearest?point=10.4115,53.2487&limit=100&at={day}T10:00")
+    };
+    let lower_saxony: Publisher = serde_json::from_value(publisher("03355")).expect("publisher");
+    repo::set_publisher(&db.pool, &lower_saxony)
+        .await
+        .expect("publisher");
+    let app = app(&db).await;
+    let closed = office_hours(&get_json(&app, &uri("2025-10-31")).await);
+    assert!(!closed.is_empty());
+    assert!(closed.iter().all(|open| open == false), "{closed:?}");
+    // An ordinary Thursday: open.
+    let open = office_hours(&get_json(&app, &uri("2025-10-30")).await);
+    assert!(open.iter().all(|open| open == true), "{open:?}");
+
+    // The county moves to Nordrhein-Westfalen through the admin API: no Reformationstag there.
+    let key = kreisgeo::auth::create_key(
+        &db.pool,
+        "test",
+        &kreisgeo::auth::Scope {
+            datasets: None,
+            actions: kreisgeo::auth::Action::ALL.to_vec(),
+        },
+    )
+    .await
+    .expect("key");
+    let (status, _, body) = crate::common::send(
+        &app,
+        actix_web::test::TestRequest::put()
+            .uri("/admin/catalog/publisher")
+            .insert_header(("X-API-Key", key.key.as_str()))
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload(publisher("05111").to_string()),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let open = office_hours(&get_json(&app, &uri("2025-10-31")).await);
+    assert!(!open.is_empty());
+    assert!(open.iter().all(|open| open == true), "{open:?}");
+}

@@ -531,6 +531,7 @@ pub async fn put_publisher(
     }
     .await;
     let publisher = admitted.finish(&state, stored).await?;
+    state.forget_land().await;
     tracing::info!(key, "publisher replaced");
     Ok(HttpResponse::Ok().json(publisher))
 }
