@@ -63,14 +63,17 @@ pub fn mark_open(
             Some(Value::Text(t)) => t.as_str(),
             _ => "",
         };
-        let open = judged
-            .entry(text.to_string())
-            .or_insert_with(|| match moment.state(Some(text)) {
+        let open = if let Some(open) = judged.get(text) {
+            open.clone()
+        } else {
+            let open = match moment.state(Some(text)) {
                 hours::OpenState::Open => Some(Value::Bool(true)),
                 hours::OpenState::Closed => Some(Value::Bool(false)),
                 hours::OpenState::Unknown => None,
-            })
-            .clone();
+            };
+            judged.insert(text.to_string(), open.clone());
+            open
+        };
         row.extra.push(("open_now", open));
     }
     if open_only {

@@ -26,6 +26,9 @@ use crate::error::Error;
 /// The longest request target actix-http parses (the `http` crate's limit).
 const PARSED_URI_BYTES: usize = u16::MAX as usize - 1;
 
+/// Longer than any head the dispatcher makes for a refused request.
+const MAX_DISPATCHER_HEAD: usize = 256;
+
 /// A connection whose dispatcher-made error answers get a JSON body.
 pub struct Connection<T = TcpStream> {
     io: T,
@@ -99,6 +102,11 @@ enum FirstLine {
 
 /// The status and `date` of a head the dispatcher made for a request it refused.
 fn dispatcher_error(head: &[u8]) -> Option<(u16, &str)> {
+    // Every write of every response passes here: refuse anything but a short head by its
+    // bytes before looking closer (the dispatcher's are under 150 bytes).
+    if head.len() > MAX_DISPATCHER_HEAD || !head.starts_with(b"HTTP/1.") {
+        return None;
+    }
     let head = std::str::from_utf8(head).ok()?.strip_suffix("\r\n\r\n")?;
     let mut lines = head.split("\r\n");
     let status_line = lines.next()?;
