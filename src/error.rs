@@ -41,6 +41,14 @@ pub enum Error {
     #[error("{0}")]
     PreconditionFailed(String),
 
+    /// Not a failure: the client's cached copy is current, answered 304 with these
+    /// validators before any work is done (`api::cache::Validators::check`).
+    #[error("the client's copy is current")]
+    NotModified {
+        etag: String,
+        last_modified: Option<std::time::SystemTime>,
+    },
+
     /// This process is stopping (SIGTERM): another node, or a retry, answers.
     #[error("this node is shutting down; retry, another node will answer")]
     ShuttingDown,

@@ -269,31 +269,17 @@ fn api_nearest(portal: &Portal, point: &Json) -> Json {
 /// A running portal with the generated AEDs, parcels and roofs of Lüneburg.
 fn portal_with_fixtures(name: &str) -> Portal {
     let mut portal = Portal::start(name);
-    let fixture = |name: &str| manifest().join("fixtures").join(name).display().to_string();
-    portal.ok(&[
-        "ingest",
-        &fixture("generated/aed_lueneburg_200_25832.geojson"),
-        "--dataset",
-        "aed",
-        "--kind",
-        "aed",
-    ]);
-    portal.ok(&[
-        "ingest",
-        &fixture("generated/parcels_lueneburg_1000_25832.fgb"),
-        "--dataset",
+    portal.ingest("generated/aed_lueneburg_200_25832.geojson", "aed", "aed");
+    portal.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
         "parcels",
-        "--kind",
         "parcels",
-    ]);
-    portal.ok(&[
-        "ingest",
-        &fixture("generated/solar_lueneburg_500_25832.geojson"),
-        "--dataset",
+    );
+    portal.ingest(
+        "generated/solar_lueneburg_500_25832.geojson",
         "roofs",
-        "--kind",
         "solar",
-    ]);
+    );
     portal.serve(&[]);
     portal
 }

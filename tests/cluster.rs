@@ -13,14 +13,14 @@ mod cluster;
 mod portal;
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cluster::Cluster;
-use portal::manifest;
+use portal::fixture;
 use serde_json::Value as Json;
 
 fn up(name: &str) -> Cluster {
@@ -51,6 +51,7 @@ fn replica_reads(cluster: &Cluster, at: &str) -> u64 {
         .expect("replica status")
 }
 
+/// A client that keeps its connections, as a harvester through the load balancer does.
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -76,10 +77,6 @@ fn get_with(agent: &ureq::Agent, url: &str, headers: &[(&str, &str)]) -> (u16, J
         }
         Err(e) => (0, Json::String(e.to_string())),
     }
-}
-
-fn fixture(name: &str) -> PathBuf {
-    manifest().join("fixtures").join(name)
 }
 
 /// Uploads `file` as a new version of `dataset` through `at`'s admin API and waits for its job;
@@ -295,7 +292,7 @@ fn answers_stay_correct_when_the_replica_and_a_node_stop_under_traffic() {
             "parcels",
         ),
     ] {
-        let path = fixture(file).display().to_string();
+        let path = fixture(file);
         cluster.cli(&["ingest", &path, "--dataset", dataset, "--kind", kind]);
     }
     let lb = |path: &str| cluster.url("lb", path);

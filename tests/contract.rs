@@ -34,7 +34,6 @@ fn tool(name: &str) -> PathBuf {
 /// admin key, so that the admin operations are exercised too; the key is returned.
 fn portal(name: &str) -> (Portal, String) {
     let mut portal = Portal::start(name);
-    let fixture = |file: &str| manifest().join("fixtures").join(file).display().to_string();
     for (file, dataset, kind) in [
         ("aed_koeln.geojson", "aed", "aed"),
         (
@@ -48,14 +47,7 @@ fn portal(name: &str) -> (Portal, String) {
             "solar",
         ),
     ] {
-        portal.ok(&[
-            "ingest",
-            &fixture(file),
-            "--dataset",
-            dataset,
-            "--kind",
-            kind,
-        ]);
+        portal.ingest(file, dataset, kind);
     }
     let key = portal.ok(&["keys", "create", "--name", "contract test"]);
     let key = key

@@ -13,42 +13,18 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use portal::{manifest, Portal};
-use serde_json::Value as Json;
+#[path = "support/http.rs"]
+mod http;
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .max_idle_connections(0)
-        .build()
-        .into()
-}
+use http::agent;
+use portal::Portal;
+use serde_json::Value as Json;
 
 /// Status, Retry-After and JSON body (Null when not JSON) of a GET.
 fn get(url: &str) -> (u16, Option<String>, Json) {
-    let mut resp = agent().get(url).call().expect("HTTP answer");
-    let status = resp.status().as_u16();
-    let retry = resp
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let body = resp
-        .body_mut()
-        .with_config()
-        .limit(u64::MAX)
-        .read_to_vec()
-        .expect("body");
-    (
-        status,
-        retry,
-        serde_json::from_slice(&body).unwrap_or(Json::Null),
-    )
-}
-
-fn fixture(name: &str) -> String {
-    manifest().join("fixtures").join(name).display().to_string()
+    let answer = http::get(url, &[]);
+    let retry = answer.header("retry-after").map(str::to_string);
+    (answer.status, retry, answer.json())
 }
 
 /// The served version of `dataset` and its feature count, as a client sees them.
@@ -73,14 +49,11 @@ fn served(portal: &Portal, dataset: &str) -> (i64, u64) {
 #[test]
 fn postgres_restarted_under_a_running_server_answers_503_then_serves_again_by_itself() {
     let mut portal = Portal::start("restart");
-    portal.ok(&[
-        "ingest",
-        &fixture("generated/parcels_lueneburg_1000_25832.fgb"),
-        "--dataset",
+    portal.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
         "parcels",
-        "--kind",
         "parcels",
-    ]);
+    );
     portal.serve(&["--rate-limit", "0"]);
     let items = portal.url("/collections/parcels/items?limit=10");
     assert_eq!(get(&items).0, 200);
@@ -193,14 +166,11 @@ fn interrupted_ingest(
 #[test]
 fn an_ingest_killed_or_cut_off_mid_copy_leaves_the_served_version_intact() {
     let mut portal = Portal::start("killed-ingest");
-    portal.ok(&[
-        "ingest",
-        &fixture("generated/parcels_lueneburg_1000_25832.fgb"),
-        "--dataset",
+    portal.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
         "parcels",
-        "--kind",
         "parcels",
-    ]);
+    );
     let big = portal.file("parcels_300k.fgb");
     let big = big.to_str().expect("utf8 path");
     portal.ok(&[
@@ -388,14 +358,11 @@ fn a_disk_that_fills_up_during_an_ingest_leaves_the_served_version_intact() {
     let mount = std::env::temp_dir().join(format!("kreisgeo-full-disk-{}", std::process::id()));
     let disk = SmallDisk::mount(mount.clone(), "1g");
     let mut portal = Portal::start_at(mount.join("portal"));
-    portal.ok(&[
-        "ingest",
-        &fixture("generated/parcels_lueneburg_1000_25832.fgb"),
-        "--dataset",
+    portal.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
         "parcels",
-        "--kind",
         "parcels",
-    ]);
+    );
     // The big file lives elsewhere: only PostgreSQL's writes are to fill the disk.
     let big = std::env::temp_dir().join(format!("kreisgeo-full-disk-{}.fgb", std::process::id()));
     let big_s = big.to_str().expect("utf8 path").to_string();

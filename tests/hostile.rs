@@ -15,38 +15,17 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use portal::{manifest, Portal};
-use serde_json::Value as Json;
+#[path = "support/http.rs"]
+mod http;
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .max_idle_connections(0)
-        .build()
-        .into()
-}
+use http::{agent, encode, raw};
+use portal::{fixture, Portal};
+use serde_json::Value as Json;
 
 /// Status, headers and body of a GET with extra headers.
 fn get(url: &str, headers: &[(&str, &str)]) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut req = agent().get(url);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let mut resp = req.call().expect("HTTP answer");
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-        .collect();
-    let body = resp
-        .body_mut()
-        .with_config()
-        .limit(u64::MAX)
-        .read_to_vec()
-        .expect("body");
-    (status, headers, body)
+    let answer = http::get(url, headers);
+    (answer.status, answer.headers, answer.body)
 }
 
 fn json(body: &[u8]) -> Json {
@@ -58,19 +37,6 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn fixture(name: &str) -> String {
-    manifest().join("fixtures").join(name).display().to_string()
 }
 
 /// A raw HTTP/1.0 GET from the source address `from` (another client than 127.0.0.1); the
@@ -98,51 +64,15 @@ fn get_from(from: [u8; 4], port: u16, path: &str) -> (u16, String) {
     .expect("send");
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).expect("answer");
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
+    let (status, _, body) = http::split_answer(&answer);
     (status, body)
-}
-
-/// Sends `request` as it is and reads the answer to the end: status, head and body.
-fn raw(port: u16, request: &[u8]) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    // The server may answer and close before it has read everything; the answer counts.
-    let _ = stream.write_all(request);
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_string(), body.to_string())
 }
 
 /// A portal with the Köln AEDs and a collection of large features (a page of 2,000 is 20 MB),
 /// served with the defaults.
 fn portal(name: &str) -> Portal {
     let mut portal = Portal::start(name);
-    portal.ok(&[
-        "ingest",
-        &fixture("aed_koeln.geojson"),
-        "--dataset",
-        "aed",
-        "--kind",
-        "aed",
-    ]);
+    portal.ingest("aed_koeln.geojson", "aed", "aed");
     let big = portal.file("big.geojson");
     let text = "x".repeat(10_000);
     let features: Vec<Json> = (0..2_000)

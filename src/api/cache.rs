@@ -8,6 +8,8 @@ use actix_web::http::header::{self, HttpDate};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use sha2::{Digest, Sha256};
 
+use crate::error::{Error, Result};
+
 /// How long clients and proxies may reuse a data response without asking again. Short,
 /// because a new version may arrive any time; revalidation with the ETag is cheap.
 pub const MAX_AGE: Duration = Duration::from_secs(60);
@@ -91,10 +93,24 @@ impl Validators {
         )
     }
 
-    /// A 304 when the client's copy is current (If-None-Match first, as RFC 9110 says).
-    pub fn not_modified(&self, req: &HttpRequest) -> Option<HttpResponse> {
+    /// The start of a 200 answer carrying these validators, or, when the client's copy is
+    /// current (If-None-Match first, as RFC 9110 says), [`Error::NotModified`], which the one
+    /// error table answers with a 304: `let mut response = validators.check(&req)?;`.
+    pub fn check(&self, req: &HttpRequest) -> Result<HttpResponseBuilder> {
+        if self.is_current(req) {
+            return Err(Error::NotModified {
+                etag: self.etag.clone(),
+                last_modified: self.last_modified,
+            });
+        }
+        let mut response = HttpResponse::Ok();
+        self.apply(&mut response);
+        Ok(response)
+    }
+
+    fn is_current(&self, req: &HttpRequest) -> bool {
         let headers = req.headers();
-        let current = if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
+        if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
             let tag = opaque(&self.etag);
             inm.to_str()
                 .unwrap_or_default()
@@ -109,12 +125,18 @@ impl Validators {
                 .is_some_and(|since| SystemTime::from(since) >= modified)
         } else {
             false
-        };
-        current.then(|| {
-            let mut response = HttpResponse::NotModified();
-            self.apply(&mut response);
-            response.finish()
-        })
+        }
+    }
+
+    /// The 304 of [`Error::NotModified`].
+    pub fn not_modified_response(etag: &str, last_modified: Option<SystemTime>) -> HttpResponse {
+        let mut response = HttpResponse::NotModified();
+        Self {
+            etag: etag.to_string(),
+            last_modified,
+        }
+        .apply(&mut response);
+        response.finish()
     }
 
     /// Sets ETag, Last-Modified and Cache-Control.

@@ -44,6 +44,7 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str) {
         Error::NotFound { .. } => (StatusCode::NOT_FOUND, "NotFound"),
         Error::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "InvalidParameterValue"),
         Error::Gone(_) => (StatusCode::GONE, "Gone"),
+        Error::NotModified { .. } => (StatusCode::NOT_MODIFIED, "NotModified"),
         Error::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "ShuttingDown"),
         Error::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "PreconditionFailed"),
         Error::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "NotReady"),
@@ -82,6 +83,13 @@ impl ResponseError for Error {
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let Error::NotModified {
+            etag,
+            last_modified,
+        } = self
+        {
+            return super::cache::Validators::not_modified_response(etag, *last_modified);
+        }
         let (status, code) = classify(self);
         let description = match self {
             Error::NotReady(message) => message.clone(),

@@ -94,25 +94,40 @@ pub struct ItemsParams {
     pub lang: Option<String>,
 }
 
-impl ItemsParams {
-    /// The parameters of `query`. OGC API Features defines `bbox` as one comma-separated value
-    /// (`style: form, explode: false`); clients generated from the OpenAPI document may send
-    /// it exploded, one `bbox=` per number, which is read as the same box. Any other parameter
-    /// given twice is refused.
-    pub fn from_query(query: &str) -> Result<Self> {
-        let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
-            .map_err(|e| Error::invalid("query", format!("not a valid query string: {e}")))?;
-        let numbers: Vec<String> = pairs
+/// The query string's pairs in order, with an exploded `bbox` joined into one. OGC API
+/// Features defines `bbox` as one comma-separated value (`style: form, explode: false`);
+/// clients generated from the OpenAPI document may send it exploded, one `bbox=` per number,
+/// which is read as the same box.
+fn query_pairs(query: &str) -> Result<Vec<(String, String)>> {
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|e| Error::invalid("query", format!("not a valid query string: {e}")))?;
+    let numbers: Vec<String> = pairs
+        .iter()
+        .filter(|(name, _)| name == "bbox")
+        .map(|(_, value)| value.clone())
+        .collect();
+    if numbers.len() > 1 {
+        let first = pairs
             .iter()
-            .filter(|(name, _)| name == "bbox")
-            .map(|(_, value)| value.clone())
+            .position(|(name, _)| name == "bbox")
+            .unwrap_or(0);
+        pairs.retain(|(name, _)| name != "bbox");
+        pairs.insert(first.min(pairs.len()), ("bbox".into(), numbers.join(",")));
+    }
+    Ok(pairs)
+}
+
+impl ItemsParams {
+    /// The typed parameters among `pairs`, ignoring the others (property filters). A
+    /// parameter given twice is refused.
+    fn of_pairs(pairs: &[(String, String)]) -> Result<Self> {
+        let known: Vec<_> = pairs
+            .iter()
+            .filter(|(name, _)| is_items_parameter(name))
             .collect();
-        if numbers.len() > 1 {
-            pairs.retain(|(name, _)| name != "bbox");
-            pairs.push(("bbox".into(), numbers.join(",")));
-        }
-        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-        serde_urlencoded::from_str(&query).map_err(|e| parameter_error(&e.to_string()))
+        // Through serde_urlencoded's own value deserializer, the one that reads an `Option`.
+        let known = serde_urlencoded::to_string(known).unwrap_or_default();
+        serde_urlencoded::from_str(&known).map_err(|e| parameter_error(&e.to_string()))
     }
 }
 
@@ -127,22 +142,18 @@ pub fn parameter_error(message: &str) -> Error {
     Error::invalid(parameter, message.to_string())
 }
 
-/// The parameters `/items` itself defines; every other one is a property filter.
-pub const ITEMS_PARAMETERS: &[&str] = &[
-    "limit",
-    "bbox",
-    "cursor",
-    "f",
-    "crs",
-    "bbox-crs",
-    "filter",
-    "filter-lang",
-    "filter-crs",
-    "properties",
-    "sortby",
-    "datetime",
-    "lang",
-];
+/// The parameters `/items` itself defines, as [`ItemsParams`] documents them; every other
+/// one is a property filter.
+static ITEMS_PARAMETERS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    ItemsParams::into_params(|| None)
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
+});
+
+fn is_items_parameter(name: &str) -> bool {
+    ITEMS_PARAMETERS.iter().any(|p| p == name)
+}
 
 /// Query string of one feature.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -225,9 +236,12 @@ impl Cursor {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemsQuery {
     pub limit: u32,
+    /// `f` as given; the Accept header decides without it.
+    pub f: Option<String>,
     pub bbox: Option<Bbox>,
-    /// `bbox` as given (without spaces), for the `next` links.
-    pub bbox_text: Option<String>,
+    /// The request's parameters but `limit`, `f` and `cursor`, in order: what a `next` link
+    /// repeats.
+    pub carried: Vec<(String, String)>,
     pub cursor: Option<Cursor>,
     /// The CRS of the response's coordinates.
     pub crs: ApiCrs,
@@ -257,14 +271,20 @@ pub struct SortKey {
 }
 
 impl ItemsQuery {
-    /// Parses the typed parameters and keeps the others of `query_string` as property filters.
-    pub fn parse(p: &ItemsParams, query_string: &str) -> Result<Self> {
+    /// Parses `/items`' query string: the parameters [`ItemsParams`] defines, and the others
+    /// as property filters.
+    pub fn from_query(query_string: &str) -> Result<Self> {
+        let pairs = query_pairs(query_string)?;
+        let p = ItemsParams::of_pairs(&pairs)?;
         let bbox_crs = parse_crs("bbox-crs", p.bbox_crs.as_deref())?;
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query_string)
-            .map_err(|e| Error::invalid("query", format!("not a valid query string: {e}")))?;
         let property_filters = pairs
+            .iter()
+            .filter(|(name, _)| !is_items_parameter(name))
+            .cloned()
+            .collect();
+        let carried = pairs
             .into_iter()
-            .filter(|(name, _)| !ITEMS_PARAMETERS.contains(&name.as_str()))
+            .filter(|(name, _)| !matches!(name.as_str(), "limit" | "f" | "cursor"))
             .collect();
         let filter = match p.filter.as_deref() {
             Some(text) if !text.trim().is_empty() => Some(FilterSpec {
@@ -313,7 +333,8 @@ impl ItemsQuery {
                 .as_deref()
                 .map(|b| parse_bbox(b, &bbox_crs))
                 .transpose()?,
-            bbox_text: p.bbox.as_deref().map(|b| b.replace(' ', "")),
+            f: p.f.clone(),
+            carried,
             cursor: p
                 .cursor
                 .as_deref()
@@ -408,61 +429,32 @@ impl ItemsQuery {
     }
 
     /// The query string of the `next` page: every parameter of this one but the cursor, with
-    /// `f` when the format is not the default one.
+    /// `f` when the format is not the default one. A new parameter is carried without a
+    /// line here.
     pub fn next_params(&self, format: Option<&str>) -> String {
         let mut fixed = format!("limit={}", self.limit);
         if let Some(f) = format {
             fixed.push_str(&format!("&f={f}"));
         }
-        if let Some(raw) = self.bbox_text.as_deref().filter(|_| self.bbox.is_some()) {
-            fixed.push_str(&format!("&bbox={raw}"));
-        }
-        for (name, crs) in [("crs", &self.crs), ("bbox-crs", &self.bbox_crs)] {
-            if crs.uri != crate::crs::CRS84_URI {
-                fixed.push_str(&format!("&{name}={}", crs.uri));
-            }
-        }
-        let filters = self.carried_params();
-        if !filters.is_empty() {
-            fixed.push('&');
-            fixed.push_str(&filters);
+        for (name, value) in &self.carried {
+            fixed.push_str(&format!("&{}={}", link_text(name), link_text(value)));
         }
         fixed
     }
+}
 
-    /// The query string that repeats this query's filters and attribute choice in a `next` link.
-    pub fn carried_params(&self) -> String {
-        let mut pairs: Vec<(&str, &str)> = self
-            .property_filters
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        let joined = self.properties.as_ref().map(|p| p.join(","));
-        let sortby = (!self.sortby.is_empty()).then(|| {
-            self.sortby
-                .iter()
-                .map(|(name, descending)| format!("{}{name}", if *descending { "-" } else { "" }))
-                .collect::<Vec<_>>()
-                .join(",")
-        });
-        if let Some(list) = &sortby {
-            pairs.push(("sortby", list));
-        }
-        if let Some(d) = &self.datetime {
-            pairs.push(("datetime", d));
-        }
-        if let Some(list) = &joined {
-            pairs.push(("properties", list));
-        }
-        if let Some(spec) = &self.filter {
-            pairs.push(("filter", &spec.text));
-            pairs.push(("filter-lang", spec.lang.as_str()));
-            if spec.crs.uri != crate::crs::CRS84_URI {
-                pairs.push(("filter-crs", &spec.crs.uri));
-            }
-        }
-        serde_urlencoded::to_string(pairs).unwrap_or_default()
-    }
+/// A query parameter's name or value as a link carries it: `,`, `:` and `/` stay as they
+/// are (legal in a query, RFC 3986), so a box or a CRS URI stays readable.
+fn link_text(s: &str) -> percent_encoding::PercentEncode<'_> {
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~')
+        .remove(b',')
+        .remove(b':')
+        .remove(b'/');
+    percent_encoding::utf8_percent_encode(s, SET)
 }
 
 /// How an endpoint reads `limit`: a count from 1 to `max`, `default` without one.
@@ -636,12 +628,12 @@ pub fn parse_crs(parameter: &str, value: Option<&str>) -> Result<ApiCrs> {
 mod tests {
     use super::*;
 
-    fn params(limit: Option<&str>, bbox: Option<&str>) -> ItemsParams {
-        ItemsParams {
-            limit: limit.map(Into::into),
-            bbox: bbox.map(Into::into),
-            ..ItemsParams::default()
-        }
+    fn query(limit: Option<&str>, bbox: Option<&str>) -> Result<ItemsQuery> {
+        let pairs: Vec<(&str, &str)> = [("limit", limit), ("bbox", bbox)]
+            .into_iter()
+            .filter_map(|(n, v)| Some((n, v?)))
+            .collect();
+        ItemsQuery::from_query(&serde_urlencoded::to_string(pairs).unwrap())
     }
 
     fn parameter_of(e: Error) -> String {
@@ -653,38 +645,21 @@ mod tests {
 
     #[test]
     fn limits() {
-        assert_eq!(
-            ItemsQuery::parse(&params(None, None), "").unwrap().limit,
-            10
-        );
-        assert_eq!(
-            ItemsQuery::parse(&params(Some("99999"), None), "")
-                .unwrap()
-                .limit,
-            MAX_LIMIT
-        );
-        assert_eq!(
-            parameter_of(ItemsQuery::parse(&params(Some("0"), None), "").unwrap_err()),
-            "limit"
-        );
-        assert_eq!(
-            parameter_of(ItemsQuery::parse(&params(Some("-3"), None), "").unwrap_err()),
-            "limit"
-        );
-        assert_eq!(
-            parameter_of(ItemsQuery::parse(&params(Some("ten"), None), "").unwrap_err()),
-            "limit"
-        );
+        assert_eq!(query(None, None).unwrap().limit, 10);
+        assert_eq!(query(Some("99999"), None).unwrap().limit, MAX_LIMIT);
+        assert_eq!(parameter_of(query(Some("0"), None).unwrap_err()), "limit");
+        assert_eq!(parameter_of(query(Some("-3"), None).unwrap_err()), "limit");
+        assert_eq!(parameter_of(query(Some("ten"), None).unwrap_err()), "limit");
     }
 
     #[test]
     fn bboxes() {
-        let q = ItemsQuery::parse(&params(None, Some("10,53,11,54")), "").unwrap();
+        let q = query(None, Some("10,53,11,54")).unwrap();
         assert_eq!(q.bbox.unwrap().max_y, 54.0);
-        let q = ItemsQuery::parse(&params(None, Some("10,53,0,11,54,100")), "").unwrap();
+        let q = query(None, Some("10,53,0,11,54,100")).unwrap();
         assert_eq!(q.bbox.unwrap().max_x, 11.0);
         // West above east: a box across the antimeridian, legal.
-        let q = ItemsQuery::parse(&params(None, Some("170,-10,-170,10")), "").unwrap();
+        let q = query(None, Some("170,-10,-170,10")).unwrap();
         assert_eq!(q.bbox.unwrap().min_x, 170.0);
         for bad in [
             "1,2,3",
@@ -694,11 +669,29 @@ mod tests {
             "NaN,1,2,3",
         ] {
             assert_eq!(
-                parameter_of(ItemsQuery::parse(&params(None, Some(bad)), "").unwrap_err()),
+                parameter_of(query(None, Some(bad)).unwrap_err()),
                 "bbox",
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn next_links_repeat_every_parameter_but_the_cursor() {
+        let q = ItemsQuery::from_query(
+            "bbox=1&gemarkung=5329&bbox=2&bbox=3&bbox=4&limit=99999&cursor=v1.2&sortby=-a&f=csv",
+        )
+        .unwrap();
+        assert_eq!(q.bbox.unwrap().max_y, 4.0);
+        assert_eq!(q.property_filters, [("gemarkung".into(), "5329".into())]);
+        assert_eq!(
+            q.next_params(Some("csv")),
+            "limit=10000&f=csv&bbox=1,2,3,4&gemarkung=5329&sortby=-a"
+        );
+        assert_eq!(
+            parameter_of(ItemsQuery::from_query("limit=1&limit=2").unwrap_err()),
+            "limit"
+        );
     }
 
     #[test]

@@ -203,6 +203,18 @@ impl TestDb {
         kreisgeo::ingest::ingest(&self.pool, &request, Arc::new(NoProgress)).await
     }
 
+    /// The table of `dataset`'s served version.
+    pub async fn table_of(&self, dataset: &str) -> String {
+        sqlx::query_scalar(
+            "SELECT v.table_name FROM catalog.datasets d \
+             JOIN catalog.versions v ON v.id = d.active_version WHERE d.id = $1",
+        )
+        .bind(dataset)
+        .fetch_one(&self.pool)
+        .await
+        .expect("table")
+    }
+
     pub fn state(&self) -> AppState {
         AppState::new(self.pool.clone(), ApiConfig::default())
     }

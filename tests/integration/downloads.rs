@@ -13,16 +13,6 @@ use kreisgeo::catalog::DatasetKind;
 use kreisgeo::generate::{generate, write_fgb, GenKind};
 use kreisgeo::ingest::IngestRequest;
 
-async fn table_of(db: &TestDb, dataset: &str) -> String {
-    sqlx::query_scalar(
-        "SELECT v.table_name FROM catalog.datasets d JOIN catalog.versions v ON v.id = d.active_version WHERE d.id = $1",
-    )
-    .bind(dataset)
-    .fetch_one(&db.pool)
-    .await
-    .expect("table")
-}
-
 /// The number of features in a downloaded file, read with the format's own reader, and the
 /// CRS code the file declares (None for GeoJSON and CSV, which are CRS84 by definition).
 fn read_back(format: &str, body: &[u8], table: &str) -> (usize, Option<i32>) {
@@ -129,7 +119,7 @@ async fn downloads_are_complete_resumable_and_catalogued() {
     );
 
     for dataset in ["parcels", "aed-koeln"] {
-        let table = table_of(&db, dataset).await;
+        let table = db.table_of(dataset).await;
         let in_db: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM data.{table}"))
             .fetch_one(&db.pool)
             .await

@@ -909,7 +909,7 @@ async fn number_matched_is_counted_once_and_capped() {
     let matched = first["numberMatched"].as_u64().expect("counted");
     let private: i64 = sqlx::query_scalar(&format!(
         "SELECT count(*) FROM data.{} WHERE access = 'private'",
-        table_of(&db, "many").await
+        db.table_of("many").await
     ))
     .fetch_one(&db.pool)
     .await
@@ -928,16 +928,6 @@ fn next_href(page: &Json) -> Option<String> {
         .find(|l| l["rel"] == "next")
         .and_then(|l| l["href"].as_str())
         .map(|h| h[h.find("/collections").expect("path")..].to_string())
-}
-
-async fn table_of(db: &TestDb, dataset: &str) -> String {
-    sqlx::query_scalar(
-        "SELECT v.table_name FROM catalog.datasets d JOIN catalog.versions v ON v.id = d.active_version WHERE d.id = $1",
-    )
-    .bind(dataset)
-    .fetch_one(&db.pool)
-    .await
-    .expect("table")
 }
 
 /// Open now on the publisher's Land's holidays (issue 16, point 5, end to end): on Friday

@@ -74,6 +74,18 @@ impl Portal {
 
     /// Starts `kreisgeo serve` with `args` on a free port and waits until it accepts
     /// connections. Its log goes to `serve.log` in the scratch directory.
+    /// Ingests the fixture `file` as `dataset` of `kind` with the CLI.
+    pub fn ingest(&self, file: &str, dataset: &str, kind: &str) -> String {
+        self.ok(&[
+            "ingest",
+            &fixture(file),
+            "--dataset",
+            dataset,
+            "--kind",
+            kind,
+        ])
+    }
+
     pub fn serve(&mut self, args: &[&str]) {
         self.port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -124,6 +136,11 @@ impl Drop for Portal {
             .status();
         let _ = std::fs::remove_dir_all(&self.scratch);
     }
+}
+
+/// The path of a file in the repository's `fixtures/`.
+pub fn fixture(name: &str) -> String {
+    manifest().join("fixtures").join(name).display().to_string()
 }
 
 /// The repository's root.

@@ -208,29 +208,21 @@ pub async fn get_catalog_dataset(
 ) -> Result<HttpResponse> {
     let raw = path.into_inner();
     // Dataset ids have no dots, so a dot starts the extension.
-    let (id, extension) = match raw.split_once('.') {
-        Some((id, ext)) => (id.to_string(), Some(ext)),
-        None => (raw.clone(), None),
-    };
+    let (id, extension) = raw
+        .split_once('.')
+        .map_or((raw.as_str(), None), |(id, ext)| (id, Some(ext)));
     // A browser gets the page; harvesters name an RDF type or an extension.
     let html = extension.is_none() && prefers_html(accept(&req));
     let format = RdfFormat::negotiate(extension, accept(&req))?;
     let base = state.base_url(&req);
     let publisher = publisher(&state, &base).await?;
-    let (rows, _) =
-        repo::catalog_rows::<DatasetMetadata>(&state.pool, None, Some(&id), 1, 0).await?;
-    let Some(row) = rows.first() else {
-        let deleted = repo::tombstones::<DatasetMetadata>(&state.pool, None).await?;
-        return Err(match deleted.iter().find(|t| t.id == id) {
-            Some(t) => Error::Gone(format!("dataset '{id}' was deleted at {}", t.deleted)),
-            None => Error::not_found("dataset", &id),
-        });
-    };
-    let downloads = crate::downloads::listing::of_rows(&state.pool, &base, &rows).await?;
+    let row = catalog_row(&state, id).await?;
+    let downloads =
+        crate::downloads::listing::of_rows(&state.pool, &base, std::slice::from_ref(&row)).await?;
     if html {
         let view = View::of(&req)?;
         let metadata = row.metadata.resolve((&row.collection).into(), &publisher);
-        let page = dataset_page(&req, view, &id, &metadata, &row.modified, &downloads);
+        let page = dataset_page(&req, view, id, &metadata, &row.modified, &downloads);
         return Ok(HttpResponse::Ok()
             .insert_header((header::VARY, "Accept, Accept-Language"))
             .content_type(HTML)
@@ -239,8 +231,22 @@ pub async fn get_catalog_dataset(
     rdf_response(
         &req,
         format,
-        &dcat::dataset(&base, &publisher, row, &downloads),
+        &dcat::dataset(&base, &publisher, &row, &downloads),
     )
+}
+
+/// The catalog row of dataset `id`; 410 for a deleted one, 404 for one never published.
+async fn catalog_row(state: &AppState, id: &str) -> Result<repo::CatalogRow<DatasetMetadata>> {
+    let (rows, _) =
+        repo::catalog_rows::<DatasetMetadata>(&state.pool, None, Some(id), 1, 0).await?;
+    if let Some(row) = rows.into_iter().next() {
+        return Ok(row);
+    }
+    let deleted = repo::tombstones::<DatasetMetadata>(&state.pool, None).await?;
+    Err(match deleted.iter().find(|t| t.id == id) {
+        Some(t) => Error::Gone(format!("dataset '{id}' was deleted at {}", t.deleted)),
+        None => Error::not_found("dataset", id),
+    })
 }
 
 fn accept(req: &HttpRequest) -> Option<&str> {
@@ -260,11 +266,7 @@ fn rdf_response(
     // Weak: the compression middleware may change the bytes, not the content.
     let etag = format!("W/\"{}\"", hex::encode(&Sha256::digest(&body)[..12]));
     let validators = Validators::strong(etag, None);
-    if let Some(not_modified) = validators.not_modified(req) {
-        return Ok(not_modified);
-    }
-    let mut response = HttpResponse::Ok();
-    validators.apply(&mut response);
+    let mut response = validators.check(req)?;
     Ok(response
         .insert_header((header::VARY, "Accept"))
         .content_type(format!("{}; charset=utf-8", format.media_type()))

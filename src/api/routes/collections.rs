@@ -87,11 +87,7 @@ pub async fn get_collections(
     let base = state.base_url(&req);
     let (collections, _) = state.collections_at().await?;
     let validators = Validators::for_collections(&req, &base, &collections);
-    if let Some(not_modified) = validators.not_modified(&req) {
-        return Ok(not_modified);
-    }
-    let mut response = HttpResponse::Ok();
-    validators.apply(&mut response);
+    let response = validators.check(&req)?;
     let doc = Collections {
         collections: collections
             .iter()
@@ -122,11 +118,7 @@ pub async fn get_collections(
 #[get("/collections/{collectionId}")]
 pub async fn get_collection(req: HttpRequest, doc: CollectionRequest) -> Result<HttpResponse> {
     let validators = doc.validators(&req);
-    if let Some(not_modified) = validators.not_modified(&req) {
-        return Ok(not_modified);
-    }
-    let mut response = HttpResponse::Ok();
-    validators.apply(&mut response);
+    let response = validators.check(&req)?;
     let CollectionRequest {
         format,
         collection,

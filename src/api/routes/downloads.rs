@@ -3,12 +3,14 @@
 //! through the index, and interrupted downloads resume.
 
 use actix_web::http::header::{self, ContentEncoding};
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::{get, web, HttpRequest, HttpResponse, HttpResponseBuilder};
 
 use super::TAG_OPEN_DATA;
 use crate::api::cache::Validators;
 use crate::api::request::CollectionRequest;
 use crate::api::state::{AppState, MinVersion};
+use crate::catalog::Version;
 use crate::downloads::store;
 use crate::downloads::FileKind;
 use crate::error::{Error, Result};
@@ -100,31 +102,53 @@ pub async fn get_download(
     let (collection, _) = state.served(&req, &id).await?;
     let kind =
         FileKind::from_file_name(&id, &name).ok_or_else(|| Error::not_found("download", &name))?;
-    let file = store::files_of(&state.pool, &[collection.version.id])
+    let file = built_file(&state, &collection.version, kind, &name).await?;
+    let (mut response, start, end) = file_head(&req, &file, &name, kind)?;
+    // The file's row was read on the primary just now; its bytes may come from a replica
+    // that has replayed as far.
+    let lsn = state.catalog_lsn().await?;
+    let bytes = state
+        .read(lsn, |pool| {
+            crate::api::streaming::started(store::read(pool, file.id, start, end))
+        })
+        .await?;
+    Ok(response.streaming(bytes))
+}
+
+/// The stored file of `kind` of the version; 503 while it is still being built.
+async fn built_file(
+    state: &AppState,
+    version: &Version,
+    kind: FileKind,
+    name: &str,
+) -> Result<store::StoredFile> {
+    store::files_of(&state.pool, &[version.id])
         .await?
         .into_iter()
         .find(|f| f.kind == kind)
         .ok_or_else(|| {
             Error::NotReady(format!(
                 "{name} of version {} is being built; retry shortly",
-                collection.version.id
+                version.id
             ))
-        })?;
+        })
+}
+
+/// The head of the answer for `file` (200, or 206 with the range asked for; 304 when the
+/// client's copy is current) and the byte range to send.
+fn file_head(
+    req: &HttpRequest,
+    file: &store::StoredFile,
+    name: &str,
+    kind: FileKind,
+) -> Result<(HttpResponseBuilder, u64, u64)> {
     let etag = format!("\"{}\"", file.sha256);
-    let validators = Validators::strong(etag.clone(), Some(&file.created_at));
-    if let Some(not_modified) = validators.not_modified(&req) {
-        return Ok(not_modified);
-    }
+    let mut response = Validators::strong(etag.clone(), Some(&file.created_at)).check(req)?;
     let length = u64::try_from(file.bytes).unwrap_or(0);
-    let range = requested_range(&req, &etag, length)?;
-    let mut response = match range {
-        Some(_) => HttpResponse::PartialContent(),
-        None => HttpResponse::Ok(),
-    };
-    validators.apply(&mut response);
+    let range = requested_range(req, &etag, length)?;
     let (start, end) = range.unwrap_or((0, length));
     if range.is_some() {
-        response.insert_header((
+        response.status(StatusCode::PARTIAL_CONTENT).insert_header((
             header::CONTENT_RANGE,
             format!("bytes {start}-{}/{length}", end - 1),
         ));
@@ -139,15 +163,7 @@ pub async fn get_download(
         ))
         .content_type(kind.format.media_type())
         .no_chunking(end - start);
-    // The file's row was read on the primary just now; its bytes may come from a replica
-    // that has replayed as far.
-    let lsn = state.catalog_lsn().await?;
-    let bytes = state
-        .read(lsn, |pool| {
-            crate::api::streaming::started(store::read(pool, file.id, start, end))
-        })
-        .await?;
-    Ok(response.streaming(bytes))
+    Ok((response, start, end))
 }
 
 /// The byte range `Range` asks for, when `If-Range` (if any) names this very file; otherwise the

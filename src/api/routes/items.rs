@@ -73,13 +73,9 @@ pub async fn get_items(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let params = ItemsParams::from_query(req.query_string())?;
-    let mut q = ItemsQuery::parse(&params, req.query_string())?;
-    let accept = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
-    let format = ItemsFormat::negotiate(params.f.as_deref(), accept)?;
+    let mut q = ItemsQuery::from_query(req.query_string())?;
+    let accept = req.headers().get(header::ACCEPT);
+    let format = ItemsFormat::negotiate(q.f.as_deref(), accept.and_then(|v| v.to_str().ok()))?;
     let id = path.into_inner();
     let (collection, lsn) = resolve(&state, &req, &id, q.cursor).await?;
     q.compile(&collection)?;
@@ -88,51 +84,30 @@ pub async fn get_items(
     let base = state.base_url(&req);
     // A page of a version never changes: answer a revalidation before running any query.
     // The format is part of the response's identity when Accept chose it.
-    let validators = Validators::new(
-        &req,
-        &base,
-        &format!("v{}-{}", version.id, format.param()),
-        Some(&version.created_at),
-    );
-    if let Some(not_modified) = validators.not_modified(&req) {
-        return Ok(not_modified);
-    }
-
-    let spec = page_spec(&req, &base, &id, &q, &version, format);
-    let content_crs = format!("<{}>", q.crs.uri);
-    let mut response = HttpResponse::Ok();
-    validators.apply(&mut response);
+    let state_tag = format!("v{}-{}", version.id, format.param());
+    let mut response =
+        Validators::new(&req, &base, &state_tag, Some(&version.created_at)).check(&req)?;
     response
-        .insert_header(("Content-Crs", content_crs))
+        .insert_header(("Content-Crs", format!("<{}>", q.crs.uri)))
         .insert_header((header::VARY, "Accept"));
-    if !format.links_in_body() {
-        // No place for links in the body: the next page goes into the Link header, so it is
-        // looked up before the rows stream.
-        let next = state
-            .read(lsn, |pool| {
-                let (version, q) = (&version, &q);
-                async move { query::next_cursor(&pool, version, q).await }
-            })
-            .await?;
-        if let Some(last) = next {
-            let next = (spec.next_link)(last, None);
-            response.insert_header((header::LINK, format!("<{}>; rel=\"next\"", next.href)));
-        }
-    }
     let page = Page {
         response,
         state: &state,
         lsn,
         version: &version,
-        query: q.clone(),
-        spec,
+        spec: page_spec(&req, &base, &id, &q, &version, format),
+        next_in_header: !format.links_in_body(),
+        query: q,
     };
     match format {
         ItemsFormat::GeoJson => page.stream(GeoJsonEncoder::new(&version)).await,
         ItemsFormat::Csv => page.stream(CsvEncoder::new(&version)).await,
-        ItemsFormat::FlatGeobuf => page.stream(FgbEncoder::new(&version, &q.crs)?).await,
+        ItemsFormat::FlatGeobuf => {
+            let encoder = FgbEncoder::new(&version, &page.query.crs)?;
+            page.stream(encoder).await
+        }
         ItemsFormat::Html => {
-            let encoder = html_encoder(&req, &title, &version, q.cursor.is_some())?;
+            let encoder = html_encoder(&req, &title, &version, page.query.cursor.is_some())?;
             page.stream(encoder).await
         }
     }
@@ -219,6 +194,9 @@ struct Page<'a> {
     version: &'a Version,
     query: ItemsQuery,
     spec: PageSpec,
+    /// The format has no place for links in its body: the next page goes into the `Link`
+    /// header, so it is looked up before the rows stream.
+    next_in_header: bool,
 }
 
 impl Page<'_> {
@@ -226,6 +204,19 @@ impl Page<'_> {
         // Only formats that show numberMatched have the query count.
         let count = encoder.shows_number_matched();
         let (version, query) = (self.version, &self.query);
+        if self.next_in_header {
+            let next = self
+                .state
+                .read(self.lsn, |pool| async move {
+                    query::next_cursor(&pool, version, query).await
+                })
+                .await?;
+            if let Some(last) = next {
+                let next = (self.spec.next_link)(last, None);
+                let link = format!("<{}>; rel=\"next\"", next.href);
+                self.response.insert_header((header::LINK, link));
+            }
+        }
         // The page (at most MAX_LIMIT + 1 rows) is read whole and its connection returned
         // before the first byte goes out: a client that never reads its answer must not hold
         // a database connection while the socket stalls.
@@ -269,16 +260,12 @@ pub async fn get_feature(
 ) -> Result<HttpResponse> {
     let crs = query.crs()?;
     let html = DocFormat::of(&req, query.f.as_deref())? == DocFormat::Html;
-    let view = View::of(&req)?;
     let (id, feature_id) = path.into_inner();
     let (collection, lsn) = resolve(&state, &req, &id, None).await?;
     let not_found = || Error::not_found("feature", format!("{id}/{feature_id}"));
     let fid: i64 = feature_id.parse().map_err(|_| not_found())?;
     let base = state.base_url(&req);
-    let validators = Validators::for_version(&req, &base, &collection.version);
-    if let Some(not_modified) = validators.not_modified(&req) {
-        return Ok(not_modified);
-    }
+    let mut response = Validators::for_version(&req, &base, &collection.version).check(&req)?;
     let row = state
         .read(lsn, |pool| {
             let (version, crs) = (&collection.version, &crs);
@@ -295,18 +282,11 @@ pub async fn get_feature(
         ),
         Link::to_collection(&base, &id),
     ];
-    let mut response = HttpResponse::Ok();
-    validators.apply(&mut response);
     response.insert_header((header::VARY, "Accept, Accept-Language"));
     if html {
-        let page = crate::html::feature_page(
-            &req,
-            view,
-            &format!("{} – {fid}", collection.title),
-            &collection.version,
-            &row,
-            &links,
-        );
+        let title = format!("{} – {fid}", collection.title);
+        let view = View::of(&req)?;
+        let page = crate::html::feature_page(&req, view, &title, &collection.version, &row, &links);
         return Ok(response.content_type(crate::html::HTML).body(page));
     }
     let mut body = Vec::with_capacity(1024);

@@ -29,17 +29,13 @@ use crate::ogc::media;
 #[get("/collections/{collectionId}/queryables")]
 pub async fn get_queryables(req: HttpRequest, doc: CollectionRequest) -> Result<HttpResponse> {
     let validators = doc.validators(&req);
-    if let Some(not_modified) = validators.not_modified(&req) {
-        return Ok(not_modified);
-    }
+    let mut response = validators.check(&req)?;
     let CollectionRequest {
         format,
         collection,
         base,
     } = doc;
     let doc = schema(&base, &collection);
-    let mut response = HttpResponse::Ok();
-    validators.apply(&mut response);
     match format {
         DocFormat::Json => Ok(response.content_type(media::SCHEMA_JSON).json(doc)),
         DocFormat::Html => {

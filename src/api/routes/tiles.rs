@@ -1,6 +1,7 @@
 //! `GET /collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}`.
 
 use actix_web::http::header;
+use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use super::TAG_TILES;
@@ -47,9 +48,7 @@ pub async fn get_tile(
     let key = TileKey::new(&collection, tms.id, coord);
     let coding = negotiate(&req);
     let validators = Validators::strong(key.etag(coding), Some(&collection.version.created_at));
-    if let Some(not_modified) = validators.not_modified(&req) {
-        return Ok(not_modified);
-    }
+    let mut response = validators.check(&req)?;
     let (tile, hit) = state
         .tiles
         .get_or_render(
@@ -60,12 +59,9 @@ pub async fn get_tile(
             }),
         )
         .await?;
-    let mut response = if tile.raw.is_empty() {
-        HttpResponse::NoContent()
-    } else {
-        HttpResponse::Ok()
-    };
-    validators.apply(&mut response);
+    if tile.raw.is_empty() {
+        response.status(StatusCode::NO_CONTENT);
+    }
     response
         .insert_header((header::VARY, "Accept-Encoding"))
         .insert_header(("X-Tile-Cache", if hit { "hit" } else { "miss" }));

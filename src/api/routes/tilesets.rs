@@ -2,6 +2,7 @@
 //! (all collections as layers), TileJSON for MapLibre and QGIS, and the multi-layer tiles.
 
 use actix_web::http::header;
+use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Map, Value as Json};
@@ -238,11 +239,7 @@ fn versioned(
     title: &str,
 ) -> Result<HttpResponse> {
     let validators = Validators::for_collections(req, base, collections);
-    if let Some(not_modified) = validators.not_modified(req) {
-        return Ok(not_modified);
-    }
-    let mut response = HttpResponse::Ok();
-    validators.apply(&mut response);
+    let response = validators.check(req)?;
     answer(format, req, response, (title, title), body)
 }
 
@@ -489,9 +486,7 @@ pub async fn get_dataset_tile(
     let (collections, lsn) = chosen(&state, query.collections.as_deref()).await?;
     let base = state.base_url(&req);
     let validators = Validators::for_collections(&req, &base, &collections);
-    if let Some(not_modified) = validators.not_modified(&req) {
-        return Ok(not_modified);
-    }
+    let mut response = validators.check(&req)?;
     // Each layer comes from the per-collection cache; MVT layers concatenate into one tile.
     let mut body = Vec::new();
     for c in collections.iter() {
@@ -508,14 +503,8 @@ pub async fn get_dataset_tile(
             .await?;
         body.extend_from_slice(&tile.raw);
     }
-    let mut response = if body.is_empty() {
-        HttpResponse::NoContent()
-    } else {
-        HttpResponse::Ok()
-    };
-    validators.apply(&mut response);
     if body.is_empty() {
-        return Ok(response.finish());
+        return Ok(response.status(StatusCode::NO_CONTENT).finish());
     }
     Ok(response
         .insert_header((header::VARY, "Accept-Encoding"))
