@@ -49,7 +49,8 @@ pub struct IngestArgs {
     /// CSV: field delimiter [detected from the header line].
     #[arg(long)]
     pub delimiter: Option<char>,
-    /// GeoPackage: the feature table to read [the first].
+    /// GeoPackage: the feature table to read [the first]. GML: the feature type, e.g.
+    /// AX_Gebaeude [a parcels dataset from NAS: AX_Flurstueck; else the file's only one].
     #[arg(long)]
     pub layer: Option<String>,
     /// Which source column holds a canonical attribute of the --kind profile, e.g.
@@ -88,6 +89,7 @@ impl IngestArgs {
                 wkt: self.wkt_field,
                 delimiter,
                 layer: self.layer,
+                kind: Some(self.kind),
             },
             mappings: self.mappings,
         })

@@ -20,6 +20,8 @@ pub enum Format {
     Overpass,
     /// ESRI Shapefile, zipped or as a `.shp` beside its siblings.
     Shapefile,
+    /// GML: WFS answers, ALKIS NAS, CityGML.
+    Gml,
 }
 
 impl Format {
@@ -32,6 +34,7 @@ impl Format {
             Self::Overpass => "Overpass JSON",
             Self::GeoPackage => "GeoPackage",
             Self::Shapefile => "Shapefile",
+            Self::Gml => "GML",
         }
     }
 }
@@ -67,6 +70,9 @@ pub fn detect(path: &Path) -> Result<Format, IngestError> {
             Format::GeoJson
         });
     }
+    if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') && is_gml(text) {
+        return Ok(Format::Gml);
+    }
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -83,6 +89,12 @@ pub fn detect(path: &Path) -> Result<Format, IngestError> {
 }
 
 /// Overpass responses open with their generator and `osm3s` metadata before `elements`.
+/// XML in a GML namespace (GML 2, 3.1, 3.2; CityGML and NAS use them all).
+fn is_gml(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    text.contains("http://www.opengis.net/gml")
+}
+
 fn is_overpass(head: &[u8]) -> bool {
     let text = String::from_utf8_lossy(head);
     text.contains("\"osm3s\"") || (text.contains("\"elements\"") && !text.contains("\"features\""))

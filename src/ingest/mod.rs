@@ -47,7 +47,7 @@ pub enum IngestError {
         source: std::io::Error,
     },
 
-    #[error("{path}: unknown format (expected GeoJSON, GeoJSONSeq, FlatGeobuf, CSV, GeoPackage, a Shapefile or Overpass JSON)")]
+    #[error("{path}: unknown format (expected GeoJSON, GeoJSONSeq, FlatGeobuf, CSV, GeoPackage, a Shapefile, Overpass JSON or GML: WFS, ALKIS NAS, CityGML)")]
     UnknownFormat { path: String },
 
     #[error("{message}")]

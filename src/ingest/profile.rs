@@ -44,6 +44,8 @@ const PARCELS: &[Field] = &[
             "gemarkungsnummer",
             "gemarkungsschluessel",
             "gmk",
+            // ALKIS NAS: gemarkung/AX_Gemarkung_Schluessel/gemarkungsnummer.
+            "gemarkung_gemarkungsnummer",
         ],
         required: false,
         text: true,
@@ -56,13 +58,23 @@ const PARCELS: &[Field] = &[
     },
     Field {
         canonical: "zaehler",
-        aliases: &["zaehler", "flstnrzae", "flurstueckszaehler"],
+        aliases: &[
+            "zaehler",
+            "flstnrzae",
+            "flurstueckszaehler",
+            "flurstuecksnummer_zaehler",
+        ],
         required: false,
         text: false,
     },
     Field {
         canonical: "nenner",
-        aliases: &["nenner", "flstnrnen", "flurstuecksnenner"],
+        aliases: &[
+            "nenner",
+            "flstnrnen",
+            "flurstuecksnenner",
+            "flurstuecksnummer_nenner",
+        ],
         required: false,
         text: false,
     },

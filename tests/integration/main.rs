@@ -16,6 +16,7 @@ mod downloads;
 mod features;
 mod filter;
 mod gdal;
+mod gml;
 mod ingest;
 mod layout;
 mod limits;

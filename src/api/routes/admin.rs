@@ -169,6 +169,7 @@ impl UploadParams {
             skip_invalid: self.skip_invalid.unwrap_or(false),
             read: ReadOptions {
                 layer: self.layer.clone(),
+                kind: Some(kind),
                 ..ReadOptions::default()
             },
             ..IngestRequest::new(path, dataset)

@@ -160,7 +160,7 @@ fn parse_number(s: &str, decimal_comma: bool) -> Option<f64> {
 }
 
 /// The typed value of a cell, only where unambiguous.
-fn cell_value(s: &str, decimal_comma: bool) -> Option<ColumnValue<'_>> {
+pub(super) fn cell_value(s: &str, decimal_comma: bool) -> Option<ColumnValue<'_>> {
     let t = s.trim();
     if t.is_empty() {
         return None;

@@ -6,6 +6,7 @@ mod csv;
 mod fgb;
 mod geojson;
 mod geojson_seq;
+mod gml;
 mod gpkg;
 mod json_stream;
 mod overpass;
@@ -28,8 +29,11 @@ pub struct ReadOptions {
     pub wkt: Option<String>,
     /// CSV: field delimiter.
     pub delimiter: Option<u8>,
-    /// Layer (table) of a multi-layer file such as a GeoPackage.
+    /// Layer (table) of a multi-layer file such as a GeoPackage, or feature type of a GML file.
     pub layer: Option<String>,
+    /// The kind of dataset being loaded, for formats whose reading depends on it (NAS: the
+    /// feature type of a parcels dataset).
+    pub kind: Option<crate::catalog::DatasetKind>,
 }
 
 /// A readable input file. Each call to [`FormatReader::read`] reads the file from its start.
@@ -52,6 +56,7 @@ pub fn open(format: Format, path: &Path, options: &ReadOptions) -> Box<dyn Forma
         Format::GeoJson => Box::new(geojson::GeoJsonFile::new(path)),
         Format::GeoJsonSeq => Box::new(geojson_seq::GeoJsonSeqFile::new(path)),
         Format::FlatGeobuf => Box::new(fgb::FgbFile::new(path)),
+        Format::Gml => Box::new(gml::GmlFile::new(path, options.layer.clone(), options.kind)),
         Format::GeoPackage => Box::new(gpkg::GpkgFile::new(path, options.layer.clone())),
         Format::Overpass => Box::new(overpass::OverpassFile::new(path)),
         Format::Shapefile => Box::new(shp::ShpFile::new(path)),

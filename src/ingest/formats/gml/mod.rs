@@ -1,0 +1,388 @@
+//! GML as authorities deliver it: WFS `GetFeature` answers (GML 3.2 and 3.1, WFS 2.0 and
+//! 1.1), ALKIS NAS (a Bestandsdatenauszug, a NAS-WFS answer or bare features) and other
+//! feature collections. Streamed: features are read one at a time into a small tree, their
+//! attributes flattened ([`properties`]) and their geometry read ([`geometry`]); memory does
+//! not grow with the file.
+//!
+//! A file may hold several feature types (layers): `--layer` chooses one; a parcels ingest
+//! of NAS takes `AX_Flurstueck`; otherwise a file of one type is read and a file of several
+//! is refused with the list of its types.
+
+mod arc;
+mod geometry;
+mod nas;
+mod properties;
+mod srs;
+mod xml;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use geozero::{ColumnValue, FeatureProcessor, PropertyProcessor};
+
+use self::geometry::GeomError;
+use self::properties::Leaf;
+use self::xml::{line_of, Element, Ns, Step, XmlStream};
+use super::FormatReader;
+use crate::catalog::DatasetKind;
+use crate::ingest::normalize::Normalizer;
+use crate::ingest::IngestError;
+
+/// The feature type a NAS file gives a dataset of `kind` when no `--layer` is given.
+fn nas_layer(kind: Option<DatasetKind>) -> Option<&'static str> {
+    match kind {
+        Some(DatasetKind::Parcels) => Some("AX_Flurstueck"),
+        _ => None,
+    }
+}
+
+pub struct GmlFile {
+    path: PathBuf,
+    layer: Option<String>,
+    kind: Option<DatasetKind>,
+}
+
+impl GmlFile {
+    pub fn new(path: &Path, layer: Option<String>, kind: Option<DatasetKind>) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            layer,
+            kind,
+        }
+    }
+}
+
+impl FormatReader for GmlFile {
+    fn read(&mut self, out: &mut Normalizer<'_>) -> Result<Option<i32>, IngestError> {
+        let mut xml = XmlStream::open(&self.path, "GML")?;
+        let mut walk = Walk {
+            layer: self.layer.clone(),
+            nas_layer: nas_layer(self.kind),
+            chosen: None,
+            types: BTreeMap::new(),
+            default_srs: None,
+            swap_axes: None,
+            crs: None,
+            index: 0,
+            path: self.path.clone(),
+        };
+        match xml.next()? {
+            Step::Start(root) if is_collection(&root) => walk.collection(&mut xml, out)?,
+            Step::Start(root) => {
+                let tree = xml.read_tree(root)?;
+                walk.feature(&tree, out)?;
+            }
+            Step::End | Step::Eof => {
+                return Err(IngestError::Parse {
+                    message: "GML: the file has no root element".into(),
+                })
+            }
+        }
+        walk.finish()?;
+        Ok(walk.crs)
+    }
+}
+
+/// `FeatureCollection`s of any schema, NAS's Bestandsdatenauszug, CityGML's `CityModel`.
+fn is_collection(e: &Element) -> bool {
+    e.name.ends_with("FeatureCollection")
+        || (e.ns == Ns::CityCore && e.name == "CityModel")
+        || (e.ns == Ns::Adv
+            && matches!(
+                e.name.as_str(),
+                "AX_Bestandsdatenauszug"
+                    | "AX_NutzerbezogeneBestandsdatenaktualisierung_NBA"
+                    | "AX_Fortfuehrungsauftrag"
+            ))
+}
+
+/// The elements of a collection that hold its features.
+fn is_member(e: &Element) -> bool {
+    match e.ns {
+        Ns::Wfs => matches!(e.name.as_str(), "member" | "additionalObjects"),
+        Ns::Gml => matches!(e.name.as_str(), "featureMember" | "featureMembers"),
+        Ns::CityCore => e.name == "cityObjectMember",
+        Ns::Adv => matches!(e.name.as_str(), "enthaelt" | "member"),
+        _ => false,
+    }
+}
+
+fn is_bounded_by(e: &Element) -> bool {
+    e.name == "boundedBy" && matches!(e.ns, Ns::Gml | Ns::Wfs)
+}
+
+/// The state of one pass over a file.
+struct Walk {
+    layer: Option<String>,
+    nas_layer: Option<&'static str>,
+    /// The feature type read when no layer was named: the first one met.
+    chosen: Option<String>,
+    /// Features met per type.
+    types: BTreeMap<String, u64>,
+    default_srs: Option<srs::Srs>,
+    swap_axes: Option<bool>,
+    /// The EPSG code of the file's geometries.
+    crs: Option<i32>,
+    /// Features passed on.
+    index: u64,
+    path: PathBuf,
+}
+
+impl Walk {
+    fn collection(
+        &mut self,
+        xml: &mut XmlStream,
+        out: &mut Normalizer<'_>,
+    ) -> Result<(), IngestError> {
+        loop {
+            match xml.next()? {
+                Step::Start(e) if is_member(&e) => self.member(xml, out)?,
+                Step::Start(e) if is_collection(&e) => self.collection(xml, out)?,
+                Step::Start(e) if is_bounded_by(&e) => {
+                    let tree = xml.read_tree(e)?;
+                    self.bounded_by(&tree)?;
+                }
+                Step::Start(_) => xml.skip()?,
+                Step::End | Step::Eof => return Ok(()),
+            }
+        }
+    }
+
+    fn member(&mut self, xml: &mut XmlStream, out: &mut Normalizer<'_>) -> Result<(), IngestError> {
+        loop {
+            match xml.next()? {
+                Step::Start(e) if is_collection(&e) => self.collection(xml, out)?,
+                Step::Start(e) => {
+                    let tree = xml.read_tree(e)?;
+                    self.feature(&tree, out)?;
+                }
+                Step::End => return Ok(()),
+                Step::Eof => {
+                    return Err(IngestError::Parse {
+                        message: "GML: the file ends inside a member".into(),
+                    })
+                }
+            }
+        }
+    }
+
+    /// The CRS an envelope declares becomes the CRS of geometries that name none.
+    fn bounded_by(&mut self, tree: &Element) -> Result<(), IngestError> {
+        let Some(envelope) = tree.children.first() else {
+            return Ok(());
+        };
+        if let Some(name) = envelope.attr(&Ns::None, "srsName") {
+            match srs::parse(name) {
+                Some(s) => self.default_srs = Some(s),
+                None => {
+                    return Err(IngestError::Parse {
+                        message: format!(
+                            "GML: line {}: unknown srsName \"{name}\"; give the CRS with --crs",
+                            line_of(&self.path, envelope.offset)
+                        ),
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether features of `e`'s type are read.
+    fn wanted(&mut self, e: &Element) -> bool {
+        *self.types.entry(e.name.clone()).or_default() += 1;
+        if let Some(layer) = &self.layer {
+            return &e.name == layer;
+        }
+        if let Some(layer) = self.nas_layer.filter(|_| e.ns == Ns::Adv) {
+            return e.name == layer;
+        }
+        if let Some(chosen) = &self.chosen {
+            return chosen == &e.name;
+        }
+        self.chosen = Some(e.name.clone());
+        true
+    }
+
+    /// Refuses a file whose features were not all read for want of a layer, or that holds
+    /// none of the layer asked for.
+    fn finish(&self) -> Result<(), IngestError> {
+        let listing = || {
+            self.types
+                .iter()
+                .map(|(t, n)| format!("{t} ({n})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if self.layer.is_none() && self.nas_layer.is_none() && self.types.len() > 1 {
+            return Err(IngestError::Parse {
+                message: format!(
+                    "GML: the file holds several feature types: {}; choose one with --layer",
+                    listing()
+                ),
+            });
+        }
+        let asked = self.layer.as_deref().or(self.nas_layer);
+        if let Some(layer) = asked {
+            if !self.types.is_empty() && !self.types.contains_key(layer) {
+                return Err(IngestError::Parse {
+                    message: format!(
+                        "GML: the file holds no {layer}; its feature types: {}",
+                        listing()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn feature(&mut self, tree: &Element, out: &mut Normalizer<'_>) -> Result<(), IngestError> {
+        if !self.wanted(tree) {
+            return Ok(());
+        }
+        if self.layer.is_none() && self.nas_layer.is_none() && self.types.len() > 1 {
+            // Several types and no choice: keep counting them for the message, read nothing.
+            return Ok(());
+        }
+        let index = self.index;
+        self.index += 1;
+        let at = |offset: u64| {
+            format!(
+                "line {}, {} gml:id=\"{}\"",
+                line_of(&self.path, offset),
+                tree.name,
+                tree.gml_id().unwrap_or_default()
+            )
+        };
+        let (mut attrs, geometry) = properties::attributes(tree);
+        if tree.ns == Ns::Adv && tree.name == "AX_Flurstueck" {
+            self.kennzeichen(&mut attrs)
+                .map_err(|message| IngestError::Feature {
+                    index,
+                    field: Some("flurstueckskennzeichen".into()),
+                    message: format!("{}: {message}", at(tree.offset)),
+                })?;
+        }
+        let mut default_srs = self.default_srs;
+        if let Some(envelope) = tree
+            .child(&Ns::Gml, "boundedBy")
+            .and_then(|b| b.children.first())
+        {
+            default_srs = envelope
+                .attr(&Ns::None, "srsName")
+                .and_then(srs::parse)
+                .or(default_srs);
+        }
+        let geometry = match geometry {
+            Some(g) => {
+                let mut reader = geometry::Reader::new(tree, default_srs, &mut self.swap_axes);
+                let read = reader
+                    .read(g)
+                    .map_err(|e: GeomError| IngestError::Feature {
+                        index,
+                        field: Some(e.element.clone()),
+                        message: format!("{}: <{}> {}", at(e.offset), e.element, e.message),
+                    })?;
+                Some(read)
+            }
+            None => None,
+        };
+        if let Some((_, read)) = &geometry {
+            if let Some(srs) = read.srs {
+                match self.crs {
+                    None => {
+                        self.crs = Some(srs.epsg);
+                        out.declare_crs(srs.epsg);
+                    }
+                    Some(first) if first != srs.epsg => {
+                        return Err(IngestError::Feature {
+                            index,
+                            field: None,
+                            message: format!(
+                                "{}: a geometry in EPSG:{}, the file's first in EPSG:{first}; \
+                                 one file, one CRS",
+                                at(tree.offset),
+                                srs.epsg
+                            ),
+                        })
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        let result = emit(tree, &attrs, geometry.as_ref(), index, out);
+        out.finish(result)
+    }
+
+    /// Sets the Flurstückskennzeichen from the parcel's parts; one the file writes must agree.
+    fn kennzeichen(&self, attrs: &mut Vec<(String, Vec<Leaf>)>) -> Result<(), String> {
+        let built = nas::flurstueckskennzeichen(attrs);
+        let written = attrs
+            .iter()
+            .position(|(n, _)| n == "flurstueckskennzeichen");
+        match (built, written) {
+            (Ok(built), Some(i)) => {
+                if attrs[i].1 != [Leaf::Text(built.clone())] {
+                    return Err(format!(
+                        "the file writes {:?}, its parts make \"{built}\"",
+                        attrs[i].1
+                    ));
+                }
+                Ok(())
+            }
+            (Ok(built), None) => {
+                attrs.push(("flurstueckskennzeichen".into(), vec![Leaf::Text(built)]));
+                Ok(())
+            }
+            (Err(_), Some(_)) => Ok(()),
+            (Err(why), None) => Err(why),
+        }
+    }
+}
+
+fn emit(
+    tree: &Element,
+    attrs: &[(String, Vec<Leaf>)],
+    geometry: Option<&(geometry::Geom, geometry::Read)>,
+    index: u64,
+    out: &mut Normalizer<'_>,
+) -> geozero::error::Result<()> {
+    out.feature_begin(index)?;
+    let mut i = 0;
+    if let Some(id) = tree.gml_id() {
+        out.property(i, "gml_id", &ColumnValue::String(id))?;
+        i += 1;
+    }
+    let nas = tree.ns == Ns::Adv;
+    for (name, values) in attrs {
+        match values.as_slice() {
+            [Leaf::Text(t)] if nas && nas::is_key(name) => {
+                out.property(i, name, &ColumnValue::String(t))?;
+            }
+            [Leaf::Text(t)] => match super::csv::cell_value(t, false) {
+                Some(v) => {
+                    out.property(i, name, &v)?;
+                }
+                None => out.null_property(name),
+            },
+            [Leaf::Null] => out.null_property(name),
+            many => {
+                let list: Vec<serde_json::Value> = many
+                    .iter()
+                    .map(|l| match l {
+                        Leaf::Text(t) => serde_json::Value::String(t.clone()),
+                        Leaf::Null => serde_json::Value::Null,
+                    })
+                    .collect();
+                let json = serde_json::Value::Array(list).to_string();
+                out.property(i, name, &ColumnValue::Json(&json))?;
+            }
+        }
+        i += 1;
+    }
+    if let Some((g, read)) = geometry {
+        out.geometry_begin()?;
+        geometry::emit(g, read.has_z, out)?;
+        out.geometry_end()?;
+    }
+    out.feature_end(index)
+}
