@@ -21,6 +21,10 @@ pub enum DatasetKind {
     Aed,
     /// Anything else.
     Generic,
+    /// Buildings, one feature each with its footprint (CityGML LoD2, ALKIS AX_Gebaeude).
+    Buildings,
+    /// Roof surfaces, one 3D polygon each with area, tilt and azimuth (CityGML LoD2).
+    Roofs,
 }
 
 impl DatasetKind {
@@ -30,6 +34,8 @@ impl DatasetKind {
             Self::Solar => "solar",
             Self::Aed => "aed",
             Self::Generic => "generic",
+            Self::Buildings => "buildings",
+            Self::Roofs => "roofs",
         }
     }
 
@@ -39,6 +45,8 @@ impl DatasetKind {
             "solar" => Some(Self::Solar),
             "aed" => Some(Self::Aed),
             "generic" => Some(Self::Generic),
+            "buildings" => Some(Self::Buildings),
+            "roofs" => Some(Self::Roofs),
             _ => None,
         }
     }

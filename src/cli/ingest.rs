@@ -17,8 +17,10 @@ use kreisgeo::ingest::{self, IngestRequest, Progress};
 /// `kreisgeo ingest FILE --dataset ID [--kind K] [--crs EPSG:N] …`
 #[derive(clap::Args)]
 pub struct IngestArgs {
-    /// The file to load (the format is detected from its content and name).
-    pub file: PathBuf,
+    /// The file to load (the format is detected from its content and name). CityGML and
+    /// other GML: several tiles, or a directory of them, are loaded as one dataset.
+    #[arg(required = true, num_args = 1..)]
+    pub file: Vec<PathBuf>,
     /// Dataset id: a-z, 0-9, '_' and '-'; it becomes the collection id.
     #[arg(long)]
     pub dataset: String,
@@ -76,7 +78,7 @@ impl IngestArgs {
             })
             .transpose()?;
         Ok(IngestRequest {
-            path: self.file,
+            path: self.file[0].clone(),
             dataset: self.dataset,
             kind: self.kind,
             crs,
@@ -89,7 +91,8 @@ impl IngestArgs {
                 wkt: self.wkt_field,
                 delimiter,
                 layer: self.layer,
-                kind: Some(self.kind),
+                more_files: self.file[1..].to_vec(),
+                ..ReadOptions::default()
             },
             mappings: self.mappings,
         })

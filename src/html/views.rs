@@ -175,6 +175,8 @@ fn kind_label(view: View, kind: &str) -> &str {
         "solar" => view.pick("Solarpotenzial", "Solar potential"),
         "aed" => view.pick("Defibrillatoren", "Defibrillators"),
         "generic" => view.pick("Sonstige", "Other"),
+        "buildings" => view.pick("Gebäude", "Buildings"),
+        "roofs" => view.pick("Dachflächen", "Roof surfaces"),
         other => other,
     }
 }

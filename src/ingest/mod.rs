@@ -252,7 +252,23 @@ pub async fn ingest(
 ) -> Result<IngestReport> {
     let started = Instant::now();
     catalog::validate_dataset_id(&req.dataset).map_err(IngestError::InvalidDataset)?;
+    // The readers learn the kind from their options (NAS parcels, CityGML roofs).
+    let mut whole = tile_set(req)?.unwrap_or_else(|| req.clone());
+    whole.read.kind = Some(req.kind);
+    let req = &whole;
     let format = detect::detect(&req.path)?;
+    for more in &req.read.more_files {
+        if format != Format::Gml || detect::detect(more)? != format {
+            return Err(IngestError::Parse {
+                message: format!(
+                    "{}: only GML files (CityGML tiles, WFS pages) are loaded several at once, \
+                     each of them GML",
+                    more.display()
+                ),
+            }
+            .into());
+        }
+    }
     let mut phases = Phases::new(progress);
     // The checksum and the first pass read the file on two cores at once.
     phases.start("survey");
@@ -278,8 +294,9 @@ pub async fn ingest(
     };
     let survey_path = req.path.clone();
     let options = req.read.clone();
+    let more = req.read.more_files.clone();
     let (sha256, surveyed) = tokio::join!(
-        blocking(move || sha256_file(&path)),
+        blocking(move || sha256_files(&path, &more)),
         blocking(move || survey(format, &survey_path, &options, Some(SURVEY_FEATURES))),
     );
     let sha256 = sha256?;
@@ -454,6 +471,58 @@ impl FeatureSink for Limited<'_> {
         }
         self.inner.feature(feature)
     }
+}
+
+/// The request for a directory of GML tiles: its `.gml` and `.xml` files in name order, the
+/// first as the path, the others (and any given besides) as further files; `None` for a file.
+fn tile_set(req: &IngestRequest) -> Result<Option<IngestRequest>, IngestError> {
+    if !req.path.is_dir() {
+        return Ok(None);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&req.path)
+        .map_err(|e| IngestError::io(&req.path, e))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| e.eq_ignore_ascii_case("gml") || e.eq_ignore_ascii_case("xml"))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(IngestError::Parse {
+            message: format!(
+                "{}: a directory without .gml or .xml files",
+                req.path.display()
+            ),
+        });
+    }
+    let first = files.remove(0);
+    files.extend(req.read.more_files.iter().cloned());
+    Ok(Some(IngestRequest {
+        path: first,
+        read: formats::ReadOptions {
+            more_files: files,
+            ..req.read.clone()
+        },
+        ..req.clone()
+    }))
+}
+
+/// The checksum of a file, or of a set of files (of their checksums in order).
+fn sha256_files(path: &Path, more: &[PathBuf]) -> Result<String, IngestError> {
+    use sha2::Digest;
+    let first = sha256_file(path)?;
+    if more.is_empty() {
+        return Ok(first);
+    }
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(first.as_bytes());
+    for p in more {
+        hasher.update(sha256_file(p)?.as_bytes());
+    }
+    Ok(hex::encode(hasher.finalize()))
 }
 
 fn sha256_file(path: &Path) -> Result<String, IngestError> {

@@ -274,7 +274,7 @@ fn fields(kind: DatasetKind) -> &'static [Field] {
         DatasetKind::Parcels => PARCELS,
         DatasetKind::Solar => SOLAR,
         DatasetKind::Aed => AED,
-        DatasetKind::Generic => &[],
+        DatasetKind::Generic | DatasetKind::Buildings | DatasetKind::Roofs => &[],
     }
 }
 

@@ -449,6 +449,24 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             keywords: &["Defibrillator", "AED", "Erste Hilfe"],
             themes: &["HEAL"],
         },
+        DatasetKind::Buildings => KindDefaults {
+            description: Text {
+                de: "Gebäude mit Grundriss, Funktion, Dachform, Höhe und Adresse.".into(),
+                en: Some(
+                    "Buildings with footprint, function, roof type, height and address.".into(),
+                ),
+            },
+            keywords: &["Gebäude", "3D-Gebäudemodell", "LoD2", "Hausumringe"],
+            themes: &["REGI", "ENVI"],
+        },
+        DatasetKind::Roofs => KindDefaults {
+            description: Text {
+                de: "Dachflächen der Gebäude (LoD2) mit Fläche, Neigung und Ausrichtung.".into(),
+                en: Some("Roof surfaces of buildings (LoD2) with area, tilt and azimuth.".into()),
+            },
+            keywords: &["Dachflächen", "3D-Gebäudemodell", "LoD2"],
+            themes: &["REGI", "ENER"],
+        },
         DatasetKind::Generic => KindDefaults {
             description: Text::de("Geodaten des Landkreises."),
             keywords: &[],

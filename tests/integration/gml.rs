@@ -320,3 +320,142 @@ async fn bad_gml_is_refused_with_the_element_at_fault_and_nothing_changes() {
         .expect("--layer Kita");
     assert_eq!(report.features, 2);
 }
+
+/// Polygon id, 3D area, footprint area, tilt, azimuth, building id, roof type.
+type RoofRow = (String, f64, f64, f64, Option<f64>, String, Option<String>);
+
+/// The four 1 km LoD2 tiles of Wesel (../shared/data/lod2, 10 MB: not copied into fixtures).
+fn lod2_tiles() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/lod2");
+    let mut tiles: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (the shared data belongs beside the repository)",
+                dir.display()
+            )
+        })
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "gml"))
+        .collect();
+    tiles.sort();
+    assert_eq!(tiles.len(), 4, "{}", dir.display());
+    tiles
+}
+
+#[actix_web::test]
+async fn citygml_tiles_give_every_building_and_roof_once_with_its_geometry() {
+    let db = TestDb::new().await;
+    let tiles = lod2_tiles();
+    let expected = reference("lod2", &tiles);
+
+    // The tiles as one directory, each building once.
+    let dir = tiles[0].parent().expect("dir").to_path_buf();
+    let report = db
+        .try_ingest(request(dir, "gebaeude", DatasetKind::Buildings, None))
+        .await
+        .expect("buildings");
+    assert_eq!(report.features, expected["buildings"].as_u64().unwrap());
+    let table = db.table_of("gebaeude").await;
+    let (buildings, parts, roofs, addresses, srid, gemeinde): (i64, i64, i64, i64, i32, i64) =
+        sqlx::query_as(&format!(
+            "SELECT count(*), sum(parts)::bigint, sum(roof_polygons)::bigint, \
+             sum(jsonb_array_length(addresses))::bigint, min(ST_SRID(geom)), \
+             count(*) FILTER (WHERE gemeindeschluessel = '05170048') FROM data.\"{table}\""
+        ))
+        .fetch_one(&db.pool)
+        .await
+        .expect("counts");
+    assert_eq!(buildings, 476);
+    assert_eq!(parts, expected["building_parts"].as_i64().unwrap());
+    assert_eq!(roofs, expected["roof_polygons"].as_i64().unwrap());
+    assert_eq!(addresses, expected["addresses"].as_i64().unwrap());
+    assert_eq!(srid, 25832, "the compound URN's horizontal CRS");
+    assert_eq!(gemeinde, 476, "the key stays text with its zero");
+    // The footprint of a building with parts is one outline.
+    let invalid: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM data.\"{table}\" WHERE NOT ST_IsValid(geom) OR ST_Area(geom) <= 0"
+    ))
+    .fetch_one(&db.pool)
+    .await
+    .expect("validity");
+    assert_eq!(invalid, 0);
+
+    // The same tiles with one given twice (a building overhanging two tiles is in both): no
+    // building twice.
+    let mut twice = tiles.clone();
+    twice.push(tiles[1].clone());
+    let report = db
+        .try_ingest(IngestRequest {
+            read: kreisgeo::ingest::formats::ReadOptions {
+                more_files: twice[1..].to_vec(),
+                ..Default::default()
+            },
+            ..request(twice[0].clone(), "gebaeude2", DatasetKind::Buildings, None)
+        })
+        .await
+        .expect("tiles with a repeat");
+    assert_eq!(report.features, 476);
+
+    // One roof polygon each, in 3D, with the area, tilt and azimuth an independent reading
+    // computes.
+    let report = db
+        .try_ingest(IngestRequest {
+            read: kreisgeo::ingest::formats::ReadOptions {
+                more_files: tiles[1..].to_vec(),
+                ..Default::default()
+            },
+            ..request(tiles[0].clone(), "daecher", DatasetKind::Roofs, None)
+        })
+        .await
+        .expect("roofs");
+    assert_eq!(report.features, 1126);
+    assert!(report.has_z);
+    let table = db.table_of("daecher").await;
+    let rows: Vec<RoofRow> = sqlx::query_as(&format!(
+        "SELECT polygon_id, area_3d, footprint_area, tilt, azimuth, building_id, roof_type \
+             FROM data.\"{table}\" WHERE ST_Z(ST_PointN(ST_ExteriorRing(geom), 1)) > 0"
+    ))
+    .fetch_all(&db.pool)
+    .await
+    .expect("roofs");
+    assert_eq!(rows.len(), 1126, "every roof keeps its heights");
+    let by_id: std::collections::HashMap<&str, &Json> = expected["roofs"]
+        .as_array()
+        .expect("roofs")
+        .iter()
+        .map(|r| (r["polygon_id"].as_str().expect("polygon id"), r))
+        .collect();
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-3 * b.abs().max(1e-9) + 1e-9;
+    for (id, area, footprint, tilt, azimuth, building, roof_type) in &rows {
+        let want = by_id
+            .get(id.as_str())
+            .unwrap_or_else(|| panic!("{id} not in the reference"));
+        assert_eq!(want["building_id"].as_str(), Some(building.as_str()));
+        assert!(
+            close(*area, want["area_3d"].as_f64().unwrap()),
+            "{id}: area {area} vs {}",
+            want["area_3d"]
+        );
+        assert!(
+            close(*footprint, want["footprint_area"].as_f64().unwrap()),
+            "{id}: footprint {footprint} vs {}",
+            want["footprint_area"]
+        );
+        assert!(
+            (tilt - want["tilt"].as_f64().unwrap()).abs() < 0.1,
+            "{id}: tilt {tilt} vs {}",
+            want["tilt"]
+        );
+        if let (Some(a), Some(b)) = (azimuth, want["azimuth"].as_f64()) {
+            let d = (a - b).rem_euclid(360.0);
+            assert!(
+                d.min(360.0 - d) < 0.1 || *tilt < 1.0,
+                "{id}: azimuth {a} vs {b}"
+            );
+        }
+        assert!(
+            roof_type.is_some(),
+            "{id}: a part inherits its building's roof type"
+        );
+    }
+}

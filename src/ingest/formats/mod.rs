@@ -32,8 +32,11 @@ pub struct ReadOptions {
     /// Layer (table) of a multi-layer file such as a GeoPackage, or feature type of a GML file.
     pub layer: Option<String>,
     /// The kind of dataset being loaded, for formats whose reading depends on it (NAS: the
-    /// feature type of a parcels dataset).
+    /// feature type of a parcels dataset; CityGML: buildings or roofs). Set by the ingest
+    /// from its request.
     pub kind: Option<crate::catalog::DatasetKind>,
+    /// Further files of the same set, read after the first as one dataset (CityGML tiles).
+    pub more_files: Vec<std::path::PathBuf>,
 }
 
 /// A readable input file. Each call to [`FormatReader::read`] reads the file from its start.
@@ -56,7 +59,12 @@ pub fn open(format: Format, path: &Path, options: &ReadOptions) -> Box<dyn Forma
         Format::GeoJson => Box::new(geojson::GeoJsonFile::new(path)),
         Format::GeoJsonSeq => Box::new(geojson_seq::GeoJsonSeqFile::new(path)),
         Format::FlatGeobuf => Box::new(fgb::FgbFile::new(path)),
-        Format::Gml => Box::new(gml::GmlFile::new(path, options.layer.clone(), options.kind)),
+        Format::Gml => Box::new(gml::GmlFile::new(
+            path,
+            &options.more_files,
+            options.layer.clone(),
+            options.kind,
+        )),
         Format::GeoPackage => Box::new(gpkg::GpkgFile::new(path, options.layer.clone())),
         Format::Overpass => Box::new(overpass::OverpassFile::new(path)),
         Format::Shapefile => Box::new(shp::ShpFile::new(path)),

@@ -173,9 +173,20 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The polygons of the surface `e` (a polygon, a multi-surface, a solid …).
+    pub fn polygons_of(&mut self, e: &'a Element, out: &mut Vec<Vec<Vec<Pos>>>) -> Result<()> {
+        self.srs = self.srs_of(e)?.or(self.default_srs);
+        self.polygons(e, out)
+    }
+
+    /// The CRS of the geometry read last.
+    pub fn srs(&self) -> Option<Srs> {
+        self.srs
+    }
+
     /// The members of an aggregate: the geometries its `…Member` properties hold or name,
     /// and those a `…Members` element holds.
-    fn members(&self, e: &'a Element) -> Result<Vec<&'a Element>> {
+    pub fn members(&self, e: &'a Element) -> Result<Vec<&'a Element>> {
         let mut out = Vec::new();
         for c in &e.children {
             if c.name.ends_with("Members") {

@@ -6,16 +6,19 @@
 //!
 //! A file may hold several feature types (layers): `--layer` chooses one; a parcels ingest
 //! of NAS takes `AX_Flurstueck`; otherwise a file of one type is read and a file of several
-//! is refused with the list of its types.
+//! is refused with the list of its types. CityGML buildings become buildings or roof
+//! surfaces ([`citygml`]); several tiles are read as one dataset, a building that two tiles
+//! both hold (it overhangs their boundary) once.
 
 mod arc;
+mod citygml;
 mod geometry;
 mod nas;
 mod properties;
 mod srs;
 mod xml;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use geozero::{ColumnValue, FeatureProcessor, PropertyProcessor};
@@ -37,15 +40,23 @@ fn nas_layer(kind: Option<DatasetKind>) -> Option<&'static str> {
 }
 
 pub struct GmlFile {
-    path: PathBuf,
+    /// The file, and the further tiles of the same set.
+    paths: Vec<PathBuf>,
     layer: Option<String>,
     kind: Option<DatasetKind>,
 }
 
 impl GmlFile {
-    pub fn new(path: &Path, layer: Option<String>, kind: Option<DatasetKind>) -> Self {
+    pub fn new(
+        path: &Path,
+        more: &[PathBuf],
+        layer: Option<String>,
+        kind: Option<DatasetKind>,
+    ) -> Self {
         Self {
-            path: path.to_path_buf(),
+            paths: std::iter::once(path.to_path_buf())
+                .chain(more.iter().cloned())
+                .collect(),
             layer,
             kind,
         }
@@ -54,28 +65,38 @@ impl GmlFile {
 
 impl FormatReader for GmlFile {
     fn read(&mut self, out: &mut Normalizer<'_>) -> Result<Option<i32>, IngestError> {
-        let mut xml = XmlStream::open(&self.path, "GML")?;
         let mut walk = Walk {
             layer: self.layer.clone(),
             nas_layer: nas_layer(self.kind),
+            city: if self.kind == Some(DatasetKind::Roofs) {
+                citygml::Output::Roofs
+            } else {
+                citygml::Output::Buildings
+            },
             chosen: None,
             types: BTreeMap::new(),
             default_srs: None,
             swap_axes: None,
             crs: None,
             index: 0,
-            path: self.path.clone(),
+            path: PathBuf::new(),
+            buildings: HashSet::new(),
         };
-        match xml.next()? {
-            Step::Start(root) if is_collection(&root) => walk.collection(&mut xml, out)?,
-            Step::Start(root) => {
-                let tree = xml.read_tree(root)?;
-                walk.feature(&tree, out)?;
-            }
-            Step::End | Step::Eof => {
-                return Err(IngestError::Parse {
-                    message: "GML: the file has no root element".into(),
-                })
+        for path in &self.paths {
+            walk.path.clone_from(path);
+            walk.default_srs = None;
+            let mut xml = XmlStream::open(path, "GML")?;
+            match xml.next()? {
+                Step::Start(root) if is_collection(&root) => walk.collection(&mut xml, out)?,
+                Step::Start(root) => {
+                    let tree = xml.read_tree(root)?;
+                    walk.feature(&tree, out)?;
+                }
+                Step::End | Step::Eof => {
+                    return Err(IngestError::Parse {
+                        message: format!("GML: {} has no root element", path.display()),
+                    })
+                }
             }
         }
         walk.finish()?;
@@ -125,7 +146,12 @@ struct Walk {
     crs: Option<i32>,
     /// Features passed on.
     index: u64,
+    /// The file being read.
     path: PathBuf,
+    /// What CityGML buildings become.
+    city: citygml::Output,
+    /// The CityGML buildings read so far, by `gml:id`: a building in two tiles counts once.
+    buildings: HashSet<String>,
 }
 
 impl Walk {
@@ -189,6 +215,16 @@ impl Walk {
 
     /// Whether features of `e`'s type are read.
     fn wanted(&mut self, e: &Element) -> bool {
+        if is_citygml(&e.ns) {
+            // A city model's other objects (bridges, relief, vegetation) are not buildings.
+            let building = e.ns == Ns::CityBuilding && e.name == "Building";
+            if building {
+                *self.types.entry(e.name.clone()).or_default() += 1;
+            }
+            return building
+                && e.gml_id()
+                    .is_none_or(|id| self.buildings.insert(id.to_string()));
+        }
         *self.types.entry(e.name.clone()).or_default() += 1;
         if let Some(layer) = &self.layer {
             return &e.name == layer;
@@ -244,7 +280,6 @@ impl Walk {
             return Ok(());
         }
         let index = self.index;
-        self.index += 1;
         let at = |offset: u64| {
             format!(
                 "line {}, {} gml:id=\"{}\"",
@@ -253,15 +288,11 @@ impl Walk {
                 tree.gml_id().unwrap_or_default()
             )
         };
-        let (mut attrs, geometry) = properties::attributes(tree);
-        if tree.ns == Ns::Adv && tree.name == "AX_Flurstueck" {
-            self.kennzeichen(&mut attrs)
-                .map_err(|message| IngestError::Feature {
-                    index,
-                    field: Some("flurstueckskennzeichen".into()),
-                    message: format!("{}: {message}", at(tree.offset)),
-                })?;
-        }
+        let geometry_error = |e: GeomError| IngestError::Feature {
+            index,
+            field: Some(e.element.clone()),
+            message: format!("{}: <{}> {}", at(e.offset), e.element, e.message),
+        };
         let mut default_srs = self.default_srs;
         if let Some(envelope) = tree
             .child(&Ns::Gml, "boundedBy")
@@ -272,89 +303,112 @@ impl Walk {
                 .and_then(srs::parse)
                 .or(default_srs);
         }
-        let geometry = match geometry {
-            Some(g) => {
-                let mut reader = geometry::Reader::new(tree, default_srs, &mut self.swap_axes);
-                let read = reader
-                    .read(g)
-                    .map_err(|e: GeomError| IngestError::Feature {
-                        index,
-                        field: Some(e.element.clone()),
-                        message: format!("{}: <{}> {}", at(e.offset), e.element, e.message),
-                    })?;
-                Some(read)
+        let mut reader = geometry::Reader::new(tree, default_srs, &mut self.swap_axes);
+        let (records, id) = if tree.ns == Ns::CityBuilding {
+            let records = citygml::records(tree, self.city, &mut reader).map_err(geometry_error)?;
+            let id = (self.city == citygml::Output::Buildings)
+                .then(|| tree.gml_id())
+                .flatten();
+            (records, id)
+        } else {
+            let (mut attrs, geometry) = properties::attributes(tree);
+            if tree.ns == Ns::Adv && tree.name == "AX_Flurstueck" {
+                kennzeichen(&mut attrs).map_err(|message| IngestError::Feature {
+                    index,
+                    field: Some("flurstueckskennzeichen".into()),
+                    message: format!("{}: {message}", at(tree.offset)),
+                })?;
             }
-            None => None,
+            let geometry = match geometry {
+                Some(g) => {
+                    let (geom, read) = reader.read(g).map_err(geometry_error)?;
+                    Some((geom, read.has_z))
+                }
+                None => None,
+            };
+            (vec![citygml::Record { attrs, geometry }], tree.gml_id())
         };
-        if let Some((_, read)) = &geometry {
-            if let Some(srs) = read.srs {
-                match self.crs {
-                    None => {
-                        self.crs = Some(srs.epsg);
-                        out.declare_crs(srs.epsg);
-                    }
-                    Some(first) if first != srs.epsg => {
-                        return Err(IngestError::Feature {
-                            index,
-                            field: None,
-                            message: format!(
-                                "{}: a geometry in EPSG:{}, the file's first in EPSG:{first}; \
-                                 one file, one CRS",
-                                at(tree.offset),
-                                srs.epsg
-                            ),
-                        })
-                    }
-                    Some(_) => {}
+        if let Some(srs) = reader
+            .srs()
+            .filter(|_| records.iter().any(|r| r.geometry.is_some()))
+        {
+            match self.crs {
+                None => {
+                    self.crs = Some(srs.epsg);
+                    out.declare_crs(srs.epsg);
                 }
+                Some(first) if first != srs.epsg => {
+                    return Err(IngestError::Feature {
+                        index,
+                        field: None,
+                        message: format!(
+                            "{}: a geometry in EPSG:{}, the file's first in EPSG:{first}; \
+                             one file, one CRS",
+                            at(tree.offset),
+                            srs.epsg
+                        ),
+                    })
+                }
+                Some(_) => {}
             }
         }
-        let result = emit(tree, &attrs, geometry.as_ref(), index, out);
-        out.finish(result)
+        let nas = tree.ns == Ns::Adv;
+        for record in records {
+            let index = self.index;
+            self.index += 1;
+            let result = emit(id, nas, &record, index, out);
+            out.finish(result)?;
+        }
+        Ok(())
     }
+}
 
-    /// Sets the Flurstückskennzeichen from the parcel's parts; one the file writes must agree.
-    fn kennzeichen(&self, attrs: &mut Vec<(String, Vec<Leaf>)>) -> Result<(), String> {
-        let built = nas::flurstueckskennzeichen(attrs);
-        let written = attrs
-            .iter()
-            .position(|(n, _)| n == "flurstueckskennzeichen");
-        match (built, written) {
-            (Ok(built), Some(i)) => {
-                if attrs[i].1 != [Leaf::Text(built.clone())] {
-                    return Err(format!(
-                        "the file writes {:?}, its parts make \"{built}\"",
-                        attrs[i].1
-                    ));
-                }
-                Ok(())
+/// Sets the Flurstückskennzeichen from the parcel's parts; one the file writes must agree.
+fn kennzeichen(attrs: &mut Vec<(String, Vec<Leaf>)>) -> Result<(), String> {
+    let built = nas::flurstueckskennzeichen(attrs);
+    let written = attrs
+        .iter()
+        .position(|(n, _)| n == "flurstueckskennzeichen");
+    match (built, written) {
+        (Ok(built), Some(i)) => {
+            if attrs[i].1 != [Leaf::Text(built.clone())] {
+                return Err(format!(
+                    "the file writes {:?}, its parts make \"{built}\"",
+                    attrs[i].1
+                ));
             }
-            (Ok(built), None) => {
-                attrs.push(("flurstueckskennzeichen".into(), vec![Leaf::Text(built)]));
-                Ok(())
-            }
-            (Err(_), Some(_)) => Ok(()),
-            (Err(why), None) => Err(why),
+            Ok(())
         }
+        (Ok(built), None) => {
+            attrs.push(("flurstueckskennzeichen".into(), vec![Leaf::Text(built)]));
+            Ok(())
+        }
+        (Err(_), Some(_)) => Ok(()),
+        (Err(why), None) => Err(why),
     }
 }
 
 fn emit(
-    tree: &Element,
-    attrs: &[(String, Vec<Leaf>)],
-    geometry: Option<&(geometry::Geom, geometry::Read)>,
+    id: Option<&str>,
+    nas: bool,
+    record: &citygml::Record,
     index: u64,
     out: &mut Normalizer<'_>,
 ) -> geozero::error::Result<()> {
     out.feature_begin(index)?;
     let mut i = 0;
-    if let Some(id) = tree.gml_id() {
+    if let Some(id) = id {
         out.property(i, "gml_id", &ColumnValue::String(id))?;
         i += 1;
     }
-    let nas = tree.ns == Ns::Adv;
-    for (name, values) in attrs {
+    for (name, values) in &record.attrs {
         match values.as_slice() {
+            [Leaf::Code(t)] => {
+                out.property(i, name, &ColumnValue::String(t))?;
+            }
+            [Leaf::Json(j)] => {
+                out.property(i, name, &ColumnValue::Json(j))?;
+            }
             [Leaf::Text(t)] if nas && nas::is_key(name) => {
                 out.property(i, name, &ColumnValue::String(t))?;
             }
@@ -369,7 +423,8 @@ fn emit(
                 let list: Vec<serde_json::Value> = many
                     .iter()
                     .map(|l| match l {
-                        Leaf::Text(t) => serde_json::Value::String(t.clone()),
+                        Leaf::Text(t) | Leaf::Code(t) => serde_json::Value::String(t.clone()),
+                        Leaf::Json(j) => serde_json::from_str(j).unwrap_or_default(),
                         Leaf::Null => serde_json::Value::Null,
                     })
                     .collect();
@@ -379,10 +434,19 @@ fn emit(
         }
         i += 1;
     }
-    if let Some((g, read)) = geometry {
+    if let Some((g, has_z)) = &record.geometry {
         out.geometry_begin()?;
-        geometry::emit(g, read.has_z, out)?;
+        geometry::emit(g, *has_z, out)?;
         out.geometry_end()?;
     }
     out.feature_end(index)
+}
+
+/// The namespaces of CityGML's modules.
+fn is_citygml(ns: &Ns) -> bool {
+    match ns {
+        Ns::CityCore | Ns::CityBuilding | Ns::CityGeneric => true,
+        Ns::Other(uri) => uri.starts_with("http://www.opengis.net/citygml/"),
+        _ => false,
+    }
 }

@@ -10,7 +10,12 @@ use super::xml::{Element, Ns};
 /// One value of a property.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Leaf {
+    /// Text typed as the other formats type it (numbers, booleans, dates).
     Text(String),
+    /// Text that stays text: codes and keys whose digits are not a quantity.
+    Code(String),
+    /// A JSON document (a list kept whole).
+    Json(String),
     Null,
 }
 
