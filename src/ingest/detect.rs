@@ -50,7 +50,12 @@ pub fn detect(path: &Path) -> Result<Format, IngestError> {
         return Ok(Format::FlatGeobuf);
     }
     // A zip is taken for a zipped Shapefile; a .shp starts with file code 9994 (big-endian).
-    if head.starts_with(b"PK\x03\x04") || head.starts_with(&[0x00, 0x00, 0x27, 0x0a]) {
+    if head.starts_with(b"PK\x03\x04") {
+        // A zip of GML tiles, else (as before) a zipped Shapefile.
+        let gml = super::formats::archive::holds_gml(&super::formats::archive::names(path)?);
+        return Ok(if gml { Format::Gml } else { Format::Shapefile });
+    }
+    if head.starts_with(&[0x00, 0x00, 0x27, 0x0a]) {
         return Ok(Format::Shapefile);
     }
     // SQLite with the GeoPackage application id 'GPKG' at offset 68.

@@ -272,7 +272,8 @@ pub async fn ingest(
     let mut phases = Phases::new(progress);
     // The checksum and the first pass read the file on two cores at once.
     phases.start("survey");
-    let path = req.path.clone();
+    // The checksum is of what was given: a zip as it is.
+    let (path, more) = (req.path.clone(), req.read.more_files.clone());
     // A zipped Shapefile is unpacked (bounded) once; every pass reads the unpacked files.
     let unpacked = match format {
         Format::Shapefile => {
@@ -281,20 +282,40 @@ pub async fn ingest(
         }
         _ => None,
     };
+    // A zip of GML tiles likewise, its tiles read as one set.
+    let tiles = match format {
+        Format::Gml if formats::archive::is_zip(&req.path)? => {
+            let zip = req.path.clone();
+            Some(blocking(move || formats::archive::unpack_tiles(&zip)).await?)
+        }
+        _ => None,
+    };
     let unpacked_request;
-    let req = match &unpacked {
-        Some(u) => {
+    let req = match (&unpacked, &tiles) {
+        (Some(u), _) => {
             unpacked_request = IngestRequest {
                 path: u.shp.clone(),
                 ..req.clone()
             };
             &unpacked_request
         }
-        None => req,
+        (None, Some(t)) => {
+            let mut more = t.files[1..].to_vec();
+            more.extend(req.read.more_files.iter().cloned());
+            unpacked_request = IngestRequest {
+                path: t.files[0].clone(),
+                read: formats::ReadOptions {
+                    more_files: more,
+                    ..req.read.clone()
+                },
+                ..req.clone()
+            };
+            &unpacked_request
+        }
+        (None, None) => req,
     };
     let survey_path = req.path.clone();
     let options = req.read.clone();
-    let more = req.read.more_files.clone();
     let (sha256, surveyed) = tokio::join!(
         blocking(move || sha256_files(&path, &more)),
         blocking(move || survey(format, &survey_path, &options, Some(SURVEY_FEATURES))),

@@ -459,3 +459,164 @@ async fn citygml_tiles_give_every_building_and_roof_once_with_its_geometry() {
         );
     }
 }
+
+/// A zip of `entries` (name, bytes), deflated.
+fn zip_of(name: &str, entries: &[(&str, Vec<u8>)]) -> PathBuf {
+    use std::io::Write;
+    let path = scratch_root().join(name);
+    let mut out = zip::ZipWriter::new(std::fs::File::create(&path).expect("create"));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (entry, bytes) in entries {
+        out.start_file(*entry, options).expect("start");
+        out.write_all(bytes).expect("write");
+    }
+    out.finish().expect("finish");
+    path
+}
+
+#[actix_web::test]
+async fn a_zip_of_tiles_is_one_dataset_and_a_hostile_zip_changes_nothing() {
+    let db = TestDb::new().await;
+    let tiles = lod2_tiles();
+    let read = |p: &PathBuf| std::fs::read(p).expect("tile");
+    // Entry names are the sender's: one climbs out of any directory; it is unpacked under a
+    // name kreisgeo chooses.
+    let zip = zip_of(
+        "wesel.zip",
+        &[
+            ("LoD2/a.gml", read(&tiles[0])),
+            ("../../b.gml", read(&tiles[1])),
+            ("readme.txt", b"dl-de/zero-2.0".to_vec()),
+        ],
+    );
+    let report = db
+        .try_ingest(request(zip, "zip_roofs", DatasetKind::Roofs, None))
+        .await
+        .expect("zip of tiles");
+    let expected = reference("lod2", &tiles[..2]);
+    assert_eq!(report.features, expected["roof_polygons"].as_u64().unwrap());
+    assert!(!scratch_root()
+        .parent()
+        .expect("parent")
+        .join("b.gml")
+        .exists());
+    let table = db.table_of("zip_roofs").await;
+
+    // 64 MiB of one repeated element deflate to well under a MiB.
+    let mut bomb = HEAD.as_bytes().to_vec();
+    let point = member("Schule", "s", POINT);
+    while bomb.len() < 64 << 20 {
+        bomb.extend_from_slice(point.as_bytes());
+    }
+    let bomb = zip_of("bomb.zip", &[("bomb.gml", bomb)]);
+    assert!(std::fs::metadata(&bomb).expect("size").len() < 1 << 20);
+    let err = db
+        .try_ingest(request(bomb, "zip_roofs", DatasetKind::Roofs, None))
+        .await
+        .expect_err("a zip bomb");
+    assert!(err.to_string().contains("zip bomb"), "{err}");
+    assert_eq!(db.table_of("zip_roofs").await, table);
+}
+
+#[actix_web::test]
+async fn gml2_and_wfs_1_1_answers_are_read_too() {
+    let db = TestDb::new().await;
+    // GML 2 (WFS 1.0): coordinates tuples, outer and inner boundaries, featureMember.
+    let gml2 = gml(
+        "wfs10.gml",
+        r#"<?xml version="1.0"?>
+<wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs" xmlns:gml="http://www.opengis.net/gml" xmlns:k="urn:example:kreis">
+<gml:featureMember><k:See fid="see.1"><k:name>Großer See</k:name><k:the_geom>
+<gml:Polygon srsName="http://www.opengis.net/gml/srs/epsg.xml#25832">
+<gml:outerBoundaryIs><gml:LinearRing><gml:coordinates>0,0 100,0 100,100 0,100 0,0</gml:coordinates></gml:LinearRing></gml:outerBoundaryIs>
+<gml:innerBoundaryIs><gml:LinearRing><gml:coordinates>10,10 10,20 20,20 20,10 10,10</gml:coordinates></gml:LinearRing></gml:innerBoundaryIs>
+</gml:Polygon></k:the_geom></k:See></gml:featureMember>
+</wfs:FeatureCollection>"#,
+    );
+    // GML 3.1 (WFS 1.1): featureMembers, latitude first in the URN form of EPSG:4258.
+    let gml31 = gml(
+        "wfs11.gml",
+        r#"<?xml version="1.0"?>
+<wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs" xmlns:gml="http://www.opengis.net/gml" xmlns:k="urn:example:kreis">
+<gml:featureMembers>
+<k:Aed gml:id="a1"><k:ort>Rathaus</k:ort><k:lage><gml:Point srsName="urn:ogc:def:crs:EPSG::4258"><gml:pos>53.25 10.41</gml:pos></gml:Point></k:lage></k:Aed>
+<k:Aed gml:id="a2"><k:ort>Bahnhof</k:ort><k:lage><gml:Point srsName="urn:ogc:def:crs:EPSG::4258"><gml:pos>53.24 10.42</gml:pos></gml:Point></k:lage></k:Aed>
+</gml:featureMembers>
+</wfs:FeatureCollection>"#,
+    );
+    db.try_ingest(request(gml2, "see", DatasetKind::Generic, None))
+        .await
+        .expect("GML 2");
+    let table = db.table_of("see").await;
+    let (area, name): (f64, String) =
+        sqlx::query_as(&format!("SELECT ST_Area(geom), name FROM data.\"{table}\""))
+            .fetch_one(&db.pool)
+            .await
+            .expect("lake");
+    assert!((area - 9900.0).abs() < 1e-9, "{area}");
+    assert_eq!(name, "Großer See");
+    db.try_ingest(request(gml31, "aed_wfs", DatasetKind::Generic, None))
+        .await
+        .expect("GML 3.1");
+    let table = db.table_of("aed_wfs").await;
+    let points: Vec<(f64, f64, i32)> = sqlx::query_as(&format!(
+        "SELECT ST_X(geom), ST_Y(geom), ST_SRID(geom) FROM data.\"{table}\" ORDER BY fid"
+    ))
+    .fetch_all(&db.pool)
+    .await
+    .expect("points");
+    assert_eq!(points, [(10.41, 53.25, 4258), (10.42, 53.24, 4258)]);
+}
+
+#[actix_web::test]
+async fn the_cli_loads_several_tiles_and_a_nas_layer_in_one_call() {
+    let db = TestDb::new().await;
+    let tiles = lod2_tiles();
+    let out = Command::new(env!("CARGO_BIN_EXE_kreisgeo"))
+        .env("DATABASE_URL", &db.url)
+        .args(["ingest"])
+        .args(&tiles[2..])
+        .args(["--dataset", "roofs", "--kind", "roofs", "--json"])
+        .output()
+        .expect("run ingest");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Json = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let expected = reference("lod2", &tiles[2..]);
+    assert_eq!(report["features"], expected["roof_polygons"]);
+    assert_eq!(report["format"], "GML");
+    assert_eq!(report["has_z"], true);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_kreisgeo"))
+        .env("DATABASE_URL", &db.url)
+        .args(["ingest"])
+        .arg(fixture("nas/AX_Gebaeude.xml"))
+        .args([
+            "--dataset",
+            "alkis_gebaeude",
+            "--kind",
+            "buildings",
+            "--json",
+        ])
+        .output()
+        .expect("run ingest");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Json = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(report["features"], 1);
+    assert_eq!(report["source_crs"], 25832);
+    let columns: Vec<&str> = report["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert!(columns.contains(&"gebaeudefunktion"), "{columns:?}");
+}

@@ -1,6 +1,7 @@
 //! Input formats. A format is one [`FormatReader`]: it streams its features as geozero events
 //! into the [`Normalizer`]; everything after that (schema, CRS, COPY) is shared.
 
+pub mod archive;
 mod bounded;
 mod csv;
 mod fgb;

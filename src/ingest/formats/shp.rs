@@ -30,16 +30,6 @@ fn parse_err(message: impl Into<String>) -> IngestError {
     }
 }
 
-/// Largest share of a zip's own size one entry may unpack to (DBFs of mostly blank fields
-/// reach 30–50; a zip bomb, thousands).
-const MAX_RATIO: u64 = 100;
-
-/// Entries up to this size may unpack at any ratio (a small `.prj` or an empty `.dbf`).
-const RATIO_FREE_BYTES: u64 = 1 << 20;
-
-/// Most bytes one zip may unpack to: a Land's parcels as a Shapefile fit.
-const MAX_UNPACKED_BYTES: u64 = 16 << 30;
-
 /// The parts of one Shapefile, in a directory of their own.
 struct Parts {
     /// Keeps an unpacked zip alive while it is read.
@@ -57,7 +47,7 @@ pub struct Unpacked {
 
 /// Unpacks `path` if it is a zip; `None` for a `.shp` as it is.
 pub fn unpack_once(path: &Path) -> Result<Option<Unpacked>, IngestError> {
-    if !is_zip(path)? {
+    if !super::archive::is_zip(path)? {
         return Ok(None);
     }
     let parts = unpack(path)?;
@@ -65,14 +55,6 @@ pub fn unpack_once(path: &Path) -> Result<Option<Unpacked>, IngestError> {
         _dir: dir,
         shp: parts.shp,
     }))
-}
-
-fn is_zip(path: &Path) -> Result<bool, IngestError> {
-    let mut magic = [0u8; 4];
-    File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .map_err(|e| IngestError::io(path, e))?;
-    Ok(magic == *b"PK\x03\x04")
 }
 
 /// Unpacks the `.shp` of a zip and its siblings (same stem) into a temporary directory.
@@ -112,28 +94,7 @@ fn unpack(zip_path: &Path) -> Result<Parts, IngestError> {
             continue;
         }
         let target = dir.path().join(format!("data.{ext}"));
-        let entry = archive
-            .by_name(name)
-            .map_err(|e| parse_err(format!("{name}: {e}")))?;
-        // The sizes the zip declares are the attacker's word: the bytes are counted as they
-        // come out, and the copy stops one past what is allowed.
-        let allowed = (entry.compressed_size().max(1).saturating_mul(MAX_RATIO))
-            .max(RATIO_FREE_BYTES)
-            .min(MAX_UNPACKED_BYTES - unpacked);
-        let mut out = File::create(&target).map_err(|e| IngestError::io(&target, e))?;
-        let written = io::copy(&mut entry.take(allowed + 1), &mut out)
-            .map_err(|e| IngestError::io(&target, e))?;
-        if written > allowed {
-            drop(out);
-            let _ = fs::remove_file(&target);
-            return Err(parse_err(format!(
-                "{name} unpacks to more than {} bytes (at most {MAX_RATIO} times its packed size, \
-                 {} GiB per zip); is it a zip bomb?",
-                allowed,
-                MAX_UNPACKED_BYTES >> 30
-            )));
-        }
-        unpacked += written;
+        super::archive::extract(&mut archive, name, &target, &mut unpacked)?;
         if ext == "shp" {
             shp = Some(target);
         }
@@ -196,7 +157,7 @@ fn apply_cpg(dbf: &Path, cpg: &Path, scratch: &Path) -> Result<PathBuf, IngestEr
 
 impl FormatReader for ShpFile {
     fn read(&mut self, out: &mut Normalizer<'_>) -> Result<Option<i32>, IngestError> {
-        let mut parts = if is_zip(&self.path)? {
+        let mut parts = if super::archive::is_zip(&self.path)? {
             unpack(&self.path)?
         } else {
             Parts {

@@ -31,10 +31,12 @@ use crate::catalog::DatasetKind;
 use crate::ingest::normalize::Normalizer;
 use crate::ingest::IngestError;
 
-/// The feature type a NAS file gives a dataset of `kind` when no `--layer` is given.
+/// The feature type a NAS file gives a dataset of `kind` when no `--layer` is given: the
+/// parcels, the buildings.
 fn nas_layer(kind: Option<DatasetKind>) -> Option<&'static str> {
     match kind {
         Some(DatasetKind::Parcels) => Some("AX_Flurstueck"),
+        Some(DatasetKind::Buildings) => Some("AX_Gebaeude"),
         _ => None,
     }
 }
@@ -81,6 +83,7 @@ impl FormatReader for GmlFile {
             index: 0,
             path: PathBuf::new(),
             buildings: HashSet::new(),
+            saw_nas: false,
         };
         for path in &self.paths {
             walk.path.clone_from(path);
@@ -152,6 +155,8 @@ struct Walk {
     city: citygml::Output,
     /// The CityGML buildings read so far, by `gml:id`: a building in two tiles counts once.
     buildings: HashSet<String>,
+    /// Whether the file holds NAS features (whose type a kind may choose).
+    saw_nas: bool,
 }
 
 impl Walk {
@@ -213,6 +218,11 @@ impl Walk {
         Ok(())
     }
 
+    /// Whether a layer was named, or the kind chose one of the NAS file.
+    fn layer_chosen(&self) -> bool {
+        self.layer.is_some() || (self.saw_nas && self.nas_layer.is_some())
+    }
+
     /// Whether features of `e`'s type are read.
     fn wanted(&mut self, e: &Element) -> bool {
         if is_citygml(&e.ns) {
@@ -229,6 +239,7 @@ impl Walk {
         if let Some(layer) = &self.layer {
             return &e.name == layer;
         }
+        self.saw_nas |= e.ns == Ns::Adv;
         if let Some(layer) = self.nas_layer.filter(|_| e.ns == Ns::Adv) {
             return e.name == layer;
         }
@@ -249,7 +260,7 @@ impl Walk {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        if self.layer.is_none() && self.nas_layer.is_none() && self.types.len() > 1 {
+        if !self.layer_chosen() && self.types.len() > 1 {
             return Err(IngestError::Parse {
                 message: format!(
                     "GML: the file holds several feature types: {}; choose one with --layer",
@@ -257,7 +268,10 @@ impl Walk {
                 ),
             });
         }
-        let asked = self.layer.as_deref().or(self.nas_layer);
+        let asked = self
+            .layer
+            .as_deref()
+            .or(self.nas_layer.filter(|_| self.saw_nas));
         if let Some(layer) = asked {
             if !self.types.is_empty() && !self.types.contains_key(layer) {
                 return Err(IngestError::Parse {
@@ -275,7 +289,7 @@ impl Walk {
         if !self.wanted(tree) {
             return Ok(());
         }
-        if self.layer.is_none() && self.nas_layer.is_none() && self.types.len() > 1 {
+        if !self.layer_chosen() && self.types.len() > 1 {
             // Several types and no choice: keep counting them for the message, read nothing.
             return Ok(());
         }
