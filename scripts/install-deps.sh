@@ -39,6 +39,18 @@ contract_tools() {
     schemathesis==4.32.5 openapi-python-client==0.29.1
 }
 
+# The solar tests' independent reference (tests/support/solar_check.py, issue 19): pvlib computes
+# sun positions, Hay-Davies transposition, reflection losses and module temperature for comparison.
+solar_tools() {
+  $test_tools || return 0
+  target/py-solar/bin/python -c 'import pvlib, pandas; assert (pvlib.__version__, pandas.__version__) == ("0.16.1", "3.1.1")' 2>/dev/null && return 0
+  echo "installing pvlib and pandas into target/py-solar" >&2
+  rm -rf target/py-solar
+  python3 -m venv target/py-solar
+  target/py-solar/bin/pip install --quiet --disable-pip-version-check \
+    pvlib==0.16.1 pandas==3.1.1
+}
+
 maplibre() {
   [[ -f web/node_modules/maplibre-gl/dist/maplibre-gl-csp.js && -f web/node_modules/axe-core/axe.min.js ]] && return 0
   echo "installing MapLibre GL JS (and axe-core for the tests) from npm into web/node_modules" >&2
@@ -76,5 +88,6 @@ fi
 crates
 pyshacl
 contract_tools
+solar_tools
 cargo_deny
 maplibre

@@ -24,6 +24,7 @@ pub mod negotiate;
 pub mod ogc;
 pub mod opendata;
 pub mod server;
+pub mod solar;
 pub mod tiles;
 pub mod time;
 pub mod value;

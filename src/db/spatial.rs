@@ -119,6 +119,24 @@ pub async fn transform_extent(
     Ok([x0, y0, x1, y1])
 }
 
+/// A point of EPSG:`srid` as longitude and latitude (WGS 84), by PostGIS.
+pub async fn to_lon_lat(
+    pool: &sqlx::PgPool,
+    srid: i32,
+    x: f64,
+    y: f64,
+) -> crate::Result<(f64, f64)> {
+    let (lon, lat): (f64, f64) = sqlx::query_as(
+        "SELECT ST_X(p), ST_Y(p) FROM ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), $3), 4326) p",
+    )
+    .bind(x)
+    .bind(y)
+    .bind(srid)
+    .fetch_one(pool)
+    .await?;
+    Ok((lon, lat))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,4 +24,5 @@ mod negotiation;
 mod openapi;
 mod policy;
 mod security;
+mod solar;
 mod tiles;

@@ -1,0 +1,143 @@
+//! The solar model (issue 19) against an independent implementation: pvlib from PyPI
+//! (`tests/support/solar_check.py`, run in `target/py-solar`, which `scripts/install-deps.sh
+//! --test` installs) with the same typical years: the weather read, the in-plane irradiation
+//! by Hay–Davies across tilts and orientations (within 2 %), and the specific yield with
+//! Martin–Ruiz reflection, Faiman temperature and system losses (within 3 %).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value as Json;
+
+use crate::common::TestDb;
+use kreisgeo::solar::irradiance::Plane;
+use kreisgeo::solar::model::{Params, Sky};
+use kreisgeo::solar::{locate, sun, weather};
+
+fn manifest() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The three weather years of ../shared/data/weather.
+fn weather_files() -> Vec<PathBuf> {
+    let dir = manifest().join("../shared/data/weather");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (the shared data belongs beside the repository)",
+                dir.display()
+            )
+        })
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e == "csv" || e == "json" || e == "dat")
+        })
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3, "{}", dir.display());
+    files
+}
+
+/// What pvlib says.
+fn pvlib(args: &[&str]) -> Json {
+    let python = manifest().join("target/py-solar/bin/python");
+    let out = Command::new(&python)
+        .arg(manifest().join("tests/support/solar_check.py"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run scripts/install-deps.sh --test)",
+                python.display()
+            )
+        });
+    assert!(
+        out.status.success(),
+        "solar_check.py {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON from solar_check.py")
+}
+
+const TILTS: [f64; 5] = [0.0, 15.0, 30.0, 45.0, 60.0];
+const AZIMUTHS: [f64; 5] = [90.0, 135.0, 180.0, 225.0, 270.0];
+
+#[actix_web::test]
+async fn in_plane_irradiation_and_yield_match_pvlib() {
+    let db = TestDb::new().await;
+    let planes: Vec<Plane> = TILTS
+        .iter()
+        .flat_map(|&tilt| AZIMUTHS.iter().map(move |&azimuth| Plane { tilt, azimuth }))
+        .collect();
+    let surfaces = planes
+        .iter()
+        .map(|p| format!("{},{}", p.tilt, p.azimuth))
+        .collect::<Vec<_>>()
+        .join(";");
+    for file in weather_files() {
+        let path = file.to_str().expect("utf-8 path");
+        let w = weather::read(&file).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(w.hours.len(), 8760);
+        let reference = pvlib(&["tmy", path]);
+        let ghi: f64 = w.hours.iter().map(|h| h.ghi).sum::<f64>() / 1000.0;
+        let want = reference["ghi_kwh_m2a"].as_f64().unwrap();
+        assert!((ghi - want).abs() < 0.01, "{path}: GHI {ghi} vs {want}");
+        let (lat, lon) = locate(&db.pool, &w).await.expect("site");
+        assert!(
+            (lat - reference["latitude"].as_f64().unwrap()).abs() < 1e-3,
+            "{path}: {lat}"
+        );
+        assert!(
+            (lon - reference["longitude"].as_f64().unwrap()).abs() < 1e-3,
+            "{path}: {lon}"
+        );
+        let suns = sun::hourly(&w, lat, lon).expect("sun");
+        let sky = Sky::new(&w, suns);
+        let params = Params::default();
+        let poa = pvlib(&["poa", path, "--surfaces", &surfaces]);
+        let yields = pvlib(&["yield", path, "--surfaces", &surfaces]);
+        let (mut worst_poa, mut worst_yield) = (0.0f64, 0.0f64);
+        for (i, plane) in planes.iter().enumerate() {
+            let year = sky.year(plane, &params, |_| 1.0);
+            let want = poa["surfaces"][i]["poa_kwh_m2a"].as_f64().unwrap();
+            worst_poa = worst_poa.max((year.irradiation - want).abs() / want);
+            assert!(
+                (year.irradiation - want).abs() / want < 0.02,
+                "{path} {plane:?}: {} kWh/m² vs pvlib {want}",
+                year.irradiation
+            );
+            let want = yields["surfaces"][i]["specific_yield_kwh_kwp"]
+                .as_f64()
+                .unwrap();
+            worst_yield = worst_yield.max((year.specific_yield - want).abs() / want);
+            assert!(
+                (year.specific_yield - want).abs() / want < 0.03,
+                "{path} {plane:?}: {} kWh/kWp vs pvlib {want}",
+                year.specific_yield
+            );
+        }
+        eprintln!(
+            "{}: largest difference to pvlib over {} planes: irradiation {:.5} %, yield {:.5} %",
+            w.source,
+            planes.len(),
+            worst_poa * 100.0,
+            worst_yield * 100.0
+        );
+        if w.source == "PVGIS TMY (CSV)" {
+            // Berlin: a 30° roof facing south lands near 1,160 kWh/kWp.
+            let south = sky.year(
+                &Plane {
+                    tilt: 30.0,
+                    azimuth: 180.0,
+                },
+                &params,
+                |_| 1.0,
+            );
+            assert!(
+                (south.specific_yield - 1160.0).abs() / 1160.0 < 0.03,
+                "{south:?}"
+            );
+        }
+    }
+}
