@@ -5,6 +5,8 @@
 
 pub mod irradiance;
 pub mod model;
+pub mod roof;
+pub mod shading;
 pub mod sun;
 pub mod weather;
 

@@ -141,3 +141,79 @@ async fn in_plane_irradiation_and_yield_match_pvlib() {
         }
     }
 }
+
+/// A rectangle at height `z` as a closed ring.
+fn rect(x0: f64, y0: f64, x1: f64, y1: f64, z: f64) -> Vec<[f64; 3]> {
+    vec![
+        [x0, y0, z],
+        [x1, y0, z],
+        [x1, y1, z],
+        [x0, y1, z],
+        [x0, y0, z],
+    ]
+}
+
+#[actix_web::test]
+async fn a_wall_in_the_south_shades_a_roof_as_an_independent_ray_test_finds() {
+    use kreisgeo::solar::roof::{potential, scene, RoofInput, Settings, SunBins};
+    let db = TestDb::new().await;
+    let berlin = manifest().join("../shared/data/weather/tmy_52.496_13.414_2005_2020.csv");
+    let w = weather::read(&berlin).unwrap_or_else(|e| panic!("{e}"));
+    let (lat, lon) = locate(&db.pool, &w).await.expect("site");
+    let sky = Sky::new(&w, sun::hourly(&w, lat, lon).expect("sun"));
+    let bins = SunBins::new(&sky);
+    // The roof as it is, without racks or setback: the plane the reference computes.
+    let settings = Settings {
+        setback: 0.0,
+        flat_below: 0.0,
+        grid: 0.5,
+        ..Settings::default()
+    };
+    let roof = RoofInput {
+        building: "roof".into(),
+        unit: "roof".into(),
+        rings: vec![rect(-5.0, 10.0, 5.0, 20.0, 0.0)],
+        measured_height: Some(0.0),
+    };
+    // A building 100 m long, 1 m deep and 20 m high whose north wall is 10 m south of the
+    // roof: the scene of `solar_check.py shade`.
+    let wall = RoofInput {
+        building: "wall".into(),
+        unit: "wall".into(),
+        rings: vec![rect(-50.0, -1.0, 50.0, 0.0, 20.0)],
+        measured_height: Some(20.0),
+    };
+    let reference = pvlib(&["shade", berlin.to_str().expect("path")]);
+    let alone = potential(
+        &roof.rings,
+        &scene(std::slice::from_ref(&roof)),
+        &sky,
+        &bins,
+        1.0,
+        &settings,
+    )
+    .expect("roof alone");
+    assert!(alone.shading_pct.abs() < 1e-9, "{alone:?}");
+    let shaded = potential(
+        &roof.rings,
+        &scene(&[roof.clone(), wall]),
+        &sky,
+        &bins,
+        1.0,
+        &settings,
+    )
+    .expect("roof behind the wall");
+    assert_eq!(reference["no_wall"]["total_loss_pct"].as_f64(), Some(0.0));
+    let want = reference["with_wall"]["total_loss_pct"]
+        .as_f64()
+        .expect("total_loss_pct");
+    eprintln!(
+        "shading behind the wall: {:.2} %, reference {want:.2} %",
+        shaded.shading_pct
+    );
+    assert!(
+        (shaded.shading_pct - want).abs() < 2.0,
+        "{:.2} % vs {want:.2} %",
+        shaded.shading_pct
+    );
+}
