@@ -159,12 +159,12 @@ pub async fn run(url: Option<&str>, data_dir: &Path, args: IngestArgs) -> anyhow
 }
 
 /// A progress bar on a terminal, log lines otherwise.
-struct CliProgress {
+pub(crate) struct CliProgress {
     bar: Option<ProgressBar>,
 }
 
 impl CliProgress {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
@@ -179,7 +179,7 @@ impl CliProgress {
         Self { bar }
     }
 
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

@@ -7,6 +7,7 @@ mod db;
 mod generate;
 mod ingest;
 mod keys;
+mod solar;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -99,6 +100,11 @@ pub enum Command {
     },
     /// Generate deterministic parcels, solar roofs or AEDs inside Landkreis Lüneburg.
     Generate(generate::GenerateArgs),
+    /// The solar cadastre computed from LoD2 roofs and a typical meteorological year.
+    Solar {
+        #[command(subcommand)]
+        action: solar::SolarAction,
+    },
 }
 
 /// Options of `serve`; each has a safe default and a KREISGEO_* environment variable.
@@ -129,6 +135,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Ingest(args) => ingest::run(url, &data_dir, *args).await,
         Command::Datasets { action } => datasets::run(url, &data_dir, action).await,
+        Command::Solar { action } => solar::run(url, &data_dir, action).await,
         Command::Keys { action } => keys::run(url, &data_dir, action).await,
         Command::Catalog { action } => catalog::run(url, &data_dir, action).await,
         Command::Downloads {

@@ -3,10 +3,12 @@
 //! sun ([`sun`]), the irradiance on a plane ([`irradiance`]) and a plane's year
 //! ([`model`]); shading and the computed dataset follow.
 
+pub mod compute;
 pub mod irradiance;
 pub mod model;
 pub mod roof;
 pub mod shading;
+pub mod store;
 pub mod sun;
 pub mod weather;
 

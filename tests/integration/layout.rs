@@ -17,6 +17,7 @@ const SQL_LAYER: &[&str] = &[
     "src/auth.rs",
     "src/jobs.rs",
     "src/audit.rs",
+    "src/solar/store.rs",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

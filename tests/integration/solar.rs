@@ -217,3 +217,111 @@ async fn a_wall_in_the_south_shades_a_roof_as_an_independent_ray_test_finds() {
         shaded.shading_pct
     );
 }
+
+#[actix_web::test]
+async fn the_cadastre_of_a_lod2_tile_is_computed_served_and_honours_objections() {
+    use kreisgeo::catalog::DatasetKind;
+    use kreisgeo::ingest::IngestRequest;
+    use kreisgeo::solar::compute::{compute, Request};
+    use kreisgeo::solar::roof::Settings;
+    let db = TestDb::new().await;
+    // The smallest of the four Wesel tiles (about 80 buildings).
+    let tile = manifest().join("../shared/data/lod2/LoD2_32_337_5723_1_NW.gml");
+    let report = db
+        .try_ingest(IngestRequest {
+            kind: DatasetKind::Roofs,
+            ..IngestRequest::new(&tile, "daecher")
+        })
+        .await
+        .expect("roofs");
+    let roofs = usize::try_from(report.features).expect("count");
+    let table = db.table_of("daecher").await;
+    let objecting: String = sqlx::query_scalar(&format!(
+        "SELECT building_id FROM data.\"{table}\" GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+    ))
+    .fetch_one(&db.pool)
+    .await
+    .expect("a building");
+    let its_roofs: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM data.\"{table}\" WHERE building_id = $1"
+    ))
+    .bind(&objecting)
+    .fetch_one(&db.pool)
+    .await
+    .expect("count");
+    let request = Request {
+        roofs: "daecher".into(),
+        weather: manifest().join("../shared/data/weather/TRY2015_514562070568_Jahr.dat"),
+        dataset: "solar".into(),
+        title: Some("Solarpotenzial Wesel".into()),
+        opt_out: std::iter::once(objecting.clone()).collect(),
+        // A coarser grid: the test runs unoptimised.
+        settings: Settings {
+            grid: 2.0,
+            ..Settings::default()
+        },
+    };
+    let out = compute(
+        &db.pool,
+        &request,
+        std::sync::Arc::new(kreisgeo::ingest::NoProgress),
+    )
+    .await
+    .expect("compute");
+    assert_eq!(
+        out.left_out_by_objection,
+        usize::try_from(its_roofs).unwrap()
+    );
+    assert_eq!(out.buildings_objecting, 1);
+    assert_eq!(out.roofs, roofs - out.left_out_by_objection);
+    assert_eq!(out.ingest.features, out.roofs as u64);
+    assert!(out.ingest.has_z, "the roof polygons keep their heights");
+    assert_eq!(out.weather_source, "DWD TRY");
+    assert!((out.latitude - 51.4562).abs() < 1e-3 && (out.longitude - 7.0568).abs() < 1e-3);
+
+    let table = db.table_of("solar").await;
+    let (left, classes, kinds): (i64, i64, String) = sqlx::query_as(&format!(
+        "SELECT count(*) FILTER (WHERE building_id = $1), count(DISTINCT suitability), \
+         (SELECT kind FROM catalog.datasets WHERE id = 'solar') FROM data.\"{table}\""
+    ))
+    .bind(&objecting)
+    .fetch_one(&db.pool)
+    .await
+    .expect("result");
+    assert_eq!(left, 0, "an objecting owner's roofs are nowhere");
+    assert!(classes >= 3, "{classes} suitability classes");
+    assert_eq!(kinds, "solar");
+    // Every roof's figures hang together.
+    let bad: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM data.\"{table}\" WHERE NOT (\
+           shading_pct BETWEEN 0 AND 100 AND usable_area_m2 <= area_m2 + 0.01 \
+           AND module_area_m2 <= usable_area_m2 + 0.01 \
+           AND abs(kwp - module_area_m2 * 0.2) < 0.02 \
+           AND abs(yield_kwh_a - kwp * specific_yield_kwh_kwp) \
+               <= 1 + 0.005 * specific_yield_kwh_kwp + 0.05 * kwp \
+           AND (suitability = 'nicht geeignet' OR module_area_m2 >= 10))"
+    ))
+    .fetch_one(&db.pool)
+    .await
+    .expect("checks");
+    assert_eq!(bad, 0);
+
+    // "My roof": the point of a roof asks /at and gets that roof's potential.
+    let (roof_id, x, y): (String, f64, f64) = sqlx::query_as(&format!(
+        "SELECT roof_id, ST_X(p), ST_Y(p) FROM (SELECT roof_id, \
+           ST_Transform(ST_PointOnSurface(ST_Force2D(geom)), 4326) p FROM data.\"{table}\" \
+           WHERE suitability = 'sehr gut' ORDER BY area_m2 DESC LIMIT 1) s"
+    ))
+    .fetch_one(&db.pool)
+    .await
+    .expect("a very good roof");
+    let app = crate::common::app(&db).await;
+    let at = crate::common::get_json(&app, &format!("/collections/solar/at?point={x},{y}")).await;
+    let features = at["features"].as_array().expect("features");
+    assert!(
+        features
+            .iter()
+            .any(|f| f["properties"]["roof_id"] == roof_id.as_str()),
+        "{at}"
+    );
+}
