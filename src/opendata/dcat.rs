@@ -23,6 +23,7 @@ const XSD: &str = "http://www.w3.org/2001/XMLSchema#";
 const SKOS: &str = "http://www.w3.org/2004/02/skos/core#";
 const SPDX: &str = "http://spdx.org/rdf/terms#";
 const ADMS: &str = "http://www.w3.org/ns/adms#";
+const RDFS: &str = "http://www.w3.org/2000/01/rdf-schema#";
 const CHANGE_DELETED: &str = "http://purl.org/adms/changetype/deleted";
 const CHANGE_TYPE_SCHEME: &str = "http://purl.org/adms/changetype/1.0";
 const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
@@ -419,6 +420,13 @@ fn dataset_triples(
     let title = &r.title;
     g.text(&node, &format!("{DCT}title"), title);
     g.text(&node, &format!("{DCT}description"), &r.description);
+    if let Some(provenance) = &m.provenance {
+        let statement: NamedOrBlankNode =
+            BlankNode::new_unchecked(format!("{}_provenance", blank(&c.id))).into();
+        g.add(node.clone(), &format!("{DCT}provenance"), statement.clone());
+        later.a(statement.clone(), format!("{DCT}ProvenanceStatement"));
+        later.text(&statement, &format!("{RDFS}label"), provenance);
+    }
     for k in &r.keywords {
         g.add(node.clone(), &format!("{DCAT}keyword"), german(k));
     }

@@ -236,13 +236,21 @@ pub struct DatasetMetadata {
     /// [default: the publisher's contact]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<Contact>,
+    /// How the data came about: its sources and method (`dct:provenance`); a computed
+    /// dataset names its inputs and parameters here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Text>,
 }
 
 impl DatasetMetadata {
     /// Checks every field; the error names the first wrong one.
     pub fn validate(&self) -> Result<()> {
         printable(&serde_json::to_value(self).unwrap_or_default(), "")?;
-        for (name, text) in [("title", &self.title), ("description", &self.description)] {
+        for (name, text) in [
+            ("title", &self.title),
+            ("description", &self.description),
+            ("provenance", &self.provenance),
+        ] {
             if let Some(t) = text {
                 non_empty(&format!("{name}.de"), &t.de)?;
             }

@@ -19,6 +19,7 @@ use super::{locate, store, sun, weather};
 use crate::catalog::{repo, DatasetKind};
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestReport, IngestRequest, Progress};
+use crate::opendata::metadata::{DatasetMetadata, Text};
 
 /// What to compute.
 #[derive(Debug, Clone)]
@@ -100,6 +101,53 @@ impl From<&Settings> for SettingsReport {
 fn round(v: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (v * f).round() / f
+}
+
+/// What the result was computed from and how, for people (DCAT's `dct:provenance`).
+fn provenance(req: &Request, roofs: &crate::catalog::Version, w: &weather::Weather) -> Text {
+    let s = &req.settings;
+    let file = req
+        .weather
+        .file_name()
+        .map_or_else(|| req.weather.display().to_string(), |f| f.to_string_lossy().into_owned());
+    Text {
+        de: format!(
+            "Berechnet von kreisgeo aus den LoD2-Dachflächen des Datensatzes {} (Version {}, \
+             geladen {}) und dem Wetterjahr {} ({}; {}). Modell: Sonnenstand NREL SPA, \
+             Einstrahlung Hay-Davies (Albedo {}), Verschattung durch alle Gebäude im Umkreis von \
+             {} m (Raster {} m), Reflexionsverluste Martin-Ruiz (a_r {}), Modultemperatur \
+             Faiman, Temperaturkoeffizient {} %/K, Systemverluste {} %, {} kWp/m², Randabstand \
+             {} m, Mindestmodulfläche {} m², CO₂-Faktor {} kg/kWh (UBA, Strommix 2023).",
+            roofs.dataset_id,
+            roofs.id,
+            roofs.created_at,
+            file,
+            w.source,
+            w.attribution,
+            s.model.albedo,
+            s.radius,
+            s.grid,
+            s.model.a_r,
+            s.model.gamma * 100.0,
+            s.model.losses * 100.0,
+            s.kwp_per_m2,
+            s.setback,
+            s.min_area,
+            s.co2_kg_per_kwh
+        ),
+        en: Some(format!(
+            "Computed by kreisgeo from the LoD2 roof surfaces of dataset {} (version {}) and the \
+             weather year {} ({}; {}): NREL SPA, Hay-Davies, shading by every building within \
+             {} m, Martin-Ruiz, Faiman, {} % system losses.",
+            roofs.dataset_id,
+            roofs.id,
+            file,
+            w.source,
+            w.attribution,
+            s.radius,
+            s.model.losses * 100.0
+        )),
+    }
 }
 
 /// Computes the potential of every roof and loads it as a new version of `req.dataset`.
@@ -226,6 +274,10 @@ pub async fn compute(pool: &PgPool, req: &Request, progress: Arc<dyn Progress>) 
         progress.clone(),
     )
     .await?;
+    // The inputs and the model as the catalog's provenance of the new version.
+    let mut metadata: DatasetMetadata = repo::metadata(pool, &req.dataset).await?.unwrap_or_default();
+    metadata.provenance = Some(provenance(req, &collection.version, &weather));
+    repo::set_metadata(pool, &req.dataset, &metadata).await?;
     lap("load", &mut clock);
     let objecting: HashSet<&String> = rows
         .iter()
