@@ -10,6 +10,59 @@ use utoipa::ToSchema;
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestError, IngestRequest, NoProgress};
 
+/// What a job does with its uploaded file.
+pub enum Work {
+    /// Loads the file as a new version of its dataset.
+    Ingest(IngestRequest),
+    /// Computes a solar dataset with the file as its weather year.
+    Solar(crate::solar::compute::Request),
+}
+
+/// What a finished job leaves: its report, the version it made, whether anything changed.
+struct Done {
+    report: Option<serde_json::Value>,
+    version: i64,
+    unchanged: bool,
+}
+
+impl Work {
+    fn dataset(&self) -> &str {
+        match self {
+            Self::Ingest(r) => &r.dataset,
+            Self::Solar(r) => &r.dataset,
+        }
+    }
+
+    fn file(&self) -> &std::path::Path {
+        match self {
+            Self::Ingest(r) => &r.path,
+            Self::Solar(r) => &r.weather,
+        }
+    }
+
+    async fn run(&self, pool: &PgPool) -> Result<Done> {
+        match self {
+            Self::Ingest(request) => {
+                let report = ingest::ingest(pool, request, Arc::new(NoProgress)).await?;
+                Ok(Done {
+                    version: report.version,
+                    unchanged: report.unchanged,
+                    report: serde_json::to_value(&report).ok(),
+                })
+            }
+            Self::Solar(request) => {
+                let report =
+                    crate::solar::compute::compute(pool, request, Arc::new(NoProgress)).await?;
+                Ok(Done {
+                    version: report.ingest.version,
+                    unchanged: report.ingest.unchanged,
+                    report: serde_json::to_value(&report).ok(),
+                })
+            }
+        }
+    }
+}
+
 /// A job as the API shows it.
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Job {
@@ -180,11 +233,11 @@ pub struct Run {
     pub ticket: Ticket,
 }
 
-/// Runs the ingest of `upload` in the background once a slot is free; the temporary file goes
+/// Runs the work on `upload` in the background once a slot is free; the temporary file goes
 /// when it ends. `after` runs once the new version is served (downloads, tile seeding).
 pub fn spawn(
     run: Run,
-    request: IngestRequest,
+    work: Work,
     upload: tempfile::TempPath,
     after: Option<Box<dyn FnOnce() + Send>>,
 ) {
@@ -207,24 +260,21 @@ pub fn spawn(
             .execute(&pool)
             .await;
         let started = std::time::Instant::now();
-        let outcome = tokio::time::timeout(
-            time_limit,
-            ingest::ingest(&pool, &request, Arc::new(NoProgress)),
-        )
-        .await
-        .unwrap_or_else(|_| {
-            Err(IngestError::TimeLimit {
-                seconds: time_limit.as_secs(),
-            }
-            .into())
-        });
+        let outcome = tokio::time::timeout(time_limit, work.run(&pool))
+            .await
+            .unwrap_or_else(|_| {
+                Err(IngestError::TimeLimit {
+                    seconds: time_limit.as_secs(),
+                }
+                .into())
+            });
         crate::metrics::record_ingest(outcome.is_ok(), started.elapsed());
         let (state, report, error) = match &outcome {
-            Ok(report) => ("succeeded", serde_json::to_value(report).ok(), None),
-            Err(e) => ("failed", None, Some(error_json(e, &request.path))),
+            Ok(done) => ("succeeded", done.report.clone(), None),
+            Err(e) => ("failed", None, Some(error_json(e, work.file()))),
         };
         if let Err(e) = &outcome {
-            tracing::warn!(job = id, dataset = %request.dataset, error = %e, "ingest job failed");
+            tracing::warn!(job = id, dataset = %work.dataset(), error = %e, "job failed");
         }
         let recorded = sqlx::query(
             "UPDATE catalog.ingest_jobs SET state = $2, report = $3, error = $4, finished_at = now() WHERE id = $1",
@@ -243,14 +293,14 @@ pub fn spawn(
             crate::audit::Record {
                 key_id,
                 action: crate::auth::Action::Ingest,
-                dataset: Some(&request.dataset),
+                dataset: Some(work.dataset()),
                 outcome: match &outcome {
                     Ok(_) => crate::audit::Outcome::Succeeded,
                     Err(_) => crate::audit::Outcome::Failed,
                 },
                 status: None,
                 detail: Some(match &outcome {
-                    Ok(report) => format!("job {id}: version {}", report.version),
+                    Ok(done) => format!("job {id}: version {}", done.version),
                     Err(e) => format!("job {id}: {e}"),
                 }),
                 request_id,
@@ -258,8 +308,8 @@ pub fn spawn(
         )
         .await;
         drop(upload);
-        if let (Ok(report), Some(after)) = (&outcome, after) {
-            if !report.unchanged {
+        if let (Ok(done), Some(after)) = (&outcome, after) {
+            if !done.unchanged {
                 after();
             }
         }

@@ -87,6 +87,7 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(catalog::get_catalog_as)
         .service(catalog::get_catalog_dataset)
         .service(admin::post_version)
+        .service(admin::post_solar)
         .service(admin::get_job)
         .service(admin::get_metadata)
         .service(admin::put_metadata)

@@ -106,10 +106,10 @@ fn round(v: f64, digits: i32) -> f64 {
 /// What the result was computed from and how, for people (DCAT's `dct:provenance`).
 fn provenance(req: &Request, roofs: &crate::catalog::Version, w: &weather::Weather) -> Text {
     let s = &req.settings;
-    let file = req
-        .weather
-        .file_name()
-        .map_or_else(|| req.weather.display().to_string(), |f| f.to_string_lossy().into_owned());
+    let file = req.weather.file_name().map_or_else(
+        || req.weather.display().to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    );
     Text {
         de: format!(
             "Berechnet von kreisgeo aus den LoD2-Dachflächen des Datensatzes {} (Version {}, \
@@ -275,7 +275,9 @@ pub async fn compute(pool: &PgPool, req: &Request, progress: Arc<dyn Progress>) 
     )
     .await?;
     // The inputs and the model as the catalog's provenance of the new version.
-    let mut metadata: DatasetMetadata = repo::metadata(pool, &req.dataset).await?.unwrap_or_default();
+    let mut metadata: DatasetMetadata = repo::metadata(pool, &req.dataset)
+        .await?
+        .unwrap_or_default();
     metadata.provenance = Some(provenance(req, &collection.version, &weather));
     repo::set_metadata(pool, &req.dataset, &metadata).await?;
     lap("load", &mut clock);

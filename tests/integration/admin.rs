@@ -219,3 +219,76 @@ async fn admin_requires_a_valid_key_and_limits_uploads() {
     .await;
     assert!(resp.status().is_client_error());
 }
+
+#[actix_web::test]
+async fn a_solar_cadastre_is_computed_as_a_job_from_an_uploaded_weather_year() {
+    let db = TestDb::new().await;
+    let tile = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/lod2/LoD2_32_337_5723_1_NW.gml");
+    db.try_ingest(kreisgeo::ingest::IngestRequest {
+        kind: kreisgeo::catalog::DatasetKind::Roofs,
+        ..kreisgeo::ingest::IngestRequest::new(&tile, "daecher")
+    })
+    .await
+    .expect("roofs");
+    let key = kreisgeo::auth::create_key(&db.pool, "test", &kreisgeo::auth::Scope::all())
+        .await
+        .expect("key")
+        .key;
+    let app = common::app(&db).await;
+    let weather = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/data/weather/tmy_52.496_13.414_2005_2020.csv"),
+    )
+    .expect("weather");
+
+    // A parameter out of its range is refused before anything runs.
+    let (status, _, body) = post(
+        &app,
+        "/admin/datasets/solar/solar?roofs=daecher&grid=0.01",
+        Some(&key),
+        weather.clone(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["parameter"], "grid");
+
+    let (status, _, body) = post(
+        &app,
+        "/admin/datasets/solar/solar?roofs=daecher&grid=3&filename=berlin.csv&title=Solarpotenzial",
+        Some(&key),
+        weather.clone(),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["job"]["id"].as_i64().expect("job id");
+    let done = job(&app, id, &key).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["report"]["roofs_dataset"], "daecher");
+    assert_eq!(done["report"]["weather_source"], "PVGIS TMY (CSV)");
+    assert_eq!(done["report"]["settings"]["grid_m"], 3.0);
+    let roofs = done["report"]["roofs"].as_u64().expect("roofs");
+    assert!(roofs > 50, "{done}");
+    let page = get_json(&app, "/collections/solar/items?limit=1").await;
+    assert_eq!(page["numberMatched"], roofs);
+
+    // A weather file that is not one fails the job with where and why; nothing is served anew.
+    let (status, _, body) = post(
+        &app,
+        "/admin/datasets/solar/solar?roofs=daecher",
+        Some(&key),
+        b"time(UTC),T2m\n20200101:0000,x\n".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let failed = job(&app, body["job"]["id"].as_i64().expect("id"), &key).await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert!(
+        failed["error"]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("line")),
+        "{failed}"
+    );
+    let again = get_json(&app, "/collections/solar/items?limit=1").await;
+    assert_eq!(again["numberMatched"], roofs);
+}

@@ -204,21 +204,159 @@ pub async fn post_version(
 ) -> Result<HttpResponse> {
     let dataset = path.into_inner();
     let admitted = admit(&req, &state, Action::Ingest, Some(&dataset)).await?;
-    let accepted = accept_upload(&req, &state, &admitted, &dataset, &params, &mut body).await;
+    let upload = Upload {
+        dataset: &dataset,
+        filename: params.filename.as_deref(),
+        work: &|path| Ok(jobs::Work::Ingest(params.request(path, &dataset)?)),
+    };
+    let accepted = accept_upload(&req, &state, &admitted, &upload, &mut body).await;
     admitted
         .finish_as(&state, Outcome::Accepted, accepted)
         .await
 }
 
-/// Streams the upload to a temporary file and starts its ingest job.
+/// Options of a solar computation; the defaults are the README's.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SolarParams {
+    /// The roofs dataset (kind roofs, from LoD2 tiles).
+    #[param(example = "daecher")]
+    pub roofs: String,
+    /// Title of the solar dataset.
+    pub title: Option<String>,
+    /// The weather file's name (`.csv`, `.json` or `.dat`).
+    #[param(example = "tmy_52.496_13.414_2005_2020.csv")]
+    pub filename: Option<String>,
+    /// Building ids whose owners objected, comma-separated: left out of the new version.
+    #[param(example = "DENW34AL00008xHN,DENW34AL0001KcEj")]
+    pub opt_out: Option<String>,
+    /// Modules' distance from the roof outline, metres (0 to 5; default 0.5).
+    #[param(minimum = 0, maximum = 5)]
+    pub setback: Option<f64>,
+    /// Least module area worth a system, m² (default 10).
+    #[param(minimum = 0)]
+    pub min_area: Option<f64>,
+    /// System losses, percent (0 to 99; default 14).
+    #[param(minimum = 0, maximum = 99)]
+    pub losses: Option<f64>,
+    /// Ground reflectance (0 to 1; default 0.2).
+    #[param(minimum = 0, maximum = 1)]
+    pub albedo: Option<f64>,
+    /// Spacing of the points tested for shade, metres (0.25 to 10; default 1).
+    #[param(minimum = 0.25, maximum = 10)]
+    pub grid: Option<f64>,
+    /// How far around obstacles count, metres (0 to 2000; default 300).
+    #[param(minimum = 0, maximum = 2000)]
+    pub radius: Option<f64>,
+}
+
+impl SolarParams {
+    fn request(
+        &self,
+        weather: &std::path::Path,
+        dataset: &str,
+    ) -> Result<crate::solar::compute::Request> {
+        use crate::solar::roof::Settings;
+        let within = |name: &str, v: Option<f64>, lo: f64, hi: f64, default: f64| -> Result<f64> {
+            match v {
+                None => Ok(default),
+                Some(v) if v.is_finite() && (lo..=hi).contains(&v) => Ok(v),
+                Some(v) => Err(Error::invalid(
+                    name,
+                    format!("{v} is not between {lo} and {hi}"),
+                )),
+            }
+        };
+        catalog::validate_dataset_id(&self.roofs).map_err(|m| Error::invalid("roofs", m))?;
+        let d = Settings::default();
+        let settings = Settings {
+            setback: within("setback", self.setback, 0.0, 5.0, d.setback)?,
+            min_area: within("min_area", self.min_area, 0.0, 1e6, d.min_area)?,
+            grid: within("grid", self.grid, 0.25, 10.0, d.grid)?,
+            radius: within("radius", self.radius, 0.0, 2000.0, d.radius)?,
+            model: crate::solar::model::Params {
+                albedo: within("albedo", self.albedo, 0.0, 1.0, d.model.albedo)?,
+                losses: within("losses", self.losses, 0.0, 99.0, d.model.losses * 100.0)? / 100.0,
+                ..d.model
+            },
+            ..d
+        };
+        Ok(crate::solar::compute::Request {
+            roofs: self.roofs.clone(),
+            weather: weather.to_path_buf(),
+            dataset: dataset.to_string(),
+            title: self.title.clone(),
+            opt_out: self
+                .opt_out
+                .iter()
+                .flat_map(|list| list.split(','))
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_string)
+                .collect(),
+            settings,
+        })
+    }
+}
+
+/// Compute a solar cadastre
+///
+/// The request body is a typical meteorological year (PVGIS TMY as CSV or JSON, or a DWD test
+/// reference year `.dat`). The potential of every roof polygon of the `roofs` dataset,
+/// shaded by all its buildings, becomes a new version of this (solar) dataset, computed as a
+/// job: 202 with the job to poll; its report names the inputs, parameters and times.
+#[utoipa::path(
+    tag = TAG_ADMIN,
+    params(("datasetId" = String, Path, description = "The solar dataset to write", example = "solar"), SolarParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The weather year"),
+    responses(
+        (status = 202, description = "Accepted; poll the job", body = JobAccepted),
+        (status = 400, description = "A malformed parameter", body = crate::api::error::ErrorBody),
+        (status = 401, description = "No or no valid API key", body = crate::api::error::ErrorBody),
+        (status = 403, description = "The key may not ingest into this dataset", body = crate::api::error::ErrorBody),
+        (status = 413, description = "Larger than the configured maximum", body = crate::api::error::ErrorBody)
+    ),
+    security(("api_key" = []))
+)]
+#[post("/admin/datasets/{datasetId}/solar")]
+pub async fn post_solar(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    params: web::Query<SolarParams>,
+    mut body: web::Payload,
+) -> Result<HttpResponse> {
+    let dataset = path.into_inner();
+    let admitted = admit(&req, &state, Action::Ingest, Some(&dataset)).await?;
+    let upload = Upload {
+        dataset: &dataset,
+        filename: params.filename.as_deref(),
+        work: &|path| Ok(jobs::Work::Solar(params.request(path, &dataset)?)),
+    };
+    let accepted = accept_upload(&req, &state, &admitted, &upload, &mut body).await;
+    admitted
+        .finish_as(&state, Outcome::Accepted, accepted)
+        .await
+}
+
+/// An upload and what its job does with it once it is on disk.
+struct Upload<'a> {
+    dataset: &'a str,
+    /// The file's name as the client gives it; its extension helps recognise the format.
+    filename: Option<&'a str>,
+    work: &'a dyn Fn(&std::path::Path) -> Result<jobs::Work>,
+}
+
+/// Streams the upload to a temporary file and starts its job.
 async fn accept_upload(
     req: &HttpRequest,
     state: &AppState,
     admitted: &Admitted,
-    dataset: &str,
-    params: &UploadParams,
+    upload: &Upload<'_>,
     body: &mut web::Payload,
 ) -> Result<HttpResponse> {
+    let dataset = upload.dataset;
     catalog::validate_dataset_id(dataset).map_err(|m| Error::invalid("datasetId", m))?;
     let max = state.config.max_upload_bytes;
     // Refused on its word, before a byte of the body is read.
@@ -234,9 +372,8 @@ async fn accept_upload(
     if let Some(n) = declared {
         ticket.grow(n)?;
     }
-    let suffix = params
+    let suffix = upload
         .filename
-        .as_deref()
         .and_then(|f| std::path::Path::new(f).extension())
         .and_then(|e| e.to_str())
         .map(|e| format!(".{e}"))
@@ -246,7 +383,7 @@ async fn accept_upload(
         .suffix(&suffix)
         .tempfile()
         .map_err(|e| Error::Internal(format!("cannot create an upload file: {e}")))?;
-    let request = params.request(temp.path(), dataset)?;
+    let work = (upload.work)(temp.path())?;
     let (file, temp_path) = temp.into_parts();
     let mut file = tokio::fs::File::from_std(file);
     let mut bytes: u64 = 0;
@@ -270,7 +407,7 @@ async fn accept_upload(
     drop(file);
 
     let key_id = admitted.key.id;
-    let source_name = params.filename.clone().unwrap_or_else(|| "upload".into());
+    let source_name = upload.filename.unwrap_or("upload").to_string();
     let id = jobs::create(&state.write_pool, dataset, key_id, &source_name, bytes).await?;
     // After a successful ingest: the new version's downloads, and its low zoom tiles.
     let after = {
@@ -300,10 +437,7 @@ async fn accept_upload(
             time_limit: state.config.ingest_time_limit,
             ticket,
         },
-        IngestRequest {
-            path: temp_path.to_path_buf(),
-            ..request
-        },
+        work,
         temp_path,
         Some(after),
     );
