@@ -35,9 +35,13 @@ pub struct ComputeArgs {
     dataset: String,
     #[arg(long)]
     title: Option<String>,
-    /// A file of building ids, one per line, whose owners objected: left out everywhere.
+    /// A file of building ids (or, with --parcels, Flurstückskennzeichen), one per line, whose
+    /// owners objected: their buildings are left out everywhere.
     #[arg(long)]
     opt_out: Option<PathBuf>,
+    /// The parcels dataset the Flurstückskennzeichen of --opt-out refer to.
+    #[arg(long)]
+    parcels: Option<String>,
     /// Modules keep this far from the roof outline, metres [default: 0.5].
     #[arg(long, default_value_t = 0.5)]
     setback: f64,
@@ -105,6 +109,7 @@ impl ComputeArgs {
                 dataset: self.dataset,
                 title: self.title,
                 opt_out,
+                parcels: self.parcels,
                 settings,
             },
             self.json,

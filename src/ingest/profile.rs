@@ -261,7 +261,8 @@ impl RowCheck {
     }
 }
 
-fn is_parcel_key(s: &str) -> bool {
+/// A Flurstückskennzeichen as ALKIS writes it: 20 characters, a missing Nenner or Folge as `_`.
+pub fn is_parcel_key(s: &str) -> bool {
     let b = s.as_bytes();
     let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
     let digits_or_blank =

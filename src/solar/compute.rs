@@ -30,8 +30,11 @@ pub struct Request {
     /// The solar dataset to write.
     pub dataset: String,
     pub title: Option<String>,
-    /// Buildings whose owners objected (Widerspruch), by building id.
+    /// Buildings whose owners objected (Widerspruch): building ids, or the
+    /// Flurstückskennzeichen of their parcels when `parcels` names the parcels dataset.
     pub opt_out: HashSet<String>,
+    /// The parcels dataset that objections by Flurstückskennzeichen refer to.
+    pub parcels: Option<String>,
     pub settings: Settings,
 }
 
@@ -176,6 +179,24 @@ pub async fn compute(pool: &PgPool, req: &Request, progress: Arc<dyn Progress>) 
         weather::read(&req.weather).map_err(|e| Error::invalid("weather", e.to_string()))?;
     let (latitude, longitude) = locate(pool, &weather).await?;
     let rows = store::roofs(pool, &collection.version).await?;
+    let mut opt_out = req.opt_out.clone();
+    if let Some(parcels) = &req.parcels {
+        let keys: Vec<String> = req
+            .opt_out
+            .iter()
+            .filter(|k| crate::ingest::profile::is_parcel_key(k))
+            .cloned()
+            .collect();
+        let parcels = repo::find_collection(pool, parcels)
+            .await?
+            .ok_or_else(|| Error::not_found("dataset", parcels))?;
+        if !keys.is_empty() {
+            opt_out.extend(
+                store::buildings_on_parcels(pool, &collection.version, &parcels.version, &keys)
+                    .await?,
+            );
+        }
+    }
     lap("read", &mut clock);
 
     progress.phase("sun");
@@ -195,7 +216,7 @@ pub async fn compute(pool: &PgPool, req: &Request, progress: Arc<dyn Progress>) 
     progress.phase("roofs");
     let kept: Vec<&store::RoofRow> = rows
         .iter()
-        .filter(|r| !req.opt_out.contains(&r.input.building))
+        .filter(|r| !opt_out.contains(&r.input.building))
         .collect();
     let done = AtomicU64::new(0);
     let settings = &req.settings;
@@ -283,7 +304,7 @@ pub async fn compute(pool: &PgPool, req: &Request, progress: Arc<dyn Progress>) 
     lap("load", &mut clock);
     let objecting: HashSet<&String> = rows
         .iter()
-        .filter(|r| req.opt_out.contains(&r.input.building))
+        .filter(|r| opt_out.contains(&r.input.building))
         .map(|r| &r.input.building)
         .collect();
     Ok(Report {

@@ -132,3 +132,42 @@ fn polygons(geojson: &str) -> Vec<Vec<Vec<[f64; 3]>>> {
         _ => Vec::new(),
     }
 }
+
+/// The buildings (ids of `roofs`) standing on the parcels of `parcels` whose
+/// Flurstückskennzeichen are `keys`: those whose roof polygons' points on surface lie in them.
+pub async fn buildings_on_parcels(
+    pool: &PgPool,
+    roofs: &Version,
+    parcels: &Version,
+    keys: &[String],
+) -> Result<Vec<String>> {
+    let building = roofs
+        .columns
+        .iter()
+        .find(|c| c.name == "building_id")
+        .ok_or_else(|| Error::invalid("roofs", "the roofs dataset has no building_id column"))?;
+    let key = parcels
+        .columns
+        .iter()
+        .find(|c| c.name == "flurstueckskennzeichen")
+        .ok_or_else(|| {
+            Error::invalid(
+                "parcels",
+                format!(
+                    "dataset '{}' has no flurstueckskennzeichen: load it with --kind parcels",
+                    parcels.dataset_id
+                ),
+            )
+        })?;
+    let sql = format!(
+        "SELECT DISTINCT r.{building}::text FROM {roofs} r JOIN {parcels} p \
+           ON ST_Intersects(p.geom, ST_Transform(ST_PointOnSurface(ST_Force2D(r.geom)), {srid})) \
+         WHERE p.{key}::text = ANY($1) AND r.{building} IS NOT NULL",
+        building = building.ident(),
+        key = key.ident(),
+        roofs = roofs.table(),
+        parcels = parcels.table(),
+        srid = parcels.source_crs,
+    );
+    Ok(sqlx::query_scalar(&sql).bind(keys).fetch_all(pool).await?)
+}

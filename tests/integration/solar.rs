@@ -255,6 +255,7 @@ async fn the_cadastre_of_a_lod2_tile_is_computed_served_and_honours_objections()
         dataset: "solar".into(),
         title: Some("Solarpotenzial Wesel".into()),
         opt_out: std::iter::once(objecting.clone()).collect(),
+        parcels: None,
         // A coarser grid: the test runs unoptimised.
         settings: Settings {
             grid: 2.0,

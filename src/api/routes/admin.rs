@@ -228,9 +228,12 @@ pub struct SolarParams {
     /// The weather file's name (`.csv`, `.json` or `.dat`).
     #[param(example = "tmy_52.496_13.414_2005_2020.csv")]
     pub filename: Option<String>,
-    /// Building ids whose owners objected, comma-separated: left out of the new version.
+    /// Building ids whose owners objected, comma-separated (or, with `parcels`, the
+    /// Flurstückskennzeichen of their parcels): left out of the new version.
     #[param(example = "DENW34AL00008xHN,DENW34AL0001KcEj")]
     pub opt_out: Option<String>,
+    /// The parcels dataset the Flurstückskennzeichen of `opt_out` refer to.
+    pub parcels: Option<String>,
     /// Modules' distance from the roof outline, metres (0 to 5; default 0.5).
     #[param(minimum = 0, maximum = 5)]
     pub setback: Option<f64>,
@@ -295,6 +298,7 @@ impl SolarParams {
                 .filter(|id| !id.is_empty())
                 .map(str::to_string)
                 .collect(),
+            parcels: self.parcels.clone(),
             settings,
         })
     }
