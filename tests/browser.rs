@@ -266,7 +266,8 @@ fn api_nearest(portal: &Portal, point: &Json) -> Json {
         .collect()
 }
 
-/// A running portal with the generated AEDs, parcels and roofs of Lüneburg.
+/// A running portal with the generated AEDs and parcels of Lüneburg and the solar cadastre
+/// kreisgeo computes from a real LoD2 tile of Wesel (`solar compute`, a coarse grid).
 fn portal_with_fixtures(name: &str) -> Portal {
     let mut portal = Portal::start(name);
     portal.ingest("generated/aed_lueneburg_200_25832.geojson", "aed", "aed");
@@ -275,13 +276,67 @@ fn portal_with_fixtures(name: &str) -> Portal {
         "parcels",
         "parcels",
     );
-    portal.ingest(
-        "generated/solar_lueneburg_500_25832.geojson",
+    let shared = manifest().join("../shared/data");
+    let tile = shared.join("lod2/LoD2_32_337_5723_1_NW.gml");
+    let weather = shared.join("weather/tmy_52.496_13.414_2005_2020.csv");
+    portal.ok(&[
+        "ingest",
+        tile.to_str().expect("path"),
+        "--dataset",
+        "daecher",
+        "--kind",
         "roofs",
+    ]);
+    portal.ok(&[
         "solar",
-    );
+        "compute",
+        "--roofs",
+        "daecher",
+        "--weather",
+        weather.to_str().expect("path"),
+        "--dataset",
+        "roofs",
+        "--grid",
+        "3",
+    ]);
     portal.serve(&[]);
     portal
+}
+
+/// A computed roof whose vertices' mean lies inside it (where a click finds it), and that
+/// point: the largest such roof.
+fn a_roof_and_a_point_on_it(portal: &Portal) -> (Json, f64, f64) {
+    let page: Json = ureq::get(&portal.url("/collections/roofs/items?limit=20&sortby=-area_m2"))
+        .call()
+        .expect("roofs")
+        .body_mut()
+        .read_json()
+        .expect("GeoJSON");
+    for roof in page["features"].as_array().expect("features") {
+        let ring: Vec<(f64, f64)> = roof["geometry"]["coordinates"][0]
+            .as_array()
+            .expect("ring")
+            .iter()
+            .map(|p| (p[0].as_f64().expect("x"), p[1].as_f64().expect("y")))
+            .collect();
+        let n = (ring.len() - 1) as f64;
+        let (x, y) = ring[..ring.len() - 1]
+            .iter()
+            .fold((0.0, 0.0), |(sx, sy), (px, py)| (sx + px / n, sy + py / n));
+        // Even-odd rule.
+        let inside = ring.windows(2).fold(false, |inside, w| {
+            let ((x0, y0), (x1, y1)) = (w[0], w[1]);
+            if (y0 > y) != (y1 > y) && x < x0 + (y - y0) / (y1 - y0) * (x1 - x0) {
+                !inside
+            } else {
+                inside
+            }
+        });
+        if inside {
+            return (roof.clone(), x, y);
+        }
+    }
+    panic!("no roof contains its vertices' mean: {page}");
 }
 
 #[test]
@@ -416,18 +471,7 @@ fn the_citizen_map_renders_kreisgeo_tiles_and_shows_a_clicked_feature() {
     session.screenshot("map-nearest.png");
 
     // "My roof": a click on a roof shows its solar potential, the roof the API finds there.
-    let roof = first_feature(&portal, "roofs");
-    let ring = roof["geometry"]["coordinates"][0]
-        .as_array()
-        .expect("ring")
-        .clone();
-    let n = (ring.len() - 1) as f64;
-    let (lon, lat) = ring[..ring.len() - 1].iter().fold((0.0, 0.0), |(x, y), p| {
-        (
-            x + p[0].as_f64().expect("x") / n,
-            y + p[1].as_f64().expect("y") / n,
-        )
-    });
+    let (roof, lon, lat) = a_roof_and_a_point_on_it(&portal);
     session.eval(&format!(
         "kreisgeo.map.jumpTo({{center: [{lon}, {lat}], zoom: 19}}); return true"
     ));

@@ -17,7 +17,8 @@
           noLocation: "Ihr Standort ist nicht verfügbar: ", parcel: "Flurstück suchen",
           parcelKey: "Flurstückskennzeichen", search: "Suchen", parcelFound: "Flurstück",
           noParcel: "Kein Flurstück mit diesem Kennzeichen.", badKey: "Ungültiges Kennzeichen: ",
-          kinds: { aed: "Defibrillatoren", parcels: "Flurstücke", solar: "Solarpotenzial der Dächer" } },
+          kinds: { aed: "Defibrillatoren", parcels: "Flurstücke", solar: "Solarpotenzial der Dächer",
+                   buildings: "Gebäude", roofs: "Dachflächen (3D-Gebäudemodell)" } },
     en: { layers: "Layers", none: "No data", nearest: "Find the nearest defibrillator",
           pick: "Click on the map where help is needed – or move the map with the arrow keys and press Enter for its centre.", found: "Nearest defibrillators",
           open: "open now", closed: "closed now", unknown: "opening hours unknown",
@@ -27,7 +28,8 @@
           noLocation: "Your location is not available: ", parcel: "Find a parcel",
           parcelKey: "Parcel key (Flurstückskennzeichen)", search: "Search", parcelFound: "Parcel",
           noParcel: "No parcel with this key.", badKey: "Not a valid key: ",
-          kinds: { aed: "Defibrillators", parcels: "Parcels", solar: "Solar potential of roofs" } },
+          kinds: { aed: "Defibrillators", parcels: "Parcels", solar: "Solar potential of roofs",
+                   buildings: "Buildings", roofs: "Roof surfaces (3D building model)" } },
   }[lang];
 
   maplibregl.setWorkerUrl("/assets/maplibre-gl-csp-worker.js");
