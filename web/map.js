@@ -18,7 +18,7 @@
           parcelKey: "Flurstückskennzeichen", search: "Suchen", parcelFound: "Flurstück",
           noParcel: "Kein Flurstück mit diesem Kennzeichen.", badKey: "Ungültiges Kennzeichen: ",
           kinds: { aed: "Defibrillatoren", parcels: "Flurstücke", solar: "Solarpotenzial der Dächer",
-                   buildings: "Gebäude", roofs: "Dachflächen (3D-Gebäudemodell)" } },
+                   buildings: "Gebäude", roofs: "Dachflächen (3D-Gebäudemodell)", addresses: "Adressen" } },
     en: { layers: "Layers", none: "No data", nearest: "Find the nearest defibrillator",
           pick: "Click on the map where help is needed – or move the map with the arrow keys and press Enter for its centre.", found: "Nearest defibrillators",
           open: "open now", closed: "closed now", unknown: "opening hours unknown",
@@ -29,7 +29,7 @@
           parcelKey: "Parcel key (Flurstückskennzeichen)", search: "Search", parcelFound: "Parcel",
           noParcel: "No parcel with this key.", badKey: "Not a valid key: ",
           kinds: { aed: "Defibrillators", parcels: "Parcels", solar: "Solar potential of roofs",
-                   buildings: "Buildings", roofs: "Roof surfaces (3D building model)" } },
+                   buildings: "Buildings", roofs: "Roof surfaces (3D building model)", addresses: "Addresses" } },
   }[lang];
 
   maplibregl.setWorkerUrl("/assets/maplibre-gl-csp-worker.js");

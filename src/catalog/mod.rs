@@ -25,6 +25,8 @@ pub enum DatasetKind {
     Buildings,
     /// Roof surfaces, one 3D polygon each with area, tilt and azimuth (CityGML LoD2).
     Roofs,
+    /// Addresses: official house coordinates, ALKIS Lagebezeichnungen.
+    Addresses,
 }
 
 impl DatasetKind {
@@ -36,6 +38,7 @@ impl DatasetKind {
             Self::Generic => "generic",
             Self::Buildings => "buildings",
             Self::Roofs => "roofs",
+            Self::Addresses => "addresses",
         }
     }
 
@@ -47,6 +50,7 @@ impl DatasetKind {
             "generic" => Some(Self::Generic),
             "buildings" => Some(Self::Buildings),
             "roofs" => Some(Self::Roofs),
+            "addresses" => Some(Self::Addresses),
             _ => None,
         }
     }

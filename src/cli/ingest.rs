@@ -52,7 +52,9 @@ pub struct IngestArgs {
     #[arg(long)]
     pub delimiter: Option<char>,
     /// GeoPackage: the feature table to read [the first]. GML: the feature type, e.g.
-    /// AX_Gebaeude [a parcels dataset from NAS: AX_Flurstueck; else the file's only one].
+    /// AX_Gebaeude, or types by their start, 'AX_Lagebezeichnung*' [from NAS: AX_Flurstueck
+    /// for parcels, AX_Gebaeude for buildings, AX_Lagebezeichnung* for addresses; else the
+    /// file's only type].
     #[arg(long)]
     pub layer: Option<String>,
     /// Which source column holds a canonical attribute of the --kind profile, e.g.

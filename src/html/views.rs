@@ -177,6 +177,7 @@ fn kind_label(view: View, kind: &str) -> &str {
         "generic" => view.pick("Sonstige", "Other"),
         "buildings" => view.pick("Gebäude", "Buildings"),
         "roofs" => view.pick("Dachflächen", "Roof surfaces"),
+        "addresses" => view.pick("Adressen", "Addresses"),
         other => other,
     }
 }

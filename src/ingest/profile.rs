@@ -229,6 +229,82 @@ const AED: &[Field] = &[
     },
 ];
 
+const ADDRESSES: &[Field] = &[
+    Field {
+        canonical: "street",
+        aliases: &[
+            "street",
+            "strasse",
+            "strassenname",
+            "strname",
+            "addr_street",
+            "thoroughfarename",
+            // ALKIS: AX_Lagebezeichnung*, the street written out.
+            "lagebezeichnung_unverschluesselt",
+            "unverschluesselt",
+        ],
+        required: false,
+        text: true,
+    },
+    Field {
+        canonical: "house_number",
+        aliases: &[
+            "house_number",
+            "hausnummer",
+            "hsnr",
+            "addr_housenumber",
+            "hnr",
+        ],
+        required: false,
+        // Numbers where every one is a plain number; no zeros to lose.
+        text: false,
+    },
+    Field {
+        canonical: "house_number_suffix",
+        aliases: &[
+            "house_number_suffix",
+            "hausnummernzusatz",
+            "hsnrzu",
+            "zusatz",
+            "adz",
+        ],
+        required: false,
+        text: true,
+    },
+    Field {
+        canonical: "postcode",
+        aliases: &["postcode", "plz", "postleitzahl", "addr_postcode"],
+        required: false,
+        text: true,
+    },
+    Field {
+        canonical: "locality",
+        aliases: &[
+            "locality",
+            "ort",
+            "ortsname",
+            "gemeindename",
+            "addr_city",
+            "city",
+        ],
+        required: false,
+        text: true,
+    },
+    Field {
+        canonical: "street_key",
+        aliases: &[
+            "street_key",
+            "strschl",
+            "strassenschluessel",
+            "lage",
+            "lagebezeichnung_lage",
+        ],
+        required: false,
+        // The GML and CSV readers keep a key with leading zeros as text already.
+        text: false,
+    },
+];
+
 /// A row check: features whose value of `field` breaks `rule` are rejected with `reason`,
 /// followed by the value. Checked on the stream, before the value reaches the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,6 +351,7 @@ fn fields(kind: DatasetKind) -> &'static [Field] {
         DatasetKind::Parcels => PARCELS,
         DatasetKind::Solar => SOLAR,
         DatasetKind::Aed => AED,
+        DatasetKind::Addresses => ADDRESSES,
         DatasetKind::Generic | DatasetKind::Buildings | DatasetKind::Roofs => &[],
     }
 }

@@ -475,6 +475,14 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             keywords: &["Dachflächen", "3D-Gebäudemodell", "LoD2"],
             themes: &["REGI", "ENER"],
         },
+        DatasetKind::Addresses => KindDefaults {
+            description: Text {
+                de: "Adressen: Straße, Hausnummer und Lage der Gebäude.".into(),
+                en: Some("Addresses: street, house number and position of buildings.".into()),
+            },
+            keywords: &["Adressen", "Hauskoordinaten", "Lagebezeichnung"],
+            themes: &["REGI"],
+        },
         DatasetKind::Generic => KindDefaults {
             description: Text::de("Geodaten des Landkreises."),
             keywords: &[],

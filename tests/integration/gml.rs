@@ -620,3 +620,42 @@ async fn the_cli_loads_several_tiles_and_a_nas_layer_in_one_call() {
         .collect();
     assert!(columns.contains(&"gebaeudefunktion"), "{columns:?}");
 }
+
+#[actix_web::test]
+async fn lagebezeichnungen_and_house_coordinates_load_as_addresses() {
+    let db = TestDb::new().await;
+    // NAS: the kind chooses the AX_Lagebezeichnung* types; the street written out is `street`.
+    db.try_ingest(request(
+        fixture("nas/AX_LagebezeichnungOhneHausnummer.xml"),
+        "lagebezeichnungen",
+        DatasetKind::Addresses,
+        Some(25832),
+    ))
+    .await
+    .expect("NAS addresses");
+    let table = db.table_of("lagebezeichnungen").await;
+    let street: String = sqlx::query_scalar(&format!("SELECT street FROM data.\"{table}\""))
+        .fetch_one(&db.pool)
+        .await
+        .expect("street");
+    assert_eq!(street, "Katzenlochbach");
+    // A WFS page of official house coordinates: STRNAME, HSNR and HSNRZU as the profile's.
+    db.try_ingest(request(
+        fixture("wfs/essen_hauskoordinaten_wfs_page000.gml"),
+        "adressen",
+        DatasetKind::Addresses,
+        None,
+    ))
+    .await
+    .expect("house coordinates");
+    let table = db.table_of("adressen").await;
+    let (n, numbered, suffixed): (i64, i64, i64) = sqlx::query_as(&format!(
+        "SELECT count(*), count(house_number), count(house_number_suffix) FROM data.\"{table}\" \
+         WHERE street IS NOT NULL"
+    ))
+    .fetch_one(&db.pool)
+    .await
+    .expect("addresses");
+    // PROVENANCE.md: 1,000 features, 34 without HSNR, 69 with HSNRZU.
+    assert_eq!((n, numbered, suffixed), (1000, 966, 69));
+}

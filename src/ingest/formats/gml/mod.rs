@@ -31,14 +31,23 @@ use crate::catalog::DatasetKind;
 use crate::ingest::normalize::Normalizer;
 use crate::ingest::IngestError;
 
-/// The feature type a NAS file gives a dataset of `kind` when no `--layer` is given: the
-/// parcels, the buildings.
+/// The feature types a NAS file gives a dataset of `kind` when no `--layer` is given: the
+/// parcels, the buildings, the Lagebezeichnungen (with and without house number).
 fn nas_layer(kind: Option<DatasetKind>) -> Option<&'static str> {
     match kind {
         Some(DatasetKind::Parcels) => Some("AX_Flurstueck"),
         Some(DatasetKind::Buildings) => Some("AX_Gebaeude"),
+        Some(DatasetKind::Addresses) => Some("AX_Lagebezeichnung*"),
         _ => None,
     }
+}
+
+/// Whether feature type `name` is the layer `pattern` names (a trailing `*`: any type that
+/// starts so).
+fn layer_matches(pattern: &str, name: &str) -> bool {
+    pattern
+        .strip_suffix('*')
+        .map_or(name == pattern, |prefix| name.starts_with(prefix))
 }
 
 pub struct GmlFile {
@@ -237,11 +246,11 @@ impl Walk {
         }
         *self.types.entry(e.name.clone()).or_default() += 1;
         if let Some(layer) = &self.layer {
-            return &e.name == layer;
+            return layer_matches(layer, &e.name);
         }
         self.saw_nas |= e.ns == Ns::Adv;
         if let Some(layer) = self.nas_layer.filter(|_| e.ns == Ns::Adv) {
-            return e.name == layer;
+            return layer_matches(layer, &e.name);
         }
         if let Some(chosen) = &self.chosen {
             return chosen == &e.name;
@@ -273,7 +282,7 @@ impl Walk {
             .as_deref()
             .or(self.nas_layer.filter(|_| self.saw_nas));
         if let Some(layer) = asked {
-            if !self.types.is_empty() && !self.types.contains_key(layer) {
+            if !self.types.is_empty() && !self.types.keys().any(|t| layer_matches(layer, t)) {
                 return Err(IngestError::Parse {
                     message: format!(
                         "GML: the file holds no {layer}; its feature types: {}",
