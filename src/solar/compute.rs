@@ -46,6 +46,7 @@ pub struct Report {
     pub weather_file: String,
     pub weather_source: String,
     pub weather_attribution: String,
+    pub weather_license: String,
     pub latitude: f64,
     pub longitude: f64,
     pub roofs: usize,
@@ -116,7 +117,7 @@ fn provenance(req: &Request, roofs: &crate::catalog::Version, w: &weather::Weath
     Text {
         de: format!(
             "Berechnet von kreisgeo aus den LoD2-Dachflächen des Datensatzes {} (Version {}, \
-             geladen {}) und dem Wetterjahr {} ({}; {}). Modell: Sonnenstand NREL SPA, \
+             geladen {}) und dem Wetterjahr {} ({}; {}; Lizenz: {}). Modell: Sonnenstand NREL SPA, \
              Einstrahlung Hay-Davies (Albedo {}), Verschattung durch alle Gebäude im Umkreis von \
              {} m (Raster {} m), Reflexionsverluste Martin-Ruiz (a_r {}), Modultemperatur \
              Faiman, Temperaturkoeffizient {} %/K, Systemverluste {} %, {} kWp/m², Randabstand \
@@ -127,6 +128,7 @@ fn provenance(req: &Request, roofs: &crate::catalog::Version, w: &weather::Weath
             file,
             w.source,
             w.attribution,
+            w.license,
             s.model.albedo,
             s.radius,
             s.grid,
@@ -140,13 +142,14 @@ fn provenance(req: &Request, roofs: &crate::catalog::Version, w: &weather::Weath
         ),
         en: Some(format!(
             "Computed by kreisgeo from the LoD2 roof surfaces of dataset {} (version {}) and the \
-             weather year {} ({}; {}): NREL SPA, Hay-Davies, shading by every building within \
+             weather year {} ({}; {}; licence: {}): NREL SPA, Hay-Davies, shading by every building within \
              {} m, Martin-Ruiz, Faiman, {} % system losses.",
             roofs.dataset_id,
             roofs.id,
             file,
             w.source,
             w.attribution,
+            w.license,
             s.radius,
             s.model.losses * 100.0
         )),
@@ -313,6 +316,7 @@ pub async fn compute(pool: &PgPool, req: &Request, progress: Arc<dyn Progress>) 
         weather_file: req.weather.display().to_string(),
         weather_source: weather.source.to_string(),
         weather_attribution: weather.attribution.to_string(),
+        weather_license: weather.license.to_string(),
         latitude: round(latitude, 5),
         longitude: round(longitude, 5),
         roofs: results.iter().flatten().count(),

@@ -51,6 +51,8 @@ pub struct Weather {
     pub sun_offset_hours: f64,
     /// The source line to name in the dataset's metadata.
     pub attribution: &'static str,
+    /// The terms the weather data may be reused under.
+    pub license: &'static str,
 }
 
 /// A weather file that cannot be read: where and why.
@@ -65,6 +67,9 @@ pub struct WeatherError {
 
 pub const PVGIS_ATTRIBUTION: &str = "PVGIS © European Union, 2001-2024";
 pub const DWD_ATTRIBUTION: &str = "Quelle: Deutscher Wetterdienst";
+pub const PVGIS_LICENSE: &str =
+    "reuse under the Commission's reuse policy, Decision 2011/833/EU (CC BY 4.0)";
+pub const DWD_LICENSE: &str = "GeoNutzV (Nutzungsbestimmungen für Geodaten des Bundes)";
 
 /// Hours of a typical year.
 pub const HOURS: usize = 8760;
@@ -234,6 +239,7 @@ fn pvgis_csv(text: &str) -> Result<Weather, Failure> {
         // PVGIS 5.2 files say no offset; its hourly series stamp the same values at HH:10.
         sun_offset_hours: offset.unwrap_or(10.0 / 60.0),
         attribution: PVGIS_ATTRIBUTION,
+        license: PVGIS_LICENSE,
     })
 }
 
@@ -288,6 +294,7 @@ fn pvgis_json(text: &str) -> Result<Weather, Failure> {
             .as_f64()
             .unwrap_or(10.0 / 60.0),
         attribution: PVGIS_ATTRIBUTION,
+        license: PVGIS_LICENSE,
     })
 }
 
@@ -366,6 +373,7 @@ fn dwd_try(text: &str) -> Result<Weather, Failure> {
         hours: whole_year(hours, last)?,
         sun_offset_hours: 0.5,
         attribution: DWD_ATTRIBUTION,
+        license: DWD_LICENSE,
     })
 }
 
