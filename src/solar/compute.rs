@@ -52,6 +52,8 @@ pub struct Report {
     pub roofs: usize,
     pub left_out_by_objection: usize,
     pub buildings_objecting: usize,
+    /// Roof polygons left out as no roof can be: wider than 1 km, or not finite.
+    pub left_out_implausible: usize,
     pub suitable: usize,
     pub obstacle_triangles: usize,
     pub sun_directions: usize,
@@ -107,6 +109,156 @@ fn round(v: f64, digits: i32) -> f64 {
     (v * f).round() / f
 }
 
+/// Ends a phase: its seconds into `phases`, the clock restarted.
+fn lap(phases: &mut Vec<(String, f64)>, name: &str, clock: &mut Instant) {
+    phases.push((name.to_string(), round(clock.elapsed().as_secs_f64(), 3)));
+    *clock = Instant::now();
+}
+
+/// The arithmetic of a computation, run off the async runtime.
+struct Blocking {
+    rows: Vec<store::RoofRow>,
+    opt_out: HashSet<String>,
+    settings: Settings,
+    srid: i32,
+    progress: Arc<dyn Progress>,
+}
+
+/// What it leaves: the result as a GeoJSON file and its figures.
+struct Computed {
+    file: tempfile::NamedTempFile,
+    roofs: usize,
+    left_out: usize,
+    buildings_objecting: usize,
+    suitable: usize,
+    triangles: usize,
+    sun_directions: usize,
+    best: f64,
+    phases: Vec<(String, f64)>,
+}
+
+impl Blocking {
+    fn run(self, weather: &weather::Weather, latitude: f64, longitude: f64) -> Result<Computed> {
+        let Self {
+            rows,
+            opt_out,
+            settings,
+            srid,
+            progress,
+        } = self;
+        let mut phases = Vec::new();
+        let mut clock = Instant::now();
+        progress.phase("sun");
+        let suns =
+            sun::hourly(weather, latitude, longitude).map_err(|e| Error::invalid("weather", e))?;
+        let sky = Sky::new(weather, suns);
+        let bins = SunBins::new(&sky);
+        let best = roof::best_irradiation(&sky, &settings.model);
+        lap(&mut phases, "sun", &mut clock);
+
+        progress.phase("scene");
+        // Every building shades, whether its owner objected or not.
+        let inputs: Vec<roof::RoofInput> = rows.iter().map(|r| r.input.clone()).collect();
+        let scene = roof::scene(&inputs);
+        lap(&mut phases, "scene", &mut clock);
+
+        progress.phase("roofs");
+        let kept: Vec<&store::RoofRow> = rows
+            .iter()
+            .filter(|r| !opt_out.contains(&r.input.building))
+            .collect();
+        let done = AtomicU64::new(0);
+        let results: Vec<(&store::RoofRow, roof::Potential)> = kept
+            .par_iter()
+            .filter_map(|row| {
+                let p = roof::potential(&row.input.rings, &scene, &sky, &bins, best, &settings);
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if n.is_multiple_of(64) {
+                    progress.features(n);
+                }
+                p.map(|p| (*row, p))
+            })
+            .collect();
+        lap(&mut phases, "roofs", &mut clock);
+
+        progress.phase("write");
+        let file = write(&results, srid)?;
+        let suitable = results
+            .iter()
+            .filter(|(_, p)| p.suitability != "nicht geeignet")
+            .count();
+        let objecting: HashSet<&String> = rows
+            .iter()
+            .filter(|r| opt_out.contains(&r.input.building))
+            .map(|r| &r.input.building)
+            .collect();
+        lap(&mut phases, "write", &mut clock);
+        Ok(Computed {
+            file,
+            roofs: results.len(),
+            left_out: rows.len() - kept.len(),
+            buildings_objecting: objecting.len(),
+            suitable,
+            triangles: scene.triangles(),
+            sun_directions: bins.directions.len(),
+            best,
+            phases,
+        })
+    }
+}
+
+/// The roofs' potentials as a GeoJSON file in the metric CRS `srid` (3D polygons).
+fn write(
+    results: &[(&store::RoofRow, roof::Potential)],
+    srid: i32,
+) -> Result<tempfile::NamedTempFile> {
+    let file = tempfile::Builder::new()
+        .suffix(".geojson")
+        .tempfile()
+        .map_err(|e| Error::Internal(format!("temporary file: {e}")))?;
+    let mut out = std::io::BufWriter::new(file.as_file());
+    let io = |e: std::io::Error| Error::Internal(format!("writing the result: {e}"));
+    write!(
+        out,
+        "{{\"type\":\"FeatureCollection\",\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"urn:ogc:def:crs:EPSG::{srid}\"}}}},\"features\":["
+    )
+    .map_err(io)?;
+    for (i, (row, p)) in results.iter().enumerate() {
+        let feature = serde_json::json!({
+            "type": "Feature",
+            "properties": {
+                "building_id": row.input.building,
+                "roof_id": row.roof_id,
+                "tilt_deg": round(p.tilt, 1),
+                "azimuth_deg": p.azimuth.map(|a| round(a, 1)),
+                "area_m2": round(p.area, 2),
+                "usable_area_m2": round(p.usable_area, 2),
+                "module_area_m2": round(p.module_area, 2),
+                "irradiation_kwh_m2a": round(p.irradiation, 1),
+                "shading_pct": round(p.shading_pct, 1),
+                "kwp": round(p.kwp, 2),
+                "yield_kwh_a": round(p.yield_kwh, 0),
+                "specific_yield_kwh_kwp": round(p.specific_yield, 1),
+                "co2_saving_kg_a": round(p.co2_kg, 0),
+                "suitability": p.suitability,
+            },
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": row.input.rings,
+            }
+        });
+        if i > 0 {
+            out.write_all(b",").map_err(io)?;
+        }
+        serde_json::to_writer(&mut out, &feature)
+            .map_err(|e| Error::Internal(format!("writing the result: {e}")))?;
+    }
+    out.write_all(b"]}").map_err(io)?;
+    out.flush().map_err(io)?;
+    drop(out);
+    Ok(file)
+}
+
 /// What the result was computed from and how, for people (DCAT's `dct:provenance`).
 fn provenance(req: &Request, roofs: &crate::catalog::Version, w: &weather::Weather) -> Text {
     let s = &req.settings;
@@ -160,10 +312,6 @@ fn provenance(req: &Request, roofs: &crate::catalog::Version, w: &weather::Weath
 pub async fn compute(pool: &PgPool, req: &Request, progress: Arc<dyn Progress>) -> Result<Report> {
     let mut phases = Vec::new();
     let mut clock = Instant::now();
-    let mut lap = |name: &str, clock: &mut Instant| {
-        phases.push((name.to_string(), round(clock.elapsed().as_secs_f64(), 3)));
-        *clock = Instant::now();
-    };
     progress.phase("read");
     let collection = repo::find_collection(pool, &req.roofs)
         .await?
@@ -200,94 +348,35 @@ pub async fn compute(pool: &PgPool, req: &Request, progress: Arc<dyn Progress>) 
             );
         }
     }
-    lap("read", &mut clock);
+    lap(&mut phases, "read", &mut clock);
 
-    progress.phase("sun");
-    let suns =
-        sun::hourly(&weather, latitude, longitude).map_err(|e| Error::invalid("weather", e))?;
-    let sky = Sky::new(&weather, suns);
-    let bins = SunBins::new(&sky);
-    let best = roof::best_irradiation(&sky, &req.settings.model);
-    lap("sun", &mut clock);
-
-    progress.phase("scene");
-    // Every building shades, whether its owner objected or not.
-    let inputs: Vec<roof::RoofInput> = rows.iter().map(|r| r.input.clone()).collect();
-    let scene = roof::scene(&inputs);
-    lap("scene", &mut clock);
-
-    progress.phase("roofs");
-    let kept: Vec<&store::RoofRow> = rows
-        .iter()
-        .filter(|r| !opt_out.contains(&r.input.building))
-        .collect();
-    let done = AtomicU64::new(0);
-    let settings = &req.settings;
-    let results: Vec<Option<(&store::RoofRow, roof::Potential)>> = kept
-        .par_iter()
-        .map(|row| {
-            let p = roof::potential(&row.input.rings, &scene, &sky, &bins, best, settings);
-            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if n.is_multiple_of(64) {
-                progress.features(n);
-            }
-            p.map(|p| (*row, p))
-        })
-        .collect();
-    lap("roofs", &mut clock);
-
-    progress.phase("load");
-    let srid = store::metric_srid(&collection.version);
-    let file = tempfile::Builder::new()
-        .suffix(".geojson")
-        .tempfile()
-        .map_err(|e| Error::Internal(format!("temporary file: {e}")))?;
-    let mut out = std::io::BufWriter::new(file.as_file());
-    let io = |e: std::io::Error| Error::Internal(format!("writing the result: {e}"));
-    write!(
-        out,
-        "{{\"type\":\"FeatureCollection\",\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"urn:ogc:def:crs:EPSG::{srid}\"}}}},\"features\":["
-    )
-    .map_err(io)?;
-    let mut suitable = 0;
-    let mut first = true;
-    for (row, p) in results.iter().flatten() {
-        if p.suitability != "nicht geeignet" {
-            suitable += 1;
-        }
-        let feature = serde_json::json!({
-            "type": "Feature",
-            "properties": {
-                "building_id": row.input.building,
-                "roof_id": row.roof_id,
-                "tilt_deg": round(p.tilt, 1),
-                "azimuth_deg": p.azimuth.map(|a| round(a, 1)),
-                "area_m2": round(p.area, 2),
-                "usable_area_m2": round(p.usable_area, 2),
-                "module_area_m2": round(p.module_area, 2),
-                "irradiation_kwh_m2a": round(p.irradiation, 1),
-                "shading_pct": round(p.shading_pct, 1),
-                "kwp": round(p.kwp, 2),
-                "yield_kwh_a": round(p.yield_kwh, 0),
-                "specific_yield_kwh_kwp": round(p.specific_yield, 1),
-                "co2_saving_kg_a": round(p.co2_kg, 0),
-                "suitability": p.suitability,
-            },
-            "geometry": {
-                "type": "Polygon",
-                "coordinates": row.input.rings,
-            }
-        });
-        if !first {
-            out.write_all(b",").map_err(io)?;
-        }
-        first = false;
-        serde_json::to_writer(&mut out, &feature)
-            .map_err(|e| Error::Internal(format!("writing the result: {e}")))?;
+    let mut rows = rows;
+    let read = rows.len();
+    rows.retain(|r| roof::plausible(&r.input.rings));
+    let implausible = read - rows.len();
+    if implausible > 0 {
+        tracing::warn!(
+            implausible,
+            "roof polygons wider than 1 km or not finite left out"
+        );
     }
-    out.write_all(b"]}").map_err(io)?;
-    out.flush().map_err(io)?;
-    drop(out);
+    let work = Blocking {
+        rows,
+        opt_out,
+        settings: req.settings,
+        srid: store::metric_srid(&collection.version),
+        progress: progress.clone(),
+    };
+    // Minutes of arithmetic: on a blocking thread (and rayon's), never on the server's.
+    let (weather, done) = tokio::task::spawn_blocking(move || {
+        let done = work.run(&weather, latitude, longitude);
+        (weather, done)
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("the computation stopped: {e}")))?;
+    let done = done?;
+    phases.extend(done.phases.iter().cloned());
+    let file = done.file;
     let ingest = ingest::ingest(
         pool,
         &IngestRequest {
@@ -304,12 +393,7 @@ pub async fn compute(pool: &PgPool, req: &Request, progress: Arc<dyn Progress>) 
         .unwrap_or_default();
     metadata.provenance = Some(provenance(req, &collection.version, &weather));
     repo::set_metadata(pool, &req.dataset, &metadata).await?;
-    lap("load", &mut clock);
-    let objecting: HashSet<&String> = rows
-        .iter()
-        .filter(|r| opt_out.contains(&r.input.building))
-        .map(|r| &r.input.building)
-        .collect();
+    lap(&mut phases, "load", &mut clock);
     Ok(Report {
         roofs_dataset: req.roofs.clone(),
         roofs_version: collection.version.id,
@@ -319,13 +403,14 @@ pub async fn compute(pool: &PgPool, req: &Request, progress: Arc<dyn Progress>) 
         weather_license: weather.license.to_string(),
         latitude: round(latitude, 5),
         longitude: round(longitude, 5),
-        roofs: results.iter().flatten().count(),
-        left_out_by_objection: rows.len() - kept.len(),
-        buildings_objecting: objecting.len(),
-        suitable,
-        obstacle_triangles: scene.triangles(),
-        sun_directions: bins.directions.len(),
-        best_irradiation_kwh_m2a: round(best, 1),
+        roofs: done.roofs,
+        left_out_by_objection: done.left_out,
+        buildings_objecting: done.buildings_objecting,
+        left_out_implausible: implausible,
+        suitable: done.suitable,
+        obstacle_triangles: done.triangles,
+        sun_directions: done.sun_directions,
+        best_irradiation_kwh_m2a: round(done.best, 1),
         settings: SettingsReport::from(&req.settings),
         phases,
         ingest,

@@ -217,6 +217,30 @@ impl Frame {
 /// How far above its roof a point looks for the sun, so that the roof itself does not hide it.
 const LIFT: f64 = 0.05;
 
+/// Most points one roof is sampled at.
+const MAX_POINTS: f64 = 4096.0;
+
+/// The widest a roof polygon can plausibly be, metres: wider ones (a wrong CRS, a crafted
+/// file) are left out of the computation and counted.
+pub const MAX_ROOF_EXTENT: f64 = 1000.0;
+
+/// Whether `rings` can be a roof: finite coordinates within [`MAX_ROOF_EXTENT`].
+pub fn plausible(rings: &[Vec<Vec3>]) -> bool {
+    let mut min = [f64::INFINITY; 3];
+    let mut max = [f64::NEG_INFINITY; 3];
+    for p in rings.iter().flatten() {
+        for k in 0..3 {
+            if !p[k].is_finite() {
+                return false;
+            }
+            min[k] = min[k].min(p[k]);
+            max[k] = max[k].max(p[k]);
+        }
+    }
+    rings.first().is_some_and(|r| r.len() >= 4)
+        && (0..3).all(|k| max[k] - min[k] <= MAX_ROOF_EXTENT)
+}
+
 /// The potential of the roof polygon `rings` (3D, metric, exterior first) in `scene`, whose
 /// shading the sun `bins` sample, under `sky`; `best` is the in-plane irradiation of the best
 /// unshaded orientation at the site (kWh/m²a).
@@ -243,19 +267,23 @@ pub fn potential(
     } else {
         usable_area
     };
-    // Points on a grid over the usable area, each looking for the sun.
+    // Points on a grid over the usable area, each looking for the sun; a huge roof gets a
+    // coarser grid rather than millions of points.
     let mut points = Vec::new();
     if let Some(rect) = geo::BoundingRect::bounding_rect(&usable) {
-        let mut y = rect.min().y + s.grid / 2.0;
+        let grid = s
+            .grid
+            .max((rect.width() * rect.height() / MAX_POINTS).sqrt());
+        let mut y = rect.min().y + grid / 2.0;
         while y < rect.max().y {
-            let mut x = rect.min().x + s.grid / 2.0;
+            let mut x = rect.min().x + grid / 2.0;
             while x < rect.max().x {
                 if usable.contains(&geo::Point::new(x, y)) {
                     points.push(frame.to_space((x, y), LIFT));
                 }
-                x += s.grid;
+                x += grid;
             }
-            y += s.grid;
+            y += grid;
         }
     }
     let lit: Vec<f64> = bins

@@ -29,6 +29,9 @@ fn dot(a: Vec3, b: Vec3) -> f64 {
 /// Side of a grid cell, metres: about a house.
 const CELL: f64 = 8.0;
 
+/// Most vertices a ring is ear-clipped with.
+const MAX_EAR_CLIPPED: usize = 2000;
+
 /// The obstacles of a scene.
 pub struct Scene {
     triangles: Vec<[Vec3; 3]>,
@@ -172,6 +175,14 @@ pub fn triangulate(ring: &[Vec3], out: &mut Vec<[Vec3; 3]>) {
         ring.len()
     };
     if n < 3 {
+        return;
+    }
+    // Ear clipping costs n² and more; a ring of thousands of vertices is no roof or wall of a
+    // building model, and is fanned instead.
+    if n > MAX_EAR_CLIPPED {
+        for k in 1..n - 1 {
+            out.push([ring[0], ring[k], ring[k + 1]]);
+        }
         return;
     }
     // Ear clipping in the plane's dominant projection.

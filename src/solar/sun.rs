@@ -17,8 +17,11 @@ pub fn hourly(weather: &Weather, latitude: f64, longitude: f64) -> Result<Vec<Su
         latitude,
         longitude,
     };
+    // The readers keep the offset within the hour.
     #[allow(clippy::cast_possible_truncation)]
-    let offset = Duration::milliseconds((weather.sun_offset_hours * 3_600_000.0).round() as i64);
+    let offset = Duration::milliseconds(
+        (weather.sun_offset_hours.clamp(0.0, 1.0) * 3_600_000.0).round() as i64,
+    );
     weather
         .hours
         .iter()

@@ -111,7 +111,8 @@ pub fn read(path: &Path) -> Result<Weather, WeatherError> {
 
 type Failure = (usize, usize, String);
 
-/// Puts hours of a TMY into calendar order and checks that it is a whole year.
+/// Puts hours of a TMY into calendar order and checks that it is a whole year: 8760 hours,
+/// each hour of a common year once, with plausible values.
 fn whole_year(mut hours: Vec<Hour>, last_line: usize) -> Result<Vec<Hour>, Failure> {
     if hours.len() != HOURS {
         return Err((
@@ -120,8 +121,67 @@ fn whole_year(mut hours: Vec<Hour>, last_line: usize) -> Result<Vec<Hour>, Failu
             format!("{} hourly rows, a typical year has {HOURS}", hours.len()),
         ));
     }
+    for h in &hours {
+        let plausible = (0.0..=1500.0).contains(&h.ghi)
+            && (0.0..=1500.0).contains(&h.dhi)
+            && h.dni.is_none_or(|d| (0.0..=1500.0).contains(&d))
+            && (-80.0..=70.0).contains(&h.temp_air)
+            && (0.0..=100.0).contains(&h.wind_speed);
+        if !plausible {
+            return Err((
+                last_line,
+                1,
+                format!(
+                    "the hour starting {} has implausible values (irradiance 0–1500 W/m², \
+                     air −80–70 °C, wind 0–100 m/s)",
+                    h.start
+                ),
+            ));
+        }
+    }
     hours.sort_by_key(|h| (h.start.month(), h.start.day(), h.start.hour()));
+    // Each hour of a common year once, in a row: no hour twice, none missing.
+    let mut expected = NaiveDate::from_ymd_opt(TRY_YEAR, 1, 1)
+        .unwrap_or_default()
+        .and_time(chrono::NaiveTime::MIN);
+    for h in &hours {
+        let got = (h.start.month(), h.start.day(), h.start.hour());
+        let want = (expected.month(), expected.day(), expected.hour());
+        if got != want {
+            return Err((
+                last_line,
+                1,
+                format!(
+                    "the hours do not make one year: {:02}-{:02} {:02}:00 is there twice or \
+                     {:02}-{:02} {:02}:00 is missing",
+                    got.0, got.1, got.2, want.0, want.1, want.2
+                ),
+            ));
+        }
+        expected += Duration::hours(1);
+    }
     Ok(hours)
+}
+
+/// An irradiance time offset in hours, within the hour.
+fn offset_within_hour(offset: Option<f64>, line: usize) -> Result<Option<f64>, Failure> {
+    match offset {
+        Some(o) if !(0.0..1.0).contains(&o) => Err((
+            line,
+            1,
+            format!("irradiance time offset {o} h is not within the hour (0 to 1)"),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// An elevation in metres that can be one.
+fn elevation_in_range(elevation: f64, line: usize) -> Result<f64, Failure> {
+    if (-500.0..=9000.0).contains(&elevation) {
+        Ok(elevation)
+    } else {
+        Err((line, 1, format!("elevation {elevation} m is not on Earth")))
+    }
 }
 
 fn number(field: &str, line: usize, column: usize, name: &str) -> Result<f64, Failure> {
@@ -253,6 +313,15 @@ fn pvgis_json(text: &str) -> Result<Weather, Failure> {
     ) else {
         return Err((1, 1, "inputs.location has no latitude and longitude".into()));
     };
+    if !(-90.0..=90.0).contains(&latitude) || !(-180.0..=180.0).contains(&longitude) {
+        return Err((
+            1,
+            1,
+            format!("{latitude}, {longitude} is not a place on Earth"),
+        ));
+    }
+    let offset = offset_within_hour(location["irradiance_time_offset"].as_f64(), 1)?;
+    let elevation = elevation_in_range(location["elevation"].as_f64().unwrap_or(0.0), 1)?;
     let Some(rows) = doc["outputs"]["tmy_hourly"].as_array() else {
         return Err((1, 1, "no outputs.tmy_hourly array".into()));
     };
@@ -288,11 +357,9 @@ fn pvgis_json(text: &str) -> Result<Weather, Failure> {
             latitude,
             longitude,
         },
-        elevation: location["elevation"].as_f64().unwrap_or(0.0),
+        elevation,
         hours: whole_year(hours, last)?,
-        sun_offset_hours: location["irradiance_time_offset"]
-            .as_f64()
-            .unwrap_or(10.0 / 60.0),
+        sun_offset_hours: offset.unwrap_or(10.0 / 60.0),
         attribution: PVGIS_ATTRIBUTION,
         license: PVGIS_LICENSE,
     })
@@ -340,6 +407,13 @@ fn dwd_try(text: &str) -> Result<Weather, Failure> {
         let (x, y) = (value(0, "RW")?, value(1, "HW")?);
         site.get_or_insert(Site::Lcc { x, y });
         let (month, day, hour) = (value(2, "MM")?, value(3, "DD")?, value(4, "HH")?);
+        if month.fract() != 0.0
+            || day.fract() != 0.0
+            || !(1.0..=12.0).contains(&month)
+            || !(1.0..=31.0).contains(&day)
+        {
+            return Err((n, 3, format!("{month}-{day} is not a date")));
+        }
         if !(1.0..=24.0).contains(&hour) || hour.fract() != 0.0 {
             return Err((n, 5, format!("hour {hour} is not 1 to 24")));
         }
@@ -369,7 +443,7 @@ fn dwd_try(text: &str) -> Result<Weather, Failure> {
     Ok(Weather {
         source: "DWD TRY",
         site,
-        elevation,
+        elevation: elevation_in_range(elevation, 1)?,
         hours: whole_year(hours, last)?,
         sun_offset_hours: 0.5,
         attribution: DWD_ATTRIBUTION,
@@ -418,5 +492,11 @@ mod tests {
         let e = read(&dwd).unwrap_err();
         assert_eq!((e.line, e.column), (3, 5), "{e}");
         assert!(read(&write("x.txt", "hello")).is_err());
+        let offset = write(
+            "offset.json",
+            r#"{"inputs":{"location":{"latitude":52.5,"longitude":13.4,"elevation":37,"irradiance_time_offset":-1e300}},"outputs":{"tmy_hourly":[]}}"#,
+        );
+        let e = read(&offset).unwrap_err();
+        assert!(e.message.contains("not within the hour"), "{e}");
     }
 }

@@ -277,6 +277,30 @@ async fn bad_gml_is_refused_with_the_element_at_fault_and_nothing_changes() {
             &["Kita (2)", "Schule (1)", "--layer"],
         ),
         (
+            "cycle.gml",
+            format!(
+                "{HEAD}{}</wfs:FeatureCollection>",
+                member(
+                    "Schule",
+                    "s1",
+                    r##"<gml:LineString gml:id="l" srsName="EPSG:25832"><gml:pointProperty xlink:href="#l"/></gml:LineString>"##
+                )
+            ),
+            &["nested deeper"],
+        ),
+        (
+            "arcs.gml",
+            format!(
+                "{HEAD}{}</wfs:FeatureCollection>",
+                member(
+                    "Schule",
+                    "s1",
+                    r#"<gml:Curve srsName="EPSG:25832"><gml:segments><gml:ArcByCenterPoint numArc="1"><gml:pos>0 0</gml:pos><gml:radius uom="m">1e9</gml:radius><gml:startAngle>0</gml:startAngle><gml:endAngle>1e9</gml:endAngle></gml:ArcByCenterPoint></gml:segments></gml:Curve>"#
+                )
+            ),
+            &["at most 360°", "gml:ArcByCenterPoint"],
+        ),
+        (
             "srs.gml",
             format!(
                 "{HEAD}{}</wfs:FeatureCollection>",

@@ -47,20 +47,30 @@ fn parse_err(message: impl Into<String>) -> IngestError {
     }
 }
 
+/// What a whole zip of `zip_bytes` may unpack to: the ratio applies to the zip as it is on
+/// disk too, since the sizes its entries declare are the sender's word (entries may even
+/// share their data).
+pub fn budget(zip_bytes: u64) -> u64 {
+    zip_bytes
+        .saturating_mul(MAX_RATIO)
+        .clamp(RATIO_FREE_BYTES, MAX_UNPACKED_BYTES)
+}
+
 /// Writes entry `name` of `archive` to `target`, within the bounds; `unpacked` counts the
-/// bytes the zip has unpacked to so far.
+/// bytes the zip has unpacked to so far, `budget` what it may ([`budget`]).
 pub fn extract<R: io::Read + io::Seek>(
     archive: &mut zip::ZipArchive<R>,
     name: &str,
     target: &Path,
     unpacked: &mut u64,
+    budget: u64,
 ) -> Result<(), IngestError> {
     let entry = archive
         .by_name(name)
         .map_err(|e| parse_err(format!("{name}: {e}")))?;
     let allowed = (entry.compressed_size().max(1).saturating_mul(MAX_RATIO))
         .max(RATIO_FREE_BYTES)
-        .min(MAX_UNPACKED_BYTES.saturating_sub(*unpacked));
+        .min(budget.saturating_sub(*unpacked));
     let mut out = File::create(target).map_err(|e| IngestError::io(target, e))?;
     let written =
         io::copy(&mut entry.take(allowed + 1), &mut out).map_err(|e| IngestError::io(target, e))?;
@@ -104,6 +114,7 @@ pub fn holds_gml(names: &[String]) -> bool {
 
 pub fn unpack_tiles(path: &Path) -> Result<Tiles, IngestError> {
     let file = File::open(path).map_err(|e| IngestError::io(path, e))?;
+    let budget = budget(file.metadata().map_err(|e| IngestError::io(path, e))?.len());
     let mut archive =
         zip::ZipArchive::new(file).map_err(|e| parse_err(format!("not a readable zip: {e}")))?;
     let mut names: Vec<String> = archive
@@ -118,13 +129,16 @@ pub fn unpack_tiles(path: &Path) -> Result<Tiles, IngestError> {
         return Err(parse_err("the zip holds no .gml or .xml file"));
     }
     names.sort();
+    if let Some([twice, _]) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(parse_err(format!("{twice} is in the zip twice")));
+    }
     let dir =
         tempfile::tempdir().map_err(|e| IngestError::io(Path::new("temporary directory"), e))?;
     let mut unpacked = 0u64;
     let mut files = Vec::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
         let target = dir.path().join(format!("{i:06}.gml"));
-        extract(&mut archive, name, &target, &mut unpacked)?;
+        extract(&mut archive, name, &target, &mut unpacked, budget)?;
         files.push(target);
     }
     Ok(Tiles { _dir: dir, files })

@@ -60,6 +60,11 @@ pub fn unpack_once(path: &Path) -> Result<Option<Unpacked>, IngestError> {
 /// Unpacks the `.shp` of a zip and its siblings (same stem) into a temporary directory.
 fn unpack(zip_path: &Path) -> Result<Parts, IngestError> {
     let file = File::open(zip_path).map_err(|e| IngestError::io(zip_path, e))?;
+    let budget = super::archive::budget(
+        file.metadata()
+            .map_err(|e| IngestError::io(zip_path, e))?
+            .len(),
+    );
     let mut archive =
         zip::ZipArchive::new(file).map_err(|e| parse_err(format!("not a readable zip: {e}")))?;
     let names: Vec<String> = archive.file_names().map(str::to_string).collect();
@@ -94,7 +99,7 @@ fn unpack(zip_path: &Path) -> Result<Parts, IngestError> {
             continue;
         }
         let target = dir.path().join(format!("data.{ext}"));
-        super::archive::extract(&mut archive, name, &target, &mut unpacked)?;
+        super::archive::extract(&mut archive, name, &target, &mut unpacked, budget)?;
         if ext == "shp" {
             shp = Some(target);
         }

@@ -34,6 +34,10 @@ fn centre(a: Pos, b: Pos, c: Pos) -> Option<(f64, f64)> {
 /// The largest share of the radius a chord may be off its arc.
 const RELATIVE_TOLERANCE: f64 = 1.0 / 2000.0;
 
+/// Most chords one arc becomes: a crafted radius makes the tolerance coarser, not the
+/// geometry larger.
+const MAX_CHORDS: f64 = 1000.0;
+
 /// The largest angle one chord of a circle of radius `r` may span.
 fn step(r: f64, tolerance: f64) -> f64 {
     let tolerance = tolerance.min(r * RELATIVE_TOLERANCE);
@@ -103,8 +107,9 @@ fn sweep_from(
 ) {
     let r = (a[0] - ux).hypot(a[1] - uy);
     let t0 = (a[1] - uy).atan2(a[0] - ux);
-    // At most a million chords: a crafted radius must not exhaust memory.
-    let n = (sweep.abs() / step(r, tolerance)).ceil().clamp(1.0, 1e6) as usize;
+    let n = (sweep.abs() / step(r, tolerance))
+        .ceil()
+        .clamp(1.0, MAX_CHORDS) as usize;
     for i in 1..n {
         let f = i as f64 / n as f64;
         let t = t0 + sweep * f;

@@ -91,10 +91,16 @@ pub struct Reader<'a> {
     has_z: bool,
     srs: Option<Srs>,
     depth: usize,
+    /// Positions read so far for this feature.
+    positions: usize,
 }
 
 /// Deepest nesting of xlink references and aggregates followed.
 const MAX_NESTING: usize = 32;
+
+/// Most positions one feature's geometry may have, arcs stroked and references followed: a
+/// few bytes of arcs or of references to references must not become gigabytes.
+pub const MAX_POSITIONS: usize = 10_000_000;
 
 impl<'a> Reader<'a> {
     /// A reader for geometries inside `feature`, whose `gml:id`s resolve `xlink:href="#id"`.
@@ -115,6 +121,7 @@ impl<'a> Reader<'a> {
             has_z: false,
             srs: None,
             depth: 0,
+            positions: 0,
         }
     }
 
@@ -143,6 +150,18 @@ impl<'a> Reader<'a> {
                 ),
             },
         }
+    }
+
+    /// Counts `n` more positions against [`MAX_POSITIONS`].
+    fn spend(&mut self, e: &Element, n: usize) -> Result<()> {
+        self.positions += n;
+        if self.positions > MAX_POSITIONS {
+            return fail(
+                e,
+                format!("a geometry of more than {MAX_POSITIONS} positions (arcs stroked, references followed)"),
+            );
+        }
+        Ok(())
     }
 
     fn nested<T>(&mut self, e: &'a Element, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
@@ -344,8 +363,8 @@ impl<'a> Reader<'a> {
             return fail(boundary, "an empty ring");
         };
         let mut points = self.nested(ring, |r| r.curve(ring))?;
-        if points.first() != points.last() {
-            if let Some(&first) = points.first() {
+        if let (Some(&first), Some(last)) = (points.first(), points.last()) {
+            if !same_xy(first, *last) {
                 points.push(first);
             }
         }
@@ -422,6 +441,7 @@ impl<'a> Reader<'a> {
                 for w in p.windows(3).step_by(2) {
                     arc::arc(w[0], w[1], w[2], tolerance, &mut out);
                 }
+                self.spend(s, out.len())?;
                 Ok(out)
             }
             "Circle" => {
@@ -430,6 +450,7 @@ impl<'a> Reader<'a> {
                 if p.len() != 3 || !arc::circle(p[0], p[1], p[2], tolerance, &mut out) {
                     return fail(s, "a circle needs three positions not on a line");
                 }
+                self.spend(s, out.len())?;
                 Ok(out)
             }
             "ArcByCenterPoint" | "CircleByCenterPoint" => {
@@ -437,6 +458,7 @@ impl<'a> Reader<'a> {
                 let number = |name: &str| {
                     s.child(&Ns::Gml, name)
                         .and_then(|c| c.text.trim().parse::<f64>().ok())
+                        .filter(|v| v.is_finite())
                 };
                 let (Some(&c), Some(r)) = (centre.first(), number("radius")) else {
                     return fail(s, "an arc by centre point needs a position and a radius");
@@ -451,8 +473,15 @@ impl<'a> Reader<'a> {
                         }
                     }
                 };
+                if r <= 0.0 || (end - start).abs() > 360.0 {
+                    return fail(
+                        s,
+                        "an arc by centre point needs a positive radius and at most 360°",
+                    );
+                }
                 let mut out = Vec::new();
                 arc::by_centre(c, r, start, end, tolerance, &mut out);
+                self.spend(s, out.len())?;
                 Ok(out)
             }
             other => fail(s, format!("the curve segment gml:{other} is not supported")),
@@ -515,7 +544,7 @@ impl<'a> Reader<'a> {
                 }
                 "pointProperty" | "pointRep" => {
                     if let Some(t) = self.target(c)? {
-                        out.push(self.point(t)?);
+                        out.push(self.nested(t, |r| r.point(t))?);
                     }
                 }
                 _ => {}
@@ -524,6 +553,7 @@ impl<'a> Reader<'a> {
         if out.is_empty() {
             return fail(e, "no positions");
         }
+        self.spend(e, out.len())?;
         Ok(out)
     }
 
@@ -554,9 +584,18 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Whether two positions are the same point on the map (a missing height is NaN, which
+/// equals nothing).
+fn same_xy(a: Pos, b: Pos) -> bool {
+    a[0] == b[0] && a[1] == b[1]
+}
+
 /// Appends a curve's positions, leaving out the first when it repeats the last.
 fn join(out: &mut Vec<Pos>, points: Vec<Pos>) {
-    let skip = usize::from(out.last().is_some() && out.last() == points.first());
+    let skip = match (out.last(), points.first()) {
+        (Some(&last), Some(&first)) => usize::from(same_xy(last, first)),
+        _ => 0,
+    };
     out.extend(points.into_iter().skip(skip));
 }
 

@@ -22,7 +22,7 @@ pub enum Leaf {
 /// The attributes of `feature` in document order, and the property element holding its
 /// geometry (NAS `position`, else the first that holds one).
 pub fn attributes(feature: &Element) -> (Vec<(String, Vec<Leaf>)>, Option<&Element>) {
-    let mut out: Vec<(String, Vec<Leaf>)> = Vec::new();
+    let mut out = Leaves::default();
     let mut geometry: Option<&Element> = None;
     for property in &feature.children {
         if property.ns == Ns::Gml && property.name == "boundedBy" {
@@ -37,17 +37,26 @@ pub fn attributes(feature: &Element) -> (Vec<(String, Vec<Leaf>)>, Option<&Eleme
         }
         leaves(property, &property.name, &mut out);
     }
-    (out, geometry)
+    (out.list, geometry)
 }
 
-fn push(out: &mut Vec<(String, Vec<Leaf>)>, name: &str, leaf: Leaf) {
-    match out.iter_mut().find(|(n, _)| n == name) {
-        Some((_, values)) => values.push(leaf),
-        None => out.push((name.to_string(), vec![leaf])),
+/// The attributes in document order, found by name in constant time.
+#[derive(Default)]
+struct Leaves {
+    list: Vec<(String, Vec<Leaf>)>,
+    index: std::collections::HashMap<String, usize>,
+}
+
+fn push(out: &mut Leaves, name: &str, leaf: Leaf) {
+    if let Some(&i) = out.index.get(name) {
+        out.list[i].1.push(leaf);
+        return;
     }
+    out.index.insert(name.to_string(), out.list.len());
+    out.list.push((name.to_string(), vec![leaf]));
 }
 
-fn leaves(property: &Element, path: &str, out: &mut Vec<(String, Vec<Leaf>)>) {
+fn leaves(property: &Element, path: &str, out: &mut Leaves) {
     if property.attr(&Ns::Xsi, "nil") == Some("true") {
         push(out, path, Leaf::Null);
         return;

@@ -96,9 +96,11 @@ fn alias(code: i32) -> i32 {
 
 /// The axis order the EPSG registry gives `code`.
 fn epsg_order(code: i32, dimension: usize) -> Srs {
+    // Geographic CRSs, DHDN Gauß-Krüger, ETRS89-LCC/LAEA Europe and ETRS-TM: the EPSG
+    // registry puts their northing (latitude) first.
     let northing_first = matches!(
         code,
-        4326 | 4258 | 4314 | 4937 | 4979 | 31466 | 31467 | 31468 | 31469
+        4326 | 4258 | 4314 | 4937 | 4979 | 31466..=31469 | 3034 | 3035 | 3044 | 3045 | 2397..=2399
     );
     Srs::new(code, northing_first, dimension)
 }

@@ -22,8 +22,16 @@ pub const MAX_DEPTH: usize = 256;
 /// Most elements one feature may have (a LoD2 building has a few thousand).
 pub const MAX_FEATURE_ELEMENTS: usize = 2_000_000;
 
-/// Most bytes of text one feature may have (coordinates included).
-pub const MAX_FEATURE_TEXT: usize = 256 << 20;
+/// Most bytes one feature may take as a tree: its text (coordinates included), its names and
+/// attributes, and a fixed cost per element for the element itself (as for the other formats,
+/// whose features may be at most 64 MiB).
+pub const MAX_FEATURE_BYTES: usize = 64 << 20;
+
+/// What an element costs beyond its names and text.
+const ELEMENT_BYTES: usize = 128;
+
+/// Most attributes one element may have.
+pub const MAX_ATTRIBUTES: usize = 1024;
 
 /// The namespaces kreisgeo reads, whatever prefix a file binds them to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +55,34 @@ pub enum Ns {
     /// The AdV's ALKIS/ATKIS schemas (NAS), any GeoInfoDok version.
     Adv,
     Other(Rc<str>),
+}
+
+/// Longest namespace URI accepted (real ones are under 200 bytes).
+pub const MAX_NAMESPACE_BYTES: usize = 2048;
+
+/// The namespaces met in a file, each made once: a file repeats a handful of URIs in every
+/// element, and an unknown one must not be copied for each.
+#[derive(Default)]
+struct Namespaces(std::collections::HashMap<Vec<u8>, Ns>);
+
+impl Namespaces {
+    fn of(&mut self, uri: &[u8]) -> Result<Ns, String> {
+        if let Some(ns) = self.0.get(uri) {
+            return Ok(ns.clone());
+        }
+        if uri.len() > MAX_NAMESPACE_BYTES {
+            return Err(format!(
+                "a namespace URI of {} bytes (at most {MAX_NAMESPACE_BYTES})",
+                uri.len()
+            ));
+        }
+        if self.0.len() > 10_000 {
+            return Err("more than 10,000 namespaces".into());
+        }
+        let ns = Ns::of(uri);
+        self.0.insert(uri.to_vec(), ns.clone());
+        Ok(ns)
+    }
 }
 
 impl Ns {
@@ -158,6 +194,7 @@ pub enum Step {
 /// A file read element by element.
 pub struct XmlStream {
     reader: NsReader<BufReader<File>>,
+    namespaces: Namespaces,
     buf: Vec<u8>,
     path: PathBuf,
     depth: usize,
@@ -174,6 +211,7 @@ impl XmlStream {
         config.check_end_names = true;
         Ok(Self {
             reader,
+            namespaces: Namespaces::default(),
             buf: Vec::with_capacity(1 << 12),
             path: path.to_path_buf(),
             depth: 0,
@@ -193,10 +231,10 @@ impl XmlStream {
         };
         let raw = match event {
             Event::Start(start) => {
-                let ns = namespace(&resolved, &start);
+                let ns = namespace(&mut self.namespaces, &resolved, &start);
                 let offset = self.reader.buffer_position();
                 let element = ns
-                    .and_then(|ns| head(&self.reader, ns, &start, offset))
+                    .and_then(|ns| head(&self.reader, &mut self.namespaces, ns, &start, offset))
                     .map_err(|m| xml_error(self.format, &self.path, offset, &m))?;
                 Raw::Start(element)
             }
@@ -223,6 +261,18 @@ impl XmlStream {
             _ => Raw::Other,
         };
         Ok((raw, self.reader.buffer_position()))
+    }
+
+    fn too_large(&self, offset: u64) -> IngestError {
+        xml_error(
+            self.format,
+            &self.path,
+            offset,
+            &format!(
+                "a feature larger than {} MiB as read (text, names, attributes, elements)",
+                MAX_FEATURE_BYTES >> 20
+            ),
+        )
     }
 
     fn ends_early(&self, offset: u64) -> IngestError {
@@ -266,11 +316,23 @@ impl XmlStream {
     pub fn read_tree(&mut self, mut element: Element) -> Result<Element, IngestError> {
         let mut stack: Vec<Element> = Vec::new();
         let mut count = 1usize;
-        let mut text = 0usize;
+        let cost = |e: &Element| {
+            ELEMENT_BYTES
+                + e.name.len()
+                + e.attrs
+                    .iter()
+                    .map(|a| a.name.len() + a.value.len() + 32)
+                    .sum::<usize>()
+        };
+        let mut bytes = cost(&element);
         loop {
             match self.read_raw()? {
                 (Raw::Start(child), offset) => {
                     count += 1;
+                    bytes += cost(&child);
+                    if bytes > MAX_FEATURE_BYTES {
+                        return Err(self.too_large(offset));
+                    }
                     if self.depth + stack.len() + 1 > MAX_DEPTH || count > MAX_FEATURE_ELEMENTS {
                         return Err(xml_error(
                             self.format,
@@ -293,14 +355,9 @@ impl XmlStream {
                     element = parent;
                 }
                 (Raw::Text(s), offset) => {
-                    text += s.len();
-                    if text > MAX_FEATURE_TEXT {
-                        return Err(xml_error(
-                            self.format,
-                            &self.path,
-                            offset,
-                            &format!("a feature with more than {MAX_FEATURE_TEXT} bytes of text"),
-                        ));
+                    bytes += s.len();
+                    if bytes > MAX_FEATURE_BYTES {
+                        return Err(self.too_large(offset));
                     }
                     append_text(&mut element.text, &s);
                 }
@@ -348,9 +405,13 @@ fn append_text(to: &mut String, s: &str) {
 }
 
 /// The element's namespace; an unbound prefix is an error.
-fn namespace(resolved: &ResolveResult<'_>, start: &BytesStart<'_>) -> Result<Ns, String> {
+fn namespace(
+    known: &mut Namespaces,
+    resolved: &ResolveResult<'_>,
+    start: &BytesStart<'_>,
+) -> Result<Ns, String> {
     match resolved {
-        ResolveResult::Bound(ns) => Ok(Ns::of(ns.0)),
+        ResolveResult::Bound(ns) => known.of(ns.0),
         ResolveResult::Unbound => Ok(Ns::None),
         ResolveResult::Unknown(prefix) => Err(format!(
             "<{}>: the prefix '{}' is bound to no namespace",
@@ -363,13 +424,16 @@ fn namespace(resolved: &ResolveResult<'_>, start: &BytesStart<'_>) -> Result<Ns,
 /// The element of a start tag, with its attributes and without content.
 fn head<R: BufRead>(
     reader: &NsReader<R>,
+    known: &mut Namespaces,
     ns: Ns,
     start: &BytesStart<'_>,
     offset: u64,
 ) -> Result<Element, String> {
     let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
     let mut attrs = Vec::new();
-    for attr in start.attributes() {
+    let mut seen = std::collections::HashSet::new();
+    // quick-xml's own duplicate check compares each attribute with every earlier one.
+    for attr in start.attributes().with_checks(false) {
         let attr = attr.map_err(|e| format!("<{name}>: {e}"))?;
         let key = attr.key;
         if key.as_ref() == b"xmlns" || key.as_ref().starts_with(b"xmlns:") {
@@ -377,7 +441,7 @@ fn head<R: BufRead>(
         }
         let (resolved, local) = reader.resolve_attribute(key);
         let ns = match resolved {
-            ResolveResult::Bound(ns) => Ns::of(ns.0),
+            ResolveResult::Bound(ns) => known.of(ns.0)?,
             ResolveResult::Unbound => Ns::None,
             ResolveResult::Unknown(prefix) => {
                 return Err(format!(
@@ -386,6 +450,15 @@ fn head<R: BufRead>(
                 ))
             }
         };
+        if !seen.insert(key.as_ref().to_vec()) {
+            return Err(format!(
+                "<{name}>: the attribute {} is given twice",
+                String::from_utf8_lossy(key.as_ref())
+            ));
+        }
+        if attrs.len() >= MAX_ATTRIBUTES {
+            return Err(format!("<{name}>: more than {MAX_ATTRIBUTES} attributes"));
+        }
         let value: Cow<'_, str> = attr
             .decode_and_unescape_value(reader.decoder())
             .map_err(|e| format!("<{name}>: {e}"))?;
