@@ -376,6 +376,7 @@ pub async fn compute(pool: &PgPool, req: &Request, progress: Arc<dyn Progress>) 
     .map_err(|e| Error::Internal(format!("the computation stopped: {e}")))?;
     let done = done?;
     phases.extend(done.phases.iter().cloned());
+    clock = Instant::now();
     let file = done.file;
     let ingest = ingest::ingest(
         pool,
