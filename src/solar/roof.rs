@@ -381,8 +381,8 @@ pub struct RoofInput {
     pub measured_height: Option<f64>,
 }
 
-/// The obstacles the roofs make: the roof polygons, and walls from every roof edge down to
-/// the ground of its unit (the unit's highest roof point less its measured height; without a
+/// The obstacles the roofs make: the roof polygons (open where they have holes), and walls
+/// from every exterior roof edge down to the ground of its unit (the unit's highest roof point less its measured height; without a
 /// height, down to its lowest roof point).
 pub fn scene(roofs: &[RoofInput]) -> Scene {
     use std::collections::HashMap;
@@ -396,11 +396,9 @@ pub fn scene(roofs: &[RoofInput]) -> Scene {
             e.1 = e.1.min(p[2]);
         }
     }
-    let mut triangles = Vec::new();
+    let mut scene = super::shading::SceneBuilder::default();
     for r in roofs {
-        for ring in &r.rings {
-            super::shading::triangulate(ring, &mut triangles);
-        }
+        scene.polygon(&r.rings);
         let (highest, lowest) = top[r.unit.as_str()];
         let ground = r.measured_height.map_or(lowest, |h| highest - h);
         let Some(exterior) = r.rings.first() else {
@@ -412,9 +410,9 @@ pub fn scene(roofs: &[RoofInput]) -> Scene {
                 continue;
             }
             let (a0, b0) = ([a[0], a[1], ground], [b[0], b[1], ground]);
-            triangles.push([a, b, b0]);
-            triangles.push([a, b0, a0]);
+            scene.triangle([a, b, b0]);
+            scene.triangle([a, b0, a0]);
         }
     }
-    Scene::new(triangles)
+    scene.build()
 }

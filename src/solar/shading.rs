@@ -35,35 +35,111 @@ const MAX_EAR_CLIPPED: usize = 2000;
 /// The obstacles of a scene.
 pub struct Scene {
     triangles: Vec<[Vec3; 3]>,
+    /// The polygon each triangle belongs to, whose holes let the sun through.
+    surface_of: Vec<u32>,
+    /// The holes of each polygon (a courtyard, a light well).
+    holes: Vec<Vec<Vec<Vec3>>>,
     cells: HashMap<(i64, i64), Vec<u32>>,
     /// The highest point of the scene.
     top: f64,
 }
 
+/// The obstacles of a scene as they are added: polygons with their holes, and triangles.
+#[derive(Default)]
+pub struct SceneBuilder {
+    triangles: Vec<[Vec3; 3]>,
+    surface_of: Vec<u32>,
+    holes: Vec<Vec<Vec<Vec3>>>,
+}
+
+/// A triangle of no polygon with holes.
+const SOLID: u32 = u32::MAX;
+
+impl SceneBuilder {
+    /// A planar polygon: its exterior ring cut into triangles, its holes kept open.
+    pub fn polygon(&mut self, rings: &[Vec<Vec3>]) {
+        let Some((exterior, holes)) = rings.split_first() else {
+            return;
+        };
+        let start = self.triangles.len();
+        triangulate(exterior, &mut self.triangles);
+        #[allow(clippy::cast_possible_truncation)]
+        let surface = if holes.is_empty() {
+            SOLID
+        } else {
+            self.holes.push(holes.to_vec());
+            (self.holes.len() - 1) as u32
+        };
+        self.surface_of
+            .extend(std::iter::repeat_n(surface, self.triangles.len() - start));
+    }
+
+    /// A solid triangle (a piece of wall).
+    pub fn triangle(&mut self, t: [Vec3; 3]) {
+        self.triangles.push(t);
+        self.surface_of.push(SOLID);
+    }
+
+    pub fn build(self) -> Scene {
+        let mut scene = Scene::new(self.triangles);
+        scene.surface_of = self.surface_of;
+        scene.holes = self.holes;
+        scene
+    }
+}
+
+/// Whether `p`, on the plane of `ring`, lies inside it (even-odd, in the projection the
+/// plane is least foreshortened in).
+fn inside(ring: &[Vec3], p: Vec3) -> bool {
+    let mut normal = [0.0; 3];
+    let n = ring.len();
+    for i in 0..n {
+        let (a, b) = (ring[i], ring[(i + 1) % n]);
+        normal[0] += (a[1] - b[1]) * (a[2] + b[2]);
+        normal[1] += (a[2] - b[2]) * (a[0] + b[0]);
+        normal[2] += (a[0] - b[0]) * (a[1] + b[1]);
+    }
+    let (ax, ay) = match (0..3).max_by(|&i, &j| normal[i].abs().total_cmp(&normal[j].abs())) {
+        Some(0) => (1, 2),
+        Some(1) => (2, 0),
+        _ => (0, 1),
+    };
+    let (x, y) = (p[ax], p[ay]);
+    let mut within = false;
+    for i in 0..n {
+        let (a, b) = (ring[i], ring[(i + 1) % n]);
+        let (x0, y0, x1, y1) = (a[ax], a[ay], b[ax], b[ay]);
+        if (y0 > y) != (y1 > y) && x < x0 + (y - y0) / (y1 - y0) * (x1 - x0) {
+            within = !within;
+        }
+    }
+    within
+}
+
 /// Whether a segment from `o` along `d` (up to `t_max`) crosses triangle `tri` (not at its
 /// start: the point's own surface does not shade it).
-fn hits(o: Vec3, d: Vec3, tri: &[Vec3; 3], t_max: f64) -> bool {
+fn hits(o: Vec3, d: Vec3, tri: &[Vec3; 3], t_max: f64) -> Option<f64> {
     const EPS: f64 = 1e-9;
     let e1 = sub(tri[1], tri[0]);
     let e2 = sub(tri[2], tri[0]);
     let p = cross(d, e2);
     let det = dot(e1, p);
     if det.abs() < EPS {
-        return false;
+        return None;
     }
     let inv = 1.0 / det;
     let s = sub(o, tri[0]);
     let u = dot(s, p) * inv;
     if !(0.0..=1.0).contains(&u) {
-        return false;
+        return None;
     }
     let q = cross(s, e1);
     let v = dot(d, q) * inv;
     if v < 0.0 || u + v > 1.0 {
-        return false;
+        return None;
     }
     let t = dot(e2, q) * inv;
-    t > 1e-6 && t < t_max
+    (t > 1e-6 && t < t_max).then_some(t)
 }
 
 fn cell_of(x: f64, y: f64) -> (i64, i64) {
@@ -90,6 +166,8 @@ impl Scene {
             }
         }
         Self {
+            surface_of: vec![SOLID; triangles.len()],
+            holes: Vec::new(),
             triangles,
             cells,
             top,
@@ -111,11 +189,12 @@ impl Scene {
         let rise = ((self.top - o[2]).max(0.0) / d[2]) * horizontal;
         let reach = radius.min(rise);
         // The ray's parameter t is its length; `reach` is a ground distance.
+        // A millimetre more, so that what stands exactly as high as the scene's top counts.
         let t_max = if horizontal > 1e-12 {
             reach / horizontal
         } else {
             (self.top - o[2]).max(0.0) / d[2]
-        };
+        } + 1e-3;
         let mut cell = cell_of(o[0], o[1]);
         let step = (
             if d[0] > 0.0 { 1 } else { -1 },
@@ -140,7 +219,15 @@ impl Scene {
         loop {
             if let Some(list) = self.cells.get(&cell) {
                 for &i in list {
-                    if hits(o, d, &self.triangles[i as usize], t_max) {
+                    let Some(t) = hits(o, d, &self.triangles[i as usize], t_max) else {
+                        continue;
+                    };
+                    let surface = self.surface_of[i as usize];
+                    let through_a_hole = surface != SOLID && {
+                        let p = [o[0] + t * d[0], o[1] + t * d[1], o[2] + t * d[2]];
+                        self.holes[surface as usize].iter().any(|h| inside(h, p))
+                    };
+                    if !through_a_hole {
                         return true;
                     }
                 }
@@ -287,6 +374,29 @@ mod tests {
         assert!(!scene.blocked([0.0, 10.0, 0.0], south_low, 5.0));
         // Past the wall's end.
         assert!(!scene.blocked([60.0, 10.0, 0.0], south_low, 300.0));
+    }
+
+    #[test]
+    fn the_sun_shines_through_a_courtyard() {
+        // A flat roof at 10 m, 20 m × 20 m, with a 10 m × 10 m courtyard in its middle.
+        let square = |a: f64, b: f64| {
+            vec![
+                [a, a, 10.0],
+                [b, a, 10.0],
+                [b, b, 10.0],
+                [a, b, 10.0],
+                [a, a, 10.0],
+            ]
+        };
+        let mut builder = SceneBuilder::default();
+        builder.polygon(&[square(-10.0, 10.0), square(-5.0, 5.0)]);
+        let scene = builder.build();
+        let up = [0.0, 0.0, 1.0];
+        assert!(
+            !scene.blocked([0.0, 0.0, 0.0], up, 300.0),
+            "the courtyard is open"
+        );
+        assert!(scene.blocked([7.5, 7.5, 0.0], up, 300.0), "the roof is not");
     }
 
     #[test]
