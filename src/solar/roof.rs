@@ -136,24 +136,7 @@ struct Frame {
 impl Frame {
     fn of(exterior: &[Vec3]) -> Option<Self> {
         let origin = *exterior.first()?;
-        let mut n = [0.0; 3];
-        for w in exterior.windows(2) {
-            let (a, b) = (
-                [
-                    w[0][0] - origin[0],
-                    w[0][1] - origin[1],
-                    w[0][2] - origin[2],
-                ],
-                [
-                    w[1][0] - origin[0],
-                    w[1][1] - origin[1],
-                    w[1][2] - origin[2],
-                ],
-            );
-            n[0] += (a[1] - b[1]) * (a[2] + b[2]);
-            n[1] += (a[2] - b[2]) * (a[0] + b[0]);
-            n[2] += (a[0] - b[0]) * (a[1] + b[1]);
-        }
+        let n = super::shading::newell(exterior);
         let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
         if len < 1e-9 {
             return None;

@@ -88,22 +88,37 @@ impl SceneBuilder {
     }
 }
 
-/// Whether `p`, on the plane of `ring`, lies inside it (even-odd, in the projection the
-/// plane is least foreshortened in).
-fn inside(ring: &[Vec3], p: Vec3) -> bool {
-    let mut normal = [0.0; 3];
+/// The normal of a planar ring by Newell's method (its length twice the ring's area; the ring
+/// closed or not), relative to its first vertex for precision in UTM metres.
+pub fn newell(ring: &[Vec3]) -> Vec3 {
+    let Some(&o) = ring.first() else {
+        return [0.0; 3];
+    };
     let n = ring.len();
+    let mut normal = [0.0; 3];
     for i in 0..n {
-        let (a, b) = (ring[i], ring[(i + 1) % n]);
+        let (a, b) = (sub(ring[i], o), sub(ring[(i + 1) % n], o));
         normal[0] += (a[1] - b[1]) * (a[2] + b[2]);
         normal[1] += (a[2] - b[2]) * (a[0] + b[0]);
         normal[2] += (a[0] - b[0]) * (a[1] + b[1]);
     }
-    let (ax, ay) = match (0..3).max_by(|&i, &j| normal[i].abs().total_cmp(&normal[j].abs())) {
+    normal
+}
+
+/// The two axes of the projection a plane with `normal` is least foreshortened in.
+fn dominant_axes(normal: Vec3) -> (usize, usize) {
+    match (0..3).max_by(|&i, &j| normal[i].abs().total_cmp(&normal[j].abs())) {
         Some(0) => (1, 2),
         Some(1) => (2, 0),
         _ => (0, 1),
-    };
+    }
+}
+
+/// Whether `p`, on the plane of `ring`, lies inside it (even-odd, in the projection the
+/// plane is least foreshortened in).
+fn inside(ring: &[Vec3], p: Vec3) -> bool {
+    let n = ring.len();
+    let (ax, ay) = dominant_axes(newell(ring));
     let (x, y) = (p[ax], p[ay]);
     let mut within = false;
     for i in 0..n {
@@ -273,18 +288,8 @@ pub fn triangulate(ring: &[Vec3], out: &mut Vec<[Vec3; 3]>) {
         return;
     }
     // Ear clipping in the plane's dominant projection.
-    let mut normal = [0.0; 3];
-    for i in 0..n {
-        let (a, b) = (ring[i], ring[(i + 1) % n]);
-        normal[0] += (a[1] - b[1]) * (a[2] + b[2]);
-        normal[1] += (a[2] - b[2]) * (a[0] + b[0]);
-        normal[2] += (a[0] - b[0]) * (a[1] + b[1]);
-    }
-    let (ax, ay) = match (0..3).max_by(|&i, &j| normal[i].abs().total_cmp(&normal[j].abs())) {
-        Some(0) => (1, 2),
-        Some(1) => (2, 0),
-        _ => (0, 1),
-    };
+    let normal = newell(&ring[..n]);
+    let (ax, ay) = dominant_axes(normal);
     let sign = if normal[3 - ax - ay] >= 0.0 {
         1.0
     } else {
