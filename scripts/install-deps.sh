@@ -2,7 +2,8 @@
 # Installs the Debian packages kreisgeo needs, only those that are missing:
 # PostgreSQL 15 + PostGIS 3 (the embedded database), and with --test also GDAL's command-line
 # tools (the tests check that GDAL's OGC API client reads kreisgeo), Chromium with chromedriver
-# (the browser tests), nginx (the load balancer of the multi-node tests) and, in target/py, pyshacl
+# (the browser tests), nginx (the load balancer of the multi-node tests), pyosmium (libosmium's
+# reading of OSM extracts, which the OSM ingest is checked against) and, in target/py, pyshacl
 # from PyPI (the tests validate the DCAT-AP.de catalog with it), in target/py-contract schemathesis
 # and openapi-python-client (the OpenAPI contract tests), and in target/tools cargo-deny
 # from crates.io (the tests check the dependency policy in deny.toml with it); every crate of
@@ -14,7 +15,7 @@ test_tools=false
 packages=(postgresql-15 postgresql-15-postgis-3)
 if [[ "${1:-}" == "--test" ]]; then
   test_tools=true
-  packages+=(gdal-bin python3-venv chromium chromium-driver nginx)
+  packages+=(gdal-bin python3-venv chromium chromium-driver nginx python3-pyosmium)
 fi
 command -v npm >/dev/null || packages+=(nodejs npm)
 

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod negotiate;
 pub mod ogc;
 pub mod opendata;
+pub mod osm;
 pub mod server;
 pub mod solar;
 pub mod tiles;

@@ -27,6 +27,8 @@ pub enum DatasetKind {
     Roofs,
     /// Addresses: official house coordinates, ALKIS Lagebezeichnungen.
     Addresses,
+    /// An OpenStreetMap extract: the basemap's layers, its addresses and the walking network.
+    Osm,
 }
 
 impl DatasetKind {
@@ -39,6 +41,7 @@ impl DatasetKind {
             Self::Buildings => "buildings",
             Self::Roofs => "roofs",
             Self::Addresses => "addresses",
+            Self::Osm => "osm",
         }
     }
 
@@ -51,6 +54,7 @@ impl DatasetKind {
             "buildings" => Some(Self::Buildings),
             "roofs" => Some(Self::Roofs),
             "addresses" => Some(Self::Addresses),
+            "osm" => Some(Self::Osm),
             _ => None,
         }
     }

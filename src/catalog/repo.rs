@@ -136,6 +136,8 @@ pub struct NewVersion<'a> {
     pub id: i64,
     pub dataset_id: &'a str,
     pub table_name: &'a str,
+    /// Further tables the version owns (dropped with it).
+    pub companions: &'a [String],
     pub source_name: &'a str,
     pub source_format: &'a str,
     pub source_sha256: &'a str,
@@ -153,8 +155,8 @@ pub struct NewVersion<'a> {
 pub async fn insert_and_activate(conn: &mut PgConnection, v: &NewVersion<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO catalog.versions (id, dataset_id, table_name, source_name, source_format, \
-           source_sha256, source_crs, columns, has_z, feature_count, bbox, report) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+           source_sha256, source_crs, columns, has_z, feature_count, bbox, report, companions) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(v.id)
     .bind(v.dataset_id)
@@ -168,6 +170,7 @@ pub async fn insert_and_activate(conn: &mut PgConnection, v: &NewVersion<'_>) ->
     .bind(v.feature_count)
     .bind(v.bbox.map(|b| b.to_vec()))
     .bind(v.report)
+    .bind(v.companions)
     .execute(&mut *conn)
     .await?;
     sqlx::query(
@@ -180,24 +183,32 @@ pub async fn insert_and_activate(conn: &mut PgConnection, v: &NewVersion<'_>) ->
     Ok(())
 }
 
-/// Removes all but the newest `keep` versions of a dataset (never the active one) and returns
-/// the tables that must be dropped.
-pub async fn prune_versions(
-    conn: &mut PgConnection,
-    dataset_id: &str,
-    keep: i64,
-) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "DELETE FROM catalog.versions v WHERE v.dataset_id = $1 \
+/// Removes all but the newest `keep` versions of a dataset (never the active one) and drops
+/// their tables.
+pub async fn prune_and_drop(conn: &mut PgConnection, dataset_id: &str, keep: i64) -> Result<()> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "WITH gone AS (DELETE FROM catalog.versions v WHERE v.dataset_id = $1 \
            AND v.id NOT IN (SELECT id FROM catalog.versions WHERE dataset_id = $1 \
                             ORDER BY id DESC LIMIT $2) \
            AND v.id <> (SELECT active_version FROM catalog.datasets WHERE id = $1) \
-         RETURNING v.table_name",
+         RETURNING v.table_name, v.companions) \
+         SELECT t FROM gone, unnest(array_prepend(gone.table_name, gone.companions)) t",
     )
     .bind(dataset_id)
     .bind(keep)
-    .fetch_all(conn)
-    .await?)
+    .fetch_all(&mut *conn)
+    .await?;
+    drop_tables(conn, tables).await
+}
+
+async fn drop_tables(conn: &mut PgConnection, tables: Vec<String>) -> Result<()> {
+    for table in tables {
+        let table = crate::db::ident::QualifiedTable::data(table);
+        sqlx::query(&format!("DROP TABLE IF EXISTS {table}"))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// A dataset with its versions, for listings.
@@ -462,11 +473,13 @@ pub async fn delete_dataset(pool: &PgPool, id: &str) -> Result<bool> {
     if live.is_none() {
         return Ok(false);
     }
-    let tables: Vec<String> =
-        sqlx::query_scalar("SELECT table_name FROM catalog.versions WHERE dataset_id = $1")
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT t FROM catalog.versions v, unnest(array_prepend(v.table_name, v.companions)) t \
+         WHERE v.dataset_id = $1",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
     sqlx::query(
         "UPDATE catalog.datasets SET active_version = NULL, deleted_at = now(), updated_at = now() \
          WHERE id = $1",
@@ -478,12 +491,7 @@ pub async fn delete_dataset(pool: &PgPool, id: &str) -> Result<bool> {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    for table in tables {
-        let table = crate::db::ident::QualifiedTable::data(table);
-        sqlx::query(&format!("DROP TABLE IF EXISTS {table}"))
-            .execute(&mut *tx)
-            .await?;
-    }
+    drop_tables(&mut tx, tables).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -22,6 +22,8 @@ pub enum Format {
     Shapefile,
     /// GML: WFS answers, ALKIS NAS, CityGML.
     Gml,
+    /// An OpenStreetMap PBF extract (`.osm.pbf`).
+    OsmPbf,
 }
 
 impl Format {
@@ -35,6 +37,7 @@ impl Format {
             Self::GeoPackage => "GeoPackage",
             Self::Shapefile => "Shapefile",
             Self::Gml => "GML",
+            Self::OsmPbf => "OSM PBF",
         }
     }
 }
@@ -54,6 +57,9 @@ pub fn detect(path: &Path) -> Result<Format, IngestError> {
         // A zip of GML tiles, else (as before) a zipped Shapefile.
         let gml = super::formats::archive::holds_gml(&super::formats::archive::names(path)?);
         return Ok(if gml { Format::Gml } else { Format::Shapefile });
+    }
+    if is_osm_pbf(head) {
+        return Ok(Format::OsmPbf);
     }
     if head.starts_with(&[0x00, 0x00, 0x27, 0x0a]) {
         return Ok(Format::Shapefile);
@@ -93,13 +99,28 @@ pub fn detect(path: &Path) -> Result<Format, IngestError> {
     }
 }
 
-/// Overpass responses open with their generator and `osm3s` metadata before `elements`.
+/// A PBF file opens with the length of its first blob header (big-endian, small) and that
+/// header, whose type is `OSMHeader`.
+fn is_osm_pbf(head: &[u8]) -> bool {
+    let Some(len) = head
+        .get(..4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    else {
+        return false;
+    };
+    len < 64 * 1024
+        && head
+            .get(4..(4 + len as usize).min(head.len()))
+            .is_some_and(|header| header.windows(9).any(|w| w == b"OSMHeader"))
+}
+
 /// XML in a GML namespace (GML 2, 3.1, 3.2; CityGML and NAS use them all).
 fn is_gml(head: &[u8]) -> bool {
     let text = String::from_utf8_lossy(head);
     text.contains("http://www.opengis.net/gml")
 }
 
+/// Overpass responses open with their generator and `osm3s` metadata before `elements`.
 fn is_overpass(head: &[u8]) -> bool {
     let text = String::from_utf8_lossy(head);
     text.contains("\"osm3s\"") || (text.contains("\"elements\"") && !text.contains("\"features\""))

@@ -138,6 +138,7 @@ pub async fn load(
         sha256: plan.sha256.clone(),
         seconds: plan.started.elapsed().as_secs_f64(),
         phases: phases.finish(),
+        details: None,
     };
     catalog::repo::insert_and_activate(
         &mut tx,
@@ -145,6 +146,7 @@ pub async fn load(
             id: version,
             dataset_id: &req.dataset,
             table_name: &table_name,
+            companions: &[],
             source_name: &req
                 .path
                 .file_name()
@@ -161,16 +163,7 @@ pub async fn load(
         },
     )
     .await?;
-    for old in
-        catalog::repo::prune_versions(&mut tx, &req.dataset, req.keep_versions.max(1)).await?
-    {
-        sqlx::query(&format!(
-            "DROP TABLE IF EXISTS {}",
-            QualifiedTable::data(old)
-        ))
-        .execute(&mut *tx)
-        .await?;
-    }
+    catalog::repo::prune_and_drop(&mut tx, &req.dataset, req.keep_versions.max(1)).await?;
     tx.commit().await?;
     Ok(report)
 }

@@ -179,6 +179,10 @@ pub struct IngestReport {
     pub seconds: f64,
     /// Seconds spent in each phase (survey, load, analyze, validate, index …).
     pub phases: Vec<(String, f64)>,
+    /// What a format with layers of its own found (OSM: features per layer, the walking
+    /// network's edges, relations left out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 /// Receives progress while an ingest runs (the CLI draws a bar; tests ignore it).
@@ -257,6 +261,17 @@ pub async fn ingest(
     whole.read.kind = Some(req.kind);
     let req = &whole;
     let format = detect::detect(&req.path)?;
+    if format == Format::OsmPbf || req.kind == DatasetKind::Osm {
+        if format != Format::OsmPbf {
+            return Err(IngestError::Profile(format!(
+                "kind osm reads OpenStreetMap PBF extracts (.osm.pbf); {} is {}",
+                req.path.display(),
+                format.name()
+            ))
+            .into());
+        }
+        return crate::osm::ingest(pool, req, progress).await;
+    }
     for more in &req.read.more_files {
         if format != Format::Gml || detect::detect(more)? != format {
             return Err(IngestError::Parse {
@@ -322,29 +337,10 @@ pub async fn ingest(
     );
     let sha256 = sha256?;
 
-    if let Some(active) = catalog::repo::find_collection(pool, &req.dataset).await? {
-        let v = active.version;
-        if v.source_sha256 == sha256 {
-            tracing::info!(dataset = %req.dataset, version = v.id, "file identical to the active version; nothing to do");
-            return Ok(IngestReport {
-                dataset: req.dataset.clone(),
-                version: v.id,
-                unchanged: true,
-                format: format.name().into(),
-                source_crs: Some(v.source_crs),
-                features: u64::try_from(v.feature_count).unwrap_or_default(),
-                read: 0,
-                repaired: 0,
-                rejected: 0,
-                problems: Vec::new(),
-                has_z: v.has_z,
-                columns: v.columns,
-                bbox: v.bbox,
-                sha256,
-                seconds: started.elapsed().as_secs_f64(),
-                phases: phases.finish(),
-            });
-        }
+    if let Some(report) =
+        unchanged(pool, &req.dataset, &sha256, format, started, &mut phases).await?
+    {
+        return Ok(report);
     }
 
     let prefix = surveyed?;
@@ -384,6 +380,49 @@ pub async fn ingest(
         "ingest complete"
     );
     Ok(report)
+}
+
+/// The report of an ingest that finds the file identical to the active version's: nothing
+/// is loaded.
+pub(crate) async fn unchanged(
+    pool: &PgPool,
+    dataset: &str,
+    sha256: &str,
+    format: Format,
+    started: Instant,
+    phases: &mut Phases,
+) -> Result<Option<IngestReport>> {
+    let Some(active) = catalog::repo::find_collection(pool, dataset).await? else {
+        return Ok(None);
+    };
+    let v = active.version;
+    if v.source_sha256 != sha256 {
+        return Ok(None);
+    }
+    tracing::info!(
+        dataset,
+        version = v.id,
+        "file identical to the active version; nothing to do"
+    );
+    Ok(Some(IngestReport {
+        dataset: dataset.to_string(),
+        version: v.id,
+        unchanged: true,
+        format: format.name().into(),
+        source_crs: Some(v.source_crs),
+        features: u64::try_from(v.feature_count).unwrap_or_default(),
+        read: 0,
+        repaired: 0,
+        rejected: 0,
+        problems: Vec::new(),
+        has_z: v.has_z,
+        columns: v.columns,
+        bbox: v.bbox,
+        sha256: sha256.to_string(),
+        seconds: started.elapsed().as_secs_f64(),
+        phases: phases.finish(),
+        details: None,
+    }))
 }
 
 /// Loads with the schema of `survey`; the load checks the features the survey did not see.
@@ -546,7 +585,7 @@ fn sha256_files(path: &Path, more: &[PathBuf]) -> Result<String, IngestError> {
     Ok(hex::encode(hasher.finalize()))
 }
 
-fn sha256_file(path: &Path) -> Result<String, IngestError> {
+pub(crate) fn sha256_file(path: &Path) -> Result<String, IngestError> {
     use sha2::Digest;
     let mut file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
     let mut hasher = sha2::Sha256::new();
@@ -563,7 +602,7 @@ fn sha256_file(path: &Path) -> Result<String, IngestError> {
 }
 
 /// Runs blocking file work off the async runtime.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, IngestError> + Send + 'static,
 ) -> Result<T> {
     tokio::task::spawn_blocking(f)

@@ -352,7 +352,9 @@ fn fields(kind: DatasetKind) -> &'static [Field] {
         DatasetKind::Solar => SOLAR,
         DatasetKind::Aed => AED,
         DatasetKind::Addresses => ADDRESSES,
-        DatasetKind::Generic | DatasetKind::Buildings | DatasetKind::Roofs => &[],
+        DatasetKind::Generic | DatasetKind::Buildings | DatasetKind::Roofs | DatasetKind::Osm => {
+            &[]
+        }
     }
 }
 

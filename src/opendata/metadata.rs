@@ -483,6 +483,20 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             keywords: &["Adressen", "Hauskoordinaten", "Lagebezeichnung"],
             themes: &["REGI"],
         },
+        DatasetKind::Osm => KindDefaults {
+            description: Text {
+                de: "OpenStreetMap-Daten der Region: Straßen und Wege, Gewässer, Flächennutzung, \
+                     Gebäude, Orte, Grenzen und Adressen (Grundkarte und Fußwegenetz)."
+                    .into(),
+                en: Some(
+                    "OpenStreetMap data of the region: roads and paths, water, land use, \
+                     buildings, places, boundaries and addresses (basemap, walking network)."
+                        .into(),
+                ),
+            },
+            keywords: &["OpenStreetMap", "Grundkarte", "Straßen", "Adressen"],
+            themes: &["REGI", "TRAN"],
+        },
         DatasetKind::Generic => KindDefaults {
             description: Text::de("Geodaten des Landkreises."),
             keywords: &[],

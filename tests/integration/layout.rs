@@ -18,6 +18,7 @@ const SQL_LAYER: &[&str] = &[
     "src/jobs.rs",
     "src/audit.rs",
     "src/solar/store.rs",
+    "src/osm/store.rs",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -22,6 +22,7 @@ mod layout;
 mod limits;
 mod negotiation;
 mod openapi;
+mod osm;
 mod policy;
 mod security;
 mod solar;

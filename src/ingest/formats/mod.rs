@@ -69,5 +69,21 @@ pub fn open(format: Format, path: &Path, options: &ReadOptions) -> Box<dyn Forma
         Format::GeoPackage => Box::new(gpkg::GpkgFile::new(path, options.layer.clone())),
         Format::Overpass => Box::new(overpass::OverpassFile::new(path)),
         Format::Shapefile => Box::new(shp::ShpFile::new(path)),
+        Format::OsmPbf => Box::new(Layered(format)),
+    }
+}
+
+/// A format of several layers and tables of its own (OSM PBF): [`crate::osm`] loads it, never
+/// this single-table pipeline.
+struct Layered(Format);
+
+impl FormatReader for Layered {
+    fn read(&mut self, _out: &mut Normalizer<'_>) -> Result<Option<i32>, IngestError> {
+        Err(IngestError::Parse {
+            message: format!(
+                "{} files are loaded by their own ingest (kind osm)",
+                self.0.name()
+            ),
+        })
     }
 }
