@@ -1,6 +1,8 @@
 //! Embeds MapLibre GL JS (its CSP build) from `web/node_modules`, where `npm ci --prefix web`
 //! put it (`scripts/install-deps.sh` does), so that the binary serves its map without a CDN.
 //! Without it the binary builds all the same and its map page says how to add it.
+//!
+//! Embeds DejaVu Sans (Debian's fonts-dejavu-core) for the basemap's glyphs likewise.
 
 use std::path::Path;
 
@@ -25,6 +27,7 @@ fn main() -> std::io::Result<()> {
             std::fs::write(&to, b"")?;
         }
     }
+    fonts(&out);
     if all {
         println!("cargo:rustc-cfg=maplibre");
     } else {
@@ -33,4 +36,26 @@ fn main() -> std::io::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The basemap's fonts, from the Debian package.
+fn fonts(out: &str) {
+    println!("cargo:rustc-check-cfg=cfg(basemap_fonts)");
+    let dir = Path::new("/usr/share/fonts/truetype/dejavu");
+    let mut all = true;
+    for (from, to) in [
+        ("DejaVuSans.ttf", "basemap-regular.ttf"),
+        ("DejaVuSans-Bold.ttf", "basemap-bold.ttf"),
+    ] {
+        let from = dir.join(from);
+        println!("cargo:rerun-if-changed={}", from.display());
+        all &= std::fs::copy(&from, Path::new(out).join(to)).is_ok();
+    }
+    if all {
+        println!("cargo:rustc-cfg=basemap_fonts");
+    } else {
+        println!(
+            "cargo:warning=DejaVu Sans is not in /usr/share/fonts/truetype/dejavu: the basemap will have no labels (apt-get install fonts-dejavu-core)"
+        );
+    }
 }

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 test_tools=false
-packages=(postgresql-15 postgresql-15-postgis-3)
+packages=(postgresql-15 postgresql-15-postgis-3 fonts-dejavu-core)
 if [[ "${1:-}" == "--test" ]]; then
   test_tools=true
   packages+=(gdal-bin python3-venv chromium chromium-driver nginx python3-pyosmium)

@@ -7,6 +7,7 @@ pub mod aed;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod basemap;
 pub mod catalog;
 pub mod crs;
 pub mod db;

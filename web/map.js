@@ -208,14 +208,28 @@
 
   state.titles = {};
   const json = (url) => fetch(url).then((r) => (r.ok ? r.json() : Promise.reject(new Error(url + ": " + r.status))));
-  Promise.all([json("/tiles/WebMercatorQuad/tilejson"), json("/collections")])
-    .then(([tilejson, collections]) => {
+  // With an OpenStreetMap dataset loaded, kreisgeo draws its own basemap under the county's
+  // layers (the OSM dataset itself is that basemap, not one more overlay).
+  json("/collections")
+    .then((collections) => {
+      const osm = collections.collections.find((c) => c.kind === "osm");
+      const overlay = collections.collections.filter((c) => c.kind !== "osm").map((c) => c.id);
+      const tilejson = !osm ? json("/tiles/WebMercatorQuad/tilejson")
+        : overlay.length ? json("/tiles/WebMercatorQuad/tilejson?collections=" +
+                                 overlay.map(encodeURIComponent).join(","))
+        : Promise.resolve(null);
+      return Promise.all([tilejson, collections, osm ? json("/basemap/style.json") : null]);
+    })
+    .then(([tilejson, collections, basemap]) => {
+      tilejson = tilejson || { tiles: [], vector_layers: [], bounds: basemap.sources.basemap.bounds,
+                               minzoom: 0, maxzoom: 22 };
       // A collection loaded without a title of its own is named by its kind.
       for (const c of collections.collections) {
         state.titles[c.id] = c.title && c.title !== c.id ? c.title : (text.kinds[c.kind] || c.id);
       }
       const aed = collections.collections.find((c) => c.kind === "aed");
-      const layers = [{ id: "background", type: "background", paint: { "background-color": "#f4f1ea" } }];
+      const layers = basemap ? basemap.layers.slice()
+        : [{ id: "background", type: "background", paint: { "background-color": "#f4f1ea" } }];
       tilejson.vector_layers.forEach((l, i) => layers.push(...layersOf(l.id, i)));
       layers.push({ id: "found", type: "line", source: "found",
         paint: { "line-color": "#d00", "line-width": 3 } });
@@ -226,14 +240,18 @@
         paint: { "circle-radius": 11, "circle-color": "rgba(0,0,0,0)",
                  "circle-stroke-color": "#d00", "circle-stroke-width": 3 } });
       state.layers = tilejson.vector_layers.map((l) => l.id);
+      const empty = () => ({ type: "geojson", data: { type: "FeatureCollection", features: [] } });
+      const sources = Object.assign({}, basemap ? basemap.sources : {}, {
+        nearest: empty(), found: empty(), here: empty() });
+      if (tilejson.tiles.length) {
+        sources.kreisgeo = { type: "vector", tiles: tilejson.tiles, minzoom: tilejson.minzoom,
+          maxzoom: tilejson.maxzoom, bounds: tilejson.bounds, attribution: tilejson.attribution };
+      }
+      const style = { version: 8, sources, layers };
+      if (basemap) style.glyphs = basemap.glyphs;
       const map = new maplibregl.Map({
         container: "map",
-        style: { version: 8, sources: { kreisgeo: { type: "vector", tiles: tilejson.tiles,
-          minzoom: tilejson.minzoom, maxzoom: tilejson.maxzoom, bounds: tilejson.bounds,
-          attribution: tilejson.attribution },
-          nearest: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
-          found: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
-          here: { type: "geojson", data: { type: "FeatureCollection", features: [] } } }, layers },
+        style,
         bounds: tilejson.bounds,
         fitBoundsOptions: { padding: 20 },
       });

@@ -9,9 +9,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::Modify;
 
 use super::routes::{
-    admin, api_doc, at, catalog, ckan, collections, conformance, downloads, items, landing, map,
-    nearest, operations, queryables, tiles, tilesets, TAG_ADMIN, TAG_CAPABILITIES, TAG_CITIZENS,
-    TAG_DATA, TAG_OPEN_DATA, TAG_OPERATIONS, TAG_TILES,
+    admin, api_doc, at, basemap, catalog, ckan, collections, conformance, downloads, items,
+    landing, map, nearest, operations, queryables, tiles, tilesets, TAG_ADMIN, TAG_CAPABILITIES,
+    TAG_CITIZENS, TAG_DATA, TAG_OPEN_DATA, TAG_OPERATIONS, TAG_TILES,
 };
 
 /// The admin API's key, sent as `X-API-Key` (or as `Authorization: Bearer`).
@@ -98,6 +98,9 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(operations::get_health)
         .service(operations::get_ready)
         .service(operations::get_metrics)
+        .service(basemap::get_style)
+        .service(basemap::get_tile)
+        .service(basemap::get_glyphs)
         .service(map::get_map)
         .service(map::get_asset);
 }

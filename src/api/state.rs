@@ -42,6 +42,9 @@ pub struct ApiConfig {
     /// Requests one client may send at once after a quiet moment.
     #[arg(long, env = "KREISGEO_RATE_BURST", default_value_t = 400)]
     pub rate_burst: u32,
+    /// The OSM dataset the basemap is drawn from [default: the first dataset of kind osm].
+    #[arg(long, env = "KREISGEO_BASEMAP")]
+    pub basemap: Option<String>,
     /// Origins browsers may read the API from (comma-separated) [default: any].
     #[arg(long, env = "KREISGEO_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
@@ -171,6 +174,8 @@ pub struct AppState {
     pub in_flight: super::middleware::InFlight,
     /// Each client's share of the requests handled at once.
     pub share: std::sync::Arc<super::share::ClientShare>,
+    /// The basemap's label glyphs, rendered once per range.
+    pub glyphs: crate::basemap::fonts::Glyphs,
     /// The publisher's Land, read at most once a minute ([`AppState::land`]).
     land: moka::future::Cache<(), Option<crate::hours::Land>>,
 }
@@ -208,6 +213,7 @@ impl AppState {
             rate_limit: config
                 .rate_limit_config()
                 .map(|c| std::sync::Arc::new(super::ratelimit::RateLimit::new(c))),
+            glyphs: crate::basemap::fonts::Glyphs::default(),
             land: moka::future::Cache::builder()
                 .max_capacity(1)
                 .time_to_live(LAND_TTL)

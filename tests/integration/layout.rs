@@ -19,6 +19,7 @@ const SQL_LAYER: &[&str] = &[
     "src/audit.rs",
     "src/solar/store.rs",
     "src/osm/store.rs",
+    "src/basemap/tiles.rs",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

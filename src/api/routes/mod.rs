@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api_doc;
 pub mod at;
+pub mod basemap;
 pub mod catalog;
 pub mod ckan;
 pub mod collections;
