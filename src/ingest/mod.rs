@@ -259,6 +259,12 @@ pub async fn ingest(
     // The readers learn the kind from their options (NAS parcels, CityGML roofs).
     let mut whole = tile_set(req)?.unwrap_or_else(|| req.clone());
     whole.read.kind = Some(req.kind);
+    // A zipped GeoJSON, CSV … is read as the file it holds.
+    let path = whole.path.clone();
+    let single = blocking(move || formats::archive::unpack_single(&path)).await?;
+    if let Some(single) = &single {
+        whole.path = single.file.clone();
+    }
     let req = &whole;
     let format = detect::detect(&req.path)?;
     if format == Format::OsmPbf || req.kind == DatasetKind::Osm {

@@ -291,6 +291,33 @@ const ADDRESSES: &[Field] = &[
         text: true,
     },
     Field {
+        canonical: "district",
+        aliases: &[
+            "district",
+            "ortsteil",
+            "ortsteilname",
+            "stadtteil",
+            "stadtbezirk",
+            "addr_suburb",
+            "suburb",
+        ],
+        required: false,
+        text: true,
+    },
+    Field {
+        canonical: "ags",
+        aliases: &[
+            "ags",
+            "gemeindeschluessel",
+            "amtlicher_gemeindeschluessel",
+            "gemeindekennzeichen",
+            "gmdschl",
+        ],
+        required: false,
+        // An AGS keeps its leading zero (03355…).
+        text: true,
+    },
+    Field {
         canonical: "street_key",
         aliases: &[
             "street_key",

@@ -87,6 +87,58 @@ pub fn extract<R: io::Read + io::Seek>(
     Ok(())
 }
 
+/// Extensions of the single-file formats a zip may carry (one file, besides notes).
+const SINGLE: &[&str] = &["geojson", "json", "geojsonl", "ndjson", "csv", "tsv", "fgb", "gpkg", "pbf"];
+
+/// The one data file of a zip that holds a single-file format (a zipped GeoJSON or CSV, as
+/// open-data portals publish them, with a licence note beside it); `None` when the zip holds
+/// a Shapefile, GML or several data files.
+pub fn single_data_file(names: &[String]) -> Option<&String> {
+    if names
+        .iter()
+        .any(|n| matches!(extension(n).as_deref(), Some("shp")) || is_gml_name(n))
+    {
+        return None;
+    }
+    let mut data = names
+        .iter()
+        .filter(|n| !n.ends_with('/') && extension(n).is_some_and(|e| SINGLE.contains(&e.as_str())));
+    let one = data.next()?;
+    data.next().is_none().then_some(one)
+}
+
+/// A zip's one data file, unpacked (bounded) into a temporary directory under its extension.
+pub struct Single {
+    _dir: tempfile::TempDir,
+    pub file: PathBuf,
+}
+
+/// Unpacks the zip's [`single_data_file`], if it has one.
+pub fn unpack_single(path: &Path) -> Result<Option<Single>, IngestError> {
+    if !is_zip(path)? {
+        return Ok(None);
+    }
+    let names = names(path)?;
+    let Some(name) = single_data_file(&names) else {
+        return Ok(None);
+    };
+    let file = File::open(path).map_err(|e| IngestError::io(path, e))?;
+    let budget = budget(file.metadata().map_err(|e| IngestError::io(path, e))?.len());
+    let mut archive =
+        zip::ZipArchive::new(file).map_err(|e| parse_err(format!("not a readable zip: {e}")))?;
+    let dir =
+        tempfile::tempdir().map_err(|e| IngestError::io(Path::new("temporary directory"), e))?;
+    // The name is kreisgeo's; only the extension is the zip's (the readers look at it).
+    let ext = extension(name).unwrap_or_default();
+    let target = dir.path().join(format!("data.{ext}"));
+    let mut unpacked = 0;
+    extract(&mut archive, name, &target, &mut unpacked, budget)?;
+    Ok(Some(Single {
+        _dir: dir,
+        file: target,
+    }))
+}
+
 /// The GML files (`.gml`, `.xml`) of a zip of tiles, unpacked into a temporary directory in
 /// the order of their names.
 pub struct Tiles {
