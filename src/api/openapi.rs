@@ -10,8 +10,8 @@ use utoipa::Modify;
 
 use super::routes::{
     admin, api_doc, at, basemap, catalog, ckan, collections, conformance, downloads, items,
-    landing, map, nearest, operations, queryables, tiles, tilesets, TAG_ADMIN, TAG_CAPABILITIES,
-    TAG_CITIZENS, TAG_DATA, TAG_OPEN_DATA, TAG_OPERATIONS, TAG_TILES,
+    landing, map, nearest, operations, queryables, search, tiles, tilesets, TAG_ADMIN,
+    TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA, TAG_OPEN_DATA, TAG_OPERATIONS, TAG_TILES,
 };
 
 /// The admin API's key, sent as `X-API-Key` (or as `Authorization: Bearer`).
@@ -63,6 +63,7 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(items::get_feature)
         .service(nearest::get_nearest)
         .service(at::get_at)
+        .service(search::get_search)
         .service(landing::get_landing)
         .service(conformance::get_conformance)
         .service(api_doc::get_api)

@@ -174,6 +174,8 @@ pub struct AppState {
     pub in_flight: super::middleware::InFlight,
     /// Each client's share of the requests handled at once.
     pub share: std::sync::Arc<super::share::ClientShare>,
+    /// The address, place and parcel search's index.
+    pub search: crate::search::Search,
     /// The basemap's label glyphs, rendered once per range.
     pub glyphs: crate::basemap::fonts::Glyphs,
     /// The publisher's Land, read at most once a minute ([`AppState::land`]).
@@ -214,6 +216,7 @@ impl AppState {
                 .rate_limit_config()
                 .map(|c| std::sync::Arc::new(super::ratelimit::RateLimit::new(c))),
             glyphs: crate::basemap::fonts::Glyphs::default(),
+            search: crate::search::Search::default(),
             land: moka::future::Cache::builder()
                 .max_capacity(1)
                 .time_to_live(LAND_TTL)

@@ -480,6 +480,12 @@ impl Limit {
         max: 100,
         clamp: false,
     };
+    /// Search hits.
+    pub const SEARCH: Self = Self {
+        default: 10,
+        max: 50,
+        clamp: false,
+    };
     /// The features at a point.
     pub const AT: Self = Self {
         default: 10,
@@ -508,7 +514,8 @@ impl Limit {
     }
 }
 
-fn parse_bbox(s: &str, crs: &ApiCrs) -> Result<Bbox> {
+/// A `bbox` parameter in `crs`: 4 numbers (or 6 with heights, which are ignored).
+pub fn parse_bbox(s: &str, crs: &ApiCrs) -> Result<Bbox> {
     let numbers: Vec<f64> = s
         .split(',')
         .map(|p| p.trim().parse::<f64>())

@@ -20,6 +20,7 @@ const SQL_LAYER: &[&str] = &[
     "src/solar/store.rs",
     "src/osm/store.rs",
     "src/basemap/tiles.rs",
+    "src/search/store.rs",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -16,6 +16,7 @@ pub mod map;
 pub mod nearest;
 pub mod operations;
 pub mod queryables;
+pub mod search;
 pub mod tiles;
 pub mod tilesets;
 

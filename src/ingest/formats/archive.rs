@@ -88,7 +88,9 @@ pub fn extract<R: io::Read + io::Seek>(
 }
 
 /// Extensions of the single-file formats a zip may carry (one file, besides notes).
-const SINGLE: &[&str] = &["geojson", "json", "geojsonl", "ndjson", "csv", "tsv", "fgb", "gpkg", "pbf"];
+const SINGLE: &[&str] = &[
+    "geojson", "json", "geojsonl", "ndjson", "csv", "tsv", "fgb", "gpkg", "pbf",
+];
 
 /// The one data file of a zip that holds a single-file format (a zipped GeoJSON or CSV, as
 /// open-data portals publish them, with a licence note beside it); `None` when the zip holds
@@ -100,9 +102,9 @@ pub fn single_data_file(names: &[String]) -> Option<&String> {
     {
         return None;
     }
-    let mut data = names
-        .iter()
-        .filter(|n| !n.ends_with('/') && extension(n).is_some_and(|e| SINGLE.contains(&e.as_str())));
+    let mut data = names.iter().filter(|n| {
+        !n.ends_with('/') && extension(n).is_some_and(|e| SINGLE.contains(&e.as_str()))
+    });
     let one = data.next()?;
     data.next().is_none().then_some(one)
 }
