@@ -24,6 +24,7 @@ mod negotiation;
 mod openapi;
 mod osm;
 mod policy;
+mod search;
 mod security;
 mod solar;
 mod tiles;
