@@ -842,3 +842,126 @@ fn html_pages_page_through_a_collection_in_both_languages_with_the_keyboard() {
     );
     session.screenshot("html-items-phone.png");
 }
+
+/// Lauf a.d. Pegnitz: the OSM extract as basemap, its one defibrillator, nothing else.
+fn portal_with_basemap(name: &str) -> Portal {
+    let mut portal = Portal::start(name);
+    portal.ingest("osm/lauf-an-der-pegnitz_2020-01-15.osm.pbf", "osm", "osm");
+    portal.ingest("osm/lauf_aed.geojson", "aed", "aed");
+    portal.serve(&[]);
+    portal
+}
+
+#[test]
+fn the_basemap_draws_lauf_and_a_misspelt_address_finds_its_nearest_defibrillator() {
+    let portal = portal_with_basemap("browser-basemap");
+    let driver = Driver::start();
+    let session = Session::open(&driver);
+    session.go(&portal.url("/map"));
+    session.wait_for(
+        "return window.kreisgeo && kreisgeo.ready && !!kreisgeo.map.getStyle().sources.basemap",
+        60,
+        "the map did not load kreisgeo's basemap",
+    );
+
+    // Zoom 15 over the old town: roads, buildings and street names drawn from the basemap's
+    // tiles, with glyphs from kreisgeo.
+    session.eval("kreisgeo.map.jumpTo({center: [11.2786, 49.5103], zoom: 15}); return true");
+    let drawn = session.wait_for(
+        "if (!kreisgeo.map.areTilesLoaded()) return null; \
+         const f = kreisgeo.map.queryRenderedFeatures().filter(x => x.source === 'basemap'); \
+         const layers = [...new Set(f.map(x => x.sourceLayer))].sort(); \
+         const labels = kreisgeo.map.queryRenderedFeatures({layers: ['road-label']}) \
+           .map(x => x.properties.name); \
+         return layers.includes('road') && layers.includes('building') && labels.length \
+           ? [layers, labels] : null",
+        60,
+        "no roads, buildings and street labels at zoom 15",
+    );
+    assert!(
+        drawn[0]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l == "landuse" || l == "water"),
+        "{drawn}"
+    );
+    session.screenshot("map-basemap-lauf.png");
+
+    // An address of Lauf as OSM has it, typed with a letter dropped.
+    let address: Json = ureq::get(&portal.url(
+        "/collections/osm/items?layer=address&limit=1&filter=street%20LIKE%20%27%25stra%C3%9Fe%27",
+    ))
+    .call()
+    .expect("an address")
+    .body_mut()
+    .read_json()
+    .expect("GeoJSON");
+    let p = &address["features"][0]["properties"];
+    let (street, number) = (
+        p["street"].as_str().expect("street"),
+        p["housenumber"].as_str().expect("number"),
+    );
+    let typed = format!("{}{} {number}", &street[..1], &street[2..]).replace("straße", "str");
+    let input = session.element("#search-input");
+    session.post(&format!("element/{input}/value"), json!({ "text": typed }));
+    let options = session.wait_for(
+        "const l = document.getElementById('search-list'); \
+         return !l.hidden && l.children.length && \
+           document.getElementById('search-input').getAttribute('aria-expanded') === 'true' \
+           && [...l.children].map(li => li.textContent)",
+        30,
+        "no suggestions while typing",
+    );
+    assert!(
+        options[0]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{street} {number}")),
+        "{typed}: {options}"
+    );
+    // With the list open, the page still passes axe-core's WCAG 2.1 AA rules.
+    let violations = session.accessibility_violations();
+    assert!(
+        violations.is_empty(),
+        "axe-core on /map with suggestions: {violations:#?}"
+    );
+    // Keyboard only: down to the first suggestion, Enter.
+    session.keys(&["\u{E015}"]);
+    assert_eq!(
+        session.eval(
+            "return document.getElementById('search-input').getAttribute('aria-activedescendant')"
+        ),
+        "search-option-0"
+    );
+    session.keys(&["\u{E007}"]);
+    let found = session.wait_for(
+        "return kreisgeo.found && kreisgeo.nearest && document.querySelectorAll('#nearest li').length \
+           && [kreisgeo.found, kreisgeo.nearestPoint, kreisgeo.nearest, kreisgeo.map.getZoom()]",
+        30,
+        "the chosen address did not bring the nearest defibrillators",
+    );
+    assert_eq!(found[0]["street"], street);
+    assert_eq!(found[0]["housenumber"], number);
+    assert_eq!(
+        found[2],
+        api_nearest(&portal, &found[1]),
+        "the API's answer"
+    );
+    assert!(
+        found[3].as_f64().unwrap() >= 17.0,
+        "zoomed to the house: {found}"
+    );
+    session.screenshot("map-search-address.png");
+
+    // Nothing came from anywhere but kreisgeo: tiles, glyphs, style.
+    let foreign = session.eval(
+        "return performance.getEntriesByType('resource').map(e => e.name) \
+           .filter(n => !n.startsWith(location.origin))",
+    );
+    assert_eq!(foreign, json!([]), "requests to other hosts");
+    let glyphs = session.eval(
+        "return performance.getEntriesByType('resource').some(e => e.name.includes('/basemap/fonts/'))",
+    );
+    assert_eq!(glyphs, json!(true));
+}

@@ -17,6 +17,8 @@
           noLocation: "Ihr Standort ist nicht verfügbar: ", parcel: "Flurstück suchen",
           parcelKey: "Flurstückskennzeichen", search: "Suchen", parcelFound: "Flurstück",
           noParcel: "Kein Flurstück mit diesem Kennzeichen.", badKey: "Ungültiges Kennzeichen: ",
+          find: "Adresse, Ort oder Flurstück", suggestions: (n) => n === 1 ? "1 Vorschlag" : n + " Vorschläge",
+          noHits: "Nichts gefunden.", searchList: "Vorschläge",
           kinds: { aed: "Defibrillatoren", parcels: "Flurstücke", solar: "Solarpotenzial der Dächer",
                    buildings: "Gebäude", roofs: "Dachflächen (3D-Gebäudemodell)", addresses: "Adressen" } },
     en: { layers: "Layers", none: "No data", nearest: "Find the nearest defibrillator",
@@ -28,6 +30,8 @@
           noLocation: "Your location is not available: ", parcel: "Find a parcel",
           parcelKey: "Parcel key (Flurstückskennzeichen)", search: "Search", parcelFound: "Parcel",
           noParcel: "No parcel with this key.", badKey: "Not a valid key: ",
+          find: "Address, place or parcel", suggestions: (n) => n === 1 ? "1 suggestion" : n + " suggestions",
+          noHits: "Nothing found.", searchList: "Suggestions",
           kinds: { aed: "Defibrillators", parcels: "Parcels", solar: "Solar potential of roofs",
                    buildings: "Buildings", roofs: "Roof surfaces (3D building model)", addresses: "Addresses" } },
   }[lang];
@@ -106,16 +110,16 @@
 
   // The nearest AEDs to a point, nearest first, as a list and on the map; `fit` brings the
   // point and them into view (a search from the browser's location).
-  function nearest(map, collection, lngLat, fit) {
+  function nearest(map, collection, lngLat, fit, into) {
     state.nearestPoint = [lngLat.lng, lngLat.lat];
     const url = "/collections/" + encodeURIComponent(collection) + "/nearest?limit=5&point=" +
       lngLat.lng.toFixed(6) + "," + lngLat.lat.toFixed(6);
     return fetch(url)
       .then((r) => (r.ok ? r.json() : Promise.reject(new Error("nearest: " + r.status))))
       .then((found) => {
-        const panel = document.getElementById("details");
+        const panel = into || document.getElementById("details");
         panel.replaceChildren();
-        const heading = document.createElement("h2");
+        const heading = document.createElement(into ? "h3" : "h2");
         heading.textContent = text.found;
         const list = document.createElement("ol");
         list.id = "nearest";
@@ -130,7 +134,7 @@
           list.appendChild(item);
         }
         panel.append(heading, found.features.length ? list : document.createTextNode(text.nothing));
-        panel.hidden = false;
+        document.getElementById("details").hidden = false;
         map.getSource("nearest").setData(found);
         map.getSource("here").setData({ type: "Point", coordinates: [lngLat.lng, lngLat.lat] });
         if (fit && found.features.length) {
@@ -143,7 +147,7 @@
   }
 
   // The roof under a point and its solar potential (every attribute the cadastre has).
-  function roof(collection, lngLat) {
+  function roof(collection, lngLat, into) {
     state.roofPoint = [lngLat.lng, lngLat.lat];
     const url = "/collections/" + encodeURIComponent(collection) + "/at?limit=1&point=" +
       lngLat.lng.toFixed(7) + "," + lngLat.lat.toFixed(7);
@@ -153,13 +157,139 @@
         const hit = found.features[0];
         state.roof = hit ? hit.id : null;
         if (hit) {
-          details({ sourceLayer: text.roof, properties: hit.properties });
+          details({ sourceLayer: text.roof, properties: hit.properties }, into);
         } else {
-          const panel = document.getElementById("details");
+          const panel = into || document.getElementById("details");
           panel.textContent = text.noRoof;
-          panel.hidden = false;
+          document.getElementById("details").hidden = false;
         }
       });
+  }
+
+  // The search field: an ARIA 1.2 combobox (list autocomplete). Suggestions come as one
+  // types; arrow keys move through them, Enter takes one, Escape closes the list; a live
+  // region says how many there are. A chosen address brings the nearest defibrillators and,
+  // with a solar cadastre, the roof's potential, without a click on the map.
+  function searchBox(map, aed, solar) {
+    const form = document.createElement("form");
+    form.id = "search";
+    form.setAttribute("role", "search");
+    const label = document.createElement("label");
+    label.htmlFor = "search-input";
+    label.textContent = text.find;
+    const input = document.createElement("input");
+    input.id = "search-input";
+    input.type = "text";
+    input.autocomplete = "off";
+    input.spellcheck = false;
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", "search-list");
+    const list = document.createElement("ul");
+    list.id = "search-list";
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", text.searchList);
+    list.hidden = true;
+    const status = document.createElement("p");
+    status.id = "search-status";
+    status.className = "visually-hidden";
+    status.setAttribute("aria-live", "polite");
+    form.append(label, input, list, status);
+
+    let hits = [];
+    let active = -1;
+    let asked = 0;
+    let timer = null;
+    const close = () => {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    };
+    const mark = (i) => {
+      active = i;
+      [...list.children].forEach((li, j) => li.setAttribute("aria-selected", j === i ? "true" : "false"));
+      if (i >= 0) input.setAttribute("aria-activedescendant", "search-option-" + i);
+      else input.removeAttribute("aria-activedescendant");
+    };
+    const show = (features) => {
+      hits = features;
+      list.replaceChildren(...features.map((f, i) => {
+        const li = document.createElement("li");
+        li.id = "search-option-" + i;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", "false");
+        li.textContent = f.properties.label;
+        // mousedown, not click: the input keeps its focus.
+        li.addEventListener("mousedown", (e) => { e.preventDefault(); choose(i); });
+        return li;
+      }));
+      list.hidden = features.length === 0;
+      input.setAttribute("aria-expanded", features.length ? "true" : "false");
+      status.textContent = features.length ? text.suggestions(features.length) : text.noHits;
+      mark(-1);
+    };
+    const ask = () => {
+      const q = input.value.trim();
+      if (q.length < 2) { show([]); status.textContent = ""; return Promise.resolve(); }
+      const n = ++asked;
+      return json("/search?limit=8&q=" + encodeURIComponent(q))
+        .then((found) => { if (n === asked) show(found.features); })
+        .catch((err) => { state.error = String(err); });
+    };
+    const choose = (i) => {
+      const hit = hits[i];
+      if (!hit) return;
+      close();
+      const p = hit.properties;
+      input.value = p.label;
+      const [lng, lat] = hit.geometry.coordinates;
+      const zoom = { address: 18, parcel: 17, street: 16, place: 14 }[p.kind] || 16;
+      map.jumpTo({ center: [lng, lat], zoom });
+      map.getSource("here").setData({ type: "Point", coordinates: [lng, lat] });
+      state.found = p;
+      const panel = document.getElementById("details");
+      const heading = document.createElement("h2");
+      heading.textContent = p.label;
+      panel.replaceChildren(heading);
+      panel.hidden = false;
+      const at = { lng, lat };
+      if (aed) {
+        const box = document.createElement("div");
+        panel.appendChild(box);
+        nearest(map, aed.id, at, false, box).catch((err) => { state.error = String(err); });
+      }
+      if (solar && p.kind === "address") {
+        const box = document.createElement("div");
+        panel.appendChild(box);
+        roof(solar.id, at, box).catch((err) => { state.error = String(err); });
+      }
+    };
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(ask, 150);
+    });
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        if (list.hidden && hits.length) { list.hidden = false; input.setAttribute("aria-expanded", "true"); }
+        const step = e.key === "ArrowDown" ? 1 : -1;
+        mark(hits.length ? (active + step + hits.length) % hits.length : -1);
+      } else if (e.key === "Escape") {
+        close();
+      }
+    });
+    input.addEventListener("blur", () => setTimeout(close, 100));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      clearTimeout(timer);
+      // Enter takes the marked suggestion, or the best one for what is typed now.
+      if (active >= 0) choose(active);
+      else ask().then(() => choose(0));
+    });
+    state.search = { ask, choose };
+    return form;
   }
 
   function legend(map, tilejson) {
@@ -188,8 +318,8 @@
     });
   }
 
-  function details(feature) {
-    const panel = document.getElementById("details");
+  function details(feature, into) {
+    const panel = into || document.getElementById("details");
     panel.replaceChildren();
     const heading = document.createElement("h2");
     heading.textContent = state.titles[feature.sourceLayer] || feature.sourceLayer;
@@ -203,7 +333,7 @@
       row.insertCell().textContent = value === null || value === undefined ? "–" : String(value);
     }
     panel.append(heading, table);
-    panel.hidden = false;
+    document.getElementById("details").hidden = false;
   }
 
   state.titles = {};
@@ -333,6 +463,10 @@
           findParcel(map, parcels.id, input.value).catch((err) => { state.error = String(err); });
         });
         document.getElementById("tools").appendChild(form);
+      }
+      const searchable = collections.collections.some((c) => ["addresses", "osm", "parcels"].includes(c.kind));
+      if (searchable) {
+        document.getElementById("tools").prepend(searchBox(map, aed, solar));
       }
       // Without a mouse: Enter on the focused map picks its centre.
       map.getCanvas().addEventListener("keydown", (e) => {
