@@ -1,6 +1,6 @@
 // The map of an HTML feature page: the page's own features (its GeoJSON, from data-src) in
-// MapLibre GL JS, fitted to them; a click on a feature opens its page. No basemap: nothing
-// leaves the server (the page's CSP).
+// MapLibre GL JS, fitted to them, over kreisgeo's own basemap when an OSM dataset is loaded;
+// a click on a feature opens its page. Nothing leaves the server (the page's CSP).
 "use strict";
 
 (function () {
@@ -26,9 +26,13 @@
     return box;
   }
 
+  const basemap = fetch("/basemap/style.json")
+    .then((r) => (r.ok ? r.json() : null))
+    .catch(() => null);
   fetch(element.dataset.src, { headers: { Accept: "application/geo+json" } })
     .then((r) => (r.ok ? r.json() : Promise.reject(new Error(element.dataset.src + ": " + r.status))))
-    .then((doc) => {
+    .then((doc) => basemap.then((style) => [doc, style]))
+    .then(([doc, style]) => {
       const collection = doc.type === "Feature" ? { type: "FeatureCollection", features: [doc] } : doc;
       state.features = collection.features.length;
       if (!collection.features.length) {
@@ -38,13 +42,12 @@
       }
       const box = bounds(collection);
       const color = "#1b6ca8";
-      const map = new maplibregl.Map({
-        container: element,
-        style: {
+      const under = style ? style.layers
+        : [{ id: "background", type: "background", paint: { "background-color": "#f4f1ea" } }];
+      const composed = {
           version: 8,
-          sources: { page: { type: "geojson", data: collection } },
-          layers: [
-            { id: "background", type: "background", paint: { "background-color": "#f4f1ea" } },
+          sources: Object.assign({}, style ? style.sources : {}, { page: { type: "geojson", data: collection } }),
+          layers: under.concat([
             { id: "fill", type: "fill", source: "page", filter: ["==", ["geometry-type"], "Polygon"],
               paint: { "fill-color": color, "fill-opacity": 0.3 } },
             { id: "line", type: "line", source: "page",
@@ -53,8 +56,13 @@
             { id: "point", type: "circle", source: "page", filter: ["==", ["geometry-type"], "Point"],
               paint: { "circle-color": color, "circle-radius": 6,
                        "circle-stroke-color": "#fff", "circle-stroke-width": 1.5 } },
-          ],
-        },
+          ]),
+      };
+      if (style) composed.glyphs = style.glyphs;
+      state.basemap = !!style;
+      const map = new maplibregl.Map({
+        container: element,
+        style: composed,
         bounds: [[box[0], box[1]], [box[2], box[3]]],
         fitBoundsOptions: { padding: 30, maxZoom: 17 },
       });

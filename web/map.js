@@ -339,19 +339,24 @@
   state.titles = {};
   const json = (url) => fetch(url).then((r) => (r.ok ? r.json() : Promise.reject(new Error(url + ": " + r.status))));
   // With an OpenStreetMap dataset loaded, kreisgeo draws its own basemap under the county's
-  // layers (the OSM dataset itself is that basemap, not one more overlay).
+  // layers (the OSM dataset itself is that basemap, not one more overlay); an operator may
+  // configure an external style instead (the server redirects to it).
   json("/collections")
     .then((collections) => {
-      const osm = collections.collections.find((c) => c.kind === "osm");
+      const osm = collections.collections.some((c) => c.kind === "osm");
       const overlay = collections.collections.filter((c) => c.kind !== "osm").map((c) => c.id);
       const tilejson = !osm ? json("/tiles/WebMercatorQuad/tilejson")
         : overlay.length ? json("/tiles/WebMercatorQuad/tilejson?collections=" +
                                  overlay.map(encodeURIComponent).join(","))
         : Promise.resolve(null);
-      return Promise.all([tilejson, collections, osm ? json("/basemap/style.json") : null]);
+      const basemap = fetch("/basemap/style.json")
+        .then((r) => (r.ok ? r.json() : null))
+        .catch(() => null);
+      return Promise.all([tilejson, collections, basemap]);
     })
     .then(([tilejson, collections, basemap]) => {
-      tilejson = tilejson || { tiles: [], vector_layers: [], bounds: basemap.sources.basemap.bounds,
+      const own = basemap && basemap.sources && basemap.sources.basemap;
+      tilejson = tilejson || { tiles: [], vector_layers: [], bounds: own ? own.bounds : undefined,
                                minzoom: 0, maxzoom: 22 };
       // A collection loaded without a title of its own is named by its kind.
       for (const c of collections.collections) {
@@ -378,11 +383,15 @@
           maxzoom: tilejson.maxzoom, bounds: tilejson.bounds, attribution: tilejson.attribution };
       }
       const style = { version: 8, sources, layers };
-      if (basemap) style.glyphs = basemap.glyphs;
+      if (basemap) {
+        for (const key of ["glyphs", "sprite", "center", "zoom"]) {
+          if (basemap[key] !== undefined) style[key] = basemap[key];
+        }
+      }
       const map = new maplibregl.Map({
         container: "map",
         style,
-        bounds: tilejson.bounds,
+        bounds: tilejson.bounds || undefined,
         fitBoundsOptions: { padding: 20 },
       });
       state.map = map;

@@ -19,12 +19,6 @@ use crate::error::{Error, Result};
 /// fits; anything longer is refused before it costs work.
 pub const MAX_URI_BYTES: usize = 16 * 1024;
 
-/// The content security policy of HTML pages: everything from this origin only, no inline
-/// scripts; inline styles (the pages' one stylesheet) and blob workers (map rendering) allowed.
-const HTML_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-     img-src 'self' data: blob:; worker-src 'self' blob:; child-src blob:; connect-src 'self'; \
-     frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
-
 /// Operational endpoints: never rate limited, never refused while the database is down (they
 /// are how an operator learns of it).
 fn operational(path: &str) -> bool {
@@ -312,10 +306,15 @@ pub fn after(res: ServiceResponse<BoxBody>, started: Instant) -> ServiceResponse
         HeaderValue::from_static("nosniff"),
     );
     if html {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(HTML_CSP),
-        );
+        // An external basemap style's origin is admitted, nothing else.
+        let external = state
+            .as_ref()
+            .and_then(|s| s.config.basemap_style.as_deref())
+            .and_then(|url| crate::basemap::external_origin(url).ok());
+        let csp = crate::basemap::content_security_policy(external.as_deref());
+        if let Ok(csp) = HeaderValue::from_str(&csp) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+        }
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         headers.insert(
             header::REFERRER_POLICY,

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::features::encode::geojson::GeoJsonEncoder;
 use crate::features::encode::{FeatureEncoder, PageEnd};
 use crate::ogc::{media, Link};
+use crate::tiles::cache::Coding;
 use crate::value::FeatureRow;
 
 /// A GeoJSON FeatureCollection of `rows` answering a citizen query: short-lived (it depends on
@@ -45,4 +46,26 @@ pub fn feature_collection(
         .insert_header(("Content-Crs", format!("<{}>", crs.uri)))
         .insert_header(("Cache-Control", "public, max-age=60"))
         .body(body))
+}
+
+/// The stored coding the client takes, most compact first (`Accept-Encoding`; q=0 refuses).
+pub fn tile_coding(req: &HttpRequest) -> Coding {
+    // Read in place: this runs for every tile, most of them cache hits.
+    let mut headers = req
+        .headers()
+        .get_all(actix_web::http::header::ACCEPT_ENCODING)
+        .filter_map(|v| v.to_str().ok());
+    let Some(first) = headers.next() else {
+        return Coding::Identity;
+    };
+    const OFFERS: &[(&str, Coding)] = &[("br", Coding::Brotli), ("gzip", Coding::Gzip)];
+    let chosen = match headers.next() {
+        None => crate::negotiate::coding(first, OFFERS),
+        // Rare: the list split over several header lines.
+        Some(second) => {
+            let joined: Vec<&str> = [first, second].into_iter().chain(headers).collect();
+            crate::negotiate::coding(&joined.join(","), OFFERS)
+        }
+    };
+    chosen.unwrap_or(Coding::Identity)
 }

@@ -45,6 +45,11 @@ pub struct ApiConfig {
     /// The OSM dataset the basemap is drawn from [default: the first dataset of kind osm].
     #[arg(long, env = "KREISGEO_BASEMAP")]
     pub basemap: Option<String>,
+    /// An external MapLibre style for the maps instead of kreisgeo's own basemap (e.g.
+    /// basemap.de Web Vektor); the pages' content security policy admits its origin only, and
+    /// the map says that the basemap is loaded from there.
+    #[arg(long, env = "KREISGEO_BASEMAP_STYLE")]
+    pub basemap_style: Option<String>,
     /// Origins browsers may read the API from (comma-separated) [default: any].
     #[arg(long, env = "KREISGEO_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,

@@ -75,6 +75,11 @@ pub enum Predicate {
         column: Column,
         pattern: String,
     },
+    /// Any of `columns` contains any of `terms`, case-insensitively (`q`).
+    Text {
+        columns: Vec<Column>,
+        terms: Vec<String>,
+    },
     Between {
         column: Column,
         low: Literal,
@@ -116,6 +121,19 @@ pub fn compile(spec: &FilterSpec, version: &Version) -> Result<Predicate> {
         crs: &spec.crs,
     }
     .predicate(&expr)
+}
+
+/// The free-text filter of `q`: any text attribute containing any of `terms`.
+pub fn text_search(version: &Version, terms: &[String]) -> Predicate {
+    Predicate::Text {
+        columns: version
+            .columns
+            .iter()
+            .filter(|c| c.ty == crate::catalog::ColumnType::Text)
+            .cloned()
+            .collect(),
+        terms: terms.to_vec(),
+    }
 }
 
 /// The equality filter of a query parameter named after a queryable (`?gemarkung=1234`).
@@ -978,6 +996,31 @@ impl Predicate {
             Self::Like { column, pattern } => {
                 qb.push(format!("({} LIKE ", column.ident()));
                 qb.push_bind(pattern.clone());
+                qb.push(")");
+            }
+            Self::Text { columns, terms } => {
+                if columns.is_empty() {
+                    qb.push("false");
+                    return;
+                }
+                qb.push("(");
+                let mut first = true;
+                for term in terms {
+                    // The term as a literal substring: LIKE's wildcards and escape escaped.
+                    let escaped = term
+                        .replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_");
+                    let pattern = format!("%{escaped}%");
+                    for column in columns {
+                        if !first {
+                            qb.push(" OR ");
+                        }
+                        first = false;
+                        qb.push(format!("{} ILIKE ", column.ident()));
+                        qb.push_bind(pattern.clone());
+                    }
+                }
                 qb.push(")");
             }
             Self::Between { column, low, high } => {

@@ -74,6 +74,11 @@ pub struct ItemsParams {
     /// default order (by id) is index-backed.
     #[param(value_type = Option<String>, example = "-amtlicheflaeche")]
     pub sortby: Option<String>,
+    /// Free text (OGC API Features Part 9, Text Search, draft): features with a text attribute
+    /// that contains one of these comma-separated terms, case-insensitively
+    /// (`q=marktplatz,rathaus`).
+    #[param(value_type = Option<String>, example = "Marktplatz")]
+    pub q: Option<String>,
     /// Comma-separated attributes to return (by their names in the collection); the others
     /// are left out. Default: all.
     #[param(value_type = Option<String>, example = "flurstueckskennzeichen,amtlicheflaeche")]
@@ -256,6 +261,8 @@ pub struct ItemsQuery {
     pub properties: Option<Vec<String>>,
     /// `datetime` as given.
     pub datetime: Option<String>,
+    /// The terms of `q`.
+    pub text: Vec<String>,
     /// `sortby` as given: `(name, descending)`.
     pub sortby: Vec<(String, bool)>,
     /// `sortby` resolved against the collection ([`ItemsQuery::compile`]); the feature id
@@ -326,6 +333,7 @@ impl ItemsQuery {
             sortby,
             sort: Vec::new(),
             datetime: p.datetime.clone().filter(|d| !d.trim().is_empty()),
+            text: text_terms(p.q.as_deref())?,
             crs: parse_crs("crs", p.crs.as_deref())?,
             limit: Limit::ITEMS.parse(p.limit.as_deref())?,
             bbox: p
@@ -377,6 +385,9 @@ impl ItemsQuery {
         }
         if let Some(raw) = &self.datetime {
             parts.push(filter::datetime(version, raw)?);
+        }
+        if !self.text.is_empty() {
+            parts.push(filter::text_search(version, &self.text));
         }
         self.sort = self
             .sortby
@@ -512,6 +523,34 @@ impl Limit {
             )),
         }
     }
+}
+
+/// Most terms and characters of `q`: a search box's words, not a document.
+const MAX_TERMS: usize = 20;
+const MAX_TERM_CHARS: usize = 100;
+
+/// The terms of `q`: comma-separated, trimmed, empty ones dropped.
+fn text_terms(q: Option<&str>) -> Result<Vec<String>> {
+    let terms: Vec<String> = q
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
+    if terms.len() > MAX_TERMS {
+        return Err(Error::invalid("q", format!("more than {MAX_TERMS} terms")));
+    }
+    if let Some(long) = terms.iter().find(|t| t.chars().count() > MAX_TERM_CHARS) {
+        return Err(Error::invalid(
+            "q",
+            format!(
+                "the term '{}…' is longer than {MAX_TERM_CHARS} characters",
+                long.chars().take(20).collect::<String>()
+            ),
+        ));
+    }
+    Ok(terms)
 }
 
 /// A `bbox` parameter in `crs`: 4 numbers (or 6 with heights, which are ignored).

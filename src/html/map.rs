@@ -4,8 +4,8 @@
 use super::assets::WITH_MAPLIBRE;
 use super::Lang;
 
-/// The page in `lang`.
-pub fn page(lang: Lang) -> String {
+/// The page in `lang`; `external` is the origin an external basemap comes from.
+pub fn page(lang: Lang, external: Option<&str>) -> String {
     let title = lang.pick("Karte", "Map");
     let layers = lang.pick("Ebenen", "Layers");
     let (other, other_label) = (lang.other().code(), lang.other().name());
@@ -14,6 +14,17 @@ pub fn page(lang: Lang) -> String {
         "The map library is missing from this build: run npm ci --prefix web and build again.",
     );
     let code = lang.code();
+    // Citizens learn that their map views reach another server.
+    let notice = external.map_or_else(String::new, |origin| {
+        format!(
+            "<p id=\"basemap-notice\">{} <a href=\"{origin}\">{origin}</a>.</p>",
+            lang.pick(
+                "Die Grundkarte wird geladen von",
+                "The basemap is loaded from"
+            ),
+            origin = super::escape(origin)
+        )
+    });
     let map = if WITH_MAPLIBRE {
         format!("<div id=\"map\" role=\"region\" aria-label=\"{title}\"></div>")
     } else {
@@ -29,7 +40,7 @@ pub fn page(lang: Lang) -> String {
          <div id=\"panel\"><nav><a href=\"/?f=html&amp;lang={code}\">kreisgeo</a> · \
          <a href=\"/map?lang={other}\" hreflang=\"{other}\" lang=\"{other}\">{other_label}</a></nav>\
          <section id=\"layers\" aria-label=\"{layers}\"></section><div id=\"tools\"></div>\
-         <section id=\"details\" aria-live=\"polite\"></section></div>{map}</main>\
+         <section id=\"details\" aria-live=\"polite\"></section>{notice}</div>{map}</main>\
          <script src=\"/assets/maplibre-gl-csp.js\"></script><script src=\"/assets/map.js\"></script>\
          </body></html>"
     )

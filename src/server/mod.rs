@@ -77,6 +77,10 @@ pub async fn run(url: Option<&str>, data_dir: &Path, settings: Settings) -> anyh
     } = settings;
     // A request waits no longer than one of its client's own may take.
     api.client_wait = db_settings.statement_timeout;
+    if let Some(style) = &api.basemap_style {
+        crate::basemap::external_origin(style)
+            .map_err(|e| anyhow::anyhow!("--basemap-style: {e}"))?;
+    }
     if let Some(url) = &api.public_url {
         crate::api::client::public_url(url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))?;
     } else {

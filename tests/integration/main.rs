@@ -7,6 +7,7 @@
 mod common;
 
 mod admin;
+mod basemap;
 mod caching;
 mod ckan;
 mod cli;

@@ -202,3 +202,69 @@ async fn bad_searches_say_which_parameter_and_a_new_version_is_searched_at_once(
         "{answer}"
     );
 }
+
+#[actix_web::test]
+async fn free_text_on_items_finds_any_text_attribute() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "wfs/essen_hauskoordinaten_wfs_page000.gml",
+        "adressen",
+        DatasetKind::Addresses,
+    )
+    .await;
+    let app = app(&db).await;
+    let count = |street: &str| {
+        let pool = db.pool.clone();
+        let street = street.to_string();
+        async move {
+            let table = sqlx::query_scalar::<_, String>(
+                "SELECT v.table_name FROM catalog.datasets d JOIN catalog.versions v \
+                 ON v.id = d.active_version WHERE d.id = 'adressen'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            sqlx::query_scalar::<_, i64>(&format!(
+                "SELECT count(*) FROM data.\"{table}\" WHERE street = $1"
+            ))
+            .bind(street)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    // Case-insensitive, any text attribute (here the street and the written-out address).
+    let page = get_json(&app, "/collections/adressen/items?q=aktienSTR&limit=1000").await;
+    let features = page["features"].as_array().unwrap();
+    assert_eq!(features.len() as i64, count("Aktienstr.").await);
+    // Terms are alternatives.
+    let both = get_json(
+        &app,
+        "/collections/adressen/items?q=aktienstr,%20adlerstr&limit=1000",
+    )
+    .await;
+    assert_eq!(
+        both["features"].as_array().unwrap().len() as i64,
+        count("Aktienstr.").await + count("Adlerstr.").await
+    );
+    // LIKE's wildcards are plain characters here; next links carry q.
+    let none = get_json(&app, "/collections/adressen/items?q=%25").await;
+    assert_eq!(none["features"].as_array().unwrap().len(), 0);
+    let paged = get_json(&app, "/collections/adressen/items?q=aktienstr&limit=10").await;
+    let next = paged["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .expect("next")["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(next.contains("q=aktienstr"), "{next}");
+    let (status, _, body) = get(
+        &app,
+        &format!("/collections/adressen/items?q={}", "a,".repeat(30)),
+    )
+    .await;
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+}

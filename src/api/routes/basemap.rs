@@ -6,7 +6,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use super::TAG_TILES;
 use crate::api::cache::Validators;
-use crate::api::routes::tiles::negotiate;
+use crate::api::respond::tile_coding;
 use crate::api::state::AppState;
 use crate::basemap::{self, style};
 use crate::catalog::Collection;
@@ -32,13 +32,20 @@ async fn source(state: &AppState) -> Result<(Collection, crate::db::replicas::Ls
 /// Basemap style
 ///
 /// A MapLibre style (version 8) of the basemap drawn from the loaded OpenStreetMap extract:
-/// its tiles and glyphs are served here, nothing is loaded from elsewhere.
+/// its tiles and glyphs are served here, nothing is loaded from elsewhere. Where the operator
+/// configured an external style instead (`--basemap-style`), a redirect to it.
 #[utoipa::path(tag = TAG_TILES, responses(
+        (status = 302, description = "An external style is configured: its URL in `Location`"),
         (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
         (status = 200, description = "The MapLibre style", body = Object),
         (status = 404, description = "No OpenStreetMap dataset is loaded", body = crate::api::error::ErrorBody)))]
 #[get("/basemap/style.json")]
 pub async fn get_style(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
+    if let Some(external) = &state.config.basemap_style {
+        return Ok(HttpResponse::Found()
+            .insert_header((header::LOCATION, external.as_str()))
+            .finish());
+    }
     let (c, _) = source(&state).await?;
     let base = state.base_url(&req);
     let validators = Validators::for_version(&req, &base, &c.version);
@@ -79,7 +86,7 @@ pub async fn get_tile(
     // Its own cache key: the collection's generic tiles are another rendering.
     let mut key = TileKey::new(&c, tms.id, coord);
     key.collection = format!("{}#basemap", c.id);
-    let coding = negotiate(&req);
+    let coding = tile_coding(&req);
     let validators = Validators::strong(key.etag(coding), Some(&c.version.created_at));
     let mut response = validators.check(&req)?;
     let version = &c.version;

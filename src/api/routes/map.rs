@@ -5,6 +5,7 @@ use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use super::TAG_CAPABILITIES;
+use crate::api::state::AppState;
 use crate::error::{Error, Result};
 use crate::html::assets;
 use crate::html::Lang;
@@ -20,8 +21,13 @@ use crate::html::Lang;
     responses((status = 200, description = "The map page", content_type = "text/html"))
 )]
 #[get("/map")]
-pub async fn get_map(req: HttpRequest) -> Result<HttpResponse> {
-    let body = crate::html::map::page(Lang::of(&req)?);
+pub async fn get_map(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
+    let external = state
+        .config
+        .basemap_style
+        .as_deref()
+        .and_then(|url| crate::basemap::external_origin(url).ok());
+    let body = crate::html::map::page(Lang::of(&req)?, external.as_deref());
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::VARY, "Accept-Language"))

@@ -6,10 +6,11 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use super::TAG_TILES;
 use crate::api::cache::Validators;
+use crate::api::respond::tile_coding;
 use crate::api::state::{AppState, MinVersion};
 use crate::error::Result;
 use crate::ogc::media;
-use crate::tiles::cache::{Coding, TileKey};
+use crate::tiles::cache::TileKey;
 use crate::tiles::mvt;
 use crate::tiles::tms::TileCoord;
 
@@ -46,7 +47,7 @@ pub async fn get_tile(
     let (tms, coord) = TileCoord::from_ogc(&tms, &matrix, &row, &col)?;
     let (collection, lsn) = state.served(&req, &id).await?;
     let key = TileKey::new(&collection, tms.id, coord);
-    let coding = negotiate(&req);
+    let coding = tile_coding(&req);
     let validators = Validators::strong(key.etag(coding), Some(&collection.version.created_at));
     let mut response = validators.check(&req)?;
     let (tile, hit) = state
@@ -73,26 +74,4 @@ pub async fn get_tile(
     Ok(response
         .insert_header((header::CONTENT_ENCODING, coding.name()))
         .body(tile.body(coding)))
-}
-
-/// The stored coding the client takes, most compact first (`Accept-Encoding`; q=0 refuses).
-pub fn negotiate(req: &HttpRequest) -> Coding {
-    // Read in place: this runs for every tile, most of them cache hits.
-    let mut headers = req
-        .headers()
-        .get_all(header::ACCEPT_ENCODING)
-        .filter_map(|v| v.to_str().ok());
-    let Some(first) = headers.next() else {
-        return Coding::Identity;
-    };
-    const OFFERS: &[(&str, Coding)] = &[("br", Coding::Brotli), ("gzip", Coding::Gzip)];
-    let chosen = match headers.next() {
-        None => crate::negotiate::coding(first, OFFERS),
-        // Rare: the list split over several header lines.
-        Some(second) => {
-            let joined: Vec<&str> = [first, second].into_iter().chain(headers).collect();
-            crate::negotiate::coding(&joined.join(","), OFFERS)
-        }
-    };
-    chosen.unwrap_or(Coding::Identity)
 }
