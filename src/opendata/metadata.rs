@@ -406,10 +406,15 @@ impl DatasetMetadata {
                 .unwrap_or(defaults.description),
             keywords: or_defaults(&self.keywords, defaults.keywords),
             themes: or_defaults(&self.themes, defaults.themes),
-            license: self.license.as_deref().unwrap_or(&publisher.license),
+            license: self
+                .license
+                .as_deref()
+                .or(defaults.license)
+                .unwrap_or(&publisher.license),
             attribution: self
                 .license_attribution_by_text
                 .as_deref()
+                .or(defaults.attribution)
                 .or(publisher.license_attribution_by_text.as_deref()),
             contact: self.contact.as_ref().unwrap_or(&publisher.contact),
             accrual_periodicity: self.accrual_periodicity.as_deref(),
@@ -423,6 +428,10 @@ pub struct KindDefaults {
     pub description: Text,
     pub keywords: &'static [&'static str],
     pub themes: &'static [&'static str],
+    /// A licence the data of this kind always has (OpenStreetMap's ODbL), over the
+    /// publisher's default.
+    pub license: Option<&'static str>,
+    pub attribution: Option<&'static str>,
 }
 
 pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
@@ -436,6 +445,8 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             },
             keywords: &["Flurstück", "Liegenschaftskataster", "ALKIS"],
             themes: &["REGI", "GOVE"],
+            license: None,
+            attribution: None,
         },
         DatasetKind::Solar => KindDefaults {
             description: Text {
@@ -446,6 +457,8 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             },
             keywords: &["Solarpotenzial", "Photovoltaik", "Dachflächen"],
             themes: &["ENER", "ENVI"],
+            license: None,
+            attribution: None,
         },
         DatasetKind::Aed => KindDefaults {
             description: Text {
@@ -456,6 +469,8 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             },
             keywords: &["Defibrillator", "AED", "Erste Hilfe"],
             themes: &["HEAL"],
+            license: None,
+            attribution: None,
         },
         DatasetKind::Buildings => KindDefaults {
             description: Text {
@@ -466,6 +481,8 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             },
             keywords: &["Gebäude", "3D-Gebäudemodell", "LoD2", "Hausumringe"],
             themes: &["REGI", "ENVI"],
+            license: None,
+            attribution: None,
         },
         DatasetKind::Roofs => KindDefaults {
             description: Text {
@@ -474,6 +491,8 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             },
             keywords: &["Dachflächen", "3D-Gebäudemodell", "LoD2"],
             themes: &["REGI", "ENER"],
+            license: None,
+            attribution: None,
         },
         DatasetKind::Addresses => KindDefaults {
             description: Text {
@@ -482,6 +501,8 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             },
             keywords: &["Adressen", "Hauskoordinaten", "Lagebezeichnung"],
             themes: &["REGI"],
+            license: None,
+            attribution: None,
         },
         DatasetKind::Osm => KindDefaults {
             description: Text {
@@ -496,11 +517,16 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             },
             keywords: &["OpenStreetMap", "Grundkarte", "Straßen", "Adressen"],
             themes: &["REGI", "TRAN"],
+            // ODbL 1.0, whoever republishes it; attribution as openstreetmap.org/copyright asks.
+            license: Some("http://dcat-ap.de/def/licenses/odbl"),
+            attribution: Some("© OpenStreetMap-Mitwirkende"),
         },
         DatasetKind::Generic => KindDefaults {
             description: Text::de("Geodaten des Landkreises."),
             keywords: &[],
             themes: &[],
+            license: None,
+            attribution: None,
         },
     }
 }
