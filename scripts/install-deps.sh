@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kreisgeo needs, only those that are missing:
-# PostgreSQL 15 + PostGIS 3 (the embedded database), and with --test also GDAL's command-line
+# PostgreSQL 15 + PostGIS 3 + pgRouting (the embedded database; walking routes) and DejaVu Sans
+# (the basemap's labels), and with --test also GDAL's command-line
 # tools (the tests check that GDAL's OGC API client reads kreisgeo), Chromium with chromedriver
 # (the browser tests), nginx (the load balancer of the multi-node tests), pyosmium (libosmium's
-# reading of OSM extracts, which the OSM ingest is checked against) and, in target/py, pyshacl
+# reading of OSM extracts, which the OSM ingest is checked against; in target/py-walk with
+# networkx, the independent shortest paths the walking routes are checked against) and, in
+# target/py, pyshacl
 # from PyPI (the tests validate the DCAT-AP.de catalog with it), in target/py-contract schemathesis
 # and openapi-python-client (the OpenAPI contract tests), and in target/tools cargo-deny
 # from crates.io (the tests check the dependency policy in deny.toml with it); every crate of
@@ -12,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 test_tools=false
-packages=(postgresql-15 postgresql-15-postgis-3 fonts-dejavu-core)
+packages=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting fonts-dejavu-core)
 if [[ "${1:-}" == "--test" ]]; then
   test_tools=true
   packages+=(gdal-bin python3-venv chromium chromium-driver nginx python3-pyosmium)
@@ -42,6 +45,17 @@ contract_tools() {
 
 # The solar tests' independent reference (tests/support/solar_check.py, issue 19): pvlib computes
 # sun positions, Hay-Davies transposition, reflection losses and module temperature for comparison.
+# The walking-route tests' independent shortest paths: networkx from PyPI over Debian's
+# pyosmium (hence Debian's python3 and its site packages).
+walk_tools() {
+  $test_tools || return 0
+  target/py-walk/bin/python -c 'import networkx, osmium; assert networkx.__version__ == "3.6.1"' 2>/dev/null && return 0
+  echo "installing networkx into target/py-walk" >&2
+  rm -rf target/py-walk
+  /usr/bin/python3 -m venv --system-site-packages target/py-walk
+  target/py-walk/bin/pip install --quiet --disable-pip-version-check networkx==3.6.1
+}
+
 solar_tools() {
   $test_tools || return 0
   target/py-solar/bin/python -c 'import pvlib, pandas; assert (pvlib.__version__, pandas.__version__) == ("0.16.1", "3.1.1")' 2>/dev/null && return 0
@@ -90,5 +104,6 @@ crates
 pyshacl
 contract_tools
 solar_tools
+walk_tools
 cargo_deny
 maplibre

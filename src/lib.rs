@@ -25,6 +25,7 @@ pub mod negotiate;
 pub mod ogc;
 pub mod opendata;
 pub mod osm;
+pub mod routing;
 pub mod search;
 pub mod server;
 pub mod solar;

@@ -45,6 +45,13 @@ pub struct ApiConfig {
     /// The OSM dataset the basemap is drawn from [default: the first dataset of kind osm].
     #[arg(long, env = "KREISGEO_BASEMAP")]
     pub basemap: Option<String>,
+    /// Walking speed for the minutes of walking routes (`mode=walk`), km/h.
+    #[arg(long, env = "KREISGEO_WALK_SPEED_KMH", default_value_t = 5.0)]
+    pub walk_speed_kmh: f64,
+    /// A point or feature farther than this from every walkable way (metres) is not on the
+    /// walking network: a start is refused, a feature reported unreachable.
+    #[arg(long, env = "KREISGEO_WALK_SNAP_M", default_value_t = 250.0)]
+    pub walk_snap_m: f64,
     /// An external MapLibre style for the maps instead of kreisgeo's own basemap (e.g.
     /// basemap.de Web Vektor); the pages' content security policy admits its origin only, and
     /// the map says that the basemap is loaded from there.
@@ -357,6 +364,14 @@ impl AppState {
         Fut: std::future::Future<Output = crate::Result<T>>,
     {
         self.reads.run(at_least, read).await
+    }
+
+    /// How people walk, from the settings.
+    pub fn walking(&self) -> crate::routing::Walking {
+        crate::routing::Walking {
+            speed_kmh: self.config.walk_speed_kmh,
+            snap_max_m: self.config.walk_snap_m,
+        }
     }
 
     /// The Land whose holidays apply: the setting, else the publisher's district key (read

@@ -92,6 +92,11 @@ pub async fn run(url: Option<&str>, data_dir: &Path, settings: Settings) -> anyh
         );
     }
     let db = Database::open(url, data_dir).await?;
+    // Walking routes where pgRouting is there (the embedded PostgreSQL has it); without it
+    // only `mode=walk` answers that it is missing.
+    if crate::routing::store::enable(&db.pool).await {
+        tracing::info!("pgRouting is available: walking routes are on");
+    }
     let state = match state(&db, &db_settings, api).await {
         Ok(state) => state,
         Err(e) => {

@@ -101,7 +101,8 @@ fn template_name() -> String {
         .fold(0xcbf2_9ce4_8422_2325, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         });
-    format!("kreisgeo_test_tpl_{digest:016x}")
+    // `_r`: templates with pgRouting.
+    format!("kreisgeo_test_tpl_{digest:016x}_pgr")
 }
 
 async fn prepare_template(base: &str) {
@@ -132,6 +133,10 @@ async fn prepare_template(base: &str) {
             .run(&pool)
             .await
             .expect("migrate template");
+        assert!(
+            kreisgeo::routing::store::enable(&pool).await,
+            "pgRouting is missing: run scripts/install-deps.sh"
+        );
         pool.close().await;
     }
     // Databases of earlier test processes that are gone.

@@ -29,3 +29,4 @@ mod search;
 mod security;
 mod solar;
 mod tiles;
+mod walk;

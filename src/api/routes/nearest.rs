@@ -6,11 +6,15 @@ use utoipa::IntoParams;
 
 use super::TAG_CITIZENS;
 use crate::api::state::{AppState, MinVersion};
+use crate::catalog::{Column, Version};
+use crate::crs::{ApiCrs, Point};
+use crate::db::ident::QualifiedTable;
 use crate::error::{Error, Result};
 use crate::features::params::{parse_crs, parse_point, Limit};
 use crate::features::query;
 use crate::ogc::FeatureCollectionDoc;
-use crate::{aed, hours};
+use crate::value::FeatureRow;
+use crate::{aed, hours, routing};
 
 /// Query string of the nearest search.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -44,9 +48,66 @@ pub struct NearestParams {
     /// The moment `open_now` is evaluated at, local German time `YYYY-MM-DDThh:mm` [now].
     #[param(example = "2026-11-23T09:00")]
     pub at: Option<String>,
+    /// `straight` (default): nearest in a straight line. `walk`: nearest on foot over the
+    /// walking network of the loaded OpenStreetMap dataset (pgRouting), each feature with
+    /// `walk_m` (the legs to and from the network included), `walk_min` (at
+    /// `serve --walk-speed-kmh`, default 5), `snap_m`, `start_snap_m` and `reachable`.
+    #[param(example = "walk")]
+    pub mode: Option<String>,
+    /// With `mode=walk`: `true` adds each feature's walking route as a GeoJSON LineString
+    /// property `route`.
+    #[param(value_type = Option<bool>, example = true)]
+    pub route: Option<String>,
+}
+
+/// A nearest question, parsed.
+struct Asked {
+    point: Point,
+    crs: ApiCrs,
+    limit: u32,
+    everyone: bool,
+    open_only: bool,
+    at: chrono::NaiveDateTime,
+    /// `mode=walk`, with `route` or without.
+    walk: Option<bool>,
+}
+
+impl Asked {
+    fn on_foot<'a>(
+        &'a self,
+        version: &'a Version,
+        network: &'a QualifiedTable,
+        exclude: Option<(&'a Column, &'a [&'a str])>,
+        route: bool,
+        walking: routing::Walking,
+    ) -> routing::Question<'a> {
+        routing::Question {
+            version,
+            network,
+            point: self.point,
+            limit: self.limit,
+            exclude,
+            crs: &self.crs,
+            route,
+            walking,
+        }
+    }
 }
 
 impl NearestParams {
+    fn asked(&self) -> Result<Asked> {
+        let point_crs = parse_crs("point-crs", self.point_crs.as_deref())?;
+        Ok(Asked {
+            point: parse_point("point", self.point.as_deref(), &point_crs)?,
+            crs: parse_crs("crs", self.crs.as_deref())?,
+            limit: Limit::NEAREST.parse(self.limit.as_deref())?,
+            everyone: self.everyone()?,
+            open_only: self.open_only()?,
+            at: self.moment()?,
+            walk: self.walking()?,
+        })
+    }
+
     /// `access=all`: the private defibrillators too.
     fn everyone(&self) -> Result<bool> {
         match self.access.as_deref() {
@@ -63,6 +124,31 @@ impl NearestParams {
             Some(other) => Err(Error::invalid(
                 "open_now",
                 format!("'{other}' is not true or false"),
+            )),
+        }
+    }
+
+    /// `mode=walk` (with `route`), or the straight line.
+    fn walking(&self) -> Result<Option<bool>> {
+        let route = match self.route.as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(Error::invalid(
+                    "route",
+                    format!("'{other}' is not true or false"),
+                ))
+            }
+        };
+        match self.mode.as_deref() {
+            None | Some("straight") if route => {
+                Err(Error::invalid("route", "routes are walked: add mode=walk"))
+            }
+            None | Some("straight") => Ok(None),
+            Some("walk") => Ok(Some(route)),
+            Some(other) => Err(Error::invalid(
+                "mode",
+                format!("'{other}' is not straight or walk"),
             )),
         }
     }
@@ -103,39 +189,63 @@ pub async fn get_nearest(
     path: web::Path<String>,
     params: web::Query<NearestParams>,
 ) -> Result<HttpResponse> {
-    let point_crs = parse_crs("point-crs", params.point_crs.as_deref())?;
-    let point = parse_point("point", params.point.as_deref(), &point_crs)?;
-    let crs = parse_crs("crs", params.crs.as_deref())?;
-    let limit = Limit::NEAREST.parse(params.limit.as_deref())?;
-    let everyone = params.everyone()?;
+    let ask = params.asked()?;
     let id = path.into_inner();
     let (collection, lsn) = state.served(&req, &id).await?;
     let version = &collection.version;
-    let exclude = aed::excluded_access(collection.kind, version, everyone);
+    let exclude = aed::excluded_access(collection.kind, version, ask.everyone);
     let hours = aed::hours_column(collection.kind, version);
-    let (open_only, at) = (params.open_only()?, params.moment()?);
-    if open_only && hours.is_none() {
+    if ask.open_only && hours.is_none() {
         return Err(Error::invalid(
             "open_now",
             "only AED collections with opening_hours know what is open",
         ));
     }
-    let candidates = aed::candidates(limit, open_only);
-    let mut rows = state
-        .read(lsn, |pool| {
-            let crs = &crs;
-            async move { query::nearest(&pool, version, point, candidates, exclude, crs).await }
-        })
-        .await?;
-    match hours {
-        Some(column) => {
-            let land = state.land().await;
-            aed::mark_open(&mut rows, column, at, land, open_only, limit);
-        }
+    let land = state.land().await;
+    let keep = |rows: &mut Vec<FeatureRow>, limit: u32| match hours {
+        Some(column) => aed::mark_open(rows, column, ask.at, land, ask.open_only, limit),
         None => rows.truncate(limit as usize),
-    }
+    };
+    let rows = match ask.walk {
+        None => {
+            let candidates = aed::candidates(ask.limit, ask.open_only);
+            let crs = &ask.crs;
+            let mut rows = state
+                .read(lsn, |pool| async move {
+                    query::nearest(&pool, version, ask.point, candidates, exclude, crs).await
+                })
+                .await?;
+            keep(&mut rows, ask.limit);
+            rows
+        }
+        Some(route) => {
+            let network = walk_network(&state).await?;
+            let question = ask.on_foot(version, &network, exclude, route, state.walking());
+            let keep = |rows: &mut Vec<_>| keep(rows, u32::MAX);
+            state
+                .read(lsn, |pool| {
+                    let (question, keep) = (&question, &keep);
+                    async move { routing::nearest_on_foot(&pool, question, keep).await }
+                })
+                .await?
+        }
+    };
+    crate::api::respond::feature_collection(&req, &state, &id, version, &rows, &ask.crs)
+}
 
-    crate::api::respond::feature_collection(&req, &state, &id, version, &rows, &crs)
+/// The walking network of the basemap's OpenStreetMap dataset.
+async fn walk_network(state: &AppState) -> Result<QualifiedTable> {
+    let (collections, _) = state.collections_at().await?;
+    let osm =
+        crate::basemap::source(&collections, state.config.basemap.as_deref()).ok_or_else(|| {
+            Error::invalid(
+                "mode",
+                "no walking network: load an OpenStreetMap extract (--kind osm)",
+            )
+        })?;
+    Ok(QualifiedTable::data(crate::osm::walk_table_name(
+        &osm.version.table_name,
+    )))
 }
 
 #[cfg(test)]

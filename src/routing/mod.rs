@@ -1,0 +1,209 @@
+//! Walking routes on the OSM dataset's walking network (`crate::osm::walk`), with pgRouting:
+//! the defibrillators nearest on foot, not in a straight line across a river or a railway.
+//!
+//! Candidates are the nearest by straight line, widened until the walking answer is exact: a
+//! walk is never shorter than the straight line, so once the N-th walking distance is at most
+//! the straight distance of the first candidate left out, no other can come closer.
+
+pub mod store;
+
+use sqlx::PgPool;
+
+use crate::catalog::{Column, Version};
+use crate::crs::{ApiCrs, Point};
+use crate::db::ident::QualifiedTable;
+use crate::error::{Error, Result};
+use crate::features::query;
+use crate::value::{FeatureRow, Value};
+
+/// How people walk and how far a point may be from the network.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Walking {
+    /// Walking speed for `walk_min` (default 5 km/h, the planning value of German guidance
+    /// for pedestrians).
+    pub speed_kmh: f64,
+    /// Farther than this from every walkable way, a feature is unreachable and the start is
+    /// refused.
+    pub snap_max_m: f64,
+}
+
+impl Default for Walking {
+    fn default() -> Self {
+        Self {
+            speed_kmh: 5.0,
+            snap_max_m: 250.0,
+        }
+    }
+}
+
+/// Candidates are never widened past this many.
+const MAX_CANDIDATES: u32 = 4_000;
+/// The network window never reaches farther than this (metres).
+const MAX_RADIUS_M: f64 = 60_000.0;
+
+/// What a nearest-on-foot question needs.
+pub struct Question<'a> {
+    pub version: &'a Version,
+    pub network: &'a QualifiedTable,
+    pub point: Point,
+    pub limit: u32,
+    pub exclude: Option<(&'a Column, &'a [&'a str])>,
+    pub crs: &'a ApiCrs,
+    pub walking: Walking,
+    pub route: bool,
+}
+
+/// The `limit` features nearest on foot, nearest first, each with `walk_m` (from the point
+/// over the network to the feature, the legs to and from the network included), `walk_min`,
+/// `snap_m` (the feature's distance to the network), `start_snap_m` and `reachable`; with
+/// `route`, the path as a GeoJSON LineString. `keep` marks and filters rows (open now) before
+/// they are ranked. Features no way reaches come last, `reachable: false`.
+pub async fn nearest_on_foot(
+    pool: &PgPool,
+    q: &Question<'_>,
+    keep: impl Fn(&mut Vec<FeatureRow>),
+) -> Result<Vec<FeatureRow>> {
+    let (lon, lat) = store::lon_lat(pool, q.point).await?;
+    let mut k = q.limit * 4 + 16;
+    loop {
+        let mut rows = query::nearest(pool, q.version, q.point, k, q.exclude, q.crs).await?;
+        let exhausted = rows.len() < k as usize;
+        let last_straight = rows.last().and_then(straight).unwrap_or(0.0);
+        keep(&mut rows);
+        let radius = (2.5 * last_straight).clamp(1_500.0, MAX_RADIUS_M);
+        let window = window(lon, lat, radius);
+        let fids: Vec<i64> = rows.iter().map(|r| r.fid).collect();
+        let snaps = store::snap(
+            pool,
+            q.network,
+            &q.version.table(),
+            (lon, lat),
+            &fids,
+            window,
+        )
+        .await?;
+        let start = snaps
+            .iter()
+            .find(|s| s.pid == 1)
+            .filter(|s| s.snap_m <= q.walking.snap_max_m)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "point",
+                    format!(
+                        "no walkable way within {} m of the point",
+                        q.walking.snap_max_m
+                    ),
+                )
+            })?;
+        let usable: Vec<store::Snap> = snaps
+            .iter()
+            .filter(|s| s.snap_m <= q.walking.snap_max_m)
+            .copied()
+            .collect();
+        let costs = store::costs(pool, q.network, window, &usable).await?;
+        for row in &mut rows {
+            let snap = snaps.iter().find(|s| s.pid == row.fid + 1);
+            let cost = costs
+                .iter()
+                .find(|(pid, _)| *pid == row.fid + 1)
+                .map(|c| c.1);
+            let walk = match (snap, cost) {
+                (Some(s), Some(c)) if s.snap_m <= q.walking.snap_max_m => {
+                    Some(start.snap_m + c + s.snap_m)
+                }
+                _ => None,
+            };
+            annotate(row, walk, snap.map(|s| s.snap_m), start.snap_m, q.walking);
+        }
+        rows.sort_by(|a, b| {
+            let (wa, wb) = (walk_of(a), walk_of(b));
+            wa.is_none()
+                .cmp(&wb.is_none())
+                .then(wa.unwrap_or(0.0).total_cmp(&wb.unwrap_or(0.0)))
+                .then(a.fid.cmp(&b.fid))
+        });
+        let bound = if exhausted {
+            f64::INFINITY
+        } else {
+            last_straight
+        };
+        let needed = rows.iter().take(q.limit as usize);
+        let exact = rows.len() >= q.limit as usize
+            && needed
+                .clone()
+                .all(|r| walk_of(r).is_some_and(|w| w <= bound && w <= radius));
+        let settled = exhausted
+            && rows
+                .iter()
+                .filter_map(walk_of)
+                .all(|w| w <= radius || radius >= MAX_RADIUS_M);
+        if exact || settled || k >= MAX_CANDIDATES {
+            rows.truncate(q.limit as usize);
+            if q.route {
+                let to: Vec<i64> = rows
+                    .iter()
+                    .filter(|r| walk_of(r).is_some())
+                    .map(|r| r.fid + 1)
+                    .collect();
+                let lines = store::routes(pool, q.network, window, &usable, &to).await?;
+                for row in &mut rows {
+                    let line = lines.iter().find(|(pid, _)| *pid == row.fid + 1);
+                    row.extra
+                        .push(("route", line.map(|(_, g)| Value::Json(g.clone()))));
+                }
+            }
+            return Ok(rows);
+        }
+        k = (k * 4).min(MAX_CANDIDATES);
+    }
+}
+
+fn straight(row: &FeatureRow) -> Option<f64> {
+    extra_float(row, "distance_m")
+}
+
+fn walk_of(row: &FeatureRow) -> Option<f64> {
+    extra_float(row, "walk_m")
+}
+
+fn extra_float(row: &FeatureRow, name: &str) -> Option<f64> {
+    row.extra
+        .iter()
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, v)| match v {
+            Some(Value::Float(f)) => Some(*f),
+            _ => None,
+        })
+}
+
+fn annotate(row: &mut FeatureRow, walk: Option<f64>, snap: Option<f64>, start: f64, w: Walking) {
+    let round = |m: f64| (m * 10.0).round() / 10.0;
+    let minutes = walk.map(|m| ((m / (w.speed_kmh * 1000.0 / 60.0)) * 10.0).round() / 10.0);
+    row.extra.extend([
+        ("walk_m", walk.map(|m| Value::Float(round(m)))),
+        ("walk_min", minutes.map(Value::Float)),
+        ("snap_m", snap.map(|m| Value::Float(round(m)))),
+        ("start_snap_m", Some(Value::Float(round(start)))),
+        ("reachable", Some(Value::Bool(walk.is_some()))),
+    ]);
+}
+
+/// `[west, south, east, north]` within `radius_m` of (lon, lat).
+fn window(lon: f64, lat: f64, radius_m: f64) -> store::Window {
+    let dlat = radius_m / 111_320.0;
+    let dlon = radius_m / (111_320.0 * lat.to_radians().cos().max(0.01));
+    [lon - dlon, lat - dlat, lon + dlon, lat + dlat]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_holds_its_radius_in_every_direction() {
+        let [w, s, e, n] = window(11.28, 49.51, 1000.0);
+        // 1 km is 0.009° of latitude and 0.0139° of longitude at 49.5° N.
+        assert!(((n - s) / 2.0 - 0.00898).abs() < 1e-4);
+        assert!(((e - w) / 2.0 - 0.01383).abs() < 1e-4);
+    }
+}

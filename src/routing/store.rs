@@ -1,0 +1,229 @@
+//! The SQL of walking routes, on pgRouting: snapping points onto the walking network, the
+//! walking distances from one point to many (`pgr_withPointsCost`, undirected), and the
+//! routes as lines (`pgr_withPoints`). The graph a query sees is the network inside a window
+//! around the point: a path of length L from the point never leaves the circle of radius L,
+//! so every distance up to the window's radius is exact.
+//!
+//! pgRouting's SQL arguments are texts; they are built here from the catalog's table names
+//! and numbers only, never from a request's text.
+
+use std::fmt::Write as _;
+
+use sqlx::{PgPool, Row};
+
+use crate::db::ident::QualifiedTable;
+use crate::error::Result;
+
+/// Creates the pgRouting extension where the server has it and the role may (the embedded
+/// PostgreSQL); says whether the functions are there.
+pub async fn enable(pool: &PgPool) -> bool {
+    if let Err(e) = sqlx::query("CREATE EXTENSION IF NOT EXISTS pgrouting")
+        .execute(pool)
+        .await
+    {
+        tracing::info!(error = %e, "pgRouting is not available: walking routes are off");
+    }
+    available(pool).await.unwrap_or(false)
+}
+
+/// Whether pgRouting's functions exist in this database.
+pub async fn available(pool: &PgPool) -> Result<bool> {
+    Ok(
+        // Not to_regproc: it answers NULL for an overloaded name, as pgRouting's are.
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'pgr_withpointscost')",
+        )
+        .fetch_one(pool)
+        .await?,
+    )
+}
+
+/// A point's lon/lat (WGS 84).
+pub async fn lon_lat(pool: &PgPool, p: crate::crs::Point) -> Result<(f64, f64)> {
+    if p.srid == 4326 {
+        return Ok((p.x, p.y));
+    }
+    Ok(sqlx::query_as(
+        "SELECT ST_X(g), ST_Y(g) FROM ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), $3), 4326) g",
+    )
+    .bind(p.x)
+    .bind(p.y)
+    .bind(p.srid)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// A database without pgRouting answers walking questions with this, not a 500.
+fn without_pgrouting(e: sqlx::Error) -> crate::Error {
+    let missing = e
+        .as_database_error()
+        .and_then(sqlx::error::DatabaseError::code)
+        .is_some_and(|c| c == "42883");
+    if missing {
+        crate::Error::invalid(
+            "mode",
+            "walking routes need pgRouting, which this database server lacks \
+             (Debian: apt-get install postgresql-15-pgrouting; then CREATE EXTENSION pgrouting)",
+        )
+    } else {
+        e.into()
+    }
+}
+
+/// A point on the network: on edge `edge` at `fraction` of its length, `snap_m` from where it
+/// was.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Snap {
+    /// The start is 1; a feature is its fid + 1.
+    pub pid: i64,
+    pub edge: i64,
+    pub fraction: f64,
+    pub snap_m: f64,
+}
+
+/// A window in lon/lat: `[west, south, east, north]`.
+pub type Window = [f64; 4];
+
+fn envelope(w: Window) -> String {
+    format!(
+        "ST_MakeEnvelope({:.7}, {:.7}, {:.7}, {:.7}, 4326)",
+        w[0], w[1], w[2], w[3]
+    )
+}
+
+/// Snaps the start (lon, lat) and the features `fids` of `features` onto the nearest edge of
+/// `walk` inside `window`, each with its distance (on the ellipsoid). Points without an edge
+/// in the window are missing from the answer.
+pub async fn snap(
+    pool: &PgPool,
+    walk: &QualifiedTable,
+    features: &QualifiedTable,
+    start: (f64, f64),
+    fids: &[i64],
+    window: Window,
+) -> Result<Vec<Snap>> {
+    // The nearest few by the index (in degrees), then the nearest of them in metres. The
+    // fraction along the edge is measured in Web Mercator, which keeps length ratios over an
+    // edge's few hundred metres (in degrees an east-west metre is shorter than a north-south
+    // one, and the fraction of a bending edge would be off by percent).
+    let sql = format!(
+        "WITH pts(pid, pt) AS ( \
+           SELECT 1::bigint, ST_SetSRID(ST_MakePoint($1, $2), 4326) \
+           UNION ALL SELECT fid + 1, ST_Transform(ST_PointOnSurface(geom), 4326) \
+             FROM {features} WHERE fid = ANY($3) AND geom IS NOT NULL) \
+         SELECT p.pid, e.fid, greatest(1e-9, least(1 - 1e-9, \
+             ST_LineLocatePoint(ST_Transform(e.geom, 3857), ST_Transform(p.pt, 3857)))), e.d \
+         FROM pts p CROSS JOIN LATERAL ( \
+           SELECT fid, geom, ST_Distance(geom::geography, p.pt::geography) AS d FROM ( \
+             SELECT fid, geom FROM {walk} WHERE geom && {window} \
+             ORDER BY geom <-> p.pt LIMIT 8) near ORDER BY d, fid LIMIT 1) e",
+        window = envelope(window)
+    );
+    let rows = sqlx::query(&sql)
+        .bind(start.0)
+        .bind(start.1)
+        .bind(fids)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Snap {
+                pid: r.try_get(0)?,
+                edge: r.try_get(1)?,
+                fraction: r.try_get(2)?,
+                snap_m: r.try_get(3)?,
+            })
+        })
+        .collect()
+}
+
+fn edges_sql(walk: &QualifiedTable, window: Window) -> String {
+    format!(
+        "SELECT fid AS id, source, target, length_m AS cost FROM {walk} WHERE geom && {}",
+        envelope(window)
+    )
+}
+
+fn points_sql(points: &[Snap]) -> String {
+    let mut sql = String::from("SELECT * FROM (VALUES ");
+    for (i, p) in points.iter().enumerate() {
+        let _ = write!(
+            sql,
+            "{}({}::bigint, {}::bigint, {:.12}::float8)",
+            if i > 0 { ", " } else { "" },
+            p.pid,
+            p.edge,
+            p.fraction
+        );
+    }
+    sql.push_str(") AS p(pid, edge_id, fraction)");
+    sql
+}
+
+/// Walking metres from the start (pid 1) to each other point, over the network in `window`;
+/// points not connected to the start there are missing.
+pub async fn costs(
+    pool: &PgPool,
+    walk: &QualifiedTable,
+    window: Window,
+    points: &[Snap],
+) -> Result<Vec<(i64, f64)>> {
+    let ends: Vec<i64> = points
+        .iter()
+        .filter(|p| p.pid != 1)
+        .map(|p| -p.pid)
+        .collect();
+    if ends.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i64, f64)> = sqlx::query_as(
+        "SELECT -end_pid, agg_cost FROM pgr_withPointsCost($1, $2, -1, $3::bigint[], directed => false)",
+    )
+    .bind(edges_sql(walk, window))
+    .bind(points_sql(points))
+    .bind(&ends)
+    .fetch_all(pool)
+    .await
+    .map_err(without_pgrouting)?;
+    Ok(rows)
+}
+
+/// The walking routes from the start to `to` (pids), as GeoJSON LineStrings.
+pub async fn routes(
+    pool: &PgPool,
+    walk: &QualifiedTable,
+    window: Window,
+    points: &[Snap],
+    to: &[i64],
+) -> Result<Vec<(i64, String)>> {
+    if to.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ends: Vec<i64> = to.iter().map(|p| -p).collect();
+    // A step's ends as fractions of its edge: 0 at the source, 1 at the target, the point's
+    // own fraction where the step starts or ends at a point.
+    let sql = format!(
+        "WITH pts AS ({points}), \
+         steps AS (SELECT w.end_pid, w.path_seq, w.node, w.edge, \
+             lead(w.node) OVER (PARTITION BY w.end_pid ORDER BY w.path_seq) AS next_node \
+           FROM pgr_withPoints($1, $2, -1, $3::bigint[], directed => false) w), \
+         pieces AS (SELECT s.end_pid, s.path_seq, ST_Transform(e.geom, 3857) AS geom, \
+             CASE WHEN s.node = e.source THEN 0 WHEN s.node = e.target THEN 1 \
+                  ELSE (SELECT p.fraction FROM pts p WHERE p.pid = -s.node) END AS f1, \
+             CASE WHEN s.next_node = e.source THEN 0 WHEN s.next_node = e.target THEN 1 \
+                  ELSE (SELECT p.fraction FROM pts p WHERE p.pid = -s.next_node) END AS f2 \
+           FROM steps s JOIN {walk} e ON e.fid = s.edge) \
+         SELECT -end_pid, ST_AsGeoJSON(ST_Transform(ST_LineMerge(ST_MakeLine( \
+             CASE WHEN f1 <= f2 THEN ST_LineSubstring(geom, f1, f2) \
+                  ELSE ST_Reverse(ST_LineSubstring(geom, f2, f1)) END ORDER BY path_seq)), 4326), 7) \
+         FROM pieces GROUP BY end_pid",
+        points = points_sql(points),
+    );
+    sqlx::query_as(&sql)
+        .bind(edges_sql(walk, window))
+        .bind(points_sql(points))
+        .bind(&ends)
+        .fetch_all(pool)
+        .await
+        .map_err(without_pgrouting)
+}
