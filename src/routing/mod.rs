@@ -64,13 +64,23 @@ pub async fn nearest_on_foot(
     keep: impl Fn(&mut Vec<FeatureRow>),
 ) -> Result<Vec<FeatureRow>> {
     let (lon, lat) = store::lon_lat(pool, q.point).await?;
-    let mut k = q.limit * 4 + 16;
+    let mut k = q.limit * 2 + 8;
+    let mut widened: Option<f64> = None;
     loop {
         let mut rows = query::nearest(pool, q.version, q.point, k, q.exclude, q.crs).await?;
         let exhausted = rows.len() < k as usize;
         let last_straight = rows.last().and_then(straight).unwrap_or(0.0);
         keep(&mut rows);
-        let radius = (2.5 * last_straight).clamp(1_500.0, MAX_RADIUS_M);
+        // The window first reaches a little past the straight distance of the last one
+        // wanted: walks are rarely half as long again. pgRouting builds its graph from the
+        // window on every call, so a small one is what makes a question fast.
+        let nth = rows
+            .get((q.limit as usize).min(rows.len()).saturating_sub(1))
+            .and_then(straight)
+            .unwrap_or(last_straight);
+        let radius = widened
+            .unwrap_or(1.5 * nth + 300.0)
+            .clamp(300.0, MAX_RADIUS_M);
         let window = window(lon, lat, radius);
         let fids: Vec<i64> = rows.iter().map(|r| r.fid).collect();
         let snaps = store::snap(
@@ -127,17 +137,26 @@ pub async fn nearest_on_foot(
         } else {
             last_straight
         };
-        let needed = rows.iter().take(q.limit as usize);
-        let exact = rows.len() >= q.limit as usize
-            && needed
-                .clone()
-                .all(|r| walk_of(r).is_some_and(|w| w <= bound && w <= radius));
-        let settled = exhausted
-            && rows
-                .iter()
-                .filter_map(walk_of)
-                .all(|w| w <= radius || radius >= MAX_RADIUS_M);
-        if exact || settled || k >= MAX_CANDIDATES {
+        let top: Vec<Option<f64>> = rows.iter().take(q.limit as usize).map(walk_of).collect();
+        // Inside the window every walk is exact, and a path that leaves it is longer than its
+        // radius: walks within the radius are the shortest. Only with fewer reachable than
+        // wanted may a feature on the network be reachable through what the window left out.
+        let unrouted = rows.iter().any(|r| {
+            walk_of(r).is_none()
+                && snaps
+                    .iter()
+                    .any(|s| s.pid == r.fid + 1 && s.snap_m <= q.walking.snap_max_m)
+        });
+        let full = top.iter().all(Option::is_some) && top.len() == q.limit as usize;
+        let within = top.iter().flatten().all(|w| *w <= radius)
+            && (full || !unrouted || radius >= MAX_RADIUS_M);
+        // No candidate left out can come closer: a walk is never shorter than the line.
+        let beyond = top.iter().flatten().all(|w| *w <= bound) || exhausted || k >= MAX_CANDIDATES;
+        let done = within && beyond;
+        if !within {
+            widened = Some((radius * 2.0).min(MAX_RADIUS_M));
+        }
+        if done {
             rows.truncate(q.limit as usize);
             if q.route {
                 let to: Vec<i64> = rows
@@ -154,7 +173,9 @@ pub async fn nearest_on_foot(
             }
             return Ok(rows);
         }
-        k = (k * 4).min(MAX_CANDIDATES);
+        if !beyond {
+            k = (k * 4).min(MAX_CANDIDATES);
+        }
     }
 }
 
