@@ -186,6 +186,8 @@ pub struct AppState {
     pub in_flight: super::middleware::InFlight,
     /// Each client's share of the requests handled at once.
     pub share: std::sync::Arc<super::share::ClientShare>,
+    /// Defibrillators snapped onto the walking network, per pair of versions.
+    pub walk_snaps: crate::routing::SnapCache,
     /// The address, place and parcel search's index.
     pub search: crate::search::Search,
     /// The basemap's label glyphs, rendered once per range.
@@ -229,6 +231,7 @@ impl AppState {
                 .map(|c| std::sync::Arc::new(super::ratelimit::RateLimit::new(c))),
             glyphs: crate::basemap::fonts::Glyphs::default(),
             search: crate::search::Search::default(),
+            walk_snaps: crate::routing::SnapCache::default(),
             land: moka::future::Cache::builder()
                 .max_capacity(1)
                 .time_to_live(LAND_TTL)

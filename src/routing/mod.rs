@@ -7,6 +7,9 @@
 
 pub mod store;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use sqlx::PgPool;
 
 use crate::catalog::{Column, Version};
@@ -36,6 +39,30 @@ impl Default for Walking {
     }
 }
 
+/// The features of an AED version snapped onto a network, by fid: computed on the first
+/// walking question after either changes.
+#[derive(Debug, Clone)]
+pub struct SnapCache(moka::future::Cache<(i64, String), Arc<HashMap<i64, store::Snap>>>);
+
+impl Default for SnapCache {
+    fn default() -> Self {
+        Self(moka::future::Cache::builder().max_capacity(16).build())
+    }
+}
+
+impl SnapCache {
+    async fn of(&self, pool: &PgPool, q: &Question<'_>) -> Result<Arc<HashMap<i64, store::Snap>>> {
+        let key = (q.version.id, q.network.to_string());
+        self.0
+            .try_get_with(key, async {
+                let all = store::snap_all(pool, q.network, &q.version.table()).await?;
+                Ok::<_, Error>(Arc::new(all.into_iter().map(|s| (s.pid - 1, s)).collect()))
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("snapping the features: {e}")))
+    }
+}
+
 /// Candidates are never widened past this many.
 const MAX_CANDIDATES: u32 = 4_000;
 /// The network window never reaches farther than this (metres).
@@ -61,9 +88,23 @@ pub struct Question<'a> {
 pub async fn nearest_on_foot(
     pool: &PgPool,
     q: &Question<'_>,
+    cache: &SnapCache,
     keep: impl Fn(&mut Vec<FeatureRow>),
 ) -> Result<Vec<FeatureRow>> {
     let (lon, lat) = store::lon_lat(pool, q.point).await?;
+    let placed = cache.of(pool, q).await?;
+    let start = store::snap_start(pool, q.network, (lon, lat))
+        .await?
+        .filter(|s| s.snap_m <= q.walking.snap_max_m)
+        .ok_or_else(|| {
+            Error::invalid(
+                "point",
+                format!(
+                    "no walkable way within {} m of the point",
+                    q.walking.snap_max_m
+                ),
+            )
+        })?;
     let mut k = q.limit * 2 + 8;
     let mut widened: Option<f64> = None;
     loop {
@@ -82,29 +123,9 @@ pub async fn nearest_on_foot(
             .unwrap_or(1.5 * nth + 300.0)
             .clamp(300.0, MAX_RADIUS_M);
         let window = window(lon, lat, radius);
-        let fids: Vec<i64> = rows.iter().map(|r| r.fid).collect();
-        let snaps = store::snap(
-            pool,
-            q.network,
-            &q.version.table(),
-            (lon, lat),
-            &fids,
-            window,
-        )
-        .await?;
-        let start = snaps
-            .iter()
-            .find(|s| s.pid == 1)
-            .filter(|s| s.snap_m <= q.walking.snap_max_m)
-            .ok_or_else(|| {
-                Error::invalid(
-                    "point",
-                    format!(
-                        "no walkable way within {} m of the point",
-                        q.walking.snap_max_m
-                    ),
-                )
-            })?;
+        let snaps: Vec<store::Snap> = std::iter::once(start)
+            .chain(rows.iter().filter_map(|r| placed.get(&r.fid).copied()))
+            .collect();
         let usable: Vec<store::Snap> = snaps
             .iter()
             .filter(|s| s.snap_m <= q.walking.snap_max_m)

@@ -91,40 +91,24 @@ fn envelope(w: Window) -> String {
     )
 }
 
-/// Snaps the start (lon, lat) and the features `fids` of `features` onto the nearest edge of
-/// `walk` inside `window`, each with its distance (on the ellipsoid). Points without an edge
-/// in the window are missing from the answer.
-pub async fn snap(
-    pool: &PgPool,
-    walk: &QualifiedTable,
-    features: &QualifiedTable,
-    start: (f64, f64),
-    fids: &[i64],
-    window: Window,
-) -> Result<Vec<Snap>> {
-    // The nearest few by the index (in degrees), then the nearest of them in metres. The
-    // fraction along the edge is measured in Web Mercator, which keeps length ratios over an
-    // edge's few hundred metres (in degrees an east-west metre is shorter than a north-south
-    // one, and the fraction of a bending edge would be off by percent).
-    let sql = format!(
-        "WITH pts(pid, pt) AS ( \
-           SELECT 1::bigint, ST_SetSRID(ST_MakePoint($1, $2), 4326) \
-           UNION ALL SELECT fid + 1, ST_Transform(ST_PointOnSurface(geom), 4326) \
-             FROM {features} WHERE fid = ANY($3) AND geom IS NOT NULL) \
+/// The nearest edge of `walk` to each point of `points` (pid, lon/lat SQL), by the index
+/// (in degrees) and then in metres. The fraction along the edge is measured in Web Mercator,
+/// which keeps length ratios over an edge's few hundred metres (in degrees an east-west metre
+/// is shorter than a north-south one, and the fraction of a bending edge would be off by
+/// percent).
+fn snap_sql(walk: &QualifiedTable, points: &str) -> String {
+    format!(
+        "WITH pts(pid, pt) AS ({points}) \
          SELECT p.pid, e.fid, greatest(1e-9, least(1 - 1e-9, \
              ST_LineLocatePoint(ST_Transform(e.geom, 3857), ST_Transform(p.pt, 3857)))), e.d \
          FROM pts p CROSS JOIN LATERAL ( \
            SELECT fid, geom, ST_Distance(geom::geography, p.pt::geography) AS d FROM ( \
-             SELECT fid, geom FROM {walk} WHERE geom && {window} \
-             ORDER BY geom <-> p.pt LIMIT 8) near ORDER BY d, fid LIMIT 1) e",
-        window = envelope(window)
-    );
-    let rows = sqlx::query(&sql)
-        .bind(start.0)
-        .bind(start.1)
-        .bind(fids)
-        .fetch_all(pool)
-        .await?;
+             SELECT fid, geom FROM {walk} ORDER BY geom <-> p.pt LIMIT 8) near \
+           ORDER BY d, fid LIMIT 1) e"
+    )
+}
+
+fn snaps(rows: &[sqlx::postgres::PgRow]) -> Result<Vec<Snap>> {
     rows.iter()
         .map(|r| {
             Ok(Snap {
@@ -135,6 +119,42 @@ pub async fn snap(
             })
         })
         .collect()
+}
+
+/// The start (lon, lat) on the network (pid 1); `None` for a network without edges.
+pub async fn snap_start(
+    pool: &PgPool,
+    walk: &QualifiedTable,
+    start: (f64, f64),
+) -> Result<Option<Snap>> {
+    let sql = snap_sql(
+        walk,
+        "SELECT 1::bigint, ST_SetSRID(ST_MakePoint($1, $2), 4326)",
+    );
+    let rows = sqlx::query(&sql)
+        .bind(start.0)
+        .bind(start.1)
+        .fetch_all(pool)
+        .await?;
+    Ok(snaps(&rows)?.into_iter().next())
+}
+
+/// Every feature of `features` on the network (pid = fid + 1): done once per pair of versions
+/// and kept, since neither moves.
+pub async fn snap_all(
+    pool: &PgPool,
+    walk: &QualifiedTable,
+    features: &QualifiedTable,
+) -> Result<Vec<Snap>> {
+    let sql = snap_sql(
+        walk,
+        &format!(
+            "SELECT fid + 1, ST_Transform(ST_PointOnSurface(geom), 4326) FROM {features} \
+             WHERE geom IS NOT NULL"
+        ),
+    );
+    let rows = sqlx::query(&sql).fetch_all(pool).await?;
+    snaps(&rows)
 }
 
 fn edges_sql(walk: &QualifiedTable, window: Window) -> String {

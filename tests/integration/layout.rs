@@ -21,6 +21,7 @@ const SQL_LAYER: &[&str] = &[
     "src/osm/store.rs",
     "src/basemap/tiles.rs",
     "src/search/store.rs",
+    "src/routing/store.rs",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

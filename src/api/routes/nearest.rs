@@ -224,8 +224,8 @@ pub async fn get_nearest(
             let keep = |rows: &mut Vec<_>| keep(rows, u32::MAX);
             state
                 .read(lsn, |pool| {
-                    let (question, keep) = (&question, &keep);
-                    async move { routing::nearest_on_foot(&pool, question, keep).await }
+                    let (question, keep, cache) = (&question, &keep, &state.walk_snaps);
+                    async move { routing::nearest_on_foot(&pool, question, cache, keep).await }
                 })
                 .await?
         }
