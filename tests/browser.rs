@@ -853,7 +853,7 @@ fn portal_with_basemap(name: &str) -> Portal {
 }
 
 #[test]
-fn the_basemap_draws_lauf_and_a_misspelt_address_finds_its_nearest_defibrillator() {
+fn the_basemap_draws_lauf_and_a_misspelt_address_finds_its_nearest_defibrillator_on_foot() {
     let portal = portal_with_basemap("browser-basemap");
     let driver = Driver::start();
     let session = Session::open(&driver);
@@ -951,6 +951,33 @@ fn the_basemap_draws_lauf_and_a_misspelt_address_finds_its_nearest_defibrillator
     assert!(
         found[3].as_f64().unwrap() >= 17.0,
         "zoomed to the house: {found}"
+    );
+    // On foot, over the walking network, with the route drawn: the API's walking answer.
+    let point = &found[1];
+    let walk: Json = ureq::get(&portal.url(&format!(
+        "/collections/aed/nearest?limit=5&mode=walk&point={:.6},{:.6}",
+        point[0].as_f64().unwrap(),
+        point[1].as_f64().unwrap()
+    )))
+    .call()
+    .expect("walk")
+    .body_mut()
+    .read_json()
+    .expect("GeoJSON");
+    let listed = session.eval("return Number(document.querySelector('#nearest li').dataset.walk)");
+    assert_eq!(
+        listed.as_f64(),
+        walk["features"][0]["properties"]["walk_m"].as_f64()
+    );
+    session.eval(&format!(
+        "kreisgeo.map.jumpTo({{center: [{}, {}], zoom: 15}}); return true",
+        point[0], point[1]
+    ));
+    session.wait_for(
+        "return kreisgeo.map.areTilesLoaded() && \
+           kreisgeo.map.queryRenderedFeatures({layers: ['routes']}).length > 0",
+        30,
+        "no walking route drawn",
     );
     session.screenshot("map-search-address.png");
 

@@ -19,6 +19,8 @@
           noParcel: "Kein Flurstück mit diesem Kennzeichen.", badKey: "Ungültiges Kennzeichen: ",
           find: "Adresse, Ort oder Flurstück", suggestions: (n) => n === 1 ? "1 Vorschlag" : n + " Vorschläge",
           noHits: "Nichts gefunden.", searchList: "Vorschläge",
+          onFoot: (min, m) => String(min).replace(".", ",") + " min zu Fuß (" + m + ")",
+          unreachable: "zu Fuß nicht erreichbar",
           kinds: { aed: "Defibrillatoren", parcels: "Flurstücke", solar: "Solarpotenzial der Dächer",
                    buildings: "Gebäude", roofs: "Dachflächen (3D-Gebäudemodell)", addresses: "Adressen" } },
     en: { layers: "Layers", none: "No data", nearest: "Find the nearest defibrillator",
@@ -32,6 +34,8 @@
           noParcel: "No parcel with this key.", badKey: "Not a valid key: ",
           find: "Address, place or parcel", suggestions: (n) => n === 1 ? "1 suggestion" : n + " suggestions",
           noHits: "Nothing found.", searchList: "Suggestions",
+          onFoot: (min, m) => min + " min on foot (" + m + ")",
+          unreachable: "not reachable on foot",
           kinds: { aed: "Defibrillators", parcels: "Parcels", solar: "Solar potential of roofs",
                    buildings: "Buildings", roofs: "Roof surfaces (3D building model)", addresses: "Addresses" } },
   }[lang];
@@ -114,8 +118,14 @@
     state.nearestPoint = [lngLat.lng, lngLat.lat];
     const url = "/collections/" + encodeURIComponent(collection) + "/nearest?limit=5&point=" +
       lngLat.lng.toFixed(6) + "," + lngLat.lat.toFixed(6);
-    return fetch(url)
-      .then((r) => (r.ok ? r.json() : Promise.reject(new Error("nearest: " + r.status))))
+    // On foot over the walking network where there is one (with the routes), else in a
+    // straight line; a server without pgRouting says so and the straight line answers.
+    const straight = () => fetch(url)
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error("nearest: " + r.status))));
+    const asked = state.walking
+      ? fetch(url + "&mode=walk&route=true").then((r) => (r.ok ? r.json() : straight()))
+      : straight();
+    return asked
       .then((found) => {
         const panel = into || document.getElementById("details");
         panel.replaceChildren();
@@ -130,12 +140,19 @@
           item.dataset.distance = String(p.distance_m);
           const where = p.defibrillator_location || p["defibrillator:location"] || p.operator || p.name || "";
           const hours = p.open_now === true ? text.open : p.open_now === false ? text.closed : text.unknown;
-          item.textContent = metres(p.distance_m) + (where ? " – " + where : "") + " (" + hours + ")";
+          const far = p.walk_m !== undefined
+            ? (p.reachable ? text.onFoot(p.walk_min, metres(p.walk_m)) : text.unreachable)
+            : metres(p.distance_m);
+          if (p.walk_m !== undefined) item.dataset.walk = String(p.walk_m);
+          item.textContent = far + (where ? " – " + where : "") + " (" + hours + ")";
           list.appendChild(item);
         }
         panel.append(heading, found.features.length ? list : document.createTextNode(text.nothing));
         document.getElementById("details").hidden = false;
         map.getSource("nearest").setData(found);
+        map.getSource("routes").setData({ type: "FeatureCollection", features: found.features
+          .filter((f) => f.properties.route)
+          .map((f) => ({ type: "Feature", geometry: f.properties.route, properties: {} })) });
         map.getSource("here").setData({ type: "Point", coordinates: [lngLat.lng, lngLat.lat] });
         if (fit && found.features.length) {
           const box = extent({ type: "MultiPoint", coordinates:
@@ -368,6 +385,9 @@
       tilejson.vector_layers.forEach((l, i) => layers.push(...layersOf(l.id, i)));
       layers.push({ id: "found", type: "line", source: "found",
         paint: { "line-color": "#d00", "line-width": 3 } });
+      layers.push({ id: "routes", type: "line", source: "routes",
+        layout: { "line-join": "round", "line-cap": "round" },
+        paint: { "line-color": "#c00", "line-width": 4, "line-opacity": 0.75 } });
       layers.push({ id: "here", type: "circle", source: "here",
         paint: { "circle-radius": 7, "circle-color": "#d00", "circle-stroke-color": "#fff",
                  "circle-stroke-width": 3 } });
@@ -377,7 +397,8 @@
       state.layers = tilejson.vector_layers.map((l) => l.id);
       const empty = () => ({ type: "geojson", data: { type: "FeatureCollection", features: [] } });
       const sources = Object.assign({}, basemap ? basemap.sources : {}, {
-        nearest: empty(), found: empty(), here: empty() });
+        nearest: empty(), found: empty(), here: empty(), routes: empty() });
+      state.walking = collections.collections.some((c) => c.kind === "osm");
       if (tilejson.tiles.length) {
         sources.kreisgeo = { type: "vector", tiles: tilejson.tiles, minzoom: tilejson.minzoom,
           maxzoom: tilejson.maxzoom, bounds: tilejson.bounds, attribution: tilejson.attribution };
