@@ -973,10 +973,14 @@ fn the_basemap_draws_lauf_and_a_misspelt_address_finds_its_nearest_defibrillator
         "kreisgeo.map.jumpTo({{center: [{}, {}], zoom: 15}}); return true",
         point[0], point[1]
     ));
+    assert_eq!(
+        session.eval("return kreisgeo.routes"),
+        1,
+        "one route to the one AED"
+    );
     session.wait_for(
-        "return kreisgeo.map.areTilesLoaded() && \
-           kreisgeo.map.queryRenderedFeatures({layers: ['routes']}).length > 0",
-        30,
+        "return kreisgeo.map.queryRenderedFeatures({layers: ['routes']}).length > 0",
+        60,
         "no walking route drawn",
     );
     session.screenshot("map-search-address.png");

@@ -150,9 +150,10 @@
         panel.append(heading, found.features.length ? list : document.createTextNode(text.nothing));
         document.getElementById("details").hidden = false;
         map.getSource("nearest").setData(found);
-        map.getSource("routes").setData({ type: "FeatureCollection", features: found.features
-          .filter((f) => f.properties.route)
-          .map((f) => ({ type: "Feature", geometry: f.properties.route, properties: {} })) });
+        const routes = found.features.filter((f) => f.properties.route)
+          .map((f) => ({ type: "Feature", geometry: f.properties.route, properties: {} }));
+        map.getSource("routes").setData({ type: "FeatureCollection", features: routes });
+        state.routes = routes.length;
         map.getSource("here").setData({ type: "Point", coordinates: [lngLat.lng, lngLat.lat] });
         if (fit && found.features.length) {
           const box = extent({ type: "MultiPoint", coordinates:
