@@ -976,7 +976,8 @@ fn the_basemap_draws_lauf_and_a_misspelt_address_finds_its_nearest_defibrillator
     assert_eq!(
         session.eval("return kreisgeo.routes"),
         1,
-        "one route to the one AED"
+        "one route to the one AED: {}",
+        session.eval("return kreisgeo.lastNearest")
     );
     session.wait_for(
         "return kreisgeo.map.queryRenderedFeatures({layers: ['routes']}).length > 0",

@@ -154,6 +154,7 @@
           .map((f) => ({ type: "Feature", geometry: f.properties.route, properties: {} }));
         map.getSource("routes").setData({ type: "FeatureCollection", features: routes });
         state.routes = routes.length;
+        state.lastNearest = found;
         map.getSource("here").setData({ type: "Point", coordinates: [lngLat.lng, lngLat.lat] });
         if (fit && found.features.length) {
           const box = extent({ type: "MultiPoint", coordinates:

@@ -243,6 +243,8 @@ fn encode(
     encoder.finish()?;
     let rows = encoder.rows();
     drop(encoder);
+    let mut edges = edges;
+    walk::measure_pieces(&mut edges);
     let mut encoder = CopyEncoder::new(&walk_columns(), walk_tx);
     for (i, e) in edges.iter().enumerate() {
         feature.index = i as u64;
@@ -255,6 +257,7 @@ fn encode(
             ("highway".to_string(), Some(Value::Text(e.highway.clone()))),
             ("name".to_string(), e.name.clone().map(Value::Text)),
             ("osm_id".to_string(), Some(Value::Int(e.osm_id))),
+            ("piece_edges".to_string(), Some(Value::Int(e.piece_edges))),
         ]);
         feature.len = feature.properties.len();
         let line = geo::Geometry::LineString(geo::LineString::new(e.coords.clone()));

@@ -122,7 +122,9 @@ fn read_passes(path: &Path) -> Result<Extract, IngestError> {
         (read, kept)
     })?;
     let relations_read = relations.iter().map(|(n, _)| n).sum();
-    let relations: Vec<Relation> = relations.into_iter().flat_map(|(_, r)| r).collect();
+    // Blocks come back in any order: sorted by id, the feature ids are the same on every load.
+    let mut relations: Vec<Relation> = relations.into_iter().flat_map(|(_, r)| r).collect();
+    relations.sort_unstable_by_key(|r| r.id);
     let mut members: Vec<i64> = relations
         .iter()
         .flat_map(|r| r.ways.iter().copied())
@@ -161,7 +163,8 @@ fn read_passes(path: &Path) -> Result<Extract, IngestError> {
         (read, kept)
     })?;
     let ways_read = ways.iter().map(|(n, _)| n).sum();
-    let ways: Vec<Way> = ways.into_iter().flat_map(|(_, w)| w).collect();
+    let mut ways: Vec<Way> = ways.into_iter().flat_map(|(_, w)| w).collect();
+    ways.sort_unstable_by_key(|w| w.id);
     let mut ids: Vec<i64> = ways.iter().flat_map(|w| w.nodes.iter().copied()).collect();
     ids.par_sort_unstable();
     ids.dedup();
@@ -216,6 +219,7 @@ fn read_passes(path: &Path) -> Result<Extract, IngestError> {
         }
         points.append(&mut p);
     }
+    points.sort_unstable_by_key(|p| p.id);
     Ok(Extract {
         relations,
         ways,

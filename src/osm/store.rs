@@ -18,6 +18,7 @@ pub const WALK_COLUMNS: &[(&str, &str)] = &[
     ("highway", "text"),
     ("name", "text"),
     ("osm_id", "bigint"),
+    ("piece_edges", "bigint"),
 ];
 
 /// The ingest's transaction, with memory for the index builds.

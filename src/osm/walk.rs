@@ -79,6 +79,9 @@ pub struct Edge {
     pub name: Option<String>,
     /// On the WGS 84 ellipsoid.
     pub length_m: f64,
+    /// Edges of the connected piece of the network this edge belongs to (set by
+    /// [`measure_pieces`]): a yard's path cut off from the streets is a piece of a few.
+    pub piece_edges: i64,
     pub coords: Vec<Coord>,
 }
 
@@ -126,6 +129,7 @@ pub fn split(
                     highway: highway.clone(),
                     name: name.clone(),
                     length_m: Geodesic.length(&line),
+                    piece_edges: 0,
                     coords: part.to_vec(),
                 });
             }
@@ -133,6 +137,44 @@ pub fn split(
         }
     }
     edges
+}
+
+/// Sets every edge's `piece_edges`: the size of its connected piece (union–find over the
+/// edges' end nodes). Snapping onto a tiny piece would route nowhere.
+pub fn measure_pieces(edges: &mut [Edge]) {
+    let mut index: HashMap<i64, usize> = HashMap::new();
+    let mut parent: Vec<usize> = Vec::new();
+    let mut id = |n: i64, parent: &mut Vec<usize>| {
+        *index.entry(n).or_insert_with(|| {
+            parent.push(parent.len());
+            parent.len() - 1
+        })
+    };
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let ends: Vec<(usize, usize)> = edges
+        .iter()
+        .map(|e| (id(e.source, &mut parent), id(e.target, &mut parent)))
+        .collect();
+    for &(a, b) in &ends {
+        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+        if ra != rb {
+            parent[ra] = rb;
+        }
+    }
+    let mut sizes: HashMap<usize, i64> = HashMap::new();
+    let roots: Vec<usize> = ends.iter().map(|&(a, _)| root(&mut parent, a)).collect();
+    for r in &roots {
+        *sizes.entry(*r).or_default() += 1;
+    }
+    for (e, r) in edges.iter_mut().zip(roots) {
+        e.piece_edges = sizes[&r];
+    }
 }
 
 #[cfg(test)]
@@ -210,5 +252,18 @@ mod tests {
             edges[0].length_m
         );
         assert_eq!(edges[1].coords.len(), 2);
+        let mut more = edges.clone();
+        more.extend(split(
+            8,
+            &tags(&[("highway", "footway")]),
+            &[9, 10],
+            &coords[..2],
+            &uses,
+        ));
+        measure_pieces(&mut more);
+        assert_eq!(
+            more.iter().map(|e| e.piece_edges).collect::<Vec<_>>(),
+            vec![2, 2, 1]
+        );
     }
 }

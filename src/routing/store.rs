@@ -91,6 +91,11 @@ fn envelope(w: Window) -> String {
     )
 }
 
+/// Points snap onto pieces of the network with at least this many edges: a courtyard's path
+/// or a private road's stub, cut off from the streets, leads nowhere (OSM's walking network of
+/// a town is one piece of thousands of edges and a scatter of small ones).
+const MIN_PIECE_EDGES: i64 = 50;
+
 /// The nearest edge of `walk` to each point of `points` (pid, lon/lat SQL), by the index
 /// (in degrees) and then in metres. The fraction along the edge is measured in Web Mercator,
 /// which keeps length ratios over an edge's few hundred metres (in degrees an east-west metre
@@ -103,7 +108,8 @@ fn snap_sql(walk: &QualifiedTable, points: &str) -> String {
              ST_LineLocatePoint(ST_Transform(e.geom, 3857), ST_Transform(p.pt, 3857)))), e.d \
          FROM pts p CROSS JOIN LATERAL ( \
            SELECT fid, geom, ST_Distance(geom::geography, p.pt::geography) AS d FROM ( \
-             SELECT fid, geom FROM {walk} ORDER BY geom <-> p.pt LIMIT 8) near \
+             SELECT fid, geom FROM {walk} WHERE piece_edges >= {MIN_PIECE_EDGES} \
+             ORDER BY geom <-> p.pt LIMIT 8) near \
            ORDER BY d, fid LIMIT 1) e"
     )
 }
