@@ -52,28 +52,19 @@ pub const COLUMNS: &[(&str, ColumnType)] = &[
 
 /// The catalog columns of the feature table.
 pub fn columns() -> Vec<Column> {
-    COLUMNS
-        .iter()
+    catalog_columns(COLUMNS)
+}
+
+fn walk_columns() -> Vec<Column> {
+    catalog_columns(store::WALK_COLUMNS)
+}
+
+fn catalog_columns(list: &[(&str, ColumnType)]) -> Vec<Column> {
+    list.iter()
         .map(|(name, ty)| Column {
             name: (*name).into(),
             original: (*name).into(),
             ty: *ty,
-            source: None,
-        })
-        .collect()
-}
-
-fn walk_columns() -> Vec<Column> {
-    store::WALK_COLUMNS
-        .iter()
-        .map(|(name, ty)| Column {
-            name: (*name).into(),
-            original: (*name).into(),
-            ty: match *ty {
-                "bigint" => ColumnType::Integer,
-                "double precision" => ColumnType::Float,
-                _ => ColumnType::Text,
-            },
             source: None,
         })
         .collect()
@@ -133,7 +124,7 @@ pub async fn ingest(
         QualifiedTable::data(&walk_name),
     );
     let columns = columns();
-    store::create_tables(&mut tx, &table, &columns, &walk).await?;
+    store::create_tables(&mut tx, &table, &columns, &walk, &walk_columns()).await?;
 
     phases.start("load");
     let (features_tx, features_rx) = tokio::sync::mpsc::channel::<Bytes>(8);

@@ -5,20 +5,20 @@ use bytes::Bytes;
 use sqlx::PgConnection;
 use tokio::sync::mpsc::Receiver;
 
-use crate::catalog::Column;
+use crate::catalog::{Column, ColumnType};
 use crate::db::ident::{Ident, QualifiedTable};
 use crate::error::Result;
 use crate::ingest::copy::COPY_OPTIONS;
 
 /// The walking network's columns after `fid`, before `geom`.
-pub const WALK_COLUMNS: &[(&str, &str)] = &[
-    ("source", "bigint"),
-    ("target", "bigint"),
-    ("length_m", "double precision"),
-    ("highway", "text"),
-    ("name", "text"),
-    ("osm_id", "bigint"),
-    ("piece_edges", "bigint"),
+pub const WALK_COLUMNS: &[(&str, ColumnType)] = &[
+    ("source", ColumnType::Integer),
+    ("target", ColumnType::Integer),
+    ("length_m", ColumnType::Float),
+    ("highway", ColumnType::Text),
+    ("name", ColumnType::Text),
+    ("osm_id", ColumnType::Integer),
+    ("piece_edges", ColumnType::Integer),
 ];
 
 /// The ingest's transaction, with memory for the index builds.
@@ -37,6 +37,7 @@ pub async fn create_tables(
     features: &QualifiedTable,
     columns: &[Column],
     walk: &QualifiedTable,
+    walk_columns: &[Column],
 ) -> Result<()> {
     let mut sql = format!("CREATE TABLE {features} (fid bigint NOT NULL");
     for c in columns {
@@ -45,8 +46,8 @@ pub async fn create_tables(
     sql.push_str(", geom geometry(Geometry, 4326))");
     sqlx::query(&sql).execute(&mut *conn).await?;
     let mut sql = format!("CREATE TABLE {walk} (fid bigint NOT NULL");
-    for (name, ty) in WALK_COLUMNS {
-        sql.push_str(&format!(", {} {ty}", Ident::new(*name)));
+    for c in walk_columns {
+        sql.push_str(&format!(", {} {}", c.ident(), c.ty.sql_type()));
     }
     sql.push_str(", geom geometry(LineString, 4326))");
     sqlx::query(&sql).execute(&mut *conn).await?;
