@@ -180,6 +180,25 @@ impl Moment {
     }
 }
 
+impl Moment {
+    /// Whether `hours` say open from this moment on for at least a year without a break: the
+    /// defibrillators that can be counted on at any hour (`24/7`, `Mo-Su 00:00-24:00`); hours
+    /// closed on public holidays are not.
+    pub fn always_open(&self, hours: Option<&str>) -> bool {
+        if self.state(hours) != OpenState::Open {
+            return false;
+        }
+        let Some(Ok(parsed)) = hours.map(|h| h.trim().parse::<OpeningHours>()) else {
+            return false;
+        };
+        let year = self.at + chrono::Duration::days(366);
+        parsed
+            .with_context(self.context.clone())
+            .next_change(self.at)
+            .is_none_or(|change| change > year)
+    }
+}
+
 /// Evaluates `hours` at the local time `at`, with the public holidays of `land` (nationwide
 /// ones only without it).
 pub fn state(hours: Option<&str>, at: NaiveDateTime, land: Option<Land>) -> OpenState {
@@ -192,6 +211,25 @@ mod tests {
 
     fn at(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").unwrap()
+    }
+
+    #[test]
+    fn around_the_clock() {
+        let m = Moment::new(at("2026-12-05T03:00"), Land::parse("BY"));
+        for always in ["24/7", "Mo-Su 00:00-24:00", " 24/7 "] {
+            assert!(m.always_open(Some(always)), "{always}");
+        }
+        for not in [
+            "Mo-Fr 08:00-18:00",
+            "24/7; PH off",
+            "Mo-Sa 00:00-24:00",
+            "",
+            "nonsense",
+            "24/7 closed",
+        ] {
+            assert!(!m.always_open(Some(not)), "{not}");
+        }
+        assert!(!m.always_open(None));
     }
 
     #[test]

@@ -96,7 +96,7 @@ pub struct CollectionDoc {
     pub title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// The dataset kind: parcels, solar, aed, buildings, roofs, addresses or generic.
+    /// The dataset kind: parcels, solar, aed, buildings, roofs, addresses, osm, coverage or generic.
     #[schema(example = "aed")]
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]

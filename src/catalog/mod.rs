@@ -29,6 +29,9 @@ pub enum DatasetKind {
     Addresses,
     /// An OpenStreetMap extract: the basemap's layers, its addresses and the walking network.
     Osm,
+    /// Walking minutes from every address to the nearest public defibrillator, and the areas
+    /// beyond a threshold (computed by `kreisgeo aed coverage`).
+    Coverage,
 }
 
 impl DatasetKind {
@@ -42,6 +45,7 @@ impl DatasetKind {
             Self::Roofs => "roofs",
             Self::Addresses => "addresses",
             Self::Osm => "osm",
+            Self::Coverage => "coverage",
         }
     }
 
@@ -55,6 +59,7 @@ impl DatasetKind {
             "roofs" => Some(Self::Roofs),
             "addresses" => Some(Self::Addresses),
             "osm" => Some(Self::Osm),
+            "coverage" => Some(Self::Coverage),
             _ => None,
         }
     }

@@ -491,6 +491,11 @@ pub async fn delete_dataset(pool: &PgPool, id: &str) -> Result<bool> {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    // A computed dataset, deleted, is no longer recomputed when its inputs change.
+    sqlx::query("DELETE FROM catalog.coverage WHERE dataset_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     drop_tables(&mut tx, tables).await?;
     tx.commit().await?;
     Ok(true)

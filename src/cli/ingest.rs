@@ -155,6 +155,16 @@ pub async fn run(url: Option<&str>, data_dir: &Path, args: IngestArgs) -> anyhow
                     }
                 }
             }
+            for r in &report.recomputed {
+                match (r.version, &r.error) {
+                    (Some(v), _) => eprintln!("{}: recomputed from it as version {v}", r.dataset),
+                    (None, e) => eprintln!(
+                        "{}: not recomputed, its last version stays served: {}",
+                        r.dataset,
+                        e.as_deref().unwrap_or("")
+                    ),
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

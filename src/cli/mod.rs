@@ -1,6 +1,7 @@
 //! The `kreisgeo` command line: one module per command; `serve` is the library's
 //! [`kreisgeo::server`].
 
+mod aed;
 mod catalog;
 mod datasets;
 mod db;
@@ -100,6 +101,11 @@ pub enum Command {
     },
     /// Generate deterministic parcels, solar roofs or AEDs inside Landkreis Lüneburg.
     Generate(generate::GenerateArgs),
+    /// Defibrillators: the county's coverage on foot.
+    Aed {
+        #[command(subcommand)]
+        action: aed::AedAction,
+    },
     /// The solar cadastre computed from LoD2 roofs and a typical meteorological year.
     Solar {
         #[command(subcommand)]
@@ -136,6 +142,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(args) => ingest::run(url, &data_dir, *args).await,
         Command::Datasets { action } => datasets::run(url, &data_dir, action).await,
         Command::Solar { action } => solar::run(url, &data_dir, action).await,
+        Command::Aed { action } => aed::run(url, &data_dir, action).await,
         Command::Keys { action } => keys::run(url, &data_dir, action).await,
         Command::Catalog { action } => catalog::run(url, &data_dir, action).await,
         Command::Downloads {

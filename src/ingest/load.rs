@@ -139,6 +139,7 @@ pub async fn load(
         seconds: plan.started.elapsed().as_secs_f64(),
         phases: phases.finish(),
         details: None,
+        recomputed: Vec::new(),
     };
     catalog::repo::insert_and_activate(
         &mut tx,

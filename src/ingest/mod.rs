@@ -183,6 +183,9 @@ pub struct IngestReport {
     /// network's edges, relations left out).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
+    /// Datasets computed from this one (the AED coverage), recomputed after it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recomputed: Vec<Recomputed>,
 }
 
 /// Receives progress while an ingest runs (the CLI draws a bar; tests ignore it).
@@ -248,8 +251,50 @@ struct Survey {
     unmatched_crs: Option<String>,
 }
 
-/// Loads `req.path` as a new version of `req.dataset` and switches to it.
+/// Loads `req.path` as a new version of `req.dataset` and switches to it; then recomputes what
+/// is computed from the dataset (the AED coverage), each computation's outcome in the report.
 pub async fn ingest(
+    pool: &PgPool,
+    req: &IngestRequest,
+    progress: Arc<dyn Progress>,
+) -> Result<IngestReport> {
+    let mut report = load_version(pool, req, progress).await?;
+    if !report.unchanged {
+        // Boxed: the computation loads its result through this function.
+        let followed = Box::pin(crate::routing::coverage::after_ingest(
+            pool,
+            &report.dataset,
+        ))
+        .await;
+        report.recomputed = followed
+            .into_iter()
+            .map(|(dataset, result)| match result {
+                Ok(r) => Recomputed {
+                    dataset,
+                    version: Some(r.ingest.version),
+                    error: None,
+                },
+                Err(e) => Recomputed {
+                    dataset,
+                    version: None,
+                    error: Some(e.to_string()),
+                },
+            })
+            .collect();
+    }
+    Ok(report)
+}
+
+/// A dataset computed from the ingested one, recomputed after its new version.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recomputed {
+    pub dataset: String,
+    /// Its new version; `None` when the computation failed and the last one stays served.
+    pub version: Option<i64>,
+    pub error: Option<String>,
+}
+
+async fn load_version(
     pool: &PgPool,
     req: &IngestRequest,
     progress: Arc<dyn Progress>,
@@ -428,6 +473,7 @@ pub(crate) async fn unchanged(
         seconds: started.elapsed().as_secs_f64(),
         phases: phases.finish(),
         details: None,
+        recomputed: Vec::new(),
     }))
 }
 

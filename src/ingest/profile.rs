@@ -379,9 +379,11 @@ fn fields(kind: DatasetKind) -> &'static [Field] {
         DatasetKind::Solar => SOLAR,
         DatasetKind::Aed => AED,
         DatasetKind::Addresses => ADDRESSES,
-        DatasetKind::Generic | DatasetKind::Buildings | DatasetKind::Roofs | DatasetKind::Osm => {
-            &[]
-        }
+        DatasetKind::Generic
+        | DatasetKind::Buildings
+        | DatasetKind::Roofs
+        | DatasetKind::Osm
+        | DatasetKind::Coverage => &[],
     }
 }
 

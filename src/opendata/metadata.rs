@@ -521,6 +521,34 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             license: Some("http://dcat-ap.de/def/licenses/odbl"),
             attribution: Some("© OpenStreetMap-Mitwirkende"),
         },
+        DatasetKind::Coverage => KindDefaults {
+            description: Text {
+                de: "Erreichbarkeit öffentlicher Defibrillatoren (AED) zu Fuß: für jede Adresse \
+                     die Gehminuten zum nächsten rund um die Uhr zugänglichen Gerät und zum \
+                     nächsten zu einer gegebenen Zeit geöffneten, und die Gebiete jenseits einer \
+                     Schwelle (Versorgungslücken). Berechnet auf dem Fußwegenetz von \
+                     OpenStreetMap."
+                    .into(),
+                en: Some(
+                    "Walking access to public defibrillators (AED): for every address the \
+                     minutes to the nearest one accessible around the clock and to the nearest \
+                     open at a given time, and the areas beyond a threshold (coverage gaps). \
+                     Computed on OpenStreetMap's walking network."
+                        .into(),
+                ),
+            },
+            keywords: &[
+                "Defibrillator",
+                "AED",
+                "Erreichbarkeit",
+                "Versorgungslücken",
+            ],
+            themes: &["HEAL", "REGI"],
+            // Derived from OpenStreetMap's ways (and addresses): a derived database under the
+            // ODbL.
+            license: Some("http://dcat-ap.de/def/licenses/odbl"),
+            attribution: Some("© OpenStreetMap-Mitwirkende"),
+        },
         DatasetKind::Generic => KindDefaults {
             description: Text::de("Geodaten des Landkreises."),
             keywords: &[],

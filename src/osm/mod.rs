@@ -174,6 +174,7 @@ pub async fn ingest(
             "open_relations": counts.open_relations,
             "cut_ways": counts.cut_ways,
         })),
+        recomputed: Vec::new(),
     };
     catalog::repo::insert_and_activate(
         &mut tx,

@@ -5,6 +5,8 @@
 //! walk is never shorter than the straight line, so once the N-th walking distance is at most
 //! the straight distance of the first candidate left out, no other can come closer.
 
+pub mod coverage;
+mod coverage_store;
 pub mod store;
 
 use std::collections::HashMap;
@@ -55,7 +57,7 @@ impl SnapCache {
         let key = (q.version.id, q.network.to_string());
         self.0
             .try_get_with(key, async {
-                let all = store::snap_all(pool, q.network, &q.version.table()).await?;
+                let all = store::snap_all(pool, q.network, &q.version.table(), None).await?;
                 Ok::<_, Error>(Arc::new(all.into_iter().map(|s| (s.pid - 1, s)).collect()))
             })
             .await

@@ -7,6 +7,7 @@
 //! pgRouting's SQL arguments are texts; they are built here from the catalog's table names
 //! and numbers only, never from a request's text.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use sqlx::{PgPool, Row};
@@ -145,22 +146,112 @@ pub async fn snap_start(
     Ok(snaps(&rows)?.into_iter().next())
 }
 
-/// Every feature of `features` on the network (pid = fid + 1): done once per pair of versions
-/// and kept, since neither moves.
+/// Every feature of `features` on the network (pid = fid + 1), only those of `layer` when
+/// given (an OSM table's addresses): done once per pair of versions and kept, since neither
+/// moves.
 pub async fn snap_all(
     pool: &PgPool,
     walk: &QualifiedTable,
     features: &QualifiedTable,
+    layer: Option<&'static str>,
 ) -> Result<Vec<Snap>> {
+    let only = if layer.is_some() {
+        " AND layer = $1"
+    } else {
+        ""
+    };
     let sql = snap_sql(
         walk,
         &format!(
             "SELECT fid + 1, ST_Transform(ST_PointOnSurface(geom), 4326) FROM {features} \
-             WHERE geom IS NOT NULL"
+             WHERE geom IS NOT NULL{only}"
         ),
     );
-    let rows = sqlx::query(&sql).fetch_all(pool).await?;
-    snaps(&rows)
+    let mut query = sqlx::query(&sql);
+    if let Some(layer) = layer {
+        query = query.bind(layer);
+    }
+    snaps(&query.fetch_all(pool).await?)
+}
+
+/// An edge of the walking network: its ends and its length in metres.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Edge {
+    pub source: i64,
+    pub target: i64,
+    pub length_m: f64,
+}
+
+/// The edges `ids` of `walk`, by id.
+pub async fn edges(
+    pool: &PgPool,
+    walk: &QualifiedTable,
+    ids: &[i64],
+) -> Result<HashMap<i64, Edge>> {
+    let rows: Vec<(i64, i64, i64, f64)> = sqlx::query_as(&format!(
+        "SELECT fid, source, target, length_m FROM {walk} WHERE fid = ANY($1)"
+    ))
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(fid, source, target, length_m)| {
+            (
+                fid,
+                Edge {
+                    source,
+                    target,
+                    length_m,
+                },
+            )
+        })
+        .collect())
+}
+
+/// The walking metres from the nearest of `sources` to every node of the network they reach:
+/// one Dijkstra (`pgr_drivingDistance`) from a virtual vertex linked to both ends of each
+/// source's edge, each link costing the source's leg to the network and along its edge to
+/// that end. Exact, unlike a search from each source, and one graph build for all of them.
+pub async fn reach(
+    pool: &PgPool,
+    walk: &QualifiedTable,
+    sources: &[Snap],
+) -> Result<HashMap<i64, f64>> {
+    if sources.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut values = String::new();
+    for (i, s) in sources.iter().enumerate() {
+        let _ = write!(
+            values,
+            "{}({}::bigint, {}::bigint, {:.12}::float8, {:.6}::float8)",
+            if i > 0 { ", " } else { "" },
+            i,
+            s.edge,
+            s.fraction,
+            s.snap_m
+        );
+    }
+    // Node ids are OSM node ids, never negative: -1 is free for the virtual vertex and
+    // negative ids for its links.
+    let edges = format!(
+        "SELECT fid AS id, source, target, length_m AS cost FROM {walk} \
+           WHERE piece_edges >= {MIN_PIECE_EDGES} \
+         UNION ALL SELECT -2 * s.i - 2, -1, e.source, s.snap_m + s.f * e.length_m \
+           FROM (VALUES {values}) AS s(i, edge, f, snap_m) JOIN {walk} e ON e.fid = s.edge \
+         UNION ALL SELECT -2 * s.i - 3, -1, e.target, s.snap_m + (1 - s.f) * e.length_m \
+           FROM (VALUES {values}) AS s(i, edge, f, snap_m) JOIN {walk} e ON e.fid = s.edge"
+    );
+    let rows: Vec<(i64, f64)> = sqlx::query_as(
+        "SELECT node, agg_cost FROM pgr_drivingDistance($1, -1, 1e12, directed => false) \
+         WHERE node <> -1",
+    )
+    .bind(edges)
+    .fetch_all(pool)
+    .await
+    .map_err(without_pgrouting)?;
+    Ok(rows.into_iter().collect())
 }
 
 fn edges_sql(walk: &QualifiedTable, window: Window) -> String {
@@ -252,4 +343,11 @@ pub async fn routes(
         .fetch_all(pool)
         .await
         .map_err(without_pgrouting)
+}
+
+/// The network's edges.
+pub async fn edge_count(pool: &PgPool, walk: &QualifiedTable) -> Result<i64> {
+    Ok(sqlx::query_scalar(&format!("SELECT count(*) FROM {walk}"))
+        .fetch_one(pool)
+        .await?)
 }

@@ -11,6 +11,7 @@ mod basemap;
 mod caching;
 mod ckan;
 mod cli;
+mod coverage;
 mod crs;
 mod dcat;
 mod downloads;

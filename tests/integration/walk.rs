@@ -13,9 +13,9 @@ use crate::common::{app, fixture, get, get_json, scratch_root, TestDb};
 use kreisgeo::catalog::DatasetKind;
 use kreisgeo::ingest::IngestRequest;
 
-const LAUF: &str = "osm/lauf-an-der-pegnitz_2020-01-15.osm.pbf";
+pub(crate) const LAUF: &str = "osm/lauf-an-der-pegnitz_2020-01-15.osm.pbf";
 
-fn walk_check(args: &[&str]) -> Json {
+pub(crate) fn walk_check(args: &[&str]) -> Json {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(root.join("target/py-walk/bin/python"))
         .arg(root.join("tests/support/walk_check.py"))
@@ -31,7 +31,7 @@ fn walk_check(args: &[&str]) -> Json {
 }
 
 /// Graph nodes of Lauf, spread over its largest connected piece: [id, lon, lat].
-fn nodes(count: usize) -> Vec<(i64, f64, f64)> {
+pub(crate) fn nodes(count: usize) -> Vec<(i64, f64, f64)> {
     let pbf = fixture(LAUF);
     walk_check(&["nodes", pbf.to_str().unwrap(), &count.to_string()])
         .as_array()

@@ -8,6 +8,9 @@ networkx's Dijkstra.
   walk_check.py nodes PBF COUNT           COUNT node ids of the largest connected piece,
                                           spread over it, with lon/lat: [[id, lon, lat], ...]
   walk_check.py dist PBF START TARGET...  {"TARGET": metres or null, ...} from node START
+  walk_check.py multi PBF S1,S2,... TARGET...
+                                          {"TARGET": metres or null, ...} from the nearest of
+                                          the nodes S1, S2, ... (multi-source Dijkstra)
 """
 import json
 import math
@@ -83,6 +86,10 @@ def main():
     elif command == "dist":
         start = int(sys.argv[3])
         lengths = networkx.single_source_dijkstra_path_length(ways.graph, start, weight="length")
+        print(json.dumps({t: lengths.get(int(t)) for t in sys.argv[4:]}))
+    elif command == "multi":
+        sources = {int(s) for s in sys.argv[3].split(",") if s}
+        lengths = networkx.multi_source_dijkstra_path_length(ways.graph, sources, weight="length")
         print(json.dumps({t: lengths.get(int(t)) for t in sys.argv[4:]}))
 
 

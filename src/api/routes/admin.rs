@@ -124,7 +124,7 @@ impl Admitted {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct UploadParams {
-    /// parcels, solar, aed, buildings, roofs, addresses or generic (default).
+    /// parcels, solar, aed, buildings, roofs, addresses, osm, coverage or generic (default).
     #[param(value_type = Option<String>, example = "aed")]
     pub kind: Option<String>,
     /// CRS of the coordinates, overriding the file's (e.g. EPSG:25832).
@@ -148,7 +148,7 @@ impl UploadParams {
             Some(k) => DatasetKind::parse(k).ok_or_else(|| {
                 Error::invalid(
                     "kind",
-                    format!("'{k}' is not one of parcels, solar, aed, buildings, roofs, addresses, generic"),
+                    format!("'{k}' is not one of parcels, solar, aed, buildings, roofs, addresses, osm, coverage, generic"),
                 )
             })?,
         };
