@@ -21,8 +21,12 @@
           noHits: "Nichts gefunden.", searchList: "Vorschläge",
           onFoot: (min, m) => String(min).replace(".", ",") + " min zu Fuß (" + m + ")",
           unreachable: "zu Fuß nicht erreichbar",
+          gaps: "Versorgungslücken", gapNote: (t) => "Fußweg zum nächsten rund um die Uhr zugänglichen Defibrillator über " + t,
+          within: "Adresse: Defibrillator in Reichweite", beyond: "Adresse: zu weit",
+          noWalk: "Adresse: kein Fußweg zu einem Gerät",
           kinds: { aed: "Defibrillatoren", parcels: "Flurstücke", solar: "Solarpotenzial der Dächer",
-                   buildings: "Gebäude", roofs: "Dachflächen (3D-Gebäudemodell)", addresses: "Adressen" } },
+                   buildings: "Gebäude", roofs: "Dachflächen (3D-Gebäudemodell)", addresses: "Adressen",
+                   coverage: "Versorgungslücken" } },
     en: { layers: "Layers", none: "No data", nearest: "Find the nearest defibrillator",
           pick: "Click on the map where help is needed – or move the map with the arrow keys and press Enter for its centre.", found: "Nearest defibrillators",
           open: "open now", closed: "closed now", unknown: "opening hours unknown",
@@ -36,8 +40,12 @@
           noHits: "Nothing found.", searchList: "Suggestions",
           onFoot: (min, m) => min + " min on foot (" + m + ")",
           unreachable: "not reachable on foot",
+          gaps: "Coverage gaps", gapNote: (t) => "walk to the nearest defibrillator accessible around the clock longer than " + t,
+          within: "Address: defibrillator within reach", beyond: "Address: too far",
+          noWalk: "Address: no walk to any",
           kinds: { aed: "Defibrillators", parcels: "Parcels", solar: "Solar potential of roofs",
-                   buildings: "Buildings", roofs: "Roof surfaces (3D building model)", addresses: "Addresses" } },
+                   buildings: "Buildings", roofs: "Roof surfaces (3D building model)", addresses: "Addresses",
+                   coverage: "Coverage gaps" } },
   }[lang];
 
   maplibregl.setWorkerUrl("/assets/maplibre-gl-csp-worker.js");
@@ -57,6 +65,28 @@
         filter: ["==", ["geometry-type"], "Point"],
         paint: { "circle-color": color, "circle-radius": 6,
                  "circle-stroke-color": "#fff", "circle-stroke-width": 1.5 } },
+    ];
+  }
+
+  // The AED coverage: its gap areas in red, its addresses green within reach and red beyond
+  // (grey where no walk reaches), under the same layer ids as any other so the switcher works.
+  const gapColor = "#c62828";
+  const reachColor = "#2e7d32";
+  const noWalkColor = "#757575";
+  function coverageLayers(id) {
+    const source = "kreisgeo";
+    return [
+      { id: id + "-fill", type: "fill", source, "source-layer": id,
+        filter: ["==", ["get", "part"], "gap"],
+        paint: { "fill-color": gapColor, "fill-opacity": 0.3 } },
+      { id: id + "-line", type: "line", source, "source-layer": id,
+        filter: ["==", ["get", "part"], "gap"],
+        paint: { "line-color": gapColor, "line-width": 1.5 } },
+      { id: id + "-point", type: "circle", source, "source-layer": id, minzoom: 14,
+        filter: ["==", ["get", "part"], "address"],
+        paint: { "circle-radius": 3.5, "circle-stroke-color": "#fff", "circle-stroke-width": 1,
+                 "circle-color": ["case", ["!", ["has", "minutes_24h"]], noWalkColor,
+                                  ["get", "beyond_threshold"], gapColor, reachColor] } },
     ];
   }
 
@@ -329,12 +359,34 @@
       });
       const swatch = document.createElement("span");
       swatch.className = "swatch";
-      swatch.style.background = palette[index % palette.length];
       swatch.setAttribute("aria-hidden", "true");
-      const title = state.titles[layer.id] || layer.id;
+      const coverage = state.coverage.includes(layer.id);
+      swatch.style.background = coverage ? gapColor : palette[index % palette.length];
+      const title = coverage ? text.gaps : state.titles[layer.id] || layer.id;
       label.append(check, swatch, document.createTextNode(" " + title));
       box.appendChild(label);
+      if (coverage) box.appendChild(coverageLegend(layer.id));
     });
+  }
+
+  // What the coverage's colours mean; the threshold as the dataset's title gives it.
+  function coverageLegend(id) {
+    const list = document.createElement("ul");
+    list.className = "legend-coverage";
+    list.id = "legend-" + id;
+    const threshold = (/(\d+(?:[.,]\d+)?) ?min/.exec(state.titles[id] || "") || [])[1];
+    const rows = [[gapColor, text.gapNote(threshold ? threshold + " min" : "…")],
+                  [reachColor, text.within], [gapColor, text.beyond], [noWalkColor, text.noWalk]];
+    rows.forEach(([color, label], i) => {
+      const item = document.createElement("li");
+      const mark = document.createElement("span");
+      mark.className = i === 0 ? "swatch" : "swatch dot";
+      mark.style.background = color;
+      mark.setAttribute("aria-hidden", "true");
+      item.append(mark, document.createTextNode(" " + label));
+      list.appendChild(item);
+    });
+    return list;
   }
 
   function details(feature, into) {
@@ -384,7 +436,15 @@
       const aed = collections.collections.find((c) => c.kind === "aed");
       const layers = basemap ? basemap.layers.slice()
         : [{ id: "background", type: "background", paint: { "background-color": "#f4f1ea" } }];
-      tilejson.vector_layers.forEach((l, i) => layers.push(...layersOf(l.id, i)));
+      state.coverage = collections.collections.filter((c) => c.kind === "coverage").map((c) => c.id);
+      // The coverage lies under the county's other layers: its addresses must not hide a
+      // defibrillator.
+      tilejson.vector_layers.forEach((l) => {
+        if (state.coverage.includes(l.id)) layers.push(...coverageLayers(l.id));
+      });
+      tilejson.vector_layers.forEach((l, i) => {
+        if (!state.coverage.includes(l.id)) layers.push(...layersOf(l.id, i));
+      });
       layers.push({ id: "found", type: "line", source: "found",
         paint: { "line-color": "#d00", "line-width": 3 } });
       layers.push({ id: "routes", type: "line", source: "routes",
