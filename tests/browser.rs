@@ -865,7 +865,14 @@ fn portal_with_basemap(name: &str) -> Portal {
         "aed",
     ]);
     portal.ok(&[
-        "aed", "coverage", "--aed", "aed", "--network", "osm", "--at", "2026-12-07T10:00",
+        "aed",
+        "coverage",
+        "--aed",
+        "aed",
+        "--network",
+        "osm",
+        "--at",
+        "2026-12-07T10:00",
     ]);
     portal.serve(&[]);
     portal

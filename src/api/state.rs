@@ -52,6 +52,12 @@ pub struct ApiConfig {
     /// walking network: a start is refused, a feature reported unreachable.
     #[arg(long, env = "KREISGEO_WALK_SNAP_M", default_value_t = 250.0)]
     pub walk_snap_m: f64,
+    /// Walking distances from every node of the network to the defibrillators within this
+    /// many metres are computed once per version (pgRouting) and answer nearest questions from
+    /// memory; questions whose answer reaches farther, and all with 0, search the network
+    /// around their point.
+    #[arg(long, env = "KREISGEO_WALK_REACH_M", default_value_t = 1000.0)]
+    pub walk_reach_m: f64,
     /// An external MapLibre style for the maps instead of kreisgeo's own basemap (e.g.
     /// basemap.de Web Vektor); the pages' content security policy admits its origin only, and
     /// the map says that the basemap is loaded from there.
@@ -187,7 +193,7 @@ pub struct AppState {
     /// Each client's share of the requests handled at once.
     pub share: std::sync::Arc<super::share::ClientShare>,
     /// Defibrillators snapped onto the walking network, per pair of versions.
-    pub walk_snaps: crate::routing::SnapCache,
+    pub walk_cache: crate::routing::WalkCache,
     /// The address, place and parcel search's index.
     pub search: crate::search::Search,
     /// The basemap's label glyphs, rendered once per range.
@@ -231,7 +237,7 @@ impl AppState {
                 .map(|c| std::sync::Arc::new(super::ratelimit::RateLimit::new(c))),
             glyphs: crate::basemap::fonts::Glyphs::default(),
             search: crate::search::Search::default(),
-            walk_snaps: crate::routing::SnapCache::default(),
+            walk_cache: crate::routing::WalkCache::default(),
             land: moka::future::Cache::builder()
                 .max_capacity(1)
                 .time_to_live(LAND_TTL)
@@ -374,6 +380,7 @@ impl AppState {
         crate::routing::Walking {
             speed_kmh: self.config.walk_speed_kmh,
             snap_max_m: self.config.walk_snap_m,
+            reach_m: self.config.walk_reach_m,
         }
     }
 

@@ -81,6 +81,7 @@ pub async fn run(
         walking: Walking {
             speed_kmh: args.speed_kmh,
             snap_max_m: args.snap_max_m,
+            ..Walking::default()
         },
         title: args.title,
     };

@@ -314,6 +314,51 @@ pub async fn nearest(
         .collect()
 }
 
+/// The features `fids` with their `distance_m` from `point` as [`nearest`] gives it, in fid
+/// order; those `exclude` drops and those not there are missing.
+pub async fn with_distance(
+    pool: &PgPool,
+    version: &Version,
+    point: Point,
+    fids: &[i64],
+    exclude: Option<(&crate::catalog::Column, &[&str])>,
+    crs: &ApiCrs,
+) -> Result<Vec<FeatureRow>> {
+    let mut qb = QueryBuilder::new("");
+    push_columns(&mut qb, version, crs);
+    qb.push(format!(
+        ", ST_Distance({}::geography, ",
+        version.geometry_in(WGS84_SRID)
+    ));
+    spatial::push_point(&mut qb, point, WGS84_SRID);
+    qb.push("::geography) AS distance_m FROM ");
+    qb.push(version.table().to_string());
+    qb.push(" WHERE geom IS NOT NULL AND fid = ANY(");
+    qb.push_bind(fids.to_vec());
+    qb.push(")");
+    if let Some((column, values)) = exclude {
+        qb.push(format!(
+            " AND coalesce(lower({}), '') <> ALL(",
+            column.ident()
+        ));
+        qb.push_bind(values.iter().map(ToString::to_string).collect::<Vec<_>>());
+        qb.push(")");
+    }
+    qb.push(" ORDER BY fid");
+    let rows = qb.build().fetch_all(pool).await?;
+    rows.iter()
+        .map(|row| {
+            let mut feature = decode(row, version)?;
+            let distance: f64 = row.try_get("distance_m")?;
+            feature.extra.push((
+                "distance_m",
+                Some(Value::Float((distance * 10.0).round() / 10.0)),
+            ));
+            Ok(feature)
+        })
+        .collect()
+}
+
 /// The features whose geometry contains `point` (or has it on its boundary), in id order, at
 /// most `limit`: the roof under a click, the parcel under a house.
 pub async fn at(

@@ -86,6 +86,7 @@ impl Request {
             walking: Walking {
                 speed_kmh: r.speed_kmh,
                 snap_max_m: r.snap_max_m,
+                ..Walking::default()
             },
             title: None,
         }

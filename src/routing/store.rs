@@ -128,22 +128,37 @@ fn snaps(rows: &[sqlx::postgres::PgRow]) -> Result<Vec<Snap>> {
         .collect()
 }
 
-/// The start (lon, lat) on the network (pid 1); `None` for a network without edges.
+/// The start (lon, lat) on the network (pid 1), with the edge it lies on; `None` for a
+/// network without edges.
 pub async fn snap_start(
     pool: &PgPool,
     walk: &QualifiedTable,
     start: (f64, f64),
-) -> Result<Option<Snap>> {
-    let sql = snap_sql(
-        walk,
-        "SELECT 1::bigint, ST_SetSRID(ST_MakePoint($1, $2), 4326)",
+) -> Result<Option<(Snap, Edge)>> {
+    let sql = format!(
+        "SELECT s.*, w.source, w.target, w.length_m FROM ({}) s JOIN {walk} w ON w.fid = s.fid",
+        snap_sql(
+            walk,
+            "SELECT 1::bigint, ST_SetSRID(ST_MakePoint($1, $2), 4326)",
+        )
     );
     let rows = sqlx::query(&sql)
         .bind(start.0)
         .bind(start.1)
         .fetch_all(pool)
         .await?;
-    Ok(snaps(&rows)?.into_iter().next())
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let snap = snaps(std::slice::from_ref(row))?.remove(0);
+    Ok(Some((
+        snap,
+        Edge {
+            source: row.try_get(4)?,
+            target: row.try_get(5)?,
+            length_m: row.try_get(6)?,
+        },
+    )))
 }
 
 /// Every feature of `features` on the network (pid = fid + 1), only those of `layer` when
@@ -207,6 +222,55 @@ pub async fn edges(
             )
         })
         .collect())
+}
+
+/// For every source (pid, placed on the network), the walking metres to every node within
+/// `limit_m` of it, its leg to the network included: one `pgr_drivingDistance` from all of them
+/// at once, each a virtual vertex linked to both ends of its edge. Rows (pid, node, metres).
+pub async fn reach_pairs(
+    pool: &PgPool,
+    walk: &QualifiedTable,
+    sources: &[Snap],
+    limit_m: f64,
+) -> Result<Vec<(i64, i64, f64)>> {
+    if sources.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut values = String::new();
+    for (i, s) in sources.iter().enumerate() {
+        let _ = write!(
+            values,
+            "{}({}::bigint, {}::bigint, {:.12}::float8, {:.6}::float8)",
+            if i > 0 { ", " } else { "" },
+            s.pid,
+            s.edge,
+            s.fraction,
+            s.snap_m
+        );
+    }
+    // Node ids are OSM node ids, never negative: a source's vertex is -pid, its links
+    // -2·pid and -2·pid - 1 (pids start at 1, network edge ids at 0).
+    let edges = format!(
+        "SELECT fid AS id, source, target, length_m AS cost FROM {walk} \
+           WHERE piece_edges >= {MIN_PIECE_EDGES} \
+         UNION ALL SELECT -2 * s.pid, -s.pid, e.source, s.snap_m + s.f * e.length_m \
+           FROM (VALUES {values}) AS s(pid, edge, f, snap_m) JOIN {walk} e ON e.fid = s.edge \
+         UNION ALL SELECT -2 * s.pid - 1, -s.pid, e.target, s.snap_m + (1 - s.f) * e.length_m \
+           FROM (VALUES {values}) AS s(pid, edge, f, snap_m) JOIN {walk} e ON e.fid = s.edge"
+    );
+    let starts: Vec<i64> = sources.iter().map(|s| -s.pid).collect();
+    let rows: Vec<(i64, i64, f64)> = sqlx::query_as(
+        "SELECT -from_v, node, agg_cost FROM \
+           pgr_drivingDistance($1, $2::bigint[], $3, directed => false, equicost => false) \
+         WHERE node >= 0",
+    )
+    .bind(edges)
+    .bind(&starts)
+    .bind(limit_m)
+    .fetch_all(pool)
+    .await
+    .map_err(without_pgrouting)?;
+    Ok(rows)
 }
 
 /// The walking metres from the nearest of `sources` to every node of the network they reach:

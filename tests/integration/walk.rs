@@ -9,9 +9,15 @@ use std::process::Command;
 
 use serde_json::{json, Value as Json};
 
+use actix_web::test;
+
 use crate::common::{app, fixture, get, get_json, scratch_root, TestDb};
+use kreisgeo::api::state::{ApiConfig, AppState};
 use kreisgeo::catalog::DatasetKind;
+use kreisgeo::db::ident::QualifiedTable;
 use kreisgeo::ingest::IngestRequest;
+use kreisgeo::routing::reach::Reach;
+use kreisgeo::routing::store;
 
 pub(crate) const LAUF: &str = "osm/lauf-an-der-pegnitz_2020-01-15.osm.pbf";
 
@@ -108,12 +114,63 @@ async fn walking_distances_are_networkxs_and_the_river_decides_which_is_nearest(
         .map(|&(id, x, y)| (id, x, y, "24/7"))
         .collect();
     let db = portal(&aeds).await;
+    // Both ways to the answer: the distances kept within the reach (default), and the search
+    // of the network around each point (reach 0).
+    let around = test::init_service(kreisgeo::api::app(AppState::new(
+        db.pool.clone(),
+        ApiConfig {
+            walk_reach_m: 0.0,
+            ..ApiConfig::default()
+        },
+    )))
+    .await;
     let app = app(&db).await;
     let ids: Vec<i64> = placed.iter().map(|n| n.0).collect();
     let table = db.table_of("osm").await;
     let mut across = 0;
+    let mut kept_answers = 0;
+    let walk = QualifiedTable::data(format!("{table}_walk"));
+    let aed_table = QualifiedTable::data(db.table_of("aed").await);
+    let snaps = store::snap_all(&db.pool, &walk, &aed_table, None)
+        .await
+        .unwrap();
+    let reach = Reach::build(&db.pool, &walk, &snaps, 1000.0).await.unwrap();
+    let node_of_fid: HashMap<i64, i64> = {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(&format!("SELECT fid, node FROM {aed_table}"))
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        rows.into_iter().collect()
+    };
     for &(start, lon, lat) in starts {
         let expected = networkx(start, &ids);
+        // The kept distances, exact within their radius.
+        let (snapped, edge) = store::snap_start(&db.pool, &walk, (lon, lat))
+            .await
+            .unwrap()
+            .unwrap();
+        let (found, radius) = reach.around(&snapped, &edge);
+        let exact: Vec<&(i64, f64)> = found.iter().filter(|f| f.1 <= radius).collect();
+        for (fid, metres) in &exact {
+            let theirs = expected[&node_of_fid[fid]];
+            let ours = metres + snapped.snap_m;
+            assert!(
+                (ours - theirs).abs() <= theirs * 0.01 + 1.0,
+                "kept: from {start} to {}: {ours} m, networkx {theirs} m",
+                node_of_fid[fid]
+            );
+        }
+        assert_eq!(
+            exact.len(),
+            expected.values().filter(|d| **d < radius - 1.0).count(),
+            "every defibrillator within the radius {radius} m of {start} is kept"
+        );
+        kept_answers += usize::from(exact.len() >= 5);
+        let other = get_json(
+            &around,
+            &format!("/collections/aed/nearest?point={lon},{lat}&mode=walk&limit=5"),
+        )
+        .await;
         let mut ranked: Vec<(i64, f64)> = expected.iter().map(|(k, v)| (*k, *v)).collect();
         ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
         let walk = get_json(
@@ -123,6 +180,17 @@ async fn walking_distances_are_networkxs_and_the_river_decides_which_is_nearest(
         .await;
         let found = walk["features"].as_array().unwrap();
         assert_eq!(found.len(), 5);
+        let same = |f: &Json| (node_of(f), f["properties"]["walk_m"].as_f64());
+        assert_eq!(
+            found.iter().map(same).collect::<Vec<_>>(),
+            other["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(same)
+                .collect::<Vec<_>>(),
+            "the kept distances and the search around the point agree from {start}"
+        );
         for (i, f) in found.iter().enumerate() {
             let node = node_of(f);
             let ours = f["properties"]["walk_m"].as_f64().expect("walk_m");
@@ -188,6 +256,13 @@ async fn walking_distances_are_networkxs_and_the_river_decides_which_is_nearest(
     assert!(
         across > 0,
         "no start has its straight-line nearest AED across water or rails"
+    );
+    // 40 defibrillators over the whole extract: some starts have five within the reach of
+    // 1 km, others are answered by the search around the point; both ways are checked.
+    assert!(
+        kept_answers > 0 && kept_answers < starts.len(),
+        "the kept distances answer {kept_answers} of {} starts",
+        starts.len()
     );
 }
 

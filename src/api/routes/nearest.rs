@@ -224,7 +224,7 @@ pub async fn get_nearest(
             let keep = |rows: &mut Vec<_>| keep(rows, u32::MAX);
             state
                 .read(lsn, |pool| {
-                    let (question, keep, cache) = (&question, &keep, &state.walk_snaps);
+                    let (question, keep, cache) = (&question, &keep, &state.walk_cache);
                     async move { routing::nearest_on_foot(&pool, question, cache, keep).await }
                 })
                 .await?
