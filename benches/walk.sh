@@ -40,7 +40,8 @@ psql "$url" -Atc "SELECT '/collections/aed/nearest?mode=walk&limit=5&point=' || 
 read -r edges km < <(psql "$url" -Atc "SELECT count(*), round(sum(length_m)::numeric / 1000, 1) FROM data.${table}_walk" | tr '|' ' ')
 
 port=8095
-$k serve --bind 127.0.0.1:$port >"$dir/walk-serve.log" 2>&1 &
+RUST_LOG=warn,kreisgeo::routing=info $k serve --bind 127.0.0.1:$port >"$dir/walk-serve.log" 2>&1 &
+server=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.2; done
 curl -sf "http://127.0.0.1:$port$(head -1 "$dir/walk_urls.txt")" >/dev/null
 cat > "$dir/walk.lua" <<'LUA'
@@ -63,3 +64,7 @@ read -r rps p50 p95 p99 errors < <(awk '/^RESULT/ {print $2, $3, $4, $5, $6}' <<
 echo "network: $pbf, $edges walking edges, $km km; $aeds AEDs"
 printf 'mode=walk limit=5, 16 connections, %s s: %.0f req/s, p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, %d errors\n' \
   "$seconds" "$rps" "$p50" "$p95" "$p99" "$errors"
+# The distances kept in memory, how long they took, and the server's peak memory.
+
+grep -oE 'nodes=[0-9]+ entries=[0-9]+ seconds=[0-9.]+' "$dir/walk-serve.log" | tail -1 || true
+echo "server peak RSS: $(awk '/VmHWM/ {print $2 / 1024 " MB"}' /proc/$server/status)"
