@@ -81,6 +81,12 @@ pub async fn run(url: Option<&str>, data_dir: &Path, settings: Settings) -> anyh
         crate::basemap::external_origin(style)
             .map_err(|e| anyhow::anyhow!("--basemap-style: {e}"))?;
     }
+    anyhow::ensure!(
+        (0.5..=30.0).contains(&api.walk_speed_kmh)
+            && (0.0..=5_000.0).contains(&api.walk_snap_m)
+            && (0.0..=20_000.0).contains(&api.walk_reach_m),
+        "--walk-speed-kmh must be 0.5 to 30, --walk-snap-m 0 to 5000, --walk-reach-m 0 to 20000"
+    );
     if let Some(url) = &api.public_url {
         crate::api::client::public_url(url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))?;
     } else {
