@@ -22,6 +22,7 @@ const SQL_LAYER: &[&str] = &[
     "src/basemap/tiles.rs",
     "src/search/store.rs",
     "src/routing/store.rs",
+    "src/routing/coverage_store.rs",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
