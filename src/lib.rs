@@ -15,6 +15,7 @@ pub mod downloads;
 pub mod error;
 pub mod features;
 pub mod generate;
+pub mod harvest;
 pub mod hours;
 pub mod html;
 pub mod ingest;

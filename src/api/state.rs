@@ -58,6 +58,10 @@ pub struct ApiConfig {
     /// around their point.
     #[arg(long, env = "KREISGEO_WALK_REACH_M", default_value_t = 1000.0)]
     pub walk_reach_m: f64,
+    /// Hosts the harvest may fetch from although they resolve to loopback or private
+    /// addresses (a neighbour on the county's own network); comma-separated.
+    #[arg(long, env = "KREISGEO_HARVEST_ALLOW_HOSTS", value_delimiter = ',')]
+    pub harvest_allow_hosts: Vec<String>,
     /// An external MapLibre style for the maps instead of kreisgeo's own basemap (e.g.
     /// basemap.de Web Vektor); the pages' content security policy admits its origin only, and
     /// the map says that the basemap is loaded from there.

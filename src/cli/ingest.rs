@@ -101,7 +101,7 @@ impl IngestArgs {
     }
 }
 
-fn parse_mapping(s: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_mapping(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((a, c)) if !a.is_empty() && !c.is_empty() => Ok((a.to_string(), c.to_string())),
         _ => Err(format!("'{s}' is not ATTRIBUTE=COLUMN")),

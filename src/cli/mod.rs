@@ -9,6 +9,7 @@ mod generate;
 mod ingest;
 mod keys;
 mod solar;
+mod sources;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -101,6 +102,11 @@ pub enum Command {
     },
     /// Generate deterministic parcels, solar roofs or AEDs inside Landkreis Lüneburg.
     Generate(generate::GenerateArgs),
+    /// Datasets fed from other servers: OGC API Features collections, files by URL.
+    Sources {
+        #[command(subcommand)]
+        action: sources::SourcesAction,
+    },
     /// Defibrillators: the county's coverage on foot.
     Aed {
         #[command(subcommand)]
@@ -143,6 +149,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Datasets { action } => datasets::run(url, &data_dir, action).await,
         Command::Solar { action } => solar::run(url, &data_dir, action).await,
         Command::Aed { action } => aed::run(url, &data_dir, action).await,
+        Command::Sources { action } => sources::run(url, &data_dir, action).await,
         Command::Keys { action } => keys::run(url, &data_dir, action).await,
         Command::Catalog { action } => catalog::run(url, &data_dir, action).await,
         Command::Downloads {

@@ -209,6 +209,7 @@ fn spawn_background_tasks(state: &AppState) {
             max_zoom,
         );
     }
+    harvest_on_schedule(state);
     if let Some(limit) = state.rate_limit.clone() {
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(60));
@@ -218,6 +219,32 @@ fn spawn_background_tasks(state: &AppState) {
             }
         });
     }
+}
+
+/// Runs the sources whose interval has passed; of several nodes, one runs each (an advisory
+/// lock per source).
+fn harvest_on_schedule(state: &AppState) {
+    let policy = crate::harvest::net::Policy::allowing(state.config.harvest_allow_hosts.clone());
+    let client = match crate::harvest::fetch::Client::new(crate::harvest::fetch::Settings {
+        policy,
+        ..Default::default()
+    }) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "no HTTP client: sources are not harvested");
+            return;
+        }
+    };
+    let pool = state.write_pool.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            if let Err(e) = crate::harvest::run_due(&pool, &client).await {
+                tracing::warn!(error = %e, "cannot run the due sources");
+            }
+        }
+    });
 }
 
 /// A graceful stop: accept nothing new, let the responses in flight finish (bodies included)

@@ -23,6 +23,7 @@ const SQL_LAYER: &[&str] = &[
     "src/search/store.rs",
     "src/routing/store.rs",
     "src/routing/coverage_store.rs",
+    "src/harvest/store.rs",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

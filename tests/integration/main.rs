@@ -19,6 +19,7 @@ mod features;
 mod filter;
 mod gdal;
 mod gml;
+mod harvest;
 mod ingest;
 mod layout;
 mod limits;

@@ -1,0 +1,283 @@
+//! Datasets fed from other servers (issue 22): a source is another portal's OGC API Features
+//! collection or a file by URL; a run fetches it (conditionally: an unchanged source makes no
+//! new version) and loads it through the ingest like an upload, so it is validated, versioned
+//! and switched to atomically. A failing source keeps the served version and says why in its
+//! status and the audit log. Sources run on the server's schedule (`serve`) or by hand
+//! (`kreisgeo sources run`).
+
+pub mod fetch;
+pub mod net;
+pub mod ogcapi;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use reqwest::Url;
+use serde::Serialize;
+use sqlx::PgPool;
+
+use crate::catalog::DatasetKind;
+use crate::error::{Error, Result};
+use crate::ingest::{self, IngestRequest, NoProgress};
+use fetch::{Client, Fetched, Validators};
+use store::{Ran, SourceRow};
+
+/// What a source is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// An OGC API Features collection, read page by page.
+    OgcApi,
+    /// A file in any format the ingest reads.
+    File,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OgcApi => "ogcapi",
+            Self::File => "file",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ogcapi" => Some(Self::OgcApi),
+            "file" => Some(Self::File),
+            _ => None,
+        }
+    }
+
+    /// The kind a URL looks like: an OGC API collection by its `/collections/{id}` path.
+    pub fn guess(url: &Url) -> Self {
+        let path = url.path().trim_end_matches('/');
+        let segments: Vec<&str> = path.split('/').collect();
+        let collection = segments
+            .iter()
+            .rposition(|s| *s == "collections")
+            .is_some_and(|i| {
+                let rest = &segments[i + 1..];
+                rest.len() == 1 || (rest.len() == 2 && rest[1] == "items")
+            });
+        if collection {
+            Self::OgcApi
+        } else {
+            Self::File
+        }
+    }
+}
+
+/// How a run ended, for the CLI and the log.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub source: i64,
+    pub dataset: String,
+    /// new-version, unchanged or failed.
+    pub status: &'static str,
+    pub version: Option<i64>,
+    pub features: Option<u64>,
+    pub pages: Option<u32>,
+    pub error: Option<String>,
+    pub seconds: f64,
+}
+
+/// A new source, checked: its URL is one the policy allows and its kind known.
+pub async fn add(pool: &PgPool, policy: &net::Policy, s: &store::NewSource<'_>) -> Result<i64> {
+    let url = Url::parse(s.url).map_err(|e| Error::invalid("url", format!("'{}': {e}", s.url)))?;
+    policy
+        .check(&url)
+        .map_err(|e| Error::invalid("url", e.to_string()))?;
+    if SourceKind::parse(s.kind).is_none() {
+        return Err(Error::invalid(
+            "kind",
+            format!("'{}' is not ogcapi or file", s.kind),
+        ));
+    }
+    crate::catalog::validate_dataset_id(s.dataset_id)
+        .map_err(|e| Error::invalid("dataset", e))?;
+    if DatasetKind::parse(s.dataset_kind).is_none() {
+        return Err(Error::invalid(
+            "as",
+            format!("'{}' is not a dataset kind", s.dataset_kind),
+        ));
+    }
+    // One source per dataset until several are merged (deduplicated) into one version.
+    if !store::list(pool, Some(s.dataset_id)).await?.is_empty() {
+        return Err(Error::invalid(
+            "dataset",
+            format!(
+                "dataset '{}' has a source already; one source feeds one dataset",
+                s.dataset_id
+            ),
+        ));
+    }
+    if !(10..=30 * 86_400).contains(&s.interval_s) {
+        return Err(Error::invalid("interval", "from 10 seconds to 30 days"));
+    }
+    if !(1..=10_000).contains(&s.page_size) {
+        return Err(Error::invalid("page-size", "from 1 to 10000"));
+    }
+    store::add(pool, s).await?.ok_or_else(|| {
+        Error::invalid(
+            "url",
+            format!("dataset '{}' has this source already", s.dataset_id),
+        )
+    })
+}
+
+/// Runs one source: fetches it, loads what is new, records how it ended. A source another
+/// node is running is skipped (`Ok(None)`).
+pub async fn run(pool: &PgPool, client: &Client, source: &SourceRow) -> Result<Option<RunReport>> {
+    store::exclusively(pool, source.id, run_now(pool, client, source)).await
+}
+
+async fn run_now(pool: &PgPool, client: &Client, source: &SourceRow) -> RunReport {
+    let started = Instant::now();
+    let mut report = RunReport {
+        source: source.id,
+        dataset: source.dataset_id.clone(),
+        status: "failed",
+        version: None,
+        features: None,
+        pages: None,
+        error: None,
+        seconds: 0.0,
+    };
+    let done = fetch_and_load(pool, client, source, &mut report).await;
+    let ran = match &done {
+        Ok((Some(version), validators)) => Ran::NewVersion(*version, validators),
+        Ok((None, validators)) => Ran::Unchanged(Some(validators)),
+        Err(e) => Ran::Failed(e),
+    };
+    if let Err(e) = store::record(pool, source.id, &ran).await {
+        tracing::error!(error = %e, source = source.id, "cannot record the source's run");
+    }
+    let shown = Url::parse(&source.url)
+        .map(|u| net::without_credentials(&u))
+        .unwrap_or_default();
+    match &done {
+        Ok((Some(version), _)) => {
+            report.status = "new-version";
+            report.version = Some(*version);
+            tracing::info!(source = source.id, dataset = %source.dataset_id, version, url = %shown, "harvested a new version");
+        }
+        Ok((None, _)) => {
+            report.status = "unchanged";
+            tracing::info!(source = source.id, dataset = %source.dataset_id, url = %shown, "source unchanged");
+        }
+        Err(e) => {
+            report.error = Some(e.clone());
+            tracing::warn!(source = source.id, dataset = %source.dataset_id, url = %shown, error = %e, "harvest failed; the served version stays");
+        }
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    let detail = format!(
+        "source {} ({}): {}{}",
+        source.id,
+        shown,
+        report.status,
+        report
+            .error
+            .as_deref()
+            .map(|e| format!(": {e}"))
+            .or_else(|| report.version.map(|v| format!(", version {v}")))
+            .unwrap_or_default()
+    );
+    let outcome = if report.status == "failed" {
+        "failed"
+    } else {
+        "succeeded"
+    };
+    store::audit(pool, &source.dataset_id, outcome, &detail).await;
+    report
+}
+
+/// Fetches and loads; the new version (`None`: unchanged) and the validators to keep.
+async fn fetch_and_load(
+    pool: &PgPool,
+    client: &Client,
+    source: &SourceRow,
+    report: &mut RunReport,
+) -> std::result::Result<(Option<i64>, Validators), String> {
+    let url = Url::parse(&source.url).map_err(|e| format!("{}: {e}", source.url))?;
+    let known = Validators {
+        etag: source.etag.clone(),
+        last_modified: source.last_modified.clone(),
+    };
+    // Validators only count when the last run loaded what they describe.
+    let known = (source.last_status.as_deref() != Some("failed")).then_some(&known);
+    let kind = SourceKind::parse(&source.kind).ok_or("unknown source kind")?;
+    let (file, validators) = match kind {
+        SourceKind::OgcApi => {
+            let page_size = u32::try_from(source.page_size).unwrap_or(1000);
+            match ogcapi::harvest(client, &url, page_size, known)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                ogcapi::Outcome::NotModified => {
+                    return Ok((None, known.cloned().unwrap_or_default()))
+                }
+                ogcapi::Outcome::Harvested(h) => {
+                    report.features = Some(h.features);
+                    report.pages = Some(h.pages);
+                    (h.file, h.validators)
+                }
+            }
+        }
+        SourceKind::File => match client
+            .download(&url, known)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Fetched::NotModified => return Ok((None, known.cloned().unwrap_or_default())),
+            Fetched::Body {
+                body: fetch::Body::File(file),
+                validators,
+                ..
+            } => (file, validators),
+            Fetched::Body { .. } => return Err("a download kept in memory".into()),
+        },
+    };
+    let request = IngestRequest {
+        kind: DatasetKind::parse(&source.dataset_kind).unwrap_or(DatasetKind::Generic),
+        crs: source.crs,
+        mappings: source.mapping.0.clone(),
+        ..IngestRequest::new(file.path(), &source.dataset_id)
+    };
+    let loaded = ingest::ingest(pool, &request, Arc::new(NoProgress))
+        .await
+        .map_err(|e| e.to_string())?;
+    if report.features.is_none() {
+        report.features = Some(loaded.features);
+    }
+    Ok(((!loaded.unchanged).then_some(loaded.version), validators))
+}
+
+/// Runs every source whose interval has passed; the server calls it on its schedule.
+pub async fn run_due(pool: &PgPool, client: &Client) -> Result<Vec<RunReport>> {
+    let mut done = Vec::new();
+    for source in store::due(pool).await? {
+        if let Some(report) = run(pool, client, &source).await? {
+            done.push(report);
+        }
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_guessed_from_the_url() {
+        let g = |s: &str| SourceKind::guess(&Url::parse(s).unwrap());
+        assert_eq!(g("https://a.de/collections/aed"), SourceKind::OgcApi);
+        assert_eq!(
+            g("https://a.de/ogc/collections/aed/items?limit=5"),
+            SourceKind::OgcApi
+        );
+        assert_eq!(g("https://a.de/collections"), SourceKind::File);
+        assert_eq!(g("https://a.de/data/aed.csv"), SourceKind::File);
+        assert_eq!(g("https://a.de/collections/aed/items/7"), SourceKind::File);
+    }
+}

@@ -1,0 +1,194 @@
+//! The SQL of harvesting: the sources of datasets, what their last run learnt, and which are
+//! due.
+
+use serde::Serialize;
+use sqlx::PgPool;
+
+use super::fetch::Validators;
+use crate::error::Result;
+
+/// A source as stored.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct SourceRow {
+    pub id: i64,
+    pub dataset_id: String,
+    pub kind: String,
+    pub url: String,
+    pub dataset_kind: String,
+    pub crs: Option<i32>,
+    pub interval_s: i32,
+    pub mapping: sqlx::types::Json<Vec<(String, String)>>,
+    pub page_size: i32,
+    #[serde(skip)]
+    pub etag: Option<String>,
+    #[serde(skip)]
+    pub last_modified: Option<String>,
+    pub last_run_at: Option<String>,
+    pub last_ok_at: Option<String>,
+    pub last_status: Option<String>,
+    pub last_error: Option<String>,
+    pub last_version: Option<i64>,
+}
+
+const COLUMNS: &str = "id, dataset_id, kind, url, dataset_kind, crs, interval_s, mapping, \
+    page_size, etag, last_modified, \
+    to_char(last_run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_run_at, \
+    to_char(last_ok_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_ok_at, \
+    last_status, last_error, last_version";
+
+/// A source to add.
+#[derive(Debug, Clone)]
+pub struct NewSource<'a> {
+    pub dataset_id: &'a str,
+    pub kind: &'a str,
+    pub url: &'a str,
+    pub dataset_kind: &'a str,
+    pub crs: Option<i32>,
+    pub interval_s: i32,
+    pub mapping: &'a [(String, String)],
+    pub page_size: i32,
+}
+
+/// Adds a source; `None` when the dataset already has one with that URL.
+pub async fn add(pool: &PgPool, s: &NewSource<'_>) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO catalog.sources \
+           (dataset_id, kind, url, dataset_kind, crs, interval_s, mapping, page_size) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (dataset_id, url) DO NOTHING RETURNING id",
+    )
+    .bind(s.dataset_id)
+    .bind(s.kind)
+    .bind(s.url)
+    .bind(s.dataset_kind)
+    .bind(s.crs)
+    .bind(s.interval_s)
+    .bind(sqlx::types::Json(s.mapping))
+    .bind(s.page_size)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Every source, of one dataset if given, by id.
+pub async fn list(pool: &PgPool, dataset: Option<&str>) -> Result<Vec<SourceRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM catalog.sources WHERE $1::text IS NULL OR dataset_id = $1 ORDER BY id"
+    ))
+    .bind(dataset)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// One source.
+pub async fn find(pool: &PgPool, id: i64) -> Result<Option<SourceRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM catalog.sources WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Removes a source; whether it was there. The dataset keeps its versions.
+pub async fn remove(pool: &PgPool, id: i64) -> Result<bool> {
+    Ok(sqlx::query("DELETE FROM catalog.sources WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected()
+        > 0)
+}
+
+/// Sources whose interval has passed since their last run (or that never ran), oldest first.
+pub async fn due(pool: &PgPool) -> Result<Vec<SourceRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM catalog.sources \
+         WHERE last_run_at IS NULL OR last_run_at + make_interval(secs => interval_s) <= now() \
+         ORDER BY last_run_at NULLS FIRST, id"
+    ))
+    .fetch_all(pool)
+    .await?)
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub enum Ran<'a> {
+    NewVersion(i64, &'a Validators),
+    Unchanged(Option<&'a Validators>),
+    Failed(&'a str),
+}
+
+/// Records a run's end (and, after a success, the validators for the next request).
+pub async fn record(pool: &PgPool, id: i64, ran: &Ran<'_>) -> Result<()> {
+    let query = match ran {
+        Ran::NewVersion(version, v) => sqlx::query(
+            "UPDATE catalog.sources SET last_run_at = now(), last_ok_at = now(), \
+               last_status = 'new-version', last_error = NULL, last_version = $2, \
+               etag = $3, last_modified = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(version)
+        .bind(&v.etag)
+        .bind(&v.last_modified),
+        Ran::Unchanged(Some(v)) => sqlx::query(
+            "UPDATE catalog.sources SET last_run_at = now(), last_ok_at = now(), \
+               last_status = 'unchanged', last_error = NULL, etag = $2, last_modified = $3 \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(&v.etag)
+        .bind(&v.last_modified),
+        Ran::Unchanged(None) => sqlx::query(
+            "UPDATE catalog.sources SET last_run_at = now(), last_ok_at = now(), \
+               last_status = 'unchanged', last_error = NULL WHERE id = $1",
+        )
+        .bind(id),
+        Ran::Failed(error) => sqlx::query(
+            "UPDATE catalog.sources SET last_run_at = now(), last_status = 'failed', \
+               last_error = $2 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(*error),
+    };
+    query.execute(pool).await?;
+    Ok(())
+}
+
+/// Runs `f` holding the source's advisory lock, so that of several nodes one runs it; `None`
+/// when another holds it.
+pub async fn exclusively<T, F>(pool: &PgPool, id: i64, f: F) -> Result<Option<T>>
+where
+    F: std::future::Future<Output = T>,
+{
+    let mut conn = pool.acquire().await?;
+    // The key's first half names kreisgeo's harvest, the second the source.
+    let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(7121, $1::int)")
+        .bind(id as i32)
+        .fetch_one(&mut *conn)
+        .await?;
+    if !got {
+        return Ok(None);
+    }
+    let out = f.await;
+    sqlx::query("SELECT pg_advisory_unlock(7121, $1::int)")
+        .bind(id as i32)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some(out))
+}
+
+/// Writes a harvest run's line in the audit log (no key: the server's own schedule or the CLI).
+pub async fn audit(pool: &PgPool, dataset: &str, outcome: &str, detail: &str) {
+    let written = sqlx::query(
+        "INSERT INTO catalog.audit_log (key_id, action, dataset_id, outcome, detail) \
+         VALUES (NULL, 'harvest', $1, $2, $3)",
+    )
+    .bind(dataset)
+    .bind(outcome)
+    .bind(detail)
+    .execute(pool)
+    .await;
+    if let Err(e) = written {
+        tracing::error!(error = %e, dataset, "cannot write the audit log");
+    }
+}

@@ -1,0 +1,308 @@
+//! Datasets fed from other servers (issue 22): kreisgeo B harvests kreisgeo A's defibrillators
+//! over OGC API Features on loopback (several pages), an unchanged A makes no new version on B,
+//! a new version on A does, A down keeps B's version and says why; the server-side request
+//! forgery rules: no private addresses unless allowed, no other schemes, redirects re-checked.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::common::{app, get_json, TestDb};
+use kreisgeo::api::state::{ApiConfig, AppState};
+use kreisgeo::catalog::DatasetKind;
+use kreisgeo::harvest::{self, fetch, net, store};
+use kreisgeo::server::http::{self, HttpSettings};
+
+/// Serves `state` on a free loopback port.
+fn serve(state: AppState) -> (u16, actix_server::ServerHandle) {
+    let settings = HttpSettings {
+        bind: "127.0.0.1:0".into(),
+        workers: Some(1),
+        header_timeout: Duration::from_secs(5),
+        keep_alive: Duration::from_secs(5),
+        shutdown_grace: Duration::from_secs(1),
+    };
+    let (server, addrs) = http::bind(state, &settings).expect("bind");
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    (addrs[0].port(), handle)
+}
+
+fn client(allow: &[&str]) -> fetch::Client {
+    fetch::Client::new(fetch::Settings {
+        policy: net::Policy::allowing(allow.iter().map(ToString::to_string)),
+        timeout: Duration::from_secs(10),
+        attempts: 2,
+        backoff: Duration::from_millis(100),
+        ..fetch::Settings::default()
+    })
+    .expect("client")
+}
+
+fn source<'a>(url: &'a str, kind: &'a str) -> store::NewSource<'a> {
+    store::NewSource {
+        dataset_id: "aed-a",
+        kind,
+        url,
+        dataset_kind: "aed",
+        crs: None,
+        interval_s: 3600,
+        mapping: &[],
+        page_size: 50,
+    }
+}
+
+async fn count(db: &TestDb, dataset: &str) -> i64 {
+    let table = db.table_of(dataset).await;
+    sqlx::query_scalar(&format!("SELECT count(*) FROM data.\"{table}\""))
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+}
+
+async fn active_version(db: &TestDb, dataset: &str) -> i64 {
+    sqlx::query_scalar("SELECT active_version FROM catalog.datasets WHERE id = $1")
+        .bind(dataset)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+}
+
+/// The (remote id, rounded position) of every feature of `collection` on `app`.
+async fn contents(
+    app: &impl crate::common::TestApp,
+    collection: &str,
+    id: &str,
+) -> BTreeSet<String> {
+    let page = get_json(app, &format!("/collections/{collection}/items?limit=10000")).await;
+    page["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let c = &f["geometry"]["coordinates"];
+            let key = match id {
+                "id" => f["id"].to_string().trim_matches('"').to_string(),
+                _ => f["properties"][id].as_str().unwrap_or_default().to_string(),
+            };
+            format!(
+                "{key}@{:.6},{:.6}",
+                c[0].as_f64().unwrap(),
+                c[1].as_f64().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn kreisgeo_b_harvests_kreisgeo_a_over_ogc_api_features() {
+    let a = TestDb::new().await;
+    a.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed).await;
+    let (port, server) = serve(a.state());
+    let url = format!("http://127.0.0.1:{port}/collections/aed");
+    let b = TestDb::new().await;
+
+    // Loopback is inside: refused unless the operator allows the host.
+    let refused = harvest::add(&b.pool, &net::Policy::default(), &source(&url, "ogcapi"))
+        .await
+        .expect_err("loopback without allowing it");
+    assert!(refused.to_string().contains("inside"), "{refused}");
+    let allow = net::Policy::allowing(["127.0.0.1".to_string()]);
+    let id = harvest::add(&b.pool, &allow, &source(&url, "ogcapi"))
+        .await
+        .expect("source");
+    let http = client(&["127.0.0.1"]);
+    let row = || async { store::find(&b.pool, id).await.unwrap().unwrap() };
+
+    // Every page, into a served version.
+    let first = harvest::run(&b.pool, &http, &row().await)
+        .await
+        .unwrap()
+        .expect("not locked");
+    assert_eq!(first.status, "new-version", "{first:?}");
+    let n = count(&a, "aed").await as u64;
+    assert!(n > 100, "{n} AEDs in Köln");
+    assert_eq!(first.features, Some(n));
+    assert_eq!(first.pages, Some(n.div_ceil(50) as u32), "{first:?}");
+    let app_a = app(&a).await;
+    let app_b = app(&b).await;
+    assert_eq!(
+        contents(&app_b, "aed-a", "remote_id").await,
+        contents(&app_a, "aed", "id").await
+    );
+    let collection = get_json(&app_b, "/collections/aed-a").await;
+    assert_eq!(collection["kind"], "aed");
+
+    // Unchanged: no new version (A answers 304 to the ETag of its first page).
+    let again = harvest::run(&b.pool, &http, &row().await)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.status, "unchanged", "{again:?}");
+    assert_eq!(active_version(&b, "aed-a").await, first.version.unwrap());
+
+    // A new version on A is on B after the next run.
+    a.ingest(
+        "aed_osm_switzerland_2020-12_extract.geojson",
+        "aed",
+        DatasetKind::Aed,
+    )
+    .await;
+    let next = harvest::run(&b.pool, &http, &row().await)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.status, "new-version", "{next:?}");
+    let app_a = app(&a).await;
+    assert_eq!(
+        contents(&app_b, "aed-a", "remote_id").await,
+        contents(&app_a, "aed", "id").await
+    );
+
+    // A down: B keeps its version and says why, in the source and the audit log.
+    server.stop(false).await;
+    let down = harvest::run(&b.pool, &http, &row().await)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(down.status, "failed");
+    let error = down.error.clone().unwrap();
+    assert!(error.contains(&format!("127.0.0.1:{port}")), "{error}");
+    assert_eq!(active_version(&b, "aed-a").await, next.version.unwrap());
+    let stored = row().await;
+    assert_eq!(stored.last_status.as_deref(), Some("failed"));
+    assert_eq!(stored.last_error.as_deref(), Some(error.as_str()));
+    let audit: Vec<(String, String)> = sqlx::query_as(
+        "SELECT outcome, detail FROM catalog.audit_log WHERE action = 'harvest' ORDER BY id",
+    )
+    .fetch_all(&b.pool)
+    .await
+    .unwrap();
+    let outcomes: Vec<&str> = audit.iter().map(|(o, _)| o.as_str()).collect();
+    assert_eq!(outcomes, ["succeeded", "succeeded", "succeeded", "failed"]);
+    assert!(audit[3].1.contains("failed"), "{audit:?}");
+    // One source per dataset until merging exists.
+    let second = harvest::add(
+        &b.pool,
+        &allow,
+        &source(&format!("http://127.0.0.1:{port}/other.geojson"), "file"),
+    )
+    .await
+    .expect_err("a second source");
+    assert!(
+        second.to_string().contains("has a source already"),
+        "{second}"
+    );
+}
+
+#[actix_web::test]
+async fn a_file_by_url_and_the_server_side_request_forgery_rules() {
+    let a = TestDb::new().await;
+    a.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed).await;
+    // A redirects its basemap style to an address on the loopback network it does not allow.
+    let state = AppState::new(
+        a.pool.clone(),
+        ApiConfig {
+            basemap_style: Some("http://127.0.0.2:9/style.json".into()),
+            ..ApiConfig::default()
+        },
+    );
+    let (port, server) = serve(state);
+    let b = TestDb::new().await;
+    let allow = net::Policy::allowing(["127.0.0.1".to_string()]);
+
+    // A GeoJSON file by URL (A's items as one document).
+    let url = format!("http://127.0.0.1:{port}/collections/aed/items?limit=10000");
+    let id = harvest::add(&b.pool, &allow, &source(&url, "file"))
+        .await
+        .unwrap();
+    let http = client(&["127.0.0.1"]);
+    let run = harvest::run(
+        &b.pool,
+        &http,
+        &store::find(&b.pool, id).await.unwrap().unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(run.status, "new-version", "{run:?}");
+    assert_eq!(count(&b, "aed-a").await, count(&a, "aed").await);
+
+    // Refused before any request: other schemes, metadata and private addresses, credentials.
+    for bad in [
+        "file:///etc/passwd",
+        "ftp://example.org/aed.csv",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/aed.geojson",
+        "http://[::1]/aed.geojson",
+        "http://2130706433/aed.geojson",
+        "https://user:secret@example.org/aed.geojson",
+    ] {
+        let e = harvest::add(
+            &b.pool,
+            &net::Policy::default(),
+            &store::NewSource {
+                dataset_id: "other",
+                ..source(bad, "file")
+            },
+        )
+        .await
+        .expect_err(bad);
+        let said = e.to_string();
+        assert!(
+            ["inside", "only http", "credentials"]
+                .iter()
+                .any(|w| said.contains(w))
+                && !said.contains("secret"),
+            "{bad}: {said}"
+        );
+        let e = client(&[])
+            .download(&reqwest::Url::parse(bad).unwrap(), None)
+            .await
+            .expect_err(bad);
+        assert!(matches!(e, fetch::FetchError::Refused(_)), "{bad}: {e}");
+    }
+    // A redirect into the network is refused when it is followed, not fetched.
+    let redirected = http
+        .download(
+            &reqwest::Url::parse(&format!("http://127.0.0.1:{port}/basemap/style.json")).unwrap(),
+            None,
+        )
+        .await
+        .expect_err("the redirect to 127.0.0.2");
+    assert!(
+        matches!(redirected, fetch::FetchError::Refused(_)),
+        "{redirected}"
+    );
+    assert!(redirected.to_string().contains("127.0.0.2"), "{redirected}");
+    // A name resolving to loopback is refused by the resolver unless allowed.
+    let e = client(&[])
+        .download(
+            &reqwest::Url::parse(&format!("http://localhost:{port}/collections")).unwrap(),
+            None,
+        )
+        .await
+        .expect_err("localhost");
+    assert!(matches!(e, fetch::FetchError::Refused(_)), "{e}");
+    let ok = client(&["localhost"])
+        .get(
+            &reqwest::Url::parse(&format!("http://localhost:{port}/collections")).unwrap(),
+            "application/json",
+            None,
+        )
+        .await
+        .expect("localhost allowed");
+    assert!(matches!(ok, fetch::Fetched::Body { .. }));
+    // A body larger than the limit is not read to its end.
+    let small = fetch::Client::new(fetch::Settings {
+        policy: allow.clone(),
+        max_bytes: 1000,
+        ..fetch::Settings::default()
+    })
+    .unwrap();
+    let e = small
+        .download(&reqwest::Url::parse(&url).unwrap(), None)
+        .await
+        .expect_err("too large");
+    assert!(matches!(e, fetch::FetchError::TooLarge { .. }), "{e}");
+    server.stop(false).await;
+}
