@@ -63,6 +63,8 @@ struct Metrics {
     ingests: Family<OutcomeLabels, Counter>,
     ingest_seconds: Histograms<OutcomeLabels>,
     rate_limited: Counter,
+    harvests: Family<OutcomeLabels, Counter>,
+    sources_failing: Gauge,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -135,6 +137,18 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Requests refused with 429 by the per-client rate limit",
         rate_limited.clone(),
     );
+    let harvests = Family::<OutcomeLabels, Counter>::default();
+    registry.register(
+        "harvest_runs",
+        "Source runs of this process, by outcome (new-version, unchanged, failed)",
+        harvests.clone(),
+    );
+    let sources_failing = Gauge::default();
+    registry.register(
+        "sources_failing",
+        "Sources whose last run failed (their datasets serve the last version harvested)",
+        sources_failing.clone(),
+    );
     Metrics {
         registry,
         requests,
@@ -148,6 +162,8 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         ingests,
         ingest_seconds,
         rate_limited,
+        harvests,
+        sources_failing,
     }
 });
 
@@ -227,6 +243,14 @@ pub fn record_ingest(succeeded: bool, elapsed: Duration) {
         .observe(elapsed.as_secs_f64());
 }
 
+/// Counts a source run by its outcome: `new-version`, `unchanged` or `failed`.
+pub fn record_harvest(outcome: &'static str) {
+    METRICS
+        .harvests
+        .get_or_create(&OutcomeLabels { outcome })
+        .inc();
+}
+
 /// Counts a request refused by the rate limit.
 pub fn rate_limited() {
     METRICS.rate_limited.inc();
@@ -240,6 +264,7 @@ pub struct Snapshot {
     pub pool_size: u32,
     pub pool_idle: usize,
     pub pool_max: u32,
+    pub sources_failing: u64,
 }
 
 /// The metrics in Prometheus' text format.
@@ -256,6 +281,7 @@ pub fn render(now: Snapshot) -> String {
         .get_or_create(&StateLabels { state: "in_use" })
         .set((i64::from(now.pool_size) - idle).max(0));
     m.pool_max.set(i64::from(now.pool_max));
+    m.sources_failing.set(gauge(now.sources_failing));
     let mut text = String::new();
     // Writing into a String cannot fail.
     let _ = prometheus_client::encoding::text::encode(&mut text, &m.registry);

@@ -43,7 +43,8 @@ pub struct AddArgs {
     dataset: String,
     #[arg(long)]
     url: String,
-    /// ogcapi or file [default: ogcapi for a …/collections/{id} URL, else file].
+    /// ogcapi, wfs, overpass or file [default: ogcapi for a …/collections/{id} URL, wfs for a
+    /// GetFeature request, overpass for …/interpreter, else file].
     #[arg(long)]
     kind: Option<String>,
     /// The dataset kind its features are loaded as (aed, parcels, addresses …).
@@ -55,9 +56,13 @@ pub struct AddArgs {
     /// How often `serve` runs it (humantime: 15m, 1h, 1d).
     #[arg(long, default_value = "1h")]
     interval: humantime::Duration,
-    /// Features per page of an OGC API collection.
+    /// Features per page of an OGC API collection or a WFS.
     #[arg(long, default_value_t = 1000)]
     page_size: i32,
+    /// The Overpass QL of an overpass source (`[out:json]` is put first when it names no
+    /// output), or @FILE to read it from a file.
+    #[arg(long)]
+    query: Option<String>,
     /// Which source column holds a canonical attribute of the --as profile, as `ingest --map`.
     #[arg(long = "map", value_name = "ATTRIBUTE=COLUMN", value_parser = super::ingest::parse_mapping)]
     mappings: Vec<(String, String)>,
@@ -104,6 +109,10 @@ async fn act(db: &Database, action: SourcesAction) -> anyhow::Result<ExitCode> {
                     .to_string(),
             };
             let interval = i32::try_from(a.interval.as_secs()).unwrap_or(i32::MAX);
+            let query = match a.query.as_deref() {
+                Some(q) if q.starts_with('@') => Some(std::fs::read_to_string(&q[1..])?),
+                other => other.map(str::to_string),
+            };
             let id = harvest::add(
                 &db.pool,
                 &a.client.policy(),
@@ -116,6 +125,7 @@ async fn act(db: &Database, action: SourcesAction) -> anyhow::Result<ExitCode> {
                     interval_s: interval,
                     mapping: &a.mappings,
                     page_size: a.page_size,
+                    query: query.as_deref(),
                 },
             )
             .await?;

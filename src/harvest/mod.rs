@@ -9,6 +9,7 @@ pub mod fetch;
 pub mod net;
 pub mod ogcapi;
 pub mod store;
+pub mod wfs;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,6 +31,10 @@ pub enum SourceKind {
     OgcApi,
     /// A file in any format the ingest reads.
     File,
+    /// A WFS 2.0 GetFeature request, read page by page.
+    Wfs,
+    /// An Overpass API query (its `query`), answered as Overpass JSON.
+    Overpass,
 }
 
 impl SourceKind {
@@ -37,6 +42,8 @@ impl SourceKind {
         match self {
             Self::OgcApi => "ogcapi",
             Self::File => "file",
+            Self::Wfs => "wfs",
+            Self::Overpass => "overpass",
         }
     }
 
@@ -44,13 +51,25 @@ impl SourceKind {
         match s {
             "ogcapi" => Some(Self::OgcApi),
             "file" => Some(Self::File),
+            "wfs" => Some(Self::Wfs),
+            "overpass" => Some(Self::Overpass),
             _ => None,
         }
     }
 
-    /// The kind a URL looks like: an OGC API collection by its `/collections/{id}` path.
+    /// The kind a URL looks like: an OGC API collection by its `/collections/{id}` path, a WFS
+    /// by its `REQUEST=GetFeature`, Overpass by its `/interpreter`.
     pub fn guess(url: &Url) -> Self {
+        let get_feature = url.query_pairs().any(|(k, v)| {
+            k.eq_ignore_ascii_case("request") && v.eq_ignore_ascii_case("GetFeature")
+        });
+        if get_feature {
+            return Self::Wfs;
+        }
         let path = url.path().trim_end_matches('/');
+        if path.ends_with("/interpreter") {
+            return Self::Overpass;
+        }
         let segments: Vec<&str> = path.split('/').collect();
         let collection = segments
             .iter()
@@ -87,14 +106,31 @@ pub async fn add(pool: &PgPool, policy: &net::Policy, s: &store::NewSource<'_>) 
     policy
         .check(&url)
         .map_err(|e| Error::invalid("url", e.to_string()))?;
-    if SourceKind::parse(s.kind).is_none() {
+    let Some(kind) = SourceKind::parse(s.kind) else {
         return Err(Error::invalid(
             "kind",
-            format!("'{}' is not ogcapi or file", s.kind),
+            format!("'{}' is not ogcapi, wfs, overpass or file", s.kind),
         ));
+    };
+    match (kind, s.query) {
+        (SourceKind::Overpass, None) => {
+            return Err(Error::invalid(
+                "query",
+                "an overpass source needs its query (Overpass QL)",
+            ))
+        }
+        (SourceKind::Overpass, Some(q)) => {
+            overpass_query(q).map_err(|e| Error::invalid("query", e))?;
+        }
+        (_, Some(_)) => {
+            return Err(Error::invalid(
+                "query",
+                "only overpass sources have a query",
+            ))
+        }
+        (_, None) => {}
     }
-    crate::catalog::validate_dataset_id(s.dataset_id)
-        .map_err(|e| Error::invalid("dataset", e))?;
+    crate::catalog::validate_dataset_id(s.dataset_id).map_err(|e| Error::invalid("dataset", e))?;
     if DatasetKind::parse(s.dataset_kind).is_none() {
         return Err(Error::invalid(
             "as",
@@ -171,6 +207,7 @@ async fn run_now(pool: &PgPool, client: &Client, source: &SourceRow) -> RunRepor
         }
     }
     report.seconds = started.elapsed().as_secs_f64();
+    crate::metrics::record_harvest(report.status);
     let detail = format!(
         "source {} ({}): {}{}",
         source.id,
@@ -207,43 +244,66 @@ async fn fetch_and_load(
     // Validators only count when the last run loaded what they describe.
     let known = (source.last_status.as_deref() != Some("failed")).then_some(&known);
     let kind = SourceKind::parse(&source.kind).ok_or("unknown source kind")?;
-    let (file, validators) = match kind {
+    let unchanged = || Ok((None, known.cloned().unwrap_or_default()));
+    let page_size = u32::try_from(source.page_size).unwrap_or(1000);
+    let (files, validators) = match kind {
         SourceKind::OgcApi => {
-            let page_size = u32::try_from(source.page_size).unwrap_or(1000);
             match ogcapi::harvest(client, &url, page_size, known)
                 .await
                 .map_err(|e| e.to_string())?
             {
-                ogcapi::Outcome::NotModified => {
-                    return Ok((None, known.cloned().unwrap_or_default()))
-                }
+                ogcapi::Outcome::NotModified => return unchanged(),
                 ogcapi::Outcome::Harvested(h) => {
                     report.features = Some(h.features);
                     report.pages = Some(h.pages);
-                    (h.file, h.validators)
+                    (vec![h.file], h.validators)
                 }
             }
         }
-        SourceKind::File => match client
-            .download(&url, known)
+        SourceKind::Wfs => match wfs::harvest(client, &url, page_size, known)
             .await
             .map_err(|e| e.to_string())?
         {
-            Fetched::NotModified => return Ok((None, known.cloned().unwrap_or_default())),
-            Fetched::Body {
-                body: fetch::Body::File(file),
-                validators,
-                ..
-            } => (file, validators),
-            Fetched::Body { .. } => return Err("a download kept in memory".into()),
+            wfs::Outcome::NotModified => return unchanged(),
+            wfs::Outcome::Harvested(p) => {
+                report.pages = Some(p.files.len() as u32);
+                (p.files, p.validators)
+            }
         },
+        SourceKind::File | SourceKind::Overpass => {
+            let url = match (kind, &source.query) {
+                (SourceKind::Overpass, Some(q)) => {
+                    let mut u = url.clone();
+                    u.query_pairs_mut().append_pair("data", &overpass_query(q)?);
+                    u
+                }
+                _ => url.clone(),
+            };
+            match client
+                .download(&url, known)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                Fetched::NotModified => return unchanged(),
+                Fetched::Body {
+                    body: fetch::Body::File(file),
+                    validators,
+                    ..
+                } => (vec![file], validators),
+                Fetched::Body { .. } => return Err("a download kept in memory".into()),
+            }
+        }
     };
-    let request = IngestRequest {
+    let Some((first, more)) = files.split_first() else {
+        return Err(format!("{}: no features", net::without_credentials(&url)));
+    };
+    let mut request = IngestRequest {
         kind: DatasetKind::parse(&source.dataset_kind).unwrap_or(DatasetKind::Generic),
         crs: source.crs,
         mappings: source.mapping.0.clone(),
-        ..IngestRequest::new(file.path(), &source.dataset_id)
+        ..IngestRequest::new(first.path(), &source.dataset_id)
     };
+    request.read.more_files = more.iter().map(|f| f.path().to_path_buf()).collect();
     let loaded = ingest::ingest(pool, &request, Arc::new(NoProgress))
         .await
         .map_err(|e| e.to_string())?;
@@ -251,6 +311,27 @@ async fn fetch_and_load(
         report.features = Some(loaded.features);
     }
     Ok(((!loaded.unchanged).then_some(loaded.version), validators))
+}
+
+/// The query as sent: Overpass QL asking for JSON (`[out:json]` is put first when the query
+/// names no output format).
+pub fn overpass_query(query: &str) -> std::result::Result<String, String> {
+    let q = query.trim();
+    if q.is_empty() {
+        return Err("the Overpass query is empty".into());
+    }
+    if q.len() > 20_000 {
+        return Err("the Overpass query is longer than 20,000 characters".into());
+    }
+    if q.contains("[out:") {
+        if q.contains("[out:json]") {
+            Ok(q.to_string())
+        } else {
+            Err("the Overpass query asks for another output than [out:json]".into())
+        }
+    } else {
+        Ok(format!("[out:json];{q}"))
+    }
 }
 
 /// Runs every source whose interval has passed; the server calls it on its schedule.

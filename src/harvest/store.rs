@@ -19,6 +19,8 @@ pub struct SourceRow {
     pub interval_s: i32,
     pub mapping: sqlx::types::Json<Vec<(String, String)>>,
     pub page_size: i32,
+    /// An Overpass source's query.
+    pub query: Option<String>,
     #[serde(skip)]
     pub etag: Option<String>,
     #[serde(skip)]
@@ -31,7 +33,7 @@ pub struct SourceRow {
 }
 
 const COLUMNS: &str = "id, dataset_id, kind, url, dataset_kind, crs, interval_s, mapping, \
-    page_size, etag, last_modified, \
+    page_size, query, etag, last_modified, \
     to_char(last_run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_run_at, \
     to_char(last_ok_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_ok_at, \
     last_status, last_error, last_version";
@@ -47,14 +49,15 @@ pub struct NewSource<'a> {
     pub interval_s: i32,
     pub mapping: &'a [(String, String)],
     pub page_size: i32,
+    pub query: Option<&'a str>,
 }
 
 /// Adds a source; `None` when the dataset already has one with that URL.
 pub async fn add(pool: &PgPool, s: &NewSource<'_>) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(
         "INSERT INTO catalog.sources \
-           (dataset_id, kind, url, dataset_kind, crs, interval_s, mapping, page_size) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+           (dataset_id, kind, url, dataset_kind, crs, interval_s, mapping, page_size, query) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
          ON CONFLICT (dataset_id, url) DO NOTHING RETURNING id",
     )
     .bind(s.dataset_id)
@@ -65,6 +68,7 @@ pub async fn add(pool: &PgPool, s: &NewSource<'_>) -> Result<Option<i64>> {
     .bind(s.interval_s)
     .bind(sqlx::types::Json(s.mapping))
     .bind(s.page_size)
+    .bind(s.query)
     .fetch_optional(pool)
     .await?)
 }
@@ -97,6 +101,32 @@ pub async fn remove(pool: &PgPool, id: i64) -> Result<bool> {
         .await?
         .rows_affected()
         > 0)
+}
+
+/// A source whose last run failed.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Failing {
+    #[schema(example = 3)]
+    pub id: i64,
+    #[schema(example = "aed-nachbarkreis")]
+    pub dataset: String,
+    #[schema(
+        example = "https://geoportal.nachbarkreis.de/collections/aed/items?limit=1000: HTTP 503"
+    )]
+    pub error: Option<String>,
+    /// The last successful run (ISO 8601 UTC), if any: what the dataset serves is that old.
+    pub last_ok_at: Option<String>,
+}
+
+/// The sources whose last run failed, by id.
+pub async fn failing(pool: &PgPool) -> Result<Vec<Failing>> {
+    Ok(sqlx::query_as(
+        "SELECT id, dataset_id AS dataset, last_error AS error, \
+           to_char(last_ok_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_ok_at \
+         FROM catalog.sources WHERE last_status = 'failed' ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// Sources whose interval has passed since their last run (or that never ran), oldest first.

@@ -6,6 +6,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use serde_json::Value as Json;
+
 use crate::common::{app, get_json, TestDb};
 use kreisgeo::api::state::{ApiConfig, AppState};
 use kreisgeo::catalog::DatasetKind;
@@ -48,6 +50,7 @@ fn source<'a>(url: &'a str, kind: &'a str) -> store::NewSource<'a> {
         interval_s: 3600,
         mapping: &[],
         page_size: 50,
+        query: None,
     }
 }
 
@@ -177,6 +180,19 @@ async fn kreisgeo_b_harvests_kreisgeo_a_over_ogc_api_features() {
     .fetch_all(&b.pool)
     .await
     .unwrap();
+    // The node stays ready and says which source fails; the metrics count it.
+    let ready = get_json(&app_b, "/ready").await;
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["failing_sources"][0]["id"], id, "{ready}");
+    assert_eq!(ready["failing_sources"][0]["dataset"], "aed-a");
+    let (status, _, metrics) = crate::common::get(&app_b, "/metrics").await;
+    assert_eq!(status, 200);
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(
+        metrics.contains("kreisgeo_sources_failing 1\n")
+            && metrics.contains("kreisgeo_harvest_runs_total{outcome=\"failed\"}"),
+        "{metrics}"
+    );
     let outcomes: Vec<&str> = audit.iter().map(|(o, _)| o.as_str()).collect();
     assert_eq!(outcomes, ["succeeded", "succeeded", "succeeded", "failed"]);
     assert!(audit[3].1.contains("failed"), "{audit:?}");
@@ -304,5 +320,171 @@ async fn a_file_by_url_and_the_server_side_request_forgery_rules() {
         .await
         .expect_err("too large");
     assert!(matches!(e, fetch::FetchError::TooLarge { .. }), "{e}");
+    server.stop(false).await;
+}
+
+/// A WFS 2.0 of Essen's house coordinates and an Overpass API, both stubs on loopback serving
+/// real answers: the WFS cuts its one page of 1,000 into pages of COUNT from STARTINDEX.
+fn stubs() -> (u16, actix_server::ServerHandle) {
+    use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+    let gml = std::fs::read_to_string(crate::common::fixture(
+        "wfs/essen_hauskoordinaten_wfs_page000.gml",
+    ))
+    .unwrap();
+    let first = gml.find("<wfs:member>").unwrap();
+    let last = gml.rfind("</wfs:FeatureCollection>").unwrap();
+    let head = gml[..first].to_string();
+    let members: Vec<String> = gml[first..last]
+        .split_inclusive("</wfs:member>")
+        .filter(|m| m.contains("<wfs:member>"))
+        .map(str::to_string)
+        .collect();
+    let overpass = std::fs::read(crate::common::fixture(
+        "aed_osm_switzerland_2020-12_extract.overpass.json",
+    ))
+    .unwrap();
+    let wfs = move |req: HttpRequest| {
+        let q: std::collections::HashMap<String, String> =
+            serde_urlencoded::from_str(req.query_string()).unwrap();
+        let count: usize = q["COUNT"].parse().unwrap();
+        let start: usize = q["STARTINDEX"].parse().unwrap();
+        let page: Vec<&String> = members.iter().skip(start).take(count).collect();
+        let head = head.replace(
+            "numberReturned=\"1000\"",
+            &format!("numberReturned=\"{}\"", page.len()),
+        );
+        let mut body = head;
+        for m in page {
+            body.push_str(m);
+        }
+        body.push_str("\n</wfs:FeatureCollection>\n");
+        HttpResponse::Ok()
+            .content_type("application/gml+xml; version=3.2")
+            .body(body)
+    };
+    let interpreter = move |req: HttpRequest| {
+        let q: std::collections::HashMap<String, String> =
+            serde_urlencoded::from_str(req.query_string()).unwrap();
+        if !q["data"].starts_with("[out:json];node[emergency=defibrillator]") {
+            return HttpResponse::BadRequest().body(q["data"].clone());
+        }
+        HttpResponse::Ok()
+            .content_type("application/json")
+            .body(overpass.clone())
+    };
+    let server = HttpServer::new(move || {
+        let (wfs, interpreter) = (wfs.clone(), interpreter.clone());
+        App::new()
+            .route("/wfs", web::get().to(move |r| std::future::ready(wfs(r))))
+            .route(
+                "/api/interpreter",
+                web::get().to(move |r| std::future::ready(interpreter(r))),
+            )
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let port = server.addrs()[0].port();
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    (port, handle)
+}
+
+#[actix_web::test]
+async fn a_wfs_page_by_page_and_an_overpass_query() {
+    let (port, server) = stubs();
+    let b = TestDb::new().await;
+    let allow = net::Policy::allowing(["127.0.0.1".to_string()]);
+    let http = client(&["127.0.0.1"]);
+    let wfs = format!(
+        "http://127.0.0.1:{port}/wfs?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetFeature&TYPENAMES=Hauskoordinaten"
+    );
+    let kind = harvest::SourceKind::guess(&reqwest::Url::parse(&wfs).unwrap());
+    assert_eq!(kind, harvest::SourceKind::Wfs);
+    let id = harvest::add(
+        &b.pool,
+        &allow,
+        &store::NewSource {
+            dataset_id: "adressen",
+            dataset_kind: "addresses",
+            page_size: 300,
+            ..source(&wfs, "wfs")
+        },
+    )
+    .await
+    .unwrap();
+    let run = harvest::run(
+        &b.pool,
+        &http,
+        &store::find(&b.pool, id).await.unwrap().unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(run.status, "new-version", "{run:?}");
+    assert_eq!(run.pages, Some(4), "300 + 300 + 300 + 100");
+    assert_eq!(count(&b, "adressen").await, 1000);
+    let table = b.table_of("adressen").await;
+    let streets: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(DISTINCT street) FROM data.\"{table}\""
+    ))
+    .fetch_one(&b.pool)
+    .await
+    .unwrap();
+    assert!(streets > 10, "{streets} streets");
+
+    // Overpass: the query is sent with [out:json] first; the answer is read as OSM elements.
+    let bad = harvest::add(
+        &b.pool,
+        &allow,
+        &store::NewSource {
+            dataset_id: "aed-osm",
+            ..source(
+                &format!("http://127.0.0.1:{port}/api/interpreter"),
+                "overpass",
+            )
+        },
+    )
+    .await
+    .expect_err("no query");
+    assert!(bad.to_string().contains("query"), "{bad}");
+    let id = harvest::add(
+        &b.pool,
+        &allow,
+        &store::NewSource {
+            dataset_id: "aed-osm",
+            query: Some("node[emergency=defibrillator](45.8,5.9,47.9,10.5);out;"),
+            ..source(
+                &format!("http://127.0.0.1:{port}/api/interpreter"),
+                "overpass",
+            )
+        },
+    )
+    .await
+    .unwrap();
+    let run = harvest::run(
+        &b.pool,
+        &http,
+        &store::find(&b.pool, id).await.unwrap().unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(run.status, "new-version", "{run:?}");
+    let expected: Json = serde_json::from_slice(
+        &std::fs::read(crate::common::fixture(
+            "aed_osm_switzerland_2020-12_extract.overpass.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let nodes = expected["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "node")
+        .count() as i64;
+    assert_eq!(count(&b, "aed-osm").await, nodes);
     server.stop(false).await;
 }

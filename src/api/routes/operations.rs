@@ -23,6 +23,10 @@ pub struct Status {
     /// Data reads the primary answered (only with replicas configured).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub primary_reads: Option<u64>,
+    /// Sources whose last run failed (only when there are any): their datasets still serve
+    /// the last version harvested, so the node is ready all the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failing_sources: Option<Vec<crate::harvest::store::Failing>>,
 }
 
 /// Liveness
@@ -42,13 +46,15 @@ pub async fn get_health() -> HttpResponse {
             reason: None,
             replicas: None,
             primary_reads: None,
+            failing_sources: None,
         })
 }
 
 /// Readiness
 ///
 /// 200 when the database answers within a second; 503 otherwise, so that a load balancer
-/// sends requests to another node until this one can serve again.
+/// sends requests to another node until this one can serve again. Lists the sources whose
+/// last run failed.
 #[utoipa::path(
     tag = TAG_OPERATIONS,
     responses(
@@ -69,12 +75,17 @@ pub async fn get_ready(state: web::Data<AppState>) -> HttpResponse {
                 reason: Some("the database does not answer"),
                 replicas: None,
                 primary_reads: None,
+                failing_sources: None,
             });
     }
+    let failing = crate::harvest::store::failing(&state.pool)
+        .await
+        .unwrap_or_default();
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(Status {
             status: "ready",
+            failing_sources: (!failing.is_empty()).then_some(failing),
             reason: None,
             replicas: state.reads.has_replicas().then(|| state.reads.status()),
             primary_reads: state
@@ -102,6 +113,9 @@ pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
         pool_size: state.pool.size(),
         pool_idle: state.pool.num_idle(),
         pool_max: state.pool.options().get_max_connections(),
+        sources_failing: crate::harvest::store::failing(&state.pool)
+            .await
+            .map_or(0, |f| f.len() as u64),
     });
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
