@@ -6,6 +6,7 @@
 //! (`kreisgeo sources run`).
 
 pub mod fetch;
+pub mod merge;
 pub mod net;
 pub mod ogcapi;
 pub mod store;

@@ -40,7 +40,7 @@ pub fn fold(s: &str) -> String {
 
 /// A folded word with every spelling of "Straße" at its end as `str`: `strasse`, `straße`,
 /// `str.`, and typed with a letter dropped (`strase`, `strae`).
-fn street_word(word: &str) -> &str {
+pub fn street_word(word: &str) -> &str {
     if let Some(at) = word.rfind("str") {
         let tail = &word[at + 3..];
         if tail.len() <= 5 && tail.bytes().all(|b| matches!(b, b'a' | b's' | b'e')) {
