@@ -172,12 +172,11 @@ pub fn merge(mut candidates: Vec<Candidate>, rules: &Rules) -> Vec<Merged> {
                 }
             }
         }
-        match best {
-            Some((_, k)) => clusters[k].push(i),
-            None => {
-                grid.entry((cx, cy)).or_default().push(clusters.len());
-                clusters.push(vec![i]);
-            }
+        if let Some((_, k)) = best {
+            clusters[k].push(i);
+        } else {
+            grid.entry((cx, cy)).or_default().push(clusters.len());
+            clusters.push(vec![i]);
         }
     }
     clusters
