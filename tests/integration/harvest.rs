@@ -496,11 +496,7 @@ fn real_aeds() -> Vec<(f64, f64, serde_json::Map<String, Json>)> {
         serde_json::from_slice(&std::fs::read(crate::common::fixture(name)).unwrap()).unwrap()
     };
     let mut out = Vec::new();
-    let text = |v: &Json| {
-        v.as_str()
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| Json::from(s))
-    };
+    let text = |v: &Json| v.as_str().filter(|s| !s.trim().is_empty()).map(Json::from);
     for f in read("aed_osm_switzerland_2020-12_extract.geojson")["features"]
         .as_array()
         .unwrap()
@@ -557,7 +553,7 @@ fn duplicates_across_sources_are_merged_with_high_precision_and_recall() {
     let base = real_aeds();
     assert!(base.len() > 400, "{} AEDs", base.len());
     let mut rng = rand::rngs::StdRng::seed_from_u64(22);
-    let mut moved = |lon: f64, lat: f64, rng: &mut rand::rngs::StdRng, lo: f64, hi: f64| {
+    let moved = |lon: f64, lat: f64, rng: &mut rand::rngs::StdRng, lo: f64, hi: f64| {
         let d = rng.random_range(lo..hi);
         let bearing = rng.random_range(0.0..std::f64::consts::TAU);
         (
