@@ -1,6 +1,7 @@
 //! The HTTP API: routes, middleware, the error mapping and the OpenAPI document.
 
 pub mod access_log;
+pub mod admitted;
 pub mod cache;
 pub mod client;
 pub mod connection;

@@ -10,7 +10,7 @@ use utoipa::Modify;
 
 use super::routes::{
     admin, api_doc, at, basemap, catalog, ckan, collections, conformance, downloads, items,
-    landing, map, nearest, operations, queryables, search, tiles, tilesets, TAG_ADMIN,
+    landing, map, nearest, operations, queryables, search, sources, tiles, tilesets, TAG_ADMIN,
     TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA, TAG_OPEN_DATA, TAG_OPERATIONS, TAG_TILES,
 };
 
@@ -96,6 +96,10 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(admin::put_publisher)
         .service(admin::delete_dataset)
         .service(admin::rollback)
+        .service(sources::get_sources)
+        .service(sources::post_source)
+        .service(sources::delete_source)
+        .service(sources::post_source_run)
         .service(operations::get_health)
         .service(operations::get_ready)
         .service(operations::get_metrics)

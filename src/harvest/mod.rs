@@ -88,11 +88,12 @@ impl SourceKind {
 }
 
 /// How a run ended, for the CLI and the log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RunReport {
     pub source: i64,
     pub dataset: String,
     /// new-version, unchanged or failed.
+    #[schema(value_type = String, example = "new-version")]
     pub status: &'static str,
     pub version: Option<i64>,
     pub features: Option<u64>,

@@ -8,8 +8,9 @@ use super::fetch::Validators;
 use crate::error::Result;
 
 /// A source as stored.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct SourceRow {
+    #[schema(example = 3)]
     pub id: i64,
     pub dataset_id: String,
     pub kind: String,
@@ -17,6 +18,8 @@ pub struct SourceRow {
     pub dataset_kind: String,
     pub crs: Option<i32>,
     pub interval_s: i32,
+    /// `[canonical attribute, source column]` pairs.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub mapping: sqlx::types::Json<Vec<(String, String)>>,
     pub page_size: i32,
     /// An Overpass source's query.

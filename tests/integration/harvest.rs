@@ -691,3 +691,147 @@ fn duplicates_across_sources_are_merged_with_high_precision_and_recall() {
     assert!(merged.iter().all(|m| !m.sources.is_empty()));
     assert!(merged.iter().any(|m| m.hours_conflict));
 }
+
+/// A request to the admin API with a key.
+async fn admin(
+    app: &impl crate::common::TestApp,
+    method: actix_web::http::Method,
+    uri: &str,
+    key: &str,
+    body: Option<Json>,
+) -> (u16, Json) {
+    let mut req = actix_web::test::TestRequest::default()
+        .method(method)
+        .uri(uri)
+        .insert_header(("Authorization", format!("Bearer {key}")));
+    if let Some(body) = body {
+        req = req.set_json(body);
+    }
+    let resp = actix_web::test::call_service(app, req.to_request()).await;
+    let status = resp.status().as_u16();
+    let body = actix_web::test::read_body(resp).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Json::Null))
+}
+
+#[actix_web::test]
+async fn sources_are_managed_and_run_over_the_admin_api() {
+    use actix_web::http::Method;
+    let a = TestDb::new().await;
+    a.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed).await;
+    let (port, server) = serve(a.state());
+    let b = TestDb::new().await;
+    let app = actix_web::test::init_service(kreisgeo::api::app(AppState::new(
+        b.pool.clone(),
+        ApiConfig {
+            harvest_allow_hosts: vec!["127.0.0.1".into()],
+            ..ApiConfig::default()
+        },
+    )))
+    .await;
+    let all = kreisgeo::auth::create_key(&b.pool, "all", &kreisgeo::auth::Scope::all())
+        .await
+        .unwrap()
+        .key;
+    let other = kreisgeo::auth::create_key(
+        &b.pool,
+        "other",
+        &kreisgeo::auth::Scope {
+            datasets: Some(vec!["parcels".into()]),
+            actions: vec![kreisgeo::auth::Action::Ingest],
+        },
+    )
+    .await
+    .unwrap()
+    .key;
+    let url = format!("http://127.0.0.1:{port}/collections/aed");
+    let body = serde_json::json!({"url": url, "as": "aed", "page_size": 40});
+    // A key for another dataset may not; a bad URL is a 400 naming the parameter.
+    let (status, _) = admin(
+        &app,
+        Method::POST,
+        "/admin/datasets/aed-a/sources",
+        &other,
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, said) = admin(
+        &app,
+        Method::POST,
+        "/admin/datasets/aed-a/sources",
+        &all,
+        Some(serde_json::json!({"url": "http://169.254.169.254/latest"})),
+    )
+    .await;
+    assert_eq!(
+        (status, said["parameter"].as_str()),
+        (400, Some("url")),
+        "{said}"
+    );
+    let (status, source) = admin(
+        &app,
+        Method::POST,
+        "/admin/datasets/aed-a/sources",
+        &all,
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 201, "{source}");
+    assert_eq!(source["kind"], "ogcapi");
+    let id = source["id"].as_i64().unwrap();
+    // Run now: every page into a version.
+    let (status, run) = admin(
+        &app,
+        Method::POST,
+        &format!("/admin/sources/{id}/run"),
+        &all,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(run["status"], "new-version");
+    assert_eq!(run["pages"], 4, "121 AEDs by 40");
+    assert_eq!(count(&b, "aed-a").await, 121);
+    let (status, listed) = admin(
+        &app,
+        Method::GET,
+        "/admin/sources?dataset=aed-a",
+        &all,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(listed[0]["last_status"], "new-version", "{listed}");
+    let (status, _) = admin(&app, Method::GET, "/admin/sources", &other, None).await;
+    assert_eq!(status, 403, "a scoped key lists only its datasets' sources");
+    let (status, _) = admin(
+        &app,
+        Method::DELETE,
+        &format!("/admin/sources/{id}"),
+        &other,
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = admin(
+        &app,
+        Method::DELETE,
+        &format!("/admin/sources/{id}"),
+        &all,
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _) = admin(
+        &app,
+        Method::POST,
+        &format!("/admin/sources/{id}/run"),
+        &all,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    // The dataset keeps its version.
+    assert_eq!(count(&b, "aed-a").await, 121);
+    server.stop(false).await;
+}

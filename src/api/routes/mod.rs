@@ -17,6 +17,7 @@ pub mod nearest;
 pub mod operations;
 pub mod queryables;
 pub mod search;
+pub mod sources;
 pub mod tiles;
 pub mod tilesets;
 
