@@ -63,6 +63,10 @@ pub struct AddArgs {
     /// output), or @FILE to read it from a file.
     #[arg(long)]
     query: Option<String>,
+    /// Where its credentials are read at each run: env:NAME or file:/path, holding
+    /// user:password (HTTP Basic) or a token (Bearer). Never stored, never logged.
+    #[arg(long)]
+    credentials: Option<String>,
     /// Which source column holds a canonical attribute of the --as profile, as `ingest --map`.
     #[arg(long = "map", value_name = "ATTRIBUTE=COLUMN", value_parser = super::ingest::parse_mapping)]
     mappings: Vec<(String, String)>,
@@ -126,6 +130,7 @@ async fn act(db: &Database, action: SourcesAction) -> anyhow::Result<ExitCode> {
                     mapping: &a.mappings,
                     page_size: a.page_size,
                     query: query.as_deref(),
+                    credentials: a.credentials.as_deref(),
                 },
             )
             .await?;

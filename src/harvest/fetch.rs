@@ -136,11 +136,48 @@ impl Resolve for Guarded {
     }
 }
 
+/// How a source proves who asks: HTTP Basic or a bearer token. Never logged.
+#[derive(Clone)]
+pub enum Auth {
+    Basic { user: String, password: String },
+    Bearer(String),
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Basic { .. } => "Basic(…)",
+            Self::Bearer(_) => "Bearer(…)",
+        })
+    }
+}
+
+impl Auth {
+    /// `user:password` as Basic, `Bearer TOKEN` or a bare token as Bearer.
+    pub fn parse(secret: &str) -> Option<Self> {
+        let secret = secret.trim();
+        if secret.is_empty() {
+            return None;
+        }
+        if let Some(token) = secret.strip_prefix("Bearer ") {
+            return Some(Self::Bearer(token.trim().to_string()));
+        }
+        match secret.split_once(':') {
+            Some((user, password)) => Some(Self::Basic {
+                user: user.to_string(),
+                password: password.to_string(),
+            }),
+            None => Some(Self::Bearer(secret.to_string())),
+        }
+    }
+}
+
 /// An HTTP client for harvesting.
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
     settings: Settings,
+    auth: Option<Auth>,
 }
 
 impl Client {
@@ -172,7 +209,20 @@ impl Client {
                 url: String::new(),
                 message: e.to_string(),
             })?;
-        Ok(Self { http, settings })
+        Ok(Self {
+            http,
+            settings,
+            auth: None,
+        })
+    }
+
+    /// The same client, sending `auth` with every request (reqwest drops it on a redirect to
+    /// another host).
+    pub fn with_auth(&self, auth: Option<Auth>) -> Self {
+        Self {
+            auth,
+            ..self.clone()
+        }
     }
 
     /// GETs `url` (conditionally, with `known`) into memory, retrying what may pass.
@@ -255,6 +305,11 @@ impl Client {
             }
         };
         let mut request = self.http.get(url.clone()).header("Accept", accept);
+        request = match &self.auth {
+            Some(Auth::Basic { user, password }) => request.basic_auth(user, Some(password)),
+            Some(Auth::Bearer(token)) => request.bearer_auth(token),
+            None => request,
+        };
         if let Some(v) = known {
             if let Some(etag) = &v.etag {
                 request = request.header(IF_NONE_MATCH, etag);

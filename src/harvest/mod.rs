@@ -149,6 +149,9 @@ pub async fn add(pool: &PgPool, policy: &net::Policy, s: &store::NewSource<'_>) 
             ),
         ));
     }
+    if let Some(c) = s.credentials {
+        credentials_reference(c).map_err(|e| Error::invalid("credentials", e))?;
+    }
     if !(10..=30 * 86_400).contains(&s.interval_s) {
         return Err(Error::invalid("interval", "from 10 seconds to 30 days"));
     }
@@ -161,6 +164,45 @@ pub async fn add(pool: &PgPool, policy: &net::Policy, s: &store::NewSource<'_>) 
             format!("dataset '{}' has this source already", s.dataset_id),
         )
     })
+}
+
+/// Checks a credentials reference: `env:NAME` or `file:/absolute/path`.
+fn credentials_reference(c: &str) -> std::result::Result<(), String> {
+    let ok = match c.split_once(':') {
+        Some(("env", name)) => {
+            name.starts_with(|ch: char| ch.is_ascii_alphabetic() || ch == '_')
+                && name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+        }
+        Some(("file", path)) => path.starts_with('/'),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{c}' is not env:NAME or file:/absolute/path (credentials are read from there at \
+             each run, never stored)"
+        ))
+    }
+}
+
+/// The credentials a source's reference points at, read now.
+fn credentials(source: &SourceRow) -> std::result::Result<Option<fetch::Auth>, String> {
+    let Some(reference) = &source.credentials else {
+        return Ok(None);
+    };
+    let secret = match reference.split_once(':') {
+        Some(("env", name)) => std::env::var(name)
+            .map_err(|_| format!("the credentials variable {name} is not set"))?,
+        Some(("file", path)) => std::fs::read_to_string(path)
+            .map_err(|e| format!("the credentials file {path}: {e}"))?,
+        _ => return Err(format!("credentials '{reference}' are not env: or file:")),
+    };
+    fetch::Auth::parse(&secret)
+        .map(Some)
+        .ok_or_else(|| format!("the credentials in {reference} are empty"))
 }
 
 /// Runs one source: fetches it, loads what is new, records how it ended. A source another
@@ -239,6 +281,8 @@ async fn fetch_and_load(
     report: &mut RunReport,
 ) -> std::result::Result<(Option<i64>, Validators), String> {
     let url = Url::parse(&source.url).map_err(|e| format!("{}: {e}", source.url))?;
+    let authed = client.with_auth(credentials(source)?);
+    let client = &authed;
     let known = Validators {
         etag: source.etag.clone(),
         last_modified: source.last_modified.clone(),

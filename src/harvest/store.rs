@@ -24,6 +24,8 @@ pub struct SourceRow {
     pub page_size: i32,
     /// An Overpass source's query.
     pub query: Option<String>,
+    /// Where its credentials are read from at each run: `env:NAME` or `file:/path`.
+    pub credentials: Option<String>,
     #[serde(skip)]
     pub etag: Option<String>,
     #[serde(skip)]
@@ -36,7 +38,7 @@ pub struct SourceRow {
 }
 
 const COLUMNS: &str = "id, dataset_id, kind, url, dataset_kind, crs, interval_s, mapping, \
-    page_size, query, etag, last_modified, \
+    page_size, query, credentials, etag, last_modified, \
     to_char(last_run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_run_at, \
     to_char(last_ok_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_ok_at, \
     last_status, last_error, last_version";
@@ -53,14 +55,16 @@ pub struct NewSource<'a> {
     pub mapping: &'a [(String, String)],
     pub page_size: i32,
     pub query: Option<&'a str>,
+    pub credentials: Option<&'a str>,
 }
 
 /// Adds a source; `None` when the dataset already has one with that URL.
 pub async fn add(pool: &PgPool, s: &NewSource<'_>) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(
         "INSERT INTO catalog.sources \
-           (dataset_id, kind, url, dataset_kind, crs, interval_s, mapping, page_size, query) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+           (dataset_id, kind, url, dataset_kind, crs, interval_s, mapping, page_size, query, \
+            credentials) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (dataset_id, url) DO NOTHING RETURNING id",
     )
     .bind(s.dataset_id)
@@ -72,6 +76,7 @@ pub async fn add(pool: &PgPool, s: &NewSource<'_>) -> Result<Option<i64>> {
     .bind(sqlx::types::Json(s.mapping))
     .bind(s.page_size)
     .bind(s.query)
+    .bind(s.credentials)
     .fetch_optional(pool)
     .await?)
 }

@@ -51,6 +51,7 @@ fn source<'a>(url: &'a str, kind: &'a str) -> store::NewSource<'a> {
         mapping: &[],
         page_size: 50,
         query: None,
+        credentials: None,
     }
 }
 
@@ -372,9 +373,23 @@ fn stubs() -> (u16, actix_server::ServerHandle) {
             .content_type("application/json")
             .body(overpass.clone())
     };
+    // A file only for who says kreis:geheim (HTTP Basic).
+    let secret = move |req: HttpRequest| {
+        let expected = "Basic a3JlaXM6Z2VoZWlt";
+        match req.headers().get("Authorization").and_then(|v| v.to_str().ok()) {
+            Some(v) if v == expected => HttpResponse::Ok()
+                .content_type("application/geo+json")
+                .body(r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"AED Kreishaus"},"geometry":{"type":"Point","coordinates":[10.41,53.25]}}]}"#),
+            _ => HttpResponse::Unauthorized().finish(),
+        }
+    };
     let server = HttpServer::new(move || {
-        let (wfs, interpreter) = (wfs.clone(), interpreter.clone());
+        let (wfs, interpreter, secret) = (wfs.clone(), interpreter.clone(), secret.clone());
         App::new()
+            .route(
+                "/secret.geojson",
+                web::get().to(move |r| std::future::ready(secret(r))),
+            )
             .route("/wfs", web::get().to(move |r| std::future::ready(wfs(r))))
             .route(
                 "/api/interpreter",
@@ -486,6 +501,45 @@ async fn a_wfs_page_by_page_and_an_overpass_query() {
         .filter(|e| e["type"] == "node")
         .count() as i64;
     assert_eq!(count(&b, "aed-osm").await, nodes);
+
+    // Credentials are read from a file (or a variable) at each run, never stored or shown.
+    let bad = harvest::add(
+        &b.pool,
+        &allow,
+        &store::NewSource {
+            dataset_id: "geheim",
+            credentials: Some("kreis:geheim"),
+            ..source(&format!("http://127.0.0.1:{port}/secret.geojson"), "file")
+        },
+    )
+    .await
+    .expect_err("credentials in the catalog");
+    assert!(bad.to_string().contains("credentials"), "{bad}");
+    let file = std::env::temp_dir().join(format!("kreisgeo-cred-{}", std::process::id()));
+    std::fs::write(&file, "kreis:falsch\n").unwrap();
+    let reference = format!("file:{}", file.display());
+    let id = harvest::add(
+        &b.pool,
+        &allow,
+        &store::NewSource {
+            dataset_id: "geheim",
+            credentials: Some(&reference),
+            ..source(&format!("http://127.0.0.1:{port}/secret.geojson"), "file")
+        },
+    )
+    .await
+    .unwrap();
+    let row = store::find(&b.pool, id).await.unwrap().unwrap();
+    let denied = harvest::run(&b.pool, &http, &row).await.unwrap().unwrap();
+    assert_eq!(denied.status, "failed");
+    let said = denied.error.unwrap();
+    assert!(said.contains("401") && !said.contains("falsch"), "{said}");
+    std::fs::write(&file, "kreis:geheim\n").unwrap();
+    let row = store::find(&b.pool, id).await.unwrap().unwrap();
+    let admitted = harvest::run(&b.pool, &http, &row).await.unwrap().unwrap();
+    assert_eq!(admitted.status, "new-version", "{admitted:?}");
+    assert_eq!(count(&b, "geheim").await, 1);
+    let _ = std::fs::remove_file(&file);
     server.stop(false).await;
 }
 

@@ -41,6 +41,10 @@ pub struct NewSourceBody {
     pub map: Option<Vec<(String, String)>>,
     /// The Overpass QL of an overpass source.
     pub query: Option<String>,
+    /// Where the source's credentials are read at each run: `env:NAME` or `file:/path`
+    /// holding `user:password` (Basic) or a token (Bearer).
+    #[schema(example = "env:NACHBARKREIS_TOKEN")]
+    pub credentials: Option<String>,
 }
 
 /// The dataset whose sources are listed.
@@ -134,6 +138,7 @@ async fn add(state: &AppState, dataset: &str, b: &NewSourceBody) -> Result<store
             mapping: &mapping,
             page_size: b.page_size.unwrap_or(1000),
             query: b.query.as_deref(),
+            credentials: b.credentials.as_deref(),
         },
     )
     .await?;
