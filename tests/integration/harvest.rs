@@ -384,7 +384,7 @@ fn stubs() -> (u16, actix_server::ServerHandle) {
         }
     };
     let server = HttpServer::new(move || {
-        let (wfs, interpreter, secret) = (wfs.clone(), interpreter.clone(), secret.clone());
+        let (wfs, interpreter, secret) = (wfs.clone(), interpreter.clone(), secret);
         App::new()
             .route(
                 "/secret.geojson",
