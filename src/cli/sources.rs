@@ -43,8 +43,9 @@ pub struct AddArgs {
     dataset: String,
     #[arg(long)]
     url: String,
-    /// ogcapi, wfs, overpass or file [default: ogcapi for a …/collections/{id} URL, wfs for a
-    /// GetFeature request, overpass for …/interpreter, else file].
+    /// ogcapi, wfs, overpass, ckan, dcat or file [default: ogcapi for a …/collections/{id} URL, wfs for a
+    /// GetFeature request, overpass for …/interpreter, ckan for …/dataset/NAME or package_show,
+    /// dcat for …/catalog/datasets/ID, else file].
     #[arg(long)]
     kind: Option<String>,
     /// The dataset kind its features are loaded as (aed, parcels, addresses …).

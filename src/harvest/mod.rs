@@ -5,6 +5,7 @@
 //! status and the audit log. Sources run on the server's schedule (`serve`) or by hand
 //! (`kreisgeo sources run`).
 
+pub mod catalogs;
 pub mod fetch;
 pub mod merge;
 pub mod net;
@@ -36,6 +37,10 @@ pub enum SourceKind {
     Wfs,
     /// An Overpass API query (its `query`), answered as Overpass JSON.
     Overpass,
+    /// A CKAN package: its resource in the best format kreisgeo reads.
+    Ckan,
+    /// A DCAT-AP dataset document: its distribution in the best format kreisgeo reads.
+    Dcat,
 }
 
 impl SourceKind {
@@ -45,6 +50,8 @@ impl SourceKind {
             Self::File => "file",
             Self::Wfs => "wfs",
             Self::Overpass => "overpass",
+            Self::Ckan => "ckan",
+            Self::Dcat => "dcat",
         }
     }
 
@@ -54,6 +61,8 @@ impl SourceKind {
             "file" => Some(Self::File),
             "wfs" => Some(Self::Wfs),
             "overpass" => Some(Self::Overpass),
+            "ckan" => Some(Self::Ckan),
+            "dcat" => Some(Self::Dcat),
             _ => None,
         }
     }
@@ -70,6 +79,12 @@ impl SourceKind {
         let path = url.path().trim_end_matches('/');
         if path.ends_with("/interpreter") {
             return Self::Overpass;
+        }
+        if path.ends_with("/api/3/action/package_show") || path.contains("/dataset/") {
+            return Self::Ckan;
+        }
+        if path.contains("/catalog/datasets/") {
+            return Self::Dcat;
         }
         let segments: Vec<&str> = path.split('/').collect();
         let collection = segments
@@ -111,7 +126,10 @@ pub async fn add(pool: &PgPool, policy: &net::Policy, s: &store::NewSource<'_>) 
     let Some(kind) = SourceKind::parse(s.kind) else {
         return Err(Error::invalid(
             "kind",
-            format!("'{}' is not ogcapi, wfs, overpass or file", s.kind),
+            format!(
+                "'{}' is not ogcapi, wfs, overpass, ckan, dcat or file",
+                s.kind
+            ),
         ));
     };
     match (kind, s.query) {
@@ -316,13 +334,19 @@ async fn fetch_and_load(
                 (p.files, p.validators)
             }
         },
-        SourceKind::File | SourceKind::Overpass => {
+        SourceKind::File | SourceKind::Overpass | SourceKind::Ckan | SourceKind::Dcat => {
             let url = match (kind, &source.query) {
                 (SourceKind::Overpass, Some(q)) => {
                     let mut u = url.clone();
                     u.query_pairs_mut().append_pair("data", &overpass_query(q)?);
                     u
                 }
+                (SourceKind::Ckan, _) => catalogs::ckan(client, &url)
+                    .await
+                    .map_err(|e| e.to_string())?,
+                (SourceKind::Dcat, _) => catalogs::dcat(client, &url)
+                    .await
+                    .map_err(|e| e.to_string())?,
                 _ => url.clone(),
             };
             match client

@@ -889,3 +889,58 @@ async fn sources_are_managed_and_run_over_the_admin_api() {
     assert_eq!(count(&b, "aed-a").await, 121);
     server.stop(false).await;
 }
+
+#[actix_web::test]
+async fn a_ckan_package_and_a_dcat_dataset_give_their_download() {
+    let a = TestDb::new().await;
+    a.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed).await;
+    kreisgeo::downloads::build::build_missing(&a.pool)
+        .await
+        .expect("downloads");
+    let (port, server) = serve(a.state());
+    let b = TestDb::new().await;
+    let allow = net::Policy::allowing(["127.0.0.1".to_string()]);
+    let http = client(&["127.0.0.1"]);
+    for (dataset, url) in [
+        (
+            "aed-ckan",
+            format!("http://127.0.0.1:{port}/api/3/action/package_show?id=aed"),
+        ),
+        (
+            "aed-dcat",
+            format!("http://127.0.0.1:{port}/catalog/datasets/aed.ttl"),
+        ),
+    ] {
+        let kind = harvest::SourceKind::guess(&reqwest::Url::parse(&url).unwrap());
+        let id = harvest::add(
+            &b.pool,
+            &allow,
+            &store::NewSource {
+                dataset_id: dataset,
+                ..source(&url, kind.as_str())
+            },
+        )
+        .await
+        .unwrap();
+        let run = harvest::run(
+            &b.pool,
+            &http,
+            &store::find(&b.pool, id).await.unwrap().unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(run.status, "new-version", "{dataset}: {run:?}");
+        assert_eq!(count(&b, dataset).await, 121, "{dataset}");
+        // The GeoJSON distribution was the one chosen.
+        let format: String = sqlx::query_scalar(
+            "SELECT v.source_format FROM catalog.datasets d JOIN catalog.versions v ON v.id = d.active_version WHERE d.id = $1",
+        )
+        .bind(dataset)
+        .fetch_one(&b.pool)
+        .await
+        .unwrap();
+        assert_eq!(format, "GeoJSON", "{dataset}");
+    }
+    server.stop(false).await;
+}

@@ -20,7 +20,7 @@ pub struct NewSourceBody {
     /// or a file.
     #[schema(example = "https://geoportal.nachbarkreis.de/collections/aed")]
     pub url: String,
-    /// `ogcapi`, `wfs`, `overpass` or `file`; guessed from the URL when left out.
+    /// `ogcapi`, `wfs`, `overpass`, `ckan`, `dcat` or `file`; guessed from the URL when left out.
     #[schema(example = "ogcapi")]
     pub kind: Option<String>,
     /// The dataset kind the features are loaded as [generic].
