@@ -157,7 +157,7 @@ pub async fn dcat(client: &Client, dataset: &Url) -> Result<Url, HarvestError> {
     let text = |t: &Term| match t {
         Term::NamedNode(n) => Some(n.as_str().to_string()),
         Term::Literal(l) => Some(l.value().to_string()),
-        _ => None,
+        Term::BlankNode(_) => None,
     };
     let mut distributions = Vec::new();
     for d in triples
@@ -167,7 +167,7 @@ pub async fn dcat(client: &Client, dataset: &Url) -> Result<Url, HarvestError> {
         let node: NamedOrBlankNode = match &d.object {
             Term::NamedNode(n) => n.clone().into(),
             Term::BlankNode(b) => b.clone().into(),
-            _ => continue,
+            Term::Literal(_) => continue,
         };
         let about = |predicate: &str| -> Vec<String> {
             triples
