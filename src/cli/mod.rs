@@ -149,7 +149,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Datasets { action } => datasets::run(url, &data_dir, action).await,
         Command::Solar { action } => solar::run(url, &data_dir, action).await,
         Command::Aed { action } => aed::run(url, &data_dir, action).await,
-        Command::Sources { action } => sources::run(url, &data_dir, action).await,
+        Command::Sources { action } => Box::pin(sources::run(url, &data_dir, action)).await,
         Command::Keys { action } => keys::run(url, &data_dir, action).await,
         Command::Catalog { action } => catalog::run(url, &data_dir, action).await,
         Command::Downloads {
