@@ -5,7 +5,8 @@
 # tools (the tests check that GDAL's OGC API client reads kreisgeo), Chromium with chromedriver
 # (the browser tests), nginx (the load balancer of the multi-node tests), pyosmium (libosmium's
 # reading of OSM extracts, which the OSM ingest is checked against; in target/py-walk with
-# networkx, the independent shortest paths the walking routes are checked against) and, in
+# networkx, the independent shortest paths the walking routes are checked against), in
+# target/py-pygeoapi pygeoapi (a foreign OGC API Features server the harvest reads) and, in
 # target/py, pyshacl
 # from PyPI (the tests validate the DCAT-AP.de catalog with it), in target/py-contract schemathesis
 # and openapi-python-client (the OpenAPI contract tests), and in target/tools cargo-deny
@@ -66,6 +67,17 @@ solar_tools() {
     pvlib==0.16.1 pandas==3.1.1
 }
 
+# The harvest tests' foreign OGC API server (tests/support/pygeoapi_serve.py): pygeoapi serving a
+# GeoJSON file, which kreisgeo harvests and merges with other sources.
+pygeoapi() {
+  $test_tools || return 0
+  target/py-pygeoapi/bin/python -c 'import pygeoapi; assert pygeoapi.__version__ == "0.21.0"' 2>/dev/null && return 0
+  echo "installing pygeoapi into target/py-pygeoapi" >&2
+  rm -rf target/py-pygeoapi
+  python3 -m venv target/py-pygeoapi
+  target/py-pygeoapi/bin/pip install --quiet --disable-pip-version-check pygeoapi==0.21.0
+}
+
 maplibre() {
   [[ -f web/node_modules/maplibre-gl/dist/maplibre-gl-csp.js && -f web/node_modules/axe-core/axe.min.js ]] && return 0
   echo "installing MapLibre GL JS (and axe-core for the tests) from npm into web/node_modules" >&2
@@ -105,5 +117,6 @@ pyshacl
 contract_tools
 solar_tools
 walk_tools
+pygeoapi
 cargo_deny
 maplibre

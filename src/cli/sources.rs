@@ -11,8 +11,9 @@ use kreisgeo::harvest::{self, fetch, net, store, SourceKind};
 #[derive(Subcommand)]
 pub enum SourcesAction {
     /// Feed a dataset from a URL: an OGC API Features collection (another kreisgeo, pygeoapi,
-    /// ldproxy, GeoServer) or a file in any format `ingest` reads. `serve` runs it every
-    /// --interval; `sources run` now.
+    /// ldproxy, GeoServer), a WFS, an Overpass query, a CKAN or DCAT dataset, or a file in any
+    /// format `ingest` reads. `serve` runs it every --interval; `sources run` now. A dataset
+    /// fed by several sources is their union, duplicate AEDs merged into one.
     Add(AddArgs),
     /// The sources and how their last run ended.
     List {
@@ -68,6 +69,10 @@ pub struct AddArgs {
     /// user:password (HTTP Basic) or a token (Bearer). Never stored, never logged.
     #[arg(long)]
     credentials: Option<String>,
+    /// Of several sources of one dataset, whose attributes win where they list the same
+    /// feature: lower first (0–1000), then the source added first.
+    #[arg(long, default_value_t = 100)]
+    priority: i32,
     /// Which source column holds a canonical attribute of the --as profile, as `ingest --map`.
     #[arg(long = "map", value_name = "ATTRIBUTE=COLUMN", value_parser = super::ingest::parse_mapping)]
     mappings: Vec<(String, String)>,
@@ -132,6 +137,7 @@ async fn act(db: &Database, action: SourcesAction) -> anyhow::Result<ExitCode> {
                     page_size: a.page_size,
                     query: query.as_deref(),
                     credentials: a.credentials.as_deref(),
+                    priority: a.priority,
                 },
             )
             .await?;
@@ -164,7 +170,7 @@ async fn act(db: &Database, action: SourcesAction) -> anyhow::Result<ExitCode> {
             }
         }
         SourcesAction::Remove { id } => {
-            if !store::remove(&db.pool, id).await? {
+            if !harvest::remove(&db.pool, id).await? {
                 anyhow::bail!("no source {id}");
             }
             eprintln!("source {id} removed; its dataset keeps its versions");

@@ -29,8 +29,11 @@ pub struct Candidate {
     /// When the source was read (seconds); newer wins among equal priorities.
     pub fetched: i64,
     pub remote_id: String,
+    /// A point of it in WGS 84 (a point on the surface of a line or polygon), for distances.
     pub lon: f64,
     pub lat: f64,
+    /// Its geometry as GeoJSON, when it is not just that point.
+    pub geometry: Option<String>,
     pub attrs: Map<String, Value>,
 }
 
@@ -39,6 +42,7 @@ pub struct Candidate {
 pub struct Merged {
     pub lon: f64,
     pub lat: f64,
+    pub geometry: Option<String>,
     pub attrs: Map<String, Value>,
     /// (source, remote id) of every member, the chosen one first.
     pub sources: Vec<(i64, String)>,
@@ -63,6 +67,14 @@ impl Rules {
                 vec!["defibrillator_location".into()],
                 vec!["street".into(), "house_number".into()],
             ],
+        }
+    }
+
+    /// Nothing is the same: every feature of every source is kept.
+    pub fn distinct() -> Self {
+        Self {
+            max_m: -1.0,
+            compared: Vec::new(),
         }
     }
 }
@@ -226,6 +238,7 @@ fn combine(candidates: &[Candidate], members: &[usize]) -> Merged {
     Merged {
         lon: chosen.lon,
         lat: chosen.lat,
+        geometry: chosen.geometry.clone(),
         attrs,
         sources: members
             .iter()
@@ -247,6 +260,7 @@ mod tests {
             remote_id: id.into(),
             lon,
             lat,
+            geometry: None,
             attrs: attrs.as_object().unwrap().clone(),
         }
     }

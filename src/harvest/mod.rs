@@ -10,6 +10,7 @@ pub mod fetch;
 pub mod merge;
 pub mod net;
 pub mod ogcapi;
+pub mod register;
 pub mod store;
 pub mod wfs;
 
@@ -157,15 +158,8 @@ pub async fn add(pool: &PgPool, policy: &net::Policy, s: &store::NewSource<'_>) 
             format!("'{}' is not a dataset kind", s.dataset_kind),
         ));
     }
-    // One source per dataset until several are merged (deduplicated) into one version.
-    if !store::list(pool, Some(s.dataset_id)).await?.is_empty() {
-        return Err(Error::invalid(
-            "dataset",
-            format!(
-                "dataset '{}' has a source already; one source feeds one dataset",
-                s.dataset_id
-            ),
-        ));
+    if !(0..=1000).contains(&s.priority) {
+        return Err(Error::invalid("priority", "from 0 to 1000"));
     }
     if let Some(c) = s.credentials {
         credentials_reference(c).map_err(|e| Error::invalid("credentials", e))?;
@@ -176,12 +170,31 @@ pub async fn add(pool: &PgPool, policy: &net::Policy, s: &store::NewSource<'_>) 
     if !(1..=10_000).contains(&s.page_size) {
         return Err(Error::invalid("page-size", "from 1 to 10000"));
     }
-    store::add(pool, s).await?.ok_or_else(|| {
+    let id = store::add(pool, s).await?.ok_or_else(|| {
         Error::invalid(
             "url",
             format!("dataset '{}' has this source already", s.dataset_id),
         )
-    })
+    })?;
+    // From two sources on, the dataset is a merged register: every source answers in full
+    // once more, so that each one's part is known.
+    if store::list(pool, Some(s.dataset_id)).await?.len() > 1 {
+        store::refetch_all(pool, s.dataset_id).await?;
+    }
+    Ok(id)
+}
+
+/// Removes a source; whether it was there. The dataset keeps its versions; a register of
+/// several sources is merged anew from the others at their next run.
+pub async fn remove(pool: &PgPool, id: i64) -> Result<bool> {
+    let Some(source) = store::find(pool, id).await? else {
+        return Ok(false);
+    };
+    let removed = store::remove(pool, id).await?;
+    if removed {
+        store::refetch_all(pool, &source.dataset_id).await?;
+    }
+    Ok(removed)
 }
 
 /// Checks a credentials reference: `env:NAME` or `file:/absolute/path`.
@@ -367,6 +380,27 @@ async fn fetch_and_load(
     let Some((first, more)) = files.split_first() else {
         return Err(format!("{}: no features", net::without_credentials(&url)));
     };
+    let siblings = store::list(pool, Some(&source.dataset_id))
+        .await
+        .map_err(|e| e.to_string())?;
+    if siblings.len() > 1 {
+        let kind = DatasetKind::parse(&source.dataset_kind).unwrap_or(DatasetKind::Generic);
+        let paths: Vec<_> = files.iter().map(|f| f.path().to_path_buf()).collect();
+        let (crs, mapping) = (source.crs, source.mapping.0.clone());
+        let answer =
+            tokio::task::spawn_blocking(move || register::read(&paths, kind, crs, &mapping))
+                .await
+                .map_err(|e| format!("reading the answer: {e}"))?
+                .map_err(|e| e.to_string())?;
+        if report.features.is_none() {
+            report.features = Some(answer.features.len() as u64);
+        }
+        // Boxed: the merge loads through the ingest.
+        let (version, _) = Box::pin(register::update(pool, source, answer))
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok((version, validators));
+    }
     let mut request = IngestRequest {
         kind: DatasetKind::parse(&source.dataset_kind).unwrap_or(DatasetKind::Generic),
         crs: source.crs,
@@ -402,6 +436,25 @@ pub fn overpass_query(query: &str) -> std::result::Result<String, String> {
     } else {
         Ok(format!("[out:json];{q}"))
     }
+}
+
+/// Looks for due sources every `tick` and runs them, until the runtime ends: the server's
+/// schedule. A source is run at most `tick` after its interval has passed.
+pub fn poll(
+    pool: PgPool,
+    client: Client,
+    tick: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(tick);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(e) = run_due(&pool, &client).await {
+                tracing::warn!(error = %e, "cannot run the due sources");
+            }
+        }
+    })
 }
 
 /// Runs every source whose interval has passed; the server calls it on its schedule.

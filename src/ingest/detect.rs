@@ -24,6 +24,8 @@ pub enum Format {
     Gml,
     /// An OpenStreetMap PBF extract (`.osm.pbf`).
     OsmPbf,
+    /// An OsmChange file (`.osc`, `.osc.gz`): changes applied to a dataset of OSM nodes.
+    OsmChange,
 }
 
 impl Format {
@@ -38,6 +40,7 @@ impl Format {
             Self::Shapefile => "Shapefile",
             Self::Gml => "GML",
             Self::OsmPbf => "OSM PBF",
+            Self::OsmChange => "OsmChange",
         }
     }
 }
@@ -60,6 +63,9 @@ pub fn detect(path: &Path) -> Result<Format, IngestError> {
     }
     if is_osm_pbf(head) {
         return Ok(Format::OsmPbf);
+    }
+    if crate::osm::change::is_osm_change(path, head) {
+        return Ok(Format::OsmChange);
     }
     if head.starts_with(&[0x00, 0x00, 0x27, 0x0a]) {
         return Ok(Format::Shapefile);

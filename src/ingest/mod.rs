@@ -294,7 +294,7 @@ pub struct Recomputed {
     pub error: Option<String>,
 }
 
-async fn load_version(
+pub(crate) async fn load_version(
     pool: &PgPool,
     req: &IngestRequest,
     progress: Arc<dyn Progress>,
@@ -312,6 +312,9 @@ async fn load_version(
     }
     let req = &whole;
     let format = detect::detect(&req.path)?;
+    if format == Format::OsmChange {
+        return Box::pin(crate::osm::change::ingest(pool, req, progress)).await;
+    }
     if format == Format::OsmPbf || req.kind == DatasetKind::Osm {
         if format != Format::OsmPbf {
             return Err(IngestError::Profile(format!(

@@ -6,6 +6,7 @@
 //! The layers follow osm2pgsql's flex output and OpenMapTiles, cut down to a county map: see
 //! [`layers`]. Anchors: osm2pgsql (what a PBF becomes in PostGIS), imposm (multipolygons).
 
+pub mod change;
 pub mod features;
 pub mod layers;
 pub mod pbf;

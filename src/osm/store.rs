@@ -143,3 +143,39 @@ pub async fn count(conn: &mut PgConnection, features: &QualifiedTable) -> Result
             .await?,
     )
 }
+
+/// Every feature of `version` as (GeoJSON geometry in WGS 84, properties by served name), in
+/// feature order: what an OsmChange file is applied to.
+pub async fn features_as_geojson(
+    pool: &sqlx::PgPool,
+    version: &crate::catalog::Version,
+) -> Result<Vec<super::change::Feature>> {
+    type Row = (
+        String,
+        sqlx::types::Json<serde_json::Map<String, serde_json::Value>>,
+    );
+    let table = version.table();
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT ST_AsGeoJSON(ST_Transform(t.geom, 4326), 9), to_jsonb(t) - 'geom' - 'fid' \
+         FROM {table} t WHERE t.geom IS NOT NULL ORDER BY t.fid"
+    ))
+    .fetch_all(pool)
+    .await?;
+    let served: std::collections::HashMap<&str, &str> = version
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.original.as_str()))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|(geometry, props)| {
+            let props = props
+                .0
+                .into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (served.get(k.as_str()).map_or(k, |s| (*s).to_string()), v))
+                .collect();
+            (geometry, props)
+        })
+        .collect())
+}

@@ -235,16 +235,7 @@ fn harvest_on_schedule(state: &AppState) {
             return;
         }
     };
-    let pool = state.write_pool.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            every.tick().await;
-            if let Err(e) = crate::harvest::run_due(&pool, &client).await {
-                tracing::warn!(error = %e, "cannot run the due sources");
-            }
-        }
-    });
+    crate::harvest::poll(state.write_pool.clone(), client, Duration::from_secs(5));
 }
 
 /// A graceful stop: accept nothing new, let the responses in flight finish (bodies included)

@@ -52,6 +52,7 @@ fn source<'a>(url: &'a str, kind: &'a str) -> store::NewSource<'a> {
         page_size: 50,
         query: None,
         credentials: None,
+        priority: 100,
     }
 }
 
@@ -197,18 +198,6 @@ async fn kreisgeo_b_harvests_kreisgeo_a_over_ogc_api_features() {
     let outcomes: Vec<&str> = audit.iter().map(|(o, _)| o.as_str()).collect();
     assert_eq!(outcomes, ["succeeded", "succeeded", "succeeded", "failed"]);
     assert!(audit[3].1.contains("failed"), "{audit:?}");
-    // One source per dataset until merging exists.
-    let second = harvest::add(
-        &b.pool,
-        &allow,
-        &source(&format!("http://127.0.0.1:{port}/other.geojson"), "file"),
-    )
-    .await
-    .expect_err("a second source");
-    assert!(
-        second.to_string().contains("has a source already"),
-        "{second}"
-    );
 }
 
 #[actix_web::test]
@@ -634,6 +623,7 @@ fn duplicates_across_sources_are_merged_with_high_precision_and_recall() {
         remote_id: id,
         lon,
         lat,
+        geometry: None,
         attrs,
     };
     for (i, (lon, lat, attrs)) in base.iter().enumerate() {
@@ -943,4 +933,417 @@ async fn a_ckan_package_and_a_dcat_dataset_give_their_download() {
         assert_eq!(format, "GeoJSON", "{dataset}");
     }
     server.stop(false).await;
+}
+
+/// Serves fixed answers: `(path, content type, body)`.
+fn static_stub(
+    routes: Vec<(&'static str, &'static str, Vec<u8>)>,
+) -> (u16, actix_server::ServerHandle) {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    let server = HttpServer::new(move || {
+        let mut app = App::new();
+        for (path, ty, body) in routes.clone() {
+            app = app.route(
+                path,
+                web::get().to(move || {
+                    let body = body.clone();
+                    async move { HttpResponse::Ok().content_type(ty).body(body) }
+                }),
+            );
+        }
+        app
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let port = server.addrs()[0].port();
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    (port, handle)
+}
+
+/// pygeoapi (PyPI) serving `geojson` as the collection `defis`; killed on drop.
+struct Pygeoapi {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Pygeoapi {
+    fn start(geojson: &Json) -> Self {
+        use std::io::BufRead;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("nachbarkreis.geojson");
+        std::fs::write(&data, geojson.to_string()).unwrap();
+        let mut child = std::process::Command::new(root.join("target/py-pygeoapi/bin/python"))
+            .arg(root.join("tests/support/pygeoapi_serve.py"))
+            .arg(&data)
+            .arg(dir.path().join("work"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("target/py-pygeoapi is missing: run scripts/install-deps.sh --test");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().parse().unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("pygeoapi did not start: {line:?}")
+        });
+        Self {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Pygeoapi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Metres between two lon/lat points (locally).
+fn metres_between(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let dx = (a.0 - b.0) * 111_320.0 * a.1.to_radians().cos();
+    let dy = (a.1 - b.1) * 110_574.0;
+    (dx * dx + dy * dy).sqrt()
+}
+
+/// `p` moved `east` and `north` metres.
+fn moved(p: (f64, f64), east: f64, north: f64) -> (f64, f64) {
+    (
+        p.0 + east / (111_320.0 * p.1.to_radians().cos()),
+        p.1 + north / 110_574.0,
+    )
+}
+
+#[actix_web::test]
+async fn one_register_from_kreisgeo_pygeoapi_a_csv_and_overpass_with_duplicates_merged() {
+    // Kreisgeo A serves Köln's AEDs; B's register "aed-register" is fed by A (OGC API, several
+    // pages), pygeoapi serving a neighbour's file (foreign OGC API), a CSV by URL and an
+    // Overpass answer (Swiss AEDs, elsewhere).
+    let a = TestDb::new().await;
+    a.try_ingest(kreisgeo::ingest::IngestRequest {
+        kind: DatasetKind::Aed,
+        mappings: vec![("operator".into(), "name".into())],
+        ..kreisgeo::ingest::IngestRequest::new(crate::common::fixture("aed_koeln.geojson"), "aed")
+    })
+    .await
+    .unwrap();
+    let (a_port, a_server) = serve(a.state());
+    let koeln: Json = serde_json::from_slice(
+        &std::fs::read(crate::common::fixture("aed_koeln.geojson")).unwrap(),
+    )
+    .unwrap();
+    let koeln: Vec<(f64, f64, serde_json::Map<String, Json>)> = koeln["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let c = &f["geometry"]["coordinates"];
+            (
+                c[0].as_f64().unwrap(),
+                c[1].as_f64().unwrap(),
+                f["properties"].as_object().unwrap().clone(),
+            )
+        })
+        .collect();
+    // Devices with no other within 80 m, so that which one a copy is never is in doubt.
+    let alone: Vec<usize> = (0..koeln.len())
+        .filter(|&i| {
+            (0..koeln.len()).all(|j| {
+                j == i || metres_between((koeln[i].0, koeln[i].1), (koeln[j].0, koeln[j].1)) > 80.0
+            })
+        })
+        .collect();
+    assert!(alone.len() >= 30, "{} lone AEDs", alone.len());
+    let at = |i: usize| (koeln[i].0, koeln[i].1);
+    let operator = |i: usize| koeln[i].2["name"].as_str().unwrap().to_string();
+
+    // The neighbour: 20 of Köln's, moved 6 m, written otherwise; one with its own hours; three
+    // of its own; one 12 m from a Köln AED but another operator (a second device).
+    let mut nk = Vec::new();
+    for (n, &i) in alone[..20].iter().enumerate() {
+        let p = moved(at(i), 0.0, 6.0);
+        let hours = if n == 0 { "Mo-Fr 08:00-18:00" } else { "" };
+        nk.push(
+            serde_json::json!({"type": "Feature", "id": format!("nk-{i}"),
+            "geometry": {"type": "Point", "coordinates": [p.0, p.1]},
+            "properties": {"Betreiber": operator(i).to_uppercase(), "Öffnungszeiten": hours}}),
+        );
+    }
+    for k in 0..3 {
+        nk.push(
+            serde_json::json!({"type": "Feature", "id": format!("nk-own-{k}"),
+            "geometry": {"type": "Point", "coordinates": [7.1 + 0.01 * f64::from(k), 50.73]},
+            "properties": {"Betreiber": "Stadt Bonn", "Standort": format!("Bürgeramt {k}")}}),
+        );
+    }
+    let near = alone[25];
+    let p = moved(at(near), 12.0, 0.0);
+    nk.push(serde_json::json!({"type": "Feature", "id": "nk-near",
+        "geometry": {"type": "Point", "coordinates": [p.0, p.1]},
+        "properties": {"Betreiber": "Apotheke am Ring", "Standort": "Verkaufsraum"}}));
+    let pygeoapi =
+        Pygeoapi::start(&serde_json::json!({"type": "FeatureCollection", "features": nk}));
+
+    // The CSV: 10 of Köln's moved 4 m east (the first 5 also the neighbour's), with the
+    // neighbour's first one open around the clock here; and two of its own.
+    let mut csv = String::from("id,lon,lat,traeger,oeffnungszeiten\n");
+    for &i in alone[..5].iter().chain(&alone[20..25]) {
+        let p = moved(at(i), 4.0, 0.0);
+        let hours = if i == alone[0] { "24/7" } else { "" };
+        csv.push_str(&format!(
+            "csv-{i},{},{},{},{hours}\n",
+            p.0,
+            p.1,
+            operator(i)
+        ));
+    }
+    csv.push_str(
+        "csv-own-1,6.78,51.22,Stadt Düsseldorf,24/7\ncsv-own-2,6.79,51.22,Stadt Düsseldorf,24/7\n",
+    );
+    let overpass = std::fs::read(crate::common::fixture(
+        "aed_osm_switzerland_2020-12_extract.overpass.json",
+    ))
+    .unwrap();
+    let swiss = serde_json::from_slice::<Json>(&overpass).unwrap()["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "node")
+        .count();
+    let (stub_port, stub) = static_stub(vec![
+        ("/aed.csv", "text/csv", csv.into_bytes()),
+        ("/api/interpreter", "application/json", overpass),
+    ]);
+
+    let b = TestDb::new().await;
+    let allow = net::Policy::allowing(["127.0.0.1".to_string()]);
+    let http = client(&["127.0.0.1"]);
+    let traeger = [("operator".to_string(), "traeger".to_string())];
+    let register = |url: &'static str| store::NewSource {
+        dataset_id: "aed-register",
+        ..source(url, "ogcapi")
+    };
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let a_url = leak(format!("http://127.0.0.1:{a_port}/collections/aed"));
+    let from_a = harvest::add(
+        &b.pool,
+        &allow,
+        &store::NewSource {
+            priority: 10,
+            ..register(a_url)
+        },
+    )
+    .await
+    .unwrap();
+    let from_nk = harvest::add(
+        &b.pool,
+        &allow,
+        &store::NewSource {
+            priority: 20,
+            page_size: 10,
+            ..register(leak(format!(
+                "http://127.0.0.1:{}/collections/defis",
+                pygeoapi.port
+            )))
+        },
+    )
+    .await
+    .unwrap();
+    let from_csv = harvest::add(
+        &b.pool,
+        &allow,
+        &store::NewSource {
+            kind: "file",
+            priority: 30,
+            crs: Some(4326),
+            // The CSV's own word for the operator, mapped per source.
+            mapping: &traeger,
+            ..register(leak(format!("http://127.0.0.1:{stub_port}/aed.csv")))
+        },
+    )
+    .await
+    .unwrap();
+    let from_osm = harvest::add(
+        &b.pool,
+        &allow,
+        &store::NewSource {
+            kind: "overpass",
+            query: Some("node[emergency=defibrillator](45.8,5.9,47.9,10.5);out;"),
+            ..register(leak(format!(
+                "http://127.0.0.1:{stub_port}/api/interpreter"
+            )))
+        },
+    )
+    .await
+    .unwrap();
+    let run_all = || async {
+        let mut reports = Vec::new();
+        for id in [from_a, from_nk, from_csv, from_osm] {
+            if let Some(row) = store::find(&b.pool, id).await.unwrap() {
+                reports.push(harvest::run(&b.pool, &http, &row).await.unwrap().unwrap());
+            }
+        }
+        reports
+    };
+    let reports = run_all().await;
+    for r in &reports {
+        assert_eq!(r.status, "new-version", "{r:?}");
+    }
+    assert!(reports[0].pages.unwrap() > 1, "A's pages: {:?}", reports[0]);
+    assert!(
+        reports[1].pages.unwrap() > 1,
+        "pygeoapi's pages: {:?}",
+        reports[1]
+    );
+
+    let app_b = app(&b).await;
+    let items = |app| async move {
+        get_json(app, "/collections/aed-register/items?limit=10000").await["features"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let features = items(&app_b).await;
+    // Köln's, the neighbour's 3 and its second device, the CSV's 2, the Swiss ones.
+    assert_eq!(
+        features.len(),
+        koeln.len() + 3 + 1 + 2 + swiss,
+        "the register's size"
+    );
+    // Where each Köln device is, its copies are members of it, A's position and operator kept.
+    let sources_of = |f: &Json| -> Vec<(i64, String)> {
+        f["properties"]["sources"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no sources: {f}"))
+            .iter()
+            .map(|m| {
+                (
+                    m["source"].as_i64().unwrap(),
+                    m["id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let at_koeln = |i: usize| -> &Json {
+        features
+            .iter()
+            .find(|f| {
+                let c = &f["geometry"]["coordinates"];
+                metres_between(at(i), (c[0].as_f64().unwrap(), c[1].as_f64().unwrap())) < 0.5
+            })
+            .unwrap_or_else(|| panic!("Köln AED {i} is not at its place"))
+    };
+    for (n, &i) in alone[..25].iter().enumerate() {
+        let f = at_koeln(i);
+        let members: Vec<i64> = sources_of(f).iter().map(|(s, _)| *s).collect();
+        let expected = match n {
+            0..5 => vec![from_a, from_nk, from_csv],
+            5..20 => vec![from_a, from_nk],
+            _ => vec![from_a, from_csv],
+        };
+        assert_eq!(members, expected, "Köln AED {i}: {f}");
+        assert_eq!(f["properties"]["operator"], operator(i), "{f}");
+    }
+    let first = at_koeln(alone[0]);
+    assert!(sources_of(first).contains(&(from_nk, format!("nk-{}", alone[0]))));
+    assert!(sources_of(first).contains(&(from_csv, format!("csv-{}", alone[0]))));
+    assert_eq!(first["properties"]["hours_conflict"], true, "{first}");
+    assert_eq!(
+        first["properties"]["opening_hours"], "Mo-Fr 08:00-18:00",
+        "{first}"
+    );
+    let conflicts = features
+        .iter()
+        .filter(|f| f["properties"]["hours_conflict"] == true)
+        .count();
+    assert_eq!(conflicts, 1);
+    // The near one of another operator is a device of its own; the lone ones have one member.
+    let own = at_koeln(near);
+    assert_eq!(sources_of(own).len(), 1, "{own}");
+    assert!(features
+        .iter()
+        .any(|f| sources_of(f) == vec![(from_nk, "nk-near".to_string())]));
+    let osm = features
+        .iter()
+        .filter(|f| sources_of(f)[0].0 == from_osm)
+        .count();
+    assert_eq!(osm, swiss);
+    assert!(features
+        .iter()
+        .all(|f| sources_of(f).iter().all(|(_, id)| !id.starts_with('#'))));
+
+    // Nothing new anywhere: no new version.
+    let version = active_version(&b, "aed-register").await;
+    for r in run_all().await {
+        assert_ne!(r.status, "failed", "{r:?}");
+    }
+    assert_eq!(active_version(&b, "aed-register").await, version);
+
+    // The neighbour's source removed: the register is merged anew from the others.
+    assert!(harvest::remove(&b.pool, from_nk).await.unwrap());
+    for r in run_all().await {
+        assert_eq!(
+            r.status,
+            if r.source == from_a {
+                "new-version"
+            } else {
+                "unchanged"
+            },
+            "{r:?}"
+        );
+    }
+    let features = items(&app_b).await;
+    assert_eq!(features.len(), koeln.len() + 2 + swiss);
+    assert!(features
+        .iter()
+        .all(|f| sources_of(f).iter().all(|(s, _)| *s != from_nk)));
+
+    // On the server's schedule, a new version on A is on B within one interval (10 s) and
+    // the scheduler's tick.
+    sqlx::query("UPDATE catalog.sources SET interval_s = 10, last_run_at = now() WHERE id = $1")
+        .bind(from_a)
+        .execute(&b.pool)
+        .await
+        .unwrap();
+    let poller = harvest::poll(b.pool.clone(), http.clone(), Duration::from_secs(1));
+    let before = active_version(&b, "aed-register").await;
+    a.ingest(
+        "aed_osm_switzerland_2020-12_extract.geojson",
+        "aed",
+        DatasetKind::Aed,
+    )
+    .await;
+    let changed = std::time::Instant::now();
+    while active_version(&b, "aed-register").await == before {
+        assert!(
+            changed.elapsed() < Duration::from_secs(10 + 1 + 10),
+            "A's new version is not on B after one interval"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    }
+    poller.abort();
+    let features = items(&app_b).await;
+    // A now serves the Swiss AEDs, the Overpass source too: one device, two members each.
+    let both = features
+        .iter()
+        .filter(|f| {
+            let s: Vec<i64> = sources_of(f).iter().map(|(s, _)| *s).collect();
+            s == vec![from_a, from_osm]
+        })
+        .count();
+    assert!(
+        both * 10 >= swiss * 9,
+        "{both} of {swiss} Swiss AEDs merged"
+    );
+    drop(pygeoapi);
+    stub.stop(false).await;
+    a_server.stop(false).await;
 }

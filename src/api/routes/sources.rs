@@ -45,6 +45,10 @@ pub struct NewSourceBody {
     /// holding `user:password` (Basic) or a token (Bearer).
     #[schema(example = "env:NACHBARKREIS_TOKEN")]
     pub credentials: Option<String>,
+    /// Of several sources of one dataset, whose attributes win where they list the same
+    /// feature: lower first, then the source added first. Default 100.
+    #[schema(minimum = 0, maximum = 1000, example = 100)]
+    pub priority: Option<i32>,
 }
 
 /// The dataset whose sources are listed.
@@ -139,6 +143,7 @@ async fn add(state: &AppState, dataset: &str, b: &NewSourceBody) -> Result<store
             page_size: b.page_size.unwrap_or(1000),
             query: b.query.as_deref(),
             credentials: b.credentials.as_deref(),
+            priority: b.priority.unwrap_or(100),
         },
     )
     .await?;
@@ -192,7 +197,7 @@ pub async fn delete_source(
     path: web::Path<i64>,
 ) -> Result<HttpResponse> {
     let (source, admitted) = source_for(&req, &state, path.into_inner()).await?;
-    let removed = store::remove(&state.write_pool, source.id)
+    let removed = harvest::remove(&state.write_pool, source.id)
         .await
         .map(|_| ());
     admitted.finish(&state, removed).await?;

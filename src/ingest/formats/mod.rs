@@ -69,7 +69,7 @@ pub fn open(format: Format, path: &Path, options: &ReadOptions) -> Box<dyn Forma
         Format::GeoPackage => Box::new(gpkg::GpkgFile::new(path, options.layer.clone())),
         Format::Overpass => Box::new(overpass::OverpassFile::new(path)),
         Format::Shapefile => Box::new(shp::ShpFile::new(path)),
-        Format::OsmPbf => Box::new(Layered(format)),
+        Format::OsmPbf | Format::OsmChange => Box::new(Layered(format)),
     }
 }
 
