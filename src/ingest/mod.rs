@@ -391,8 +391,15 @@ pub(crate) async fn load_version(
     );
     let sha256 = sha256?;
 
-    if let Some(report) =
-        unchanged(pool, &req.dataset, &sha256, format, started, &mut phases).await?
+    if let Some(report) = unchanged(
+        pool,
+        &req.dataset,
+        Some(&sha256),
+        format,
+        started,
+        &mut phases,
+    )
+    .await?
     {
         return Ok(report);
     }
@@ -436,12 +443,12 @@ pub(crate) async fn load_version(
     Ok(report)
 }
 
-/// The report of an ingest that finds the file identical to the active version's: nothing
-/// is loaded.
+/// The report of an ingest that finds the file identical to the active version's (or, without
+/// a checksum, nothing to change): nothing is loaded.
 pub(crate) async fn unchanged(
     pool: &PgPool,
     dataset: &str,
-    sha256: &str,
+    sha256: Option<&str>,
     format: Format,
     started: Instant,
     phases: &mut Phases,
@@ -450,13 +457,13 @@ pub(crate) async fn unchanged(
         return Ok(None);
     };
     let v = active.version;
-    if v.source_sha256 != sha256 {
+    if sha256.is_some_and(|sha| v.source_sha256 != sha) {
         return Ok(None);
     }
     tracing::info!(
         dataset,
         version = v.id,
-        "file identical to the active version; nothing to do"
+        "nothing new for the active version; nothing to do"
     );
     Ok(Some(IngestReport {
         dataset: dataset.to_string(),
@@ -472,7 +479,7 @@ pub(crate) async fn unchanged(
         has_z: v.has_z,
         columns: v.columns,
         bbox: v.bbox,
-        sha256: sha256.to_string(),
+        sha256: v.source_sha256.clone(),
         seconds: started.elapsed().as_secs_f64(),
         phases: phases.finish(),
         details: None,

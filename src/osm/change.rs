@@ -8,9 +8,9 @@
 //! - `modify` replaces its position and tags; a feature whose tags no longer carry the
 //!   dataset's defining tags leaves the dataset;
 //! - `create` (or `modify` of an element not in the dataset) adds it when its tags carry the
-//!   defining tags: the `key=value` pairs every feature of the dataset has in common
-//!   (`emergency=defibrillator` for an AED register; for an AED dataset without common tags,
-//!   that one).
+//!   defining tags: `emergency=defibrillator` for an AED register; for other datasets the
+//!   `key=value` pairs of OSM's primary keys (`amenity`, `emergency`, `shop`, `healthcare` …)
+//!   that every feature of the dataset has in common.
 //!
 //! Nodes only: ways and relations need the geometry of nodes a diff does not hold, and are
 //! counted as left out. The OSM extract itself (`--kind osm`) is reloaded from a newer extract.
@@ -61,11 +61,18 @@ const MAX_DECOMPRESSED: u64 = 4 << 30;
 /// Tags one element may have.
 const MAX_TAGS: usize = 10_000;
 
-/// Whether the file's first bytes are an OsmChange document (or a gzip of one, by its name).
+/// Whether the file is an OsmChange document, plain or gzipped (by what it holds, not its
+/// name: an upload keeps only the last extension).
 pub fn is_osm_change(path: &Path, head: &[u8]) -> bool {
     if head.starts_with(&[0x1f, 0x8b]) {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        return name.to_ascii_lowercase().ends_with(".osc.gz");
+        let Ok(file) = std::fs::File::open(path) else {
+            return false;
+        };
+        let mut inflated = Vec::with_capacity(4096);
+        let read = flate2::read::MultiGzDecoder::new(file)
+            .take(4096)
+            .read_to_end(&mut inflated);
+        return read.is_ok() && String::from_utf8_lossy(&inflated).contains("<osmChange");
     }
     String::from_utf8_lossy(head).contains("<osmChange")
 }
@@ -278,7 +285,8 @@ pub struct Applied {
 pub type Feature = (String, Map<String, Json>);
 
 /// Applies `changes` to `features` (keyed by `osm_type`/`osm_id`), given the properties' served
-/// names for OSM tag keys (`defibrillator:location` → `defibrillator_location`).
+/// names by OSM tag key or by SQL column name (`defibrillator:location` and
+/// `defibrillator_location` → `defibrillator_location`; `emergency_phone` → `emergency:phone`).
 pub fn apply<S: std::hash::BuildHasher>(
     features: Vec<Feature>,
     changes: &Changes,
@@ -301,7 +309,14 @@ pub fn apply<S: std::hash::BuildHasher>(
         order.push(k.clone());
         by_key.insert(k, f);
     }
-    let defining = defining_tags(by_key.values().map(|f| &f.1), kind, served);
+    let defining = defining_tags(by_key.values().map(|f| &f.1), kind);
+    let name_for = |tag: &str| -> String {
+        served
+            .get(tag)
+            .or_else(|| served.get(&crate::ingest::schema::sanitize(tag)))
+            .cloned()
+            .unwrap_or_else(|| tag.to_string())
+    };
     let joins =
         |tags: &BTreeMap<String, String>| defining.iter().all(|(k, v)| tags.get(k) == Some(v));
     let mut applied = Applied {
@@ -325,8 +340,7 @@ pub fn apply<S: std::hash::BuildHasher>(
                 props.insert("osm_type".into(), Json::from("node"));
                 props.insert("osm_id".into(), Json::from(change.id));
                 for (tag, value) in &change.tags {
-                    let name = served.get(tag).cloned().unwrap_or_else(|| tag.clone());
-                    props.insert(name, Json::from(value.as_str()));
+                    props.insert(name_for(tag), Json::from(value.as_str()));
                 }
                 let geometry =
                     serde_json::json!({"type": "Point", "coordinates": [lon, lat]}).to_string();
@@ -355,24 +369,59 @@ pub fn apply<S: std::hash::BuildHasher>(
     Ok((features, applied))
 }
 
-/// The `key=value` pairs every feature carries (by OSM tag key), or an AED's.
-fn defining_tags<'a, S: std::hash::BuildHasher>(
+/// OSM's keys that say what a thing is (osm2pgsql's and the wiki's "primary features").
+const PRIMARY_KEYS: &[&str] = &[
+    "aerialway",
+    "aeroway",
+    "amenity",
+    "barrier",
+    "boundary",
+    "building",
+    "craft",
+    "emergency",
+    "geological",
+    "healthcare",
+    "highway",
+    "historic",
+    "landuse",
+    "leisure",
+    "man_made",
+    "military",
+    "natural",
+    "office",
+    "place",
+    "power",
+    "public_transport",
+    "railway",
+    "route",
+    "shop",
+    "sport",
+    "telecom",
+    "tourism",
+    "water",
+    "waterway",
+];
+
+/// What a node must carry to be one of the dataset's: an AED's tag, or the primary `key=value`
+/// pairs every feature carries (by OSM tag key).
+fn defining_tags<'a>(
     features: impl Iterator<Item = &'a Map<String, Json>>,
     kind: DatasetKind,
-    served: &HashMap<String, String, S>,
 ) -> BTreeMap<String, String> {
-    let tag_of: HashMap<&str, &str> = served
-        .iter()
-        .map(|(t, s)| (s.as_str(), t.as_str()))
-        .collect();
+    if kind == DatasetKind::Aed {
+        return BTreeMap::from([("emergency".to_string(), "defibrillator".to_string())]);
+    }
     let mut common: Option<BTreeMap<String, String>> = None;
     for p in features {
         let tags: BTreeMap<String, String> = p
             .iter()
             .filter(|(k, _)| !matches!(k.as_str(), "osm_type" | "osm_id"))
             .filter_map(|(k, v)| {
-                let tag = tag_of.get(k.as_str()).copied().unwrap_or(k);
-                v.as_str().map(|s| (tag.to_string(), s.to_string()))
+                // Primary keys have no colon: served under their own name.
+                let primary = PRIMARY_KEYS.contains(&k.as_str());
+                v.as_str()
+                    .filter(|_| primary)
+                    .map(|s| (k.clone(), s.to_string()))
             })
             .collect();
         common = Some(match common {
@@ -383,11 +432,7 @@ fn defining_tags<'a, S: std::hash::BuildHasher>(
                 .collect(),
         });
     }
-    let common = common.unwrap_or_default();
-    if common.is_empty() && kind == DatasetKind::Aed {
-        return BTreeMap::from([("emergency".to_string(), "defibrillator".to_string())]);
-    }
-    common
+    common.unwrap_or_default()
 }
 
 /// Loads the dataset with `req.path` (an OsmChange file) applied as a new version.
@@ -417,15 +462,34 @@ pub async fn ingest(
     }
     let version = &active.version;
     // The OSM tag behind each served name, as the profile renamed it.
-    let served: HashMap<String, String> = version
-        .columns
-        .iter()
-        .filter_map(|c| c.source.as_ref().map(|s| (s.clone(), c.original.clone())))
-        .collect();
+    let mut served: HashMap<String, String> = HashMap::new();
+    for c in &version.columns {
+        served.insert(c.name.clone(), c.original.clone());
+        if let Some(source) = &c.source {
+            served.insert(source.clone(), c.original.clone());
+        }
+    }
     let features = crate::osm::store::features_as_geojson(pool, version).await?;
     let kind = active.kind;
     let (features, applied) = apply(features, &changes, kind, &served)
         .map_err(|e| IngestError::Profile(format!("dataset '{}': {e}", req.dataset)))?;
+    if applied.created + applied.modified + applied.deleted == 0 {
+        let mut phases = crate::ingest::Phases::new(progress.clone());
+        let started = std::time::Instant::now();
+        let report = crate::ingest::unchanged(
+            pool,
+            &req.dataset,
+            None,
+            crate::ingest::detect::Format::OsmChange,
+            started,
+            &mut phases,
+        )
+        .await?;
+        if let Some(mut report) = report {
+            report.details = Some(serde_json::to_value(&applied).unwrap_or_default());
+            return Ok(report);
+        }
+    }
     if features.is_empty() {
         return Err(IngestError::Profile(format!(
             "the change would leave dataset '{}' without features; nothing was changed",
@@ -542,6 +606,36 @@ mod tests {
             (1, 1, 2, 1)
         );
         assert_eq!(applied.defining_tags["emergency"], "defibrillator");
+    }
+
+    #[test]
+    fn other_datasets_are_defined_by_their_common_primary_tags() {
+        let pharmacy = |id: i64, name: &str| -> Feature {
+            let mut p = Map::new();
+            p.insert("osm_type".into(), Json::from("node"));
+            p.insert("osm_id".into(), Json::from(id));
+            p.insert("amenity".into(), Json::from("pharmacy"));
+            p.insert("name".into(), Json::from(name));
+            ("{}".into(), p)
+        };
+        let osc = r#"<osmChange><create>
+            <node id="7" lat="50" lon="7"><tag k="amenity" v="pharmacy"/><tag k="name" v="C"/></node>
+            <node id="8" lat="50" lon="7"><tag k="amenity" v="bench"/></node>
+        </create></osmChange>"#;
+        let (out, applied) = apply(
+            vec![pharmacy(1, "A"), pharmacy(2, "B")],
+            &parse(osc.as_bytes()).unwrap(),
+            DatasetKind::Generic,
+            &HashMap::new(),
+        )
+        .unwrap();
+        assert_eq!(out.len(), 3);
+        assert_eq!(
+            applied.defining_tags,
+            BTreeMap::from([("amenity".to_string(), "pharmacy".to_string())]),
+            "names differ, so only the primary tag defines"
+        );
+        assert_eq!((applied.created, applied.not_in_dataset), (1, 1));
     }
 
     #[test]

@@ -95,8 +95,15 @@ pub async fn ingest(
     phases.start("survey");
     let path = req.path.clone();
     let sha256 = crate::ingest::blocking(move || crate::ingest::sha256_file(&path)).await?;
-    if let Some(report) =
-        crate::ingest::unchanged(pool, &req.dataset, &sha256, format, started, &mut phases).await?
+    if let Some(report) = crate::ingest::unchanged(
+        pool,
+        &req.dataset,
+        Some(&sha256),
+        format,
+        started,
+        &mut phases,
+    )
+    .await?
     {
         return Ok(report);
     }

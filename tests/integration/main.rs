@@ -26,6 +26,7 @@ mod limits;
 mod negotiation;
 mod openapi;
 mod osm;
+mod osm_change;
 mod policy;
 mod search;
 mod security;
