@@ -13,7 +13,7 @@ use super::{pretty, read_json, with_db};
 pub enum DatasetsAction {
     /// Every dataset with its active version.
     List,
-    /// The kept versions of a dataset, newest first.
+    /// The kept versions of a dataset, newest first, and how its sources last ran.
     Versions { id: String },
     /// Serve an older kept version again (the previous one, or --to VERSION), atomically.
     Rollback {
@@ -92,6 +92,31 @@ pub async fn run(
                         v.feature_count,
                         v.source_name,
                         &v.source_sha256[..12]
+                    );
+                }
+                // A dataset fed from other servers: how each source's last run ended (a failed
+                // one leaves the served version as it was).
+                for source in kreisgeo::harvest::store::list(&pool, Some(&id)).await? {
+                    let url = reqwest::Url::parse(&source.url)
+                        .map(|u| kreisgeo::harvest::net::without_credentials(&u))
+                        .unwrap_or_default();
+                    println!(
+                        "source {} ({}, {url}): {} at {}{}{}",
+                        source.id,
+                        source.kind,
+                        source.last_status.as_deref().unwrap_or("not run yet"),
+                        source.last_run_at.as_deref().unwrap_or("-"),
+                        source
+                            .last_error
+                            .as_deref()
+                            .map(|e| format!(": {e}"))
+                            .unwrap_or_default(),
+                        source
+                            .last_ok_at
+                            .as_deref()
+                            .filter(|_| source.last_status.as_deref() == Some("failed"))
+                            .map(|ok| format!(" (last good run {ok})"))
+                            .unwrap_or_default()
                     );
                 }
             }

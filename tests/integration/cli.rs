@@ -437,6 +437,40 @@ async fn rollback_switches_back_atomically() {
     }
     let out = run(&["datasets", "list"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("aed"));
+
+    // A source that fails: the served version stays, the dataset's listing says why.
+    let url = format!("http://127.0.0.1:{}/aed.geojson", free_port());
+    let allow = ["--allow-hosts", "127.0.0.1"];
+    let out = run(&[
+        &[
+            "sources",
+            "add",
+            "--dataset",
+            "aed",
+            "--as",
+            "aed",
+            "--url",
+            &url,
+        ][..],
+        &allow[..],
+    ]
+    .concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = run(&[&["sources", "run", "--dataset", "aed"][..], &allow[..]].concat());
+    let out = run(&["datasets", "versions", "aed"]);
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing.contains("(file, http://127.0.0.1:") && listing.contains(": failed at "),
+        "{listing}"
+    );
+    assert_eq!(
+        count(crate::common::get_json(&app, "/collections/aed").await),
+        Some(200)
+    );
 }
 
 #[actix_web::test]
