@@ -41,6 +41,11 @@ pub enum Error {
     #[error("{0}")]
     PreconditionFailed(String),
 
+    /// The resource is busy with the same work (a source's run already under way); retry
+    /// when it is done.
+    #[error("{0}")]
+    Conflict(String),
+
     /// Not a failure: the client's cached copy is current, answered 304 with these
     /// validators before any work is done (`api::cache::Validators::check`).
     #[error("the client's copy is current")]

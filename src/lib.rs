@@ -20,6 +20,7 @@ pub mod hours;
 pub mod html;
 pub mod ingest;
 pub mod jobs;
+pub mod legal;
 pub mod logging;
 pub mod metrics;
 pub mod negotiate;

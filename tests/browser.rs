@@ -688,6 +688,30 @@ fn html_pages_page_through_a_collection_in_both_languages_with_the_keyboard() {
         found.iter().any(|v| v.starts_with("image-alt")),
         "axe-core missed an image without alt: {found:?}"
     );
+
+    // The legal pages, by the footer's links: each one accessible; Leichte Sprache in German.
+    for (link, what) in [
+        ("/impressum", "the Impressum"),
+        ("/datenschutz", "the privacy statement"),
+        ("/barrierefreiheit", "the accessibility statement"),
+        ("/leichte-sprache", "Leichte Sprache"),
+    ] {
+        session.go(&portal.url("/"));
+        session.click(&format!("footer a[href^='{link}']"));
+        assert_eq!(
+            session.eval("return location.pathname"),
+            link,
+            "the footer link to {what}"
+        );
+        assert_eq!(
+            session.eval("return document.querySelectorAll('h1').length"),
+            1
+        );
+        session.assert_accessible(what);
+    }
+    assert_eq!(session.eval("return document.documentElement.lang"), "de");
+    session.go(&portal.url("/barrierefreiheit?lang=en"));
+    session.assert_accessible("the English accessibility statement");
     session.go(&portal.url("/"));
 
     // The keyboard: the first Tab reaches the skip link, Enter moves on to the content.

@@ -8,6 +8,12 @@
 //! `../shared/dcat-ap-de-shapes`). Where they are absent this test reports itself ignored —
 //! never passed. pyshacl comes from `scripts/install-deps.sh --test` (`target/py`), or from
 //! `KREISGEO_PYTHON`.
+//!
+//! The high-value datasets' catalog (`/catalog?hvd=true`) and their dataset documents are
+//! validated against SEMIC's DCAT-AP HVD 3.0 shapes (`hvd-SHACL.ttl` of the SEMICeu/DCAT-AP
+//! repository, `releases/3.0.0-hvd/shacl/`) from `KREISGEO_HVD_SHAPES` (default
+//! `../shared/dcat-ap-hvd-shapes`), with RDFS entailment as the EU validator applies it; that
+//! test too reports itself ignored where they are absent.
 
 // Tests stop at the first surprise, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -22,6 +28,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use portal::Portal;
 
 const NAME: &str = "dcat_catalog_has_no_violations_of_the_dcat_ap_de_shapes";
+const HVD_NAME: &str = "dcat_hvd_catalog_has_no_violations_of_the_dcat_ap_hvd_shapes";
 
 fn main() {
     let args = Arguments::from_args();
@@ -37,8 +44,23 @@ fn main() {
             shapes.display()
         );
     }
-    let trial = Trial::test(NAME, move || validate(&shapes)).with_ignored_flag(!present);
-    libtest_mimic::run(&args, vec![trial]).exit();
+    let hvd_shapes = std::env::var_os("KREISGEO_HVD_SHAPES").map_or_else(
+        || manifest.join("../shared/dcat-ap-hvd-shapes"),
+        PathBuf::from,
+    );
+    let hvd_present = hvd_shapes.join("hvd-SHACL.ttl").is_file();
+    if !hvd_present {
+        eprintln!(
+            "{HVD_NAME}: ignored, SEMIC's DCAT-AP HVD shapes (hvd-SHACL.ttl) are not at {} \
+             (set KREISGEO_HVD_SHAPES)",
+            hvd_shapes.display()
+        );
+    }
+    let trials = vec![
+        Trial::test(NAME, move || validate(&shapes)).with_ignored_flag(!present),
+        Trial::test(HVD_NAME, move || validate_hvd(&hvd_shapes)).with_ignored_flag(!hvd_present),
+    ];
+    libtest_mimic::run(&args, trials).exit();
 }
 
 fn check(ok: bool, what: impl FnOnce() -> String) -> Result<(), Failed> {
@@ -80,6 +102,7 @@ fn validate(shapes: &Path) -> Result<(), Failed> {
         (format!("{base}/catalog.ttl"), "turtle"),
         (format!("{base}/catalog.rdf"), "xml"),
         (format!("{base}/catalog.jsonld"), "json-ld"),
+        (format!("{base}/catalog.ttl?hvd=true"), "turtle"),
     ];
     let fixtures = std::fs::read_to_string(manifest.join("fixtures/fixtures.tsv"))?;
     let ids: Vec<&str> = fixtures
@@ -120,5 +143,65 @@ fn validate(shapes: &Path) -> Result<(), Failed> {
         whole.contains(&format!("downloads={}", ids.len() * 6)),
         || format!("the catalog does not list six downloads per dataset: {whole}"),
     )?;
+    Ok(())
+}
+
+/// The fixtures loaded and served as `make run` does.
+fn portal(name: &str) -> Result<Portal, Failed> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut portal = Portal::start(name);
+    let load = Command::new(manifest.join("scripts/load-fixtures.sh"))
+        .arg(env!("CARGO_BIN_EXE_kreisgeo"))
+        .env("KREISGEO_DATA_DIR", portal.data_dir())
+        .env_remove("DATABASE_URL")
+        .output()?;
+    check(load.status.success(), || {
+        format!("load-fixtures: {}", String::from_utf8_lossy(&load.stderr))
+    })?;
+    portal.ok(&["downloads", "build"]);
+    portal.serve(&[]);
+    Ok(portal)
+}
+
+fn validate_hvd(shapes: &Path) -> Result<(), Failed> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = std::env::var_os("KREISGEO_PYTHON")
+        .map_or_else(|| manifest.join("target/py/bin/python"), PathBuf::from);
+    let portal = portal("shacl-hvd")?;
+    let base = portal.url("");
+    // The parcels datasets are the fixtures' high-value datasets.
+    let documents = [
+        (format!("{base}/catalog.ttl?hvd=true"), "turtle"),
+        (format!("{base}/catalog.jsonld?hvd=true"), "json-ld"),
+        (format!("{base}/catalog/datasets/parcels.ttl"), "turtle"),
+        (format!("{base}/catalog/datasets/alkis-nrw.ttl"), "turtle"),
+    ];
+    let mut cmd = Command::new(&python);
+    cmd.arg(manifest.join("tests/support/shacl.py"))
+        .arg("--rdfs")
+        .arg(shapes);
+    for (url, format) in &documents {
+        cmd.args([url.as_str(), *format]);
+    }
+    let out = cmd.output()?;
+    let report = String::from_utf8_lossy(&out.stdout);
+    println!("{report}");
+    check(out.status.success(), || {
+        format!("{report}\n{}", String::from_utf8_lossy(&out.stderr))
+    })?;
+    let summaries: Vec<&str> = report.lines().filter(|l| l.starts_with("ok ")).collect();
+    check(summaries.len() == documents.len(), || {
+        format!(
+            "{} of {} documents judged:\n{report}",
+            summaries.len(),
+            documents.len()
+        )
+    })?;
+    check(summaries[0].contains("datasets=2"), || {
+        format!(
+            "the HVD catalog does not list the two parcels datasets: {}",
+            summaries[0]
+        )
+    })?;
     Ok(())
 }

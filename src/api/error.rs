@@ -47,6 +47,7 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str) {
         Error::NotModified { .. } => (StatusCode::NOT_MODIFIED, "NotModified"),
         Error::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "ShuttingDown"),
         Error::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "PreconditionFailed"),
+        Error::Conflict(_) => (StatusCode::CONFLICT, "Conflict"),
         Error::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "NotReady"),
         Error::RangeNotSatisfiable { .. } => {
             (StatusCode::RANGE_NOT_SATISFIABLE, "RangeNotSatisfiable")

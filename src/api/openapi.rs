@@ -10,8 +10,8 @@ use utoipa::Modify;
 
 use super::routes::{
     admin, api_doc, at, basemap, catalog, ckan, collections, conformance, downloads, items,
-    landing, map, nearest, operations, queryables, search, sources, tiles, tilesets, TAG_ADMIN,
-    TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA, TAG_OPEN_DATA, TAG_OPERATIONS, TAG_TILES,
+    landing, legal, map, nearest, operations, queryables, search, sources, tiles, tilesets,
+    TAG_ADMIN, TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA, TAG_OPEN_DATA, TAG_OPERATIONS, TAG_TILES,
 };
 
 /// The admin API's key, sent as `X-API-Key` (or as `Authorization: Bearer`).
@@ -107,7 +107,11 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(basemap::get_tile)
         .service(basemap::get_glyphs)
         .service(map::get_map)
-        .service(map::get_asset);
+        .service(map::get_asset)
+        .service(legal::get_impressum)
+        .service(legal::get_datenschutz)
+        .service(legal::get_barrierefreiheit)
+        .service(legal::get_leichte_sprache);
 }
 
 /// The OpenAPI version of the published document: the one OGC API Features' `oas30`

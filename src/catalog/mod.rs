@@ -35,6 +35,18 @@ pub enum DatasetKind {
 }
 
 impl DatasetKind {
+    pub const ALL: [Self; 9] = [
+        Self::Parcels,
+        Self::Solar,
+        Self::Aed,
+        Self::Generic,
+        Self::Buildings,
+        Self::Roofs,
+        Self::Addresses,
+        Self::Osm,
+        Self::Coverage,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Parcels => "parcels",

@@ -355,6 +355,7 @@ pub async fn catalog_rows<M: serde::de::DeserializeOwned>(
     pool: &PgPool,
     modified_since: Option<&str>,
     only: Option<&str>,
+    hvd: Option<&HvdFilter>,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<CatalogRow<M>>, i64)> {
@@ -366,18 +367,21 @@ pub async fn catalog_rows<M: serde::de::DeserializeOwned>(
          FROM catalog.datasets d JOIN catalog.versions v ON v.id = d.active_version \
          CROSS JOIN LATERAL (SELECT greatest(v.created_at, d.metadata_modified) AS modified) m \
          WHERE ($1::text IS NULL OR m.modified >= $1::timestamptz) AND ($2::text IS NULL OR d.id = $2) \
-         ORDER BY d.id LIMIT $3 OFFSET $4"
+           AND {} \
+         ORDER BY d.id LIMIT $3 OFFSET $4",
+        hvd_only(5)
     );
     let rows = sqlx::query(&sql)
         .bind(modified_since)
         .bind(only)
         .bind(limit)
         .bind(offset)
+        .bind(hvd.map(|h| &h.kinds))
         .fetch_all(pool)
         .await?;
     let total = match rows.first() {
         Some(r) => r.try_get("total")?,
-        None if offset > 0 => catalog_count(pool, modified_since).await?,
+        None if offset > 0 => catalog_count(pool, modified_since, hvd).await?,
         None => 0,
     };
     let rows = rows
@@ -395,14 +399,37 @@ pub async fn catalog_rows<M: serde::de::DeserializeOwned>(
     Ok((rows, total))
 }
 
-async fn catalog_count(pool: &PgPool, modified_since: Option<&str>) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+async fn catalog_count(
+    pool: &PgPool,
+    modified_since: Option<&str>,
+    hvd: Option<&HvdFilter>,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(&format!(
         "SELECT count(*) FROM catalog.datasets d JOIN catalog.versions v ON v.id = d.active_version \
-         WHERE $1::text IS NULL OR greatest(v.created_at, d.metadata_modified) >= $1::timestamptz",
-    )
+         WHERE ($1::text IS NULL OR greatest(v.created_at, d.metadata_modified) >= $1::timestamptz) \
+           AND {}",
+        hvd_only(2)
+    ))
     .bind(modified_since)
+    .bind(hvd.map(|h| &h.kinds))
     .fetch_one(pool)
     .await?)
+}
+
+/// Only the high-value datasets: those whose metadata names HVD categories, and those of the
+/// kinds that are HVD by default (`kinds`) whose metadata says nothing about it.
+#[derive(Debug, Clone)]
+pub struct HvdFilter {
+    pub kinds: Vec<String>,
+}
+
+/// The HVD condition on `d` (catalog.datasets) with the kinds as parameter `$n` (NULL: every
+/// dataset).
+fn hvd_only(n: u8) -> String {
+    format!(
+        "(${n}::text[] IS NULL OR CASE WHEN d.metadata ? 'hvdCategories' \
+         THEN jsonb_array_length(d.metadata->'hvdCategories') > 0 ELSE d.kind = ANY(${n}) END)"
+    )
 }
 
 /// Replaces a dataset's metadata document; `false` when there is no such dataset.

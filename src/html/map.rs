@@ -30,6 +30,7 @@ pub fn page(lang: Lang, external: Option<&str>) -> String {
     } else {
         format!("<div id=\"map\"><p>{missing}</p></div>")
     };
+    let legal = super::page::legal_links(lang);
     format!(
         "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -40,7 +41,7 @@ pub fn page(lang: Lang, external: Option<&str>) -> String {
          <div id=\"panel\"><nav><a href=\"/?f=html&amp;lang={code}\">kreisgeo</a> · \
          <a href=\"/map?lang={other}\" hreflang=\"{other}\" lang=\"{other}\">{other_label}</a></nav>\
          <section id=\"layers\" aria-label=\"{layers}\"></section><div id=\"tools\"></div>\
-         <section id=\"details\" aria-live=\"polite\"></section>{notice}</div>{map}</main>\
+         <section id=\"details\" aria-live=\"polite\"></section>{notice}{legal}</div>{map}</main>\
          <script src=\"/assets/maplibre-gl-csp.js\"></script><script src=\"/assets/map.js\"></script>\
          </body></html>"
     )

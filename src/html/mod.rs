@@ -5,6 +5,7 @@
 
 pub mod assets;
 pub mod lang;
+pub mod legal;
 pub mod map;
 pub mod page;
 mod views;
@@ -95,6 +96,14 @@ impl View {
                 .split('&')
                 .any(|p| p.starts_with("lang=")),
         })
+    }
+
+    /// This view in German (Leichte Sprache is German only).
+    pub fn german(self) -> Self {
+        Self {
+            lang: Lang::De,
+            chosen: self.chosen,
+        }
     }
 
     /// The German or the English text.

@@ -25,6 +25,8 @@ th{background:#f2f2f2}caption{text-align:left;font-weight:600;padding:.25rem 0}\
 code{word-break:break-all}#features-map{height:22rem;border:1px solid #ccc}\
 figure{margin:0 0 1rem}.maplibregl-ctrl-attrib a{text-decoration:underline}figcaption{font-size:.85rem;color:#444}\
 .pager{display:flex;flex-wrap:wrap;gap:1rem;list-style:none;padding:0}\
+footer{border-top:1px solid #ccc;margin-top:2rem;padding-top:.5rem}\
+ul.legal{display:flex;flex-wrap:wrap;gap:.25rem 1.5rem;list-style:none;padding:0;margin:0}\
 @media(max-width:40rem){table{display:block;overflow-x:auto}#features-map{height:16rem}}";
 
 /// The same resource for programs: href, media type, name.
@@ -58,9 +60,13 @@ pub fn head(
     let mut out = format!(
         "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{t} – kreisgeo</title><style>{STYLE}</style>\
-         <link rel=\"alternate\" type=\"{data_type}\" href=\"{json}\">\
+         <title>{t} – kreisgeo</title><style>{STYLE}</style>{data_link}\
          <link rel=\"alternate\" hreflang=\"{other_code}\" href=\"{switch}\">",
+        data_link = if data.is_empty() {
+            String::new()
+        } else {
+            format!("<link rel=\"alternate\" type=\"{data_type}\" href=\"{json}\">")
+        },
         code = lang.code(),
         other_code = other.code(),
         switch = escape(&switch_href(req, view)),
@@ -81,8 +87,7 @@ pub fn head(
          <a href=\"/map?lang={code}\">{map}</a><a href=\"/api.html\">{api}</a>\
          <a href=\"/catalog.ttl\">{catalog}</a>\
          <a class=\"lang\" href=\"{switch}\" hreflang=\"{other_code}\" lang=\"{other_code}\">{other_name}</a>\
-         </nav>{crumbs}</header><main id=\"main\" tabindex=\"-1\"><h1>{t}</h1>\
-         <p>{also}: {alternates}</p>",
+         </nav>{crumbs}</header><main id=\"main\" tabindex=\"-1\"><h1>{t}</h1>{also}",
         skip = view.pick("Zum Inhalt springen", "Skip to content"),
         nav = view.pick("Hauptnavigation", "Main navigation"),
         home = escape(&keep("/")),
@@ -96,14 +101,41 @@ pub fn head(
         other_code = other.code(),
         other_name = other.name(),
         crumbs = breadcrumbs(req.path(), view),
-        also = view.pick("Diese Seite auch als", "This page also as"),
-        alternates = alternates.join(" · "),
+        also = if alternates.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "<p>{}: {}</p>",
+                view.pick("Diese Seite auch als", "This page also as"),
+                alternates.join(" · ")
+            )
+        },
     );
     out
 }
 
-/// The end of a page.
-pub const FOOT: &str = "</main></body></html>";
+/// The end of a page: the links every page of a public body carries (Impressum, privacy,
+/// accessibility statement, the essentials in Leichte Sprache).
+pub fn foot(view: View) -> String {
+    format!("</main>{}</body></html>", legal_links(view.lang))
+}
+
+/// The legal pages' links, as the footer of every page.
+pub fn legal_links(lang: super::Lang) -> String {
+    let code = lang.code();
+    format!(
+        "<footer><nav aria-label=\"{label}\"><ul class=\"legal\">\
+         <li><a href=\"/impressum?lang={code}\">{imprint}</a></li>\
+         <li><a href=\"/datenschutz?lang={code}\">{privacy}</a></li>\
+         <li><a href=\"/barrierefreiheit?lang={code}\">{accessibility}</a></li>\
+         <li><a href=\"/leichte-sprache\" lang=\"de\" hreflang=\"de\">Leichte Sprache</a></li>\
+         </ul></nav></footer>",
+        label = lang.pick("Rechtliches", "Legal"),
+        imprint = lang.pick("Impressum", "Legal notice (Impressum)"),
+        privacy = lang.pick("Datenschutz", "Privacy"),
+        accessibility = lang.pick("Barrierefreiheit", "Accessibility"),
+    )
+}
 
 /// A map of the features in the GeoJSON at `geojson_href` (the page's own features), with a
 /// text alternative: the same features are in the page's table.

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use actix_web::HttpRequest;
 use serde_json::Value as Json;
 
-use super::page::{head, json_href, map, FOOT};
+use super::page::{foot, head, json_href, map};
 use super::{escape, View};
 use crate::catalog::Version;
 use crate::downloads::Download;
@@ -138,7 +138,7 @@ pub fn document(req: &HttpRequest, view: View, title: &str, doc: &Json) -> Strin
         tile_matrices_table(&mut out, view, matrices);
     }
     links(&mut out, view, &doc["links"]);
-    out.push_str(FOOT);
+    out.push_str(&foot(view));
     out
 }
 
@@ -420,7 +420,7 @@ pub fn feature_page(
         view,
         &serde_json::to_value(feature_links).unwrap_or_default(),
     );
-    out.push_str(FOOT);
+    out.push_str(&foot(view));
     out
 }
 
@@ -536,7 +536,7 @@ pub fn dataset_page(
         view.pick("Zum Datensatz", "The collection"),
         id = escape(id),
     );
-    out.push_str(FOOT);
+    out.push_str(&foot(view));
     out
 }
 

@@ -6,7 +6,8 @@
 use serde_json::{json, Value as Json};
 
 use super::metadata::{
-    license_title, Dataset, DatasetMetadata, Publisher, FREQUENCY_BASE, THEME_BASE,
+    license_title, Dataset, DatasetMetadata, Publisher, FREQUENCY_BASE, HVD_CATEGORY_BASE,
+    HVD_LEGISLATION, THEME_BASE,
 };
 use crate::catalog::repo::{CatalogRow, Tombstone};
 use crate::downloads::Download;
@@ -134,6 +135,9 @@ pub fn package(
                 o.insert("cache_url".into(), json!(null));
                 o.insert("cache_last_updated".into(), json!(null));
                 o.insert("datastore_active".into(), json!(false));
+                if !r.hvd_categories.is_empty() {
+                    o.insert("applicable_legislation".into(), json!([HVD_LEGISLATION]));
+                }
             }
             res
         })
@@ -192,6 +196,22 @@ pub fn package(
         if let Some(e) = &t.end {
             extras.push(("temporal_end", e.clone()));
         }
+    }
+    // A high-value dataset as ckanext-dcat's DCAT-AP 3 profile names it (lists as JSON text).
+    if !r.hvd_categories.is_empty() {
+        extras.push((
+            "applicable_legislation",
+            json!([HVD_LEGISLATION]).to_string(),
+        ));
+        extras.push((
+            "hvd_category",
+            json!(r
+                .hvd_categories
+                .iter()
+                .map(|code| format!("{HVD_CATEGORY_BASE}{code}"))
+                .collect::<Vec<_>>())
+            .to_string(),
+        ));
     }
     let extras: Vec<Json> = extras
         .into_iter()

@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 
 use oxrdf::{BlankNode, Literal, NamedNode, NamedOrBlankNode, Term, Triple};
 
-use super::metadata::{Contact, DatasetMetadata, Publisher, Text, FREQUENCY_BASE, THEME_BASE};
+use super::metadata::{
+    Contact, DatasetMetadata, Publisher, Text, FREQUENCY_BASE, HVD_CATEGORY_BASE,
+    HVD_CATEGORY_SCHEME, HVD_LEGISLATION, THEME_BASE,
+};
 use crate::catalog::repo::{CatalogRow, Tombstone};
 use crate::catalog::Collection;
 use crate::downloads::Download;
@@ -15,6 +18,8 @@ use crate::downloads::Download;
 const DCAT: &str = "http://www.w3.org/ns/dcat#";
 const DCT: &str = "http://purl.org/dc/terms/";
 const DCATDE: &str = "http://dcat-ap.de/def/dcatde/";
+const DCATAP: &str = "http://data.europa.eu/r5r/";
+const ELI_LEGAL_RESOURCE: &str = "http://data.europa.eu/eli/ontology#LegalResource";
 const FOAF: &str = "http://xmlns.com/foaf/0.1/";
 const VCARD: &str = "http://www.w3.org/2006/vcard/ns#";
 const GSP: &str = "http://www.opengis.net/ont/geosparql#";
@@ -388,6 +393,8 @@ fn data_service(
         &publisher.license,
         LICENSE_SCHEME,
     );
+    g.individuals
+        .insert(publisher.license.clone(), format!("{DCT}LicenseDocument"));
     for row in rows {
         g.add(
             node.clone(),
@@ -395,6 +402,51 @@ fn data_service(
             dataset_node(base, &row.collection.id),
         );
     }
+    // A service that serves high-value datasets is one itself (DCAT-AP HVD): the regulation,
+    // their categories, a contact and its documentation.
+    let mut categories: Vec<String> = rows
+        .iter()
+        .flat_map(|row| {
+            row.metadata
+                .resolve((&row.collection).into(), publisher)
+                .hvd_categories
+        })
+        .collect();
+    categories.sort();
+    categories.dedup();
+    if !categories.is_empty() {
+        legislation(g, node.clone());
+        for code in &categories {
+            g.code(
+                node.clone(),
+                &format!("{DCATAP}hvdCategory"),
+                &format!("{HVD_CATEGORY_BASE}{code}"),
+                HVD_CATEGORY_SCHEME,
+            );
+        }
+        let contact: NamedOrBlankNode = BlankNode::new_unchecked("service_contact").into();
+        g.add(
+            node.clone(),
+            &format!("{DCAT}contactPoint"),
+            contact.clone(),
+        );
+        let documentation = format!("{base}/api.html");
+        g.add(node, &format!("{FOAF}page"), iri(&documentation));
+        g.individuals
+            .insert(documentation, format!("{FOAF}Document"));
+        contact_point(g, contact, &publisher.contact);
+    }
+}
+
+/// `dcatap:applicableLegislation` the HVD regulation.
+fn legislation(g: &mut Graph, node: NamedOrBlankNode) {
+    g.add(
+        node,
+        &format!("{DCATAP}applicableLegislation"),
+        iri(HVD_LEGISLATION),
+    );
+    g.individuals
+        .insert(HVD_LEGISLATION.to_string(), ELI_LEGAL_RESOURCE.to_string());
 }
 
 fn dataset_triples(
@@ -437,6 +489,18 @@ fn dataset_triples(
             &format!("{THEME_BASE}{t}"),
             THEME_SCHEME,
         );
+    }
+    let hvd = !r.hvd_categories.is_empty();
+    if hvd {
+        legislation(g, node.clone());
+        for code in &r.hvd_categories {
+            g.code(
+                node.clone(),
+                &format!("{DCATAP}hvdCategory"),
+                &format!("{HVD_CATEGORY_BASE}{code}"),
+                HVD_CATEGORY_SCHEME,
+            );
+        }
     }
     g.add(
         node.clone(),
@@ -549,6 +613,7 @@ fn dataset_triples(
             license,
             attribution,
             modified: &row.modified,
+            hvd,
         };
         terms.add(g, dist);
     }
@@ -602,6 +667,7 @@ fn dataset_triples(
             license,
             attribution,
             modified: &d.created,
+            hvd,
         };
         terms.add(g, dist);
         later.a(checksum.clone(), format!("{SPDX}Checksum"));
@@ -631,6 +697,8 @@ struct DistributionTerms<'a> {
     license: &'a str,
     attribution: Option<&'a str>,
     modified: &'a str,
+    /// A distribution of a high-value dataset names the regulation too.
+    hvd: bool,
 }
 
 impl DistributionTerms<'_> {
@@ -657,6 +725,11 @@ impl DistributionTerms<'_> {
             self.license,
             LICENSE_SCHEME,
         );
+        g.individuals
+            .insert(self.license.to_string(), format!("{DCT}LicenseDocument"));
+        if self.hvd {
+            legislation(g, dist.clone());
+        }
         if let Some(a) = self.attribution {
             g.add(
                 dist.clone(),
@@ -683,6 +756,8 @@ fn blank(id: &str) -> String {
 
 fn contact_point(g: &mut Graph, node: NamedOrBlankNode, c: &Contact) {
     g.a(node.clone(), format!("{VCARD}Organization"));
+    // Stated, not left to inference: validators without the vCard ontology check for Kind.
+    g.a(node.clone(), format!("{VCARD}Kind"));
     g.add(
         node.clone(),
         &format!("{VCARD}fn"),

@@ -55,6 +55,55 @@ pub const FREQUENCIES: &[&str] = &[
 ];
 pub const FREQUENCY_BASE: &str = "http://publications.europa.eu/resource/authority/frequency/";
 
+/// The categories of high-value datasets (Implementing Regulation (EU) 2023/138, EU vocabulary
+/// "high-value dataset category", `http://data.europa.eu/bna/…`): the six themes and the
+/// sub-categories of the geospatial and the earth-observation theme a county holds.
+pub const HVD_CATEGORIES: &[(&str, &str)] = &[
+    ("c_ac64a52d", "Georaum"),
+    ("c_c3de25e4", "Georaum / Adressen"),
+    (
+        "c_6a3f6896",
+        "Georaum / Flurstücke/Grundstücke (Katasterparzellen)",
+    ),
+    ("c_60182062", "Georaum / Gebäude"),
+    ("c_6c2bb82d", "Georaum / Geografische Bezeichnungen"),
+    ("c_642643e6", "Georaum / Landwirtschaftliche Parzellen"),
+    ("c_fbd2fc3f", "Georaum / Referenzparzellen"),
+    ("c_9427236f", "Georaum / Verwaltungseinheiten"),
+    ("c_dd313021", "Erdbeobachtung und Umwelt"),
+    (
+        "c_b40e6d46",
+        "Erdbeobachtung und Umwelt / Ozeanografisch-geografische Kennwerte",
+    ),
+    (
+        "c_59c93ba5",
+        "Erdbeobachtung und Umwelt / Produktions- und Industrieanlagen",
+    ),
+    ("c_83aa10a6", "Erdbeobachtung und Umwelt / Schutzgebiete"),
+    (
+        "c_7b8fbb64",
+        "Erdbeobachtung und Umwelt / Umweltüberwachungseinrichtungen",
+    ),
+    (
+        "c_793164b6",
+        "Erdbeobachtung und Umwelt / Verteilung der Arten",
+    ),
+    ("c_43f88346", "Erdbeobachtung und Umwelt / Wasser"),
+    ("c_164e0bf5", "Meteorologie"),
+    ("c_e1da4e07", "Statistik"),
+    (
+        "c_a9135398",
+        "Unternehmen und Eigentümerschaft von Unternehmen",
+    ),
+    ("c_b79e35eb", "Mobilität"),
+];
+pub const HVD_CATEGORY_BASE: &str = "http://data.europa.eu/bna/";
+/// The HVD category vocabulary (its concept scheme).
+pub const HVD_CATEGORY_SCHEME: &str = "http://data.europa.eu/bna/asd487ae75";
+/// Implementing Regulation (EU) 2023/138, the legislation every HVD names
+/// (`dcatap:applicableLegislation`).
+pub const HVD_LEGISLATION: &str = "http://data.europa.eu/eli/reg_impl/2023/138/oj";
+
 /// German text with an optional English version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -122,6 +171,11 @@ pub struct Publisher {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = "© Landkreis Lüneburg")]
     pub license_attribution_by_text: Option<String>,
+    /// Impressum, Datenschutzerklärung and Erklärung zur Barrierefreiheit: what the pages on
+    /// every HTML page say beyond the name and contact above [default: German defaults for
+    /// the Land of the district key].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal: Option<crate::legal::Legal>,
 }
 
 impl Publisher {
@@ -143,6 +197,7 @@ impl Publisher {
             catalog_description: None,
             license: format!("{LICENSE_BASE}dl-by-de/2.0"),
             license_attribution_by_text: None,
+            legal: None,
         }
     }
 
@@ -186,6 +241,9 @@ impl Publisher {
         }
         self.contact.validate("contact")?;
         license("license", &self.license)?;
+        if let Some(l) = &self.legal {
+            l.validate("legal")?;
+        }
         Ok(())
     }
 }
@@ -240,6 +298,13 @@ pub struct DatasetMetadata {
     /// dataset names its inputs and parameters here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Text>,
+    /// High-value dataset categories (Implementing Regulation (EU) 2023/138) by code of the
+    /// EU vocabulary, e.g. `c_6a3f6896` (cadastral parcels); `[]` says the dataset is no HVD
+    /// [default: parcels `c_6a3f6896`, buildings `c_60182062`, addresses `c_c3de25e4`; other
+    /// kinds none].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!(["c_6a3f6896"]))]
+    pub hvd_categories: Option<Vec<String>>,
 }
 
 impl DatasetMetadata {
@@ -306,12 +371,27 @@ impl DatasetMetadata {
         if let Some(c) = &self.contact {
             c.validate("contact")?;
         }
+        for (i, code) in self.hvd_categories.iter().flatten().enumerate() {
+            if !HVD_CATEGORIES.iter().any(|(c, _)| c == code) {
+                return Err(Error::invalid(
+                    format!("hvdCategories[{i}]"),
+                    format!(
+                        "'{code}' is not a high-value dataset category; one of {}",
+                        HVD_CATEGORIES
+                            .iter()
+                            .map(|(c, label)| format!("{c} ({label})"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 }
 
 impl Contact {
-    fn validate(&self, at: &str) -> Result<()> {
+    pub(crate) fn validate(&self, at: &str) -> Result<()> {
         non_empty(&format!("{at}.name"), &self.name)?;
         if self.email.is_none() && self.url.is_none() && self.phone.is_none() {
             return Err(Error::invalid(
@@ -380,6 +460,8 @@ pub struct Resolved<'a> {
     pub contact: &'a Contact,
     pub accrual_periodicity: Option<&'a str>,
     pub temporal: Option<&'a Temporal>,
+    /// High-value dataset category codes; empty for a dataset that is no HVD.
+    pub hvd_categories: Vec<String>,
 }
 
 impl DatasetMetadata {
@@ -419,6 +501,10 @@ impl DatasetMetadata {
             contact: self.contact.as_ref().unwrap_or(&publisher.contact),
             accrual_periodicity: self.accrual_periodicity.as_deref(),
             temporal: self.temporal.as_ref(),
+            hvd_categories: self
+                .hvd_categories
+                .clone()
+                .unwrap_or_else(|| defaults.hvd.iter().map(ToString::to_string).collect()),
         }
     }
 }
@@ -432,6 +518,21 @@ pub struct KindDefaults {
     /// publisher's default.
     pub license: Option<&'static str>,
     pub attribution: Option<&'static str>,
+    /// High-value dataset categories of the kind (the regulation names parcels, buildings
+    /// and addresses).
+    pub hvd: &'static [&'static str],
+}
+
+/// The filter of the high-value datasets: the kinds that are HVD unless their metadata says
+/// otherwise.
+pub fn hvd_filter() -> crate::catalog::repo::HvdFilter {
+    crate::catalog::repo::HvdFilter {
+        kinds: DatasetKind::ALL
+            .into_iter()
+            .filter(|k| !kind_defaults(*k).hvd.is_empty())
+            .map(|k| k.as_str().to_string())
+            .collect(),
+    }
 }
 
 pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
@@ -447,6 +548,7 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             themes: &["REGI", "GOVE"],
             license: None,
             attribution: None,
+            hvd: &["c_6a3f6896"],
         },
         DatasetKind::Solar => KindDefaults {
             description: Text {
@@ -459,6 +561,7 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             themes: &["ENER", "ENVI"],
             license: None,
             attribution: None,
+            hvd: &[],
         },
         DatasetKind::Aed => KindDefaults {
             description: Text {
@@ -471,6 +574,7 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             themes: &["HEAL"],
             license: None,
             attribution: None,
+            hvd: &[],
         },
         DatasetKind::Buildings => KindDefaults {
             description: Text {
@@ -483,6 +587,7 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             themes: &["REGI", "ENVI"],
             license: None,
             attribution: None,
+            hvd: &["c_60182062"],
         },
         DatasetKind::Roofs => KindDefaults {
             description: Text {
@@ -493,6 +598,7 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             themes: &["REGI", "ENER"],
             license: None,
             attribution: None,
+            hvd: &[],
         },
         DatasetKind::Addresses => KindDefaults {
             description: Text {
@@ -503,6 +609,7 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             themes: &["REGI"],
             license: None,
             attribution: None,
+            hvd: &["c_c3de25e4"],
         },
         DatasetKind::Osm => KindDefaults {
             description: Text {
@@ -520,6 +627,7 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             // ODbL 1.0, whoever republishes it; attribution as openstreetmap.org/copyright asks.
             license: Some("http://dcat-ap.de/def/licenses/odbl"),
             attribution: Some("© OpenStreetMap-Mitwirkende"),
+            hvd: &[],
         },
         DatasetKind::Coverage => KindDefaults {
             description: Text {
@@ -548,6 +656,7 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             // ODbL.
             license: Some("http://dcat-ap.de/def/licenses/odbl"),
             attribution: Some("© OpenStreetMap-Mitwirkende"),
+            hvd: &[],
         },
         DatasetKind::Generic => KindDefaults {
             description: Text::de("Geodaten des Landkreises."),
@@ -555,6 +664,7 @@ pub fn kind_defaults(kind: DatasetKind) -> KindDefaults {
             themes: &[],
             license: None,
             attribution: None,
+            hvd: &[],
         },
     }
 }

@@ -481,3 +481,184 @@ async fn deleted_datasets_stay_listed_as_deleted_until_purged() {
         404
     );
 }
+
+const HVD: &str = "<http://data.europa.eu/eli/reg_impl/2023/138/oj>";
+const APPLICABLE: &str = "<http://data.europa.eu/r5r/applicableLegislation>";
+const HVD_CATEGORY: &str = "<http://data.europa.eu/r5r/hvdCategory>";
+
+/// The objects of `subject predicate ?` in a document's triples.
+fn objects(triples: &BTreeSet<String>, subject: &str, predicate: &str) -> BTreeSet<String> {
+    let prefix = format!("{subject} {predicate} ");
+    triples
+        .iter()
+        .filter_map(|t| t.strip_prefix(&prefix))
+        .map(|o| o.trim_end_matches(" .").to_string())
+        .collect()
+}
+
+#[actix_web::test]
+async fn high_value_datasets_name_the_regulation_and_their_category() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "nrw_alkis_flurstueck_25832.geojson",
+        "flurstuecke",
+        DatasetKind::Parcels,
+    )
+    .await;
+    db.ingest(
+        "generated/aed_lueneburg_200_25832.geojson",
+        "aed",
+        DatasetKind::Aed,
+    )
+    .await;
+    db.ingest(
+        "kreise_niedersachsen_25832.fgb",
+        "kreise",
+        DatasetKind::Generic,
+    )
+    .await;
+    let app = app(&db).await;
+    let base = "http://localhost:8080";
+    let dataset = |id: &str| format!("<{base}/catalog/datasets/{id}>");
+    let service = format!("<{base}/catalog#ogc-api>");
+    let parcels_category = "<http://data.europa.eu/bna/c_6a3f6896>".to_string();
+
+    let (_, _, body) = get(&app, "/catalog.ttl").await;
+    let catalog = triples(&body, "text/turtle");
+    // Parcels are HVD by their kind: the dataset, each of its distributions and the service.
+    assert_eq!(
+        objects(&catalog, &dataset("flurstuecke"), APPLICABLE),
+        BTreeSet::from([HVD.to_string()])
+    );
+    assert_eq!(
+        objects(&catalog, &dataset("flurstuecke"), HVD_CATEGORY),
+        BTreeSet::from([parcels_category.clone()])
+    );
+    let distributions = objects(
+        &catalog,
+        &dataset("flurstuecke"),
+        "<http://www.w3.org/ns/dcat#distribution>",
+    );
+    assert!(distributions.len() >= 3, "{distributions:?}");
+    for d in &distributions {
+        assert_eq!(
+            objects(&catalog, d, APPLICABLE),
+            BTreeSet::from([HVD.to_string()]),
+            "{d}"
+        );
+    }
+    assert!(objects(&catalog, &service, APPLICABLE).contains(HVD));
+    assert!(objects(&catalog, &service, HVD_CATEGORY).contains(&parcels_category));
+    assert!(!objects(&catalog, &service, "<http://xmlns.com/foaf/0.1/page>").is_empty());
+    assert!(!objects(
+        &catalog,
+        &service,
+        "<http://www.w3.org/ns/dcat#contactPoint>"
+    )
+    .is_empty());
+    // The regulation and the category are described as the HVD profile expects.
+    assert!(catalog.contains(&format!(
+        "{HVD} <{RDF_TYPE}> <http://data.europa.eu/eli/ontology#LegalResource>"
+    )));
+    assert!(catalog.contains(&format!(
+        "{parcels_category} <http://www.w3.org/2004/02/skos/core#inScheme> <http://data.europa.eu/bna/asd487ae75>"
+    )));
+    // AEDs and other data are not.
+    for id in ["aed", "kreise"] {
+        assert!(
+            objects(&catalog, &dataset(id), APPLICABLE).is_empty(),
+            "{id}"
+        );
+        assert!(
+            objects(&catalog, &dataset(id), HVD_CATEGORY).is_empty(),
+            "{id}"
+        );
+    }
+
+    // The HVD catalog: only the high-value datasets.
+    let (status, _, body) = get(&app, "/catalog.ttl?hvd=true").await;
+    assert_eq!(status, 200);
+    let hvd = triples(&body, "text/turtle");
+    assert_eq!(
+        datasets(&hvd, base),
+        BTreeSet::from(["flurstuecke".to_string()])
+    );
+    assert!(hvd
+        .iter()
+        .any(|t| t.contains("hydra") && t.contains("hvd=true")));
+
+    // Set per dataset: the Kreise as administrative units; the parcels declared no HVD.
+    let key = kreisgeo::auth::create_key(&db.pool, "test", &kreisgeo::auth::Scope::all())
+        .await
+        .expect("key")
+        .key;
+    let (status, body) = put(
+        &app,
+        "/admin/datasets/kreise/metadata",
+        Some(&key),
+        r#"{"hvdCategories": ["c_9427236f"]}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = put(
+        &app,
+        "/admin/datasets/flurstuecke/metadata",
+        Some(&key),
+        r#"{"hvdCategories": []}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = put(
+        &app,
+        "/admin/datasets/aed/metadata",
+        Some(&key),
+        r#"{"hvdCategories": ["c_6a3f6896", "parcels"]}"#,
+    )
+    .await;
+    assert_eq!(
+        (status, body["parameter"].as_str()),
+        (400, Some("hvdCategories[1]")),
+        "{body}"
+    );
+    let (_, _, body) = get(&app, "/catalog.ttl?hvd=true").await;
+    let hvd = triples(&body, "text/turtle");
+    assert_eq!(datasets(&hvd, base), BTreeSet::from(["kreise".to_string()]));
+    assert_eq!(
+        objects(&hvd, &dataset("kreise"), HVD_CATEGORY),
+        BTreeSet::from(["<http://data.europa.eu/bna/c_9427236f>".to_string()])
+    );
+    let (_, _, body) = get(&app, "/catalog/datasets/flurstuecke.ttl").await;
+    assert!(objects(
+        &triples(&body, "text/turtle"),
+        &dataset("flurstuecke"),
+        APPLICABLE
+    )
+    .is_empty());
+
+    // CKAN: the same as ckanext-dcat's DCAT-AP 3 profile names it.
+    let package = crate::common::get_json(&app, "/api/3/action/package_show?id=kreise").await;
+    let extras = package["result"]["extras"].as_array().unwrap();
+    let extra = |k: &str| {
+        extras
+            .iter()
+            .find(|e| e["key"] == k)
+            .and_then(|e| e["value"].as_str())
+            .map(|v| serde_json::from_str::<Json>(v).unwrap())
+    };
+    assert_eq!(
+        extra("applicable_legislation"),
+        Some(serde_json::json!([
+            "http://data.europa.eu/eli/reg_impl/2023/138/oj"
+        ]))
+    );
+    assert_eq!(
+        extra("hvd_category"),
+        Some(serde_json::json!(["http://data.europa.eu/bna/c_9427236f"]))
+    );
+    let package = crate::common::get_json(&app, "/api/3/action/package_show?id=aed").await;
+    assert!(package["result"]["extras"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["key"] != "hvd_category"));
+}

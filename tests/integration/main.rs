@@ -22,6 +22,7 @@ mod gml;
 mod harvest;
 mod ingest;
 mod layout;
+mod legal;
 mod limits;
 mod negotiation;
 mod openapi;

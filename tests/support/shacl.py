@@ -1,7 +1,10 @@
 """Validates RDF documents against the DCAT-AP.de SHACL shapes with pyshacl, and harvests
 their downloads as a harvester would.
 
-usage: shacl.py SHAPES_DIR (DOCUMENT FORMAT)...
+usage: shacl.py [--rdfs] SHAPES_DIR (DOCUMENT FORMAT)...
+
+--rdfs validates with RDFS entailment (every IRI an rdfs:Resource): the DCAT-AP HVD shapes
+require it, as the EU's validator applies it.
 
 DOCUMENT is a file or an http URL, FORMAT an rdflib format name (turtle, xml, json-ld). The
 shapes graph is the union of every .ttl and .rdf file in SHAPES_DIR (the official shapes and
@@ -92,7 +95,11 @@ def check_downloads(data):
             problems.append(f"{url}: {n} features, the collection has {matched[landing]}")
     return problems
 
-shapes_dir, *pairs = sys.argv[1:]
+args = sys.argv[1:]
+inference = "none"
+if args[:1] == ["--rdfs"]:
+    inference, args = "rdfs", args[1:]
+shapes_dir, *pairs = args
 if not pairs or len(pairs) % 2:
     sys.exit(__doc__)
 shapes = Graph()
@@ -106,7 +113,7 @@ failed = False
 for document, data_format in zip(pairs[::2], pairs[1::2]):
     data = Graph().parse(document, format=data_format)
     _, report, _ = validate(
-        data, shacl_graph=shapes, ont_graph=shapes, inference="none", advanced=True
+        data, shacl_graph=shapes, ont_graph=shapes, inference=inference, advanced=True
     )
     counts = {SH.Violation: 0, SH.Warning: 0}
     for result, severity in report.subject_objects(SH.resultSeverity):

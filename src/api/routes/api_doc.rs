@@ -74,6 +74,8 @@ fn render(doc: &serde_json::Value) -> String {
             }
         }
     }
-    html.push_str("</dl></main></body></html>");
+    html.push_str("</dl></main>");
+    html.push_str(&crate::html::page::legal_links(crate::html::Lang::En));
+    html.push_str("</body></html>");
     html
 }

@@ -32,6 +32,10 @@ pub struct CatalogParams {
     /// date meaning its midnight UTC), for incremental harvesting.
     #[param(example = "2026-01-01T00:00:00Z")]
     pub modified_since: Option<String>,
+    /// `true`: only the high-value datasets (Implementing Regulation (EU) 2023/138), e.g. for
+    /// the EU's HVD reporting.
+    #[param(example = true)]
+    pub hvd: Option<bool>,
 }
 
 impl CatalogParams {
@@ -147,10 +151,12 @@ async fn catalog_response(
     let since = params.modified_since()?;
     let base = state.base_url(req);
     let publisher = publisher(state, &base).await?;
+    let hvd = (params.hvd == Some(true)).then(crate::opendata::metadata::hvd_filter);
     let (rows, total) = repo::catalog_rows::<DatasetMetadata>(
         &state.pool,
         since.as_deref(),
         None,
+        hvd.as_ref(),
         PER_PAGE,
         (page - 1) * PER_PAGE,
     )
@@ -159,11 +165,17 @@ async fn catalog_response(
         Some(ext) => format!("{base}/catalog.{ext}"),
         None => format!("{base}/catalog"),
     };
+    let mut query: Vec<(&str, &str)> = Vec::new();
     if let Some(raw) = params.modified_since.as_deref() {
+        query.push(("modified_since", raw));
+    }
+    if let Some(h) = params.hvd {
+        query.push(("hvd", if h { "true" } else { "false" }));
+    }
+    if !query.is_empty() {
         href.push('?');
         href.push_str(
-            &serde_urlencoded::to_string([("modified_since", raw)])
-                .map_err(|e| Error::Internal(e.to_string()))?,
+            &serde_urlencoded::to_string(&query).map_err(|e| Error::Internal(e.to_string()))?,
         );
     }
     let paging = Paging {
@@ -238,7 +250,7 @@ pub async fn get_catalog_dataset(
 /// The catalog row of dataset `id`; 410 for a deleted one, 404 for one never published.
 async fn catalog_row(state: &AppState, id: &str) -> Result<repo::CatalogRow<DatasetMetadata>> {
     let (rows, _) =
-        repo::catalog_rows::<DatasetMetadata>(&state.pool, None, Some(id), 1, 0).await?;
+        repo::catalog_rows::<DatasetMetadata>(&state.pool, None, Some(id), None, 1, 0).await?;
     if let Some(row) = rows.into_iter().next() {
         return Ok(row);
     }

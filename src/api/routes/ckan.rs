@@ -131,7 +131,7 @@ async fn packages(
         .await?
         .unwrap_or_else(|| Publisher::unconfigured(base));
     let (rows, _) =
-        repo::catalog_rows::<DatasetMetadata>(&state.pool, None, None, i64::MAX, 0).await?;
+        repo::catalog_rows::<DatasetMetadata>(&state.pool, None, None, None, i64::MAX, 0).await?;
     // Each package takes its own version's files from the list.
     let downloads = crate::downloads::listing::of_rows(&state.pool, base, &rows).await?;
     let packages = rows

@@ -12,6 +12,7 @@ pub mod conformance;
 pub mod downloads;
 pub mod items;
 pub mod landing;
+pub mod legal;
 pub mod map;
 pub mod nearest;
 pub mod operations;

@@ -37,7 +37,7 @@ pub struct NewSourceBody {
     #[schema(example = 1000)]
     pub page_size: Option<i32>,
     /// `[canonical attribute, source column]` pairs, as `ingest --map`.
-    #[schema(example = json!([["operator", "betreiber"]]))]
+    #[schema(value_type = Option<Vec<Vec<String>>>, example = json!([["operator", "betreiber"]]))]
     pub map: Option<Vec<(String, String)>>,
     /// The Overpass QL of an overpass source.
     pub query: Option<String>,
@@ -216,7 +216,7 @@ pub async fn delete_source(
         (status = 401, description = "No or no valid API key", body = crate::api::error::ErrorBody),
         (status = 403, description = "The key may not ingest into its dataset", body = crate::api::error::ErrorBody),
         (status = 404, description = "No such source", body = crate::api::error::ErrorBody),
-        (status = 503, description = "Another node is running it", body = crate::api::error::ErrorBody)
+        (status = 409, description = "It is being run now, by this or another node", body = crate::api::error::ErrorBody)
     ),
     security(("api_key" = []))
 )]
@@ -236,8 +236,9 @@ pub async fn post_source_run(
         harvest::run(&state.write_pool, &client, &source)
             .await?
             .ok_or_else(|| {
-                Error::NotReady(format!(
-                    "source {} is running on another node; retry",
+                Error::Conflict(format!(
+                    "source {} is being run now (by this or another node); retry when it is \
+                     done",
                     source.id
                 ))
             })

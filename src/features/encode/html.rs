@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::{FeatureEncoder, PageEnd};
 use crate::catalog::Version;
 use crate::error::Result;
-use crate::html::page::FOOT;
+use crate::html::page::foot;
 use crate::html::{escape, View};
 use crate::value::{FeatureRow, Value};
 
@@ -115,7 +115,7 @@ impl FeatureEncoder for HtmlEncoder {
             );
         }
         s.push_str("</ul></nav>");
-        s.push_str(FOOT);
+        s.push_str(&foot(view));
         out.extend_from_slice(s.as_bytes());
         Ok(())
     }
