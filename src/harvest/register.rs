@@ -6,7 +6,6 @@
 //! A source that answers "unchanged" or fails still contributes what it gave last.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -236,16 +235,7 @@ pub async fn update(
 /// The register as a GeoJSON file: each feature's attributes, `sources` (`{source, id}` of
 /// every member, the chosen first) and `hours_conflict`.
 fn write_geojson(merged: &[Merged]) -> std::io::Result<tempfile::NamedTempFile> {
-    let file = tempfile::Builder::new()
-        .prefix("kreisgeo-register-")
-        .suffix(".geojson")
-        .tempfile()?;
-    let mut out = std::io::BufWriter::new(file.as_file());
-    out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[")?;
-    for (i, m) in merged.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
+    let features = merged.iter().map(|m| {
         let mut props = m.attrs.clone();
         props.insert(
             "sources".into(),
@@ -261,14 +251,7 @@ fn write_geojson(merged: &[Merged]) -> std::io::Result<tempfile::NamedTempFile> 
             Some(g) => g.clone(),
             None => serde_json::json!({"type": "Point", "coordinates": [m.lon, m.lat]}).to_string(),
         };
-        write!(
-            out,
-            "{{\"type\":\"Feature\",\"geometry\":{geometry},\"properties\":{}}}",
-            Json::Object(props)
-        )?;
-    }
-    out.write_all(b"]}")?;
-    out.flush()?;
-    drop(out);
-    Ok(file)
+        (geometry, props)
+    });
+    crate::ingest::scratch::feature_collection("register", features)
 }

@@ -17,6 +17,7 @@ pub mod normalize;
 pub mod precheck;
 pub mod profile;
 pub mod schema;
+pub mod scratch;
 pub mod validate;
 
 use std::path::{Path, PathBuf};

@@ -498,7 +498,8 @@ pub async fn ingest(
         .into());
     }
     let file = crate::ingest::blocking(move || {
-        write_geojson(&features).map_err(|e| IngestError::io(Path::new("osc.geojson"), e))
+        crate::ingest::scratch::feature_collection("osc", features)
+            .map_err(|e| IngestError::io(Path::new("osc.geojson"), e))
     })
     .await?;
     tracing::info!(
@@ -521,30 +522,6 @@ pub async fn ingest(
     report.format = "OsmChange".into();
     report.details = Some(serde_json::to_value(&applied).unwrap_or_default());
     Ok(report)
-}
-
-fn write_geojson(features: &[Feature]) -> std::io::Result<tempfile::NamedTempFile> {
-    use std::io::Write;
-    let file = tempfile::Builder::new()
-        .prefix("kreisgeo-osc-")
-        .suffix(".geojson")
-        .tempfile()?;
-    let mut out = std::io::BufWriter::new(file.as_file());
-    out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[")?;
-    for (i, (geometry, props)) in features.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        write!(
-            out,
-            "{{\"type\":\"Feature\",\"geometry\":{geometry},\"properties\":{}}}",
-            Json::Object(props.clone())
-        )?;
-    }
-    out.write_all(b"]}")?;
-    out.flush()?;
-    drop(out);
-    Ok(file)
 }
 
 #[cfg(test)]
