@@ -82,20 +82,8 @@ fn validate(shapes: &Path) -> Result<(), Failed> {
         )
     })?;
 
-    let mut portal = Portal::start("shacl");
-    let load = Command::new(manifest.join("scripts/load-fixtures.sh"))
-        .arg(env!("CARGO_BIN_EXE_kreisgeo"))
-        .env("KREISGEO_DATA_DIR", portal.data_dir())
-        .env_remove("DATABASE_URL")
-        .output()?;
-    check(load.status.success(), || {
-        format!("load-fixtures: {}", String::from_utf8_lossy(&load.stderr))
-    })?;
-    // One dataset deleted, so that the catalog also carries a deleted record; the downloads,
-    // so that the catalog lists them with size and checksum.
-    portal.ok(&["datasets", "delete", "kreisgrenze"]);
-    portal.ok(&["downloads", "build"]);
-    portal.serve(&[]);
+    // One dataset deleted, so that the catalog also carries a deleted record.
+    let portal = portal("shacl", &[&["datasets", "delete", "kreisgrenze"]])?;
     let base = portal.url("");
 
     let mut documents = vec![
@@ -127,8 +115,9 @@ fn validate(shapes: &Path) -> Result<(), Failed> {
     Ok(())
 }
 
-/// The fixtures loaded and served as `make run` does.
-fn portal(name: &str) -> Result<Portal, Failed> {
+/// The fixtures loaded as `make run` does, `before` run on them, their downloads built (so
+/// that the catalog lists them with size and checksum), served.
+fn portal(name: &str, before: &[&[&str]]) -> Result<Portal, Failed> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut portal = Portal::start(name);
     let load = Command::new(manifest.join("scripts/load-fixtures.sh"))
@@ -139,6 +128,9 @@ fn portal(name: &str) -> Result<Portal, Failed> {
     check(load.status.success(), || {
         format!("load-fixtures: {}", String::from_utf8_lossy(&load.stderr))
     })?;
+    for args in before {
+        portal.ok(args);
+    }
     portal.ok(&["downloads", "build"]);
     portal.serve(&[]);
     Ok(portal)
@@ -148,7 +140,7 @@ fn validate_hvd(shapes: &Path) -> Result<(), Failed> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = std::env::var_os("KREISGEO_PYTHON")
         .map_or_else(|| manifest.join("target/py/bin/python"), PathBuf::from);
-    let portal = portal("shacl-hvd")?;
+    let portal = portal("shacl-hvd", &[])?;
     let base = portal.url("");
     // The parcels datasets are the fixtures' high-value datasets.
     let documents = [

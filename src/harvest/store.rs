@@ -252,7 +252,7 @@ pub async fn stage(
         digest.update(f.remote_id.as_bytes());
         digest.update([0]);
         digest.update(&f.wkb);
-        digest.update(serde_json::Value::Object(f.attrs.clone()).to_string());
+        digest.update(serde_json::to_vec(&f.attrs).unwrap_or_default());
         digest.update([0]);
     }
     let sha256 = hex::encode(digest.finalize());
