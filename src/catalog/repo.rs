@@ -523,6 +523,8 @@ pub async fn delete_dataset(pool: &PgPool, id: &str) -> Result<bool> {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    // An OSM extract's kept file goes with the last version read from it.
+    crate::osm::store::drop_unused_extracts(&mut tx).await?;
     drop_tables(&mut tx, tables).await?;
     tx.commit().await?;
     Ok(true)

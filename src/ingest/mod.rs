@@ -325,7 +325,7 @@ pub(crate) async fn load_version(
             ))
             .into());
         }
-        return crate::osm::ingest(pool, req, progress).await;
+        return Box::pin(crate::osm::ingest(pool, req, progress)).await;
     }
     for more in &req.read.more_files {
         if format != Format::Gml || detect::detect(more)? != format {

@@ -13,7 +13,8 @@
 //!   that every feature of the dataset has in common.
 //!
 //! Nodes only: ways and relations need the geometry of nodes a diff does not hold, and are
-//! counted as left out. The OSM extract itself (`--kind osm`) is reloaded from a newer extract.
+//! counted as left out. The OSM extract itself (`--kind osm`) takes every element: it is read
+//! again through the changes ([`crate::osm::overlay`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};
@@ -48,18 +49,74 @@ pub struct NodeChange {
     pub tags: BTreeMap<String, String>,
 }
 
+/// A changed way: its node list and tags (a `create` or `modify` holds the whole way).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WayChange {
+    pub action: Action,
+    pub id: i64,
+    pub nodes: Vec<i64>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A changed relation: its member ways (the only members the basemap reads) and tags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelationChange {
+    pub action: Action,
+    pub id: i64,
+    pub ways: Vec<i64>,
+    pub tags: BTreeMap<String, String>,
+}
+
 /// An OsmChange file, read.
 #[derive(Debug, Default)]
 pub struct Changes {
     pub nodes: Vec<NodeChange>,
+    pub ways: Vec<WayChange>,
+    pub relations: Vec<RelationChange>,
+}
+
+impl Changes {
     /// Ways and relations, which a node register cannot take.
-    pub other_elements: u64,
+    pub fn other_elements(&self) -> u64 {
+        (self.ways.len() + self.relations.len()) as u64
+    }
+}
+
+/// The element whose children (`tag`, `nd`, `member`) are being read.
+enum Open {
+    None,
+    Node(NodeChange),
+    Way(WayChange),
+    Relation(RelationChange),
+}
+
+impl Open {
+    fn tags(&mut self) -> Option<(i64, &mut BTreeMap<String, String>)> {
+        match self {
+            Open::None => None,
+            Open::Node(n) => Some((n.id, &mut n.tags)),
+            Open::Way(w) => Some((w.id, &mut w.tags)),
+            Open::Relation(r) => Some((r.id, &mut r.tags)),
+        }
+    }
+
+    fn close(self, changes: &mut Changes) {
+        match self {
+            Open::None => {}
+            Open::Node(n) => changes.nodes.push(n),
+            Open::Way(w) => changes.ways.push(w),
+            Open::Relation(r) => changes.relations.push(r),
+        }
+    }
 }
 
 /// Decompressed bytes an `.osc.gz` may grow to (a day's planet diff is about 1 GiB).
 const MAX_DECOMPRESSED: u64 = 4 << 30;
 /// Tags one element may have.
 const MAX_TAGS: usize = 10_000;
+/// Nodes of one way and members of one relation (OSM allows 2,000 nodes per way; the largest
+/// real relations have tens of thousands of members).
+const MAX_REFS: usize = 100_000;
 
 /// Whether the file is an OsmChange document, plain or gzipped (by what it holds, not its
 /// name: an upload keeps only the last extension).
@@ -119,13 +176,13 @@ impl<R: Read> Read for Bounded<R> {
     }
 }
 
-fn parse(input: impl BufRead) -> std::result::Result<Changes, String> {
+pub(crate) fn parse(input: impl BufRead) -> std::result::Result<Changes, String> {
     let mut reader = quick_xml::Reader::from_reader(input);
     reader.config_mut().trim_text(true);
     let mut buf = Vec::new();
     let mut changes = Changes::default();
     let mut action: Option<Action> = None;
-    let mut node: Option<NodeChange> = None;
+    let mut open = Open::None;
     let mut root = false;
     let decoder = reader.decoder();
     loop {
@@ -133,43 +190,111 @@ fn parse(input: impl BufRead) -> std::result::Result<Changes, String> {
         let event = reader
             .read_event_into(&mut buf)
             .map_err(|e| format!("byte {at}: {e}"))?;
-        match event {
+        let (e, empty) = match event {
             Event::DocType(_) => {
                 return Err(format!(
                     "byte {at}: a DOCTYPE is not accepted (DTDs and entities are refused)"
                 ))
             }
-            Event::Start(e) | Event::Empty(e) if !root => {
-                if e.local_name().as_ref() != b"osmChange" {
-                    return Err(format!(
-                        "byte {at}: <{}> where an OsmChange document starts with <osmChange>",
-                        String::from_utf8_lossy(e.name().as_ref())
-                    ));
+            Event::Start(e) => (e, false),
+            Event::Empty(e) => (e, true),
+            Event::End(e) => {
+                match e.local_name().as_ref() {
+                    b"node" | b"way" | b"relation" => {
+                        std::mem::replace(&mut open, Open::None).close(&mut changes);
+                    }
+                    b"create" | b"modify" | b"delete" => action = None,
+                    _ => {}
                 }
-                root = true;
+                buf.clear();
+                continue;
             }
-            Event::Start(e) => match e.local_name().as_ref() {
-                b"create" => action = Some(Action::Create),
-                b"modify" => action = Some(Action::Modify),
-                b"delete" => action = Some(Action::Delete),
-                b"node" => node = Some(start_node(&e, decoder, action, at)?),
-                b"tag" => tag(&e, decoder, node.as_mut(), at)?,
-                b"way" | b"relation" => changes.other_elements += 1,
-                _ => {}
-            },
-            Event::Empty(e) => match e.local_name().as_ref() {
-                b"node" => changes.nodes.push(start_node(&e, decoder, action, at)?),
-                b"tag" => tag(&e, decoder, node.as_mut(), at)?,
-                b"way" | b"relation" => changes.other_elements += 1,
-                _ => {}
-            },
-            Event::End(e) => match e.local_name().as_ref() {
-                b"node" => changes.nodes.extend(node.take()),
-                b"create" | b"modify" | b"delete" => action = None,
-                _ => {}
-            },
             Event::Eof => break,
+            _ => {
+                buf.clear();
+                continue;
+            }
+        };
+        if !root {
+            if e.local_name().as_ref() != b"osmChange" {
+                return Err(format!(
+                    "byte {at}: <{}> where an OsmChange document starts with <osmChange>",
+                    String::from_utf8_lossy(e.name().as_ref())
+                ));
+            }
+            root = true;
+            buf.clear();
+            continue;
+        }
+        match e.local_name().as_ref() {
+            b"create" if !empty => action = Some(Action::Create),
+            b"modify" if !empty => action = Some(Action::Modify),
+            b"delete" if !empty => action = Some(Action::Delete),
+            b"node" => open = Open::Node(start_node(&e, decoder, action, at)?),
+            b"way" | b"relation" => {
+                let (action, id) = start_element(&e, decoder, action, at)?;
+                open = if e.local_name().as_ref() == b"way" {
+                    Open::Way(WayChange {
+                        action,
+                        id,
+                        nodes: Vec::new(),
+                        tags: BTreeMap::new(),
+                    })
+                } else {
+                    Open::Relation(RelationChange {
+                        action,
+                        id,
+                        ways: Vec::new(),
+                        tags: BTreeMap::new(),
+                    })
+                };
+            }
+            b"tag" => tag(&e, decoder, &mut open, at)?,
+            b"nd" => {
+                if let Open::Way(w) = &mut open {
+                    let a = attrs(&e, decoder, at)?;
+                    let node = a
+                        .get("ref")
+                        .and_then(|s| s.parse::<i64>().ok())
+                        .ok_or_else(|| {
+                            format!("byte {at}: way {}: an <nd> without a numeric ref", w.id)
+                        })?;
+                    if w.nodes.len() >= MAX_REFS {
+                        return Err(format!(
+                            "byte {at}: way {} has more than {MAX_REFS} nodes",
+                            w.id
+                        ));
+                    }
+                    w.nodes.push(node);
+                }
+            }
+            b"member" => {
+                if let Open::Relation(r) = &mut open {
+                    let a = attrs(&e, decoder, at)?;
+                    let member = a
+                        .get("ref")
+                        .and_then(|s| s.parse::<i64>().ok())
+                        .ok_or_else(|| {
+                            format!(
+                                "byte {at}: relation {}: a <member> without a numeric ref",
+                                r.id
+                            )
+                        })?;
+                    if a.get("type").map(String::as_str) == Some("way") {
+                        if r.ways.len() >= MAX_REFS {
+                            return Err(format!(
+                                "byte {at}: relation {} has more than {MAX_REFS} members",
+                                r.id
+                            ));
+                        }
+                        r.ways.push(member);
+                    }
+                }
+            }
             _ => {}
+        }
+        if empty && matches!(e.local_name().as_ref(), b"node" | b"way" | b"relation") {
+            std::mem::replace(&mut open, Open::None).close(&mut changes);
         }
         buf.clear();
     }
@@ -198,22 +323,34 @@ fn attrs(
     Ok(out)
 }
 
+/// The action and id of a `<node>`, `<way>` or `<relation>`.
+fn start_element(
+    e: &BytesStart<'_>,
+    decoder: Decoder,
+    action: Option<Action>,
+    at: u64,
+) -> std::result::Result<(Action, i64), String> {
+    let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+    let Some(action) = action else {
+        return Err(format!(
+            "byte {at}: a <{name}> outside <create>, <modify> or <delete>"
+        ));
+    };
+    let id = attrs(e, decoder, at)?
+        .get("id")
+        .and_then(|s| s.parse::<i64>().ok())
+        .ok_or_else(|| format!("byte {at}: a <{name}> without a numeric id"))?;
+    Ok((action, id))
+}
+
 fn start_node(
     e: &BytesStart<'_>,
     decoder: Decoder,
     action: Option<Action>,
     at: u64,
 ) -> std::result::Result<NodeChange, String> {
-    let Some(action) = action else {
-        return Err(format!(
-            "byte {at}: a <node> outside <create>, <modify> or <delete>"
-        ));
-    };
+    let (action, id) = start_element(e, decoder, action, at)?;
     let a = attrs(e, decoder, at)?;
-    let id = a
-        .get("id")
-        .and_then(|s| s.parse::<i64>().ok())
-        .ok_or_else(|| format!("byte {at}: a <node> without a numeric id"))?;
     let coordinate = |k: &str, limit: f64| -> std::result::Result<Option<f64>, String> {
         match a.get(k) {
             None => Ok(None),
@@ -245,22 +382,21 @@ fn start_node(
 fn tag(
     e: &BytesStart<'_>,
     decoder: Decoder,
-    node: Option<&mut NodeChange>,
+    open: &mut Open,
     at: u64,
 ) -> std::result::Result<(), String> {
-    let Some(node) = node else {
-        return Ok(()); // A way's or relation's tag.
+    let Some((id, tags)) = open.tags() else {
+        return Ok(()); // Outside an element: nothing to tag.
     };
-    if node.tags.len() >= MAX_TAGS {
+    if tags.len() >= MAX_TAGS {
         return Err(format!(
-            "byte {at}: node {} has more than {MAX_TAGS} tags",
-            node.id
+            "byte {at}: element {id} has more than {MAX_TAGS} tags"
         ));
     }
     let a = attrs(e, decoder, at)?;
     match (a.get("k"), a.get("v")) {
         (Some(k), Some(v)) => {
-            node.tags.insert(k.clone(), v.clone());
+            tags.insert(k.clone(), v.clone());
             Ok(())
         }
         _ => Err(format!("byte {at}: a <tag> without k or v")),
@@ -320,7 +456,7 @@ pub fn apply<S: std::hash::BuildHasher>(
     let joins =
         |tags: &BTreeMap<String, String>| defining.iter().all(|(k, v)| tags.get(k) == Some(v));
     let mut applied = Applied {
-        other_elements: changes.other_elements,
+        other_elements: changes.other_elements(),
         defining_tags: defining.clone(),
         ..Applied::default()
     };
@@ -452,13 +588,10 @@ pub async fn ingest(
         .into());
     };
     if active.kind == DatasetKind::Osm {
-        return Err(IngestError::Profile(format!(
-            "'{}' is an OpenStreetMap extract: its ways need nodes a change file does not \
-             hold; load a newer extract. OsmChange files update datasets of OSM nodes (an AED \
-             register from an extract or Overpass)",
-            req.dataset
+        return Box::pin(crate::osm::apply_change(
+            pool, req, &active, &changes, progress,
         ))
-        .into());
+        .await;
     }
     let version = &active.version;
     // The OSM tag behind each served name, as the profile renamed it.
@@ -554,7 +687,9 @@ mod tests {
     fn nodes_are_created_modified_and_deleted_by_the_defining_tags() {
         let changes = parse(OSC.as_bytes()).unwrap();
         assert_eq!(changes.nodes.len(), 5);
-        assert_eq!(changes.other_elements, 1);
+        assert_eq!(changes.other_elements(), 1);
+        assert_eq!(changes.ways[0].nodes, [1]);
+        assert_eq!(changes.ways[0].tags["highway"], "footway");
         let served = HashMap::from([(
             "defibrillator:location".to_string(),
             "defibrillator_location".to_string(),

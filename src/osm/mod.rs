@@ -9,6 +9,7 @@
 pub mod change;
 pub mod features;
 pub mod layers;
+pub mod overlay;
 pub mod pbf;
 pub mod rings;
 pub mod store;
@@ -28,6 +29,7 @@ use crate::ingest::normalize::{FeatureSink, NormalizedFeature};
 use crate::ingest::{IngestError, IngestReport, IngestRequest, Phases, Progress};
 use crate::value::Value;
 use features::Row;
+use overlay::Overlay;
 
 /// The feature table's attribute columns (served names), in order.
 pub const COLUMNS: &[(&str, ColumnType)] = &[
@@ -107,9 +109,191 @@ pub async fn ingest(
     {
         return Ok(report);
     }
+    let source = Source {
+        path: req.path.clone(),
+        sha256,
+        overlay: Overlay::default(),
+        changes_applied: 0,
+        format,
+        bbox: None,
+        change: None,
+    };
+    Box::pin(load(pool, req, source, phases, started)).await
+}
+
+/// Loads the active version of the extract `req.dataset` with the OsmChange file `changes`
+/// (read from `req.path`) applied: the kept extract file read through every change applied
+/// since it was loaded and this one, as a new version.
+pub async fn apply_change(
+    pool: &sqlx::PgPool,
+    req: &IngestRequest,
+    active: &catalog::Collection,
+    changes: &change::Changes,
+    progress: Arc<dyn Progress>,
+) -> Result<IngestReport> {
+    let started = Instant::now();
+    let mut phases = Phases::new(progress);
+    phases.start("survey");
+    let version = &active.version;
+    let Some(lineage) = store::lineage(pool, version.id).await? else {
+        return Err(IngestError::Profile(format!(
+            "version {} of '{}' was loaded before kreisgeo kept the extract's file, which a \
+             change file's ways need for the positions of their nodes; load the extract once \
+             more, then apply change files",
+            version.id, req.dataset
+        ))
+        .into());
+    };
+    let mut overlay = match &lineage.overlay {
+        Some(bytes) => Overlay::from_osc_gz(bytes).map_err(|e| {
+            Error::Internal(format!("the kept changes of version {}: {e}", version.id))
+        })?,
+        None => Overlay::default(),
+    };
+    overlay.apply(changes);
+    let file = tempfile::Builder::new()
+        .prefix("kreisgeo-extract-")
+        .suffix(".osm.pbf")
+        .tempfile()
+        .and_then(|f| Ok((f.reopen()?, f)))
+        .map_err(|e| Error::Internal(format!("scratch space for the kept extract: {e}")));
+    let (out, file) = file?;
+    let mut out = tokio::fs::File::from_std(out);
+    if !store::write_extract(pool, &lineage.extract_sha256, &mut out).await? {
+        return Err(Error::Internal(format!(
+            "the kept extract {} of '{}' is missing",
+            lineage.extract_sha256, req.dataset
+        )));
+    }
+    drop(out);
+    // A diff's new nodes near the extract count (a later diff's way may use them); a planet
+    // diff's elsewhere do not.
+    let bbox = version
+        .bbox
+        .map(|[x0, y0, x1, y1]| [x0 - 0.05, y0 - 0.05, x1 + 0.05, y1 + 0.05]);
+    let source = Source {
+        path: file.path().to_path_buf(),
+        sha256: lineage.extract_sha256,
+        overlay,
+        changes_applied: lineage.changes_applied + 1,
+        format: crate::ingest::detect::Format::OsmChange,
+        bbox,
+        change: Some(serde_json::json!({
+            "change_file": {
+                "nodes": changes.nodes.len(),
+                "ways": changes.ways.len(),
+                "relations": changes.relations.len(),
+            },
+        })),
+    };
+    let report = Box::pin(load(pool, req, source, phases, started)).await;
+    drop(file);
+    report
+}
+
+/// What a version of an extract is read from.
+struct Source {
+    /// The extract file.
+    path: std::path::PathBuf,
+    /// The extract file's SHA-256.
+    sha256: String,
+    /// The change files applied since it was loaded.
+    overlay: Overlay,
+    changes_applied: i32,
+    format: crate::ingest::detect::Format,
+    /// Where new nodes matter (CRS84); `None` keeps every changed element.
+    bbox: Option<[f64; 4]>,
+    /// What the change file held, for the report.
+    change: Option<serde_json::Value>,
+}
+
+async fn load(
+    pool: &sqlx::PgPool,
+    req: &IngestRequest,
+    source: Source,
+    mut phases: Phases,
+    started: Instant,
+) -> Result<IngestReport> {
+    let format = source.format;
     phases.start("read");
-    let path = req.path.clone();
-    let extract = crate::ingest::blocking(move || pbf::read(&path)).await?;
+    let path = source.path.clone();
+    let mut overlay = source.overlay;
+    let bbox_for_changes = source.bbox;
+    let (extract, overlay, dropped) = crate::ingest::blocking(move || {
+        let (mut extract, in_base) = pbf::read(&path, Some(&overlay))?;
+        let before = overlay.len();
+        if !overlay.is_empty() {
+            let all = overlay.clone();
+            // Ways the extract holds unchanged (kept because the map or a relation uses them).
+            let held: Vec<i64> = extract
+                .ways
+                .iter()
+                .map(|w| w.id)
+                .filter(|w| !all.ways.contains_key(w))
+                .collect();
+            overlay.retain_relevant(
+                &in_base,
+                bbox_for_changes,
+                |n| extract.positions.get(n).is_some(),
+                |w| held.binary_search(&w).is_ok(),
+            );
+            // What the overlay no longer keeps is not drawn either (as the next change file's
+            // version would not draw it).
+            let [nodes, ways, relations] = overlay.left_out(&all);
+            extract
+                .points
+                .retain(|p| nodes.binary_search(&p.id).is_err());
+            extract.ways.retain(|w| ways.binary_search(&w.id).is_err());
+            extract
+                .relations
+                .retain(|r| relations.binary_search(&r.id).is_err());
+        }
+        let dropped = before - overlay.len();
+        Ok::<_, IngestError>((extract, overlay, dropped))
+    })
+    .await?;
+    let overlay_gz = if overlay.is_empty() {
+        None
+    } else {
+        Some(
+            overlay
+                .to_osc_gz()
+                .map_err(|e| Error::Internal(format!("an overlay: {e}")))?,
+        )
+    };
+    // A version's source is the extract file and what was applied to it.
+    let sha256 = match &overlay_gz {
+        None => source.sha256.clone(),
+        Some(gz) => {
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
+            h.update(source.sha256.as_bytes());
+            h.update(gz);
+            hex::encode(h.finalize())
+        }
+    };
+    let is_change = source.change.is_some();
+    let change_details = source.change.map(|mut d| {
+        d["changes_applied"] = serde_json::json!(source.changes_applied);
+        d["overlay_elements"] = serde_json::json!(overlay.len());
+        d["outside_the_extract"] = serde_json::json!(dropped);
+        d
+    });
+    if is_change {
+        if let Some(mut report) = crate::ingest::unchanged(
+            pool,
+            &req.dataset,
+            Some(&sha256),
+            format,
+            started,
+            &mut phases,
+        )
+        .await?
+        {
+            report.details = change_details;
+            return Ok(report);
+        }
+    }
     let [nodes_read, ways_read, relations_read] = extract.read;
     let read: u64 = extract.read.iter().sum();
     if read == 0 {
@@ -174,6 +358,7 @@ pub async fn ingest(
         seconds: started.elapsed().as_secs_f64(),
         phases: phases.finish(),
         details: Some(serde_json::json!({
+            "change": change_details,
             "elements_read": {
                 "nodes": nodes_read, "ways": ways_read, "relations": relations_read
             },
@@ -207,7 +392,19 @@ pub async fn ingest(
         },
     )
     .await?;
+    store::keep_extract(&mut tx, &source.sha256, &source.path).await?;
+    store::insert_lineage(
+        &mut tx,
+        version,
+        &store::Lineage {
+            extract_sha256: source.sha256.clone(),
+            overlay: overlay_gz,
+            changes_applied: source.changes_applied,
+        },
+    )
+    .await?;
     catalog::repo::prune_and_drop(&mut tx, &req.dataset, req.keep_versions.max(1)).await?;
+    store::drop_unused_extracts(&mut tx).await?;
     tx.commit().await?;
     tracing::info!(
         dataset = %report.dataset,

@@ -179,3 +179,138 @@ pub async fn features_as_geojson(
         })
         .collect())
 }
+
+/// Bytes per kept chunk of an extract's file.
+const CHUNK: usize = 8 << 20;
+
+/// Keeps the extract file `path` (by its SHA-256) unless it is kept already.
+pub async fn keep_extract(
+    conn: &mut PgConnection,
+    sha256: &str,
+    path: &std::path::Path,
+) -> Result<()> {
+    use tokio::io::AsyncReadExt;
+    let inserted = sqlx::query(
+        "INSERT INTO catalog.osm_extracts (sha256, bytes) VALUES ($1, 0) \
+         ON CONFLICT (sha256) DO NOTHING",
+    )
+    .bind(sha256)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(());
+    }
+    let io = |e| crate::ingest::IngestError::io(path, e);
+    let mut file = tokio::fs::File::open(path).await.map_err(io)?;
+    let (mut seq, mut bytes) = (0i32, 0i64);
+    loop {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        (&mut file)
+            .take(CHUNK as u64)
+            .read_to_end(&mut chunk)
+            .await
+            .map_err(io)?;
+        if chunk.is_empty() {
+            break;
+        }
+        bytes += chunk.len() as i64;
+        sqlx::query(
+            "INSERT INTO catalog.osm_extract_chunks (sha256, seq, data) VALUES ($1, $2, $3)",
+        )
+        .bind(sha256)
+        .bind(seq)
+        .bind(chunk)
+        .execute(&mut *conn)
+        .await?;
+        seq += 1;
+    }
+    sqlx::query("UPDATE catalog.osm_extracts SET bytes = $2 WHERE sha256 = $1")
+        .bind(sha256)
+        .bind(bytes)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Writes the kept extract file `sha256` to `out`, chunk by chunk; false if it is not kept.
+pub async fn write_extract(
+    pool: &sqlx::PgPool,
+    sha256: &str,
+    out: &mut tokio::fs::File,
+) -> Result<bool> {
+    use tokio::io::AsyncWriteExt;
+    let scratch =
+        |e| crate::error::Error::Internal(format!("writing a kept extract to scratch space: {e}"));
+    let chunks: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM catalog.osm_extract_chunks WHERE sha256 = $1")
+            .bind(sha256)
+            .fetch_one(pool)
+            .await?;
+    if chunks == 0 {
+        return Ok(false);
+    }
+    for seq in 0..chunks {
+        let data: Vec<u8> = sqlx::query_scalar(
+            "SELECT data FROM catalog.osm_extract_chunks WHERE sha256 = $1 AND seq = $2",
+        )
+        .bind(sha256)
+        .bind(seq as i32)
+        .fetch_one(pool)
+        .await?;
+        out.write_all(&data).await.map_err(scratch)?;
+    }
+    out.flush().await.map_err(scratch)?;
+    Ok(true)
+}
+
+/// What a version of an extract was read from.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Lineage {
+    pub extract_sha256: String,
+    /// The applied changes as a gzipped OsmChange document; `None` for the file as loaded.
+    pub overlay: Option<Vec<u8>>,
+    /// Change files applied since the extract was loaded.
+    pub changes_applied: i32,
+}
+
+/// Records what `version` was read from.
+pub async fn insert_lineage(
+    conn: &mut PgConnection,
+    version: i64,
+    lineage: &Lineage,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO catalog.osm_lineage (version_id, extract_sha256, overlay, changes_applied) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(version)
+    .bind(&lineage.extract_sha256)
+    .bind(&lineage.overlay)
+    .bind(lineage.changes_applied)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// What `version` was read from; `None` for a version loaded before extracts were kept.
+pub async fn lineage(pool: &sqlx::PgPool, version: i64) -> Result<Option<Lineage>> {
+    Ok(sqlx::query_as(
+        "SELECT extract_sha256, overlay, changes_applied FROM catalog.osm_lineage \
+         WHERE version_id = $1",
+    )
+    .bind(version)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Removes the kept extract files no kept version is read from.
+pub async fn drop_unused_extracts(conn: &mut PgConnection) -> Result<u64> {
+    Ok(sqlx::query(
+        "DELETE FROM catalog.osm_extracts e WHERE NOT EXISTS \
+         (SELECT 1 FROM catalog.osm_lineage l WHERE l.extract_sha256 = e.sha256)",
+    )
+    .execute(conn)
+    .await?
+    .rows_affected())
+}

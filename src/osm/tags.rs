@@ -74,6 +74,11 @@ impl Tags {
         self.0.is_empty()
     }
 
+    /// Every kept tag, in file order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (&**k, &**v))
+    }
+
     /// Whether a tag says yes (`yes`, `true`, `1`).
     pub fn yes(&self, key: &str) -> bool {
         self.is(key, &["yes", "true", "1"])
