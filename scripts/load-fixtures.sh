@@ -14,3 +14,11 @@ while IFS=$'\t' read -r file dataset kind title; do
   fi
 done < fixtures/fixtures.tsv
 "$kreisgeo" catalog publisher --file fixtures/publisher.json
+# Further publishers (the municipalities the county runs the portal for) and their datasets.
+for profile in fixtures/publishers/*.json; do
+  "$kreisgeo" publishers set "$(basename "$profile" .json)" --file "$profile" > /dev/null
+done
+while IFS=$'\t' read -r dataset publisher; do
+  [[ -z "$dataset" || "$dataset" == \#* ]] && continue
+  "$kreisgeo" publishers assign "$dataset" "$publisher"
+done < fixtures/publishers/datasets.tsv

@@ -43,11 +43,13 @@ impl Action {
 }
 
 /// What a key may do: some actions, on some datasets or on all (`datasets: None`, which
-/// includes the catalog-wide settings).
+/// includes the catalog-wide settings); a key bound to a publisher only on that publisher's
+/// datasets (and on new ones, which become its).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
     pub datasets: Option<Vec<String>>,
     pub actions: Vec<Action>,
+    pub publisher: Option<String>,
 }
 
 impl Scope {
@@ -56,6 +58,7 @@ impl Scope {
         Self {
             datasets: None,
             actions: Action::ALL.to_vec(),
+            publisher: None,
         }
     }
 
@@ -66,6 +69,11 @@ impl Scope {
                 "the API key may not {}",
                 action.as_str()
             )));
+        }
+        if self.publisher.is_some() && dataset.is_none() {
+            return Err(Error::Forbidden(
+                "catalog-wide settings need a key that is not bound to a publisher".into(),
+            ));
         }
         match (&self.datasets, dataset) {
             (None, _) => Ok(()),
@@ -102,6 +110,8 @@ pub struct KeyInfo {
     /// `None`: every dataset.
     pub datasets: Option<Vec<String>>,
     pub actions: Vec<String>,
+    /// The publisher whose datasets it is bound to.
+    pub publisher: Option<String>,
 }
 
 /// A key that a request presented and that is active.
@@ -142,17 +152,31 @@ pub async fn create_key(pool: &PgPool, name: &str, scope: &Scope) -> Result<NewK
             crate::catalog::validate_dataset_id(id).map_err(|m| Error::invalid("datasets", m))?;
         }
     }
+    if let Some(p) = &scope.publisher {
+        let known: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM catalog.publishers WHERE id = $1)")
+                .bind(p)
+                .fetch_one(pool)
+                .await?;
+        if !known {
+            return Err(Error::invalid(
+                "publisher",
+                format!("there is no publisher '{p}' (kreisgeo publishers set {p} FILE)"),
+            ));
+        }
+    }
     let prefix = random_hex(6);
     let secret = random_hex(32);
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO catalog.api_keys (name, prefix, secret_hash, datasets, actions) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO catalog.api_keys (name, prefix, secret_hash, datasets, actions, publisher_id) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(name)
     .bind(&prefix)
     .bind(digest(&secret))
     .bind(&scope.datasets)
     .bind(scope.actions_text())
+    .bind(&scope.publisher)
     .fetch_one(pool)
     .await?;
     Ok(NewKey {
@@ -166,7 +190,7 @@ pub async fn list_keys(pool: &PgPool) -> Result<Vec<KeyInfo>> {
     Ok(sqlx::query_as(
         "SELECT id, name, prefix, \
            to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at, \
-           revoked_at IS NOT NULL AS revoked, datasets, actions \
+           revoked_at IS NOT NULL AS revoked, datasets, actions, publisher_id AS publisher \
          FROM catalog.api_keys ORDER BY id DESC",
     )
     .fetch_all(pool)
@@ -195,21 +219,30 @@ pub async fn verify(pool: &PgPool, presented: &str) -> Result<Key> {
     else {
         return Err(unauthorized());
     };
-    type Row = (i64, Vec<u8>, Option<Vec<String>>, Vec<String>);
+    type Row = (
+        i64,
+        Vec<u8>,
+        Option<Vec<String>>,
+        Vec<String>,
+        Option<String>,
+    );
     let row: Option<Row> = sqlx::query_as(
-        "SELECT id, secret_hash, datasets, actions FROM catalog.api_keys \
+        "SELECT id, secret_hash, datasets, actions, publisher_id FROM catalog.api_keys \
          WHERE prefix = $1 AND revoked_at IS NULL",
     )
     .bind(prefix)
     .fetch_optional(pool)
     .await?;
     match row {
-        Some((id, hash, datasets, actions)) if constant_time_eq(&hash, &digest(secret)) => {
+        Some((id, hash, datasets, actions, publisher))
+            if constant_time_eq(&hash, &digest(secret)) =>
+        {
             Ok(Key {
                 id,
                 scope: Scope {
                     datasets,
                     actions: actions.iter().filter_map(|a| Action::parse(a)).collect(),
+                    publisher,
                 },
             })
         }
@@ -236,10 +269,17 @@ mod tests {
         let narrow = Scope {
             datasets: Some(vec!["aed".into()]),
             actions: vec![Action::Ingest],
+            publisher: None,
         };
         assert!(narrow.allows(Action::Ingest, Some("aed")).is_ok());
         assert!(narrow.allows(Action::Ingest, Some("parcels")).is_err());
         assert!(narrow.allows(Action::Delete, Some("aed")).is_err());
         assert!(narrow.allows(Action::Ingest, None).is_err());
+        let municipal = Scope {
+            publisher: Some("lauf".into()),
+            ..Scope::all()
+        };
+        assert!(municipal.allows(Action::Metadata, Some("lauf-aed")).is_ok());
+        assert!(municipal.allows(Action::Metadata, None).is_err());
     }
 }

@@ -231,6 +231,8 @@ pub struct Run {
     pub time_limit: std::time::Duration,
     /// The upload's place in the queue, given back when its ingest starts.
     pub ticket: Ticket,
+    /// The publisher the uploading key is bound to: a dataset it creates becomes its.
+    pub publisher: Option<String>,
 }
 
 /// Runs the work on `upload` in the background once a slot is free; the temporary file goes
@@ -250,6 +252,7 @@ pub fn spawn(
             slots,
             time_limit,
             ticket,
+            publisher,
         } = run;
         let Ok(_slot) = slots.acquire_owned().await else {
             return;
@@ -268,6 +271,13 @@ pub fn spawn(
                 }
                 .into())
             });
+        // A new dataset is the uploading publisher's before the job says it succeeded.
+        let outcome = match (outcome, &publisher) {
+            (Ok(done), Some(p)) => crate::catalog::repo::claim_dataset(&pool, work.dataset(), p)
+                .await
+                .map(|()| done),
+            (outcome, _) => outcome,
+        };
         crate::metrics::record_ingest(outcome.is_ok(), started.elapsed());
         let (state, report, error) = match &outcome {
             Ok(done) => ("succeeded", done.report.clone(), None),

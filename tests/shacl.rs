@@ -18,6 +18,8 @@
 // Tests stop at the first surprise, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/http.rs"]
+mod http;
 #[path = "support/portal.rs"]
 mod portal;
 
@@ -111,6 +113,14 @@ fn validate(shapes: &Path) -> Result<(), Failed> {
     check(
         whole.contains(&format!("downloads={}", ids.len() * 6)),
         || format!("the catalog does not list six downloads per dataset: {whole}"),
+    )?;
+    // The fixtures' municipality publishes the solar dataset: validated above as its own.
+    let solar = http::get(&format!("{base}/catalog/datasets/solar.ttl"), &[]);
+    let solar = String::from_utf8_lossy(&solar.body);
+    check(
+        solar.contains("https://www.hansestadt-lueneburg.de/")
+            && solar.contains("politicalGeocoding/municipalityKey/03355022"),
+        || format!("the solar dataset is not the municipality's:\n{solar}"),
     )?;
     Ok(())
 }

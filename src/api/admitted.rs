@@ -61,11 +61,37 @@ pub(crate) async fn admit(
             .get::<tracing_actix_web::RequestId>()
             .map(std::string::ToString::to_string),
     };
-    if let Err(e) = admitted.key.scope.allows(action, dataset) {
+    let allowed = match admitted.key.scope.allows(action, dataset) {
+        Ok(()) => publisher_allows(state, &admitted.key, dataset).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = allowed {
+        if !matches!(e, Error::Forbidden(_)) {
+            return Err(e);
+        }
         admitted.write(state, Outcome::Denied, &Err(&e)).await;
         return Err(e);
     }
     Ok(admitted)
+}
+
+/// A key bound to a publisher acts on that publisher's datasets and on new ones (which become
+/// its when the ingest job ends), never on another's.
+async fn publisher_allows(state: &AppState, key: &Key, dataset: Option<&str>) -> Result<()> {
+    let (Some(bound), Some(dataset)) = (&key.scope.publisher, dataset) else {
+        return Ok(());
+    };
+    match crate::catalog::repo::dataset_publisher(&state.write_pool, dataset).await? {
+        None => Ok(()),
+        Some(Some(owner)) if &owner == bound => Ok(()),
+        Some(owner) => Err(Error::Forbidden(format!(
+            "dataset '{dataset}' belongs to {}, and the API key to publisher '{bound}'",
+            owner.map_or_else(
+                || "the portal's publisher".to_string(),
+                |o| format!("publisher '{o}'")
+            )
+        ))),
+    }
 }
 
 impl Admitted {

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod client;
 pub mod connection;
 pub mod error;
+pub mod json_body;
 pub mod middleware;
 pub mod openapi;
 pub mod ratelimit;

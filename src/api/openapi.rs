@@ -10,8 +10,9 @@ use utoipa::Modify;
 
 use super::routes::{
     admin, api_doc, at, basemap, catalog, ckan, collections, conformance, downloads, items,
-    landing, legal, map, nearest, operations, queryables, search, sources, tiles, tilesets,
-    TAG_ADMIN, TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA, TAG_OPEN_DATA, TAG_OPERATIONS, TAG_TILES,
+    landing, legal, map, nearest, operations, publishers, queryables, search, sources, tiles,
+    tilesets, TAG_ADMIN, TAG_CAPABILITIES, TAG_CITIZENS, TAG_DATA, TAG_OPEN_DATA, TAG_OPERATIONS,
+    TAG_TILES,
 };
 
 /// The admin API's key, sent as `X-API-Key` (or as `Authorization: Bearer`).
@@ -94,6 +95,10 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(admin::put_metadata)
         .service(admin::get_publisher)
         .service(admin::put_publisher)
+        .service(publishers::get_publishers)
+        .service(publishers::put_publisher)
+        .service(publishers::delete_publisher)
+        .service(publishers::put_dataset_publisher)
         .service(admin::delete_dataset)
         .service(admin::rollback)
         .service(sources::get_sources)

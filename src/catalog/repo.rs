@@ -342,6 +342,8 @@ pub async fn set_tile_settings(pool: &PgPool, id: &str, settings: &TileSettings)
 pub struct CatalogRow<M> {
     pub collection: Collection,
     pub metadata: M,
+    /// The publisher it belongs to; `None`: the portal's own.
+    pub publisher: Option<String>,
     pub issued: String,
     pub modified: String,
 }
@@ -349,25 +351,27 @@ pub struct CatalogRow<M> {
 const ISO_UTC: &str = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
 
 /// Datasets with an active version changed at or after `modified_since` (an RFC 3339 time,
-/// checked by the caller; all without it), by id, or just `only`; `limit` and `offset` page
-/// them. Also returns how many there are in all.
+/// checked by the caller; all without it), by id, or just `only`; of one publisher
+/// (`publisher`: its id, `""` for the portal's own); `limit` and `offset` page them. Also
+/// returns how many there are in all.
 pub async fn catalog_rows<M: serde::de::DeserializeOwned>(
     pool: &PgPool,
     modified_since: Option<&str>,
     only: Option<&str>,
     hvd: Option<&HvdFilter>,
+    publisher: Option<&str>,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<CatalogRow<M>>, i64)> {
     let sql = format!(
-        "SELECT d.kind, d.title, d.description, d.tiles, {VERSION_COLUMNS}, d.metadata, \
+        "SELECT d.kind, d.title, d.description, d.tiles, {VERSION_COLUMNS}, d.metadata, d.publisher_id, \
            to_char(d.created_at AT TIME ZONE 'UTC', {ISO_UTC}) AS issued, \
            to_char(m.modified AT TIME ZONE 'UTC', {ISO_UTC}) AS modified, \
            count(*) OVER () AS total \
          FROM catalog.datasets d JOIN catalog.versions v ON v.id = d.active_version \
          CROSS JOIN LATERAL (SELECT greatest(v.created_at, d.metadata_modified) AS modified) m \
          WHERE ($1::text IS NULL OR m.modified >= $1::timestamptz) AND ($2::text IS NULL OR d.id = $2) \
-           AND {} \
+           AND {} AND ($6::text IS NULL OR coalesce(d.publisher_id, '') = $6) \
          ORDER BY d.id LIMIT $3 OFFSET $4",
         hvd_only(5)
     );
@@ -377,11 +381,12 @@ pub async fn catalog_rows<M: serde::de::DeserializeOwned>(
         .bind(limit)
         .bind(offset)
         .bind(hvd.map(|h| &h.kinds))
+        .bind(publisher)
         .fetch_all(pool)
         .await?;
     let total = match rows.first() {
         Some(r) => r.try_get("total")?,
-        None if offset > 0 => catalog_count(pool, modified_since, hvd).await?,
+        None if offset > 0 => catalog_count(pool, modified_since, hvd, publisher).await?,
         None => 0,
     };
     let rows = rows
@@ -391,6 +396,7 @@ pub async fn catalog_rows<M: serde::de::DeserializeOwned>(
             Ok(CatalogRow {
                 collection: collection_from_row(row)?,
                 metadata: metadata.0,
+                publisher: row.try_get("publisher_id")?,
                 issued: row.try_get("issued")?,
                 modified: row.try_get("modified")?,
             })
@@ -403,15 +409,17 @@ async fn catalog_count(
     pool: &PgPool,
     modified_since: Option<&str>,
     hvd: Option<&HvdFilter>,
+    publisher: Option<&str>,
 ) -> Result<i64> {
     Ok(sqlx::query_scalar(&format!(
         "SELECT count(*) FROM catalog.datasets d JOIN catalog.versions v ON v.id = d.active_version \
          WHERE ($1::text IS NULL OR greatest(v.created_at, d.metadata_modified) >= $1::timestamptz) \
-           AND {}",
+           AND {} AND ($3::text IS NULL OR coalesce(d.publisher_id, '') = $3)",
         hvd_only(2)
     ))
     .bind(modified_since)
     .bind(hvd.map(|h| &h.kinds))
+    .bind(publisher)
     .fetch_one(pool)
     .await?)
 }
@@ -472,6 +480,113 @@ pub async fn publisher<P: serde::de::DeserializeOwned + Send + Unpin + 'static>(
             .fetch_optional(pool)
             .await?;
     Ok(found.map(|p| p.0))
+}
+
+/// The further publishers (the portal's own is [`publisher`]) by id.
+pub async fn publishers<P: serde::de::DeserializeOwned + Send + Unpin + 'static>(
+    pool: &PgPool,
+) -> Result<Vec<(String, P)>> {
+    let rows: Vec<(String, sqlx::types::Json<P>)> =
+        sqlx::query_as("SELECT id, profile FROM catalog.publishers ORDER BY id")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().map(|(id, p)| (id, p.0)).collect())
+}
+
+/// Enters or replaces publisher `id`; true when it is new.
+pub async fn put_publisher<P: serde::Serialize>(
+    pool: &PgPool,
+    id: &str,
+    profile: &P,
+) -> Result<bool> {
+    let inserted: bool = sqlx::query_scalar(
+        "INSERT INTO catalog.publishers (id, profile) VALUES ($1, $2) \
+         ON CONFLICT (id) DO UPDATE SET profile = EXCLUDED.profile, updated_at = now() \
+         RETURNING xmax = 0",
+    )
+    .bind(id)
+    .bind(sqlx::types::Json(profile))
+    .fetch_one(pool)
+    .await?;
+    Ok(inserted)
+}
+
+/// Removes publisher `id`; `false` when there is none, `Conflict` while datasets or keys are
+/// its.
+pub async fn delete_publisher(pool: &PgPool, id: &str) -> Result<bool> {
+    let (datasets, keys): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM catalog.datasets WHERE publisher_id = $1), \
+                (SELECT count(*) FROM catalog.api_keys WHERE publisher_id = $1)",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await?;
+    if datasets + keys > 0 {
+        return Err(crate::error::Error::Conflict(format!(
+            "publisher '{id}' still has {datasets} dataset(s) and {keys} API key(s); give the \
+             datasets to another publisher and revoke and remove the keys first"
+        )));
+    }
+    let done = sqlx::query("DELETE FROM catalog.publishers WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The publisher dataset `id` belongs to (`Some(None)`: the portal's own); `None` when there is
+/// no such dataset (deleted ones included: their id is taken).
+pub async fn dataset_publisher(pool: &PgPool, id: &str) -> Result<Option<Option<String>>> {
+    Ok(
+        sqlx::query_scalar("SELECT publisher_id FROM catalog.datasets WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// Gives dataset `id` to `publisher` (`None`: the portal's own); `false` when there is no such
+/// dataset. An unknown publisher is a 400 naming it.
+pub async fn set_dataset_publisher(
+    pool: &PgPool,
+    id: &str,
+    publisher: Option<&str>,
+) -> Result<bool> {
+    if let Some(p) = publisher {
+        let known: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM catalog.publishers WHERE id = $1)")
+                .bind(p)
+                .fetch_one(pool)
+                .await?;
+        if !known {
+            return Err(crate::error::Error::invalid(
+                "publisher",
+                format!("there is no publisher '{p}'"),
+            ));
+        }
+    }
+    let done = sqlx::query(
+        "UPDATE catalog.datasets SET publisher_id = $2, metadata_modified = now() \
+         WHERE id = $1 AND deleted_at IS NULL",
+    )
+    .bind(id)
+    .bind(publisher)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Gives dataset `id` to `publisher` unless it has one already (a dataset a key bound to a
+/// publisher created).
+pub async fn claim_dataset(pool: &PgPool, id: &str, publisher: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE catalog.datasets SET publisher_id = $2 WHERE id = $1 AND publisher_id IS NULL",
+    )
+    .bind(id)
+    .bind(publisher)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// Enters or replaces the publisher profile.
@@ -536,6 +651,8 @@ pub struct Tombstone<M> {
     pub kind: DatasetKind,
     pub title: String,
     pub metadata: M,
+    /// The publisher it belonged to; `None`: the portal's own.
+    pub publisher: Option<String>,
     pub issued: String,
     /// When it was deleted (ISO 8601 UTC).
     pub deleted: String,
@@ -547,7 +664,7 @@ pub async fn tombstones<M: serde::de::DeserializeOwned>(
     modified_since: Option<&str>,
 ) -> Result<Vec<Tombstone<M>>> {
     let sql = format!(
-        "SELECT id, kind, title, metadata, \
+        "SELECT id, kind, title, metadata, publisher_id, \
            to_char(created_at AT TIME ZONE 'UTC', {ISO_UTC}) AS issued, \
            to_char(deleted_at AT TIME ZONE 'UTC', {ISO_UTC}) AS deleted \
          FROM catalog.datasets \
@@ -568,6 +685,7 @@ pub async fn tombstones<M: serde::de::DeserializeOwned>(
                     .ok_or_else(|| Error::Internal(format!("unknown dataset kind '{kind}'")))?,
                 title: row.try_get("title")?,
                 metadata: metadata.0,
+                publisher: row.try_get("publisher_id")?,
                 issued: row.try_get("issued")?,
                 deleted: row.try_get("deleted")?,
             })

@@ -64,6 +64,10 @@ pub struct IngestArgs {
     /// Print the ingest report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// The publisher (`kreisgeo publishers`) the dataset belongs to [default: as it is; a new
+    /// dataset: the portal's own].
+    #[arg(long)]
+    pub publisher: Option<String>,
 }
 
 impl IngestArgs {
@@ -111,13 +115,27 @@ pub(crate) fn parse_mapping(s: &str) -> Result<(String, String), String> {
 /// Loads the file and prints what happened; Ctrl-C leaves everything as it was.
 pub async fn run(url: Option<&str>, data_dir: &Path, args: IngestArgs) -> anyhow::Result<ExitCode> {
     let json = args.json;
+    let publisher = args.publisher.clone();
     let request = args.into_request()?;
     let db = Database::open(url, data_dir).await?;
+    if let Some(p) = &publisher {
+        let known = kreisgeo::catalog::repo::publishers::<serde_json::Value>(&db.pool)
+            .await?
+            .iter()
+            .any(|(id, _)| id == p);
+        if !known {
+            db.close().await?;
+            anyhow::bail!("--publisher {p}: there is no such publisher (kreisgeo publishers list)");
+        }
+    }
     let progress = Arc::new(CliProgress::new());
     let outcome = tokio::select! {
         r = ingest::ingest(&db.pool, &request, progress.clone()) => Some(r),
         () = kreisgeo::server::shutdown_signal() => None,
     };
+    if let (Some(Ok(report)), Some(p)) = (&outcome, &publisher) {
+        kreisgeo::catalog::repo::set_dataset_publisher(&db.pool, &report.dataset, Some(p)).await?;
+    }
     progress.finish();
     db.close().await?;
     match outcome {

@@ -22,6 +22,10 @@ pub enum KeysAction {
         /// [default: all].
         #[arg(long, value_delimiter = ',', value_parser = parse_action)]
         actions: Option<Vec<kreisgeo::auth::Action>>,
+        /// Bind the key to one publisher (`kreisgeo publishers`): it acts only on that
+        /// publisher's datasets, and a dataset it creates becomes the publisher's.
+        #[arg(long)]
+        publisher: Option<String>,
     },
     /// Every key (without secrets).
     List,
@@ -46,11 +50,16 @@ fn parse_action(s: &str) -> Result<kreisgeo::auth::Action, String> {
 fn describe_scope<'a>(
     datasets: Option<&[String]>,
     actions: impl Iterator<Item = &'a str>,
+    publisher: Option<&str>,
 ) -> String {
     let actions: Vec<&str> = actions.collect();
-    match datasets {
+    let scope = match datasets {
         Some(ids) => format!("{} on {}", actions.join(","), ids.join(",")),
         None => format!("{} on every dataset", actions.join(",")),
+    };
+    match publisher {
+        Some(p) => format!("{scope} of publisher {p}"),
+        None => scope,
     }
 }
 
@@ -66,10 +75,12 @@ pub async fn run(
                 name,
                 datasets,
                 actions,
+                publisher,
             } => {
                 let scope = auth::Scope {
                     datasets,
                     actions: actions.unwrap_or_else(|| auth::Action::ALL.to_vec()),
+                    publisher,
                 };
                 let key = auth::create_key(&pool, &name, &scope).await?;
                 eprintln!(
@@ -77,7 +88,8 @@ pub async fn run(
                     key.id,
                     describe_scope(
                         scope.datasets.as_deref(),
-                        scope.actions.iter().map(|a| a.as_str())
+                        scope.actions.iter().map(|a| a.as_str()),
+                        scope.publisher.as_deref()
                     )
                 );
                 println!("{}", key.key);
@@ -96,7 +108,11 @@ pub async fn run(
                         k.created_at,
                         state,
                         k.name,
-                        describe_scope(k.datasets.as_deref(), k.actions.iter().map(String::as_str))
+                        describe_scope(
+                            k.datasets.as_deref(),
+                            k.actions.iter().map(String::as_str),
+                            k.publisher.as_deref()
+                        )
                     );
                 }
             }

@@ -8,6 +8,7 @@ mod db;
 mod generate;
 mod ingest;
 mod keys;
+mod publishers;
 mod solar;
 mod sources;
 
@@ -85,6 +86,12 @@ pub enum Command {
         #[command(subcommand)]
         action: catalog::CatalogAction,
     },
+    /// Further publishers (the municipalities the portal is run for) and which one a dataset
+    /// belongs to.
+    Publishers {
+        #[command(subcommand)]
+        action: publishers::PublishersAction,
+    },
     /// Create, list and revoke API keys of the admin API.
     Keys {
         #[command(subcommand)]
@@ -152,6 +159,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sources { action } => Box::pin(sources::run(url, &data_dir, action)).await,
         Command::Keys { action } => keys::run(url, &data_dir, action).await,
         Command::Catalog { action } => catalog::run(url, &data_dir, action).await,
+        Command::Publishers { action } => publishers::run(url, &data_dir, action).await,
         Command::Downloads {
             action: datasets::DownloadsAction::Build,
         } => datasets::build_downloads(url, &data_dir).await,

@@ -9,6 +9,7 @@ use super::metadata::{
     license_title, Dataset, DatasetMetadata, Publisher, FREQUENCY_BASE, HVD_CATEGORY_BASE,
     HVD_LEGISLATION, THEME_BASE,
 };
+use super::publishers::Publishers;
 use crate::catalog::repo::{CatalogRow, Tombstone};
 use crate::downloads::Download;
 
@@ -46,11 +47,10 @@ pub fn organization_name(publisher: &Publisher) -> String {
     name.trim_matches('-').chars().take(100).collect()
 }
 
-/// The publisher as a CKAN organization dict.
-pub fn organization(publisher: &Publisher, created: &str) -> Json {
-    let name = organization_name(publisher);
+/// A publisher as a CKAN organization dict, named `name`.
+pub fn organization(name: &str, publisher: &Publisher, created: &str) -> Json {
     json!({
-        "id": uuid("organization", &name),
+        "id": uuid("organization", name),
         "name": name,
         "title": publisher.name,
         "type": "organization",
@@ -66,14 +66,16 @@ pub fn organization(publisher: &Publisher, created: &str) -> Json {
 /// A catalog row as a CKAN package dict.
 pub fn package(
     base: &str,
-    publisher: &Publisher,
+    publishers: &Publishers,
     row: &CatalogRow<DatasetMetadata>,
     downloads: &[Download],
 ) -> Json {
     let c = &row.collection;
+    let owner = row.publisher.as_deref();
+    let publisher = publishers.of(owner);
     let r = row.metadata.resolve(c.into(), publisher);
     let id = uuid("dataset", &c.id);
-    let org = organization(publisher, &row.issued);
+    let org = organization(&publishers.organization_name(owner), publisher, &row.issued);
     let tags: Vec<Json> = r
         .keywords
         .iter()
@@ -170,17 +172,28 @@ pub fn package(
             .to_string(),
         ));
     }
-    if let Some(key) = &publisher.district_key {
+    // A municipality's dataset is geocoded to the municipality, the others to the district.
+    let district = publisher
+        .district_key
+        .as_ref()
+        .or(publishers.main.district_key.as_ref());
+    let geocoding = match (&publisher.municipality_key, district) {
+        (Some(key), _) => Some(("municipality", format!("municipalityKey/{key}"))),
+        (None, Some(key)) => Some(("administrativeDistrict", format!("districtKey/{key}"))),
+        (None, None) => None,
+    };
+    if let Some((level, area)) = geocoding {
         extras.push((
             "politicalGeocodingLevelURI",
-            "http://dcat-ap.de/def/politicalGeocoding/Level/administrativeDistrict".into(),
+            format!("http://dcat-ap.de/def/politicalGeocoding/Level/{level}"),
         ));
         extras.push((
             "politicalGeocodingURI",
-            format!("http://dcat-ap.de/def/politicalGeocoding/districtKey/{key}"),
+            format!("http://dcat-ap.de/def/politicalGeocoding/{area}"),
         ));
     }
-    if let Some(id) = &publisher.contributor_id {
+    // The portal that contributes the dataset to GovData is the county's.
+    if let Some(id) = &publishers.main.contributor_id {
         extras.push(("contributorID", json!([id]).to_string()));
     }
     if let Some(a) = r.attribution {
@@ -273,7 +286,13 @@ fn skeleton(
 
 /// A deleted dataset as CKAN shows one: the package with `state` "deleted", no resources, and
 /// the deletion as its last modification.
-pub fn deleted_package(base: &str, publisher: &Publisher, t: &Tombstone<DatasetMetadata>) -> Json {
+pub fn deleted_package(
+    base: &str,
+    publishers: &Publishers,
+    t: &Tombstone<DatasetMetadata>,
+) -> Json {
+    let owner = t.publisher.as_deref();
+    let publisher = publishers.of(owner);
     let r = t.metadata.resolve(
         Dataset {
             kind: t.kind,
@@ -282,7 +301,7 @@ pub fn deleted_package(base: &str, publisher: &Publisher, t: &Tombstone<DatasetM
         },
         publisher,
     );
-    let org = organization(publisher, &t.issued);
+    let org = organization(&publishers.organization_name(owner), publisher, &t.issued);
     let mut package = skeleton(base, &t.id, &r, org, &t.issued, &t.deleted);
     package.extend([
         ("num_resources".into(), json!(0)),

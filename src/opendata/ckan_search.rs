@@ -102,6 +102,10 @@ enum Clause {
         from: Option<String>,
         to: Option<String>,
     },
+    /// `-clause`: it must not hold (ckanext-harvest's `organizations_filter_exclude`).
+    Not(Box<Clause>),
+    /// `a OR b …`: one must hold (its `organizations_filter_include` of several).
+    Any(Vec<Clause>),
 }
 
 impl Clause {
@@ -125,21 +129,36 @@ impl Clause {
                 let m = p["metadata_modified"].as_str().unwrap_or("");
                 from.as_deref().is_none_or(|f| m >= f) && to.as_deref().is_none_or(|t| m <= t)
             }
+            Self::Not(c) => !c.matches(p),
+            Self::Any(cs) => cs.iter().any(|c| c.matches(p)),
         }
     }
 }
 
-/// Solr-style `fq` as harvesters send it: clauses separated by spaces (or `AND`), each
-/// optionally `+`-prefixed, values optionally quoted.
+/// Solr-style `fq` as harvesters send it: clauses separated by spaces (or `AND`), joined by
+/// `OR`, each optionally `+`- or `-`-prefixed (must, must not), values optionally quoted.
 fn parse_fq(fq: &str) -> crate::Result<Vec<Clause>> {
-    let mut clauses = Vec::new();
+    let mut clauses: Vec<Clause> = Vec::new();
     let mut rest = fq.trim();
+    let mut or_next = false;
     while !rest.is_empty() {
-        rest = rest.trim_start_matches('+');
         if let Some(after) = rest.strip_prefix("AND ") {
             rest = after.trim_start();
             continue;
         }
+        if let Some(after) = rest.strip_prefix("OR ") {
+            if clauses.is_empty() || or_next {
+                return Err(Error::invalid(
+                    "fq",
+                    format!("OR without a clause before it at '{rest}'"),
+                ));
+            }
+            or_next = true;
+            rest = after.trim_start();
+            continue;
+        }
+        let negated = rest.starts_with('-');
+        rest = rest.trim_start_matches(['+', '-']);
         let (field, after) = rest
             .split_once(':')
             .ok_or_else(|| Error::invalid("fq", format!("expected field:value at '{rest}'")))?;
@@ -159,7 +178,7 @@ fn parse_fq(fq: &str) -> crate::Result<Vec<Clause>> {
             (after[..end].to_string(), &after[end..])
         };
         rest = remaining.trim_start();
-        clauses.push(match field {
+        let clause = match field {
             "organization" | "tags" | "name" | "res_format" => Clause::Equals {
                 field: field.to_string(),
                 value,
@@ -200,7 +219,28 @@ fn parse_fq(fq: &str) -> crate::Result<Vec<Clause>> {
                     ),
                 ))
             }
-        });
+        };
+        let clause = if negated {
+            Clause::Not(Box::new(clause))
+        } else {
+            clause
+        };
+        if std::mem::take(&mut or_next) {
+            let joined = match clauses.pop() {
+                Some(Clause::Any(mut alternatives)) => {
+                    alternatives.push(clause);
+                    Clause::Any(alternatives)
+                }
+                Some(previous) => Clause::Any(vec![previous, clause]),
+                None => clause,
+            };
+            clauses.push(joined);
+        } else {
+            clauses.push(clause);
+        }
+    }
+    if or_next {
+        return Err(Error::invalid("fq", "OR without a clause after it"));
     }
     Ok(clauses)
 }
@@ -221,5 +261,23 @@ mod tests {
         assert!(parse_fq("owner:x").is_err());
         assert!(parse_fq("metadata_modified:[yesterday TO *]").is_err());
         assert!(parse_fq("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn ckanext_harvest_organization_filters() {
+        let package = |org: &str| json!({"organization": {"name": org}, "metadata_modified": "2026-02-01T00:00:00.000000"});
+        // organizations_filter_include of two, with the incremental harvest's clause.
+        let include = parse_fq(
+            "organization:lauf OR organization:schwaig +metadata_modified:[2026-01-01T00:00:00Z TO *]",
+        )
+        .unwrap();
+        assert_eq!(include.len(), 2);
+        let hits = |clauses: &[Clause], org: &str| clauses.iter().all(|c| c.matches(&package(org)));
+        assert!(hits(&include, "lauf") && hits(&include, "schwaig") && !hits(&include, "kreis"));
+        // organizations_filter_exclude.
+        let exclude = parse_fq("-organization:lauf -organization:schwaig").unwrap();
+        assert!(!hits(&exclude, "lauf") && !hits(&exclude, "schwaig") && hits(&exclude, "kreis"));
+        assert!(parse_fq("OR organization:x").is_err());
+        assert!(parse_fq("organization:x OR").is_err());
     }
 }

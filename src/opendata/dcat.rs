@@ -11,6 +11,7 @@ use super::metadata::{
     Contact, DatasetMetadata, Publisher, Text, FREQUENCY_BASE, HVD_CATEGORY_BASE,
     HVD_CATEGORY_SCHEME, HVD_LEGISLATION, THEME_BASE,
 };
+use super::publishers::Publishers;
 use crate::catalog::repo::{CatalogRow, Tombstone};
 use crate::catalog::Collection;
 use crate::downloads::Download;
@@ -36,6 +37,8 @@ const FILE_TYPE: &str = "http://publications.europa.eu/resource/authority/file-t
 const LANGUAGE_DEU: &str = "http://publications.europa.eu/resource/authority/language/DEU";
 const DISTRICT: &str = "http://dcat-ap.de/def/politicalGeocoding/Level/administrativeDistrict";
 const DISTRICT_KEY: &str = "http://dcat-ap.de/def/politicalGeocoding/districtKey/";
+const MUNICIPALITY: &str = "http://dcat-ap.de/def/politicalGeocoding/Level/municipality";
+const MUNICIPALITY_KEY: &str = "http://dcat-ap.de/def/politicalGeocoding/municipalityKey/";
 const PUBLISHER_TYPE: &str = "http://purl.org/adms/publishertype/LocalAuthority";
 const THEME_SCHEME: &str = "http://publications.europa.eu/resource/authority/data-theme";
 const FREQUENCY_SCHEME: &str = "http://publications.europa.eu/resource/authority/frequency";
@@ -177,12 +180,13 @@ fn typed(value: &str, datatype: &str) -> Literal {
 /// The whole catalog (or one page of it) with its datasets.
 pub fn catalog(
     base: &str,
-    publisher: &Publisher,
+    publishers: &Publishers,
     rows: &[CatalogRow<DatasetMetadata>],
     downloads: &[Download],
     deleted: &[Tombstone<DatasetMetadata>],
     paging: &Paging,
 ) -> Vec<Triple> {
+    let publisher = &publishers.main;
     let mut g = Graph::default();
     let catalog: NamedOrBlankNode = iri(&format!("{base}/catalog")).into();
     g.a(catalog.clone(), format!("{DCAT}Catalog"));
@@ -269,9 +273,17 @@ pub fn catalog(
     }
     paging_triples(&mut g, paging);
     agent(&mut g, publisher);
-    data_service(&mut g, base, publisher, rows);
+    // Each further publisher of a dataset on this page, once.
+    let mut described = std::collections::BTreeSet::new();
     for row in rows {
-        dataset_triples(&mut g, base, publisher, row, downloads);
+        let p = publishers.of(row.publisher.as_deref());
+        if p.uri != publisher.uri && described.insert(p.uri.as_str()) {
+            agent(&mut g, p);
+        }
+    }
+    data_service(&mut g, base, publishers, rows);
+    for row in rows {
+        dataset_triples(&mut g, base, publishers, row, downloads);
     }
     g.finish()
 }
@@ -279,14 +291,19 @@ pub fn catalog(
 /// One dataset with its distributions, publisher and the service that serves it.
 pub fn dataset(
     base: &str,
-    publisher: &Publisher,
+    publishers: &Publishers,
     row: &CatalogRow<DatasetMetadata>,
     downloads: &[Download],
 ) -> Vec<Triple> {
     let mut g = Graph::default();
-    dataset_triples(&mut g, base, publisher, row, downloads);
+    dataset_triples(&mut g, base, publishers, row, downloads);
+    let publisher = publishers.of(row.publisher.as_deref());
     agent(&mut g, publisher);
-    data_service(&mut g, base, publisher, std::slice::from_ref(row));
+    if publisher.uri != publishers.main.uri {
+        // The service's publisher: the portal's.
+        agent(&mut g, &publishers.main);
+    }
+    data_service(&mut g, base, publishers, std::slice::from_ref(row));
     g.finish()
 }
 
@@ -358,9 +375,10 @@ fn agent(g: &mut Graph, p: &Publisher) {
 fn data_service(
     g: &mut Graph,
     base: &str,
-    publisher: &Publisher,
+    publishers: &Publishers,
     rows: &[CatalogRow<DatasetMetadata>],
 ) {
+    let publisher = &publishers.main;
     let node: NamedOrBlankNode = service_node(base).into();
     g.a(node.clone(), format!("{DCAT}DataService"));
     g.text(
@@ -408,7 +426,10 @@ fn data_service(
         .iter()
         .flat_map(|row| {
             row.metadata
-                .resolve((&row.collection).into(), publisher)
+                .resolve(
+                    (&row.collection).into(),
+                    publishers.of(row.publisher.as_deref()),
+                )
                 .hvd_categories
         })
         .collect();
@@ -452,10 +473,11 @@ fn legislation(g: &mut Graph, node: NamedOrBlankNode) {
 fn dataset_triples(
     g: &mut Graph,
     base: &str,
-    publisher: &Publisher,
+    publishers: &Publishers,
     row: &CatalogRow<DatasetMetadata>,
     downloads: &[Download],
 ) {
+    let publisher = publishers.of(row.publisher.as_deref());
     let c: &Collection = &row.collection;
     let m = &row.metadata;
     let node: NamedOrBlankNode = dataset_node(base, &c.id).into();
@@ -507,19 +529,30 @@ fn dataset_triples(
         &format!("{DCT}publisher"),
         iri(&publisher.uri),
     );
-    if let Some(id) = &publisher.contributor_id {
+    // The portal that contributes the dataset to GovData is the county's.
+    if let Some(id) = &publishers.main.contributor_id {
         g.add(node.clone(), &format!("{DCATDE}contributorID"), iri(id));
     }
-    if let Some(key) = &publisher.district_key {
+    // A municipality's dataset is geocoded to the municipality, the others to the district.
+    let geocoding = match (&publisher.municipality_key, &publisher.district_key) {
+        (Some(key), _) => Some((MUNICIPALITY, format!("{MUNICIPALITY_KEY}{key}"))),
+        (None, Some(key)) => Some((DISTRICT, format!("{DISTRICT_KEY}{key}"))),
+        (None, None) => publishers
+            .main
+            .district_key
+            .as_ref()
+            .map(|key| (DISTRICT, format!("{DISTRICT_KEY}{key}"))),
+    };
+    if let Some((level, area)) = geocoding {
         g.code(
             node.clone(),
             &format!("{DCATDE}politicalGeocodingLevelURI"),
-            DISTRICT,
+            level,
             LEVEL_SCHEME,
         );
         // DCAT-AP.de 3.0 names the area with dct:spatial (dcatde:politicalGeocodingURI is
         // deprecated); the level stays.
-        let area = iri(&format!("{DISTRICT_KEY}{key}"));
+        let area = iri(&area);
         g.add(node.clone(), &format!("{DCT}spatial"), area.clone());
         later.a(area, format!("{DCT}Location"));
     }

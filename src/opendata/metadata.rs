@@ -155,6 +155,11 @@ pub struct Publisher {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = "03355")]
     pub district_key: Option<String>,
+    /// A municipality's key (Amtlicher Gemeindeschlüssel, eight digits): the political
+    /// geocoding of a municipality's datasets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "03355022")]
+    pub municipality_key: Option<String>,
     /// dcatde:contributorID, the IRI GovData assigned to the county's portal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contributor_id: Option<String>,
@@ -186,6 +191,7 @@ impl Publisher {
             name: "kreisgeo (Herausgeber nicht eingetragen)".into(),
             uri: format!("{base_url}/"),
             district_key: None,
+            municipality_key: None,
             contributor_id: None,
             contact: Contact {
                 name: "Betreiber dieses Dienstes".into(),
@@ -233,6 +239,16 @@ impl Publisher {
                 return Err(Error::invalid(
                     "districtKey",
                     format!("'{key}' is not a Kreisschlüssel (five digits, e.g. 03355)"),
+                ));
+            }
+        }
+        if let Some(key) = &self.municipality_key {
+            if key.len() != 8 || !key.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::invalid(
+                    "municipalityKey",
+                    format!(
+                        "'{key}' is not an Amtlicher Gemeindeschlüssel (eight digits, e.g. 03355022)"
+                    ),
                 ));
             }
         }

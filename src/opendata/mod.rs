@@ -5,4 +5,5 @@ pub mod ckan;
 pub mod ckan_search;
 pub mod dcat;
 pub mod metadata;
+pub mod publishers;
 pub mod rdf;

@@ -550,6 +550,7 @@ async fn keys_are_created_listed_and_revoked() {
                 kreisgeo::auth::Action::Ingest,
                 kreisgeo::auth::Action::Metadata
             ],
+            publisher: None,
         }
     );
     let listing = String::from_utf8(run(&["keys", "list"]).stdout).expect("utf8");

@@ -982,6 +982,7 @@ async fn open_now_keeps_the_holidays_of_the_publishers_land() {
         &kreisgeo::auth::Scope {
             datasets: None,
             actions: kreisgeo::auth::Action::ALL.to_vec(),
+            publisher: None,
         },
     )
     .await

@@ -782,6 +782,7 @@ async fn sources_are_managed_and_run_over_the_admin_api() {
         &kreisgeo::auth::Scope {
             datasets: Some(vec!["parcels".into()]),
             actions: vec![kreisgeo::auth::Action::Ingest],
+            publisher: None,
         },
     )
     .await

@@ -29,6 +29,7 @@ mod openapi;
 mod osm;
 mod osm_change;
 mod policy;
+mod publishers;
 mod search;
 mod security;
 mod solar;

@@ -54,6 +54,7 @@ async fn keys_are_scoped_to_datasets_and_actions_and_every_admin_action_is_audit
         &Scope {
             datasets: Some(vec!["aed".into()]),
             actions: vec![Action::Metadata],
+            publisher: None,
         },
     )
     .await
@@ -216,6 +217,7 @@ async fn keys_are_scoped_to_datasets_and_actions_and_every_admin_action_is_audit
         &Scope {
             datasets: Some(vec!["aed".into()]),
             actions: vec![Action::Ingest],
+            publisher: None,
         },
     )
     .await

@@ -9,6 +9,7 @@ use utoipa::IntoParams;
 
 use super::TAG_ADMIN;
 use crate::api::admitted::{admit, authenticate, Admitted};
+use crate::api::json_body::json_body;
 use crate::api::state::AppState;
 use crate::audit::Outcome;
 use crate::auth::Action;
@@ -341,6 +342,7 @@ async fn accept_upload(
             slots: state.ingest_slots.clone(),
             time_limit: state.config.ingest_time_limit,
             ticket,
+            publisher: admitted.key.scope.publisher.clone(),
         },
         work,
         temp_path,
@@ -398,48 +400,6 @@ pub async fn get_job(
         .allows(Action::Ingest, Some(&job.dataset_id))
         .map_err(|_| not_found())?;
     Ok(HttpResponse::Ok().json(job))
-}
-
-/// Largest metadata document read: a hundred times a rich one.
-const MAX_JSON_BYTES: u64 = 1 << 20;
-
-/// Reads a JSON request body of at most [`MAX_JSON_BYTES`]; the error says where it is wrong.
-/// A body declared as anything but JSON is refused (415) rather than guessed at.
-async fn json_body<T: serde::de::DeserializeOwned>(
-    req: &HttpRequest,
-    payload: &mut web::Payload,
-) -> Result<T> {
-    if let Some(declared) = req.headers().get(actix_web::http::header::CONTENT_TYPE) {
-        let essence = declared
-            .to_str()
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if essence != "application/json" && !essence.ends_with("+json") {
-            return Err(Error::UnsupportedMediaType(format!(
-                "the body must be application/json, not '{essence}'"
-            )));
-        }
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| Error::invalid("body", format!("body interrupted: {e}")))?;
-        if (body.len() + chunk.len()) as u64 > MAX_JSON_BYTES {
-            return Err(Error::TooLarge {
-                max: MAX_JSON_BYTES,
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    serde_json::from_slice(&body).map_err(|e| {
-        Error::invalid(
-            "body",
-            format!("{e} (line {}, column {})", e.line(), e.column()),
-        )
-    })
 }
 
 /// Dataset metadata

@@ -14,7 +14,8 @@ use crate::catalog::repo;
 use crate::error::{Error, Result};
 use crate::html::{dataset_page, prefers_html, View, HTML};
 use crate::opendata::dcat::{self, Paging};
-use crate::opendata::metadata::{DatasetMetadata, Publisher};
+use crate::opendata::metadata::DatasetMetadata;
+use crate::opendata::publishers::Publishers;
 use crate::opendata::rdf::RdfFormat;
 
 /// Datasets per catalog page.
@@ -36,6 +37,11 @@ pub struct CatalogParams {
     /// the EU's HVD reporting.
     #[param(example = true)]
     pub hvd: Option<bool>,
+    /// Only the datasets of one publisher, by its CKAN organization name (a municipality's id,
+    /// or the county's name as `organization_list` gives it): a harvester that takes one
+    /// organization's datasets.
+    #[param(example = "lauf-an-der-pegnitz")]
+    pub publisher: Option<String>,
 }
 
 impl CatalogParams {
@@ -84,11 +90,10 @@ impl CatalogParams {
     }
 }
 
-/// The publisher entered with `kreisgeo catalog publisher`, or the placeholder until then.
-async fn publisher(state: &AppState, base: &str) -> Result<Publisher> {
-    Ok(repo::publisher(&state.pool)
-        .await?
-        .unwrap_or_else(|| Publisher::unconfigured(base)))
+/// The publishers: the one entered with `kreisgeo catalog publisher` (or the placeholder until
+/// then) and the further ones (`kreisgeo publishers`).
+async fn publishers(state: &AppState, base: &str) -> Result<Publishers> {
+    Publishers::load(&state.pool, base).await
 }
 
 /// DCAT-AP.de catalog
@@ -150,13 +155,19 @@ async fn catalog_response(
     let page = params.page()?;
     let since = params.modified_since()?;
     let base = state.base_url(req);
-    let publisher = publisher(state, &base).await?;
+    let publishers = publishers(state, &base).await?;
     let hvd = (params.hvd == Some(true)).then(crate::opendata::metadata::hvd_filter);
+    let only_publisher = params
+        .publisher
+        .as_deref()
+        .map(|p| publishers.filter_for(p))
+        .transpose()?;
     let (rows, total) = repo::catalog_rows::<DatasetMetadata>(
         &state.pool,
         since.as_deref(),
         None,
         hvd.as_ref(),
+        only_publisher,
         PER_PAGE,
         (page - 1) * PER_PAGE,
     )
@@ -171,6 +182,9 @@ async fn catalog_response(
     }
     if let Some(h) = params.hvd {
         query.push(("hvd", if h { "true" } else { "false" }));
+    }
+    if let Some(p) = params.publisher.as_deref() {
+        query.push(("publisher", p));
     }
     if !query.is_empty() {
         href.push('?');
@@ -190,7 +204,12 @@ async fn catalog_response(
         1 => repo::tombstones::<DatasetMetadata>(&state.pool, since.as_deref()).await?,
         _ => Vec::new(),
     };
-    let triples = dcat::catalog(&base, &publisher, &rows, &downloads, &deleted, &paging);
+    // A harvester of one publisher's datasets learns only of its deletions.
+    let deleted: Vec<_> = deleted
+        .into_iter()
+        .filter(|t| only_publisher.is_none_or(|p| t.publisher.as_deref().unwrap_or("") == p))
+        .collect();
+    let triples = dcat::catalog(&base, &publishers, &rows, &downloads, &deleted, &paging);
     rdf_response(req, format, &triples)
 }
 
@@ -227,13 +246,16 @@ pub async fn get_catalog_dataset(
     let html = extension.is_none() && prefers_html(accept(&req));
     let format = RdfFormat::negotiate(extension, accept(&req))?;
     let base = state.base_url(&req);
-    let publisher = publisher(&state, &base).await?;
+    let publishers = publishers(&state, &base).await?;
     let row = catalog_row(&state, id).await?;
     let downloads =
         crate::downloads::listing::of_rows(&state.pool, &base, std::slice::from_ref(&row)).await?;
     if html {
         let view = View::of(&req)?;
-        let metadata = row.metadata.resolve((&row.collection).into(), &publisher);
+        let metadata = row.metadata.resolve(
+            (&row.collection).into(),
+            publishers.of(row.publisher.as_deref()),
+        );
         let page = dataset_page(&req, view, id, &metadata, &row.modified, &downloads);
         return Ok(HttpResponse::Ok()
             .insert_header((header::VARY, "Accept, Accept-Language"))
@@ -243,14 +265,15 @@ pub async fn get_catalog_dataset(
     rdf_response(
         &req,
         format,
-        &dcat::dataset(&base, &publisher, &row, &downloads),
+        &dcat::dataset(&base, &publishers, &row, &downloads),
     )
 }
 
 /// The catalog row of dataset `id`; 410 for a deleted one, 404 for one never published.
 async fn catalog_row(state: &AppState, id: &str) -> Result<repo::CatalogRow<DatasetMetadata>> {
     let (rows, _) =
-        repo::catalog_rows::<DatasetMetadata>(&state.pool, None, Some(id), None, 1, 0).await?;
+        repo::catalog_rows::<DatasetMetadata>(&state.pool, None, Some(id), None, None, 1, 0)
+            .await?;
     if let Some(row) = rows.into_iter().next() {
         return Ok(row);
     }

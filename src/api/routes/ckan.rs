@@ -15,6 +15,7 @@ use crate::catalog::repo;
 use crate::error::Error;
 use crate::opendata::ckan;
 use crate::opendata::metadata::{DatasetMetadata, Publisher};
+use crate::opendata::publishers::Publishers;
 
 /// Most packages one package_search answers, as in CKAN's default `ckan.search.rows_max`.
 pub const ROWS_MAX: i64 = 1000;
@@ -126,24 +127,23 @@ async fn answer(
 async fn packages(
     state: &AppState,
     base: &str,
-) -> crate::Result<(Publisher, Vec<Json>, Vec<Json>)> {
-    let publisher = repo::publisher(&state.pool)
-        .await?
-        .unwrap_or_else(|| Publisher::unconfigured(base));
+) -> crate::Result<(Publishers, Vec<Json>, Vec<Json>)> {
+    let publishers = Publishers::load(&state.pool, base).await?;
     let (rows, _) =
-        repo::catalog_rows::<DatasetMetadata>(&state.pool, None, None, None, i64::MAX, 0).await?;
+        repo::catalog_rows::<DatasetMetadata>(&state.pool, None, None, None, None, i64::MAX, 0)
+            .await?;
     // Each package takes its own version's files from the list.
     let downloads = crate::downloads::listing::of_rows(&state.pool, base, &rows).await?;
     let packages = rows
         .iter()
-        .map(|row| ckan::package(base, &publisher, row, &downloads))
+        .map(|row| ckan::package(base, &publishers, row, &downloads))
         .collect();
     let deleted = repo::tombstones::<DatasetMetadata>(&state.pool, None)
         .await?
         .iter()
-        .map(|t| ckan::deleted_package(base, &publisher, t))
+        .map(|t| ckan::deleted_package(base, &publishers, t))
         .collect();
-    Ok((publisher, packages, deleted))
+    Ok((publishers, packages, deleted))
 }
 
 fn text<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
@@ -223,12 +223,17 @@ async fn result(
             )
         }
         "organization_list" => {
-            let (publisher, packages, _) = packages(state, &base).await?;
-            let org = full_organization(&publisher, &packages);
+            let (publishers, packages, _) = packages(state, &base).await?;
+            let mut orgs: Vec<Json> = publishers
+                .all()
+                .map(|(id, p)| full_organization(&publishers, id, p, &packages))
+                .collect();
+            // As CKAN: by name.
+            orgs.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
             Ok(if flag(params, "all_fields") {
-                json!([org])
+                Json::Array(orgs)
             } else {
-                json!([org["name"]])
+                Json::Array(orgs.iter().map(|o| o["name"].clone()).collect())
             })
         }
         // The stock CKAN harvester asks for the source's organization by name or id.
@@ -236,15 +241,21 @@ async fn result(
             let id = text(params, "id")
                 .ok_or_else(|| Error::invalid("id", "Missing value"))?
                 .to_string();
-            let (publisher, packages, _) = packages(state, &base).await?;
-            let mut org = full_organization(&publisher, &packages);
-            if org["name"] != id.as_str() && org["id"] != id.as_str() {
-                return Err(Error::not_found("organization", id));
-            }
+            let (publishers, packages, _) = packages(state, &base).await?;
+            let mut org = publishers
+                .all()
+                .map(|(owner, p)| full_organization(&publishers, owner, p, &packages))
+                .find(|org| org["name"] == id.as_str() || org["id"] == id.as_str())
+                .ok_or_else(|| Error::not_found("organization", id.clone()))?;
             if flag(params, "include_datasets") {
                 if let Some(o) = org.as_object_mut() {
                     // As CKAN: at most 1,000, the rest by package_search.
-                    let listed: Vec<Json> = packages.into_iter().take(1000).collect();
+                    let name = o["name"].clone();
+                    let listed: Vec<Json> = packages
+                        .into_iter()
+                        .filter(|p| p["organization"]["name"] == name)
+                        .take(1000)
+                        .collect();
                     o.insert("packages".into(), Json::Array(listed));
                 }
             }
@@ -274,18 +285,28 @@ async fn result(
     }
 }
 
-/// The county as CKAN organization, with the fields `all_fields` and `organization_show` add.
-fn full_organization(publisher: &Publisher, packages: &[Json]) -> Json {
-    let created = packages
+/// A publisher as CKAN organization, with the fields `all_fields` and `organization_show` add.
+fn full_organization(
+    publishers: &Publishers,
+    id: Option<&str>,
+    publisher: &Publisher,
+    packages: &[Json],
+) -> Json {
+    let name = publishers.organization_name(id);
+    let own: Vec<&Json> = packages
+        .iter()
+        .filter(|p| p["organization"]["name"] == name.as_str())
+        .collect();
+    let created = own
         .iter()
         .filter_map(|p| p["metadata_created"].as_str())
         .min()
         .map_or_else(crate::time::now_rfc3339, |t| {
             t.trim_end_matches(".000000").to_string() + "Z"
         });
-    let mut org = ckan::organization(publisher, &created);
+    let mut org = ckan::organization(&name, publisher, &created);
     if let Some(o) = org.as_object_mut() {
-        o.insert("package_count".into(), json!(packages.len()));
+        o.insert("package_count".into(), json!(own.len()));
         o.insert("display_name".into(), json!(publisher.name));
     }
     org

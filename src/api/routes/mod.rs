@@ -16,6 +16,7 @@ pub mod legal;
 pub mod map;
 pub mod nearest;
 pub mod operations;
+pub mod publishers;
 pub mod queryables;
 pub mod search;
 pub mod sources;
