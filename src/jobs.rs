@@ -235,6 +235,17 @@ pub struct Run {
     pub publisher: Option<String>,
 }
 
+/// `Forbidden` when `dataset` exists and is not `publisher`'s.
+async fn owned_elsewhere(pool: &sqlx::PgPool, dataset: &str, publisher: &str) -> crate::Result<()> {
+    match crate::catalog::repo::dataset_publisher(pool, dataset).await? {
+        None => Ok(()),
+        Some(Some(owner)) if owner == publisher => Ok(()),
+        Some(_) => Err(crate::Error::Forbidden(format!(
+            "dataset '{dataset}' became another publisher's while the upload waited"
+        ))),
+    }
+}
+
 /// Runs the work on `upload` in the background once a slot is free; the temporary file goes
 /// when it ends. `after` runs once the new version is served (downloads, tile seeding).
 pub fn spawn(
@@ -263,14 +274,22 @@ pub fn spawn(
             .execute(&pool)
             .await;
         let started = std::time::Instant::now();
-        let outcome = tokio::time::timeout(time_limit, work.run(&pool))
-            .await
-            .unwrap_or_else(|_| {
-                Err(IngestError::TimeLimit {
-                    seconds: time_limit.as_secs(),
-                }
-                .into())
-            });
+        // The dataset may have become another publisher's while the upload waited.
+        let owner = match &publisher {
+            Some(p) => owned_elsewhere(&pool, work.dataset(), p).await,
+            None => Ok(()),
+        };
+        let outcome = match owner {
+            Err(e) => Err(e),
+            Ok(()) => tokio::time::timeout(time_limit, work.run(&pool))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(IngestError::TimeLimit {
+                        seconds: time_limit.as_secs(),
+                    }
+                    .into())
+                }),
+        };
         // A new dataset is the uploading publisher's before the job says it succeeded.
         let outcome = match (outcome, &publisher) {
             (Ok(done), Some(p)) => crate::catalog::repo::claim_dataset(&pool, work.dataset(), p)

@@ -77,7 +77,11 @@ pub(crate) async fn admit(
 
 /// A key bound to a publisher acts on that publisher's datasets and on new ones (which become
 /// its when the ingest job ends), never on another's.
-async fn publisher_allows(state: &AppState, key: &Key, dataset: Option<&str>) -> Result<()> {
+pub(crate) async fn publisher_allows(
+    state: &AppState,
+    key: &Key,
+    dataset: Option<&str>,
+) -> Result<()> {
     let (Some(bound), Some(dataset)) = (&key.scope.publisher, dataset) else {
         return Ok(());
     };

@@ -511,27 +511,44 @@ pub async fn put_publisher<P: serde::Serialize>(
     Ok(inserted)
 }
 
-/// Removes publisher `id`; `false` when there is none, `Conflict` while datasets or keys are
-/// its.
+/// Removes publisher `id`; `false` when there is none, `Conflict` while live datasets or
+/// active keys are its. Deleted datasets and revoked keys let go of it.
 pub async fn delete_publisher(pool: &PgPool, id: &str) -> Result<bool> {
+    let mut tx = pool.begin().await?;
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT id FROM catalog.publishers WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if exists.is_none() {
+        return Ok(false);
+    }
     let (datasets, keys): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM catalog.datasets WHERE publisher_id = $1), \
-                (SELECT count(*) FROM catalog.api_keys WHERE publisher_id = $1)",
+        "SELECT (SELECT count(*) FROM catalog.datasets \
+                 WHERE publisher_id = $1 AND deleted_at IS NULL), \
+                (SELECT count(*) FROM catalog.api_keys \
+                 WHERE publisher_id = $1 AND revoked_at IS NULL)",
     )
     .bind(id)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
     if datasets + keys > 0 {
         return Err(crate::error::Error::Conflict(format!(
-            "publisher '{id}' still has {datasets} dataset(s) and {keys} API key(s); give the \
-             datasets to another publisher and revoke and remove the keys first"
+            "publisher '{id}' still has {datasets} dataset(s) and {keys} active API key(s); \
+             give the datasets to another publisher and revoke the keys first"
         )));
     }
-    let done = sqlx::query("DELETE FROM catalog.publishers WHERE id = $1")
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected() > 0)
+    for statement in [
+        "UPDATE catalog.datasets SET publisher_id = NULL \
+         WHERE publisher_id = $1 AND deleted_at IS NOT NULL",
+        "UPDATE catalog.api_keys SET publisher_id = NULL \
+         WHERE publisher_id = $1 AND revoked_at IS NOT NULL",
+        "DELETE FROM catalog.publishers WHERE id = $1",
+    ] {
+        sqlx::query(statement).bind(id).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// The publisher dataset `id` belongs to (`Some(None)`: the portal's own); `None` when there is

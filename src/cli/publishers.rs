@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use kreisgeo::opendata::metadata::Publisher;
-use kreisgeo::opendata::publishers::validate_id;
 
 use super::{pretty, read_json, with_db};
 
@@ -46,7 +45,10 @@ pub async fn run(
                 }
             }
             PublishersAction::Set { id, file } => {
-                validate_id(&id)?;
+                let base = "http://localhost";
+                kreisgeo::opendata::publishers::Publishers::load(&pool, base)
+                    .await?
+                    .check_id(&id)?;
                 let publisher: Publisher = read_json(&file)?;
                 publisher.validate()?;
                 let new = repo::put_publisher(&pool, &id, &publisher).await?;

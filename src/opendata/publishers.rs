@@ -52,6 +52,19 @@ impl Publishers {
             .chain(self.others.iter().map(|(id, p)| (Some(id.as_str()), p)))
     }
 
+    /// Checks a new or replaced publisher's id: a valid one, not the portal's own
+    /// organization name (it would shadow the county's organization).
+    pub fn check_id(&self, id: &str) -> Result<()> {
+        validate_id(id)?;
+        if id == ckan::organization_name(&self.main) {
+            return Err(Error::invalid(
+                "publisher",
+                format!("'{id}' is the organization name of the portal's own publisher"),
+            ));
+        }
+        Ok(())
+    }
+
     /// The publisher a CKAN organization name or a `publisher` parameter names, as the catalog
     /// filters by it: `""` for the portal's own, else the id.
     pub fn filter_for(&self, name: &str) -> Result<&str> {

@@ -117,6 +117,7 @@ pub async fn ingest(
         format,
         bbox: None,
         change: None,
+        based_on: None,
     };
     Box::pin(load(pool, req, source, phases, started)).await
 }
@@ -178,6 +179,7 @@ pub async fn apply_change(
         changes_applied: lineage.changes_applied + 1,
         format: crate::ingest::detect::Format::OsmChange,
         bbox,
+        based_on: Some(version.id),
         change: Some(serde_json::json!({
             "change_file": {
                 "nodes": changes.nodes.len(),
@@ -205,6 +207,8 @@ struct Source {
     bbox: Option<[f64; 4]>,
     /// What the change file held, for the report.
     change: Option<serde_json::Value>,
+    /// The version the changes were applied to: it must still be the active one at the switch.
+    based_on: Option<i64>,
 }
 
 async fn load(
@@ -301,6 +305,16 @@ async fn load(
     }
 
     let mut tx = store::begin(pool).await?;
+    if let Some(base) = source.based_on {
+        let active = store::lock_active(&mut tx, &req.dataset).await?;
+        if active != Some(base) {
+            return Err(Error::Conflict(format!(
+                "version {} of '{}' is no longer the active one: another change or extract was \
+                 loaded meanwhile; apply the change file again",
+                base, req.dataset
+            )));
+        }
+    }
     catalog::repo::upsert_dataset(
         &mut tx,
         &req.dataset,

@@ -48,6 +48,8 @@ pub struct InBase {
     pub nodes: Vec<i64>,
     pub ways: Vec<i64>,
     pub relations: Vec<i64>,
+    /// Nodes the overlay's ways use that the extract holds (unchanged), sorted.
+    pub way_nodes: Vec<i64>,
 }
 
 fn decimicro(degrees: f64) -> i32 {
@@ -98,9 +100,9 @@ impl Overlay {
     }
 
     /// Keeps what matters to the extract: every element the extract holds (changed or
-    /// deleted); new nodes within `bbox` (lon/lat: a later diff's way may use them); new ways
-    /// with a node the extract holds (`placed`: its position is the extract's) or a kept new
-    /// node, and the nodes they use; new relations with a kept member way (`held_way`: one
+    /// deleted); new nodes within `bbox` (lon/lat: a later diff's way may use them; `None`: no
+    /// new node for that reason); new ways with a node the extract holds (`placed`, or among
+    /// `in_base.way_nodes`) or a kept new node, and the nodes they use; new relations with a kept member way (`held_way`: one
     /// the extract holds). A planet diff applied to a county keeps only the county's changes.
     pub fn retain_relevant(
         &mut self,
@@ -122,7 +124,7 @@ impl Overlay {
         let nodes = &self.nodes;
         let located = |n: i64| match nodes.get(&n) {
             Some(state) => state.is_some() && node_kept(n, state),
-            None => placed(n),
+            None => placed(n) || held(&in_base.way_nodes, n),
         };
         self.ways.retain(|id, w| {
             held(&in_base.ways, *id)
@@ -327,6 +329,7 @@ mod tests {
                 nodes: vec![4],
                 ways: vec![8],
                 relations: vec![],
+                way_nodes: vec![],
             },
             None,
             |_| false,

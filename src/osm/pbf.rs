@@ -226,17 +226,32 @@ fn read_passes(path: &Path, overlay: &Overlay) -> Result<(Extract, InBase), Inge
     ids.par_sort_unstable();
     ids.dedup();
 
-    type Found = (u64, Vec<(usize, [i32; 2])>, Vec<Point>, Vec<i64>);
+    // The unchanged nodes the overlay's ways use: whether the extract holds them decides
+    // whether those ways concern it (see `Overlay::retain_relevant`).
+    let mut overlay_refs: Vec<i64> = overlay
+        .ways
+        .values()
+        .flatten()
+        .flat_map(|w| w.nodes.iter().copied())
+        .filter(|n| !overlay.nodes.contains_key(n))
+        .collect();
+    overlay_refs.sort_unstable();
+    overlay_refs.dedup();
+    type Found = (u64, Vec<(usize, [i32; 2])>, Vec<Point>, Vec<i64>, Vec<i64>);
     let nodes: Vec<Found> = each_block(path, |block| {
         let mut read = 0;
         let mut found = Vec::new();
         let mut points = Vec::new();
         let mut changed = Vec::new();
+        let mut referenced = Vec::new();
         let mut visit = |id: i64, lon: i32, lat: i32, tags: &dyn Fn() -> Tags| {
             read += 1;
             if overlay.nodes.contains_key(&id) {
                 changed.push(id);
                 return;
+            }
+            if overlay_refs.binary_search(&id).is_ok() {
+                referenced.push(id);
             }
             if let Ok(i) = ids.binary_search(&id) {
                 found.push((i, [lon, lat]));
@@ -255,18 +270,19 @@ fn read_passes(path: &Path, overlay: &Overlay) -> Result<(Extract, InBase), Inge
                 });
             }
         }
-        (read, found, points, changed)
+        (read, found, points, changed, referenced)
     })?;
     let mut at = vec![MISSING; ids.len()];
     let mut points = Vec::new();
     let mut nodes_read = 0;
-    for (read, found, mut p, changed) in nodes {
+    for (read, found, mut p, changed, referenced) in nodes {
         nodes_read += read;
         for (i, position) in found {
             at[i] = position;
         }
         points.append(&mut p);
         in_base.nodes.extend(changed);
+        in_base.way_nodes.extend(referenced);
     }
     for (id, n) in &overlay.nodes {
         let Some(n) = n else { continue };

@@ -190,15 +190,15 @@ pub async fn keep_extract(
     path: &std::path::Path,
 ) -> Result<()> {
     use tokio::io::AsyncReadExt;
-    let inserted = sqlx::query(
+    // An update of a kept file's row locks it against a concurrent removal of unused files.
+    let inserted: bool = sqlx::query_scalar(
         "INSERT INTO catalog.osm_extracts (sha256, bytes) VALUES ($1, 0) \
-         ON CONFLICT (sha256) DO NOTHING",
+         ON CONFLICT (sha256) DO UPDATE SET kept_at = now() RETURNING xmax = 0",
     )
     .bind(sha256)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
+    .fetch_one(&mut *conn)
+    .await?;
+    if !inserted {
         return Ok(());
     }
     let io = |e| crate::ingest::IngestError::io(path, e);
@@ -302,6 +302,17 @@ pub async fn lineage(pool: &sqlx::PgPool, version: i64) -> Result<Option<Lineage
     .bind(version)
     .fetch_optional(pool)
     .await?)
+}
+
+/// The active version of `dataset`, its row locked until the transaction ends.
+pub async fn lock_active(conn: &mut PgConnection, dataset: &str) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT active_version FROM catalog.datasets WHERE id = $1 FOR UPDATE")
+            .bind(dataset)
+            .fetch_optional(conn)
+            .await?
+            .flatten(),
+    )
 }
 
 /// Removes the kept extract files no kept version is read from.

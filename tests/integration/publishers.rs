@@ -143,6 +143,16 @@ async fn a_county_publishes_for_two_municipalities() {
     )
     .await;
     assert_eq!(status, 400, "{body}");
+    // The county's own organization name is taken.
+    let (status, _, body) = send(
+        &app,
+        with_key(
+            put("/admin/publishers/landkreis-nuernberger-land", lauf.clone()),
+            &county,
+        ),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
     let mut bad = lauf.clone();
     bad["municipalityKey"] = json!("0957413");
     let (status, _, body) =
@@ -185,6 +195,30 @@ async fn a_county_publishes_for_two_municipalities() {
     let (_, job) = upload(&app, "schwaig-aed", &schwaig_key, "aed_koeln.geojson").await;
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(owner(&db, "schwaig-aed").await.as_deref(), Some("schwaig"));
+    // Another publisher's jobs are not even there for a bound key.
+    let schwaig_job = job["id"].as_i64().unwrap();
+    let job_of = |key: &str| {
+        with_key(
+            test::TestRequest::get().uri(&format!("/admin/jobs/{schwaig_job}")),
+            key,
+        )
+    };
+    assert_eq!(send(&app, job_of(&lauf_key)).await.0, 404);
+    assert_eq!(send(&app, job_of(&schwaig_key)).await.0, 200);
+    assert_eq!(send(&app, job_of(&county)).await.0, 200);
+    // A harvest would create a new dataset as the portal's: a bound key adds sources only to
+    // its existing datasets.
+    let source = json!({"url": "https://example.org/aed.geojson", "kind": "file"});
+    let add = |dataset: &str| {
+        with_key(
+            test::TestRequest::post()
+                .uri(&format!("/admin/datasets/{dataset}/sources"))
+                .set_json(source.clone()),
+            &lauf_key,
+        )
+    };
+    let (status, _, body) = send(&app, add("lauf-neu")).await;
+    assert_eq!(status, 403, "{body}");
 
     // … and acts on nothing else: another municipality's, the county's, the catalog-wide.
     let (status, body) = upload(&app, "lauf-aed", &schwaig_key, "aed_koeln.geojson").await;
@@ -252,13 +286,25 @@ async fn a_county_publishes_for_two_municipalities() {
     ));
     assert!(has(&format!("<{base}/catalog/datasets/lauf-aed> <{dct}spatial> <http://dcat-ap.de/def/politicalGeocoding/municipalityKey/09574138>")));
     assert!(has(&format!("<{base}/catalog/datasets/aed> <{dct}spatial> <http://dcat-ap.de/def/politicalGeocoding/districtKey/09574>")));
-    assert!(
-        all.iter().any(|t| t.contains("dl-zero-de/2.0")),
-        "Lauf's licence"
+    let licence_of = |dataset: &str| -> BTreeSet<String> {
+        all.iter()
+            .filter(|t| t.starts_with(&format!("<{base}/catalog/datasets/{dataset}#")))
+            .filter(|t| t.contains(&format!("<{dct}license>")))
+            .map(|t| t.rsplit(' ').next().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(
+        licence_of("lauf-aed"),
+        BTreeSet::from(["<http://dcat-ap.de/def/licenses/dl-zero-de/2.0>".to_string()]),
+        "every distribution of Lauf's dataset under Lauf's licence"
     );
-    assert!(
-        all.iter().any(|t| t.contains("licenses/cc-by/4.0")),
-        "Schwaig's licence"
+    assert_eq!(
+        licence_of("schwaig-aed"),
+        BTreeSet::from(["<http://dcat-ap.de/def/licenses/cc-by/4.0>".to_string()])
+    );
+    assert_eq!(
+        licence_of("aed"),
+        BTreeSet::from(["<http://dcat-ap.de/def/licenses/dl-by-de/2.0>".to_string()])
     );
 
     // A harvester of one publisher: its datasets only; an unknown publisher is named.
@@ -351,4 +397,33 @@ async fn a_county_publishes_for_two_municipalities() {
     .await
     .2;
     assert_eq!(listed.as_array().unwrap().len(), 2);
+    // Once its dataset is deleted and its key revoked, it goes; the tombstone stays listed.
+    let (status, _, _) = send(
+        &app,
+        with_key(
+            test::TestRequest::delete().uri("/admin/datasets/schwaig-aed"),
+            &county,
+        ),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let schwaig_key_id: i64 =
+        sqlx::query_scalar("SELECT id FROM catalog.api_keys WHERE publisher_id = 'schwaig'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    kreisgeo::auth::revoke_key(&db.pool, schwaig_key_id)
+        .await
+        .unwrap();
+    let (status, _, body) = send(
+        &app,
+        with_key(
+            test::TestRequest::delete().uri("/admin/publishers/schwaig"),
+            &county,
+        ),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let orgs = get_json(&app, "/api/3/action/organization_list").await["result"].clone();
+    assert_eq!(orgs.as_array().unwrap().len(), 2, "{orgs}");
 }

@@ -399,6 +399,13 @@ pub async fn get_job(
     key.scope
         .allows(Action::Ingest, Some(&job.dataset_id))
         .map_err(|_| not_found())?;
+    // A key bound to a publisher learns only of jobs on that publisher's datasets.
+    crate::api::admitted::publisher_allows(&state, &key, Some(&job.dataset_id))
+        .await
+        .map_err(|e| match e {
+            Error::Forbidden(_) => not_found(),
+            other => other,
+        })?;
     Ok(HttpResponse::Ok().json(job))
 }
 

@@ -14,7 +14,7 @@ use crate::auth::Action;
 use crate::catalog::repo;
 use crate::error::{Error, Result};
 use crate::opendata::metadata::Publisher;
-use crate::opendata::publishers::validate_id;
+use crate::opendata::publishers::Publishers;
 
 /// A further publisher with its id.
 #[derive(Debug, Serialize, ToSchema)]
@@ -89,7 +89,10 @@ pub async fn put_publisher(
     let id = path.into_inner();
     let admitted = admit(&req, &state, Action::Metadata, None).await?;
     let stored = async {
-        validate_id(&id)?;
+        let base = state.base_url(&req);
+        Publishers::load(&state.write_pool, &base)
+            .await?
+            .check_id(&id)?;
         let publisher: Publisher = json_body(&req, &mut body).await?;
         publisher.validate()?;
         let new = repo::put_publisher(&state.write_pool, &id, &publisher).await?;

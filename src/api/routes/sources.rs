@@ -113,7 +113,22 @@ pub async fn post_source(
     let dataset = path.into_inner();
     let admitted = admit(&req, &state, Action::Ingest, Some(&dataset)).await?;
     let b = body.into_inner();
-    let added = add(&state, &dataset, &b).await;
+    let added = async {
+        // The harvest creates a new dataset without a key: it would be the portal's, not the
+        // bound key's publisher's.
+        if admitted.key.scope.publisher.is_some()
+            && crate::catalog::repo::dataset_publisher(&state.write_pool, &dataset)
+                .await?
+                .is_none()
+        {
+            return Err(crate::error::Error::Forbidden(format!(
+                "a key bound to a publisher adds sources to its existing datasets; upload a \
+                 first version of '{dataset}' (or ask the county to add the source)"
+            )));
+        }
+        add(&state, &dataset, &b).await
+    }
+    .await;
     let source = admitted.finish(&state, added).await?;
     Ok(HttpResponse::Created().json(source))
 }
