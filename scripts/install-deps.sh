@@ -6,7 +6,9 @@
 # (the browser tests), nginx (the load balancer of the multi-node tests), pyosmium (libosmium's
 # reading of OSM extracts, which the OSM ingest is checked against; in target/py-walk with
 # networkx, the independent shortest paths the walking routes are checked against), in
-# target/py-pygeoapi pygeoapi (a foreign OGC API Features server the harvest reads) and, in
+# target/py-pygeoapi pygeoapi (a foreign OGC API Features server the harvest reads), in
+# target/py-iso lxml and the ISO 19139 schemas of bas-metadata-library (the ISO metadata records
+# are validated against them offline) and, in
 # target/py, pyshacl
 # from PyPI (the tests validate the DCAT-AP.de catalog with it), in target/py-contract schemathesis
 # and openapi-python-client (the OpenAPI contract tests), and in target/tools cargo-deny
@@ -78,6 +80,17 @@ pygeoapi() {
   target/py-pygeoapi/bin/pip install --quiet --disable-pip-version-check pygeoapi==0.21.0
 }
 
+iso19139() {
+  $test_tools || return 0
+  target/py-iso/bin/python -c 'import lxml, importlib.util as u; assert u.find_spec("bas_metadata_library")' 2>/dev/null && return 0
+  echo "installing lxml and the ISO 19139 schemas (bas-metadata-library) into target/py-iso" >&2
+  rm -rf target/py-iso
+  python3 -m venv target/py-iso
+  # The schemas only: the package's own dependencies are for its Python API, not needed here.
+  target/py-iso/bin/pip install --quiet --disable-pip-version-check lxml==6.2.0
+  target/py-iso/bin/pip install --quiet --disable-pip-version-check --no-deps bas-metadata-library==0.15.1
+}
+
 maplibre() {
   [[ -f web/node_modules/maplibre-gl/dist/maplibre-gl-csp.js && -f web/node_modules/axe-core/axe.min.js ]] && return 0
   echo "installing MapLibre GL JS (and axe-core for the tests) from npm into web/node_modules" >&2
@@ -118,5 +131,6 @@ contract_tools
 solar_tools
 walk_tools
 pygeoapi
+iso19139
 cargo_deny
 maplibre

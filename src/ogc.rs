@@ -20,6 +20,13 @@ pub struct Link {
     /// True when `href` is a URI template (tiles).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub templated: Option<bool>,
+    /// Size in bytes of what `href` gives (bulk downloads: `rel=enclosure`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<i64>,
+    /// Language of what `href` gives (RFC 5646).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "de")]
+    pub hreflang: Option<String>,
 }
 
 impl Link {
@@ -30,6 +37,8 @@ impl Link {
             media_type: Some(media_type.into()),
             title: Some(title.into()),
             templated: None,
+            length: None,
+            hreflang: None,
         }
     }
 

@@ -87,6 +87,7 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(ckan::post_action)
         .service(catalog::get_catalog)
         .service(catalog::get_catalog_as)
+        .service(catalog::get_catalog_dataset_iso)
         .service(catalog::get_catalog_dataset)
         .service(admin::post_version)
         .service(admin::post_solar)

@@ -4,6 +4,7 @@
 pub mod ckan;
 pub mod ckan_search;
 pub mod dcat;
+pub mod iso19139;
 pub mod metadata;
 pub mod publishers;
 pub mod rdf;

@@ -21,6 +21,7 @@ mod gdal;
 mod gml;
 mod harvest;
 mod ingest;
+mod inspire;
 mod layout;
 mod legal;
 mod limits;

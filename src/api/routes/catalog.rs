@@ -269,6 +269,44 @@ pub async fn get_catalog_dataset(
     )
 }
 
+/// ISO 19139 metadata record of a dataset
+///
+/// The dataset's ISO 19115 metadata in the ISO 19139 encoding (`gmd:MD_Metadata`), filled as
+/// the INSPIRE metadata guidelines ask: what an INSPIRE download service links from its
+/// collections (`rel=describedby`, `application/xml`) and what a geoportal's CSW harvests.
+#[utoipa::path(
+    tag = TAG_OPEN_DATA,
+    params(("datasetId" = String, Path, description = "Dataset id", example = "parcels")),
+    responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
+        (status = 200, description = "The record", content_type = "application/xml", body = String),
+        (status = 404, description = "No such dataset", body = crate::api::error::ErrorBody),
+        (status = 410, description = "The dataset was deleted", body = crate::api::error::ErrorBody)
+    )
+)]
+#[get("/catalog/datasets/{datasetId}/iso19139.xml")]
+pub async fn get_catalog_dataset_iso(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let id = path.into_inner();
+    let base = state.base_url(&req);
+    let publishers = publishers(&state, &base).await?;
+    let row = catalog_row(&state, &id).await?;
+    let downloads =
+        crate::downloads::listing::of_rows(&state.pool, &base, std::slice::from_ref(&row)).await?;
+    let body = crate::opendata::iso19139::record(&base, &publishers, &row, &downloads);
+    let etag = format!(
+        "W/\"{}\"",
+        hex::encode(&Sha256::digest(body.as_bytes())[..12])
+    );
+    let mut response = Validators::strong(etag, None).check(&req)?;
+    Ok(response
+        .content_type("application/xml; charset=utf-8")
+        .body(body))
+}
+
 /// The catalog row of dataset `id`; 410 for a deleted one, 404 for one never published.
 async fn catalog_row(state: &AppState, id: &str) -> Result<repo::CatalogRow<DatasetMetadata>> {
     let (rows, _) =

@@ -6,13 +6,16 @@ use super::TAG_CAPABILITIES;
 use crate::api::cache::Validators;
 use crate::api::request::CollectionRequest;
 use crate::api::state::AppState;
-use crate::catalog::Collection;
+use crate::catalog::{repo, Collection};
 use crate::crs::{ApiCrs, CRS84_URI};
 use crate::error::Result;
 use crate::features::params::FormatParams;
 use crate::html::{answer, DocFormat};
 use crate::ogc::{media, CollectionDoc, Collections, Extent, Link, SpatialExtent};
+use crate::opendata::metadata::{license_title, DatasetMetadata};
+use crate::opendata::publishers::Publishers;
 use crate::tiles::tms::WEB_MERCATOR_QUAD;
+use sha2::{Digest, Sha256};
 
 /// The collection document for `c`, with links under `base`.
 pub fn collection_doc(base: &str, c: &Collection) -> CollectionDoc {
@@ -62,8 +65,53 @@ pub fn collection_doc(base: &str, c: &Collection) -> CollectionDoc {
                 "The properties filters may use",
             ),
             tiles,
+            // The dataset's metadata: the ISO 19139 record INSPIRE asks for, and DCAT-AP.de.
+            Link::new(
+                format!("{base}/catalog/datasets/{}/iso19139.xml", c.id),
+                "describedby",
+                "application/xml",
+                "Metadata (ISO 19115/19139)",
+            ),
+            Link::new(
+                format!("{base}/catalog/datasets/{}.ttl", c.id),
+                "describedby",
+                "text/turtle",
+                "Metadata (DCAT-AP.de)",
+            ),
         ],
     }
+}
+
+/// The links an INSPIRE download service gives a collection besides its metadata: the
+/// licence and each bulk download of the served version (`enclosure`, with its type, size and
+/// language).
+fn licence_and_enclosures(
+    publishers: &Publishers,
+    row: &repo::CatalogRow<DatasetMetadata>,
+    downloads: &[crate::downloads::Download],
+) -> Vec<Link> {
+    let c = &row.collection;
+    let r = row
+        .metadata
+        .resolve(c.into(), publishers.of(row.publisher.as_deref()));
+    let mut links = vec![Link::new(
+        r.license,
+        "license",
+        "text/html",
+        license_title(r.license).unwrap_or("Licence"),
+    )];
+    for d in downloads.iter().filter(|d| d.version == c.version.id) {
+        let mut link = Link::new(
+            d.href.clone(),
+            "enclosure",
+            d.media_type,
+            &format!("{} ({}, {})", r.title.de, d.kind.format.title(), d.crs),
+        );
+        link.length = Some(d.bytes);
+        link.hreflang = Some("de".into());
+        links.push(link);
+    }
+    links
 }
 
 /// Collections
@@ -116,15 +164,52 @@ pub async fn get_collections(
     )
 )]
 #[get("/collections/{collectionId}")]
-pub async fn get_collection(req: HttpRequest, doc: CollectionRequest) -> Result<HttpResponse> {
-    let validators = doc.validators(&req);
-    let response = validators.check(&req)?;
+pub async fn get_collection(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    doc: CollectionRequest,
+) -> Result<HttpResponse> {
     let CollectionRequest {
         format,
         collection,
         base,
     } = doc;
-    let doc = collection_doc(&base, &collection);
+    let publishers = Publishers::load(&state.pool, &base).await?;
+    let (rows, _) = repo::catalog_rows::<DatasetMetadata>(
+        &state.pool,
+        None,
+        Some(&collection.id),
+        None,
+        None,
+        1,
+        0,
+    )
+    .await?;
+    let downloads = crate::downloads::listing::of_rows(&state.pool, &base, &rows).await?;
+    let mut doc = collection_doc(&base, &collection);
+    if let Some(row) = rows.first() {
+        doc.links
+            .extend(licence_and_enclosures(&publishers, row, &downloads));
+    }
+    // The licence and the downloads change without a new version (metadata, files built
+    // later): the document's validators are of what it says.
+    let state_tag = serde_json::to_vec(&doc.links).unwrap_or_default();
+    let newest = downloads
+        .iter()
+        .map(|d| d.created.as_str())
+        .chain(rows.first().map(|r| r.modified.as_str()))
+        .max();
+    let validators = Validators::new(
+        &req,
+        &base,
+        &format!(
+            "v{}:{}",
+            collection.version.id,
+            hex::encode(Sha256::digest(&state_tag))
+        ),
+        newest,
+    );
+    let response = validators.check(&req)?;
     let title = collection.title.as_str();
     answer(format, &req, response, (title, title), &doc)
 }

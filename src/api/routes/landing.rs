@@ -32,6 +32,12 @@ const LINKS: &[(&str, &str, &str, &str)] = &[
     ),
     ("/collections", "data", media::JSON, "The collections"),
     (
+        "/catalog.ttl",
+        "service-meta",
+        "text/turtle",
+        "Metadata of the service and its datasets (DCAT-AP.de; ISO 19139 records per dataset)",
+    ),
+    (
         "/tiles",
         "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
         media::JSON,
