@@ -50,8 +50,26 @@ fn links(out: &mut String, view: View, links: &Json) {
     for l in links {
         let href = l["href"].as_str().unwrap_or_default();
         let rel = l["rel"].as_str().unwrap_or_default();
-        let label = rel_label(view, rel, l["title"].as_str().unwrap_or(href));
         let media_type = l["type"].as_str();
+        let title = l["title"].as_str().unwrap_or(href);
+        // A relation that leads to different things is labelled by what it leads to.
+        let label = match (rel, media_type) {
+            ("describedby", Some("application/xml")) => view
+                .pick("Metadaten (ISO 19115/19139)", "Metadata (ISO 19115/19139)")
+                .to_string(),
+            ("describedby", Some("text/turtle")) => view
+                .pick("Metadaten (DCAT-AP.de)", "Metadata (DCAT-AP.de)")
+                .to_string(),
+            ("service-meta", _) => view
+                .pick(
+                    "Metadaten des Dienstes (DCAT-AP.de)",
+                    "Service metadata (DCAT-AP.de)",
+                )
+                .to_string(),
+            // One bulk download of several: its own title.
+            ("enclosure", _) if l.get("length").is_some() => title.to_string(),
+            _ => rel_label(view, rel, title),
+        };
         if l["templated"] == true {
             let _ = write!(
                 out,

@@ -165,6 +165,8 @@ pub async fn load(
     )
     .await?;
     catalog::repo::prune_and_drop(&mut tx, &req.dataset, req.keep_versions.max(1)).await?;
+    // An OSM extract's kept file goes with its last version (a dataset that was an extract).
+    crate::osm::store::drop_unused_extracts(&mut tx).await?;
     tx.commit().await?;
     Ok(report)
 }
