@@ -7,8 +7,8 @@
 # reading of OSM extracts, which the OSM ingest is checked against; in target/py-walk with
 # networkx, the independent shortest paths the walking routes are checked against), in
 # target/py-pygeoapi pygeoapi (a foreign OGC API Features server the harvest reads), in
-# target/py-iso lxml and the ISO 19139 schemas of bas-metadata-library (the ISO metadata records
-# are validated against them offline) and, in
+# target/py-iso lxml, the ISO 19139 schemas of bas-metadata-library and the ISO 19119 service
+# schemas (srv) of pycsw (the ISO metadata records are validated against them offline) and, in
 # target/py, pyshacl
 # from PyPI (the tests validate the DCAT-AP.de catalog with it), in target/py-contract schemathesis
 # and openapi-python-client (the OpenAPI contract tests), and in target/tools cargo-deny
@@ -82,13 +82,15 @@ pygeoapi() {
 
 iso19139() {
   $test_tools || return 0
-  target/py-iso/bin/python -c 'import lxml, importlib.util as u; assert u.find_spec("bas_metadata_library")' 2>/dev/null && return 0
-  echo "installing lxml and the ISO 19139 schemas (bas-metadata-library) into target/py-iso" >&2
+  target/py-iso/bin/python -c 'import lxml, importlib.util as u; assert u.find_spec("bas_metadata_library") and u.find_spec("pycsw")' 2>/dev/null && return 0
+  echo "installing lxml and the ISO 19139 and 19119 schemas (bas-metadata-library, pycsw) into target/py-iso" >&2
   rm -rf target/py-iso
   python3 -m venv target/py-iso
   # The schemas only: the package's own dependencies are for its Python API, not needed here.
   target/py-iso/bin/pip install --quiet --disable-pip-version-check lxml==6.2.0
   target/py-iso/bin/pip install --quiet --disable-pip-version-check --no-deps bas-metadata-library==0.15.1
+  # Only for the srv schemas it bundles (its profile apiso); never imported.
+  target/py-iso/bin/pip install --quiet --disable-pip-version-check --no-deps pycsw==2.6.2
 }
 
 maplibre() {

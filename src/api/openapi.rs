@@ -88,6 +88,7 @@ pub fn register(cfg: &mut ServiceConfig<'_>) {
         .service(catalog::get_catalog)
         .service(catalog::get_catalog_as)
         .service(catalog::get_catalog_dataset_iso)
+        .service(catalog::get_catalog_service_iso)
         .service(catalog::get_catalog_dataset)
         .service(admin::post_version)
         .service(admin::post_solar)

@@ -97,6 +97,13 @@ pub struct ItemsParams {
     /// Language of the HTML page: `de` (default) or `en`; without it, Accept-Language decides.
     #[param(value_type = Option<String>, example = "en")]
     pub lang: Option<String>,
+    /// The data model of the answer: `inspire-cp` serves a parcels collection in the INSPIRE
+    /// Cadastral Parcels model (`cp:CadastralParcel` 4.0: inspireId, label and
+    /// nationalCadastralReference = Flurstückskennzeichen, areaValue, validFrom,
+    /// beginLifespanVersion) as GeoJSON (`f=json`) or GML 3.2 (`f=gml`, a WFS 2.0
+    /// FeatureCollection). Without it, the collection's own attributes.
+    #[param(value_type = Option<String>, example = "inspire-cp")]
+    pub profile: Option<String>,
 }
 
 /// The query string's pairs in order, with an exploded `bbox` joined into one. OGC API
@@ -165,7 +172,8 @@ fn is_items_parameter(name: &str) -> bool {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct FeatureParams {
-    /// Output format: `json` (GeoJSON) or `html`; without it, Accept decides.
+    /// Output format: `json` (GeoJSON), `html`, or with `profile=inspire-cp` also `gml`;
+    /// without it, Accept decides.
     #[param(value_type = Option<String>, example = "json")]
     pub f: Option<String>,
     /// CRS of the returned coordinates, as a URI; default CRS84.
@@ -174,12 +182,43 @@ pub struct FeatureParams {
     /// Language of the HTML page: `de` (default) or `en`; without it, Accept-Language decides.
     #[param(value_type = Option<String>, example = "en")]
     pub lang: Option<String>,
+    /// `inspire-cp`: the parcel in the INSPIRE Cadastral Parcels model (see the features'
+    /// `profile`).
+    #[param(value_type = Option<String>, example = "inspire-cp")]
+    pub profile: Option<String>,
 }
 
 impl FeatureParams {
     /// The output CRS.
     pub fn crs(&self) -> Result<ApiCrs> {
         parse_crs("crs", self.crs.as_deref())
+    }
+
+    /// The data model asked for.
+    pub fn profile(&self) -> Result<Option<Profile>> {
+        Profile::parse(self.profile.as_deref())
+    }
+}
+
+/// A data model other than the collection's own (`profile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// INSPIRE Cadastral Parcels 4.0, `cp:CadastralParcel`.
+    InspireCp,
+}
+
+impl Profile {
+    pub const INSPIRE_CP: &'static str = "inspire-cp";
+
+    pub fn parse(value: Option<&str>) -> Result<Option<Self>> {
+        match value {
+            None | Some("") => Ok(None),
+            Some(Self::INSPIRE_CP) => Ok(Some(Self::InspireCp)),
+            Some(other) => Err(Error::invalid(
+                "profile",
+                format!("unknown profile '{other}'; supported: inspire-cp"),
+            )),
+        }
     }
 }
 
@@ -243,6 +282,8 @@ pub struct ItemsQuery {
     pub limit: u32,
     /// `f` as given; the Accept header decides without it.
     pub f: Option<String>,
+    /// The data model asked for; the collection's own without it.
+    pub profile: Option<Profile>,
     pub bbox: Option<Bbox>,
     /// The request's parameters but `limit`, `f` and `cursor`, in order: what a `next` link
     /// repeats.
@@ -342,6 +383,7 @@ impl ItemsQuery {
                 .map(|b| parse_bbox(b, &bbox_crs))
                 .transpose()?,
             f: p.f.clone(),
+            profile: Profile::parse(p.profile.as_deref())?,
             carried,
             cursor: p
                 .cursor

@@ -60,6 +60,12 @@ fn links(out: &mut String, view: View, links: &Json) {
             ("describedby", Some("text/turtle")) => view
                 .pick("Metadaten (DCAT-AP.de)", "Metadata (DCAT-AP.de)")
                 .to_string(),
+            ("service-meta", Some("application/xml")) => view
+                .pick(
+                    "Metadaten des Dienstes (ISO 19119/19139)",
+                    "Service metadata (ISO 19119/19139)",
+                )
+                .to_string(),
             ("service-meta", _) => view
                 .pick(
                     "Metadaten des Dienstes (DCAT-AP.de)",

@@ -156,3 +156,248 @@ async fn collections_are_an_inspire_download_service_with_valid_iso_metadata() {
         404
     );
 }
+
+/// The element names of an XML document's elements whose local name is `name`'s children.
+fn children_of(xml: &str, name: &str) -> Vec<Vec<String>> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let (mut out, mut depth, mut inside): (Vec<Vec<String>>, usize, Option<usize>) =
+        (Vec::new(), 0, None);
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Start(e) => {
+                depth += 1;
+                let tag = String::from_utf8_lossy(e.name().as_ref()).to_string();
+                if inside == Some(depth - 1) {
+                    out.last_mut().unwrap().push(tag.clone());
+                }
+                if tag == name {
+                    inside = Some(depth);
+                    out.push(Vec::new());
+                }
+            }
+            quick_xml::events::Event::Empty(e) if inside == Some(depth) => {
+                let tag = String::from_utf8_lossy(e.name().as_ref()).to_string();
+                out.last_mut().unwrap().push(tag);
+            }
+            quick_xml::events::Event::End(_) => {
+                if inside == Some(depth) {
+                    inside = None;
+                }
+                depth -= 1;
+            }
+            quick_xml::events::Event::Eof => return out,
+            _ => {}
+        }
+    }
+}
+
+#[actix_web::test]
+async fn parcels_in_the_inspire_cadastral_parcels_model_and_the_service_record() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "nrw_alkis_flurstueck_25832.geojson",
+        "flurstuecke",
+        DatasetKind::Parcels,
+    )
+    .await;
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    db.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed)
+        .await;
+    let app = common::app(&db).await;
+
+    // GeoJSON: the ALKIS attributes under their INSPIRE names.
+    let page = get_json(&app, "/collections/flurstuecke/items?profile=inspire-cp").await;
+    let f = &page["features"][0];
+    assert_eq!(f["featureType"], "CadastralParcel");
+    let p = &f["properties"];
+    assert_eq!(p["inspireId"]["localId"], "DENW21AL100077H6", "{p}");
+    assert!(p["inspireId"]["namespace"]
+        .as_str()
+        .unwrap()
+        .ends_with("/catalog/datasets/flurstuecke"));
+    assert_eq!(p["label"], "05329001100085______");
+    assert_eq!(p["nationalCadastralReference"], "05329001100085______");
+    assert_eq!(p["areaValue"], 684.0);
+    assert_eq!(p["areaValue_uom"], "m2");
+    assert_eq!(p["validFrom"], "1954-01-01T00:00:00Z");
+    assert!(
+        p["beginLifespanVersion"]
+            .as_str()
+            .unwrap()
+            .starts_with("2014-02-14T11:31:00"),
+        "{p}"
+    );
+    assert_eq!(f["geometry"]["type"], "Polygon");
+    // One parcel on its own, the same.
+    let fid = f["id"].as_i64().unwrap();
+    let one = get_json(
+        &app,
+        &format!("/collections/flurstuecke/items/{fid}?profile=inspire-cp"),
+    )
+    .await;
+    assert_eq!(one["properties"], *p);
+
+    // GML: a WFS 2.0 FeatureCollection whose parcels keep the schema's order, read by GDAL.
+    let (status, content_type, gml) = get(
+        &app,
+        "/collections/parcels/items?profile=inspire-cp&f=gml&limit=250&crs=http://www.opengis.net/def/crs/EPSG/0/25832",
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&gml));
+    assert_eq!(content_type, "application/gml+xml; version=3.2");
+    let text = String::from_utf8(gml.clone()).unwrap();
+    assert!(text.contains("numberReturned=\"250\"") && text.contains("numberMatched=\"1000\""));
+    let order = [
+        "cp:areaValue",
+        "cp:beginLifespanVersion",
+        "cp:geometry",
+        "cp:inspireId",
+        "cp:label",
+        "cp:nationalCadastralReference",
+        "cp:validFrom",
+    ];
+    let parcels = children_of(&text, "cp:CadastralParcel");
+    assert_eq!(parcels.len(), 250);
+    for children in &parcels {
+        let positions: Vec<usize> = children
+            .iter()
+            .map(|c| order.iter().position(|o| o == c).expect(c))
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{children:?}");
+        for required in [
+            "cp:beginLifespanVersion",
+            "cp:geometry",
+            "cp:inspireId",
+            "cp:label",
+        ] {
+            assert!(children.iter().any(|c| c == required), "{children:?}");
+        }
+    }
+    let path = common::scratch_root().join("parcels-inspire.gml");
+    std::fs::write(&path, &gml).unwrap();
+    let out = Command::new("ogrinfo")
+        .args(["-ro", "-al", "-so"])
+        .arg(&path)
+        .output()
+        .expect("ogrinfo (gdal-bin)");
+    let info = String::from_utf8_lossy(&out.stdout).to_string();
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        out.status.success(),
+        "{info}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for expected in [
+        "Layer name: CadastralParcel",
+        "Feature Count: 250",
+        "EPSG\",25832",
+        "label: String",
+        "nationalCadastralReference: String",
+        "areaValue",
+    ] {
+        assert!(info.contains(expected), "{expected} missing:\n{info}");
+    }
+    // The next page is in the Link header and keeps the profile.
+    let (_, headers, _) = common::get_with_headers(
+        &app,
+        "/collections/parcels/items?profile=inspire-cp&f=gml&limit=250",
+        &[],
+    )
+    .await;
+    assert!(
+        headers["link"].contains("rel=\"next\"") && headers["link"].contains("profile=inspire-cp"),
+        "{headers:?}"
+    );
+    // The same parcels' areas as PostGIS has them.
+    let first: serde_json::Value = get_json(
+        &app,
+        "/collections/parcels/items?profile=inspire-cp&limit=1",
+    )
+    .await;
+    let area = first["features"][0]["properties"]["areaValue"].as_f64();
+    let key = first["features"][0]["properties"]["label"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let own = get_json(
+        &app,
+        &format!("/collections/parcels/items?flurstueckskennzeichen={key}"),
+    )
+    .await;
+    assert_eq!(
+        own["features"][0]["properties"]["amtlicheflaeche"].as_f64(),
+        area
+    );
+
+    // The collection links both; other collections and formats are refused clearly.
+    let collection = get_json(&app, "/collections/parcels").await;
+    let alternates: Vec<&str> = collection["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["rel"] == "alternate")
+        .filter_map(|l| l["href"].as_str())
+        .filter(|h| h.contains("profile=inspire-cp"))
+        .collect();
+    assert_eq!(alternates.len(), 2, "{collection}");
+    let aed = get_json(&app, "/collections/aed").await;
+    assert!(!aed.to_string().contains("inspire-cp"));
+    for (uri, parameter) in [
+        ("/collections/aed/items?profile=inspire-cp", "profile"),
+        ("/collections/parcels/items?profile=inspire", "profile"),
+        ("/collections/parcels/items?f=gml", "f"),
+        ("/collections/parcels/items?profile=inspire-cp&f=csv", "f"),
+        ("/collections/parcels/items/1?f=gml", "f"),
+    ] {
+        let (status, _, body) = get(&app, uri).await;
+        assert_eq!(status, 400, "{uri}");
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["parameter"], parameter, "{uri}: {body}");
+    }
+
+    // The service's ISO 19119 record: valid, linked from the landing page, coupled to every
+    // dataset's record.
+    let landing = get_json(&app, "/").await;
+    assert!(landing["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["rel"] == "service-meta"
+            && l["href"]
+                .as_str()
+                .unwrap()
+                .ends_with("/catalog/service/iso19139.xml")));
+    let (status, content_type, xml) = get(&app, "/catalog/service/iso19139.xml").await;
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("application/xml"));
+    validate(&xml).unwrap_or_else(|e| panic!("{e}\n{}", String::from_utf8_lossy(&xml)));
+    let text = String::from_utf8_lossy(&xml);
+    for expected in [
+        "<srv:SV_ServiceIdentification>",
+        ">download</gco:LocalName>",
+        "infoFeatureAccessService",
+        "codeListValue=\"tight\"",
+        "/collections/{collectionId}/items",
+    ] {
+        assert!(text.contains(expected), "{expected} missing:\n{text}");
+    }
+    for id in ["flurstuecke", "parcels", "aed"] {
+        assert!(
+            text.contains(&format!("/catalog/datasets/{id}/iso19139.xml\"")),
+            "{id} not coupled:\n{text}"
+        );
+    }
+    // The validator knows the service schema: a misplaced service element fails.
+    let broken = text
+        .replace("<srv:couplingType>", "<srv:couplingKind>")
+        .replace("</srv:couplingType>", "</srv:couplingKind>");
+    assert!(
+        validate(broken.as_bytes()).is_err(),
+        "the service validator validates"
+    );
+}

@@ -16,6 +16,11 @@ Offline guarantees:
   * xsi:schemaLocation / xsi:noNamespaceSchemaLocation are removed from the instance before
     validation so libxml2 cannot try to load schemas named by the document itself.
 
+A service record (srv:SV_ServiceIdentification, ISO 19119) is validated against the same schemas
+plus the srv schemas bundled in the PyPI package `pycsw` (its apiso profile, 2006-05-04 release;
+located without importing it): srv's own imports of gmd and gco are then already satisfied by the
+bas-metadata-library copies, which libxml2 loads first.
+
 Prints 'valid' (exit 0) or one error per line (exit 1). Exit 2 on usage/setup errors.
 """
 import argparse
@@ -79,27 +84,46 @@ class OfflineResolver(etree.Resolver):
         raise etree.XMLSchemaParseError(f"refusing to fetch remote resource {url} (no local mapping)")
 
 
+def srv_xsd() -> Path:
+    spec = importlib.util.find_spec("pycsw")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("pycsw not installed (pip install --no-deps pycsw==2.6.2)")
+    return (Path(list(spec.submodule_search_locations)[0]) / "plugins" / "profiles" / "apiso"
+            / "schemas" / "ogc" / "iso" / "19139" / "20060504" / "srv" / "srv.xsd")
+
+
 def make_parser(xsd_dir: Path) -> etree.XMLParser:
     parser = etree.XMLParser(no_network=True, load_dtd=False, resolve_entities=False, huge_tree=False)
     parser.resolvers.add(OfflineResolver(xsd_dir))
     return parser
 
 
-def load_schema(xsd_dir: Path) -> etree.XMLSchema:
+def load_schema(xsd_dir: Path, service: bool) -> etree.XMLSchema:
     gmd = xsd_dir / "gmd" / "gmd.xsd"  # bundled gmd.xsd also imports gmx (gmx:Anchor)
     if not gmd.is_file():
         raise SystemExit(f"gmd.xsd not found at {gmd}")
-    schema_doc = etree.parse(str(gmd), make_parser(xsd_dir))
-    return etree.XMLSchema(schema_doc)
+    if not service:
+        return etree.XMLSchema(etree.parse(str(gmd), make_parser(xsd_dir)))
+    srv = srv_xsd()
+    if not srv.is_file():
+        raise SystemExit(f"srv.xsd not found at {srv}")
+    wrapper = f"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:import namespace="http://www.isotc211.org/2005/gmd" schemaLocation="{gmd.as_uri()}"/>
+  <xs:import namespace="http://www.isotc211.org/2005/gmx" schemaLocation="{(xsd_dir / 'gmx' / 'gmx.xsd').as_uri()}"/>
+  <xs:import namespace="http://www.isotc211.org/2005/srv" schemaLocation="{srv.as_uri()}"/>
+</xs:schema>"""
+    doc = etree.fromstring(wrapper.encode(), make_parser(xsd_dir), base_url=str(xsd_dir / "wrapper.xsd"))
+    return etree.XMLSchema(etree.ElementTree(doc))
 
 
 def validate(xml_path: str, xsd_dir: Path) -> list:
-    schema = load_schema(xsd_dir)
     try:
         doc = etree.parse(xml_path, make_parser(xsd_dir))
     except etree.XMLSyntaxError as e:
         return [f"XML syntax error: {e}"]
     root = doc.getroot()
+    service = root.find(".//{http://www.isotc211.org/2005/srv}SV_ServiceIdentification") is not None
+    schema = load_schema(xsd_dir, service)
     for attr in (f"{{{XSI}}}schemaLocation", f"{{{XSI}}}noNamespaceSchemaLocation"):
         root.attrib.pop(attr, None)
     errors = []

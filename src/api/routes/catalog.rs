@@ -296,12 +296,49 @@ pub async fn get_catalog_dataset_iso(
     let row = catalog_row(&state, &id).await?;
     let downloads =
         crate::downloads::listing::of_rows(&state.pool, &base, std::slice::from_ref(&row)).await?;
-    let body = crate::opendata::iso19139::record(&base, &publishers, &row, &downloads);
+    xml_response(
+        &req,
+        crate::opendata::iso19139::record(&base, &publishers, &row, &downloads),
+    )
+}
+
+/// ISO 19139 metadata record of the download service
+///
+/// The service's ISO 19119 metadata in the ISO 19139 encoding (`srv:SV_ServiceIdentification`):
+/// kreisgeo's OGC API as an INSPIRE download service (service type `download`, classification
+/// `infoFeatureAccessService`, its operations' endpoints), coupled to every dataset's record by
+/// `srv:operatesOn`. The landing page links it as service metadata.
+#[utoipa::path(
+    tag = TAG_OPEN_DATA,
+    responses(
+        (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
+        (status = 200, description = "The record", content_type = "application/xml", body = String)
+    )
+)]
+#[get("/catalog/service/iso19139.xml")]
+pub async fn get_catalog_service_iso(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let base = state.base_url(&req);
+    let publishers = publishers(&state, &base).await?;
+    let (rows, _) =
+        repo::catalog_rows::<DatasetMetadata>(&state.pool, None, None, None, None, i64::MAX, 0)
+            .await?;
+    xml_response(
+        &req,
+        crate::opendata::iso19139::service_record(&base, &publishers, &rows),
+    )
+}
+
+/// An XML document with an ETag of its content (it changes with metadata that has no version
+/// of its own).
+fn xml_response(req: &HttpRequest, body: String) -> Result<HttpResponse> {
     let etag = format!(
         "W/\"{}\"",
         hex::encode(&Sha256::digest(body.as_bytes())[..12])
     );
-    let mut response = Validators::strong(etag, None).check(&req)?;
+    let mut response = Validators::strong(etag, None).check(req)?;
     Ok(response
         .content_type("application/xml; charset=utf-8")
         .body(body))

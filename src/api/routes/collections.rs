@@ -6,7 +6,7 @@ use super::TAG_CAPABILITIES;
 use crate::api::cache::Validators;
 use crate::api::request::CollectionRequest;
 use crate::api::state::AppState;
-use crate::catalog::{repo, Collection};
+use crate::catalog::{repo, Collection, DatasetKind};
 use crate::crs::{ApiCrs, CRS84_URI};
 use crate::error::Result;
 use crate::features::params::FormatParams;
@@ -114,6 +114,34 @@ fn licence_and_enclosures(
     links
 }
 
+/// A parcels collection's features in the INSPIRE Cadastral Parcels model, as GeoJSON and GML
+/// (`profile=inspire-cp`).
+fn inspire_model_links(base: &str, c: &Collection) -> Vec<Link> {
+    let has_key = c
+        .version
+        .columns
+        .iter()
+        .any(|col| col.name == "flurstueckskennzeichen");
+    if c.kind != DatasetKind::Parcels || !has_key {
+        return Vec::new();
+    }
+    let items = format!("{base}/collections/{}/items?profile=inspire-cp", c.id);
+    vec![
+        Link::new(
+            format!("{items}&f=json"),
+            "alternate",
+            media::GEOJSON,
+            "Features in the INSPIRE Cadastral Parcels model (GeoJSON)",
+        ),
+        Link::new(
+            format!("{items}&f=gml"),
+            "alternate",
+            crate::features::encode::inspire_cp::GML,
+            "Features in the INSPIRE Cadastral Parcels model (GML 3.2, cp:CadastralParcel 4.0)",
+        ),
+    ]
+}
+
 /// Collections
 ///
 /// Every dataset served, with its extent and links.
@@ -187,6 +215,7 @@ pub async fn get_collection(
     .await?;
     let downloads = crate::downloads::listing::of_rows(&state.pool, &base, &rows).await?;
     let mut doc = collection_doc(&base, &collection);
+    doc.links.extend(inspire_model_links(&base, &collection));
     if let Some(row) = rows.first() {
         doc.links
             .extend(licence_and_enclosures(&publishers, row, &downloads));

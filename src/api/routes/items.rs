@@ -14,8 +14,9 @@ use crate::features::encode::csv::CsvEncoder;
 use crate::features::encode::fgb::FgbEncoder;
 use crate::features::encode::geojson::GeoJsonEncoder;
 use crate::features::encode::html::HtmlEncoder;
+use crate::features::encode::inspire_cp::{CpColumns, CpGeoJsonEncoder, CpGmlEncoder, GML};
 use crate::features::encode::{encode_page, FeatureEncoder, ItemsFormat, Matched, PageSpec};
-use crate::features::params::{Cursor, FeatureParams, ItemsParams, ItemsQuery};
+use crate::features::params::{Cursor, FeatureParams, ItemsParams, ItemsQuery, Profile};
 use crate::features::query;
 use crate::html::{page, DocFormat, View};
 use crate::ogc::{media, FeatureCollectionDoc, FeatureDoc, Link};
@@ -75,16 +76,34 @@ pub async fn get_items(
 ) -> Result<HttpResponse> {
     let mut q = ItemsQuery::from_query(req.query_string())?;
     let accept = req.headers().get(header::ACCEPT);
-    let format = ItemsFormat::negotiate(q.f.as_deref(), accept.and_then(|v| v.to_str().ok()))?;
+    let mut format = ItemsFormat::negotiate(q.f.as_deref(), accept.and_then(|v| v.to_str().ok()))?;
+    // A data model is served as GeoJSON or GML: a browser's Accept does not make it HTML.
+    if q.profile.is_some() && q.f.is_none() && format != ItemsFormat::Gml {
+        format = ItemsFormat::GeoJson;
+    }
     let id = path.into_inner();
     let (collection, lsn) = resolve(&state, &req, &id, q.cursor).await?;
     q.compile(&collection)?;
     let title = collection.title.clone();
+    let kind = collection.kind;
     let version = q.select_properties(collection.version)?;
     let base = state.base_url(&req);
+    let cp = match q.profile {
+        Some(Profile::InspireCp) => Some(CpColumns::of(
+            kind,
+            &version,
+            format!("{base}/catalog/datasets/{id}"),
+        )?),
+        None => None,
+    };
     // A page of a version never changes: answer a revalidation before running any query.
     // The format is part of the response's identity when Accept chose it.
-    let state_tag = format!("v{}-{}", version.id, format.param());
+    let state_tag = format!(
+        "v{}-{}{}",
+        version.id,
+        format.param(),
+        if cp.is_some() { "-inspire-cp" } else { "" }
+    );
     let mut response =
         Validators::new(&req, &base, &state_tag, Some(&version.created_at)).check(&req)?;
     response
@@ -99,8 +118,25 @@ pub async fn get_items(
         next_in_header: !format.links_in_body(),
         query: q,
     };
+    if let Some(cp) = cp {
+        return match format {
+            ItemsFormat::GeoJson => page.stream(CpGeoJsonEncoder::new(cp, &version)).await,
+            ItemsFormat::Gml => {
+                let encoder = CpGmlEncoder::new(cp, &version, &page.query.crs);
+                page.stream(encoder).await
+            }
+            other => Err(Error::invalid(
+                "f",
+                format!(
+                    "profile=inspire-cp is served as json (GeoJSON) or gml, not {}",
+                    other.param()
+                ),
+            )),
+        };
+    }
     match format {
         ItemsFormat::GeoJson => page.stream(GeoJsonEncoder::new(&version)).await,
+        ItemsFormat::Gml => Err(gml_needs_profile()),
         ItemsFormat::Csv => page.stream(CsvEncoder::new(&version)).await,
         ItemsFormat::FlatGeobuf => {
             let encoder = FgbEncoder::new(&version, &page.query.crs)?;
@@ -111,6 +147,14 @@ pub async fn get_items(
             page.stream(encoder).await
         }
     }
+}
+
+fn gml_needs_profile() -> Error {
+    Error::invalid(
+        "f",
+        "GML is served in the INSPIRE Cadastral Parcels model: add profile=inspire-cp (for a \
+         parcels collection)",
+    )
 }
 
 /// The links of a page and how its `next` link is made: the same parameters, the cursor after
@@ -259,7 +303,13 @@ pub async fn get_feature(
     query: web::Query<FeatureParams>,
 ) -> Result<HttpResponse> {
     let crs = query.crs()?;
-    let html = DocFormat::of(&req, query.f.as_deref())? == DocFormat::Html;
+    let profile = query.profile()?;
+    let gml = query.f.as_deref() == Some("gml");
+    if gml && profile.is_none() {
+        return Err(gml_needs_profile());
+    }
+    let html =
+        !gml && profile.is_none() && DocFormat::of(&req, query.f.as_deref())? == DocFormat::Html;
     let (id, feature_id) = path.into_inner();
     let (collection, lsn) = resolve(&state, &req, &id, None).await?;
     let not_found = || Error::not_found("feature", format!("{id}/{feature_id}"));
@@ -290,9 +340,44 @@ pub async fn get_feature(
         return Ok(response.content_type(crate::html::HTML).body(page));
     }
     let mut body = Vec::with_capacity(1024);
-    GeoJsonEncoder::new(&collection.version).write_feature(&mut body, &row, Some(&links))?;
+    let content_type = match profile {
+        Some(Profile::InspireCp) => {
+            let cp = CpColumns::of(
+                collection.kind,
+                &collection.version,
+                format!("{base}/catalog/datasets/{id}"),
+            )?;
+            if gml {
+                let mut parcel = Vec::with_capacity(1024);
+                CpGmlEncoder::new(cp, &collection.version, &crs).write_parcel(&mut parcel, &row)?;
+                // The parcel is the document's root: the collection's namespaces go onto it.
+                let root = format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<cp:CadastralParcel {}",
+                    CpGmlEncoder::namespaces()
+                );
+                body.extend_from_slice(root.as_bytes());
+                body.extend_from_slice(&parcel["<cp:CadastralParcel".len()..]);
+                GML
+            } else {
+                CpGeoJsonEncoder::new(cp, &collection.version).write_feature(
+                    &mut body,
+                    &row,
+                    Some(&links),
+                )?;
+                media::GEOJSON
+            }
+        }
+        None => {
+            GeoJsonEncoder::new(&collection.version).write_feature(
+                &mut body,
+                &row,
+                Some(&links),
+            )?;
+            media::GEOJSON
+        }
+    };
     Ok(response
-        .content_type(media::GEOJSON)
+        .content_type(content_type)
         .insert_header(("Content-Crs", format!("<{}>", crs.uri)))
         .body(body))
 }

@@ -35,7 +35,13 @@ const LINKS: &[(&str, &str, &str, &str)] = &[
         "/catalog.ttl",
         "service-meta",
         "text/turtle",
-        "Metadata of the service and its datasets (DCAT-AP.de; ISO 19139 records per dataset)",
+        "Metadata of the service and its datasets (DCAT-AP.de)",
+    ),
+    (
+        "/catalog/service/iso19139.xml",
+        "service-meta",
+        "application/xml",
+        "Metadata of the download service (ISO 19119/19139, INSPIRE)",
     ),
     (
         "/tiles",

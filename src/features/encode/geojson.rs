@@ -45,17 +45,7 @@ impl GeoJsonEncoder {
         out.extend_from_slice(b"{\"type\":\"Feature\",\"id\":");
         let _ = write!(out, "{}", row.fid);
         out.extend_from_slice(b",\"geometry\":");
-        match &row.geometry {
-            Some(ewkb) => {
-                let mut writer = geozero::geojson::GeoJsonWriter::with_dims(&mut *out, self.dims);
-                geozero::wkb::Ewkb(ewkb.as_slice())
-                    .process_geom(&mut writer)
-                    .map_err(|e| {
-                        Error::Internal(format!("feature {}: geometry encoding: {e}", row.fid))
-                    })?;
-            }
-            None => out.extend_from_slice(b"null"),
-        }
+        write_geometry_dims(out, row, self.dims)?;
         out.extend_from_slice(b",\"properties\":{");
         let mut first = true;
         for (key, value) in self.keys.iter().zip(&row.values) {
@@ -84,6 +74,41 @@ impl GeoJsonEncoder {
         out.push(b'}');
         Ok(())
     }
+}
+
+/// A feature's geometry as a GeoJSON geometry object (`null` without one).
+pub(super) fn write_geometry(out: &mut Vec<u8>, row: &FeatureRow, has_z: bool) -> Result<()> {
+    let dims = if has_z {
+        CoordDimensions::xyz()
+    } else {
+        CoordDimensions::xy()
+    };
+    write_geometry_dims(out, row, dims)
+}
+
+fn write_geometry_dims(out: &mut Vec<u8>, row: &FeatureRow, dims: CoordDimensions) -> Result<()> {
+    let Some(ewkb) = &row.geometry else {
+        out.extend_from_slice(b"null");
+        return Ok(());
+    };
+    let mut writer = geozero::geojson::GeoJsonWriter::with_dims(&mut *out, dims);
+    geozero::wkb::Ewkb(ewkb.as_slice())
+        .process_geom(&mut writer)
+        .map_err(|e| Error::Internal(format!("feature {}: geometry encoding: {e}", row.fid)))
+}
+
+/// The members of a FeatureCollection after its features: counts, time stamp and links.
+pub(super) fn collection_end(out: &mut Vec<u8>, page: &PageEnd) {
+    out.extend_from_slice(b"],\"numberReturned\":");
+    let _ = write!(out, "{}", page.number_returned);
+    if let Some(matched) = page.number_matched {
+        let _ = write!(out, ",\"numberMatched\":{matched}");
+    }
+    out.extend_from_slice(b",\"timeStamp\":");
+    let _ = serde_json::to_writer(&mut *out, &crate::time::now_rfc3339());
+    out.extend_from_slice(b",\"links\":");
+    let _ = serde_json::to_writer(&mut *out, &page.links);
+    out.push(b'}');
 }
 
 fn write_value(out: &mut Vec<u8>, value: Option<&Value>) {
@@ -122,16 +147,7 @@ impl FeatureEncoder for GeoJsonEncoder {
     }
 
     fn end(&mut self, out: &mut Vec<u8>, page: &PageEnd) -> Result<()> {
-        out.extend_from_slice(b"],\"numberReturned\":");
-        let _ = write!(out, "{}", page.number_returned);
-        if let Some(matched) = page.number_matched {
-            let _ = write!(out, ",\"numberMatched\":{matched}");
-        }
-        out.extend_from_slice(b",\"timeStamp\":");
-        let _ = serde_json::to_writer(&mut *out, &crate::time::now_rfc3339());
-        out.extend_from_slice(b",\"links\":");
-        let _ = serde_json::to_writer(&mut *out, &page.links);
-        out.push(b'}');
+        collection_end(out, page);
         Ok(())
     }
 }

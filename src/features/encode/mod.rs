@@ -4,8 +4,10 @@
 pub mod csv;
 pub mod fgb;
 pub mod geojson;
+pub mod gml;
 pub mod gpkg;
 pub mod html;
+pub mod inspire_cp;
 
 use bytes::Bytes;
 use futures::stream::BoxStream;
@@ -22,6 +24,8 @@ pub enum ItemsFormat {
     Csv,
     FlatGeobuf,
     Html,
+    /// GML 3.2; only in a data model that defines it (`profile=inspire-cp`).
+    Gml,
 }
 
 impl ItemsFormat {
@@ -32,9 +36,10 @@ impl ItemsFormat {
             Some("csv") => Ok(Self::Csv),
             Some("fgb" | "flatgeobuf") => Ok(Self::FlatGeobuf),
             Some("html") => Ok(Self::Html),
+            Some("gml") => Ok(Self::Gml),
             Some(other) => Err(crate::error::Error::invalid(
                 "f",
-                format!("unsupported format '{other}'; supported: json, csv, fgb, html"),
+                format!("unsupported format '{other}'; supported: json, csv, fgb, html, gml (with profile=inspire-cp)"),
             )),
             None => Ok(crate::negotiate::media(
                 accept,
@@ -44,6 +49,7 @@ impl ItemsFormat {
                     ("application/flatgeobuf", Self::FlatGeobuf),
                     ("text/csv", Self::Csv),
                     ("text/html", Self::Html),
+                    ("application/gml+xml", Self::Gml),
                 ],
             )
             .unwrap_or(Self::GeoJson)),
@@ -57,6 +63,7 @@ impl ItemsFormat {
             Self::Csv => "csv",
             Self::FlatGeobuf => "fgb",
             Self::Html => "html",
+            Self::Gml => "gml",
         }
     }
 

@@ -1,20 +1,15 @@
-//! A dataset's ISO 19115 metadata record in the ISO 19139 XML encoding (`gmd:MD_Metadata`), as
-//! the INSPIRE metadata Technical Guidelines 2.0 fill it: what an INSPIRE download service
-//! links with `rel=describedby` and what the Länder's geoportals (CSW) harvest. The same
-//! catalog row, publisher and downloads as the DCAT-AP.de description; `tests/integration/
-//! inspire.rs` validates it against the ISO 19139 schemas.
+//! A dataset's record: the same catalog row, publisher and downloads as its DCAT-AP.de
+//! description.
 
-use std::fmt::Write;
-
-use quick_xml::escape::escape;
-
-use super::metadata::{license_title, Contact, DatasetMetadata};
-use super::publishers::Publishers;
+use super::{
+    anchor, bbox_extent, code, constraints, day, element, head, language, online_resource, party,
+    text,
+};
 use crate::catalog::repo::CatalogRow;
 use crate::catalog::DatasetKind;
 use crate::downloads::Download;
-
-const CODELISTS: &str = "http://standards.iso.org/iso/19139/resources/gmxCodelists.xml";
+use crate::opendata::metadata::DatasetMetadata;
+use crate::opendata::publishers::Publishers;
 /// The INSPIRE interoperability regulation a dataset's conformity is reported against.
 const REGULATION_1089: &str = "VERORDNUNG (EG) Nr. 1089/2010 DER KOMMISSION vom 23. November \
      2010 zur Durchführung der Richtlinie 2007/2/EG des Europäischen Parlaments und des Rates \
@@ -45,11 +40,8 @@ pub fn record(
     let c = &row.collection;
     let publisher = publishers.of(row.publisher.as_deref());
     let r = row.metadata.resolve(c.into(), publisher);
-    let date = |iso: &str| iso.get(..10).unwrap_or(iso).to_string();
-    let id = uuid::Uuid::new_v5(
-        &uuid::Uuid::NAMESPACE_URL,
-        format!("{base}/catalog/datasets/{}", c.id).as_bytes(),
-    );
+    let date = |iso: &str| day(iso).to_string();
+    let id = record_id(base, &c.id);
     let mut x = String::with_capacity(16 * 1024);
     x.push_str(concat!(
         r#"<?xml version="1.0" encoding="UTF-8"?>"#,
@@ -57,30 +49,14 @@ pub fn record(
         r#"<gmd:MD_Metadata xmlns:gmd="http://www.isotc211.org/2005/gmd" xmlns:gco="http://www.isotc211.org/2005/gco" xmlns:gmx="http://www.isotc211.org/2005/gmx" xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://www.isotc211.org/2005/gmd http://schemas.opengis.net/iso/19139/20070417/gmd/gmd.xsd http://www.isotc211.org/2005/gmx http://schemas.opengis.net/iso/19139/20070417/gmx/gmx.xsd">"#,
         "\n"
     ));
-    element(&mut x, "gmd:fileIdentifier", &text(&id.to_string()));
-    element(&mut x, "gmd:language", &language());
-    element(
+    head(
         &mut x,
-        "gmd:characterSet",
-        &code("MD_CharacterSetCode", "utf8"),
+        &id.to_string(),
+        "dataset",
+        &publisher.name,
+        r.contact,
+        day(&row.modified),
     );
-    element(
-        &mut x,
-        "gmd:hierarchyLevel",
-        &code("MD_ScopeCode", "dataset"),
-    );
-    element(&mut x, "gmd:contact", &party(&publisher.name, r.contact));
-    element(
-        &mut x,
-        "gmd:dateStamp",
-        &format!("<gco:Date>{}</gco:Date>", date(&row.modified)),
-    );
-    element(
-        &mut x,
-        "gmd:metadataStandardName",
-        &text("ISO 19115:2003/19139"),
-    );
-    element(&mut x, "gmd:metadataStandardVersion", &text("1.0"));
     let epsg = c.version.source_crs;
     element(
         &mut x,
@@ -164,35 +140,7 @@ pub fn record(
             &format!("<gmd:MD_Keywords>{keywords}</gmd:MD_Keywords>"),
         );
     }
-    element(
-        &mut ident,
-        "gmd:resourceConstraints",
-        &format!(
-            "<gmd:MD_LegalConstraints><gmd:accessConstraints>{}</gmd:accessConstraints>\
-             <gmd:otherConstraints>{}</gmd:otherConstraints></gmd:MD_LegalConstraints>",
-            code("MD_RestrictionCode", "otherRestrictions"),
-            anchor(
-                "http://inspire.ec.europa.eu/metadata-codelist/LimitationsOnPublicAccess/noLimitations",
-                "Es gelten keine Zugriffsbeschränkungen"
-            )
-        ),
-    );
-    let mut use_constraints = anchor(r.license, license_title(r.license).unwrap_or(r.license));
-    if let Some(a) = r.attribution {
-        use_constraints = format!(
-            "{use_constraints}</gmd:otherConstraints><gmd:otherConstraints>{}",
-            text(&format!("Quellenvermerk: {a}"))
-        );
-    }
-    element(
-        &mut ident,
-        "gmd:resourceConstraints",
-        &format!(
-            "<gmd:MD_LegalConstraints><gmd:useConstraints>{}</gmd:useConstraints>\
-             <gmd:otherConstraints>{use_constraints}</gmd:otherConstraints></gmd:MD_LegalConstraints>",
-            code("MD_RestrictionCode", "otherRestrictions")
-        ),
-    );
+    constraints(&mut ident, r.license, r.attribution);
     element(
         &mut ident,
         "gmd:spatialRepresentationType",
@@ -209,19 +157,8 @@ pub fn record(
         "gmd:topicCategory",
         &format!("<gmd:MD_TopicCategoryCode>{topic}</gmd:MD_TopicCategoryCode>"),
     );
-    if let Some([w, s, e, n]) = c.version.bbox {
-        element(
-            &mut ident,
-            "gmd:extent",
-            &format!(
-                "<gmd:EX_Extent><gmd:geographicElement><gmd:EX_GeographicBoundingBox>\
-                 <gmd:westBoundLongitude><gco:Decimal>{w}</gco:Decimal></gmd:westBoundLongitude>\
-                 <gmd:eastBoundLongitude><gco:Decimal>{e}</gco:Decimal></gmd:eastBoundLongitude>\
-                 <gmd:southBoundLatitude><gco:Decimal>{s}</gco:Decimal></gmd:southBoundLatitude>\
-                 <gmd:northBoundLatitude><gco:Decimal>{n}</gco:Decimal></gmd:northBoundLatitude>\
-                 </gmd:EX_GeographicBoundingBox></gmd:geographicElement></gmd:EX_Extent>"
-            ),
-        );
+    if let Some(bbox) = c.version.bbox {
+        element(&mut ident, "gmd:extent", &bbox_extent(bbox));
     }
     element(
         &mut x,
@@ -261,6 +198,25 @@ pub fn record(
         )),
         &format!("{} (OGC API - Features)", r.title.de),
     );
+    let inspire_model = c.kind == DatasetKind::Parcels
+        && c.version
+            .columns
+            .iter()
+            .any(|col| col.name == "flurstueckskennzeichen");
+    if inspire_model {
+        online_resource(
+            &mut online,
+            &format!("{base}/collections/{}/items?profile=inspire-cp&f=gml", c.id),
+            Some(anchor(
+                "http://www.opengis.net/def/docs/17-069r3",
+                "OGC API-Features",
+            )),
+            &format!(
+                "{} im INSPIRE-Datenmodell Flurstücke/Grundstücke (GML)",
+                r.title.de
+            ),
+        );
+    }
     for d in &own {
         online_resource(
             &mut online,
@@ -292,6 +248,21 @@ pub fn record(
         },
         |p| p.de.clone(),
     );
+    // Parcels are also served in the INSPIRE model, whose conformity the county evaluates (the
+    // INSPIRE validator); every other kind is not transformed.
+    let (conformity, pass) = if inspire_model {
+        (
+            "Die Flurstücke werden zusätzlich im INSPIRE-Datenmodell Flurstücke/Grundstücke \
+             (cp:CadastralParcel 4.0) bereitgestellt (OGC API Features mit profile=inspire-cp, \
+             GeoJSON und GML); die Konformität ist nicht geprüft.",
+            "<gmd:pass gco:nilReason=\"unknown\"/>",
+        )
+    } else {
+        (
+            "Der Datensatz ist nicht in das INSPIRE-Datenmodell transformiert.",
+            "<gmd:pass><gco:Boolean>false</gco:Boolean></gmd:pass>",
+        )
+    };
     element(
         &mut x,
         "gmd:dataQualityInfo",
@@ -301,14 +272,15 @@ pub fn record(
              <gmd:specification><gmd:CI_Citation><gmd:title>{}</gmd:title><gmd:date><gmd:CI_Date>\
              <gmd:date><gco:Date>2010-12-08</gco:Date></gmd:date><gmd:dateType>{}</gmd:dateType>\
              </gmd:CI_Date></gmd:date></gmd:CI_Citation></gmd:specification><gmd:explanation>{}\
-             </gmd:explanation><gmd:pass><gco:Boolean>false</gco:Boolean></gmd:pass>\
+             </gmd:explanation>{}\
              </gmd:DQ_ConformanceResult></gmd:result></gmd:DQ_DomainConsistency></gmd:report>\
              <gmd:lineage><gmd:LI_Lineage><gmd:statement>{}</gmd:statement></gmd:LI_Lineage>\
              </gmd:lineage></gmd:DQ_DataQuality>",
             code("MD_ScopeCode", "dataset"),
             anchor("http://data.europa.eu/eli/reg/2010/1089", REGULATION_1089),
             code("CI_DateTypeCode", "publication"),
-            text("Der Datensatz ist nicht in das INSPIRE-Datenmodell transformiert."),
+            text(conformity),
+            pass,
             text(&lineage)
         ),
     );
@@ -316,81 +288,10 @@ pub fn record(
     x
 }
 
-/// `<name>inner</name>` and a line break.
-fn element(out: &mut String, name: &str, inner: &str) {
-    let _ = writeln!(out, "<{name}>{inner}</{name}>");
-}
-
-fn text(s: &str) -> String {
-    format!("<gco:CharacterString>{}</gco:CharacterString>", escape(s))
-}
-
-fn anchor(href: &str, label: &str) -> String {
-    format!(
-        "<gmx:Anchor xlink:href=\"{}\">{}</gmx:Anchor>",
-        escape(href),
-        escape(label)
+/// A dataset record's file identifier: stable for the dataset's IRI.
+pub(super) fn record_id(base: &str, dataset: &str) -> uuid::Uuid {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("{base}/catalog/datasets/{dataset}").as_bytes(),
     )
-}
-
-/// A value of an ISO 19139 code list.
-fn code(list: &str, value: &str) -> String {
-    format!("<gmd:{list} codeList=\"{CODELISTS}#{list}\" codeListValue=\"{value}\">{value}</gmd:{list}>")
-}
-
-fn language() -> String {
-    "<gmd:LanguageCode codeList=\"http://www.loc.gov/standards/iso639-2/\" codeListValue=\"ger\">ger</gmd:LanguageCode>".into()
-}
-
-/// The publisher's contact as the point of contact.
-fn party(organisation: &str, contact: &Contact) -> String {
-    let mut info = String::new();
-    if let Some(phone) = &contact.phone {
-        let _ = write!(
-            info,
-            "<gmd:phone><gmd:CI_Telephone><gmd:voice>{}</gmd:voice></gmd:CI_Telephone></gmd:phone>",
-            text(phone)
-        );
-    }
-    if let Some(email) = &contact.email {
-        let _ = write!(
-            info,
-            "<gmd:address><gmd:CI_Address><gmd:electronicMailAddress>{}</gmd:electronicMailAddress>\
-             </gmd:CI_Address></gmd:address>",
-            text(email)
-        );
-    }
-    if let Some(url) = &contact.url {
-        let _ = write!(
-            info,
-            "<gmd:onlineResource><gmd:CI_OnlineResource><gmd:linkage><gmd:URL>{}</gmd:URL>\
-             </gmd:linkage></gmd:CI_OnlineResource></gmd:onlineResource>",
-            escape(url.as_str())
-        );
-    }
-    format!(
-        "<gmd:CI_ResponsibleParty><gmd:individualName>{}</gmd:individualName>\
-         <gmd:organisationName>{}</gmd:organisationName><gmd:contactInfo><gmd:CI_Contact>{info}\
-         </gmd:CI_Contact></gmd:contactInfo><gmd:role>{}</gmd:role></gmd:CI_ResponsibleParty>",
-        text(&contact.name),
-        text(organisation),
-        code("CI_RoleCode", "pointOfContact")
-    )
-}
-
-fn online_resource(out: &mut String, href: &str, protocol: Option<String>, name: &str) {
-    let protocol = protocol
-        .map(|p| format!("<gmd:protocol>{p}</gmd:protocol>"))
-        .unwrap_or_default();
-    element(
-        out,
-        "gmd:onLine",
-        &format!(
-            "<gmd:CI_OnlineResource><gmd:linkage><gmd:URL>{}</gmd:URL></gmd:linkage>{protocol}\
-             <gmd:name>{}</gmd:name><gmd:function>{}</gmd:function></gmd:CI_OnlineResource>",
-            escape(href),
-            text(name),
-            code("CI_OnLineFunctionCode", "download")
-        ),
-    );
 }
