@@ -3,6 +3,7 @@
 //! These are the types every other layer reads; `repo` holds the SQL over the catalog tables.
 
 pub mod cache;
+pub mod packages;
 pub mod repo;
 
 use serde::{Deserialize, Serialize};

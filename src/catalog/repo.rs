@@ -389,20 +389,37 @@ pub async fn catalog_rows<M: serde::de::DeserializeOwned>(
         None if offset > 0 => catalog_count(pool, modified_since, hvd, publisher).await?,
         None => 0,
     };
-    let rows = rows
-        .iter()
-        .map(|row| {
-            let metadata: sqlx::types::Json<M> = row.try_get("metadata")?;
-            Ok(CatalogRow {
-                collection: collection_from_row(row)?,
-                metadata: metadata.0,
-                publisher: row.try_get("publisher_id")?,
-                issued: row.try_get("issued")?,
-                modified: row.try_get("modified")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let rows = rows.iter().map(catalog_row).collect::<Result<Vec<_>>>()?;
     Ok((rows, total))
+}
+
+fn catalog_row<M: serde::de::DeserializeOwned>(
+    row: &sqlx::postgres::PgRow,
+) -> Result<CatalogRow<M>> {
+    let metadata: sqlx::types::Json<M> = row.try_get("metadata")?;
+    Ok(CatalogRow {
+        collection: collection_from_row(row)?,
+        metadata: metadata.0,
+        publisher: row.try_get("publisher_id")?,
+        issued: row.try_get("issued")?,
+        modified: row.try_get("modified")?,
+    })
+}
+
+/// The catalog rows of the datasets `ids` (those with an active version), by id.
+pub async fn catalog_rows_of<M: serde::de::DeserializeOwned>(
+    pool: &PgPool,
+    ids: &[String],
+) -> Result<Vec<CatalogRow<M>>> {
+    let sql = format!(
+        "SELECT d.kind, d.title, d.description, d.tiles, {VERSION_COLUMNS}, d.metadata, d.publisher_id, \
+           to_char(d.created_at AT TIME ZONE 'UTC', {ISO_UTC}) AS issued, \
+           to_char(greatest(v.created_at, d.metadata_modified) AT TIME ZONE 'UTC', {ISO_UTC}) AS modified \
+         FROM catalog.datasets d JOIN catalog.versions v ON v.id = d.active_version \
+         WHERE d.id = ANY($1) AND d.deleted_at IS NULL ORDER BY d.id"
+    );
+    let rows = sqlx::query(&sql).bind(ids).fetch_all(pool).await?;
+    rows.iter().map(catalog_row).collect()
 }
 
 async fn catalog_count(
@@ -680,16 +697,34 @@ pub async fn tombstones<M: serde::de::DeserializeOwned>(
     pool: &PgPool,
     modified_since: Option<&str>,
 ) -> Result<Vec<Tombstone<M>>> {
+    tombstones_where(pool, modified_since, None).await
+}
+
+/// The tombstones of the datasets `ids`.
+pub async fn tombstones_of<M: serde::de::DeserializeOwned>(
+    pool: &PgPool,
+    ids: &[String],
+) -> Result<Vec<Tombstone<M>>> {
+    tombstones_where(pool, None, Some(ids)).await
+}
+
+async fn tombstones_where<M: serde::de::DeserializeOwned>(
+    pool: &PgPool,
+    modified_since: Option<&str>,
+    ids: Option<&[String]>,
+) -> Result<Vec<Tombstone<M>>> {
     let sql = format!(
         "SELECT id, kind, title, metadata, publisher_id, \
            to_char(created_at AT TIME ZONE 'UTC', {ISO_UTC}) AS issued, \
            to_char(deleted_at AT TIME ZONE 'UTC', {ISO_UTC}) AS deleted \
          FROM catalog.datasets \
          WHERE deleted_at IS NOT NULL AND ($1::text IS NULL OR deleted_at >= $1::timestamptz) \
+           AND ($2::text[] IS NULL OR id = ANY($2)) \
          ORDER BY id"
     );
     let rows = sqlx::query(&sql)
         .bind(modified_since)
+        .bind(ids)
         .fetch_all(pool)
         .await?;
     rows.iter()

@@ -16,8 +16,11 @@ use crate::downloads::Download;
 /// The CKAN release whose API shapes these are.
 pub const CKAN_VERSION: &str = "2.10.4";
 
+/// The format of the resource every package has: the OGC API.
+pub const API_FORMAT: &str = "OGC API Features";
+
 /// UUIDs are derived from names, so a package keeps its id on every node and after restarts.
-fn uuid(kind: &str, name: &str) -> String {
+pub fn uuid(kind: &str, name: &str) -> String {
     uuid::Uuid::new_v5(
         &uuid::Uuid::NAMESPACE_URL,
         format!("urn:kreisgeo:{kind}:{name}").as_bytes(),
@@ -92,7 +95,7 @@ pub fn package(
     let mut resources: Vec<Json> = vec![json!({
         "name": format!("{} (OGC API Features)", r.title.de),
         "description": "Seitenweiser Zugriff, Filter (CQL2), Koordinatenreferenzsysteme und Vektorkacheln",
-        "format": "OGC API Features",
+        "format": API_FORMAT,
         "mimetype": "application/json",
         "url": format!("{base}/collections/{}", c.id),
         "size": null,

@@ -1,8 +1,12 @@
-//! CKAN's `package_search` over package dicts: `q` words, Solr-style `fq` clauses as
-//! harvesters send them, `sort`, `rows` and `start`.
+//! CKAN's `package_search` as harvesters send it — `q` words, Solr-style `fq` clauses, `sort`,
+//! `rows` and `start` — turned into a query of the catalog's search index
+//! ([`crate::catalog::packages`]), which PostgreSQL answers one page at a time.
 
 use serde_json::{json, Value as Json};
 
+use super::publishers::Publishers;
+use crate::catalog::packages::{PackageFilter, PackageQuery, PackageSort};
+use crate::downloads::Format;
 use crate::error::Error;
 
 /// A `package_search` request.
@@ -13,44 +17,32 @@ pub struct SearchQuery<'a> {
     pub sort: Option<&'a str>,
     pub rows: usize,
     pub start: usize,
+    pub include_deleted: bool,
 }
 
-/// package_search over the packages: `q` (words that must all occur in name, title, notes or
-/// tags; `*:*` or empty for all), `fq` (field clauses that must all hold), sort, rows, start.
-pub fn search(packages: Vec<Json>, query: &SearchQuery<'_>) -> crate::Result<Json> {
-    let (rows, start) = (query.rows, query.start);
+/// The default order, as CKAN's.
+pub const DEFAULT_SORT: &str = "score desc, metadata_modified desc";
+
+/// The index query of a package_search: `q` (words that must all occur in name, title, notes
+/// or tags, or their German stems; `*:*` or empty for all), `fq` (field clauses that must all
+/// hold; an organization is looked up among `publishers`), sort, rows, start.
+pub fn package_query(
+    query: &SearchQuery<'_>,
+    publishers: &Publishers,
+) -> crate::Result<PackageQuery> {
     let q = query.q.trim();
     let words: Vec<String> = if q.is_empty() || q == "*:*" {
         Vec::new()
     } else {
         q.split_whitespace().map(str::to_lowercase).collect()
     };
-    let clauses = parse_fq(query.fq)?;
-    let mut found: Vec<Json> = packages
-        .into_iter()
-        .filter(|p| {
-            let haystack = format!(
-                "{} {} {} {}",
-                p["name"].as_str().unwrap_or(""),
-                p["title"].as_str().unwrap_or(""),
-                p["notes"].as_str().unwrap_or(""),
-                p["tags"]
-                    .as_array()
-                    .map(|t| t
-                        .iter()
-                        .filter_map(|t| t["name"].as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "))
-                    .unwrap_or_default()
-            )
-            .to_lowercase();
-            words.iter().all(|w| haystack.contains(w.as_str()))
-                && clauses.iter().all(|c| c.matches(p))
-        })
+    let filters = parse_fq(query.fq)?
+        .iter()
+        .map(|c| c.to_filter(publishers))
         .collect();
-    let sort = query.sort.unwrap_or("score desc, metadata_modified desc");
-    let (field, descending) = match sort.split(',').next().map(str::trim) {
-        Some(s) if s.starts_with("score") => ("metadata_modified", true),
+    let sort = query.sort.unwrap_or(DEFAULT_SORT);
+    let (sort, descending) = match sort.split(',').next().map(str::trim) {
+        Some(s) if s.starts_with("score") => (PackageSort::Modified, true),
         Some(s) => {
             let (f, dir) = s.split_once(' ').unwrap_or((s, "asc"));
             let descending = match dir.trim() {
@@ -59,38 +51,37 @@ pub fn search(packages: Vec<Json>, query: &SearchQuery<'_>) -> crate::Result<Jso
                 _ => return Err(Error::invalid("sort", format!("bad direction in '{s}'"))),
             };
             let field = match f {
-                "metadata_modified" | "metadata_created" | "name" | "id" => f,
-                "title_string" | "title" => "title",
+                "metadata_modified" => PackageSort::Modified,
+                "metadata_created" => PackageSort::Created,
+                "name" => PackageSort::Name,
+                "id" => PackageSort::Id,
+                "title_string" | "title" => PackageSort::Title,
                 _ => return Err(Error::invalid("sort", format!("cannot sort by '{f}'"))),
             };
             (field, descending)
         }
-        None => ("metadata_modified", true),
+        None => (PackageSort::Modified, true),
     };
-    found.sort_by(|a, b| {
-        let key = |p: &Json| p[field].as_str().unwrap_or("").to_string();
-        let order = key(a)
-            .cmp(&key(b))
-            .then_with(|| key_name(a).cmp(&key_name(b)));
-        if descending {
-            order.reverse()
-        } else {
-            order
-        }
-    });
-    let count = found.len();
-    let results: Vec<Json> = found.into_iter().skip(start).take(rows).collect();
-    Ok(json!({
-        "count": count,
-        "facets": {},
-        "results": results,
-        "sort": sort,
-        "search_facets": {},
-    }))
+    Ok(PackageQuery {
+        words,
+        filters,
+        sort,
+        descending,
+        include_deleted: query.include_deleted,
+        limit: i64::try_from(query.rows).unwrap_or(i64::MAX),
+        offset: i64::try_from(query.start).unwrap_or(i64::MAX),
+    })
 }
 
-fn key_name(p: &Json) -> String {
-    p["name"].as_str().unwrap_or("").to_string()
+/// package_search's result: the packages of the page and how many were found.
+pub fn results(count: i64, packages: Vec<Json>, sort: Option<&str>) -> Json {
+    json!({
+        "count": count,
+        "facets": {},
+        "results": packages,
+        "sort": sort.unwrap_or(DEFAULT_SORT),
+        "search_facets": {},
+    })
 }
 
 /// One `fq` clause.
@@ -109,28 +100,39 @@ enum Clause {
 }
 
 impl Clause {
-    fn matches(&self, p: &Json) -> bool {
+    /// The clause as a filter of the search index.
+    fn to_filter(&self, publishers: &Publishers) -> PackageFilter {
         match self {
             Self::Equals { field, value } => match field.as_str() {
-                "organization" => p["organization"]["name"] == value.as_str(),
-                "name" => p["name"] == value.as_str(),
-                "tags" => p["tags"]
-                    .as_array()
-                    .is_some_and(|t| t.iter().any(|t| t["name"] == value.as_str())),
-                _ => p["resources"].as_array().is_some_and(|r| {
-                    r.iter().any(|r| {
-                        r["format"]
-                            .as_str()
-                            .is_some_and(|f| f.eq_ignore_ascii_case(value))
-                    })
-                }),
+                "organization" => publishers
+                    .filter_for(value)
+                    .map_or(PackageFilter::Nothing, |p| {
+                        PackageFilter::Publisher(p.to_string())
+                    }),
+                "name" => PackageFilter::Name(value.clone()),
+                "tags" => PackageFilter::Tag(value.clone()),
+                _ => PackageFilter::Format {
+                    downloads: [
+                        Format::GeoJson,
+                        Format::Csv,
+                        Format::FlatGeobuf,
+                        Format::GeoPackage,
+                    ]
+                    .into_iter()
+                    .filter(|f| f.title().eq_ignore_ascii_case(value))
+                    .map(|f| f.code().to_string())
+                    .collect(),
+                    api: value.eq_ignore_ascii_case(super::ckan::API_FORMAT),
+                },
             },
-            Self::Modified { from, to } => {
-                let m = p["metadata_modified"].as_str().unwrap_or("");
-                from.as_deref().is_none_or(|f| m >= f) && to.as_deref().is_none_or(|t| m <= t)
+            Self::Modified { from, to } => PackageFilter::Modified {
+                from: from.clone(),
+                to: to.clone(),
+            },
+            Self::Not(c) => PackageFilter::Not(Box::new(c.to_filter(publishers))),
+            Self::Any(cs) => {
+                PackageFilter::Any(cs.iter().map(|c| c.to_filter(publishers)).collect())
             }
-            Self::Not(c) => !c.matches(p),
-            Self::Any(cs) => cs.iter().any(|c| c.matches(p)),
         }
     }
 }
@@ -265,18 +267,17 @@ mod tests {
 
     #[test]
     fn ckanext_harvest_organization_filters() {
-        let package = |org: &str| json!({"organization": {"name": org}, "metadata_modified": "2026-02-01T00:00:00.000000"});
         // organizations_filter_include of two, with the incremental harvest's clause.
         let include = parse_fq(
             "organization:lauf OR organization:schwaig +metadata_modified:[2026-01-01T00:00:00Z TO *]",
         )
         .unwrap();
         assert_eq!(include.len(), 2);
-        let hits = |clauses: &[Clause], org: &str| clauses.iter().all(|c| c.matches(&package(org)));
-        assert!(hits(&include, "lauf") && hits(&include, "schwaig") && !hits(&include, "kreis"));
+        assert!(matches!(&include[0], Clause::Any(a) if a.len() == 2));
         // organizations_filter_exclude.
         let exclude = parse_fq("-organization:lauf -organization:schwaig").unwrap();
-        assert!(!hits(&exclude, "lauf") && !hits(&exclude, "schwaig") && hits(&exclude, "kreis"));
+        assert_eq!(exclude.len(), 2);
+        assert!(exclude.iter().all(|c| matches!(c, Clause::Not(_))));
         assert!(parse_fq("OR organization:x").is_err());
         assert!(parse_fq("organization:x OR").is_err());
     }

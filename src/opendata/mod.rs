@@ -2,6 +2,7 @@
 //! harvesters (GovData, other portals) read.
 
 pub mod ckan;
+pub mod ckan_index;
 pub mod ckan_search;
 pub mod dcat;
 pub mod iso19139;

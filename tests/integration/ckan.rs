@@ -369,3 +369,73 @@ async fn ckan_action_api_in_ckan_shapes() {
     let (code, body) = post(&app, "package_show", "{not json").await;
     assert_eq!((code, body["success"].as_bool()), (409, Some(false)));
 }
+
+#[actix_web::test]
+async fn the_search_index_follows_every_change_and_stems_german() {
+    let db = TestDb::new().await;
+    db.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed)
+        .await;
+    db.ingest(
+        "kreise_niedersachsen_25832.fgb",
+        "kreise",
+        DatasetKind::Generic,
+    )
+    .await;
+    let app = app(&db).await;
+    let names = |found: &Json| -> Vec<String> {
+        found["result"]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let search = |query: &str| format!("/api/3/action/package_search?{query}");
+    // A plural finds the singular keyword (German stemming); a fragment still finds its word.
+    assert_eq!(
+        names(&get_json(&app, &search("q=Defibrillatoren")).await),
+        ["aed"]
+    );
+    assert_eq!(names(&get_json(&app, &search("q=defibri")).await), ["aed"]);
+    assert_eq!(
+        names(&get_json(&app, &search("fq=tags:AED")).await),
+        ["aed"]
+    );
+    // By the CKAN id as soon as it is loaded.
+    let shown = get_json(&app, "/api/3/action/package_show?id=aed").await;
+    let uuid = shown["result"]["id"].as_str().unwrap().to_string();
+    let by_id = get_json(&app, &format!("/api/3/action/package_show?id={uuid}")).await;
+    assert_eq!(by_id["result"]["name"], "aed");
+
+    // New keywords: the old ones no longer find it, the new ones do.
+    kreisgeo::catalog::repo::set_metadata(
+        &db.pool,
+        "aed",
+        &serde_json::json!({"keywords": ["Notfallversorgung"]}),
+    )
+    .await
+    .unwrap();
+    assert!(names(&get_json(&app, &search("fq=tags:AED")).await).is_empty());
+    assert_eq!(
+        names(&get_json(&app, &search("fq=tags:Notfallversorgung")).await),
+        ["aed"]
+    );
+    assert_eq!(
+        names(&get_json(&app, &search("q=notfallversorgung")).await),
+        ["aed"]
+    );
+    // Sorted by title, both directions, paged.
+    let asc = names(&get_json(&app, &search("sort=title_string%20asc&rows=1")).await);
+    let desc = names(&get_json(&app, &search("sort=title_string%20desc&rows=1")).await);
+    assert_ne!(asc, desc);
+    let second = get_json(&app, &search("sort=title_string%20asc&rows=1&start=1")).await;
+    assert_eq!(names(&second), desc);
+    assert_eq!(second["result"]["count"], 2);
+    // Past the end: no results, the count still right.
+    let past = get_json(&app, &search("rows=5&start=10")).await;
+    assert_eq!(past["result"]["count"], 2);
+    assert!(names(&past).is_empty());
+    // package_list pages by name.
+    let list = get_json(&app, "/api/3/action/package_list?limit=1&offset=1").await;
+    assert_eq!(list["result"], serde_json::json!(["kreise"]));
+}

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 const SQL_LAYER: &[&str] = &[
     "src/db/",
     "src/catalog/repo.rs",
+    "src/catalog/packages.rs",
     "src/ingest/load.rs",
     "src/ingest/validate.rs",
     "src/ingest/extent.rs",

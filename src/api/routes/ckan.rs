@@ -4,7 +4,8 @@
 //! JSON shapes. Parameters come from the query string (GET) or a JSON or form body (POST), as
 //! CKAN accepts them.
 
-use crate::opendata::ckan_search::{search, SearchQuery};
+use crate::catalog::packages::{self, Found};
+use crate::opendata::ckan_search::{package_query, results, SearchQuery};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value as Json};
 
@@ -123,27 +124,40 @@ async fn answer(
     }
 }
 
-/// Every package, in name order, then the deleted ones still listed.
+/// The package dicts of `found`, in its order: only those datasets' rows and files are read.
 async fn packages(
     state: &AppState,
     base: &str,
-) -> crate::Result<(Publishers, Vec<Json>, Vec<Json>)> {
-    let publishers = Publishers::load(&state.pool, base).await?;
-    let (rows, _) =
-        repo::catalog_rows::<DatasetMetadata>(&state.pool, None, None, None, None, i64::MAX, 0)
-            .await?;
-    // Each package takes its own version's files from the list.
+    publishers: &Publishers,
+    found: &[Found],
+) -> crate::Result<Vec<Json>> {
+    let (deleted, live): (Vec<&Found>, Vec<&Found>) = found.iter().partition(|f| f.deleted);
+    let live: Vec<String> = live.into_iter().map(|f| f.id.clone()).collect();
+    let deleted: Vec<String> = deleted.into_iter().map(|f| f.id.clone()).collect();
+    let rows = repo::catalog_rows_of::<DatasetMetadata>(&state.pool, &live).await?;
     let downloads = crate::downloads::listing::of_rows(&state.pool, base, &rows).await?;
-    let packages = rows
+    let mut by_id: std::collections::HashMap<String, Json> = rows
         .iter()
-        .map(|row| ckan::package(base, &publishers, row, &downloads))
+        .map(|row| {
+            (
+                row.collection.id.clone(),
+                ckan::package(base, publishers, row, &downloads),
+            )
+        })
         .collect();
-    let deleted = repo::tombstones::<DatasetMetadata>(&state.pool, None)
-        .await?
-        .iter()
-        .map(|t| ckan::deleted_package(base, &publishers, t))
-        .collect();
-    Ok((publishers, packages, deleted))
+    if !deleted.is_empty() {
+        for t in repo::tombstones_of::<DatasetMetadata>(&state.pool, &deleted).await? {
+            by_id.insert(t.id.clone(), ckan::deleted_package(base, publishers, &t));
+        }
+    }
+    Ok(found.iter().filter_map(|f| by_id.remove(&f.id)).collect())
+}
+
+/// The publishers, with the search index brought up to date.
+async fn indexed(state: &AppState, base: &str) -> crate::Result<Publishers> {
+    let publishers = Publishers::load(&state.pool, base).await?;
+    crate::opendata::ckan_index::refresh(&state.pool, &publishers).await?;
+    Ok(publishers)
 }
 
 fn text<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
@@ -178,55 +192,53 @@ async fn result(
     let base = state.base_url(req);
     match action {
         "package_list" => {
-            let (_, packages, _) = packages(state, &base).await?;
-            let offset = count(params, "offset", 0)? as usize;
+            let offset = count(params, "offset", 0)?;
             let limit = match params.get("limit") {
-                Some(_) => count(params, "limit", 0)? as usize,
-                None => usize::MAX,
+                Some(_) => count(params, "limit", 0)?,
+                None => i64::MAX,
             };
-            Ok(Json::Array(
-                packages
-                    .iter()
-                    .skip(offset)
-                    .take(limit)
-                    .map(|p| p["name"].clone())
-                    .collect(),
-            ))
+            let names = packages::names(&state.pool, limit, offset).await?;
+            Ok(Json::Array(names.into_iter().map(Json::String).collect()))
         }
         "package_show" => {
             let id = text(params, "id")
                 .or_else(|| text(params, "name_or_id"))
                 .ok_or_else(|| Error::invalid("id", "Missing value"))?;
-            let (_, packages, deleted) = packages(state, &base).await?;
-            packages
-                .into_iter()
-                .chain(deleted)
-                .find(|p| p["name"] == id || p["id"] == id)
+            let publishers = indexed(state, &base).await?;
+            let found = packages::find(&state.pool, id)
+                .await?
+                .ok_or_else(|| Error::not_found("package", id))?;
+            packages(state, &base, &publishers, std::slice::from_ref(&found))
+                .await?
+                .pop()
                 .ok_or_else(|| Error::not_found("package", id))
         }
         "package_search" => {
-            let (_, mut packages, deleted) = packages(state, &base).await?;
-            // As in CKAN: deleted packages only when asked for, so that incremental harvesters
-            // (fq on metadata_modified) learn of deletions.
-            if flag(params, "include_deleted") {
-                packages.extend(deleted);
-            }
-            search(
-                packages,
+            let publishers = indexed(state, &base).await?;
+            let sort = text(params, "sort");
+            let query = package_query(
                 &SearchQuery {
                     q: text(params, "q").unwrap_or(""),
                     fq: text(params, "fq").unwrap_or(""),
-                    sort: text(params, "sort"),
+                    sort,
                     rows: count(params, "rows", 10)?.min(ROWS_MAX) as usize,
                     start: count(params, "start", 0)? as usize,
+                    // As in CKAN: deleted packages only when asked for, so that incremental
+                    // harvesters (fq on metadata_modified) learn of deletions.
+                    include_deleted: flag(params, "include_deleted"),
                 },
-            )
+                &publishers,
+            )?;
+            let (found, total) = packages::search(&state.pool, &query).await?;
+            let page = packages(state, &base, &publishers, &found).await?;
+            Ok(results(total, page, sort))
         }
         "organization_list" => {
-            let (publishers, packages, _) = packages(state, &base).await?;
+            let publishers = Publishers::load(&state.pool, &base).await?;
+            let counts = packages::publisher_counts(&state.pool).await?;
             let mut orgs: Vec<Json> = publishers
                 .all()
-                .map(|(id, p)| full_organization(&publishers, id, p, &packages))
+                .map(|(id, p)| full_organization(&publishers, id, p, &counts))
                 .collect();
             // As CKAN: by name.
             orgs.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
@@ -241,21 +253,32 @@ async fn result(
             let id = text(params, "id")
                 .ok_or_else(|| Error::invalid("id", "Missing value"))?
                 .to_string();
-            let (publishers, packages, _) = packages(state, &base).await?;
-            let mut org = publishers
+            let publishers = Publishers::load(&state.pool, &base).await?;
+            let counts = packages::publisher_counts(&state.pool).await?;
+            let (owner, mut org) = publishers
                 .all()
-                .map(|(owner, p)| full_organization(&publishers, owner, p, &packages))
-                .find(|org| org["name"] == id.as_str() || org["id"] == id.as_str())
+                .map(|(owner, p)| (owner, full_organization(&publishers, owner, p, &counts)))
+                .find(|(_, org)| org["name"] == id.as_str() || org["id"] == id.as_str())
                 .ok_or_else(|| Error::not_found("organization", id.clone()))?;
             if flag(params, "include_datasets") {
+                // As CKAN: at most 1,000, the rest by package_search.
+                let (rows, _) = repo::catalog_rows::<DatasetMetadata>(
+                    &state.pool,
+                    None,
+                    None,
+                    None,
+                    Some(owner.unwrap_or("")),
+                    1000,
+                    0,
+                )
+                .await?;
+                let downloads =
+                    crate::downloads::listing::of_rows(&state.pool, &base, &rows).await?;
+                let listed: Vec<Json> = rows
+                    .iter()
+                    .map(|row| ckan::package(&base, &publishers, row, &downloads))
+                    .collect();
                 if let Some(o) = org.as_object_mut() {
-                    // As CKAN: at most 1,000, the rest by package_search.
-                    let name = o["name"].clone();
-                    let listed: Vec<Json> = packages
-                        .into_iter()
-                        .filter(|p| p["organization"]["name"] == name)
-                        .take(1000)
-                        .collect();
                     o.insert("packages".into(), Json::Array(listed));
                 }
             }
@@ -285,28 +308,21 @@ async fn result(
     }
 }
 
-/// A publisher as CKAN organization, with the fields `all_fields` and `organization_show` add.
+/// A publisher as CKAN organization, with the fields `all_fields` and `organization_show` add;
+/// `counts` are the live packages per publisher (`""`: the portal's own) and their first
+/// creation.
 fn full_organization(
     publishers: &Publishers,
     id: Option<&str>,
     publisher: &Publisher,
-    packages: &[Json],
+    counts: &[(String, i64, String)],
 ) -> Json {
     let name = publishers.organization_name(id);
-    let own: Vec<&Json> = packages
-        .iter()
-        .filter(|p| p["organization"]["name"] == name.as_str())
-        .collect();
-    let created = own
-        .iter()
-        .filter_map(|p| p["metadata_created"].as_str())
-        .min()
-        .map_or_else(crate::time::now_rfc3339, |t| {
-            t.trim_end_matches(".000000").to_string() + "Z"
-        });
+    let own = counts.iter().find(|(p, _, _)| p == id.unwrap_or(""));
+    let created = own.map_or_else(crate::time::now_rfc3339, |(_, _, created)| created.clone());
     let mut org = ckan::organization(&name, publisher, &created);
     if let Some(o) = org.as_object_mut() {
-        o.insert("package_count".into(), json!(own.len()));
+        o.insert("package_count".into(), json!(own.map_or(0, |(_, n, _)| *n)));
         o.insert("display_name".into(), json!(publisher.name));
     }
     org
