@@ -134,6 +134,16 @@ pub struct DownloadsDoc {
 pub struct Collections {
     pub collections: Vec<CollectionDoc>,
     pub links: Vec<Link>,
+    /// Every CRS the collections are served in; each collection's `crs` refers to it
+    /// (`#/crs`), so that a Land's thousands of collections do not repeat it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub crs: Vec<String>,
+    /// All collections, over every page.
+    #[serde(rename = "numberMatched", skip_serializing_if = "Option::is_none")]
+    pub number_matched: Option<u64>,
+    /// The collections on this page.
+    #[serde(rename = "numberReturned", skip_serializing_if = "Option::is_none")]
+    pub number_returned: Option<u64>,
 }
 
 /// A GeoJSON FeatureCollection page (schema for documentation; the body is streamed).

@@ -222,6 +222,40 @@ impl Profile {
     }
 }
 
+/// Query string of `/collections`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CollectionsParams {
+    /// Output format: `json` or `html`; without it, Accept decides.
+    #[param(value_type = Option<String>, example = "json")]
+    pub f: Option<String>,
+    /// Language of the HTML page: `de` (default) or `en`; without it, Accept-Language decides.
+    #[param(value_type = Option<String>, example = "en")]
+    pub lang: Option<String>,
+    /// Collections per page, by id (default 100, at most 10,000; more is served as 10,000);
+    /// the `next` link gives the following page.
+    #[param(value_type = Option<u32>, example = 100)]
+    pub limit: Option<String>,
+    /// How many collections (by id) come before this page; from the `next` link.
+    #[param(value_type = Option<u64>, example = 0)]
+    pub offset: Option<String>,
+}
+
+impl CollectionsParams {
+    /// The page: how many collections to skip and to show.
+    pub fn page(&self) -> Result<(usize, usize)> {
+        let limit = Limit::COLLECTIONS.parse(self.limit.as_deref())? as usize;
+        let offset = match self.offset.as_deref() {
+            None => 0,
+            Some(text) => text.trim().parse::<usize>().map_err(|_| {
+                Error::invalid("offset", format!("'{text}' is not a non-negative integer"))
+            })?,
+        };
+        Ok((offset, limit))
+    }
+}
+
 /// Query string of single-resource endpoints (landing, collections).
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -532,6 +566,12 @@ impl Limit {
         default: 5,
         max: 100,
         clamp: false,
+    };
+    /// A page of `/collections`: a county's collections in one, a Land's in pages.
+    pub const COLLECTIONS: Self = Self {
+        default: 100,
+        max: 10_000,
+        clamp: true,
     };
     /// Search hits.
     pub const SEARCH: Self = Self {

@@ -269,3 +269,86 @@ fn numbers(v: &serde_json::Value) -> Vec<f64> {
         other => other.as_f64().into_iter().collect(),
     }
 }
+
+/// A Land's portal: more collections than one page of `/collections` holds. The listing pages
+/// (`next`), stays lean (the CRS list once), carries each collection's licence and downloads,
+/// and GDAL lists every collection by following `next`.
+#[actix_web::test]
+async fn collections_page_and_gdal_lists_them_all() {
+    use kreisgeo::ingest::IngestRequest;
+    let db = TestDb::new().await;
+    let file = crate::common::scratch_root().join(format!("one-{}.geojson", std::process::id()));
+    std::fs::write(
+        &file,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"x"},"geometry":{"type":"Point","coordinates":[10.4,53.25]}}]}"#,
+    )
+    .unwrap();
+    const N: usize = 130;
+    for i in 0..N {
+        db.try_ingest(IngestRequest::new(file.clone(), format!("gemeinde-{i:03}")))
+            .await
+            .expect("ingest");
+    }
+    let _ = std::fs::remove_file(&file);
+    let app = crate::common::app(&db).await;
+
+    let first = crate::common::get_json(&app, "/collections").await;
+    assert_eq!(first["numberMatched"], N as u64);
+    assert_eq!(first["numberReturned"], 100);
+    assert!(first["crs"].as_array().unwrap().len() > 3);
+    let c0 = &first["collections"][0];
+    assert_eq!(c0["id"], "gemeinde-000");
+    assert_eq!(c0["crs"], serde_json::json!(["#/crs"]));
+    assert!(
+        c0["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["rel"] == "license"),
+        "{c0}"
+    );
+    let next = first["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .expect("next")["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = &next[next.find("/collections").unwrap()..];
+    let second = crate::common::get_json(&app, path).await;
+    assert_eq!(second["numberReturned"], (N - 100) as u64);
+    assert_eq!(second["collections"][0]["id"], "gemeinde-100");
+    assert!(!second["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["rel"] == "next"));
+    let (status, _, body) = crate::common::get(&app, "/collections?limit=0").await;
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    let (status, _, _) = crate::common::get(&app, "/collections?offset=-1").await;
+    assert_eq!(status, 400);
+
+    // GDAL, with its defaults, finds every one of them.
+    let listen = kreisgeo::server::HttpSettings {
+        bind: "127.0.0.1:0".into(),
+        workers: Some(2),
+        header_timeout: std::time::Duration::from_secs(5),
+        keep_alive: std::time::Duration::from_secs(5),
+        shutdown_grace: std::time::Duration::from_secs(1),
+    };
+    let (handle, addrs) = kreisgeo::server::http::bind(db.state(), &listen).expect("bind");
+    let port = addrs[0].port();
+    let control = handle.handle();
+    actix_web::rt::spawn(handle);
+    let url = format!("OAPIF:http://127.0.0.1:{port}");
+    let listing = actix_web::rt::task::spawn_blocking(move || {
+        run("ogrinfo", vec!["-ro".into(), "-q".into(), url])
+    })
+    .await
+    .expect("ogrinfo");
+    let layers = listing.lines().filter(|l| l.contains("gemeinde-")).count();
+    assert_eq!(layers, N, "{listing}");
+    control.stop(true).await;
+}

@@ -156,7 +156,10 @@ async fn packages(
 /// The publishers, with the search index brought up to date.
 async fn indexed(state: &AppState, base: &str) -> crate::Result<Publishers> {
     let publishers = Publishers::load(&state.pool, base).await?;
-    crate::opendata::ckan_index::refresh(&state.pool, &publishers).await?;
+    // A node that cannot write (a read-only database) searches the index as it is.
+    if let Err(e) = crate::opendata::ckan_index::refresh(&state.pool, &publishers).await {
+        tracing::warn!(error = %e, "the catalog's search index could not be brought up to date");
+    }
     Ok(publishers)
 }
 

@@ -9,7 +9,7 @@ use crate::api::state::AppState;
 use crate::catalog::{repo, Collection, DatasetKind};
 use crate::crs::{ApiCrs, CRS84_URI};
 use crate::error::Result;
-use crate::features::params::FormatParams;
+use crate::features::params::{CollectionsParams, FormatParams};
 use crate::html::{answer, DocFormat};
 use crate::ogc::{media, CollectionDoc, Collections, Extent, Link, SpatialExtent};
 use crate::opendata::metadata::{license_title, DatasetMetadata};
@@ -144,38 +144,97 @@ fn inspire_model_links(base: &str, c: &Collection) -> Vec<Link> {
 
 /// Collections
 ///
-/// Every dataset served, with its extent and links.
+/// Every dataset served, by id, with its extent, licence, bulk downloads and links; a page of
+/// `limit` (default 100) at a time, the following page linked as `next` (GDAL and QGIS follow
+/// it). The CRS list is given once for all (`crs`; each collection says `#/crs`).
 #[utoipa::path(
     tag = TAG_CAPABILITIES,
-    params(FormatParams),
+    params(CollectionsParams),
     responses(
         (status = 304, description = "Not modified: the `If-None-Match` or `If-Modified-Since` validators still hold"),
-        (status = 200, description = "The collections", body = Collections)
+        (status = 200, description = "The collections", body = Collections),
+        (status = 400, description = "A malformed parameter", body = crate::api::error::ErrorBody)
     )
 )]
 #[get("/collections")]
 pub async fn get_collections(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<FormatParams>,
+    query: web::Query<CollectionsParams>,
 ) -> Result<HttpResponse> {
     let format = DocFormat::of(&req, query.f.as_deref())?;
+    let (offset, limit) = query.page()?;
     let base = state.base_url(&req);
     let (collections, _) = state.collections_at().await?;
-    let validators = Validators::for_collections(&req, &base, &collections);
-    let response = validators.check(&req)?;
-    let doc = Collections {
-        collections: collections
-            .iter()
-            .map(|c| collection_doc(&base, c))
-            .collect(),
-        links: vec![Link::new(
-            format!("{base}/collections"),
-            "self",
+    let page: Vec<&Collection> = collections.iter().skip(offset).take(limit).collect();
+    // The page's licences and downloads: two queries of the page's datasets alone.
+    let ids: Vec<String> = page.iter().map(|c| c.id.clone()).collect();
+    let publishers = Publishers::load(&state.pool, &base).await?;
+    let rows = repo::catalog_rows_of::<DatasetMetadata>(&state.pool, &ids).await?;
+    let downloads = crate::downloads::listing::of_rows(&state.pool, &base, &rows).await?;
+    let rows_by_id: std::collections::HashMap<&str, &repo::CatalogRow<DatasetMetadata>> =
+        rows.iter().map(|r| (r.collection.id.as_str(), r)).collect();
+    let mut files: std::collections::HashMap<i64, Vec<crate::downloads::Download>> =
+        std::collections::HashMap::new();
+    for d in &downloads {
+        files.entry(d.version).or_default().push(d.clone());
+    }
+    let entries = page
+        .iter()
+        .map(|c| {
+            let mut doc = collection_doc(&base, c);
+            doc.crs = vec!["#/crs".into()];
+            if let Some(row) = rows_by_id.get(c.id.as_str()) {
+                let own = files.get(&c.version.id).map_or(&[][..], Vec::as_slice);
+                doc.links
+                    .extend(licence_and_enclosures(&publishers, row, own));
+            }
+            doc
+        })
+        .collect::<Vec<_>>();
+    let page_href = |offset: usize| format!("{base}/collections?limit={limit}&offset={offset}");
+    let mut links = vec![Link::new(
+        match req.query_string() {
+            "" => format!("{base}/collections"),
+            qs => format!("{base}/collections?{qs}"),
+        },
+        "self",
+        media::JSON,
+        "This document",
+    )];
+    if offset + limit < collections.len() {
+        links.push(Link::new(
+            page_href(offset + limit),
+            "next",
             media::JSON,
-            "This document",
-        )],
+            "The next page",
+        ));
+    }
+    if offset > 0 {
+        links.push(Link::new(
+            page_href(offset.saturating_sub(limit)),
+            "prev",
+            media::JSON,
+            "The previous page",
+        ));
+    }
+    let doc = Collections {
+        number_returned: Some(entries.len() as u64),
+        number_matched: Some(collections.len() as u64),
+        collections: entries,
+        links,
+        crs: ApiCrs::all().into_iter().map(|c| c.uri).collect(),
     };
+    // The licences and downloads change without a new version: the validators are of what
+    // the page says.
+    let newest = page
+        .iter()
+        .map(|c| c.version.created_at.as_str())
+        .chain(downloads.iter().map(|d| d.created.as_str()))
+        .chain(rows.iter().map(|r| r.modified.as_str()))
+        .max();
+    let state_tag = hex::encode(Sha256::digest(serde_json::to_vec(&doc).unwrap_or_default()));
+    let response = Validators::new(&req, &base, &state_tag, newest).check(&req)?;
     answer(format, &req, response, ("Datensätze", "Collections"), &doc)
 }
 
