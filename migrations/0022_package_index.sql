@@ -38,3 +38,41 @@ CREATE INDEX datasets_search_modified ON catalog.datasets (search_modified);
 CREATE INDEX datasets_search_title ON catalog.datasets (search_title);
 CREATE INDEX datasets_search_doc ON catalog.datasets USING gin (search_doc);
 CREATE INDEX datasets_search_tags ON catalog.datasets USING gin (search_tags);
+
+-- Writing the index is no change of the dataset: no announcement (migration 0009) for it, so
+-- that caches are not dropped by a search. Any other change of a row is announced as before.
+DROP TRIGGER datasets_changed ON catalog.datasets;
+CREATE TRIGGER datasets_changed AFTER INSERT OR DELETE ON catalog.datasets
+    FOR EACH ROW EXECUTE FUNCTION catalog.notify_change();
+CREATE TRIGGER datasets_updated AFTER UPDATE ON catalog.datasets
+    FOR EACH ROW
+    WHEN ((to_jsonb(OLD) - ARRAY['search_indexed', 'ckan_id', 'search_title', 'search_tags',
+                                 'search_text', 'search_doc', 'search_modified'])
+          IS DISTINCT FROM
+          (to_jsonb(NEW) - ARRAY['search_indexed', 'ckan_id', 'search_title', 'search_tags',
+                                 'search_text', 'search_doc', 'search_modified']))
+    EXECUTE FUNCTION catalog.notify_change();
+
+-- A built or removed download changes the dataset's catalog entries (its distributions): it
+-- is announced as a change of the dataset.
+CREATE FUNCTION catalog.notify_download() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('kreisgeo_catalog', v.dataset_id)
+       FROM catalog.versions v WHERE v.id = COALESCE(NEW.version_id, OLD.version_id);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER downloads_changed AFTER INSERT OR DELETE ON catalog.downloads
+    FOR EACH ROW EXECUTE FUNCTION catalog.notify_download();
+
+-- A publisher's profile is part of every entry of its datasets: announced as "*", everything.
+CREATE FUNCTION catalog.notify_everything() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('kreisgeo_catalog', '*');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER publisher_changed AFTER INSERT OR UPDATE OR DELETE ON catalog.publisher
+    FOR EACH STATEMENT EXECUTE FUNCTION catalog.notify_everything();
+CREATE TRIGGER publishers_changed AFTER INSERT OR UPDATE OR DELETE ON catalog.publishers
+    FOR EACH STATEMENT EXECUTE FUNCTION catalog.notify_everything();

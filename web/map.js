@@ -412,7 +412,13 @@
   // With an OpenStreetMap dataset loaded, kreisgeo draws its own basemap under the county's
   // layers (the OSM dataset itself is that basemap, not one more overlay); an operator may
   // configure an external style instead (the server redirects to it).
-  json("/collections")
+  // Every page of the collections (a Land's portal has more than one).
+  const allCollections = (url, before) => json(url).then((page) => {
+    const collections = (before || []).concat(page.collections);
+    const next = (page.links || []).find((l) => l.rel === "next");
+    return next ? allCollections(next.href, collections) : { collections };
+  });
+  allCollections("/collections?limit=1000")
     .then((collections) => {
       const osm = collections.collections.some((c) => c.kind === "osm");
       const overlay = collections.collections.filter((c) => c.kind !== "osm").map((c) => c.id);

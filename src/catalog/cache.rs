@@ -20,6 +20,25 @@ use crate::error::Result;
 /// The channel `catalog.notify_change` announces on.
 pub const CHANNEL: &str = "kreisgeo_catalog";
 
+/// The announcement of a change that concerns every dataset (a publisher's profile).
+pub const EVERYTHING: &str = "*";
+
+/// A cached catalog document: a CKAN package dict, or a serialised description.
+#[derive(Debug, Clone)]
+pub enum Document {
+    Json(Arc<serde_json::Value>),
+    Bytes(bytes::Bytes),
+}
+
+/// A page of the collections list as served: the document, its ETag state and its newest
+/// change (RFC 3339).
+#[derive(Debug)]
+pub struct Listing {
+    pub document: serde_json::Value,
+    pub state_tag: String,
+    pub newest: Option<String>,
+}
+
 /// The longest an entry lives without an announcement. Announcements are not lost while the
 /// listener is connected, and a lost connection drops everything, so this is only a last
 /// resort; short, it would make every hot key miss at once under load (each miss a catalog
@@ -33,6 +52,13 @@ pub struct CatalogCache {
     entries: moka::future::Cache<String, (Arc<Collection>, Lsn)>,
     /// Every served collection (listings, multi-layer tiles), dropped by any announcement.
     all: moka::future::Cache<(), (Arc<Vec<Collection>>, Lsn)>,
+    /// A dataset's catalog documents (its CKAN package, its DCAT-AP.de description in each
+    /// serialisation), by dataset and kind, with the base URL they were made for: dropped with
+    /// the dataset's announcement (which a new download and a publisher's change also make).
+    documents: moka::future::Cache<(String, &'static str), Arc<(String, Document)>>,
+    /// Pages of the collections list (by base URL and query string): the document, its ETag
+    /// and its newest change; dropped by any announcement.
+    listings: moka::future::Cache<(String, String), Arc<Listing>>,
     /// Whether entries note the primary's WAL position (only replicas need it).
     track_lsn: bool,
     /// Bumped by every invalidation: a lookup that raced with one does not store its answer.
@@ -59,6 +85,15 @@ impl CatalogCache {
                 .build(),
             all: moka::future::Cache::builder()
                 .max_capacity(1)
+                .time_to_live(TTL)
+                .build(),
+            documents: moka::future::Cache::builder()
+                .max_capacity(50_000)
+                .time_to_live(TTL)
+                .support_invalidation_closures()
+                .build(),
+            listings: moka::future::Cache::builder()
+                .max_capacity(1_000)
                 .time_to_live(TTL)
                 .build(),
             track_lsn,
@@ -144,15 +179,87 @@ impl CatalogCache {
     }
 
     pub async fn invalidate(&self, id: &str) {
+        if id == EVERYTHING {
+            self.invalidate_all();
+            return;
+        }
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate(id).await;
         self.all.invalidate(&()).await;
+        self.listings.invalidate_all();
+        let id = id.to_string();
+        if self
+            .documents
+            .invalidate_entries_if(move |key, _| key.0 == id)
+            .is_err()
+        {
+            self.documents.invalidate_all();
+        }
     }
 
     pub fn invalidate_all(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate_all();
         self.all.invalidate_all();
+        self.documents.invalidate_all();
+        self.listings.invalidate_all();
+    }
+
+    /// A cached page of the collections list.
+    pub async fn listing(&self, base: &str, query: &str) -> Option<Arc<Listing>> {
+        let hit = self
+            .listings
+            .get(&(base.to_string(), query.to_string()))
+            .await;
+        if hit.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        hit
+    }
+
+    /// Keeps a page of the collections list made after `generation` (see
+    /// [`CatalogCache::store_document`]).
+    pub async fn store_listing(&self, base: &str, query: &str, listing: Listing, generation: u64) {
+        if self.generation() == generation {
+            self.listings
+                .insert((base.to_string(), query.to_string()), Arc::new(listing))
+                .await;
+        }
+    }
+
+    /// A cached catalog document of dataset `id` made for `base`.
+    pub async fn document(&self, id: &str, kind: &'static str, base: &str) -> Option<Document> {
+        let entry = self.documents.get(&(id.to_string(), kind)).await?;
+        (entry.0 == base).then(|| {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            entry.1.clone()
+        })
+    }
+
+    /// The invalidation count now: pass it to [`CatalogCache::store_document`] with a
+    /// document made after reading it.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Keeps a document made from what was read after `generation`, unless an announcement
+    /// came in between (it may be of what the document says).
+    pub async fn store_document(
+        &self,
+        id: &str,
+        kind: &'static str,
+        base: &str,
+        document: Document,
+        generation: u64,
+    ) {
+        if self.generation() == generation {
+            self.documents
+                .insert(
+                    (id.to_string(), kind),
+                    Arc::new((base.to_string(), document)),
+                )
+                .await;
+        }
     }
 
     /// Lookups answered from memory (for tests and metrics).

@@ -11,12 +11,13 @@ use crate::catalog::packages::{self, IndexEntry};
 use crate::catalog::DatasetKind;
 use crate::error::Result;
 
-/// Rewrites the stale entries.
-pub async fn refresh(pool: &PgPool, publishers: &Publishers) -> Result<()> {
+/// Rewrites the stale entries (the publishers are read only when there are any).
+pub async fn refresh(pool: &PgPool, base: &str) -> Result<()> {
     let stale = packages::unindexed::<DatasetMetadata>(pool).await?;
     if stale.is_empty() {
         return Ok(());
     }
+    let publishers = Publishers::load(pool, base).await?;
     let entries: Vec<IndexEntry> = stale
         .iter()
         .filter_map(|u| {

@@ -220,3 +220,95 @@ async fn the_catalog_cache_follows_every_commit() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
+
+/// The catalog's documents (CKAN packages, DCAT descriptions, pages of `/collections`) are kept
+/// in memory and dropped with each change that concerns them: new metadata, a download built
+/// later, a publisher's profile. Writing the search index is no such change.
+#[actix_web::test]
+async fn the_catalog_documents_follow_every_change() {
+    let db = TestDb::new().await;
+    db.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed)
+        .await;
+    let state = db.state().with_catalog_cache().await.expect("listener");
+    let cache = state.catalog.clone().expect("cache");
+    let app = actix_web::test::init_service(kreisgeo::api::app(state)).await;
+    let show = "/api/3/action/package_show?id=aed";
+    let within = |what: &'static str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        move || {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what} not seen within 2 s"
+            )
+        }
+    };
+
+    // Searched (the index is written), then shown and described twice: the second from memory.
+    crate::common::get_json(&app, "/api/3/action/package_search?q=aed").await;
+    let before = cache.hits();
+    let first = crate::common::get_json(&app, show).await;
+    crate::common::get_json(&app, show).await;
+    let (_, _, ttl) = crate::common::get(&app, "/catalog/datasets/aed.ttl").await;
+    crate::common::get(&app, "/catalog/datasets/aed.ttl").await;
+    crate::common::get_json(&app, "/collections").await;
+    crate::common::get_json(&app, "/collections").await;
+    assert!(cache.hits() >= before + 3, "{} hits", cache.hits() - before);
+    assert_eq!(first["result"]["num_resources"], 1, "no downloads yet");
+
+    // New keywords reach the package.
+    kreisgeo::catalog::repo::set_metadata(
+        &db.pool,
+        "aed",
+        &serde_json::json!({"keywords": ["Notfall"]}),
+    )
+    .await
+    .unwrap();
+    let check = within("the new keywords");
+    loop {
+        let p = crate::common::get_json(&app, show).await;
+        if p["result"]["tags"][0]["name"] == "Notfall" {
+            break;
+        }
+        check();
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // Downloads built afterwards reach the package, the description and the listing.
+    kreisgeo::downloads::build::build_missing(&db.pool)
+        .await
+        .unwrap();
+    let check = within("the downloads");
+    loop {
+        let p = crate::common::get_json(&app, show).await;
+        let (_, _, now) = crate::common::get(&app, "/catalog/datasets/aed.ttl").await;
+        let listing = crate::common::get_json(&app, "/collections").await;
+        let enclosures = listing["collections"][0]["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["rel"] == "enclosure")
+            .count();
+        if p["result"]["num_resources"].as_u64() > Some(1) && now != ttl && enclosures > 0 {
+            break;
+        }
+        check();
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // A publisher's new name reaches its packages.
+    let mut publisher: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::common::fixture("publisher.json")).unwrap(),
+    )
+    .unwrap();
+    publisher["name"] = "Landkreis Beispiel-Neu".into();
+    kreisgeo::catalog::repo::set_publisher(&db.pool, &publisher)
+        .await
+        .unwrap();
+    let check = within("the publisher's name");
+    loop {
+        let p = crate::common::get_json(&app, show).await;
+        if p["result"]["organization"]["title"] == "Landkreis Beispiel-Neu" {
+            break;
+        }
+        check();
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

@@ -10,6 +10,7 @@ use utoipa::IntoParams;
 use super::TAG_OPEN_DATA;
 use crate::api::cache::Validators;
 use crate::api::state::AppState;
+use crate::catalog::cache::{CatalogCache, Document};
 use crate::catalog::repo;
 use crate::error::{Error, Result};
 use crate::html::{dataset_page, prefers_html, View, HTML};
@@ -246,6 +247,14 @@ pub async fn get_catalog_dataset(
     let html = extension.is_none() && prefers_html(accept(&req));
     let format = RdfFormat::negotiate(extension, accept(&req))?;
     let base = state.base_url(&req);
+    // Harvesters ask for each dataset: its description is kept until the dataset changes.
+    let cache = state.catalog.as_deref().filter(|_| !html);
+    if let Some(cache) = cache {
+        if let Some(Document::Bytes(body)) = cache.document(id, format.media_type(), &base).await {
+            return rdf_body(&req, format, body);
+        }
+    }
+    let generation = cache.map(CatalogCache::generation);
     let publishers = publishers(&state, &base).await?;
     let row = catalog_row(&state, id).await?;
     let downloads =
@@ -262,11 +271,15 @@ pub async fn get_catalog_dataset(
             .content_type(HTML)
             .body(page));
     }
-    rdf_response(
-        &req,
-        format,
-        &dcat::dataset(&base, &publishers, &row, &downloads),
-    )
+    let body =
+        bytes::Bytes::from(format.write(&dcat::dataset(&base, &publishers, &row, &downloads))?);
+    if let (Some(cache), Some(generation)) = (cache, generation) {
+        let document = Document::Bytes(body.clone());
+        cache
+            .store_document(id, format.media_type(), &base, document, generation)
+            .await;
+    }
+    rdf_body(&req, format, body)
 }
 
 /// ISO 19139 metadata record of a dataset
@@ -372,7 +385,11 @@ fn rdf_response(
     format: RdfFormat,
     triples: &[oxrdf::Triple],
 ) -> Result<HttpResponse> {
-    let body = format.write(triples)?;
+    rdf_body(req, format, bytes::Bytes::from(format.write(triples)?))
+}
+
+/// A serialised RDF document with an ETag of its content.
+fn rdf_body(req: &HttpRequest, format: RdfFormat, body: bytes::Bytes) -> Result<HttpResponse> {
     // Weak: the compression middleware may change the bytes, not the content.
     let etag = format!("W/\"{}\"", hex::encode(&Sha256::digest(&body)[..12]));
     let validators = Validators::strong(etag, None);

@@ -4,6 +4,9 @@
 //! JSON shapes. Parameters come from the query string (GET) or a JSON or form body (POST), as
 //! CKAN accepts them.
 
+use std::collections::HashMap;
+
+use crate::catalog::cache::{CatalogCache, Document};
 use crate::catalog::packages::{self, Found};
 use crate::opendata::ckan_search::{package_query, results, SearchQuery};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -124,43 +127,66 @@ async fn answer(
     }
 }
 
-/// The package dicts of `found`, in its order: only those datasets' rows and files are read.
-async fn packages(
-    state: &AppState,
-    base: &str,
-    publishers: &Publishers,
-    found: &[Found],
-) -> crate::Result<Vec<Json>> {
-    let (deleted, live): (Vec<&Found>, Vec<&Found>) = found.iter().partition(|f| f.deleted);
-    let live: Vec<String> = live.into_iter().map(|f| f.id.clone()).collect();
-    let deleted: Vec<String> = deleted.into_iter().map(|f| f.id.clone()).collect();
-    let rows = repo::catalog_rows_of::<DatasetMetadata>(&state.pool, &live).await?;
-    let downloads = crate::downloads::listing::of_rows(&state.pool, base, &rows).await?;
-    let mut by_id: std::collections::HashMap<String, Json> = rows
+/// The package dicts of `found`, in its order: from the catalog cache, else made from only those
+/// datasets' rows and files.
+async fn packages(state: &AppState, base: &str, found: &[Found]) -> crate::Result<Vec<Json>> {
+    let cache = state.catalog.as_deref();
+    let generation = cache.map(CatalogCache::generation);
+    let mut by_id: HashMap<String, Json> = HashMap::new();
+    if let Some(cache) = cache {
+        for f in found {
+            if let Some(Document::Json(p)) = cache.document(&f.id, PACKAGE, base).await {
+                by_id.insert(f.id.clone(), (*p).clone());
+            }
+        }
+    }
+    let missing: Vec<&Found> = found
         .iter()
-        .map(|row| {
-            (
-                row.collection.id.clone(),
-                ckan::package(base, publishers, row, &downloads),
-            )
-        })
+        .filter(|f| !by_id.contains_key(&f.id))
         .collect();
-    if !deleted.is_empty() {
-        for t in repo::tombstones_of::<DatasetMetadata>(&state.pool, &deleted).await? {
-            by_id.insert(t.id.clone(), ckan::deleted_package(base, publishers, &t));
+    if !missing.is_empty() {
+        let publishers = Publishers::load(&state.pool, base).await?;
+        let (deleted, live): (Vec<&Found>, Vec<&Found>) = missing.iter().partition(|f| f.deleted);
+        let live: Vec<String> = live.into_iter().map(|f| f.id.clone()).collect();
+        let deleted: Vec<String> = deleted.into_iter().map(|f| f.id.clone()).collect();
+        let rows = repo::catalog_rows_of::<DatasetMetadata>(&state.pool, &live).await?;
+        let downloads = crate::downloads::listing::of_rows(&state.pool, base, &rows).await?;
+        let mut made: Vec<(String, Json)> = rows
+            .iter()
+            .map(|row| {
+                (
+                    row.collection.id.clone(),
+                    ckan::package(base, &publishers, row, &downloads),
+                )
+            })
+            .collect();
+        if !deleted.is_empty() {
+            for t in repo::tombstones_of::<DatasetMetadata>(&state.pool, &deleted).await? {
+                made.push((t.id.clone(), ckan::deleted_package(base, &publishers, &t)));
+            }
+        }
+        for (id, package) in made {
+            if let (Some(cache), Some(generation)) = (cache, generation) {
+                let document = Document::Json(std::sync::Arc::new(package.clone()));
+                cache
+                    .store_document(&id, PACKAGE, base, document, generation)
+                    .await;
+            }
+            by_id.insert(id, package);
         }
     }
     Ok(found.iter().filter_map(|f| by_id.remove(&f.id)).collect())
 }
 
-/// The publishers, with the search index brought up to date.
-async fn indexed(state: &AppState, base: &str) -> crate::Result<Publishers> {
-    let publishers = Publishers::load(&state.pool, base).await?;
+/// The cache kind of a CKAN package dict.
+const PACKAGE: &str = "ckan-package";
+
+/// Brings the search index up to date before it is searched.
+async fn indexed(state: &AppState, base: &str) {
     // A node that cannot write (a read-only database) searches the index as it is.
-    if let Err(e) = crate::opendata::ckan_index::refresh(&state.pool, &publishers).await {
+    if let Err(e) = crate::opendata::ckan_index::refresh(&state.pool, base).await {
         tracing::warn!(error = %e, "the catalog's search index could not be brought up to date");
     }
-    Ok(publishers)
 }
 
 fn text<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
@@ -207,17 +233,30 @@ async fn result(
             let id = text(params, "id")
                 .or_else(|| text(params, "name_or_id"))
                 .ok_or_else(|| Error::invalid("id", "Missing value"))?;
-            let publishers = indexed(state, &base).await?;
-            let found = packages::find(&state.pool, id)
-                .await?
-                .ok_or_else(|| Error::not_found("package", id))?;
-            packages(state, &base, &publishers, std::slice::from_ref(&found))
+            // By name, as harvesters ask: from the cache without any query.
+            if let Some(cache) = state.catalog.as_deref() {
+                if let Some(Document::Json(p)) = cache.document(id, PACKAGE, &base).await {
+                    return Ok((*p).clone());
+                }
+            }
+            let found = match packages::find(&state.pool, id).await? {
+                Some(found) => found,
+                // A CKAN id of a dataset the index has not seen yet.
+                None => {
+                    indexed(state, &base).await;
+                    packages::find(&state.pool, id)
+                        .await?
+                        .ok_or_else(|| Error::not_found("package", id))?
+                }
+            };
+            packages(state, &base, std::slice::from_ref(&found))
                 .await?
                 .pop()
                 .ok_or_else(|| Error::not_found("package", id))
         }
         "package_search" => {
-            let publishers = indexed(state, &base).await?;
+            indexed(state, &base).await;
+            let publishers = Publishers::load(&state.pool, &base).await?;
             let sort = text(params, "sort");
             let query = package_query(
                 &SearchQuery {
@@ -233,7 +272,7 @@ async fn result(
                 &publishers,
             )?;
             let (found, total) = packages::search(&state.pool, &query).await?;
-            let page = packages(state, &base, &publishers, &found).await?;
+            let page = packages(state, &base, &found).await?;
             Ok(results(total, page, sort))
         }
         "organization_list" => {

@@ -6,6 +6,7 @@ use super::TAG_CAPABILITIES;
 use crate::api::cache::Validators;
 use crate::api::request::CollectionRequest;
 use crate::api::state::AppState;
+use crate::catalog::cache::{CatalogCache, Listing};
 use crate::catalog::{repo, Collection, DatasetKind};
 use crate::crs::{ApiCrs, CRS84_URI};
 use crate::error::Result;
@@ -165,6 +166,17 @@ pub async fn get_collections(
     let format = DocFormat::of(&req, query.f.as_deref())?;
     let (offset, limit) = query.page()?;
     let base = state.base_url(&req);
+    let title = ("Datensätze", "Collections");
+    let cache = state.catalog.as_deref();
+    if let Some(page) = match cache {
+        Some(cache) => cache.listing(&base, req.query_string()).await,
+        None => None,
+    } {
+        let response =
+            Validators::new(&req, &base, &page.state_tag, page.newest.as_deref()).check(&req)?;
+        return answer(format, &req, response, title, &page.document);
+    }
+    let generation = cache.map(CatalogCache::generation);
     let (collections, _) = state.collections_at().await?;
     let page: Vec<&Collection> = collections.iter().skip(offset).take(limit).collect();
     // The page's licences and downloads: two queries of the page's datasets alone.
@@ -233,9 +245,22 @@ pub async fn get_collections(
         .chain(downloads.iter().map(|d| d.created.as_str()))
         .chain(rows.iter().map(|r| r.modified.as_str()))
         .max();
-    let state_tag = hex::encode(Sha256::digest(serde_json::to_vec(&doc).unwrap_or_default()));
-    let response = Validators::new(&req, &base, &state_tag, newest).check(&req)?;
-    answer(format, &req, response, ("Datensätze", "Collections"), &doc)
+    let document = serde_json::to_value(&doc).unwrap_or_default();
+    let state_tag = hex::encode(Sha256::digest(document.to_string()));
+    let newest = newest.map(str::to_string);
+    let response = Validators::new(&req, &base, &state_tag, newest.as_deref()).check(&req)?;
+    let answered = answer(format, &req, response, title, &document);
+    if let (Some(cache), Some(generation)) = (cache, generation) {
+        let listing = Listing {
+            document,
+            state_tag,
+            newest,
+        };
+        cache
+            .store_listing(&base, req.query_string(), listing, generation)
+            .await;
+    }
+    answered
 }
 
 /// Collection
