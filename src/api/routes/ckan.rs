@@ -239,15 +239,14 @@ async fn result(
                     return Ok((*p).clone());
                 }
             }
-            let found = match packages::find(&state.pool, id).await? {
-                Some(found) => found,
+            let found = if let Some(found) = packages::find(&state.pool, id).await? {
+                found
+            } else {
                 // A CKAN id of a dataset the index has not seen yet.
-                None => {
-                    indexed(state, &base).await;
-                    packages::find(&state.pool, id)
-                        .await?
-                        .ok_or_else(|| Error::not_found("package", id))?
-                }
+                indexed(state, &base).await;
+                packages::find(&state.pool, id)
+                    .await?
+                    .ok_or_else(|| Error::not_found("package", id))?
             };
             packages(state, &base, std::slice::from_ref(&found))
                 .await?
