@@ -77,8 +77,8 @@ async fn main() {
                 serde_json::json!({"type": "Feature",
                     "properties": {"name": format!("{topic} {i}-{k}"), "nummer": k},
                     "geometry": {"type": "Point", "coordinates": [
-                        10.2 + (i % 97) as f64 * 0.004 + k as f64 * 0.0003,
-                        53.1 + (i / 97) as f64 * 0.004 + k as f64 * 0.0002]}})
+                        10.2 + (i % 97) as f64 * 0.004 + f64::from(k) * 0.0003,
+                        53.1 + (i / 97) as f64 * 0.004 + f64::from(k) * 0.0002]}})
             })
             .collect();
         let file = dir.path().join(format!("{id}.geojson"));
