@@ -239,7 +239,7 @@ async fn the_catalog_documents_follow_every_change() {
             assert!(
                 std::time::Instant::now() < deadline,
                 "{what} not seen within 2 s"
-            )
+            );
         }
     };
 
