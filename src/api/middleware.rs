@@ -267,7 +267,9 @@ pub fn after(res: ServiceResponse<BoxBody>, started: Instant) -> ServiceResponse
     if let Some(state) = &state {
         let extensions = res.response().extensions();
         if extensions.get::<DatabaseDown>().is_some() {
-            state.watch.tripped(&state.pool);
+            state
+                .watch
+                .tripped(&state.pool, "a request found the database unreachable");
         } else if extensions.get::<PoolBusy>().is_some() {
             state.watch.verify(&state.pool);
         }

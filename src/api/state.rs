@@ -277,7 +277,7 @@ impl AppState {
             crate::catalog::cache::CatalogCache::listening(
                 listen,
                 self.reads.has_replicas(),
-                move || watch.tripped(&pool),
+                move || watch.tripped(&pool, "the catalog listener lost its connection"),
             )
             .await?,
         );
@@ -353,6 +353,34 @@ impl AppState {
             let all = crate::catalog::repo::list_collections(&self.pool).await?;
             Ok((std::sync::Arc::new(all), self.catalog_lsn().await?))
         }
+    }
+
+    /// The publishers, from the catalog cache when there is one (a profile's change is
+    /// announced to every process).
+    pub async fn publishers(
+        &self,
+        base: &str,
+    ) -> crate::Result<std::sync::Arc<crate::opendata::publishers::Publishers>> {
+        use crate::catalog::cache::{Document, EVERYTHING};
+        use crate::opendata::publishers::Publishers;
+        const KIND: &str = "publishers";
+        let Some(cache) = self.catalog.as_deref() else {
+            return Ok(std::sync::Arc::new(
+                Publishers::load(&self.pool, base).await?,
+            ));
+        };
+        if let Some(Document::Shared(shared)) = cache.document(EVERYTHING, KIND, base).await {
+            if let Ok(publishers) = shared.downcast::<Publishers>() {
+                return Ok(publishers);
+            }
+        }
+        let generation = cache.generation();
+        let publishers = std::sync::Arc::new(Publishers::load(&self.pool, base).await?);
+        let document = Document::Shared(publishers.clone());
+        cache
+            .store_document(EVERYTHING, KIND, base, document, generation)
+            .await;
+        Ok(publishers)
     }
 
     /// The primary's WAL position now, for reads of the catalog just read (0 without

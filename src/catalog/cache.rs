@@ -28,6 +28,8 @@ pub const EVERYTHING: &str = "*";
 pub enum Document {
     Json(Arc<serde_json::Value>),
     Bytes(bytes::Bytes),
+    /// Anything else derived from the catalog (the publishers, under [`EVERYTHING`]).
+    Shared(Arc<dyn std::any::Any + Send + Sync>),
 }
 
 /// A page of the collections list as served: the document, its ETag state and its newest

@@ -93,8 +93,8 @@ impl CatalogParams {
 
 /// The publishers: the one entered with `kreisgeo catalog publisher` (or the placeholder until
 /// then) and the further ones (`kreisgeo publishers`).
-async fn publishers(state: &AppState, base: &str) -> Result<Publishers> {
-    Publishers::load(&state.pool, base).await
+async fn publishers(state: &AppState, base: &str) -> Result<std::sync::Arc<Publishers>> {
+    state.publishers(base).await
 }
 
 /// DCAT-AP.de catalog

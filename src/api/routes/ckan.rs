@@ -117,6 +117,17 @@ async fn answer(
     help: String,
     params: Params,
 ) -> Result<HttpResponse, CkanError> {
+    // package_show by name, as harvesters ask for each package: from memory, without a query
+    // and without copying the package.
+    if action == "package_show" {
+        if let Some(package) = cached_package(state, req, &params).await {
+            return Ok(HttpResponse::Ok().json(Envelope {
+                help: &help,
+                success: true,
+                result: &package,
+            }));
+        }
+    }
     match result(state, req, action, &params).await {
         Ok(result) => Ok(HttpResponse::Ok().json(json!({
             "help": help,
@@ -124,6 +135,28 @@ async fn answer(
             "result": result,
         }))),
         Err(error) => Err(CkanError { help, error }),
+    }
+}
+
+/// CKAN's answer.
+#[derive(serde::Serialize)]
+struct Envelope<'a> {
+    help: &'a str,
+    success: bool,
+    result: &'a Json,
+}
+
+/// The cached package `id` names, if it is cached.
+async fn cached_package(
+    state: &AppState,
+    req: &HttpRequest,
+    params: &Params,
+) -> Option<std::sync::Arc<Json>> {
+    let id = text(params, "id").or_else(|| text(params, "name_or_id"))?;
+    let cache = state.catalog.as_deref()?;
+    match cache.document(id, PACKAGE, &state.base_url(req)).await? {
+        Document::Json(p) => Some(p),
+        Document::Bytes(_) | Document::Shared(_) => None,
     }
 }
 
@@ -145,7 +178,7 @@ async fn packages(state: &AppState, base: &str, found: &[Found]) -> crate::Resul
         .filter(|f| !by_id.contains_key(&f.id))
         .collect();
     if !missing.is_empty() {
-        let publishers = Publishers::load(&state.pool, base).await?;
+        let publishers = state.publishers(base).await?;
         let (deleted, live): (Vec<&Found>, Vec<&Found>) = missing.iter().partition(|f| f.deleted);
         let live: Vec<String> = live.into_iter().map(|f| f.id.clone()).collect();
         let deleted: Vec<String> = deleted.into_iter().map(|f| f.id.clone()).collect();
@@ -233,16 +266,21 @@ async fn result(
             let id = text(params, "id")
                 .or_else(|| text(params, "name_or_id"))
                 .ok_or_else(|| Error::invalid("id", "Missing value"))?;
-            // By name, as harvesters ask: from the cache without any query.
-            if let Some(cache) = state.catalog.as_deref() {
-                if let Some(Document::Json(p)) = cache.document(id, PACKAGE, &base).await {
-                    return Ok((*p).clone());
-                }
+            // A live dataset by name, as harvesters ask: its rows alone.
+            let by_name = Found {
+                id: id.to_string(),
+                deleted: false,
+            };
+            if let Some(package) = packages(state, &base, std::slice::from_ref(&by_name))
+                .await?
+                .pop()
+            {
+                return Ok(package);
             }
+            // A deleted one, or a CKAN id (of a dataset the index may not have seen yet).
             let found = if let Some(found) = packages::find(&state.pool, id).await? {
                 found
             } else {
-                // A CKAN id of a dataset the index has not seen yet.
                 indexed(state, &base).await;
                 packages::find(&state.pool, id)
                     .await?
@@ -255,7 +293,7 @@ async fn result(
         }
         "package_search" => {
             indexed(state, &base).await;
-            let publishers = Publishers::load(&state.pool, &base).await?;
+            let publishers = state.publishers(&base).await?;
             let sort = text(params, "sort");
             let query = package_query(
                 &SearchQuery {
@@ -275,7 +313,7 @@ async fn result(
             Ok(results(total, page, sort))
         }
         "organization_list" => {
-            let publishers = Publishers::load(&state.pool, &base).await?;
+            let publishers = state.publishers(&base).await?;
             let counts = packages::publisher_counts(&state.pool).await?;
             let mut orgs: Vec<Json> = publishers
                 .all()
@@ -294,7 +332,7 @@ async fn result(
             let id = text(params, "id")
                 .ok_or_else(|| Error::invalid("id", "Missing value"))?
                 .to_string();
-            let publishers = Publishers::load(&state.pool, &base).await?;
+            let publishers = state.publishers(&base).await?;
             let counts = packages::publisher_counts(&state.pool).await?;
             let (owner, mut org) = publishers
                 .all()

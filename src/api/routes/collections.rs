@@ -181,7 +181,7 @@ pub async fn get_collections(
     let page: Vec<&Collection> = collections.iter().skip(offset).take(limit).collect();
     // The page's licences and downloads: two queries of the page's datasets alone.
     let ids: Vec<String> = page.iter().map(|c| c.id.clone()).collect();
-    let publishers = Publishers::load(&state.pool, &base).await?;
+    let publishers = state.publishers(&base).await?;
     let rows = repo::catalog_rows_of::<DatasetMetadata>(&state.pool, &ids).await?;
     let downloads = crate::downloads::listing::of_rows(&state.pool, &base, &rows).await?;
     let rows_by_id: std::collections::HashMap<&str, &repo::CatalogRow<DatasetMetadata>> =
@@ -286,7 +286,7 @@ pub async fn get_collection(
         collection,
         base,
     } = doc;
-    let publishers = Publishers::load(&state.pool, &base).await?;
+    let publishers = state.publishers(&base).await?;
     let (rows, _) = repo::catalog_rows::<DatasetMetadata>(
         &state.pool,
         None,

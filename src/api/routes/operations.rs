@@ -66,7 +66,10 @@ pub async fn get_health() -> HttpResponse {
 pub async fn get_ready(state: web::Data<AppState>) -> HttpResponse {
     let ready = !state.watch.is_down() && crate::api::watch::ping(&state.pool).await;
     if !ready {
-        state.watch.tripped(&state.pool);
+        state.watch.tripped(
+            &state.pool,
+            "the readiness check found the database unreachable",
+        );
         return HttpResponse::ServiceUnavailable()
             .insert_header(("Cache-Control", "no-store"))
             .insert_header(("Retry-After", "2"))
