@@ -162,13 +162,23 @@ impl CatalogCache {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(entry);
         }
+        // One load for all who miss at once (the list of a Land's thousands of collections
+        // takes a while, and every request of a busy server misses when it expires).
         let generation = self.generation.load(Ordering::Acquire);
-        let list = Arc::new(repo::list_collections(pool).await?);
-        let lsn = self.position(pool).await?;
-        if self.generation.load(Ordering::Acquire) == generation {
-            self.all.insert((), (list.clone(), lsn)).await;
+        let loaded = self
+            .all
+            .try_get_with((), async {
+                let list = Arc::new(repo::list_collections(pool).await?);
+                let lsn = self.position(pool).await?;
+                Ok::<_, crate::error::Error>((list, lsn))
+            })
+            .await
+            .map_err(|e| crate::error::Error::for_another(&e))?;
+        if self.generation.load(Ordering::Acquire) != generation {
+            // Announced while loading: what was loaded may be older than the announcement.
+            self.all.invalidate(&()).await;
         }
-        Ok((list, lsn))
+        Ok(loaded)
     }
 
     /// The primary's WAL position after a catalog read, when replicas need it (else 0).

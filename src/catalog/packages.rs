@@ -164,9 +164,11 @@ impl Sql {
     fn filter(&mut self, f: &PackageFilter) -> String {
         const LIVE: &str = "(d.deleted_at IS NULL)";
         match f {
+            // Said so that the index on publisher_id serves it.
+            PackageFilter::Publisher(p) if p.is_empty() => "d.publisher_id IS NULL".into(),
             PackageFilter::Publisher(p) => {
                 let p = self.bind(Bind::Text(p.clone()));
-                format!("coalesce(d.publisher_id, '') = {p}")
+                format!("d.publisher_id = {p}")
             }
             PackageFilter::Name(n) => format!("d.id = {}", self.bind(Bind::Text(n.clone()))),
             PackageFilter::Tag(t) => {
@@ -214,12 +216,25 @@ pub async fn search(pool: &PgPool, q: &PackageQuery) -> Result<(Vec<Found>, i64)
     } else {
         "(d.active_version IS NOT NULL AND d.deleted_at IS NULL)".to_string()
     }];
-    if !q.words.is_empty() {
-        let text = sql.bind(Bind::Text(q.words.join(" ")));
-        let words = sql.bind(Bind::Texts(q.words.clone()));
+    // Every word, German-stemmed, as the beginning of a word of the text (so "Spielplätze"
+    // and "spielpl" find "Spielplatz"): the GIN index answers. Words are letters and digits
+    // only, so the query text is a valid tsquery; stop words drop out, and a query of stop
+    // words alone asks for nothing.
+    let words: Vec<String> = q
+        .words
+        .iter()
+        .flat_map(|w| {
+            w.split(|c: char| !c.is_alphanumeric())
+                .filter(|part| !part.is_empty())
+                .map(|part| format!("{part}:*"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if !words.is_empty() {
+        let query = sql.bind(Bind::Text(words.join(" & ")));
         conditions.push(format!(
-            "(d.search_doc @@ plainto_tsquery('german', {text}) OR NOT EXISTS \
-             (SELECT 1 FROM unnest({words}::text[]) w WHERE strpos(d.search_text, w) = 0))"
+            "(d.search_doc @@ to_tsquery('german', {query}) \
+              OR numnode(to_tsquery('german', {query})) = 0)"
         ));
     }
     for f in &q.filters {
