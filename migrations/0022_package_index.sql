@@ -10,9 +10,8 @@ ALTER TABLE catalog.datasets
     ADD COLUMN ckan_id text,
     ADD COLUMN search_title text,
     ADD COLUMN search_tags text[],
-    -- name, title, description and keywords, lower-case: what q's words are found in.
-    ADD COLUMN search_text text,
-    -- the same with German stemming (q "Flurstücke" finds "Flurstück").
+    -- name, title, description and keywords with German stemming: what q's words are found
+    -- in (q "Flurstücke" finds "Flurstück").
     ADD COLUMN search_doc tsvector,
     ADD COLUMN search_modified timestamptz;
 
@@ -47,10 +46,10 @@ CREATE TRIGGER datasets_changed AFTER INSERT OR DELETE ON catalog.datasets
 CREATE TRIGGER datasets_updated AFTER UPDATE ON catalog.datasets
     FOR EACH ROW
     WHEN ((to_jsonb(OLD) - ARRAY['search_indexed', 'ckan_id', 'search_title', 'search_tags',
-                                 'search_text', 'search_doc', 'search_modified'])
+                                 'search_doc', 'search_modified'])
           IS DISTINCT FROM
           (to_jsonb(NEW) - ARRAY['search_indexed', 'ckan_id', 'search_title', 'search_tags',
-                                 'search_text', 'search_doc', 'search_modified']))
+                                 'search_doc', 'search_modified']))
     EXECUTE FUNCTION catalog.notify_change();
 
 -- A built or removed download changes the dataset's catalog entries (its distributions): it

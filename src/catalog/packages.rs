@@ -28,7 +28,7 @@ pub struct IndexEntry {
     pub ckan_id: String,
     pub title: String,
     pub tags: Vec<String>,
-    /// Name, title, description and keywords, lower-case.
+    /// Name, title, description and keywords: what `q` searches (stemmed in SQL).
     pub text: String,
 }
 
@@ -71,7 +71,7 @@ pub async fn write_index(pool: &PgPool, entries: &[IndexEntry]) -> Result<()> {
         "UPDATE catalog.datasets d SET search_indexed = u.generation, ckan_id = u.ckan_id, \
            search_title = u.title, \
            search_tags = CASE WHEN u.tags = '' THEN '{}'::text[] ELSE string_to_array(u.tags, E'\\x1f') END, \
-           search_text = u.text, search_doc = to_tsvector('german', u.text), \
+           search_doc = to_tsvector('german', u.text), \
            search_modified = coalesce(d.deleted_at, \
              (SELECT greatest(v.created_at, d.metadata_modified) FROM catalog.versions v \
               WHERE v.id = d.active_version), d.created_at) \

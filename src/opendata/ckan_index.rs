@@ -36,8 +36,7 @@ pub async fn refresh(pool: &PgPool, base: &str) -> Result<()> {
                 r.title.de,
                 r.description.de,
                 r.keywords.join(" ")
-            )
-            .to_lowercase();
+            );
             Some(IndexEntry {
                 id: u.id.clone(),
                 generation: u.generation,

@@ -241,6 +241,23 @@ async fn parcels_in_the_inspire_cadastral_parcels_model_and_the_service_record()
     )
     .await;
     assert_eq!(one["properties"], *p);
+    let (status, content_type, xml) = get(
+        &app,
+        &format!("/collections/flurstuecke/items/{fid}?profile=inspire-cp&f=gml"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "application/gml+xml; version=3.2");
+    let xml = String::from_utf8(xml).unwrap();
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    let children = children_of(&xml, "cp:CadastralParcel");
+    assert_eq!(children.len(), 1, "{xml}");
+    assert!(children[0].contains(&"cp:label".to_string()), "{xml}");
+    assert!(
+        xml.contains("xmlns:cp=\"http://inspire.ec.europa.eu/schemas/cp/4.0\"")
+            && xml.contains("<cp:label>05329001100085______</cp:label>"),
+        "{xml}"
+    );
 
     // GML: a WFS 2.0 FeatureCollection whose parcels keep the schema's order, read by GDAL.
     let (status, content_type, gml) = get(

@@ -186,10 +186,19 @@ pub async fn get_collections(
     let downloads = crate::downloads::listing::of_rows(&state.pool, &base, &rows).await?;
     let rows_by_id: std::collections::HashMap<&str, &repo::CatalogRow<DatasetMetadata>> =
         rows.iter().map(|r| (r.collection.id.as_str(), r)).collect();
+    // The licences and downloads change without a new version: the validators are of what
+    // the page says, and of its newest change.
+    let newest = page
+        .iter()
+        .map(|c| c.version.created_at.as_str())
+        .chain(downloads.iter().map(|d| d.created.as_str()))
+        .chain(rows.iter().map(|r| r.modified.as_str()))
+        .max()
+        .map(str::to_string);
     let mut files: std::collections::HashMap<i64, Vec<crate::downloads::Download>> =
         std::collections::HashMap::new();
-    for d in &downloads {
-        files.entry(d.version).or_default().push(d.clone());
+    for d in downloads {
+        files.entry(d.version).or_default().push(d);
     }
     let entries = page
         .iter()
@@ -237,17 +246,8 @@ pub async fn get_collections(
         links,
         crs: ApiCrs::all().into_iter().map(|c| c.uri).collect(),
     };
-    // The licences and downloads change without a new version: the validators are of what
-    // the page says.
-    let newest = page
-        .iter()
-        .map(|c| c.version.created_at.as_str())
-        .chain(downloads.iter().map(|d| d.created.as_str()))
-        .chain(rows.iter().map(|r| r.modified.as_str()))
-        .max();
     let document = serde_json::to_value(&doc).unwrap_or_default();
     let state_tag = hex::encode(Sha256::digest(document.to_string()));
-    let newest = newest.map(str::to_string);
     let response = Validators::new(&req, &base, &state_tag, newest.as_deref()).check(&req)?;
     let answered = answer(format, &req, response, title, &document);
     if let (Some(cache), Some(generation)) = (cache, generation) {

@@ -348,15 +348,8 @@ pub async fn get_feature(
                 format!("{base}/catalog/datasets/{id}"),
             )?;
             if gml {
-                let mut parcel = Vec::with_capacity(1024);
-                CpGmlEncoder::new(cp, &collection.version, &crs).write_parcel(&mut parcel, &row)?;
-                // The parcel is the document's root: the collection's namespaces go onto it.
-                let root = format!(
-                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<cp:CadastralParcel {}",
-                    CpGmlEncoder::namespaces()
-                );
-                body.extend_from_slice(root.as_bytes());
-                body.extend_from_slice(&parcel["<cp:CadastralParcel".len()..]);
+                CpGmlEncoder::new(cp, &collection.version, &crs)
+                    .write_parcel(&mut body, &row, true)?;
                 GML
             } else {
                 CpGeoJsonEncoder::new(cp, &collection.version).write_feature(

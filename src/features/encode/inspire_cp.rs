@@ -214,11 +214,20 @@ impl CpGmlEncoder {
         }
     }
 
-    /// One `cp:CadastralParcel` element, its properties in the schema's order.
-    pub fn write_parcel(&self, out: &mut Vec<u8>, row: &FeatureRow) -> Result<()> {
+    /// One `cp:CadastralParcel` element, its properties in the schema's order; as a
+    /// document's root (`root`) with the namespace declarations.
+    pub fn write_parcel(&self, out: &mut Vec<u8>, row: &FeatureRow, root: bool) -> Result<()> {
         let p = self.columns.parcel(row);
         let id = format!("CadastralParcel.{}", row.fid);
-        let _ = write!(out, "<cp:CadastralParcel gml:id=\"{id}\">");
+        if root {
+            let _ = write!(
+                out,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<cp:CadastralParcel {} gml:id=\"{id}\">",
+                Self::namespaces()
+            );
+        } else {
+            let _ = write!(out, "<cp:CadastralParcel gml:id=\"{id}\">");
+        }
         if let Some(area) = p.area {
             let _ = write!(out, "<cp:areaValue uom=\"m2\">{area}</cp:areaValue>");
         }
@@ -260,7 +269,7 @@ impl CpGmlEncoder {
     }
 
     /// The namespace declarations and schema locations of a document's root.
-    pub fn namespaces() -> String {
+    fn namespaces() -> String {
         format!(
             "xmlns:wfs=\"http://www.opengis.net/wfs/2.0\" xmlns:gml=\"http://www.opengis.net/gml/3.2\" \
              xmlns:cp=\"{CP}\" xmlns:base=\"{BASE}\" \
@@ -280,7 +289,7 @@ impl FeatureEncoder for CpGmlEncoder {
     fn feature(&mut self, _out: &mut Vec<u8>, row: &FeatureRow) -> Result<()> {
         self.members.extend_from_slice(b"<wfs:member>");
         let mut member = std::mem::take(&mut self.members);
-        let written = self.write_parcel(&mut member, row);
+        let written = self.write_parcel(&mut member, row, false);
         self.members = member;
         written?;
         self.members.extend_from_slice(b"</wfs:member>\n");
