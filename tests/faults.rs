@@ -455,3 +455,352 @@ fn a_client_that_never_finishes_its_request_head_is_cut_off() {
     // The server still serves everyone else.
     assert_eq!(get(&portal.url("/health")).0, 200);
 }
+
+/// What a client can compare of a served installation: the served version, ETags of pages
+/// and collections, every download's name and hash, the catalog's description.
+fn served_state(portal: &Portal) -> Vec<String> {
+    let mut state = Vec::new();
+    for dataset in ["parcels", "aed"] {
+        state.push(format!("{dataset} version {:?}", served(portal, dataset)));
+        for path in [
+            format!("/collections/{dataset}"),
+            format!("/collections/{dataset}/items?limit=50"),
+        ] {
+            let answer = http::get(&portal.url(&path), &[]);
+            assert_eq!(answer.status, 200, "{path}: {}", portal.log());
+            state.push(format!("{path} {:?}", answer.header("etag")));
+        }
+        let list = http::get(
+            &portal.url(&format!("/collections/{dataset}/downloads")),
+            &[],
+        )
+        .json();
+        let downloads = list["downloads"].as_array().expect("downloads");
+        assert!(!downloads.is_empty(), "{dataset}: no downloads");
+        for d in downloads {
+            state.push(format!("{} {} {}", d["name"], d["bytes"], d["sha256"]));
+        }
+    }
+    let catalog = http::get(
+        &portal.url("/catalog/datasets/parcels"),
+        &[("accept", "text/turtle")],
+    );
+    assert_eq!(catalog.status, 200);
+    state.push(String::from_utf8_lossy(&catalog.body).into_owned());
+    // Keys and the audit log, as the CLI lists them.
+    state.push(portal.ok(&["keys", "list"]));
+    state.push(portal.ok(&["keys", "audit"]));
+    state
+}
+
+/// The first download of `dataset`, fetched whole: its SHA-256 as the server states it and
+/// as its bytes give it.
+fn download_hash(portal: &Portal, dataset: &str) -> (String, String) {
+    use sha2::Digest;
+    let list = http::get(
+        &portal.url(&format!("/collections/{dataset}/downloads")),
+        &[],
+    )
+    .json();
+    let first = &list["downloads"][0];
+    let href = first["href"].as_str().expect("href");
+    let path = &href[href.find("/collections").expect("path")..];
+    let body = http::get(&portal.url(path), &[]).body;
+    (
+        first["sha256"].as_str().expect("sha256").to_string(),
+        hex::encode(sha2::Sha256::digest(&body)),
+    )
+}
+
+/// Ingests a different set of parcels as a new version of `parcels`.
+fn ingest_other_parcels(portal: &Portal, seed: &str) {
+    let file = portal.file(&format!("parcels-{seed}.fgb"));
+    let out = file.to_str().unwrap();
+    portal.ok(&[
+        "generate", "--kind", "parcels", "--count", "300", "--seed", seed, "--out", out,
+    ]);
+    portal.ok(&["ingest", out, "--dataset", "parcels", "--kind", "parcels"]);
+    portal.ok(&["downloads", "build"]);
+}
+
+/// Where two served states differ (the first difference only: they are long).
+fn differs(a: &[String], b: &[String]) -> Option<String> {
+    if a.len() != b.len() {
+        return Some(format!("{} vs {} entries", a.len(), b.len()));
+    }
+    a.iter()
+        .zip(b)
+        .find(|(x, y)| x != y)
+        .map(|(x, y)| format!("{x:.300}\n  vs\n{y:.300}"))
+}
+
+/// An installation with two datasets, their downloads, an API key and an audited admin action.
+fn portal_with_data(name: &str) -> (Portal, String) {
+    let mut portal = Portal::start(name);
+    portal.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        "parcels",
+    );
+    portal.ingest("generated/aed_lueneburg_200_25832.geojson", "aed", "aed");
+    portal.ok(&["downloads", "build"]);
+    let key = portal
+        .ok(&["keys", "create", "--name", "Fachdienst GIS"])
+        .trim()
+        .to_string();
+    portal.serve(&["--rate-limit", "0"]);
+    (portal, key)
+}
+
+fn admin_get(portal: &Portal, path: &str, key: &str) -> u16 {
+    http::get(
+        &portal.url(path),
+        &[("authorization", &format!("Bearer {key}"))],
+    )
+    .status
+}
+
+#[test]
+fn a_backup_restores_exactly_what_was_served_after_the_data_directory_is_lost() {
+    let (mut portal, key) = portal_with_data("backup");
+    assert_eq!(
+        admin_get(&portal, "/admin/datasets/parcels/metadata", &key),
+        200
+    );
+    let before = served_state(&portal);
+    let (stated, fetched) = download_hash(&portal, "parcels");
+    assert_eq!(stated, fetched);
+
+    // Taken while serving.
+    let archive = portal.file("kreisgeo.pgdump");
+    let said = portal.ok(&["db", "backup", archive.to_str().unwrap()]);
+    assert!(
+        said.contains("2 datasets") && said.contains("read back and checked"),
+        "{said}"
+    );
+    assert!(archive.with_extension("pgdump.manifest.json").is_file());
+
+    // Another version after the backup, then the disk is lost.
+    ingest_other_parcels(&portal, "2");
+    assert!(
+        differs(&served_state(&portal), &before).is_some(),
+        "the new version is served"
+    );
+    let mut server = portal.server.take().unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    portal.ok(&["db", "stop", "--mode", "immediate"]);
+    std::fs::remove_dir_all(portal.data_dir()).unwrap();
+
+    let said = portal.ok(&["db", "restore", archive.to_str().unwrap()]);
+    assert!(
+        said.contains("2 datasets") && said.contains("migrated"),
+        "{said}"
+    );
+    portal.serve_on(portal.port, &["--rate-limit", "0"]);
+    assert_eq!(differs(&served_state(&portal), &before), None);
+    assert_eq!(download_hash(&portal, "parcels"), (stated.clone(), stated));
+
+    // A restore never goes over data: the running installation is left as it is.
+    let refused = portal.run(&["db", "restore", archive.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("not empty"), "{message}");
+    assert_eq!(differs(&served_state(&portal), &before), None);
+    // The key still works (its use is audited: after the comparisons).
+    assert_eq!(
+        admin_get(&portal, "/admin/datasets/parcels/metadata", &key),
+        200
+    );
+
+    // A damaged archive is refused before anything is loaded.
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&archive, bytes).unwrap();
+    let other = portal.file("other-pg");
+    let refused = portal
+        .cli()
+        .env("KREISGEO_DATA_DIR", &other)
+        .args(["db", "restore", archive.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("damaged"), "{message}");
+    let _ = portal
+        .cli()
+        .env("KREISGEO_DATA_DIR", &other)
+        .args(["db", "stop", "--mode", "fast"])
+        .status();
+}
+
+#[test]
+fn a_backup_killed_midway_leaves_no_backup_and_the_previous_one_restores() {
+    let (mut portal, _) = portal_with_data("backup-kill");
+    let before = served_state(&portal);
+    let good = portal.file("good.pgdump");
+    portal.ok(&["db", "backup", good.to_str().unwrap()]);
+    ingest_other_parcels(&portal, "2");
+
+    let cut = portal.file("cut.pgdump");
+    let mut backup = portal
+        .cli()
+        .args(["db", "backup", cut.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let partial = portal.file("cut.pgdump.partial");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !partial.exists() {
+        assert!(Instant::now() < deadline, "pg_dump never started");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    backup.kill().unwrap(); // SIGKILL
+    backup.wait().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!cut.exists(), "a killed backup must not look complete");
+    assert!(!portal.file("cut.pgdump.manifest.json").exists());
+
+    // The data in use is untouched, and the earlier backup restores into a new directory.
+    assert!(differs(&served_state(&portal), &before).is_some());
+    let elsewhere = Portal::start_at(portal.file("elsewhere"));
+    // start_at started an empty PostgreSQL there: a restore into its empty database works too.
+    let said = elsewhere.ok(&["db", "restore", good.to_str().unwrap()]);
+    assert!(said.contains("2 datasets"), "{said}");
+    let mut elsewhere = elsewhere;
+    let mut server = portal.server.take().unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    elsewhere.serve_on(portal.port, &["--rate-limit", "0"]);
+    assert_eq!(differs(&served_state(&elsewhere), &before), None);
+}
+
+#[test]
+fn scheduled_backups_are_verified_and_pruned_while_serving() {
+    let (mut portal, _) = portal_with_data("backup-schedule");
+    let dir = portal.file("backups");
+    std::fs::create_dir_all(&dir).unwrap();
+    // What a backup killed with its server left behind.
+    std::fs::write(
+        dir.join("kreisgeo-20260101T000000Z.pgdump.partial"),
+        b"PGDMP cut",
+    )
+    .unwrap();
+    let mut server = portal.server.take().unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let dir_arg = dir.to_str().unwrap().to_string();
+    portal.serve(&[
+        "--rate-limit",
+        "0",
+        "--backup-dir",
+        &dir_arg,
+        "--backup-every",
+        "1s",
+        "--backup-keep",
+        "2",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut served_meanwhile = 0;
+    while portal.log().matches("scheduled backup verified").count() < 4 {
+        assert!(Instant::now() < deadline, "no backups:\n{}", portal.log());
+        assert_eq!(
+            get(&portal.url("/collections/parcels/items?limit=100")).0,
+            200
+        );
+        served_meanwhile += 1;
+    }
+    assert!(served_meanwhile > 0);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".partial"))
+        .collect();
+    names.sort();
+    let archives: Vec<&String> = names.iter().filter(|n| n.ends_with(".pgdump")).collect();
+    assert!(
+        archives.len() == 2 || archives.len() == 3,
+        "keep 2 (a third may be in its check): {names:?}"
+    );
+    for a in &archives[..2] {
+        assert!(names.contains(&format!("{a}.manifest.json")), "{names:?}");
+    }
+    assert!(
+        !dir.join("kreisgeo-20260101T000000Z.pgdump.partial")
+            .exists(),
+        "the interrupted backup's leftover is removed"
+    );
+    assert!(
+        portal.log().contains("old backup removed"),
+        "{}",
+        portal.log()
+    );
+}
+
+/// Stops the server and PostgreSQL as a crash would and removes the data directory.
+fn lose_the_disk(portal: &mut Portal) {
+    if let Some(mut server) = portal.server.take() {
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+    portal.ok(&["db", "stop", "--mode", "immediate"]);
+    std::fs::remove_dir_all(portal.data_dir()).unwrap();
+}
+
+#[test]
+fn a_point_in_time_restore_serves_what_was_there_at_that_moment() {
+    let scratch = std::env::temp_dir().join(format!("kreisgeo-pitr-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let archive = scratch.join("wal-archive");
+    // Every command archives (db start turns it on and takes the first base backup).
+    let mut portal = Portal::start_with(
+        scratch,
+        vec![("KREISGEO_WAL_ARCHIVE".into(), archive.display().to_string())],
+    );
+    assert!(archive.join("base").read_dir().unwrap().count() == 1);
+    portal.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        "parcels",
+    );
+    portal.ingest("generated/aed_lueneburg_200_25832.geojson", "aed", "aed");
+    portal.ok(&["downloads", "build"]);
+    portal.serve(&["--rate-limit", "0"]);
+    let first = served_state(&portal);
+
+    std::thread::sleep(Duration::from_millis(1500));
+    let moment = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    std::thread::sleep(Duration::from_millis(1500));
+    ingest_other_parcels(&portal, "2");
+    let second = served_state(&portal);
+    assert!(differs(&first, &second).is_some());
+    // A later base backup (it also closes the WAL segment holding the second version).
+    portal.ok(&["db", "base-backup"]);
+
+    lose_the_disk(&mut portal);
+    let said = portal.ok(&["db", "restore", "--to", &moment]);
+    assert!(said.contains("restored to"), "{said}");
+    portal.serve_on(portal.port, &["--rate-limit", "0"]);
+    assert_eq!(
+        differs(&served_state(&portal), &first),
+        None,
+        "restored to {moment}"
+    );
+
+    // Life goes on from there (a new timeline); the end of the archive is that life's end.
+    ingest_other_parcels(&portal, "3");
+    let third = served_state(&portal);
+    assert!(differs(&third, &first).is_some() && differs(&third, &second).is_some());
+    portal.ok(&["db", "base-backup"]);
+    lose_the_disk(&mut portal);
+    portal.ok(&["db", "restore"]);
+    portal.serve_on(portal.port, &["--rate-limit", "0"]);
+    assert_eq!(
+        differs(&served_state(&portal), &third),
+        None,
+        "restored to the end of the archive"
+    );
+}

@@ -48,6 +48,12 @@ pub struct Cli {
     #[arg(long, env = "KREISGEO_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
 
+    /// Archive the embedded PostgreSQL's WAL into this directory, with base backups beside it,
+    /// for point-in-time restores (`kreisgeo db restore --to`). Turning it on restarts the
+    /// embedded PostgreSQL once; leave it set for every command.
+    #[arg(long, env = "KREISGEO_WAL_ARCHIVE", global = true)]
+    wal_archive: Option<PathBuf>,
+
     /// Log format on stderr.
     #[arg(
         long,
@@ -129,6 +135,9 @@ pub enum Command {
 /// Options of `serve`; each has a safe default and a KREISGEO_* environment variable.
 /// Runs the command line's command.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = &cli.wal_archive {
+        kreisgeo::db::archive::set_wal_archive(dir.clone());
+    }
     let data_dir = cli
         .data_dir
         .clone()
@@ -163,7 +172,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Downloads {
             action: datasets::DownloadsAction::Build,
         } => datasets::build_downloads(url, &data_dir).await,
-        Command::Db { action } => db::run(action, &data_dir).await,
+        Command::Db { action } => db::run(action, url, &data_dir).await,
         Command::Openapi { out } => {
             let text = kreisgeo::api::openapi::openapi_json();
             match out {

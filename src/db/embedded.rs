@@ -138,6 +138,7 @@ impl EmbeddedPostgres {
                 tracing::info!(port, data_dir = %data_dir.display(), "reusing running embedded PostgreSQL");
                 drop(lock);
                 this.ensure_database().await?;
+                this.ensure_archiving().await?;
                 return Ok(this);
             }
         }
@@ -172,6 +173,7 @@ impl EmbeddedPostgres {
         this.wait_ready(Duration::from_secs(30)).await?;
         this.ensure_database().await?;
         tracing::info!(port = this.port, data_dir = %data_dir.display(), "embedded PostgreSQL started");
+        this.ensure_archiving().await?;
         Ok(this)
     }
 
@@ -239,6 +241,86 @@ impl EmbeddedPostgres {
         self.pg_ctl(&["stop", "-m", mode, "-t", "60"]).await?;
         tracing::info!(mode, "embedded PostgreSQL stopped");
         Ok(())
+    }
+
+    /// With `--wal-archive`, the cluster archives its WAL there (not while it recovers: a
+    /// point-in-time restore sets that up once it is done).
+    async fn ensure_archiving(&self) -> Result<()> {
+        match super::archive::wal_archive() {
+            Some(dir) if !self.pgdata.join("recovery.signal").exists() => {
+                super::archive::ensure_archiving(self, dir).await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Restarts the server (settings that need it, such as `archive_mode`).
+    pub(crate) async fn restart(&self) -> Result<()> {
+        // With its log file, as at the start: the server must not hold our output pipes.
+        let log = self
+            .pgdata
+            .join("kreisgeo-postgres.log")
+            .display()
+            .to_string();
+        self.pg_ctl(&["restart", "-m", "fast", "-w", "-t", "60", "-l", &log])
+            .await?;
+        self.wait_ready(Duration::from_secs(30)).await
+    }
+
+    /// Hands a directory the server writes to (the WAL archive) to the user it runs as.
+    pub(crate) fn give_to_postgres(&self, dir: &Path) -> Result<()> {
+        if let Some((uid, gid)) = self.run_as {
+            nix::unistd::chown(dir, Some(uid), Some(gid)).map_err(|e| EmbeddedError::Io {
+                path: dir.display().to_string(),
+                source: e.into(),
+            })?;
+        }
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err(dir))
+    }
+
+    /// The file holding the superuser's password, beside the cluster.
+    pub(crate) fn credentials_file(&self) -> PathBuf {
+        self.pgdata
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("credentials")
+    }
+
+    /// pg_basebackup of this server into `dir` as one compressed tar, without WAL (the archive
+    /// holds it), at once (fast checkpoint).
+    pub(crate) async fn pg_basebackup(&self, dir: &Path) -> Result<()> {
+        let out = dir.display().to_string();
+        let conn = format!(
+            "host=127.0.0.1 port={} user={SUPERUSER} dbname=postgres",
+            self.port
+        );
+        let mut cmd = Command::new(self.bindir.join("pg_basebackup"));
+        cmd.args([
+            "-D", &out, "-F", "tar", "-z", "-X", "none", "-c", "fast", "-w", "-d", &conn,
+        ])
+        .env("PGPASSWORD", &self.password);
+        run_command(cmd, "pg_basebackup", self.run_as, dir).await
+    }
+
+    /// Unpacks a base backup as the cluster of `data_dir` (which has none).
+    pub(crate) async fn unpack_base_backup(data_dir: &Path, tarball: &Path) -> Result<()> {
+        let run_as = postgres_identity()?;
+        let data_dir = data_dir.canonicalize().map_err(io_err(data_dir))?;
+        if let Some((uid, _)) = run_as {
+            check_reachable(&data_dir, uid)?;
+        }
+        let pgdata = data_dir.join("pgdata");
+        fs::create_dir_all(&pgdata).map_err(io_err(&pgdata))?;
+        fs::set_permissions(&pgdata, fs::Permissions::from_mode(0o700)).map_err(io_err(&pgdata))?;
+        if let Some((uid, gid)) = run_as {
+            nix::unistd::chown(&pgdata, Some(uid), Some(gid)).map_err(|e| EmbeddedError::Io {
+                path: pgdata.display().to_string(),
+                source: e.into(),
+            })?;
+        }
+        let mut cmd = Command::new("tar");
+        cmd.arg("-xzf").arg(tarball).arg("-C").arg(&pgdata);
+        run_command(cmd, "tar", run_as, &data_dir).await
     }
 
     /// Port of a live postmaster on this cluster, read from `postmaster.pid`.
@@ -543,8 +625,23 @@ fn free_port() -> Result<u16> {
 
 async fn run(bin: &Path, args: &[&str], run_as: Option<(Uid, Gid)>, cwd: &Path) -> Result<()> {
     let mut cmd = Command::new(bin);
-    cmd.args(args)
-        .current_dir(cwd)
+    cmd.args(args);
+    let name = format!(
+        "{} {}",
+        bin.file_name().and_then(|n| n.to_str()).unwrap_or("?"),
+        args.first().copied().unwrap_or_default()
+    );
+    run_command(cmd, &name, run_as, cwd).await
+}
+
+/// Runs a prepared command as `run_as` in `cwd`; its stderr becomes the error.
+async fn run_command(
+    mut cmd: Command,
+    command: &str,
+    run_as: Option<(Uid, Gid)>,
+    cwd: &Path,
+) -> Result<()> {
+    cmd.current_dir(cwd)
         .env("LC_ALL", "C.UTF-8")
         .stdin(std::process::Stdio::null())
         // Own process group: a Ctrl-C in the terminal reaches kreisgeo, which then stops the
@@ -553,11 +650,7 @@ async fn run(bin: &Path, args: &[&str], run_as: Option<(Uid, Gid)>, cwd: &Path) 
     if let Some((uid, gid)) = run_as {
         cmd.uid(uid.as_raw()).gid(gid.as_raw());
     }
-    let command = format!(
-        "{} {}",
-        bin.file_name().and_then(|n| n.to_str()).unwrap_or("?"),
-        args.first().copied().unwrap_or_default()
-    );
+    let command = command.to_string();
     let out = cmd.output().await.map_err(|e| EmbeddedError::Command {
         command: command.clone(),
         detail: e.to_string(),

@@ -1,6 +1,8 @@
 //! Database access: where the connection comes from (DATABASE_URL or the embedded instance),
 //! migrations, and the pool.
 
+pub mod archive;
+pub mod backup;
 pub mod embedded;
 pub mod ident;
 pub mod replicas;
@@ -57,6 +59,11 @@ impl Database {
             url,
             embedded,
         })
+    }
+
+    /// The connection URL (with its password: for PostgreSQL's own tools, never for logs).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Another pool on the same database, e.g. one with a statement timeout for public queries.

@@ -24,6 +24,23 @@ pub struct Settings {
     pub db: DbSettings,
     #[command(flatten)]
     pub api: ApiConfig,
+    #[command(flatten)]
+    pub backup: BackupSettings,
+}
+
+/// Scheduled backups of the database while serving.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackupSettings {
+    /// Take backups into this directory (`kreisgeo-<UTC time>.pgdump` with its manifest), read
+    /// each back and only then remove the oldest beyond --backup-keep. Off without it.
+    #[arg(long, env = "KREISGEO_BACKUP_DIR")]
+    pub backup_dir: Option<std::path::PathBuf>,
+    /// How often (e.g. 24h, 6h); the first is due that long after the newest in the directory.
+    #[arg(long, env = "KREISGEO_BACKUP_EVERY", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub backup_every: Duration,
+    /// How many verified backups to keep.
+    #[arg(long, env = "KREISGEO_BACKUP_KEEP", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..))]
+    pub backup_keep: u32,
 }
 
 /// The public API's database connections, and the replicas its data reads may go to.
@@ -74,7 +91,12 @@ pub async fn run(url: Option<&str>, data_dir: &Path, settings: Settings) -> anyh
         http,
         db: db_settings,
         mut api,
+        backup,
     } = settings;
+    anyhow::ensure!(
+        backup.backup_every >= Duration::from_secs(1),
+        "--backup-every must be at least 1s"
+    );
     // A request waits no longer than one of its client's own may take.
     api.client_wait = db_settings.statement_timeout;
     if let Some(style) = &api.basemap_style {
@@ -111,6 +133,17 @@ pub async fn run(url: Option<&str>, data_dir: &Path, settings: Settings) -> anyh
         }
     };
     spawn_background_tasks(&state);
+    if let Some(dir) = backup.backup_dir {
+        tracing::info!(dir = %dir.display(), every = %humantime::format_duration(backup.backup_every), keep = backup.backup_keep, "scheduled backups on");
+        crate::db::backup::schedule::spawn(
+            db.url().to_string(),
+            crate::db::backup::schedule::Schedule {
+                dir,
+                every: backup.backup_every,
+                keep: backup.backup_keep as usize,
+            },
+        );
+    }
     let in_flight = state.in_flight.clone();
     let server = match http::bind(state, &http) {
         Ok((server, _)) => server,

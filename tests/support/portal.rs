@@ -21,6 +21,8 @@ pub struct Portal {
     pub scratch: PathBuf,
     pub server: Option<Child>,
     pub port: u16,
+    /// Environment of every command (e.g. KREISGEO_WAL_ARCHIVE).
+    pub env: Vec<(String, String)>,
 }
 
 impl Portal {
@@ -34,11 +36,17 @@ impl Portal {
 
     /// As [`Portal::start`], in `scratch` (e.g. a small file system mounted for the test).
     pub fn start_at(scratch: PathBuf) -> Self {
+        Self::start_with(scratch, Vec::new())
+    }
+
+    /// As [`Portal::start_at`], every command with `env` set.
+    pub fn start_with(scratch: PathBuf, env: Vec<(String, String)>) -> Self {
         std::fs::create_dir_all(&scratch).expect("scratch directory");
         let portal = Self {
             scratch,
             server: None,
             port: 0,
+            env,
         };
         portal.ok(&["db", "start"]);
         portal
@@ -52,6 +60,7 @@ impl Portal {
     pub fn cli(&self) -> Command {
         let mut cmd = kreisgeo();
         cmd.env("KREISGEO_DATA_DIR", self.data_dir());
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 
@@ -87,10 +96,17 @@ impl Portal {
     }
 
     pub fn serve(&mut self, args: &[&str]) {
-        self.port = TcpListener::bind("127.0.0.1:0")
+        let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
+        self.serve_on(port, args);
+    }
+
+    /// As [`Portal::serve`], on `port` (links and ETags name it: a restored installation
+    /// compared with what it served before).
+    pub fn serve_on(&mut self, port: u16, args: &[&str]) {
+        self.port = port;
         let log = std::fs::File::create(self.scratch.join("serve.log")).expect("log file");
         let bind = format!("127.0.0.1:{}", self.port);
         self.server = Some(
