@@ -1,6 +1,7 @@
 # kreisgeo's front door. `make` lists the targets.
 #   make run    install what is missing, build, load the fixtures into the embedded PostGIS, serve
 #   make test   install what is missing, check formatting and lints, run the whole test suite
+#   make deb    build target/deb/kreisgeo_VERSION_amd64.deb (binary, systemd unit, /etc/kreisgeo)
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -9,7 +10,7 @@ BIND ?= 127.0.0.1:8080
 # that it is stopped after the suite.
 TEST_PG_PATH := target/tmp/test-pg-path
 
-.PHONY: help run build test lint openapi fixtures bench-ingest clean-db
+.PHONY: help run build test lint openapi fixtures bench-ingest clean-db deb
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -34,11 +35,15 @@ test:
 	$(MAKE) lint
 	status=0; $(CARGO) test --locked || status=$$?; \
 	  if [[ $$status -eq 0 ]]; then \
-	    if [[ $$(id -u) -eq 0 ]]; then $(CARGO) test --locked --test faults -- --ignored || status=$$?; \
-	    else echo "NOT RUN: the full-disk test needs root to mount a file system (tests/faults.rs)"; fi; fi; \
+	    if [[ $$(id -u) -eq 0 ]]; then $(CARGO) test --locked --test faults --test package -- --ignored || status=$$?; \
+	    else echo "NOT RUN: the full-disk test (tests/faults.rs) and the Debian package test (tests/package.rs) need root"; fi; fi; \
 	  if [[ -x target/debug/kreisgeo && -s $(TEST_PG_PATH) ]]; then \
 	    target/debug/kreisgeo db stop --data-dir "$$(cat $(TEST_PG_PATH))"; fi; \
 	  exit $$status
+
+deb:
+	$(CARGO) build --release --locked
+	scripts/build-deb.sh
 
 # Regenerate openapi/openapi.json from the code (a test fails when it is stale).
 openapi:

@@ -5,12 +5,10 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use kreisgeo::logging;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     logging::init(cli.log_format);
     // An actix System over tokio's multi-threaded runtime: the HTTP workers then run on their
     // own arbiters, and a graceful shutdown waits for the connections still being answered

@@ -57,6 +57,9 @@ pub enum DbAction {
         #[arg(long, conflicts_with = "file", value_parser = humantime::parse_rfc3339_weak)]
         to: Option<std::time::SystemTime>,
     },
+    /// Check a backup against its manifest: size, checksum, and every table's rows as
+    /// pg_restore reads the archive (no database needed).
+    Verify { file: PathBuf },
     /// Take a base backup into the WAL archive now (--wal-archive); the restore starts from
     /// the newest one before its moment. Serving goes on.
     BaseBackup,
@@ -106,6 +109,16 @@ pub async fn run(action: DbAction, url: Option<&str>, data_dir: &Path) -> anyhow
                 } else {
                     "; read back and checked"
                 }
+            );
+        }
+        DbAction::Verify { file } => {
+            let manifest = Manifest::read(&backup::manifest::path_of(&file))?;
+            backup::verify::verify(&file, &manifest).await?;
+            println!(
+                "{}: whole; taken {}; {}",
+                file.display(),
+                manifest.created,
+                summary(&manifest)
             );
         }
         DbAction::BaseBackup => {

@@ -3,6 +3,7 @@
 
 mod aed;
 mod catalog;
+pub mod config;
 mod datasets;
 mod db;
 mod generate;
@@ -29,6 +30,15 @@ use kreisgeo::logging::LogFormat;
     about = "Geodata and open-data portal backend for German counties"
 )]
 pub struct Cli {
+    /// Settings file (kreisgeo.toml): every option of every command; flags and environment
+    /// variables win over it.
+    #[arg(long, env = "KREISGEO_CONFIG", global = true)]
+    config: Option<PathBuf>,
+
+    /// The file named by --config, as read.
+    #[arg(skip)]
+    config_file: Option<config::ConfigFile>,
+
     /// PostgreSQL/PostGIS to use. Without it, kreisgeo runs its own PostgreSQL in --data-dir.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     database_url: Option<String>,
@@ -108,6 +118,11 @@ pub enum Command {
         #[command(subcommand)]
         action: db::DbAction,
     },
+    /// The settings file: what is in effect, and an annotated example.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
     /// Print the OpenAPI document (or write it to a file).
     Openapi {
         #[arg(long)]
@@ -132,7 +147,117 @@ pub enum Command {
     },
 }
 
-/// Options of `serve`; each has a safe default and a KREISGEO_* environment variable.
+#[derive(Subcommand)]
+pub enum ConfigAction {
+    /// Print the settings in effect for `serve` and the global options (and any command the
+    /// file sets), each with where it came from; passwords are masked. Fails on an unknown key.
+    Check,
+    /// Print an annotated kreisgeo.toml with every setting at its default.
+    Example,
+}
+
+/// Parses the command line over the settings file's defaults; exits with clap's message on a
+/// bad command line and with the file's line on a bad file.
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let file = match config::path_from(&args).map(|p| config::ConfigFile::read(&p)) {
+        Some(Ok(file)) => Some(file),
+        Some(Err(e)) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(2);
+        }
+        None => None,
+    };
+    let mut cmd = Cli::command();
+    if let Some(file) = &file {
+        cmd = match file.apply(cmd) {
+            Ok(cmd) => cmd,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                std::process::exit(2);
+            }
+        };
+    }
+    let matches = cmd.get_matches_from(&args);
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    cli.config_file = file;
+    cli
+}
+
+/// `kreisgeo config check`: the effective settings of the global options and of `serve`
+/// (and of every other command the file names), as `serve` would see them started now.
+fn config_check(file: Option<&config::ConfigFile>) -> anyhow::Result<String> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    if let Some(file) = file {
+        cmd = file.apply(cmd)?;
+    }
+    cmd.build();
+    let mut out = match file {
+        Some(f) => format!(
+            "# configuration file: {}
+",
+            f.path.display()
+        ),
+        None => "# no configuration file (--config, KREISGEO_CONFIG)
+"
+        .to_string(),
+    };
+    out.push_str(
+        "# in effect: command line > environment > file > default
+",
+    );
+    let mut commands: Vec<Vec<String>> = vec![vec!["serve".to_string()]];
+    for s in file.iter().flat_map(|f| &f.settings) {
+        if !s.command.is_empty() && !commands.contains(&s.command) {
+            commands.push(s.command.clone());
+        }
+    }
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let root = cmd.clone().try_get_matches_from(&args)?;
+    config::describe(&cmd, &root, &[], file, &mut out);
+    for path in commands {
+        let mut argv = vec!["kreisgeo".to_string()];
+        argv.extend(path.iter().cloned());
+        let mut sub = &cmd;
+        for name in &path {
+            sub = sub
+                .find_subcommand(name)
+                .ok_or_else(|| anyhow::anyhow!("no command {name}"))?;
+        }
+        out.push_str(&format!("\n[{}]\n", path.join(".")));
+        let matches = match cmd.clone().try_get_matches_from(&argv) {
+            Ok(m) => m,
+            // What a command needs on each run (a FILE, --dataset) is no setting: its values
+            // are shown as the file has them and checked when the command runs.
+            Err(e) if e.kind() == clap::error::ErrorKind::MissingRequiredArgument => {
+                for s in file.iter().flat_map(|f| &f.settings) {
+                    if s.command == path {
+                        out.push_str(&format!(
+                            "{} = {}  # line {}, checked when the command runs\n",
+                            s.key,
+                            s.shown(),
+                            s.line
+                        ));
+                    }
+                }
+                continue;
+            }
+            Err(e) => anyhow::bail!("[{}]: {e}", path.join(".")),
+        };
+        let mut found = &matches;
+        for name in &path {
+            match found.subcommand_matches(name) {
+                Some(m) => found = m,
+                None => break,
+            }
+        }
+        config::describe(sub, found, &path, file, &mut out);
+    }
+    Ok(out)
+}
+
 /// Runs the command line's command.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &cli.wal_archive {
@@ -173,6 +298,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             action: datasets::DownloadsAction::Build,
         } => datasets::build_downloads(url, &data_dir).await,
         Command::Db { action } => db::run(action, url, &data_dir).await,
+        Command::Config {
+            action: ConfigAction::Check,
+        } => {
+            print!("{}", config_check(cli.config_file.as_ref())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config {
+            action: ConfigAction::Example,
+        } => {
+            use clap::CommandFactory;
+            print!("{}", config::example(&Cli::command()));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Openapi { out } => {
             let text = kreisgeo::api::openapi::openapi_json();
             match out {

@@ -613,3 +613,188 @@ async fn the_database_url_can_come_from_a_secret_file_and_is_never_logged() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `kreisgeo config check` with `file` as kreisgeo.toml and `env` set.
+fn config_check(file: &str, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = fresh_dir(&format!("config-{call}"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("kreisgeo.toml");
+    std::fs::write(&path, file).expect("write");
+    let mut cmd = kreisgeo();
+    for var in [
+        "KREISGEO_BIND",
+        "KREISGEO_RATE_LIMIT",
+        "KREISGEO_PUBLIC_URL",
+        "KREISGEO_CONFIG",
+        "KREISGEO_STATEMENT_TIMEOUT",
+    ] {
+        cmd.env_remove(var);
+    }
+    let out = cmd
+        .envs(env.iter().copied())
+        .args(args)
+        .args(["--config", path.to_str().expect("path"), "config", "check"])
+        .output()
+        .expect("run");
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+fn line<'a>(text: &'a str, key: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.starts_with(&format!("{key} = ")))
+        .unwrap_or_else(|| panic!("{key} not listed:\n{text}"))
+}
+
+#[test]
+fn settings_come_from_flag_then_environment_then_file_then_default() {
+    let file = "# a county's settings\n\
+                database_url = \"postgres://kreisgeo:s3cret@db.kreis.local/kreisgeo\"\n\
+                \n\
+                [serve]\n\
+                bind = \"0.0.0.0:9000\"\n\
+                rate_limit = 50\n\
+                public-url = \"https://geo.kreis.example\"\n\
+                cors_origins = [\"https://a.example\", \"https://b.example\"]\n";
+    let out = config_check(
+        file,
+        &[("KREISGEO_RATE_LIMIT", "70")],
+        &["--log-format", "json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    // The password never shows.
+    assert!(!text.contains("s3cret"), "{text}");
+    assert!(line(&text, "database_url").contains("postgres://kreisgeo:***@db.kreis.local/kreisgeo"));
+    assert!(
+        line(&text, "database_url").contains("kreisgeo.toml line 2"),
+        "{text}"
+    );
+    assert!(
+        line(&text, "log_format").ends_with("# command line"),
+        "{text}"
+    );
+    let serve = &text[text.find("[serve]").expect("[serve]")..];
+    assert!(
+        line(serve, "bind").starts_with("bind = \"0.0.0.0:9000\"  # "),
+        "{serve}"
+    );
+    assert!(
+        line(serve, "bind").ends_with("kreisgeo.toml line 5"),
+        "{serve}"
+    );
+    assert_eq!(
+        line(serve, "rate_limit"),
+        "rate_limit = 70  # environment KREISGEO_RATE_LIMIT"
+    );
+    assert!(line(serve, "public_url").contains("https://geo.kreis.example"));
+    assert!(
+        line(serve, "cors_origins").contains("[\"https://a.example\", \"https://b.example\"]"),
+        "{serve}"
+    );
+    assert_eq!(
+        line(serve, "statement_timeout"),
+        "statement_timeout = \"30s\"  # default"
+    );
+}
+
+#[test]
+fn the_settings_file_refuses_unknown_keys_and_bad_values_with_their_line() {
+    let out = config_check(
+        "[serve]\nbind = \"127.0.0.1:8080\"\nbnd = \"x\"\n",
+        &[],
+        &[],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 3: unknown setting `bnd` in [serve]"),
+        "{err}"
+    );
+    assert!(err.contains("known: ") && err.contains("bind"), "{err}");
+
+    let out = config_check("[srve]\nbind = \"x\"\n", &[], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("line 2: there is no command `srve`"),
+        "{err}"
+    );
+
+    let out = config_check("[serve]\nrate_limit = \"many\"\n", &[], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("many"), "{err}");
+
+    let out = config_check("[serve\nbind = 1\n", &[], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("line 1"), "{err}");
+
+    // Any command refuses to run with a bad file, not only the check.
+    let dir = fresh_dir("config-bad");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("k.toml"), "unknown_global = 1\n").expect("write");
+    let out = kreisgeo()
+        .env("KREISGEO_CONFIG", dir.join("k.toml"))
+        .args(["datasets", "list"])
+        .output()
+        .expect("run");
+    let _ = std::fs::remove_dir_all(&dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("line 1: unknown setting `unknown_global`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_example_settings_file_is_generated_from_the_options_and_is_accepted() {
+    let out = kreisgeo()
+        .args(["config", "example"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let generated = String::from_utf8_lossy(&out.stdout).into_owned();
+    let committed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/kreisgeo.toml"),
+    )
+    .expect("packaging/kreisgeo.toml");
+    assert!(
+        generated == committed,
+        "packaging/kreisgeo.toml is stale: run `kreisgeo config example > packaging/kreisgeo.toml`"
+    );
+    for setting in [
+        "# bind = \"127.0.0.1:8080\"",
+        "# backup_keep = 7",
+        "# wal_archive = ",
+        "[serve]",
+    ] {
+        assert!(committed.contains(setting), "{setting}");
+    }
+    // Every commented setting, uncommented, is accepted: the example names no unknown key.
+    let uncommented: String = committed
+        .lines()
+        .map(|l| match l.strip_prefix("# ") {
+            Some(rest)
+                if rest.split_once(" = ").is_some_and(|(key, value)| {
+                    key.chars().all(|c| c.is_ascii_lowercase() || c == '_') && value != "\"…\""
+                }) =>
+            {
+                rest
+            }
+            _ if l.starts_with('[') => l,
+            _ => "",
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let out = config_check(&uncommented, &[], &[]);
+    assert!(
+        out.status.success(),
+        "{}\n{uncommented}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
