@@ -9,6 +9,7 @@
 # target/bench/pg-backup-restored (removed each run). Needs wrk and curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 count=${1:-1000000}
 seconds=${2:-30}
 dir=$PWD/target/bench
@@ -57,12 +58,15 @@ echo "== serving during a scheduled backup ($seconds s of wrk, 16 connections)"
 port=8095
 lua=$dir/backup-load.lua
 cat >"$lua" <<'LUA'
--- Pages of parcels and z15 tiles around Lüneburg, in turn.
+-- Pages of parcels in small boxes and z15 tiles around Lüneburg, in turn.
 local n = 0
 request = function()
   n = n + 1
   if n % 2 == 0 then
-    return wrk.format("GET", "/collections/parcels/items?limit=100&offset=" .. ((n * 7919) % 900000))
+    local lon = 10.1 + (n % 50) * 0.015
+    local lat = 53.05 + (math.floor(n / 50) % 20) * 0.015
+    return wrk.format("GET", string.format("/collections/parcels/items?limit=100&bbox=%.3f,%.3f,%.3f,%.3f",
+      lon, lat, lon + 0.01, lat + 0.01))
   end
   local x = 17330 + (n % 40)
   local y = 10620 + (math.floor(n / 40) % 40)

@@ -804,3 +804,167 @@ fn a_point_in_time_restore_serves_what_was_there_at_that_moment() {
         "restored to the end of the archive"
     );
 }
+
+/// What a client sees of an installation that must survive an upgrade: per dataset its title,
+/// the features (id, geometry, properties; hashed), their number and every download's name,
+/// size and hash (its bytes fetched and checked); whether the API key works.
+fn upgrade_state(base: &str, key: &str) -> Json {
+    use sha2::Digest;
+    let mut datasets = serde_json::Map::new();
+    for id in ["parcels", "aed"] {
+        let collection = http::get(&format!("{base}/collections/{id}"), &[]).json();
+        let mut features: Vec<Json> = Vec::new();
+        let mut next = Some(format!("{base}/collections/{id}/items?limit=1000"));
+        while let Some(url) = next.take() {
+            let page = http::get(&url, &[]).json();
+            for f in page["features"].as_array().expect("features") {
+                features.push(serde_json::json!({
+                    "id": f["id"], "geometry": f["geometry"], "properties": f["properties"]
+                }));
+            }
+            next = page["links"]
+                .as_array()
+                .and_then(|links| links.iter().find(|l| l["rel"] == "next"))
+                .and_then(|l| l["href"].as_str())
+                .map(|h| format!("{base}{}", &h[h.find("/collections").expect("path")..]));
+        }
+        features.sort_by_key(|f| f["id"].to_string());
+        let text = serde_json::to_string(&features).unwrap();
+        let mut downloads = Vec::new();
+        let list = http::get(&format!("{base}/collections/{id}/downloads"), &[]).json();
+        for d in list["downloads"].as_array().expect("downloads") {
+            let href = d["href"].as_str().expect("href");
+            let body = http::get(
+                &format!("{base}{}", &href[href.find("/collections").unwrap()..]),
+                &[],
+            )
+            .body;
+            assert_eq!(
+                d["sha256"],
+                hex::encode(sha2::Sha256::digest(&body)),
+                "{href}"
+            );
+            downloads.push(serde_json::json!([d["name"], d["bytes"], d["sha256"]]));
+        }
+        datasets.insert(
+            id.to_string(),
+            serde_json::json!({
+                "title": collection["title"],
+                "features": features.len(),
+                "features_sha256": hex::encode(sha2::Sha256::digest(text.as_bytes())),
+                "downloads": downloads,
+            }),
+        );
+    }
+    let admin = http::get(
+        &format!("{base}/admin/datasets/parcels/metadata"),
+        &[("authorization", &format!("Bearer {key}"))],
+    )
+    .status;
+    serde_json::json!({ "datasets": datasets, "key_works": admin == 200 })
+}
+
+/// `datasets versions ID` without its header: id, active, loaded, features, source.
+fn versions_listed(cli: &mut Command, id: &str) -> Vec<String> {
+    let out = cli.args(["datasets", "versions", id]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .filter(|l| !l.starts_with("source "))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// Run by scripts/make-upgrade-fixture.sh against an earlier release's server: records what
+/// it serves.
+#[test]
+#[ignore = "records the upgrade fixture; run by scripts/make-upgrade-fixture.sh"]
+fn record_the_upgrade_fixture() {
+    let base = std::env::var("KREISGEO_UPGRADE_RECORD").expect("KREISGEO_UPGRADE_RECORD");
+    let key = std::env::var("KREISGEO_UPGRADE_KEY").expect("KREISGEO_UPGRADE_KEY");
+    let mut state = upgrade_state(&base, &key);
+    assert_eq!(state["key_works"], true);
+    let old = std::env::var("KREISGEO_UPGRADE_CLI").expect("KREISGEO_UPGRADE_CLI");
+    for id in ["parcels", "aed"] {
+        state["versions"][id] = serde_json::json!(versions_listed(&mut Command::new(&old), id));
+    }
+    state["key"] = Json::String(key);
+    state["rev"] = Json::String(std::env::var("KREISGEO_UPGRADE_REV").unwrap_or_default());
+    let out = std::env::var("KREISGEO_UPGRADE_OUT").expect("KREISGEO_UPGRADE_OUT");
+    std::fs::write(out, serde_json::to_string_pretty(&state).unwrap() + "\n").unwrap();
+}
+
+#[test]
+fn a_backup_of_an_earlier_release_is_served_identically_after_migrating() {
+    let dir = portal::manifest().join("fixtures/upgrade");
+    let mut fixtures: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pgdump"))
+        .collect();
+    fixtures.sort();
+    assert!(
+        !fixtures.is_empty(),
+        "no upgrade fixture in {}",
+        dir.display()
+    );
+    for archive in fixtures {
+        let expected: Json = serde_json::from_str(
+            &std::fs::read_to_string(archive.with_extension("expected.json")).unwrap(),
+        )
+        .unwrap();
+        let name = archive.file_stem().unwrap().to_string_lossy().into_owned();
+        let mut portal = Portal::start(&format!("upgrade-{name}"));
+        let said = portal.ok(&["db", "restore", archive.to_str().unwrap()]);
+        assert!(said.contains("migrated"), "{said}");
+        portal.serve(&["--rate-limit", "0"]);
+        let key = expected["key"].as_str().unwrap();
+        let mut state = upgrade_state(&portal.url(""), key);
+        for id in ["parcels", "aed"] {
+            state["versions"][id] = serde_json::json!(versions_listed(&mut portal.cli(), id));
+        }
+        state["key"] = expected["key"].clone();
+        state["rev"] = expected["rev"].clone();
+        assert_eq!(
+            state, expected,
+            "{name}: served differently after the upgrade"
+        );
+        // The older kept version is there too: rolling back serves it.
+        portal.ok(&["datasets", "rollback", "parcels"]);
+        let listed = versions_listed(&mut portal.cli(), "parcels");
+        let active = listed
+            .iter()
+            .find(|l| l.split(' ').nth(1) == Some("*"))
+            .unwrap();
+        let count: u64 = active.split(' ').nth(3).unwrap().parse().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let page = http::get(&portal.url("/collections/parcels/items?limit=1"), &[]).json();
+            if page["numberMatched"] == count {
+                break;
+            }
+            assert!(Instant::now() < deadline, "rollback not served: {page}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    // Migrations only go forward, each in its own transaction (sqlx's default, unless a file
+    // opts out).
+    for entry in std::fs::read_dir(portal::manifest().join("migrations")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            !name.contains(".down."),
+            "{name}: migrations are forward-only"
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains("no-transaction"),
+            "{name} runs outside a transaction"
+        );
+    }
+}

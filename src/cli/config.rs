@@ -241,7 +241,8 @@ pub fn describe(
 ) {
     use std::fmt::Write;
     let mut rows = BTreeMap::new();
-    for arg in settings_of(cmd) {
+    // Global options are shown once, at the top.
+    for arg in settings_of(cmd).filter(|a| path.is_empty() || !a.is_global_set()) {
         let id = arg.get_id().as_str();
         let key = key_of(arg);
         let values: Vec<String> = matches

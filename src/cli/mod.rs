@@ -195,19 +195,10 @@ fn config_check(file: Option<&config::ConfigFile>) -> anyhow::Result<String> {
     }
     cmd.build();
     let mut out = match file {
-        Some(f) => format!(
-            "# configuration file: {}
-",
-            f.path.display()
-        ),
-        None => "# no configuration file (--config, KREISGEO_CONFIG)
-"
-        .to_string(),
+        Some(f) => format!("# configuration file: {}\n", f.path.display()),
+        None => "# no configuration file (--config, KREISGEO_CONFIG)\n".to_string(),
     };
-    out.push_str(
-        "# in effect: command line > environment > file > default
-",
-    );
+    out.push_str("# in effect: command line > environment > file > default\n");
     let mut commands: Vec<Vec<String>> = vec![vec!["serve".to_string()]];
     for s in file.iter().flat_map(|f| &f.settings) {
         if !s.command.is_empty() && !commands.contains(&s.command) {

@@ -71,7 +71,9 @@ fn check_path(dir: &Path) -> Result<PathBuf> {
 pub(crate) async fn ensure_archiving(pg: &EmbeddedPostgres, dir: &Path) -> Result<()> {
     let dir = check_path(dir)?;
     let (wal, base) = (dir.join("wal"), dir.join("base"));
-    for d in [&dir, &wal, &base] {
+    // The two directories PostgreSQL writes to are its own; the chosen directory itself
+    // (perhaps /var/backups) keeps its owner and mode.
+    for d in [&wal, &base] {
         std::fs::create_dir_all(d).map_err(io(d))?;
         pg.give_to_postgres(d)?;
     }
