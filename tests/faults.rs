@@ -760,7 +760,14 @@ fn a_point_in_time_restore_serves_what_was_there_at_that_moment() {
         scratch,
         vec![("KREISGEO_WAL_ARCHIVE".into(), archive.display().to_string())],
     );
-    assert!(archive.join("base").read_dir().unwrap().count() == 1);
+    // One cluster (named by its system identifier) with its first base backup.
+    let clusters: Vec<_> = archive
+        .read_dir()
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(clusters.len(), 1, "{clusters:?}");
+    assert_eq!(clusters[0].join("base").read_dir().unwrap().count(), 1);
     portal.ingest(
         "generated/parcels_lueneburg_1000_25832.fgb",
         "parcels",
@@ -967,4 +974,60 @@ fn a_backup_of_an_earlier_release_is_served_identically_after_migrating() {
             "{name} runs outside a transaction"
         );
     }
+}
+
+#[test]
+fn a_database_url_server_is_backed_up_and_restored_into_an_empty_database() {
+    let (mut portal, _) = portal_with_data("backup-url");
+    let before = served_state(&portal);
+    // The embedded server stands in for a DATABASE_URL server kreisgeo does not manage.
+    let url = portal.ok(&["db", "url"]).trim().to_string();
+    let archive = portal.file("url.pgdump");
+    let out = portal
+        .cli()
+        .env("DATABASE_URL", &url)
+        .args(["db", "backup", archive.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restored = format!("{}/restored", &url[..url.rfind('/').unwrap()]);
+    let created = Command::new("psql")
+        .args([url.as_str(), "-qc", "CREATE DATABASE restored"])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let out = portal
+        .cli()
+        .env("DATABASE_URL", &restored)
+        .args(["db", "restore", archive.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The same server, now on the restored database.
+    let mut server = portal.server.take().unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    portal.env.push(("DATABASE_URL".into(), restored.clone()));
+    portal.serve_on(portal.port, &["--rate-limit", "0"]);
+    assert_eq!(differs(&served_state(&portal), &before), None);
+    // Not over data: the restored database is no longer empty.
+    let out = portal
+        .cli()
+        .args(["db", "restore", archive.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
 }

@@ -108,7 +108,11 @@ impl ConfigFile {
                 );
             };
             let values = s.values.clone();
-            *target = std::mem::take(target).mut_arg(id, |arg| arg.default_values(values));
+            // A password must not show in --help as the default.
+            let secret = SECRETS.contains(&normal(&s.key).as_str());
+            *target = std::mem::take(target).mut_arg(id, |arg| {
+                arg.default_values(values).hide_default_value(secret)
+            });
         }
         Ok(cmd)
     }

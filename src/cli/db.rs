@@ -54,7 +54,7 @@ pub enum DbAction {
         file: Option<PathBuf>,
         /// Replay the WAL archive up to this moment (RFC 3339, e.g. 2026-12-06T08:30:00Z);
         /// what was committed after it is not restored.
-        #[arg(long, conflicts_with = "file", value_parser = humantime::parse_rfc3339_weak)]
+        #[arg(long, conflicts_with = "file", value_parser = moment)]
         to: Option<std::time::SystemTime>,
     },
     /// Check a backup against its manifest: size, checksum, and every table's rows as
@@ -208,6 +208,16 @@ async fn refuse_a_used_data_directory(data_dir: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A moment with its offset (`Z` or `+01:00`): a local time without one would be read as UTC
+/// and replay an hour or two too far.
+fn moment(text: &str) -> Result<std::time::SystemTime, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(std::time::SystemTime::from)
+        .map_err(|e| {
+            format!("{e}: give the moment with its offset, e.g. 2026-12-06T08:30:00+01:00 or …Z")
+        })
 }
 
 fn summary(m: &Manifest) -> String {

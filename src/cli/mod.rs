@@ -181,6 +181,22 @@ pub fn parse() -> Cli {
     }
     let matches = cmd.get_matches_from(&args);
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // The two ways of naming the database exclude each other, but clap does not hold file
+    // values (defaults to it) against a given one: the given one wins.
+    let given = |id: &str| {
+        matches!(
+            matches.value_source(id),
+            Some(clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable)
+        )
+    };
+    if given("database_url_file") && !given("database_url") {
+        cli.database_url = None;
+    } else if given("database_url") && !given("database_url_file") {
+        cli.database_url_file = None;
+    } else if cli.database_url.is_some() && cli.database_url_file.is_some() {
+        eprintln!("error: the settings file sets both database_url and database_url_file");
+        std::process::exit(2);
+    }
     cli.config_file = file;
     cli
 }

@@ -1,9 +1,11 @@
 //! Point-in-time recovery for the embedded PostgreSQL: continuous WAL archiving into a
 //! directory, base backups beside it, and a restore that replays the archive up to a moment.
 //!
-//! Layout of an archive directory `A` (one setting: `--wal-archive A`):
-//! - `A/wal/`            WAL segments, copied by PostgreSQL's `archive_command` as they fill
-//! - `A/base/<UTC time>/` base backups (`base.tar.gz` from pg_basebackup, the cluster's
+//! Layout of an archive directory `A` (one setting: `--wal-archive A`), per cluster (its
+//! PostgreSQL system identifier `S`: a cluster created anew after a lost disk or a restore
+//! from a dump never mixes its WAL with the old one's, whose segments have the same names):
+//! - `A/S/wal/`             WAL segments, copied by PostgreSQL's `archive_command` as they fill
+//! - `A/S/base/<UTC time>/` base backups (`base.tar.gz` from pg_basebackup, the cluster's
 //!   `credentials`, and `backup.json` saying when it ended)
 //!
 //! For a DATABASE_URL server the provider's tooling (pgBackRest, Barman, a managed service's
@@ -46,41 +48,61 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EmbeddedError + '_ {
     }
 }
 
-/// `archive_command` for `wal`: never overwrites a segment already archived, and a segment
-/// appears under its name only when complete.
+/// `archive_command` for `wal`: a segment appears under its name only when complete and on
+/// disk; one already archived is never overwritten, and archiving it again succeeds when it is
+/// the same (after a crash between the copy and PostgreSQL noting it), so the archiver never
+/// stalls on it.
 fn archive_command(wal: &Path) -> String {
     let w = wal.display();
-    format!("test ! -f '{w}/%f' && cp '%p' '{w}/%f.tmp' && mv '{w}/%f.tmp' '{w}/%f'")
+    format!(
+        "if test -f '{w}/%f'; then cmp -s '%p' '{w}/%f'; \
+         else cp '%p' '{w}/%f.tmp' && sync '{w}/%f.tmp' && mv '{w}/%f.tmp' '{w}/%f'; fi"
+    )
+}
+
+/// The running cluster's own directory in the archive `A/S`.
+async fn cluster_dir(conn: &mut PgConnection, archive: &Path) -> Result<PathBuf> {
+    let system: String =
+        sqlx::query_scalar("SELECT system_identifier::text FROM pg_control_system()")
+            .fetch_one(conn)
+            .await
+            .map_err(|e| failed("reading the system identifier", e))?;
+    Ok(archive.join(system))
 }
 
 /// Paths end up inside single-quoted shell words and PostgreSQL settings.
 fn check_path(dir: &Path) -> Result<PathBuf> {
-    let text = dir.display().to_string();
-    if text.contains(['\'', '%', '"', '\\', '\n']) {
-        return Err(failed(
-            "--wal-archive",
-            format!("{text}: the path must not contain quotes, backslashes, % or newlines"),
-        ));
-    }
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    dir.canonicalize().map_err(io(dir))
+    // The path as PostgreSQL will see it (symbolic links resolved) is what gets quoted.
+    let dir = dir.canonicalize().map_err(io(dir))?;
+    match dir.to_str() {
+        Some(text) if !text.contains(['\'', '%', '"', '\\', '\n']) => Ok(dir),
+        _ => Err(failed(
+            "--wal-archive",
+            format!(
+                "{}: the path must be UTF-8 without quotes, backslashes, % or newlines",
+                dir.display()
+            ),
+        )),
+    }
 }
 
 /// Makes the running cluster archive into `dir` (restarting it once when the setting
 /// changes) and takes the first base backup when there is none.
 pub(crate) async fn ensure_archiving(pg: &EmbeddedPostgres, dir: &Path) -> Result<()> {
-    let dir = check_path(dir)?;
+    let archive = check_path(dir)?;
+    let mut conn = PgConnection::connect(&pg.url("postgres"))
+        .await
+        .map_err(|e| EmbeddedError::Connect(e.to_string()))?;
+    let dir = cluster_dir(&mut conn, &archive).await?;
     let (wal, base) = (dir.join("wal"), dir.join("base"));
-    // The two directories PostgreSQL writes to are its own; the chosen directory itself
-    // (perhaps /var/backups) keeps its owner and mode.
-    for d in [&wal, &base] {
+    // The directories PostgreSQL writes to are its own; the chosen directory itself (perhaps
+    // /var/backups) keeps its owner and mode.
+    for d in [&dir, &wal, &base] {
         std::fs::create_dir_all(d).map_err(io(d))?;
         pg.give_to_postgres(d)?;
     }
     let wanted = archive_command(&wal);
-    let mut conn = PgConnection::connect(&pg.url("postgres"))
-        .await
-        .map_err(|e| EmbeddedError::Connect(e.to_string()))?;
     let current: (String, String, String) = sqlx::query_as(
         "SELECT current_setting('archive_mode'), current_setting('archive_command'), \
          current_setting('wal_level')",
@@ -91,6 +113,14 @@ pub(crate) async fn ensure_archiving(pg: &EmbeddedPostgres, dir: &Path) -> Resul
     let archiving = current == ("on".into(), wanted.clone(), "replica".into());
     if archiving {
         let _ = conn.close().await;
+    } else if !pg.started_here() {
+        // Not under a server another process runs (a `kreisgeo serve`): that one restarts it.
+        let _ = conn.close().await;
+        return Err(failed(
+            "--wal-archive",
+            "the running embedded PostgreSQL was started without this archive; stop it \
+             (`kreisgeo db stop`) and start it again with --wal-archive",
+        ));
     } else {
         for (name, value) in [
             ("wal_level", "replica"),
@@ -116,7 +146,7 @@ pub(crate) async fn ensure_archiving(pg: &EmbeddedPostgres, dir: &Path) -> Resul
         pg.restart().await?;
     }
     if base_backups(&dir)?.is_empty() {
-        base_backup(pg, &dir).await?;
+        base_backup(pg, &archive).await?;
     }
     Ok(())
 }
@@ -130,10 +160,13 @@ pub struct BaseBackup {
     pub dir: PathBuf,
 }
 
-/// Base backups in `archive`, oldest first.
-pub fn base_backups(archive: &Path) -> Result<Vec<BaseBackup>> {
-    let base = archive.join("base");
+/// Base backups of one cluster (`A/S`), oldest first.
+pub fn base_backups(cluster: &Path) -> Result<Vec<BaseBackup>> {
+    let base = cluster.join("base");
     let mut found = Vec::new();
+    if !base.exists() {
+        return Ok(found);
+    }
     for entry in std::fs::read_dir(&base).map_err(io(&base))?.flatten() {
         let dir = entry.path();
         let Ok(text) = std::fs::read_to_string(dir.join("backup.json")) else {
@@ -148,15 +181,20 @@ pub fn base_backups(archive: &Path) -> Result<Vec<BaseBackup>> {
     Ok(found)
 }
 
-/// Takes a base backup of the running cluster into `archive/base/<UTC time>/`.
+/// Takes a base backup of the running cluster into `archive/S/base/<UTC time>/`.
 pub async fn base_backup(pg: &EmbeddedPostgres, archive: &Path) -> Result<BaseBackup> {
     let archive = check_path(archive)?;
+    let mut conn = PgConnection::connect(&pg.url("postgres"))
+        .await
+        .map_err(|e| EmbeddedError::Connect(e.to_string()))?;
+    let cluster = cluster_dir(&mut conn, &archive).await;
+    let _ = conn.close().await;
+    let base = cluster?.join("base");
+    std::fs::create_dir_all(&base).map_err(io(&base))?;
     let name = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-    let partial = archive.join("base").join(format!("{name}.partial"));
-    let done = archive.join("base").join(&name);
-    if partial.exists() {
-        std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
-    }
+    // Its own working name: two processes taking one in the same second do not meet.
+    let partial = base.join(format!("{name}.{}.partial", std::process::id()));
+    let done = base.join(&name);
     std::fs::create_dir_all(&partial).map_err(io(&partial))?;
     pg.give_to_postgres(&partial)?;
     pg.pg_basebackup(&partial).await?;
@@ -187,7 +225,12 @@ pub async fn restore_to(data_dir: &Path, archive: &Path, to: Option<SystemTime>)
             ),
         ));
     }
-    let backups = base_backups(&archive)?;
+    // Every cluster's base backups: the one lost is one of them, its identifier unknown here.
+    let mut backups = Vec::new();
+    for entry in std::fs::read_dir(&archive).map_err(io(&archive))?.flatten() {
+        backups.extend(base_backups(&entry.path())?);
+    }
+    backups.sort_by(|a, b| a.finished.cmp(&b.finished));
     let chosen = match to {
         Some(to) => backups
             .iter()
@@ -200,7 +243,7 @@ pub async fn restore_to(data_dir: &Path, archive: &Path, to: Option<SystemTime>)
             "restore",
             format!(
                 "no base backup in {} ended before that moment (the first ended {})",
-                archive.join("base").display(),
+                archive.display(),
                 backups.first().map_or("never", |b| b.finished.as_str())
             ),
         ));
@@ -211,7 +254,12 @@ pub async fn restore_to(data_dir: &Path, archive: &Path, to: Option<SystemTime>)
     std::fs::copy(chosen.dir.join("credentials"), &credentials).map_err(io(&credentials))?;
     EmbeddedPostgres::unpack_base_backup(data_dir, &chosen.dir.join("base.tar.gz")).await?;
 
-    let wal = archive.join("wal");
+    // The WAL of the cluster the base backup is of: A/S/base/<time> → A/S/wal.
+    let wal = chosen
+        .dir
+        .parent()
+        .and_then(Path::parent)
+        .map_or_else(|| archive.join("wal"), |cluster| cluster.join("wal"));
     let mut recovery = format!(
         "\n# kreisgeo point-in-time restore (removed once recovered)\n\
          restore_command = 'cp ''{w}/%f'' ''%p'''\n\

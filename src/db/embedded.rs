@@ -254,6 +254,11 @@ impl EmbeddedPostgres {
         }
     }
 
+    /// Whether this process started the server (and may therefore restart or stop it).
+    pub(crate) fn started_here(&self) -> bool {
+        self.started_here
+    }
+
     /// Restarts the server (settings that need it, such as `archive_mode`).
     pub(crate) async fn restart(&self) -> Result<()> {
         // With its log file, as at the start: the server must not hold our output pipes.

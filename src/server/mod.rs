@@ -24,26 +24,10 @@ pub struct Settings {
     pub db: DbSettings,
     #[command(flatten)]
     pub api: ApiConfig,
-    #[command(flatten)]
-    pub backup: BackupSettings,
 }
 
-/// Scheduled backups of the database while serving.
-#[derive(Debug, Clone, clap::Args)]
-pub struct BackupSettings {
-    /// Take backups into this directory (`kreisgeo-<UTC time>.pgdump` with its manifest), read
-    /// each back and only then remove the oldest beyond --backup-keep. Off without it.
-    #[arg(long, env = "KREISGEO_BACKUP_DIR")]
-    pub backup_dir: Option<std::path::PathBuf>,
-    /// How often (e.g. 24h, 6h); the first is due that long after the newest in the directory.
-    #[arg(long, env = "KREISGEO_BACKUP_EVERY", default_value = "24h", value_parser = humantime::parse_duration)]
-    pub backup_every: Duration,
-    /// How many verified backups to keep.
-    #[arg(long, env = "KREISGEO_BACKUP_KEEP", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..))]
-    pub backup_keep: u32,
-}
-
-/// The public API's database connections, and the replicas its data reads may go to.
+/// The public API's database connections, the replicas its data reads may go to, and the
+/// scheduled backups.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DbSettings {
     /// PostgreSQL cancels a public query running longer (e.g. 30s, 2m).
@@ -61,17 +45,29 @@ pub struct DbSettings {
     #[arg(
         long = "replica-url",
         env = "KREISGEO_REPLICA_URLS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        hide_env_values = true
     )]
     pub replica_urls: Vec<String>,
     /// A direct connection to the primary for LISTEN (the catalog cache's announcements),
     /// when DATABASE_URL goes through PgBouncer in transaction mode [default: DATABASE_URL].
-    #[arg(long, env = "KREISGEO_LISTEN_URL")]
+    #[arg(long, env = "KREISGEO_LISTEN_URL", hide_env_values = true)]
     pub listen_url: Option<String>,
     /// How long a read waits for a replica to replay the version it needs before the primary
     /// answers it.
     #[arg(long, env = "KREISGEO_REPLICA_WAIT", default_value = "500ms", value_parser = humantime::parse_duration)]
     pub replica_wait: Duration,
+    // Scheduled backups of the database while serving.
+    /// Take backups into this directory (`kreisgeo-<UTC time>.pgdump` with its manifest), read
+    /// each back and only then remove the oldest beyond --backup-keep. Off without it.
+    #[arg(long, env = "KREISGEO_BACKUP_DIR")]
+    pub backup_dir: Option<std::path::PathBuf>,
+    /// How often (e.g. 24h, 6h); the first is due that long after the newest in the directory.
+    #[arg(long, env = "KREISGEO_BACKUP_EVERY", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub backup_every: Duration,
+    /// How many verified backups to keep.
+    #[arg(long, env = "KREISGEO_BACKUP_KEEP", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..))]
+    pub backup_keep: u32,
 }
 
 impl DbSettings {
@@ -91,10 +87,9 @@ pub async fn run(url: Option<&str>, data_dir: &Path, settings: Settings) -> anyh
         http,
         db: db_settings,
         mut api,
-        backup,
     } = settings;
     anyhow::ensure!(
-        backup.backup_every >= Duration::from_secs(1),
+        db_settings.backup_every >= Duration::from_secs(1),
         "--backup-every must be at least 1s"
     );
     // A request waits no longer than one of its client's own may take.
@@ -133,14 +128,15 @@ pub async fn run(url: Option<&str>, data_dir: &Path, settings: Settings) -> anyh
         }
     };
     spawn_background_tasks(&state);
-    if let Some(dir) = backup.backup_dir {
-        tracing::info!(dir = %dir.display(), every = %humantime::format_duration(backup.backup_every), keep = backup.backup_keep, "scheduled backups on");
+    if let Some(dir) = db_settings.backup_dir.clone() {
+        let (every, keep) = (db_settings.backup_every, db_settings.backup_keep);
+        tracing::info!(dir = %dir.display(), every = %humantime::format_duration(every), keep, "scheduled backups on");
         crate::db::backup::schedule::spawn(
             db.url().to_string(),
             crate::db::backup::schedule::Schedule {
                 dir,
-                every: backup.backup_every,
-                keep: backup.backup_keep as usize,
+                every,
+                keep: keep as usize,
             },
         );
     }

@@ -658,10 +658,15 @@ fn settings_come_from_flag_then_environment_then_file_then_default() {
                 rate_limit = 50\n\
                 public-url = \"https://geo.kreis.example\"\n\
                 cors_origins = [\"https://a.example\", \"https://b.example\"]\n";
+    let file = format!("log_format = \"json\"\nwal_archive = \"/srv/file-archive\"\n{file}");
     let out = config_check(
-        file,
-        &[("KREISGEO_RATE_LIMIT", "70")],
-        &["--log-format", "json"],
+        &file,
+        &[
+            ("KREISGEO_RATE_LIMIT", "70"),
+            ("KREISGEO_LOG_FORMAT", "json"),
+            ("KREISGEO_WAL_ARCHIVE", "/srv/env-archive"),
+        ],
+        &["--log-format", "human"],
     );
     assert!(
         out.status.success(),
@@ -673,12 +678,17 @@ fn settings_come_from_flag_then_environment_then_file_then_default() {
     assert!(!text.contains("s3cret"), "{text}");
     assert!(line(&text, "database_url").contains("postgres://kreisgeo:***@db.kreis.local/kreisgeo"));
     assert!(
-        line(&text, "database_url").contains("kreisgeo.toml line 2"),
+        line(&text, "database_url").contains("kreisgeo.toml line 4"),
         "{text}"
     );
-    assert!(
-        line(&text, "log_format").ends_with("# command line"),
-        "{text}"
+    // Flag over environment over file; environment over file; file over default (below).
+    assert_eq!(
+        line(&text, "log_format"),
+        "log_format = \"human\"  # command line"
+    );
+    assert_eq!(
+        line(&text, "wal_archive"),
+        "wal_archive = \"/srv/env-archive\"  # environment KREISGEO_WAL_ARCHIVE"
     );
     let serve = &text[text.find("[serve]").expect("[serve]")..];
     assert!(
@@ -686,9 +696,14 @@ fn settings_come_from_flag_then_environment_then_file_then_default() {
         "{serve}"
     );
     assert!(
-        line(serve, "bind").ends_with("kreisgeo.toml line 5"),
+        line(serve, "bind").ends_with("kreisgeo.toml line 7"),
         "{serve}"
     );
+    // Global options are listed once, not again under [serve].
+    assert!(!serve.contains("log_format"), "{serve}");
+    // The password shows in --help neither.
+    let help = config_check(&file, &[], &["--help"]);
+    assert!(!String::from_utf8_lossy(&help.stdout).contains("s3cret"));
     assert_eq!(
         line(serve, "rate_limit"),
         "rate_limit = 70  # environment KREISGEO_RATE_LIMIT"

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use sqlx::PgConnection;
 
-use super::Result;
+use super::{BackupError, Result};
 
 /// Tables a dump carries in full: every ordinary table outside PostgreSQL's own schemas, less
 /// the tables of extensions (PostGIS's `spatial_ref_sys`, of which pg_dump keeps only rows a
@@ -42,7 +42,10 @@ pub async fn server_major(conn: &mut PgConnection) -> Result<u32> {
     let num: String = sqlx::query_scalar("SHOW server_version_num")
         .fetch_one(conn)
         .await?;
-    Ok(num.trim().parse::<u32>().unwrap_or(0) / 10_000)
+    num.trim()
+        .parse::<u32>()
+        .map(|n| n / 10_000)
+        .map_err(|_| BackupError::Tools(format!("unreadable server_version_num {num:?}")))
 }
 
 /// The newest migration applied, 0 on a database kreisgeo never opened.

@@ -41,6 +41,8 @@ async fn dump_in_snapshot(
     let tables = census::count(conn).await?;
 
     let partial = manifest::partial_path(file);
+    // pg_dump opens the file without changing its mode: private from the first byte.
+    drop(manifest::create_private(&partial)?);
     let out = tools
         .command("pg_dump", Some(target))
         .arg("--format=custom")
@@ -77,8 +79,14 @@ async fn dump_in_snapshot(
         sha256,
         tables,
     };
-    // The manifest first: an archive under its final name always has one.
-    manifest.write(&manifest::path_of(file))?;
+    // An older archive under this name loses its manifest first, so that a crash below never
+    // pairs it with the new one's; then the new manifest, then the archive: an archive under
+    // its final name has its own manifest or none.
+    let manifest_path = manifest::path_of(file);
+    if file.exists() && manifest_path.exists() {
+        std::fs::remove_file(&manifest_path).map_err(io_err(&manifest_path))?;
+    }
+    manifest.write(&manifest_path)?;
     manifest::publish(&partial, file)?;
     Ok(manifest)
 }

@@ -110,11 +110,27 @@ pub fn digest(path: &Path) -> Result<(u64, String)> {
 /// the directory, so that after a crash `path` is either the old file or the whole new one.
 pub fn write_durably(path: &Path, content: &[u8]) -> Result<()> {
     let tmp = partial_path(path);
-    let mut file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
+    let mut file = create_private(&tmp)?;
     file.write_all(content).map_err(io_err(&tmp))?;
     file.sync_all().map_err(io_err(&tmp))?;
     drop(file);
     publish(&tmp, path)
+}
+
+/// Creates (or truncates) `path` readable by its owner only: a backup holds everything.
+pub fn create_private(path: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io_err(path))?;
+    // An existing file keeps its mode through open(): set it.
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .map_err(io_err(path))?;
+    Ok(file)
 }
 
 /// Renames a finished `tmp` to `path` and syncs the directory.

@@ -60,7 +60,10 @@ pub enum BackupError {
     )]
     TargetNotEmpty { tables: i64, example: String },
 
-    #[error("the restored database differs from the backup's manifest: {0}")]
+    #[error(
+        "the restored database differs from the backup's manifest ({0}); it was loaded all the \
+         same: drop it (or remove the data directory) before restoring another backup"
+    )]
     Incomplete(String),
 }
 

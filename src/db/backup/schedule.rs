@@ -27,8 +27,9 @@ pub fn spawn(url: String, schedule: Schedule) {
     tokio::spawn(async move {
         loop {
             let wait = match newest(&schedule.dir) {
-                Ok(Some((_, taken))) => (taken + schedule.every)
-                    .duration_since(SystemTime::now())
+                Ok(Some((_, taken))) => taken
+                    .checked_add(schedule.every)
+                    .and_then(|due| due.duration_since(SystemTime::now()).ok())
                     .unwrap_or_default(),
                 Ok(None) => Duration::ZERO,
                 Err(e) => {
@@ -42,7 +43,19 @@ pub fn spawn(url: String, schedule: Schedule) {
                     tracing::info!(file = %path.display(), "scheduled backup verified");
                 }
                 Ok(None) => {
-                    tracing::debug!("another node holds the backup lock");
+                    // Another node takes it; unless none has for long (a lock stuck on a
+                    // pooled connection behind PgBouncer, say).
+                    let overdue = newest(&schedule.dir)
+                        .ok()
+                        .flatten()
+                        .is_none_or(|(_, taken)| {
+                            taken.elapsed().unwrap_or_default() > schedule.every.saturating_mul(2)
+                        });
+                    if overdue {
+                        tracing::warn!(dir = %schedule.dir.display(), "another node holds the backup lock, but no backup is newer than twice --backup-every");
+                    } else {
+                        tracing::info!("another node holds the backup lock; skipping");
+                    }
                     tokio::time::sleep(schedule.every).await;
                 }
                 Err(e) => {
@@ -56,7 +69,12 @@ pub fn spawn(url: String, schedule: Schedule) {
 
 /// Takes, verifies and prunes once; None when another node holds the lock.
 pub async fn run_once(url: &str, schedule: &Schedule) -> Result<Option<PathBuf>> {
-    std::fs::create_dir_all(&schedule.dir).map_err(io_err(&schedule.dir))?;
+    if !schedule.dir.exists() {
+        // Backups hold everything, key hashes and the audit log included: for kreisgeo only.
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(&schedule.dir)
+            .map_err(io_err(&schedule.dir))?;
+    }
     let mut lock = PgConnection::connect(url).await?;
     if !census::try_lock_schedule(&mut lock).await? {
         let _ = lock.close().await;
@@ -97,25 +115,26 @@ async fn take(url: &str, schedule: &Schedule) -> Result<PathBuf> {
         seconds = started.elapsed().as_secs_f64(),
         "backup taken and read back"
     );
-    prune(&schedule.dir, schedule.keep)?;
+    prune(&schedule.dir, schedule.keep, &path)?;
     Ok(path)
 }
 
-/// Complete backups in `dir` (archive with manifest), newest first.
+/// Complete scheduled backups in `dir` (`kreisgeo-<UTC time>.pgdump` with its manifest),
+/// newest first. Other files there, such as a backup taken by hand, are neither counted nor
+/// pruned.
 pub fn complete(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut found: Vec<PathBuf> = files(dir)?
+    let mut found: Vec<(chrono::NaiveDateTime, PathBuf)> = files(dir)?
         .into_iter()
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(PREFIX) && n.ends_with(SUFFIX))
-                && manifest::path_of(p).is_file()
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?;
+            let time = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
+            let taken = chrono::NaiveDateTime::parse_from_str(time, "%Y%m%dT%H%M%SZ").ok()?;
+            manifest::path_of(&p).is_file().then_some((taken, p))
         })
         .collect();
-    // The names hold the UTC time, so they sort by it.
     found.sort();
     found.reverse();
-    Ok(found)
+    Ok(found.into_iter().map(|(_, p)| p).collect())
 }
 
 /// The newest complete backup and when it was taken.
@@ -133,9 +152,11 @@ fn newest(dir: &Path) -> Result<Option<(PathBuf, SystemTime)>> {
     Ok(Some((path, taken)))
 }
 
-/// Removes the complete backups beyond the newest `keep`.
-fn prune(dir: &Path, keep: usize) -> Result<()> {
-    for old in complete(dir)?.into_iter().skip(keep.max(1)) {
+/// Removes the complete backups beyond the newest `keep`, never `fresh` (the one just
+/// verified, whatever the clock did).
+fn prune(dir: &Path, keep: usize, fresh: &Path) -> Result<()> {
+    let others = complete(dir)?.into_iter().filter(|p| p != fresh);
+    for old in others.skip(keep.max(1) - 1) {
         let manifest = manifest::path_of(&old);
         std::fs::remove_file(&old).map_err(io_err(&old))?;
         std::fs::remove_file(&manifest).map_err(io_err(&manifest))?;

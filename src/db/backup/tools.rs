@@ -52,8 +52,8 @@ impl Tools {
             .arg(self.bindir.join(tool))
             .env("LC_ALL", "C.UTF-8")
             .stdin(std::process::Stdio::null())
-            // Its own process group: a Ctrl-C reaches kreisgeo, which ends the tool itself.
-            .process_group(0)
+            // In kreisgeo's process group, so that a Ctrl-C in the terminal also stops
+            // pg_restore before its transaction commits; dropped with its future otherwise.
             .kill_on_drop(true);
         if let Some(target) = target {
             cmd.env_remove("PGPASSWORD").env_remove("PGSERVICE");
@@ -169,14 +169,20 @@ const LIBPQ_PARAMETERS: &[&str] = &[
 impl Target {
     pub fn parse(url: &str) -> Result<Self> {
         let mut parsed = url::Url::parse(url).map_err(|e| BackupError::Url(e.to_string()))?;
-        let password = parsed.password().map(|p| {
+        let mut password = parsed.password().map(|p| {
             percent_encoding::percent_decode_str(p)
                 .decode_utf8_lossy()
                 .into_owned()
         });
-        parsed
-            .set_password(None)
-            .map_err(|()| BackupError::Url("it has no host".into()))?;
+        if password.is_some() {
+            parsed
+                .set_password(None)
+                .map_err(|()| BackupError::Url("it has no host".into()))?;
+        }
+        // A password given as a parameter moves to the environment too.
+        if let Some((_, p)) = parsed.query_pairs().find(|(k, _)| k == "password") {
+            password = Some(p.into_owned());
+        }
         let kept: Vec<(String, String)> = parsed
             .query_pairs()
             .filter(|(k, _)| LIBPQ_PARAMETERS.contains(&k.as_ref()))
@@ -212,5 +218,13 @@ mod tests {
         let t = Target::parse("postgres://u@db/x").unwrap();
         assert_eq!(t.url, "postgres://u@db/x");
         assert_eq!(t.password, None);
+        // A Unix socket: no host in the URL, no password to strip.
+        let t = Target::parse("postgres:///kreisgeo?host=/run/postgresql&password=pw").unwrap();
+        assert!(
+            t.url.contains("host=") && !t.url.contains("pw"),
+            "{}",
+            t.url
+        );
+        assert_eq!(t.password.as_deref(), Some("pw"));
     }
 }

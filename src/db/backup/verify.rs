@@ -34,18 +34,26 @@ pub async fn verify(archive: &Path, manifest: &Manifest) -> Result<()> {
         .stdout
         .take()
         .ok_or_else(|| BackupError::Tools("pg_restore has no output".into()))?;
-    let counted = count_copy_rows(BufReader::with_capacity(1 << 20, stdout)).await;
-    let out = child
-        .wait_with_output()
+    let mut stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| BackupError::Tools("pg_restore has no error output".into()))?;
+    // Both pipes at once: a tool blocked on a full stderr would never finish its stdout.
+    let mut said = Vec::new();
+    let (counted, _) = tokio::join!(
+        count_copy_rows(BufReader::with_capacity(1 << 20, stdout)),
+        tokio::io::AsyncReadExt::read_to_end(&mut stderr, &mut said)
+    );
+    let status = child
+        .wait()
         .await
         .map_err(|e| BackupError::Tools(format!("pg_restore: {e}")))?;
-    if !out.status.success() {
+    if !status.success() {
         return Err(BackupError::Damaged {
             path: archive.to_path_buf(),
             reason: format!(
-                "pg_restore cannot read it ({}): {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
+                "pg_restore cannot read it ({status}): {}",
+                String::from_utf8_lossy(&said).trim()
             ),
         });
     }
