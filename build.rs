@@ -17,6 +17,9 @@ fn main() -> std::io::Result<()> {
     let out = std::env::var("OUT_DIR").map_err(std::io::Error::other)?;
     println!("cargo:rustc-check-cfg=cfg(maplibre)");
     println!("cargo:rerun-if-changed=web/package-lock.json");
+    // sqlx::migrate! embeds migrations/: a new or changed file must rebuild the binary even when
+    // no source file changed (this script's rerun-if-changed lines replace cargo's default).
+    println!("cargo:rerun-if-changed=migrations");
     let mut all = true;
     for file in FILES {
         let from = dist.join(file);

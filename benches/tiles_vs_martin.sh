@@ -3,12 +3,15 @@
 # deterministic list of tiles at z 8-16 weighted to z 12-15, from the same PostGIS tables
 # (1,000,000 parcels, 100,000 roofs, 10,000 AEDs, stored in EPSG:25832 and EPSG:4326).
 #
-#   benches/tiles_vs_martin.sh [PARCELS] [SECONDS]     defaults 1000000 and 20
+#   benches/tiles_vs_martin.sh [PARCELS] [SECONDS] [ROUNDS]     defaults 1000000, 20 and 3
 #
 # For each server: a cold pass (each tile once, one client, caches empty: the server has just
 # started) and a warm run (wrk, 16 connections, SECONDS, over the same list, after the cold
-# pass). All requests send `Accept-Encoding: gzip`, as MapLibre does; nginx serves the gzip
-# files kreisgeo produced (gzip_static). Prints req/s, p50, p99 and bytes per tile, and the
+# pass). The servers take turns (kreisgeo, Martin, nginx) in ROUNDS rounds (default 3), each
+# started anew; the figures are each server's median over the rounds, so that one noisy run
+# cannot decide a ratio. All requests send `Accept-Encoding: gzip`, as MapLibre does; nginx
+# serves the gzip files kreisgeo produced (gzip_static). Prints req/s (all tiles, z12-16, and
+# z14-16, where both tile servers draw every feature), p50, p99 and bytes per tile, and the
 # ratios. Martin (1.14, the last release that builds with this machine's Rust) is installed
 # into target/bench/martin with `cargo install martin --no-default-features --features
 # postgres`; its tile cache is on (512 MB). Needs wrk, nginx (package nginx-light) and python3.
@@ -16,6 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-1000000}
 seconds=${2:-20}
+rounds=${3:-3}
 dir=$PWD/target/bench
 mkdir -p "$dir"
 for tool in wrk nginx; do
@@ -46,6 +50,8 @@ trap '$k db stop >/dev/null 2>&1 || true; kill $(jobs -p) 2>/dev/null || true' E
 $k ingest "$parcels" --dataset parcels --kind parcels >/dev/null 2>&1
 $k ingest "$roofs" --dataset roofs --kind solar >/dev/null 2>&1
 $k ingest "$aeds" --dataset aed --kind aed >/dev/null 2>&1
+# Bulk downloads now, not in a server's background while it is measured.
+$k downloads build >/dev/null 2>&1
 table() {
   psql "$url" -Atc "SELECT table_name FROM catalog.versions v JOIN catalog.datasets d ON d.active_version = v.id WHERE d.id = '$1'"
 }
@@ -97,7 +103,8 @@ with open(f"{d}/urls_nginx_tiles.txt", "w") as f:
         f.write(f"/{c}/{z}/{x}/{y}.mvt\n")
 PY
 
-# Cold pass: each tile once, one client; prints "name all_rps z12_16_rps p50_ms p99_ms bytes max_bytes".
+# Cold pass: each tile once, one client; prints "name all_rps z12_16_rps z14_16_rps p50_ms p99_ms
+# bytes max_bytes".
 cold() {
   python3 - "$1" "$2" "$3" "$dir/tiles.txt" <<'PY'
 import sys, time, urllib.request, statistics, gzip
@@ -119,15 +126,15 @@ for path, z in zip(open(urls).read().split(), zooms):
     plain = gzip.decompress(body) if encoding == "gzip" else body
     raw.append(len(plain) if status == 200 else 0)
 all_s = sum(t for t, _ in times)
-hi = [t for t, z in times if z >= 12]
+rate = lambda lo: (lambda ts: len(ts) / sum(ts))([t for t, z in times if z >= lo])
 ms = sorted(t * 1000 for t, _ in times)
 p = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]
-print(name, f"{len(times) / all_s:.1f}", f"{len(hi) / sum(hi):.1f}", f"{p(0.5):.1f}", f"{p(0.99):.1f}",
-      int(statistics.mean(sizes)), max(raw))
+print(name, f"{len(times) / all_s:.1f}", f"{rate(12):.1f}", f"{rate(14):.1f}", f"{p(0.5):.1f}",
+      f"{p(0.99):.1f}", int(statistics.mean(sizes)), max(raw))
 PY
 }
 
-warm() {  # name base urls -> "rps p50 p99"
+warm() {  # name base urls -> "rps p50 p99 non2xx"
   local out
   out=$(URLS=$3 wrk -t2 -c16 -d"${seconds}s" --latency -s "$dir/urls.lua" "$2" 2>&1)
   python3 - "$1" <<PY
@@ -147,13 +154,18 @@ PY
 results=$dir/tiles_results.txt
 : > "$results"
 
-# kreisgeo
 kport=8095
-$k serve --bind 127.0.0.1:$kport --workers 2 >"$dir/kreisgeo-tiles.log" 2>&1 &
-kpid=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$kport/" >/dev/null && break; sleep 0.2; done
-echo "cold $(cold kreisgeo "http://127.0.0.1:$kport" "$dir/urls_kreisgeo_tiles.txt")" >> "$results"
-echo "warm $(warm kreisgeo "http://127.0.0.1:$kport" "$dir/urls_kreisgeo_tiles.txt")" >> "$results"
+start_kreisgeo() {
+  $k serve --bind 127.0.0.1:$kport --workers 2 >>"$dir/kreisgeo-tiles.log" 2>&1 &
+  kpid=$!
+  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$kport/" >/dev/null && break; sleep 0.2; done
+}
+stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
+
+# A pass that is not counted, so that every measured pass finds PostgreSQL's buffers and the
+# page cache as warm as the others (the first server would otherwise pay for them).
+start_kreisgeo
+cold kreisgeo "http://127.0.0.1:$kport" "$dir/urls_kreisgeo_tiles.txt" >/dev/null
 # The same tiles as static files for nginx: kreisgeo's gzip bytes, as a tile cache on disk.
 rm -rf "$dir/static-tiles"
 python3 - "http://127.0.0.1:$kport" "$dir/tiles.txt" "$dir/static-tiles" <<'PY'
@@ -173,9 +185,8 @@ for line in open(tiles):
     if gz:
         open(path + ".gz", "wb").write(body)
 PY
-kill $kpid; wait $kpid 2>/dev/null || true
+stop $kpid
 
-# Martin, its cache on.
 mport=8096
 cat > "$dir/martin.yaml" <<EOF
 listen_addresses: '127.0.0.1:$mport'
@@ -188,14 +199,7 @@ postgres:
     tables:
       from_schemas: data
 EOF
-"$martin" --config "$dir/martin.yaml" >"$dir/martin.log" 2>&1 &
-mpid=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$mport/catalog" >/dev/null && break; sleep 0.2; done
-echo "cold $(cold martin "http://127.0.0.1:$mport" "$dir/urls_martin_tiles.txt")" >> "$results"
-echo "warm $(warm martin "http://127.0.0.1:$mport" "$dir/urls_martin_tiles.txt")" >> "$results"
-kill $mpid; wait $mpid 2>/dev/null || true
 
-# nginx, static files.
 nport=8098
 mkdir -p "$dir/nginx"
 cat > "$dir/nginx/nginx.conf" <<EOF
@@ -215,25 +219,54 @@ http {
   }
 }
 EOF
-nginx -c "$dir/nginx/nginx.conf"
-echo "cold $(cold nginx "http://127.0.0.1:$nport" "$dir/urls_nginx_tiles.txt")" >> "$results"
-echo "warm $(warm nginx "http://127.0.0.1:$nport" "$dir/urls_nginx_tiles.txt")" >> "$results"
-nginx -c "$dir/nginx/nginx.conf" -s stop
+
+for round in $(seq "$rounds"); do
+  # kreisgeo, just started: its tile cache is empty.
+  start_kreisgeo
+  echo "cold $round $(cold kreisgeo "http://127.0.0.1:$kport" "$dir/urls_kreisgeo_tiles.txt")" >> "$results"
+  echo "warm $round $(warm kreisgeo "http://127.0.0.1:$kport" "$dir/urls_kreisgeo_tiles.txt")" >> "$results"
+  stop $kpid
+
+  # Martin, its cache on, just started.
+  "$martin" --config "$dir/martin.yaml" >>"$dir/martin.log" 2>&1 &
+  mpid=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$mport/catalog" >/dev/null && break; sleep 0.2; done
+  echo "cold $round $(cold martin "http://127.0.0.1:$mport" "$dir/urls_martin_tiles.txt")" >> "$results"
+  echo "warm $round $(warm martin "http://127.0.0.1:$mport" "$dir/urls_martin_tiles.txt")" >> "$results"
+  stop $mpid
+
+  # nginx, static files.
+  nginx -c "$dir/nginx/nginx.conf"
+  echo "cold $round $(cold nginx "http://127.0.0.1:$nport" "$dir/urls_nginx_tiles.txt")" >> "$results"
+  echo "warm $round $(warm nginx "http://127.0.0.1:$nport" "$dir/urls_nginx_tiles.txt")" >> "$results"
+  nginx -c "$dir/nginx/nginx.conf" -s stop
+  sleep 0.5
+done
 
 python3 - "$results" <<'PY'
-import sys
-cold, warm = {}, {}
+import statistics, sys
+runs = {}
 for line in open(sys.argv[1]):
-    kind, name, *v = line.split()
-    (cold if kind == "cold" else warm)[name] = v
-print(f"{'':9} {'cold req/s':>10} {'z12-16':>8} {'p50 ms':>7} {'p99 ms':>7} {'bytes/tile':>10} {'largest':>9} |"
-      f" {'warm req/s':>10} {'p50 ms':>7} {'p99 ms':>7}")
+    kind, rnd, name, *v = line.split()
+    runs.setdefault((kind, name), []).append([float(x) for x in v])
+med = lambda kind, name, i: statistics.median(r[i] for r in runs[(kind, name)])
+rounds = len(runs[("cold", "kreisgeo")])
+print(f"median of {rounds} interleaved rounds")
+print(f"{'':9} {'cold req/s':>10} {'z12-16':>8} {'z14-16':>8} {'p50 ms':>7} {'p99 ms':>7} {'bytes/tile':>10}"
+      f" {'largest':>9} | {'warm req/s':>10} {'p50 ms':>7} {'p99 ms':>7}")
 for n in ["kreisgeo", "martin", "nginx"]:
-    c, w = cold[n], warm[n]
-    print(f"{n:9} {c[0]:>10} {c[1]:>8} {c[2]:>7} {c[3]:>7} {c[4]:>10} {c[5]:>9} | {w[0]:>10} {w[1]:>7} {w[2]:>7}"
-          + (f"  ({w[3]} non-2xx)" if w[3] != "0" else ""))
-k, m, x = cold["kreisgeo"], cold["martin"], warm
-print(f"ratios: cold z12-16 kreisgeo/martin {float(k[1]) / float(m[1]):.2f}, "
-      f"warm kreisgeo/martin {float(x['kreisgeo'][0]) / float(x['martin'][0]):.2f}, "
-      f"warm kreisgeo/nginx {float(x['kreisgeo'][0]) / float(x['nginx'][0]):.2f}")
+    c = [med("cold", n, i) for i in range(7)]
+    w = [med("warm", n, i) for i in range(4)]
+    print(f"{n:9} {c[0]:>10.1f} {c[1]:>8.1f} {c[2]:>8.1f} {c[3]:>7.1f} {c[4]:>7.1f} {c[5]:>10.0f} {c[6]:>9.0f} |"
+          f" {w[0]:>10.0f} {w[1]:>7.2f} {w[2]:>7.2f}" + (f"  ({w[3]:.0f} non-2xx)" if w[3] else ""))
+ratio = lambda kind, a, b, i: med(kind, a, i) / med(kind, b, i)
+print(f"ratios (of medians): cold z14-16 kreisgeo/martin {ratio('cold', 'kreisgeo', 'martin', 2):.2f}, "
+      f"cold z12-16 kreisgeo/martin {ratio('cold', 'kreisgeo', 'martin', 1):.2f}, "
+      f"warm kreisgeo/martin {ratio('warm', 'kreisgeo', 'martin', 0):.2f}, "
+      f"warm kreisgeo/nginx {ratio('warm', 'kreisgeo', 'nginx', 0):.2f}")
+for r in range(rounds):
+    k, m = runs[("cold", "kreisgeo")][r], runs[("cold", "martin")][r]
+    wk, wn = runs[("warm", "kreisgeo")][r], runs[("warm", "nginx")][r]
+    print(f"  round {r + 1}: cold z14-16 {k[2] / m[2]:.2f}, cold z12-16 {k[1] / m[1]:.2f}, "
+          f"warm kreisgeo/nginx {wk[0] / wn[0]:.2f}")
 PY

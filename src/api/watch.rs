@@ -115,8 +115,13 @@ impl DatabaseWatch {
         tokio::spawn(async move {
             let options = pool.connect_options();
             let mut connection: Option<sqlx::PgConnection> = None;
+            // Ends with the pool, its connection with it: a server stopping waits for clients.
+            let mut closed = std::pin::pin!(pool.close_event());
             loop {
-                tokio::time::sleep(HEARTBEAT).await;
+                tokio::select! {
+                    () = tokio::time::sleep(HEARTBEAT) => {}
+                    () = &mut closed => return,
+                }
                 if watch.is_down() {
                     // The probe finds out when it is back.
                     connection = None;

@@ -232,6 +232,7 @@ pub async fn tile(pool: &PgPool, version: &Version, t: TileCoord) -> Result<Vec<
         }
         qb.push(") q WHERE q.geom IS NOT NULL), ''::bytea)");
     }
+    qb.push(format!(" WHERE {}", crate::db::SERIAL_PLAN));
     let blob: Option<Vec<u8>> = qb.build_query_scalar().fetch_one(pool).await?;
     Ok(blob.unwrap_or_default())
 }

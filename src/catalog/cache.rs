@@ -105,8 +105,13 @@ impl CatalogCache {
         let weak = Arc::downgrade(&cache);
         let pool = pool.clone();
         tokio::spawn(async move {
+            // Ends with the pool, its connection with it: a server stopping waits for clients.
+            let mut closed = std::pin::pin!(pool.close_event());
             loop {
-                let received = listener.try_recv().await;
+                let received = tokio::select! {
+                    received = listener.try_recv() => received,
+                    () = &mut closed => return,
+                };
                 let Some(cache) = weak.upgrade() else { return };
                 if let Ok(Some(n)) = received {
                     cache.invalidate(n.payload()).await;
@@ -120,7 +125,7 @@ impl CatalogCache {
                     drop(cache);
                     listener = loop {
                         tokio::time::sleep(Duration::from_millis(250)).await;
-                        if weak.strong_count() == 0 {
+                        if weak.strong_count() == 0 || pool.is_closed() {
                             return;
                         }
                         if let Ok(mut fresh) = PgListener::connect_with(&pool).await {

@@ -193,6 +193,9 @@ pub struct Version {
     pub source_crs: i32,
     /// Checksum of the file it was loaded from.
     pub source_sha256: String,
+    /// The table has a `tile_size` column: each feature's size as the vector tiles thin by it
+    /// (`tiles::mvt`), computed at load. Versions loaded before it existed have none.
+    pub tile_sizes: bool,
     /// When the version was loaded, RFC 3339 as rendered by PostgreSQL.
     pub created_at: String,
 }

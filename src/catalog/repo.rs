@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 
 const VERSION_COLUMNS: &str =
     "v.id, v.dataset_id, v.table_name, v.columns, v.has_z, v.source_sha256, \
-     v.feature_count, v.bbox, v.source_crs, \
+     v.feature_count, v.bbox, v.source_crs, v.tile_sizes, \
      to_char(v.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at";
 
 fn version_from_row(row: &PgRow) -> Result<Version> {
@@ -24,6 +24,7 @@ fn version_from_row(row: &PgRow) -> Result<Version> {
         bbox: bbox.and_then(|b| <[f64; 4]>::try_from(b).ok()),
         source_crs: row.try_get("source_crs")?,
         source_sha256: row.try_get("source_sha256")?,
+        tile_sizes: row.try_get("tile_sizes")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -144,6 +145,8 @@ pub struct NewVersion<'a> {
     pub source_crs: i32,
     pub columns: &'a [Column],
     pub has_z: bool,
+    /// The table has the `tile_size` column (see [`Version::tile_sizes`]).
+    pub tile_sizes: bool,
     pub feature_count: i64,
     pub bbox: Option<[f64; 4]>,
     /// The ingest report, stored with the version.
@@ -155,8 +158,9 @@ pub struct NewVersion<'a> {
 pub async fn insert_and_activate(conn: &mut PgConnection, v: &NewVersion<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO catalog.versions (id, dataset_id, table_name, source_name, source_format, \
-           source_sha256, source_crs, columns, has_z, feature_count, bbox, report, companions) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+           source_sha256, source_crs, columns, has_z, feature_count, bbox, report, companions, \
+           tile_sizes) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(v.id)
     .bind(v.dataset_id)
@@ -171,6 +175,7 @@ pub async fn insert_and_activate(conn: &mut PgConnection, v: &NewVersion<'_>) ->
     .bind(v.bbox.map(|b| b.to_vec()))
     .bind(v.report)
     .bind(v.companions)
+    .bind(v.tile_sizes)
     .execute(&mut *conn)
     .await?;
     sqlx::query(

@@ -34,6 +34,8 @@ pub struct CopyEncoder {
     rows: u64,
     column_names: Vec<String>,
     scratch: String,
+    /// Whether each row ends with the feature's tile size (see [`CopyEncoder::with_tile_size`]).
+    tile_size: bool,
 }
 
 impl CopyEncoder {
@@ -56,7 +58,16 @@ impl CopyEncoder {
                 .map(|c| c.source_name().to_string())
                 .collect(),
             scratch: String::new(),
+            tile_size: false,
         }
+    }
+
+    /// Ends each row with the geometry's size as the vector tiles thin by it: the longer side of
+    /// its bounding box, from the coordinates as they stream by (PostGIS would compute the same
+    /// doubles from the stored geometry); NULL for a feature without coordinates.
+    pub fn with_tile_size(mut self) -> Self {
+        self.tile_size = true;
+        self
     }
 
     /// Rows encoded so far.
@@ -93,7 +104,8 @@ impl FeatureSink for CopyEncoder {
             }
         }
         let row_start = self.buf.len();
-        let fields = i16::try_from(self.columns.len() + 2).map_err(|_| IngestError::Parse {
+        let fields = i16::try_from(self.columns.len() + 2 + usize::from(self.tile_size));
+        let fields = fields.map_err(|_| IngestError::Parse {
             message: format!("{} columns are more than COPY takes", self.columns.len()),
         })?;
         self.buf.extend_from_slice(&fields.to_be_bytes());
@@ -119,6 +131,14 @@ impl FeatureSink for CopyEncoder {
         match &feature.geometry {
             Some(ewkb) => put_field(&mut self.buf, ewkb),
             None => self.buf.extend_from_slice(&(-1i32).to_be_bytes()),
+        }
+        if self.tile_size {
+            match feature.verdict.and_then(|v| v.bbox) {
+                Some([x0, y0, x1, y1]) => {
+                    put_field(&mut self.buf, &(x1 - x0).max(y1 - y0).to_be_bytes())
+                }
+                None => self.buf.extend_from_slice(&(-1i32).to_be_bytes()),
+            }
         }
         self.rows += 1;
         if self.buf.len() >= CHUNK_BYTES {

@@ -91,7 +91,7 @@ pub async fn load(
     phases.start("validate");
     let mut source_extent = findings.extent;
     let globe = extent::globe_test(&mut tx, plan.srid, source_extent).await?;
-    let validation = validate::validate(&mut tx, &table, globe, findings)
+    let validation = validate::validate(&mut tx, &table, globe, findings, true)
         .await
         .map_err(|e| match e {
             Error::Database(db) => rejected(db),
@@ -158,6 +158,7 @@ pub async fn load(
             source_crs: plan.srid,
             columns: &plan.columns,
             has_z: plan.has_z,
+            tile_sizes: true,
             feature_count: i64::try_from(features).unwrap_or(i64::MAX),
             bbox,
             report: &serde_json::to_value(&report).unwrap_or_default(),
@@ -194,7 +195,12 @@ fn create_table_sql(table: &QualifiedTable, columns: &[Column], srid: i32, has_z
     for c in columns {
         let _ = write!(sql, ", {} {}", c.ident(), c.ty.sql_type());
     }
-    let _ = write!(sql, ", geom {})", geometry_type(srid, has_z));
+    let _ = write!(
+        sql,
+        ", geom {}, {} double precision)",
+        geometry_type(srid, has_z),
+        crate::tiles::mvt::TILE_SIZE
+    );
     sql
 }
 
@@ -210,7 +216,12 @@ async fn copy_rows(
     for c in &plan.columns {
         let _ = write!(target, ", {}", c.ident());
     }
-    let _ = write!(target, ", geom) FROM STDIN {}", super::copy::COPY_OPTIONS);
+    let _ = write!(
+        target,
+        ", geom, {}) FROM STDIN {}",
+        crate::tiles::mvt::TILE_SIZE,
+        super::copy::COPY_OPTIONS
+    );
 
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(CHANNEL_CHUNKS);
     let path = plan.request.path.clone();
@@ -228,7 +239,7 @@ async fn copy_rows(
     let checks = plan.checks.clone();
     let lon_lat = extent::is_lon_lat(plan.srid);
     let producer = tokio::task::spawn_blocking(move || -> Result<(u64, Findings), IngestError> {
-        let mut encoder = CopyEncoder::new(&columns, tx);
+        let mut encoder = CopyEncoder::new(&columns, tx).with_tile_size();
         let mut sink = Streaming {
             inner: &mut encoder,
             progress: progress.as_ref(),

@@ -75,12 +75,14 @@ struct Flagged {
 
 /// Repairs what can be repaired and lists what must be rejected (geometry problems and the
 /// stream's findings), in feature order. PostGIS only judges the features the stream could not
-/// certify, plus every feature when the data may lie off the globe.
+/// certify, plus every feature when the data may lie off the globe. A repaired geometry's tile
+/// size is computed anew when the table has that column (`tile_sizes`).
 pub async fn validate(
     conn: &mut PgConnection,
     table: &QualifiedTable,
     globe: GlobeTest,
     findings: Findings,
+    tile_sizes: bool,
 ) -> Result<Validation> {
     let off_globe = match globe {
         GlobeTest::Done => "false",
@@ -131,12 +133,22 @@ pub async fn validate(
 
     let mut repaired_count = 0;
     if !invalid.is_empty() {
+        // The repair can move the bounds (a spike removed): the tile size follows it.
+        let size = if tile_sizes {
+            format!(
+                ", {} = {}",
+                crate::tiles::mvt::TILE_SIZE,
+                crate::tiles::mvt::size_of("bad.fixed")
+            )
+        } else {
+            String::new()
+        };
         let repaired: Vec<(i64, String, bool)> = sqlx::query_as(&format!(
-            "UPDATE {table} t SET geom = {repair} \
-             FROM (SELECT fid, ST_IsValidReason(geom) AS reason FROM {table} WHERE fid = ANY($1)) bad \
+            "UPDATE {table} t SET geom = bad.fixed{size} \
+             FROM (SELECT fid, ST_IsValidReason(geom) AS reason, {REPAIR} AS fixed \
+                   FROM {table} WHERE fid = ANY($1)) bad \
              WHERE t.fid = bad.fid \
-             RETURNING t.fid, bad.reason, ST_IsEmpty(t.geom)",
-            repair = REPAIR.replace("geom", "t.geom")
+             RETURNING t.fid, bad.reason, ST_IsEmpty(bad.fixed)"
         ))
         .bind(&invalid)
         .fetch_all(&mut *conn)

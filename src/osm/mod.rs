@@ -400,6 +400,7 @@ async fn load(
             source_crs: 4326,
             columns: &report.columns,
             has_z: false,
+            tile_sizes: false,
             feature_count: i64::try_from(features).unwrap_or(i64::MAX),
             bbox,
             report: &serde_json::to_value(&report).unwrap_or_default(),

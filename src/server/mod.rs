@@ -120,7 +120,7 @@ pub async fn run(url: Option<&str>, data_dir: &Path, settings: Settings) -> anyh
     if crate::routing::store::enable(&db.pool).await {
         tracing::info!("pgRouting is available: walking routes are on");
     }
-    let state = match state(&db, &db_settings, api).await {
+    let (state, pools) = match state(&db, &db_settings, api).await {
         Ok(state) => state,
         Err(e) => {
             db.close().await?;
@@ -156,12 +156,23 @@ pub async fn run(url: Option<&str>, data_dir: &Path, settings: Settings) -> anyh
         drain(handle, in_flight, grace).await;
     });
     let result = server.await;
+    // Every connection of this process closed before its embedded PostgreSQL is asked to stop
+    // (it waits for clients): the pools, and with them the heartbeat's and the catalog
+    // listener's own connections, which end when their pool closes.
+    for pool in pools {
+        pool.close().await;
+    }
     db.close().await?;
     result.context("HTTP server failed")
 }
 
-/// The handlers' state over `db`: the public pool, the replicas, the catalog cache.
-async fn state(db: &Database, settings: &DbSettings, api: ApiConfig) -> anyhow::Result<AppState> {
+/// The handlers' state over `db`: the public pool, the replicas, the catalog cache; and the
+/// pools it opened, to close when serving ends.
+async fn state(
+    db: &Database,
+    settings: &DbSettings,
+    api: ApiConfig,
+) -> anyhow::Result<(AppState, Vec<sqlx::PgPool>)> {
     let interrupted = crate::jobs::fail_interrupted(&db.pool).await?;
     if interrupted > 0 {
         tracing::warn!(
@@ -177,8 +188,10 @@ async fn state(db: &Database, settings: &DbSettings, api: ApiConfig) -> anyhow::
         ..public_settings.clone()
     };
     let mut replicas = Vec::new();
+    let mut pools = vec![public.clone()];
     for url in &settings.replica_urls {
         let pool = crate::db::connect_lazy_with(url, &replica_settings)?;
+        pools.push(pool.clone());
         replicas.push((crate::db::server_name(url), pool));
     }
     let reads = ReadRouter::new(public.clone(), replicas, settings.replica_wait);
@@ -199,6 +212,7 @@ async fn state(db: &Database, settings: &DbSettings, api: ApiConfig) -> anyhow::
         )?,
         None => state.pool.clone(),
     };
+    pools.push(listen.clone());
     let state = match state.clone().with_catalog_cache_on(&listen).await {
         Ok(cached) => cached,
         Err(e) => {
@@ -206,7 +220,7 @@ async fn state(db: &Database, settings: &DbSettings, api: ApiConfig) -> anyhow::
             state
         }
     };
-    Ok(state)
+    Ok((state, pools))
 }
 
 /// The database watch, the download builder, the catalog's purge of deleted datasets, the

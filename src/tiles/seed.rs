@@ -5,7 +5,7 @@
 
 use sqlx::PgPool;
 
-use super::cache::{TileCache, TileKey};
+use super::cache::{Coding, TileCache, TileKey};
 use super::mvt;
 use super::tms::{TileCoord, TileMatrixSet, TILE_MATRIX_SETS, WEB_MERCATOR_QUAD};
 use crate::catalog::{repo, Collection};
@@ -76,7 +76,7 @@ pub async fn seed_collection(
         for t in &tiles {
             let key = TileKey::new(collection, tms.id, *t);
             cache
-                .get_or_render(key, mvt::tile(pool, collection, tms, *t))
+                .get_or_render(key, Coding::Gzip, mvt::tile(pool, collection, tms, *t))
                 .await?;
         }
         seeded += tiles.len();

@@ -204,7 +204,8 @@ async fn tiles_are_cached_per_version_and_gzipped_once() {
     assert_eq!(second["x-tile-cache"], "hit");
     assert_eq!(raw, again);
     assert_eq!(first["etag"], second["etag"]);
-    // gzip and brotli: the same bytes, compressed when stored, under their own strong ETags.
+    // gzip and brotli: the same bytes, each compressed when first asked for, under their own
+    // strong ETags.
     let (_, zipped, body) =
         crate::common::get_with_headers(&app, &uri, &[("Accept-Encoding", "gzip")]).await;
     assert_eq!(zipped["content-encoding"], "gzip");
@@ -501,4 +502,90 @@ async fn seeding_renders_the_low_zooms_into_the_cache() {
         headers["x-tile-cache"], "miss",
         "AdV zoom 7 is finer than what was seeded"
     );
+}
+
+#[actix_web::test]
+async fn stored_tile_sizes_are_postgis_sizes_and_draw_the_same_tiles() {
+    let db = TestDb::new().await;
+    // A spike that the repair removes moves the bounds: the stored size must follow it.
+    let path = std::env::temp_dir().join(format!("kg-sizes-{}.geojson", std::process::id()));
+    std::fs::write(
+        &path,
+        r#"{"type":"FeatureCollection","features":[
+        {"type":"Feature","properties":{"n":"square"},"geometry":{"type":"Polygon","coordinates":[[[10,53],[10.1,53],[10.1,53.05],[10,53.05],[10,53]]]}},
+        {"type":"Feature","properties":{"n":"spike"},"geometry":{"type":"Polygon","coordinates":[[[10,53],[10.1,53],[10.1,53.1],[10.05,53.1],[10.05,53.4],[10.05,53.1],[10,53.1],[10,53]]]}},
+        {"type":"Feature","properties":{"n":"point"},"geometry":{"type":"Point","coordinates":[10.2,53.2]}},
+        {"type":"Feature","properties":{"n":"none"},"geometry":null}]}"#,
+    )
+    .expect("write");
+    let mut request = kreisgeo::ingest::IngestRequest::new(&path, "shapes");
+    request.skip_invalid = true;
+    let report = db.try_ingest(request).await.expect("ingest");
+    assert_eq!(report.repaired, 1, "{:?}", report.problems);
+    let table: String = sqlx::query_scalar(
+        "SELECT v.table_name FROM catalog.versions v \
+         JOIN catalog.datasets d ON d.active_version = v.id WHERE d.id = 'shapes'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("table");
+    let sizes: Vec<(String, Option<f64>, Option<f64>)> = sqlx::query_as(&format!(
+        "SELECT n, tile_size, greatest(ST_XMax(geom) - ST_XMin(geom), ST_YMax(geom) - ST_YMin(geom)) \
+         FROM data.{table} ORDER BY fid"
+    ))
+    .fetch_all(&db.pool)
+    .await
+    .expect("sizes");
+    for (name, stored, postgis) in &sizes {
+        assert_eq!(stored, postgis, "{name}");
+    }
+    let spike = sizes.iter().find(|(n, ..)| n == "spike").expect("spike");
+    assert!(
+        (spike.1.expect("size") - 0.1).abs() < 1e-9,
+        "repaired: {spike:?}"
+    );
+    assert_eq!(sizes[2].1, Some(0.0), "a point is sized 0");
+    assert_eq!(sizes[3].1, None, "no geometry, no size");
+
+    // A version loaded before the column existed computes the sizes itself: the same tiles.
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    let uris: Vec<String> = [(12, 10.41, 53.25), (14, 10.4093, 53.2488), (16, 10.4093, 53.2488)]
+        .into_iter()
+        .map(|(z, lon, lat)| {
+            let (z, y, x) = tile_of(lon, lat, z);
+            format!("/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}")
+        })
+        .collect();
+    let mut stored = Vec::new();
+    {
+        let app = app(&db).await;
+        for uri in &uris {
+            let (status, _, body) = get(&app, uri).await;
+            assert_eq!(status, 200, "{uri}");
+            assert!(!Tile::decode(body.as_slice()).expect("MVT").layers[0].features.is_empty());
+            stored.push(body);
+        }
+    }
+    let parcels: String = sqlx::query_scalar(
+        "UPDATE catalog.versions v SET tile_sizes = false FROM catalog.datasets d \
+         WHERE d.active_version = v.id AND d.id = 'parcels' RETURNING v.table_name",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("older version");
+    sqlx::query(&format!("ALTER TABLE data.{parcels} DROP COLUMN tile_size"))
+        .execute(&db.pool)
+        .await
+        .expect("drop column");
+    let app = app(&db).await;
+    for (uri, stored) in uris.iter().zip(&stored) {
+        let (status, _, body) = get(&app, uri).await;
+        assert_eq!(status, 200, "{uri}");
+        assert_eq!(&body, stored, "{uri}");
+    }
 }

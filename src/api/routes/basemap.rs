@@ -90,10 +90,11 @@ pub async fn get_tile(
     let validators = Validators::strong(key.etag(coding), Some(&c.version.created_at));
     let mut response = validators.check(&req)?;
     let version = &c.version;
-    let (tile, hit) = state
+    let tile = state
         .tiles
         .get_or_render(
             key,
+            coding,
             state.read(lsn, |pool| async move {
                 basemap::tiles::tile(&pool, version, coord).await
             }),
@@ -101,14 +102,14 @@ pub async fn get_tile(
         .await?;
     response
         .insert_header((header::VARY, "Accept-Encoding"))
-        .insert_header(("X-Tile-Cache", if hit { "hit" } else { "miss" }));
-    if tile.raw.is_empty() {
+        .insert_header(("X-Tile-Cache", if tile.hit { "hit" } else { "miss" }));
+    if tile.empty {
         return Ok(response.status(StatusCode::NO_CONTENT).finish());
     }
     Ok(response
         .content_type(media::MVT)
         .insert_header((header::CONTENT_ENCODING, coding.name()))
-        .body(tile.body(coding)))
+        .body(tile.body))
 }
 
 /// Basemap glyphs

@@ -50,28 +50,26 @@ pub async fn get_tile(
     let coding = tile_coding(&req);
     let validators = Validators::strong(key.etag(coding), Some(&collection.version.created_at));
     let mut response = validators.check(&req)?;
-    let (tile, hit) = state
+    let tile = state
         .tiles
         .get_or_render(
             key,
+            coding,
             state.read(lsn, |pool| {
                 let collection = &collection;
                 async move { mvt::tile(&pool, collection, tms, coord).await }
             }),
         )
         .await?;
-    if tile.raw.is_empty() {
-        response.status(StatusCode::NO_CONTENT);
-    }
     response
         .insert_header((header::VARY, "Accept-Encoding"))
-        .insert_header(("X-Tile-Cache", if hit { "hit" } else { "miss" }));
-    if tile.raw.is_empty() {
-        return Ok(response.finish());
+        .insert_header(("X-Tile-Cache", if tile.hit { "hit" } else { "miss" }));
+    if tile.empty {
+        return Ok(response.status(StatusCode::NO_CONTENT).finish());
     }
     response.content_type(media::MVT);
     // Stored compressed once: the compression middleware leaves an encoded body alone.
     Ok(response
         .insert_header((header::CONTENT_ENCODING, coding.name()))
-        .body(tile.body(coding)))
+        .body(tile.body))
 }

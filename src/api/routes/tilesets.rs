@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::features::params::FormatParams;
 use crate::html::{answer, DocFormat};
 use crate::ogc::{media, Link};
-use crate::tiles::cache::TileKey;
+use crate::tiles::cache::{Coding, TileKey};
 use crate::tiles::mvt;
 use crate::tiles::tms::{TileCoord, TileMatrixSet, TILE_MATRIX_SETS, WEB_MERCATOR_QUAD};
 
@@ -491,17 +491,18 @@ pub async fn get_dataset_tile(
     let mut body = Vec::new();
     for c in collections.iter() {
         let key = TileKey::new(c, tms.id, coord);
-        let (tile, _) = state
+        let tile = state
             .tiles
             .get_or_render(
                 key,
+                Coding::Identity,
                 state.read(
                     lsn,
                     |pool| async move { mvt::tile(&pool, c, tms, coord).await },
                 ),
             )
             .await?;
-        body.extend_from_slice(&tile.raw);
+        body.extend_from_slice(&tile.body);
     }
     if body.is_empty() {
         return Ok(response.status(StatusCode::NO_CONTENT).finish());
