@@ -135,7 +135,7 @@ impl FeatureSink for CopyEncoder {
         if self.tile_size {
             match feature.verdict.and_then(|v| v.bbox) {
                 Some([x0, y0, x1, y1]) => {
-                    put_field(&mut self.buf, &(x1 - x0).max(y1 - y0).to_be_bytes())
+                    put_field(&mut self.buf, &(x1 - x0).max(y1 - y0).to_be_bytes());
                 }
                 None => self.buf.extend_from_slice(&(-1i32).to_be_bytes()),
             }

@@ -118,7 +118,7 @@ impl CachedTile {
 
     /// The bytes in `coding`, compressed now if no request has needed them before.
     pub fn body(&self, coding: Coding) -> Result<Bytes> {
-        let (cell, compress): (_, fn(&[u8]) -> Result<Vec<u8>>) = match coding {
+        let (cell, compress): (_, Compressor) = match coding {
             Coding::Identity => return Ok(self.raw.clone()),
             Coding::Gzip => (&self.gzip, gzip),
             Coding::Brotli => (&self.brotli, brotli),
@@ -152,6 +152,8 @@ impl CachedTile {
             .unwrap_or(u32::MAX)
     }
 }
+
+type Compressor = fn(&[u8]) -> Result<Vec<u8>>;
 
 fn brotli(raw: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(raw.len() / 2);
@@ -236,29 +238,29 @@ impl TileCache {
         let cached = self.tiles.get(&key).await;
         let hit = cached.is_some();
         crate::metrics::tile_cache(hit);
-        let tile = match cached {
-            Some(tile) => tile,
-            None => {
-                let renders = self.renders.clone();
-                self.tiles
-                    .try_get_with(key.clone(), async move {
-                        let raw = {
-                            let _slot = renders.acquire_owned().await.map_err(|_| {
-                                Error::Internal("the tile renderer is closed".into())
-                            })?;
-                            render.await?
-                        };
-                        // Compressed before it is stored, so that it is weighed with this form.
-                        let tile = CachedTile::new(raw);
-                        tile.body(coding)?;
-                        Ok(Arc::new(tile))
-                    })
-                    .await
-                    .map_err(|e| match Arc::try_unwrap(e) {
-                        Ok(e) => e,
-                        Err(shared) => Error::for_another(&shared),
-                    })?
-            }
+        let tile = if let Some(tile) = cached {
+            tile
+        } else {
+            let renders = self.renders.clone();
+            self.tiles
+                .try_get_with(key.clone(), async move {
+                    let raw = {
+                        let _slot = renders
+                            .acquire_owned()
+                            .await
+                            .map_err(|_| Error::Internal("the tile renderer is closed".into()))?;
+                        render.await?
+                    };
+                    // Compressed before it is stored, so that it is weighed with this form.
+                    let tile = CachedTile::new(raw);
+                    tile.body(coding)?;
+                    Ok(Arc::new(tile))
+                })
+                .await
+                .map_err(|e| match Arc::try_unwrap(e) {
+                    Ok(e) => e,
+                    Err(shared) => Error::for_another(&shared),
+                })?
         };
         if tile.has(coding) {
             return Ok(Served {

@@ -554,20 +554,26 @@ async fn stored_tile_sizes_are_postgis_sizes_and_draw_the_same_tiles() {
         DatasetKind::Parcels,
     )
     .await;
-    let uris: Vec<String> = [(12, 10.41, 53.25), (14, 10.4093, 53.2488), (16, 10.4093, 53.2488)]
-        .into_iter()
-        .map(|(z, lon, lat)| {
-            let (z, y, x) = tile_of(lon, lat, z);
-            format!("/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}")
-        })
-        .collect();
+    let uris: Vec<String> = [
+        (12, 10.41, 53.25),
+        (14, 10.4093, 53.2488),
+        (16, 10.4093, 53.2488),
+    ]
+    .into_iter()
+    .map(|(z, lon, lat)| {
+        let (z, y, x) = tile_of(lon, lat, z);
+        format!("/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}")
+    })
+    .collect();
     let mut stored = Vec::new();
     {
         let app = app(&db).await;
         for uri in &uris {
             let (status, _, body) = get(&app, uri).await;
             assert_eq!(status, 200, "{uri}");
-            assert!(!Tile::decode(body.as_slice()).expect("MVT").layers[0].features.is_empty());
+            assert!(!Tile::decode(body.as_slice()).expect("MVT").layers[0]
+                .features
+                .is_empty());
             stored.push(body);
         }
     }
