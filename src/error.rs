@@ -154,6 +154,15 @@ impl Error {
         }
     }
 
+    /// Whether the connection broke under the query (an I/O or protocol error), as when the
+    /// server closed it since it was last used.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(
+            self,
+            Error::Database(sqlx::Error::Io(_) | sqlx::Error::Protocol(_))
+        )
+    }
+
     /// Whether no connection was free in time: a 503 for this request only.
     pub fn is_busy(&self) -> bool {
         matches!(

@@ -119,8 +119,9 @@ impl DatabaseWatch {
             let mut closed = std::pin::pin!(pool.close_event());
             loop {
                 tokio::select! {
-                    () = tokio::time::sleep(HEARTBEAT) => {}
+                    biased;
                     () = &mut closed => return,
+                    () = tokio::time::sleep(HEARTBEAT) => {}
                 }
                 if watch.is_down() {
                     // The probe finds out when it is back.

@@ -108,10 +108,15 @@ impl CatalogCache {
             // Ends with the pool, its connection with it: a server stopping waits for clients.
             let mut closed = std::pin::pin!(pool.close_event());
             loop {
+                // Closing the pool also fails the listener: that is no lost connection.
                 let received = tokio::select! {
-                    received = listener.try_recv() => received,
+                    biased;
                     () = &mut closed => return,
+                    received = listener.try_recv() => received,
                 };
+                if pool.is_closed() {
+                    return;
+                }
                 let Some(cache) = weak.upgrade() else { return };
                 if let Ok(Some(n)) = received {
                     cache.invalidate(n.payload()).await;

@@ -137,7 +137,7 @@ pub fn connect_lazy_with(url: &str, settings: &PoolSettings) -> Result<PgPool> {
 /// A condition that keeps a query out of parallel plans, for the many short renders of vector
 /// tiles: PostGIS prices its functions so high that the planner hands a dense tile's few
 /// thousand `ST_AsMVTGeom` calls to a worker, and starting one takes longer (15 to 20 ms) than
-/// the calls it would share (a z14 tile of 1,500 parcels: 26 to 38 ms so, 9 ms without). The
+/// the calls it would share (a z14 tile of 1,559 parcels: 26 to 38 ms so, 12 ms without). The
 /// function is declared parallel unsafe, which the planner checks before anything else, and
 /// immutable, so that it is folded away before the query runs: no setting, no extra round trip.
 pub const SERIAL_PLAN: &str = "catalog.serial_plan()";
@@ -163,10 +163,11 @@ fn pool_options(url: &str, settings: &PoolSettings) -> Result<(PgConnectOptions,
     if let Some(limit) = settings.statement_timeout {
         options = options.options([("statement_timeout", limit.as_millis().to_string())]);
     }
-    // A connection that was in use moments ago is alive: asking the server first (sqlx's
-    // default, a round trip before every query) cost a cold tile a tenth of its time. One that
-    // sat idle longer than a restart of the server takes is asked, so that a pool whose server
-    // went away and came back hands out no dead connection.
+    // A connection that was in use moments ago is alive (sqlx asks the server when it comes
+    // back to the pool): asking again before every query (sqlx's default, a round trip) cost a
+    // cold tile a tenth of its time. One that sat idle longer is asked, so that a pool whose
+    // server restarted hands out no dead connection; one killed within the moment fails its
+    // query, which a read retries once (`replicas::ReadRouter::run`).
     let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)

@@ -227,7 +227,13 @@ impl ReadRouter {
         let reader = self.reader(at_least).await;
         let Some(index) = reader.replica else {
             self.primary_reads.fetch_add(1, Ordering::Relaxed);
-            return read(reader.pool).await;
+            return match read(reader.pool.clone()).await {
+                // A pooled connection the server closed since its last use (the pool asks only
+                // after a pause, `db::pool_options`): the pool has dropped it, ask once more.
+                // A server that is down fails this again, at once.
+                Err(e) if e.is_connection_lost() => read(reader.pool).await,
+                other => other,
+            };
         };
         self.replicas[index].reads.fetch_add(1, Ordering::Relaxed);
         match read(reader.pool).await {

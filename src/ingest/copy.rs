@@ -64,7 +64,8 @@ impl CopyEncoder {
 
     /// Ends each row with the geometry's size as the vector tiles thin by it: the longer side of
     /// its bounding box, from the coordinates as they stream by (PostGIS would compute the same
-    /// doubles from the stored geometry); NULL for a feature without coordinates.
+    /// doubles from the stored geometry); NULL for a feature without coordinates or with arcs,
+    /// whose bounds PostGIS computes from the arcs.
     pub fn with_tile_size(mut self) -> Self {
         self.tile_size = true;
         self
@@ -133,7 +134,7 @@ impl FeatureSink for CopyEncoder {
             None => self.buf.extend_from_slice(&(-1i32).to_be_bytes()),
         }
         if self.tile_size {
-            match feature.verdict.and_then(|v| v.bbox) {
+            match feature.verdict.filter(|v| v.straight).and_then(|v| v.bbox) {
                 Some([x0, y0, x1, y1]) => {
                     put_field(&mut self.buf, &(x1 - x0).max(y1 - y0).to_be_bytes());
                 }

@@ -310,8 +310,15 @@ impl GeomProcessor for Normalizer<'_> {
     }
 
     // Curves and surfaces: written as they come, decided by PostGIS.
+    fn circularstring_begin(&mut self, size: usize, idx: usize) -> GeozeroResult<()> {
+        self.check.curved();
+        match self.wkb.as_mut() {
+            Some(w) => w.circularstring_begin(size, idx),
+            None => Ok(()),
+        }
+    }
+
     forward_undecided! {
-        circularstring_begin(size: usize, idx: usize);
         circularstring_end(idx: usize);
         compoundcurve_begin(size: usize, idx: usize);
         compoundcurve_end(idx: usize);

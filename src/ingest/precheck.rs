@@ -15,6 +15,8 @@ const MAX_RING_VERTICES: usize = 128;
 
 /// Follows the geometry events of one feature.
 #[derive(Debug, Default)]
+// The flags of one geometry's event stream, each set by other events.
+#[allow(clippy::struct_excessive_bools)]
 pub struct GeometryCheck {
     /// Still possibly certified.
     plain: bool,
@@ -25,6 +27,8 @@ pub struct GeometryCheck {
     line: Vec<Coord<f64>>,
     coordinates: u64,
     bbox: [f64; 4],
+    /// Arcs were seen: the bounds of the points are not the geometry's.
+    curved: bool,
 }
 
 /// What the check found about one geometry.
@@ -34,6 +38,8 @@ pub struct Verdict {
     pub certified: bool,
     /// Bounds of its coordinates in the source CRS; `None` when it has none.
     pub bbox: Option<[f64; 4]>,
+    /// Without arcs: `bbox` is the geometry's bounds (PostGIS's, to the last bit).
+    pub straight: bool,
 }
 
 impl GeometryCheck {
@@ -45,6 +51,7 @@ impl GeometryCheck {
         self.in_line = false;
         self.line.clear();
         self.coordinates = 0;
+        self.curved = false;
         self.bbox = [
             f64::INFINITY,
             f64::INFINITY,
@@ -58,7 +65,15 @@ impl GeometryCheck {
         Verdict {
             certified: self.plain && has,
             bbox: has.then_some(self.bbox),
+            straight: !self.curved,
         }
+    }
+
+    /// An arc (circular string, compound curve, curve polygon): undecided, and its bounds are
+    /// not those of its points.
+    pub fn curved(&mut self) {
+        self.plain = false;
+        self.curved = true;
     }
 
     /// A kind of geometry this check does not decide (collections, curves, surfaces).
@@ -232,7 +247,8 @@ mod tests {
             check.finish(),
             Verdict {
                 certified: false,
-                bbox: None
+                bbox: None,
+                straight: true,
             }
         );
         // A line of one repeated point is not valid.

@@ -156,7 +156,7 @@ pub async fn features_as_geojson(
     );
     let table = version.table();
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT ST_AsGeoJSON(ST_Transform(t.geom, 4326), 9), to_jsonb(t) - 'geom' - 'fid' \
+        "SELECT ST_AsGeoJSON(ST_Transform(t.geom, 4326), 9), to_jsonb(t) - 'geom' - 'fid' - 'tile_size' \
          FROM {table} t WHERE t.geom IS NOT NULL ORDER BY t.fid"
     ))
     .fetch_all(pool)

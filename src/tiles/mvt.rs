@@ -31,7 +31,8 @@ pub const ATTRIBUTES_FROM_ZOOM: u8 = 12;
 const METRES_PER_DEGREE: f64 = 111_320.0;
 
 /// The column of a version table that holds each feature's size (see [`size_of`]), written by
-/// the ingest as the coordinates stream in.
+/// the ingest as the coordinates stream in; NULL for a curved geometry or one without
+/// coordinates.
 pub const TILE_SIZE: &str = "tile_size";
 
 /// A geometry's size as the tiles thin by it: the longer side of its bounding box, in the
@@ -70,10 +71,13 @@ pub async fn tile(
     // thins out evenly instead of losing one corner. Stored with the feature when the version
     // has it: computed here, it deserialises every geometry of the window twice (filter and
     // order), a fifth of a dense tile's time.
+    // Qualified: an attribute served under the name `tile_size` is an output column, and a bare
+    // name in ORDER BY means the output column. A curved geometry's size is not stored (its
+    // bounds are the arcs', not the points'): computed for it alone.
     let size = if version.tile_sizes {
-        TILE_SIZE.to_string()
+        format!("coalesce(t.{TILE_SIZE}, {})", size_of("t.geom"))
     } else {
-        size_of("geom")
+        size_of("t.geom")
     };
     let from_zoom = settings
         .attributes_from_zoom
@@ -120,9 +124,9 @@ pub async fn tile(
     spatial::push_envelope(&mut qb, window, version.source_crs);
     qb.push(format!(" AND {} AND ({size} >= ", crate::db::SERIAL_PLAN));
     qb.push_bind(min_size);
-    qb.push(" OR ST_Dimension(geom) = 0");
+    qb.push(" OR ST_Dimension(t.geom) = 0");
     qb.push(format!(
-        ") ORDER BY {size} DESC, (fid * 2654435761) % 4294967296 LIMIT {max_features}"
+        ") ORDER BY {size} DESC, (t.fid * 2654435761) % 4294967296 LIMIT {max_features}"
     ));
     // Rows whose geometry fell outside the tile keep a NULL geometry: ST_AsMVT skips them.
     qb.push(") q");

@@ -76,6 +76,15 @@ pub async fn seed_collection(
         for t in &tiles {
             let key = TileKey::new(collection, tms.id, *t);
             cache
+                .get_or_render(
+                    key.clone(),
+                    Coding::Brotli,
+                    mvt::tile(pool, collection, tms, *t),
+                )
+                .await?;
+            // Both codings: the seeded tiles are the largest, where compressing on a request
+            // would cost most (browsers ask for brotli, GIS clients for gzip).
+            cache
                 .get_or_render(key, Coding::Gzip, mvt::tile(pool, collection, tms, *t))
                 .await?;
         }

@@ -512,10 +512,10 @@ async fn stored_tile_sizes_are_postgis_sizes_and_draw_the_same_tiles() {
     std::fs::write(
         &path,
         r#"{"type":"FeatureCollection","features":[
-        {"type":"Feature","properties":{"n":"square"},"geometry":{"type":"Polygon","coordinates":[[[10,53],[10.1,53],[10.1,53.05],[10,53.05],[10,53]]]}},
-        {"type":"Feature","properties":{"n":"spike"},"geometry":{"type":"Polygon","coordinates":[[[10,53],[10.1,53],[10.1,53.1],[10.05,53.1],[10.05,53.4],[10.05,53.1],[10,53.1],[10,53]]]}},
-        {"type":"Feature","properties":{"n":"point"},"geometry":{"type":"Point","coordinates":[10.2,53.2]}},
-        {"type":"Feature","properties":{"n":"none"},"geometry":null}]}"#,
+        {"type":"Feature","properties":{"n":"square","tile_size":"z"},"geometry":{"type":"Polygon","coordinates":[[[10,53],[10.02,53],[10.02,53.01],[10,53.01],[10,53]]]}},
+        {"type":"Feature","properties":{"n":"spike","tile_size":"a"},"geometry":{"type":"Polygon","coordinates":[[[10,53],[10.1,53],[10.1,53.1],[10.05,53.1],[10.05,53.4],[10.05,53.1],[10,53.1],[10,53]]]}},
+        {"type":"Feature","properties":{"n":"point","tile_size":"m"},"geometry":{"type":"Point","coordinates":[10.2,53.2]}},
+        {"type":"Feature","properties":{"n":"none","tile_size":"q"},"geometry":null}]}"#,
     )
     .expect("write");
     let mut request = kreisgeo::ingest::IngestRequest::new(&path, "shapes");
@@ -546,6 +546,43 @@ async fn stored_tile_sizes_are_postgis_sizes_and_draw_the_same_tiles() {
     );
     assert_eq!(sizes[2].1, Some(0.0), "a point is sized 0");
     assert_eq!(sizes[3].1, None, "no geometry, no size");
+    // An attribute that happens to be called tile_size is served as such, and does not decide
+    // which feature a capped tile keeps: the largest does.
+    let settings = kreisgeo::catalog::TileSettings {
+        max_features: Some(1),
+        attributes_from_zoom: Some(0),
+        attributes: None,
+    };
+    assert!(
+        kreisgeo::catalog::repo::set_tile_settings(&db.pool, "shapes", &settings)
+            .await
+            .expect("settings")
+    );
+    {
+        let app = app(&db).await;
+        let (z, y, x) = tile_of(10.05, 53.05, 8);
+        let (status, _, body) = get(
+            &app,
+            &format!("/collections/shapes/tiles/WebMercatorQuad/{z}/{y}/{x}"),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let layer = Tile::decode(body.as_slice()).expect("MVT").layers.remove(0);
+        assert_eq!(layer.features.len(), 1);
+        assert_eq!(
+            layer.features[0].id,
+            Some(2),
+            "the repaired spike is the largest"
+        );
+        assert!(
+            layer.keys.iter().any(|k| k == "tile_size"),
+            "{:?}",
+            layer.keys
+        );
+        let (_, _, page) = get(&app, "/collections/shapes/items/1").await;
+        let page: serde_json::Value = serde_json::from_slice(&page).expect("JSON");
+        assert_eq!(page["properties"]["tile_size"], "z");
+    }
 
     // A version loaded before the column existed computes the sizes itself: the same tiles.
     db.ingest(
