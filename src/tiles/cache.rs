@@ -262,21 +262,17 @@ impl TileCache {
                     Err(shared) => Error::for_another(&shared),
                 })?
         };
-        if tile.has(coding) {
-            return Ok(Served {
-                body: tile.body(coding)?,
-                empty: tile.raw.is_empty(),
-                hit,
-            });
-        }
         // The first request for this coding (another request rendered the tile, or asked for
-        // another coding): compress, and store again to be weighed with the new form.
+        // another coding) compresses it; the tile is stored again to be weighed with the form.
+        let made = tile.has(coding);
         let served = Served {
             body: tile.body(coding)?,
             empty: tile.raw.is_empty(),
             hit,
         };
-        self.tiles.insert(key, tile).await;
+        if !made {
+            self.tiles.insert(key, tile).await;
+        }
         Ok(served)
     }
 
