@@ -218,7 +218,9 @@ impl AppState {
             tiles: crate::tiles::cache::TileCache::new(config.tile_cache_bytes)
                 .with_render_limit(config.max_concurrent_renders),
             write_pool: pool.clone(),
-            reads: crate::db::replicas::ReadRouter::primary_only(pool.clone()),
+            reads: crate::db::replicas::ReadRouter::primary_only(
+                crate::db::replicas::Pools::shared(pool.clone()),
+            ),
             pool,
             openapi: std::sync::Arc::new(openapi),
             downloads: std::sync::Arc::new(tokio::sync::Notify::new()),
@@ -404,7 +406,24 @@ impl AppState {
         F: Fn(PgPool) -> Fut,
         Fut: std::future::Future<Output = crate::Result<T>>,
     {
-        self.reads.run(at_least, read).await
+        self.reads
+            .run(crate::db::replicas::Lane::Data, at_least, read)
+            .await
+    }
+
+    /// Runs a tile render as [`AppState::read`] does, in the servers' tile pools.
+    pub async fn read_tiles<T, F, Fut>(
+        &self,
+        at_least: crate::db::replicas::Lsn,
+        read: F,
+    ) -> crate::Result<T>
+    where
+        F: Fn(PgPool) -> Fut,
+        Fut: std::future::Future<Output = crate::Result<T>>,
+    {
+        self.reads
+            .run(crate::db::replicas::Lane::Tiles, at_least, read)
+            .await
     }
 
     /// How people walk, from the settings.

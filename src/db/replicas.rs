@@ -50,7 +50,7 @@ async fn replayed_lsn(pool: &PgPool) -> Result<Option<Lsn>> {
 struct Replica {
     /// host:port, for logs and metrics.
     name: String,
-    pool: PgPool,
+    pools: Pools,
     replayed: AtomicU64,
     up: AtomicBool,
     /// Reads it answered.
@@ -70,10 +70,43 @@ pub struct ReplicaStatus {
     pub reads: u64,
 }
 
+/// One server's pools: one for each way its reads are planned (see [`crate::db::Plans`]).
+#[derive(Debug, Clone)]
+pub struct Pools {
+    /// Data reads: pages, searches, single features.
+    pub data: PgPool,
+    /// Tile renders.
+    pub tiles: PgPool,
+}
+
+impl Pools {
+    /// Every read in `pool`.
+    pub fn shared(pool: PgPool) -> Self {
+        Self {
+            data: pool.clone(),
+            tiles: pool,
+        }
+    }
+
+    fn of(&self, lane: Lane) -> &PgPool {
+        match lane {
+            Lane::Data => &self.data,
+            Lane::Tiles => &self.tiles,
+        }
+    }
+}
+
+/// Which of a server's pools a read takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Data,
+    Tiles,
+}
+
 /// Where public reads go.
 #[derive(Debug)]
 pub struct ReadRouter {
-    primary: PgPool,
+    primary: Pools,
     replicas: Vec<Replica>,
     next: AtomicUsize,
     /// Reads the primary answered (no replica fitted, or a replica failed).
@@ -94,20 +127,20 @@ pub struct Reader {
 
 impl ReadRouter {
     /// Every read on the primary (no replicas configured).
-    pub fn primary_only(primary: PgPool) -> Arc<Self> {
+    pub fn primary_only(primary: Pools) -> Arc<Self> {
         Self::new(primary, Vec::new(), Duration::ZERO)
     }
 
-    /// Reads over `replicas` (name, pool), falling back to `primary`. Call
+    /// Reads over `replicas` (name, pools), falling back to `primary`. Call
     /// [`ReadRouter::spawn_probe`] to follow their replay positions.
-    pub fn new(primary: PgPool, replicas: Vec<(String, PgPool)>, wait: Duration) -> Arc<Self> {
+    pub fn new(primary: Pools, replicas: Vec<(String, Pools)>, wait: Duration) -> Arc<Self> {
         Arc::new(Self {
             primary,
             replicas: replicas
                 .into_iter()
-                .map(|(name, pool)| Replica {
+                .map(|(name, pools)| Replica {
                     name,
-                    pool,
+                    pools,
                     replayed: AtomicU64::new(0),
                     up: AtomicBool::new(false),
                     reads: AtomicU64::new(0),
@@ -145,7 +178,8 @@ impl ReadRouter {
 
     async fn probe_all(&self) {
         let rounds = self.replicas.iter().map(|r| async move {
-            let probe = tokio::time::timeout(Duration::from_secs(1), replayed_lsn(&r.pool)).await;
+            let probe =
+                tokio::time::timeout(Duration::from_secs(1), replayed_lsn(&r.pools.data)).await;
             match probe {
                 Ok(Ok(Some(lsn))) => {
                     // Stored as read, not the maximum: a replica rebuilt from a new base
@@ -177,41 +211,41 @@ impl ReadRouter {
     }
 
     /// A server that has replayed at least `at_least`: a replica in turn, one that catches up
-    /// within the wait, or the primary.
-    pub async fn reader(&self, at_least: Lsn) -> Reader {
+    /// within the wait, or the primary; its pool for `lane`.
+    pub async fn reader(&self, lane: Lane, at_least: Lsn) -> Reader {
         if self.replicas.is_empty() {
-            return self.primary();
+            return self.primary(lane);
         }
         let deadline = tokio::time::Instant::now() + self.wait;
         loop {
             let probed = self.probed.notified();
-            if let Some(reader) = self.replica_at(at_least) {
+            if let Some(reader) = self.replica_at(lane, at_least) {
                 return reader;
             }
             let lagging = self.replicas.iter().any(|r| r.up.load(Ordering::Acquire));
             if !lagging || tokio::time::timeout_at(deadline, probed).await.is_err() {
-                return self.primary();
+                return self.primary(lane);
             }
         }
     }
 
-    fn replica_at(&self, at_least: Lsn) -> Option<Reader> {
+    fn replica_at(&self, lane: Lane, at_least: Lsn) -> Option<Reader> {
         let n = self.replicas.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         (0..n).map(|i| (start + i) % n).find_map(|i| {
             let r = &self.replicas[i];
             (r.up.load(Ordering::Acquire) && r.replayed.load(Ordering::Acquire) >= at_least).then(
                 || Reader {
-                    pool: r.pool.clone(),
+                    pool: r.pools.of(lane).clone(),
                     replica: Some(i),
                 },
             )
         })
     }
 
-    fn primary(&self) -> Reader {
+    fn primary(&self, lane: Lane) -> Reader {
         Reader {
-            pool: self.primary.clone(),
+            pool: self.primary.of(lane).clone(),
             replica: None,
         }
     }
@@ -219,12 +253,12 @@ impl ReadRouter {
     /// Runs `read` on a server that has replayed `at_least`; when a replica fails it (its
     /// server went away, a recovery conflict cancelled the query, a table is missing), the
     /// primary runs it again (a replica that went away is taken out). Reads are side-effect free, so running twice is safe.
-    pub async fn run<T, F, Fut>(&self, at_least: Lsn, read: F) -> Result<T>
+    pub async fn run<T, F, Fut>(&self, lane: Lane, at_least: Lsn, read: F) -> Result<T>
     where
         F: Fn(PgPool) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let reader = self.reader(at_least).await;
+        let reader = self.reader(lane, at_least).await;
         let Some(index) = reader.replica else {
             self.primary_reads.fetch_add(1, Ordering::Relaxed);
             return match read(reader.pool.clone()).await {
@@ -251,7 +285,7 @@ impl ReadRouter {
                 }
                 tracing::info!(replica = %replica.name, error = %e, "read retried on the primary");
                 self.primary_reads.fetch_add(1, Ordering::Relaxed);
-                read(self.primary.clone()).await
+                read(self.primary.of(lane).clone()).await
             }
             other => other,
         }

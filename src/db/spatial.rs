@@ -49,8 +49,9 @@ pub fn window(b: Bbox, extent: Option<[f64; 4]>) -> Vec<Bbox> {
 pub fn push_envelope(qb: &mut QueryBuilder<'_, Postgres>, b: Bbox, target_srid: i32) {
     let transform = b.srid != target_srid;
     if transform {
-        // Inline, not as a subquery: the connections use custom plans only (see
-        // `db::connect`), which fold it into one constant polygon at planning time.
+        // Inline: a plan made for the query's values (`Plans::PerQuery`) folds it into one
+        // constant polygon at planning time. Callers whose plan is reused wrap it in a
+        // scalar subquery (`tiles::mvt`).
         qb.push("ST_Transform(ST_Segmentize(");
     }
     qb.push("ST_MakeEnvelope(");

@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 
 use crate::api::state::{ApiConfig, AppState};
-use crate::db::replicas::ReadRouter;
-use crate::db::{Database, PoolSettings};
+use crate::db::replicas::{Pools, ReadRouter};
+use crate::db::{Database, Plans, PoolSettings};
 
 pub use http::HttpSettings;
 
@@ -76,6 +76,7 @@ impl DbSettings {
             max_connections: self.db_connections.max(1),
             acquire_timeout: self.db_acquire_timeout,
             statement_timeout: Some(self.statement_timeout),
+            plans: Plans::PerQuery,
         }
     }
 }
@@ -182,19 +183,34 @@ async fn state(
     }
     let public_settings = settings.public_pool();
     let public = db.pool_with(&public_settings).await?;
+    // Tiles in a pool of their own, with one plan per statement (see `Plans::Reused`); no
+    // more connections than renders run at once.
+    let tile_settings = |pool: &PoolSettings| PoolSettings {
+        max_connections: u32::try_from(api.max_concurrent_renders.max(1)).unwrap_or(u32::MAX),
+        plans: Plans::Reused,
+        ..pool.clone()
+    };
+    let public_tiles = db.pool_with(&tile_settings(&public_settings)).await?;
     // A replica that went away fails its reads within this, and the primary takes them.
     let replica_settings = PoolSettings {
         acquire_timeout: settings.db_acquire_timeout.min(Duration::from_millis(250)),
         ..public_settings.clone()
     };
     let mut replicas = Vec::new();
-    let mut pools = vec![public.clone()];
+    let mut pools = vec![public.clone(), public_tiles.clone()];
     for url in &settings.replica_urls {
-        let pool = crate::db::connect_lazy_with(url, &replica_settings)?;
-        pools.push(pool.clone());
-        replicas.push((crate::db::server_name(url), pool));
+        let replica = Pools {
+            data: crate::db::connect_lazy_with(url, &replica_settings)?,
+            tiles: crate::db::connect_lazy_with(url, &tile_settings(&replica_settings))?,
+        };
+        pools.extend([replica.data.clone(), replica.tiles.clone()]);
+        replicas.push((crate::db::server_name(url), replica));
     }
-    let reads = ReadRouter::new(public.clone(), replicas, settings.replica_wait);
+    let primary = Pools {
+        data: public.clone(),
+        tiles: public_tiles,
+    };
+    let reads = ReadRouter::new(primary, replicas, settings.replica_wait);
     reads.spawn_probe().await;
     if reads.has_replicas() {
         tracing::info!(replicas = ?reads.status(), "data reads go to the replicas");

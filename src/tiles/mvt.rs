@@ -42,6 +42,12 @@ pub fn size_of(geom: &str) -> String {
 }
 
 /// Renders one tile of `version` as the layer `layer`. An empty tile is an empty vector.
+///
+/// The statement is the same for every tile of a collection at zooms with (or without)
+/// attributes, only its values change: run in a pool that keeps one plan per statement
+/// ([`crate::db::Plans::Reused`]), it is planned once per connection, not for every tile. The
+/// window and the tile's envelope are scalar subqueries, so that such a plan computes each once
+/// per tile (an InitPlan), not once per row.
 pub async fn tile(
     pool: &PgPool,
     collection: &Collection,
@@ -107,9 +113,11 @@ pub async fn tile(
     // integer grid can show, but long smooth boundaries lose most of their vertices.
     let tolerance = tms.tile_size(t.z) / f64::from(EXTENT) / 2.0;
     qb.push(format!(
-        " , ST_AsMVTGeom(ST_Simplify({}, {tolerance}, true), ST_MakeEnvelope(",
+        " , ST_AsMVTGeom(ST_Simplify({}, ",
         version.geometry_in(tms.srid)
     ));
+    qb.push_bind(tolerance);
+    qb.push(", true), (SELECT ST_MakeEnvelope(");
     {
         let mut args = qb.separated(", ");
         args.push_bind(tile.min_x);
@@ -118,11 +126,11 @@ pub async fn tile(
         args.push_bind(tile.max_y);
         args.push(tms.srid.to_string());
     }
-    qb.push(format!("), {EXTENT}, {BUFFER}, true) AS geom FROM "));
+    qb.push(format!(")), {EXTENT}, {BUFFER}, true) AS geom FROM "));
     qb.push(version.table().to_string());
-    qb.push(" t WHERE geom && ");
+    qb.push(" t WHERE geom && (SELECT ");
     spatial::push_envelope(&mut qb, window, version.source_crs);
-    qb.push(format!(" AND {} AND ({size} >= ", crate::db::SERIAL_PLAN));
+    qb.push(format!(") AND {} AND ({size} >= ", crate::db::SERIAL_PLAN));
     qb.push_bind(min_size);
     qb.push(" OR ST_Dimension(t.geom) = 0");
     qb.push(format!(

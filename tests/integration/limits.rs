@@ -466,7 +466,7 @@ async fn a_busy_pool_is_a_503_for_that_request_never_an_outage() {
         &kreisgeo::db::PoolSettings {
             max_connections: 1,
             acquire_timeout: Duration::from_millis(200),
-            statement_timeout: None,
+            ..Default::default()
         },
     )
     .await

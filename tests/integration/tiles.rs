@@ -632,3 +632,78 @@ async fn stored_tile_sizes_are_postgis_sizes_and_draw_the_same_tiles() {
         assert_eq!(&body, stored, "{uri}");
     }
 }
+
+/// Tiles are rendered in a pool that keeps one plan per statement: the plan made for the first
+/// tile serves every later one, with each tile's window and envelope computed from its own
+/// values. Rendered both ways, every tile is the same, capped or not, from tables stored in
+/// UTM and in lon/lat.
+#[tokio::test]
+async fn a_reused_plan_draws_the_same_tiles_as_one_made_for_each() {
+    use kreisgeo::db::{connect_with, Plans, PoolSettings};
+    use kreisgeo::tiles::mvt;
+    use kreisgeo::tiles::tms::{TileCoord, TileMatrixSet, WEB_MERCATOR_QUAD};
+
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    db.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed)
+        .await;
+    let pool = |plans| {
+        let url = db.url.clone();
+        async move {
+            connect_with(
+                &url,
+                &PoolSettings {
+                    max_connections: 1,
+                    plans,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("pool")
+        }
+    };
+    let (each, reused) = (pool(Plans::PerQuery).await, pool(Plans::Reused).await);
+    let mode: String = sqlx::query_scalar("SHOW plan_cache_mode")
+        .fetch_one(&reused)
+        .await
+        .expect("mode");
+    assert_eq!(mode, "force_generic_plan");
+    let tms = TileMatrixSet::find(WEB_MERCATOR_QUAD).expect("tms");
+    // Each collection at zooms 12 to 16 over its densest corner and an empty one; the zooms
+    // share a statement, so the later tiles run on the plan the first one made.
+    let mut drawn = 0;
+    for (id, lon, lat) in [("parcels", 10.4093, 53.2488), ("aed", 6.9578, 50.9413)] {
+        let mut collection = kreisgeo::catalog::repo::require_collection(&db.pool, id)
+            .await
+            .expect("collection");
+        for cap in [None, Some(5)] {
+            collection.tiles.max_features = cap;
+            for z in 12..=16u8 {
+                for (dx, dy) in [(0, 0), (1, 0), (0, 1), (40, 40)] {
+                    let (z, y, x) = tile_of(lon, lat, z);
+                    let t = TileCoord {
+                        z,
+                        x: x + dx,
+                        y: y + dy,
+                    };
+                    let one = mvt::tile(&each, &collection, tms, t).await.expect("tile");
+                    let other = mvt::tile(&reused, &collection, tms, t).await.expect("tile");
+                    assert_eq!(one, other, "{id} {t:?} cap {cap:?}");
+                    if !one.is_empty() {
+                        drawn += 1;
+                        let features = Tile::decode(one.as_slice()).expect("MVT").layers[0]
+                            .features
+                            .len();
+                        assert!(cap.is_none_or(|cap| features <= cap as usize), "{features}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(drawn >= 20, "only {drawn} tiles had features");
+}

@@ -55,7 +55,7 @@ pub async fn get_tile(
         .get_or_render(
             key,
             coding,
-            state.read(lsn, |pool| {
+            state.read_tiles(lsn, |pool| {
                 let collection = &collection;
                 async move { mvt::tile(&pool, collection, tms, coord).await }
             }),

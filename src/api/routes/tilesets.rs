@@ -496,7 +496,7 @@ pub async fn get_dataset_tile(
             .get_or_render(
                 key,
                 Coding::Identity,
-                state.read(
+                state.read_tiles(
                     lsn,
                     |pool| async move { mvt::tile(&pool, c, tms, coord).await },
                 ),
