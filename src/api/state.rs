@@ -396,7 +396,8 @@ impl AppState {
     }
 
     /// Runs a data read on a server that has replayed `at_least` (see
-    /// [`crate::db::replicas::ReadRouter::run`]).
+    /// [`crate::db::replicas::ReadRouter::run`]; tile renders take the tile pools:
+    /// `state.reads.run(Lane::Tiles, …)`).
     pub async fn read<T, F, Fut>(
         &self,
         at_least: crate::db::replicas::Lsn,
@@ -408,21 +409,6 @@ impl AppState {
     {
         self.reads
             .run(crate::db::replicas::Lane::Data, at_least, read)
-            .await
-    }
-
-    /// Runs a tile render as [`AppState::read`] does, in the servers' tile pools.
-    pub async fn read_tiles<T, F, Fut>(
-        &self,
-        at_least: crate::db::replicas::Lsn,
-        read: F,
-    ) -> crate::Result<T>
-    where
-        F: Fn(PgPool) -> Fut,
-        Fut: std::future::Future<Output = crate::Result<T>>,
-    {
-        self.reads
-            .run(crate::db::replicas::Lane::Tiles, at_least, read)
             .await
     }
 

@@ -8,6 +8,7 @@ use super::TAG_TILES;
 use crate::api::cache::Validators;
 use crate::api::respond::tile_coding;
 use crate::api::state::{AppState, MinVersion};
+use crate::db::replicas::Lane;
 use crate::error::Result;
 use crate::ogc::media;
 use crate::tiles::cache::TileKey;
@@ -55,7 +56,7 @@ pub async fn get_tile(
         .get_or_render(
             key,
             coding,
-            state.read_tiles(lsn, |pool| {
+            state.reads.run(Lane::Tiles, lsn, |pool| {
                 let collection = &collection;
                 async move { mvt::tile(&pool, collection, tms, coord).await }
             }),

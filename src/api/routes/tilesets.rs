@@ -14,7 +14,7 @@ use crate::api::request::CollectionRequest;
 use crate::api::state::AppState;
 use crate::catalog::{Collection, ColumnType};
 use crate::crs::CRS84_URI;
-use crate::db::replicas::Lsn;
+use crate::db::replicas::{Lane, Lsn};
 use crate::error::{Error, Result};
 use crate::features::params::FormatParams;
 use crate::html::{answer, DocFormat};
@@ -496,10 +496,9 @@ pub async fn get_dataset_tile(
             .get_or_render(
                 key,
                 Coding::Identity,
-                state.read_tiles(
-                    lsn,
-                    |pool| async move { mvt::tile(&pool, c, tms, coord).await },
-                ),
+                state.reads.run(Lane::Tiles, lsn, |pool| async move {
+                    mvt::tile(&pool, c, tms, coord).await
+                }),
             )
             .await?;
         body.extend_from_slice(&tile.body);
