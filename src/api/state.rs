@@ -31,7 +31,8 @@ pub struct ApiConfig {
     /// Ingest jobs run at once; further uploads wait queued.
     #[arg(long, env = "KREISGEO_MAX_CONCURRENT_INGESTS", default_value_t = 1)]
     pub max_concurrent_ingests: usize,
-    /// Tiles rendered at once (cache hits never wait).
+    /// Tiles rendered at once (cache hits never wait); each server gets this many tile
+    /// connections, plus 4.
     #[arg(long, env = "KREISGEO_MAX_CONCURRENT_RENDERS", default_value_t = crate::tiles::cache::DEFAULT_RENDERS)]
     pub max_concurrent_renders: usize,
     /// A hard rate: requests a second one client may sustain on the public API [default:

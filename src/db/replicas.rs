@@ -280,7 +280,9 @@ impl ReadRouter {
                     || is_missing_table(&e) =>
             {
                 let replica = &self.replicas[index];
-                if e.is_database_down() || e.is_busy() {
+                // A busy tile pool says nothing about the replica: its renders are bounded
+                // apart from the data reads.
+                if e.is_database_down() || (e.is_busy() && lane == Lane::Data) {
                     self.take_out(replica, &e.to_string());
                 }
                 tracing::info!(replica = %replica.name, error = %e, "read retried on the primary");

@@ -70,6 +70,9 @@ pub struct DbSettings {
     pub backup_keep: u32,
 }
 
+/// Tile-pool connections beyond `--max-concurrent-renders` (see `state`).
+const TILE_POOL_SPARE: u32 = 4;
+
 impl DbSettings {
     fn public_pool(&self) -> PoolSettings {
         PoolSettings {
@@ -183,10 +186,14 @@ async fn state(
     }
     let public_settings = settings.public_pool();
     let public = db.pool_with(&public_settings).await?;
-    // Tiles in a pool of their own, with one plan per statement (see `Plans::Reused`); no
-    // more connections than renders run at once.
+    // Tiles in a pool of their own, with one plan per statement (see `Plans::Reused`): a
+    // connection per render that runs at once, and a few spare, because a render's
+    // connection comes back a little after its slot (sqlx pings it on return, and one whose
+    // render was dropped first waits for its query to end).
     let tile_settings = |pool: &PoolSettings| PoolSettings {
-        max_connections: u32::try_from(api.max_concurrent_renders.max(1)).unwrap_or(u32::MAX),
+        max_connections: u32::try_from(api.max_concurrent_renders.max(1))
+            .unwrap_or(u32::MAX)
+            .saturating_add(TILE_POOL_SPARE),
         plans: Plans::Reused,
         ..pool.clone()
     };

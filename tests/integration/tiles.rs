@@ -635,13 +635,14 @@ async fn stored_tile_sizes_are_postgis_sizes_and_draw_the_same_tiles() {
 
 /// Tiles are rendered in a pool that keeps one plan per statement: the plan made for the first
 /// tile serves every later one, with each tile's window and envelope computed from its own
-/// values. Rendered both ways, every tile is the same, capped or not, from tables stored in
-/// UTM and in lon/lat.
+/// values. Rendered both ways, every tile is the same, capped or not, with attributes and
+/// without, in Web Mercator and in the AdV grid, from tables stored in UTM and in lon/lat.
 #[tokio::test]
 async fn a_reused_plan_draws_the_same_tiles_as_one_made_for_each() {
+    use kreisgeo::crs::Point;
     use kreisgeo::db::{connect_with, Plans, PoolSettings};
     use kreisgeo::tiles::mvt;
-    use kreisgeo::tiles::tms::{TileCoord, TileMatrixSet, WEB_MERCATOR_QUAD};
+    use kreisgeo::tiles::tms::{TileCoord, TileMatrixSet, ADV_25832, WEB_MERCATOR_QUAD};
 
     let db = TestDb::new().await;
     db.ingest(
@@ -652,6 +653,8 @@ async fn a_reused_plan_draws_the_same_tiles_as_one_made_for_each() {
     .await;
     db.ingest("aed_koeln.geojson", "aed", DatasetKind::Aed)
         .await;
+    // One connection each, so that every tile of the reused kind runs on the same prepared
+    // statements.
     let pool = |plans| {
         let url = db.url.clone();
         async move {
@@ -668,42 +671,67 @@ async fn a_reused_plan_draws_the_same_tiles_as_one_made_for_each() {
         }
     };
     let (each, reused) = (pool(Plans::PerQuery).await, pool(Plans::Reused).await);
-    let mode: String = sqlx::query_scalar("SHOW plan_cache_mode")
-        .fetch_one(&reused)
-        .await
-        .expect("mode");
-    assert_eq!(mode, "force_generic_plan");
-    let tms = TileMatrixSet::find(WEB_MERCATOR_QUAD).expect("tms");
-    // Each collection at zooms 12 to 16 over its densest corner and an empty one; the zooms
-    // share a statement, so the later tiles run on the plan the first one made.
-    let mut drawn = 0;
+    let merc = TileMatrixSet::find(WEB_MERCATOR_QUAD).expect("tms");
+    let adv = TileMatrixSet::find(ADV_25832).expect("tms");
     for (id, lon, lat) in [("parcels", 10.4093, 53.2488), ("aed", 6.9578, 50.9413)] {
         let mut collection = kreisgeo::catalog::repo::require_collection(&db.pool, id)
             .await
             .expect("collection");
+        let (x, y): (f64, f64) = sqlx::query_as(
+            "SELECT ST_X(p), ST_Y(p) FROM \
+             (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 4326), 25832) p) s",
+        )
+        .bind(lon)
+        .bind(lat)
+        .fetch_one(&db.pool)
+        .await
+        .expect("UTM");
+        let centre: Vec<TileCoord> = (3..=11u8)
+            .filter_map(|level| adv.tile_at(Point { x, y, srid: 25832 }, level))
+            .collect();
+        assert_eq!(centre.len(), 9, "{id} inside the AdV grid");
+        let mut drawn = 0;
         for cap in [None, Some(5)] {
             collection.tiles.max_features = cap;
-            for z in 12..=16u8 {
-                for (dx, dy) in [(0, 0), (1, 0), (0, 1), (40, 40)] {
-                    let (z, y, x) = tile_of(lon, lat, z);
-                    let t = TileCoord {
-                        z,
-                        x: x + dx,
-                        y: y + dy,
-                    };
-                    let one = mvt::tile(&each, &collection, tms, t).await.expect("tile");
-                    let other = mvt::tile(&reused, &collection, tms, t).await.expect("tile");
-                    assert_eq!(one, other, "{id} {t:?} cap {cap:?}");
-                    if !one.is_empty() {
-                        drawn += 1;
-                        let features = Tile::decode(one.as_slice()).expect("MVT").layers[0]
-                            .features
-                            .len();
-                        assert!(cap.is_none_or(|cap| features <= cap as usize), "{features}");
-                    }
+            // Zooms below 12 carry no attributes: the other statement.
+            let mut tiles: Vec<(&TileMatrixSet, TileCoord)> = Vec::new();
+            for z in 8..=16u8 {
+                let (z, y, x) = tile_of(lon, lat, z);
+                for (dx, dy) in [(0, 0), (1, 0), (0, 1)] {
+                    tiles.push((
+                        merc,
+                        TileCoord {
+                            z,
+                            x: x + dx,
+                            y: y + dy,
+                        },
+                    ));
+                }
+            }
+            tiles.extend(centre.iter().map(|t| (adv, *t)));
+            for (tms, t) in tiles {
+                let one = mvt::tile(&each, &collection, tms, t).await.expect("tile");
+                let other = mvt::tile(&reused, &collection, tms, t).await.expect("tile");
+                assert_eq!(one, other, "{id} {} {t:?} cap {cap:?}", tms.id);
+                if !one.is_empty() {
+                    drawn += 1;
+                    let features = Tile::decode(one.as_slice()).expect("MVT").layers[0]
+                        .features
+                        .len();
+                    assert!(cap.is_none_or(|cap| features <= cap as usize), "{features}");
                 }
             }
         }
+        assert!(drawn >= 10, "{id}: only {drawn} tiles had features");
     }
-    assert!(drawn >= 20, "only {drawn} tiles had features");
+    // The reused pool did reuse: its statements ran on plans made once.
+    let (mode, generic): (String, i64) = sqlx::query_as(
+        "SELECT current_setting('plan_cache_mode'), \
+         coalesce(sum(generic_plans), 0)::bigint FROM pg_prepared_statements",
+    )
+    .fetch_one(&reused)
+    .await
+    .expect("plans");
+    assert_eq!(mode, "force_generic_plan");
+    assert!(generic >= 20, "{generic} runs on a reused plan");
 }
