@@ -58,34 +58,53 @@ pub fn authority(req: &HttpRequest, trust_forwarded: bool) -> Result<(String, St
         let info = req.connection_info();
         (info.scheme().to_string(), info.host().to_string())
     } else {
-        let scheme = if req.app_config().secure() {
-            "https"
-        } else {
-            "http"
-        };
-        let host = req
-            .head()
-            .headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .or_else(|| {
-                req.head()
-                    .uri
-                    .authority()
-                    .map(std::string::ToString::to_string)
-            })
-            .unwrap_or_else(|| req.app_config().host().to_string());
-        (scheme.to_string(), host)
+        let (scheme, host) = direct(req);
+        (scheme.to_string(), host.to_string())
     };
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
+    check(&scheme, &host, trust_forwarded)?;
+    Ok((scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
+}
+
+/// Whether [`authority`] would accept the request, without building its answer: every request
+/// is checked, few build links.
+pub fn check_authority(req: &HttpRequest, trust_forwarded: bool) -> Result<()> {
+    if trust_forwarded {
+        return authority(req, true).map(drop);
+    }
+    let (scheme, host) = direct(req);
+    check(scheme, host, false)
+}
+
+/// The connection's scheme and the host the request names.
+fn direct(req: &HttpRequest) -> (&'static str, &str) {
+    let scheme = if req.app_config().secure() {
+        "https"
+    } else {
+        "http"
+    };
+    let host = req
+        .head()
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| {
+            req.head()
+                .uri
+                .authority()
+                .map(actix_web::http::uri::Authority::as_str)
+        })
+        .unwrap_or_else(|| req.app_config().host());
+    (scheme, host)
+}
+
+fn check(scheme: &str, host: &str, trust_forwarded: bool) -> Result<()> {
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
         return Err(Error::invalid(
             "X-Forwarded-Proto",
-            format!("'{scheme}' is not http or https"),
+            format!("'{}' is not http or https", scheme.to_ascii_lowercase()),
         ));
     }
-    if !is_host(&host) {
+    if !is_host(host) {
         let header = if trust_forwarded {
             "Host/X-Forwarded-Host"
         } else {
@@ -96,7 +115,7 @@ pub fn authority(req: &HttpRequest, trust_forwarded: bool) -> Result<(String, St
             "not a host name or address with an optional port",
         ));
     }
-    Ok((scheme, host.to_ascii_lowercase()))
+    Ok(())
 }
 
 /// A `--public-url`: http(s), a checked host, a path without characters that would break out

@@ -37,9 +37,17 @@ fn has_nul(raw: &str) -> bool {
 
 /// A `..` segment, raw or percent-encoded.
 fn has_dot_segment(path: &str) -> bool {
-    path.split('/').any(|segment| {
-        let lower = segment.to_ascii_lowercase();
-        lower == ".." || lower.replace("%2e", ".") == ".."
+    // Read in place: every request passes here.
+    path.split('/')
+        .any(|segment| after_dot(segment).and_then(after_dot) == Some(""))
+}
+
+/// What follows a leading `.` or `%2e`.
+fn after_dot(s: &str) -> Option<&str> {
+    s.strip_prefix('.').or_else(|| {
+        s.get(..3)
+            .filter(|p| p.eq_ignore_ascii_case("%2e"))
+            .and_then(|_| s.get(3..))
     })
 }
 
@@ -74,7 +82,7 @@ pub fn before(req: &ServiceRequest) -> Result<()> {
     // Links and IRIs are built from the host and scheme the request names: refuse what is not
     // one before anything is built or cached from it (health checks build nothing).
     if state.config.public_url.is_none() {
-        super::client::authority(req.request(), state.config.trust_forwarded)?;
+        super::client::check_authority(req.request(), state.config.trust_forwarded)?;
     }
     if let Some(limit) = &state.rate_limit {
         limit.check(req)?;
@@ -262,6 +270,16 @@ fn json_errors(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
 /// Finishes every response: request id, security headers, metrics; a response that failed
 /// because the database was down starts the database watch.
 pub fn after(res: ServiceResponse<BoxBody>, started: Instant) -> ServiceResponse<BoxBody> {
+    let route = res.request().match_pattern();
+    after_route(res, started, route.as_deref().unwrap_or("unmatched"))
+}
+
+/// [`after`] for a request whose route pattern the caller knows (it was not routed).
+pub fn after_route(
+    res: ServiceResponse<BoxBody>,
+    started: Instant,
+    route: &str,
+) -> ServiceResponse<BoxBody> {
     let mut res = json_errors(res);
     let state = res.request().app_data::<web::Data<AppState>>().cloned();
     if let Some(state) = &state {
@@ -283,10 +301,6 @@ pub fn after(res: ServiceResponse<BoxBody>, started: Instant) -> ServiceResponse
             let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
             HeaderValue::from_bytes(id.hyphenated().encode_lower(&mut text).as_bytes()).ok()
         });
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_string());
     let method = res.request().method().clone();
     let status = res.status().as_u16();
     if state.as_ref().is_some_and(|s| s.in_flight.is_draining()) {
@@ -323,7 +337,7 @@ pub fn after(res: ServiceResponse<BoxBody>, started: Instant) -> ServiceResponse
             HeaderValue::from_static("strict-origin-when-cross-origin"),
         );
     }
-    crate::metrics::record_request(&route, &method, status, started.elapsed());
+    crate::metrics::record_request(route, &method, status, started.elapsed());
     match state {
         Some(state) => {
             let guard = state.in_flight.track();
@@ -350,5 +364,12 @@ mod tests {
         assert!(has_dot_segment("/collections/../admin"));
         assert!(has_dot_segment("/collections/%2E%2e/admin"));
         assert!(!has_dot_segment("/collections/a..b"));
+        assert!(has_dot_segment("/a/.%2E"));
+        assert!(has_dot_segment(".."));
+        assert!(!has_dot_segment("/a/./b"));
+        assert!(!has_dot_segment("/a/.../b"));
+        assert!(!has_dot_segment("/a/%2e%2e%2e/b"));
+        assert!(!has_dot_segment("/a/%2/b"));
+        assert!(!has_dot_segment("/a/ä./b"));
     }
 }

@@ -16,6 +16,7 @@ pub mod routes;
 pub mod share;
 pub mod state;
 pub mod streaming;
+pub mod tile_hits;
 pub mod watch;
 
 use actix_cors::Cors;
@@ -95,6 +96,8 @@ pub fn app(
             }
         })
         .wrap(Compress::default())
+        // Inside the request span (its id) and CORS, which every answer needs.
+        .wrap(actix_web::middleware::from_fn(tile_hits::answer_hits))
         .wrap(cors)
         .wrap(TracingLogger::<access_log::LeanRootSpan>::new())
 }

@@ -148,6 +148,13 @@ impl CatalogCache {
         Ok(cache)
     }
 
+    /// The dataset's active collection if it is in memory, without asking the catalog.
+    pub async fn cached(&self, id: &str) -> Option<(Arc<Collection>, Lsn)> {
+        let entry = self.entries.get(id).await?;
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        Some(entry)
+    }
+
     /// The dataset's active collection, from the cache or the catalog on the primary
     /// (`pool`), and the WAL position a replica must have replayed to serve it (0 when not
     /// tracked).

@@ -97,7 +97,15 @@ pub struct PoolSettings {
     pub statement_timeout: Option<Duration>,
     /// Whether each query is planned for its values or one plan serves every run.
     pub plans: Plans,
+    /// Run on each new connection before it serves anything (e.g. `tiles::mvt::prepare`).
+    /// A pool with it keeps every connection open, so that each pays for it once and one that
+    /// is closed (its lifetime over) is replaced in the background, not while a request waits.
+    pub prepare: Option<Prepare>,
 }
+
+/// What a new connection sets up for the rest of its session; it logs its own failures, and
+/// the connection serves either way.
+pub type Prepare = for<'c> fn(&'c mut sqlx::PgConnection) -> futures::future::BoxFuture<'c, ()>;
 
 impl Default for PoolSettings {
     fn default() -> Self {
@@ -106,6 +114,7 @@ impl Default for PoolSettings {
             acquire_timeout: Duration::from_secs(10),
             statement_timeout: None,
             plans: Plans::PerQuery,
+            prepare: None,
         }
     }
 }
@@ -131,6 +140,19 @@ impl Plans {
             Self::Reused => "force_generic_plan",
         }
     }
+}
+
+/// Opens every connection of a pool made with a [`PoolSettings::prepare`] (a lazy one: opening
+/// them one after another would hold up the start), all at once and in the background. A
+/// request in that moment takes one of them like any other.
+pub fn open_all_in_background(pool: &PgPool) {
+    let pool = pool.clone();
+    tokio::spawn(async move {
+        let wanted = pool.options().get_min_connections();
+        let held = futures::future::join_all((0..wanted).map(|_| pool.acquire())).await;
+        let opened = held.iter().filter(|c| c.is_ok()).count();
+        tracing::debug!(opened, wanted, "pool opened");
+    });
 }
 
 /// A trivial query on `connection`: whether the server answers.
@@ -192,7 +214,7 @@ fn pool_options(url: &str, settings: &PoolSettings) -> Result<(PgConnectOptions,
     // cold tile a tenth of its time. One that sat idle longer is asked, so that a pool whose
     // server restarted hands out no dead connection; one killed within the moment fails its
     // query, which a read retries once (`replicas::ReadRouter::run`).
-    let pool = PgPoolOptions::new()
+    let mut pool = PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
         .test_before_acquire(false)
@@ -204,5 +226,15 @@ fn pool_options(url: &str, settings: &PoolSettings) -> Result<(PgConnectOptions,
                 Ok(sqlx::Connection::ping(connection).await.is_ok())
             })
         });
+    if let Some(prepare) = settings.prepare {
+        pool = pool
+            .min_connections(settings.max_connections)
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    prepare(connection).await;
+                    Ok(())
+                })
+            });
+    }
     Ok((options, pool))
 }

@@ -80,6 +80,7 @@ impl DbSettings {
             acquire_timeout: self.db_acquire_timeout,
             statement_timeout: Some(self.statement_timeout),
             plans: Plans::PerQuery,
+            prepare: None,
         }
     }
 }
@@ -195,9 +196,11 @@ async fn state(
             .unwrap_or(u32::MAX)
             .saturating_add(TILE_POOL_SPARE),
         plans: Plans::Reused,
+        prepare: Some(crate::tiles::mvt::prepare),
         ..pool.clone()
     };
-    let public_tiles = db.pool_with(&tile_settings(&public_settings)).await?;
+    let public_tiles = crate::db::connect_lazy_with(db.url(), &tile_settings(&public_settings))?;
+    crate::db::open_all_in_background(&public_tiles);
     // A replica that went away fails its reads within this, and the primary takes them.
     let replica_settings = PoolSettings {
         acquire_timeout: settings.db_acquire_timeout.min(Duration::from_millis(250)),
@@ -210,6 +213,7 @@ async fn state(
             data: crate::db::connect_lazy_with(url, &replica_settings)?,
             tiles: crate::db::connect_lazy_with(url, &tile_settings(&replica_settings))?,
         };
+        crate::db::open_all_in_background(&replica.tiles);
         pools.extend([replica.data.clone(), replica.tiles.clone()]);
         replicas.push((crate::db::server_name(url), replica));
     }

@@ -276,6 +276,20 @@ impl TileCache {
         Ok(served)
     }
 
+    /// The tile in `coding` if it is held in that coding already: nothing to render or
+    /// compress. Counted as a hit by the caller once it answers with it.
+    pub async fn ready(&self, key: &TileKey, coding: Coding) -> Option<Served> {
+        let tile = self.tiles.get(key).await?;
+        if !tile.has(coding) {
+            return None;
+        }
+        Some(Served {
+            body: tile.body(coding).ok()?,
+            empty: tile.raw.is_empty(),
+            hit: true,
+        })
+    }
+
     /// Tiles held and their bytes (every encoding).
     pub async fn usage(&self) -> (u64, u64) {
         // moka counts lazily; settle pending inserts and evictions first.

@@ -735,3 +735,134 @@ async fn a_reused_plan_draws_the_same_tiles_as_one_made_for_each() {
     assert_eq!(mode, "force_generic_plan");
     assert!(generic >= 20, "{generic} runs on a reused plan");
 }
+
+/// A tile already in memory is answered before routing (`api::tile_hits`): with the handler's
+/// status, bytes and headers, its 304s and CORS, and without taking a place in its client's
+/// share. Everything else (a miss, a coding not made yet) still goes through the share.
+#[actix_web::test]
+async fn a_tile_in_memory_is_answered_before_routing_as_the_handler_answers_it() {
+    use actix_web::test::{call_service, init_service, TestRequest};
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    let config = kreisgeo::api::state::ApiConfig {
+        requests_per_client: Some(1),
+        client_wait: std::time::Duration::from_millis(50),
+        ..Default::default()
+    };
+    let state = kreisgeo::api::state::AppState::new(db.pool.clone(), config)
+        .with_catalog_cache()
+        .await
+        .expect("listener");
+    let share = state.share.clone();
+    let app = init_service(kreisgeo::api::app(state)).await;
+    let client: std::net::SocketAddr = "192.0.2.7:40000".parse().expect("address");
+    let fetch = |uri: String, headers: Vec<(&'static str, String)>| {
+        let mut req = TestRequest::get().uri(&uri).peer_addr(client);
+        for (name, value) in headers {
+            req = req.insert_header((name, value));
+        }
+        req.to_request()
+    };
+    let answer = |resp: actix_web::dev::ServiceResponse<_>| async move {
+        let status = resp.status().as_u16();
+        let mut headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .filter(|(name, _)| !matches!(name.as_str(), "x-request-id" | "date"))
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("?").to_string()))
+            .collect();
+        headers.sort();
+        let id = resp.headers().contains_key("x-request-id");
+        let body = actix_web::test::read_body(resp).await.to_vec();
+        (status, headers, body, id)
+    };
+    let (z, y, x) = tile_of(10.4093, 53.2488, 14);
+    let full = format!("/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}");
+    let (z, y, x) = tile_of(0.0, 0.0, 14);
+    let empty = format!("/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}");
+    let origin = ("Origin", "https://karte.example".to_string());
+    let gzip = ("Accept-Encoding", "gzip".to_string());
+
+    for (uri, headers, status) in [
+        (&full, vec![], 200),
+        (&full, vec![gzip.clone(), origin.clone()], 200),
+        (&empty, vec![origin.clone()], 204),
+    ] {
+        // The first answer is routed: a miss, or a tile compressed now for this coding.
+        let (routed_status, mut routed, routed_body, _) =
+            answer(call_service(&app, fetch(uri.clone(), headers.clone())).await).await;
+        assert_eq!(routed_status, status, "{uri} {headers:?}");
+        // With every place of the client taken, a routed request would wait and give up.
+        let place = share
+            .enter(Some(client.ip()))
+            .await
+            .expect("the client's one place");
+        let (hit_status, hit, hit_body, hit_id) =
+            answer(call_service(&app, fetch(uri.clone(), headers.clone())).await).await;
+        assert_eq!(
+            hit_status, status,
+            "{uri} {headers:?}: not answered from memory"
+        );
+        assert!(hit_id, "a hit has its request id");
+        assert!(hit.contains(&("x-tile-cache".into(), "hit".into())));
+        assert_eq!(hit_body, routed_body);
+        // The same headers as the handler's, but for whether this one was a hit.
+        routed.retain(|(name, _)| name != "x-tile-cache");
+        let mut same = hit.clone();
+        same.retain(|(name, _)| name != "x-tile-cache");
+        assert_eq!(same, routed, "{uri} {headers:?}");
+        if headers.contains(&origin) {
+            assert!(hit.contains(&(
+                "access-control-allow-origin".into(),
+                "https://karte.example".into()
+            )));
+        }
+        // Revalidation from memory too.
+        let etag = hit
+            .iter()
+            .find(|(name, _)| name == "etag")
+            .map(|(_, v)| v.clone())
+            .expect("ETag");
+        let mut conditional = headers.clone();
+        conditional.push(("If-None-Match", etag));
+        let (revalidated, _, _, _) =
+            answer(call_service(&app, fetch(uri.clone(), conditional)).await).await;
+        assert_eq!(revalidated, 304);
+        // Not in memory in this coding: routed, so it waits for the place and gives up.
+        let (busy, _, _, _) = answer(
+            call_service(
+                &app,
+                fetch(uri.clone(), vec![("Accept-Encoding", "br".to_string())]),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            busy, 503,
+            "{uri}: a coding not made yet is rendered, through the share"
+        );
+        drop(place);
+    }
+    // HEAD and a query string go the whole way (through the share).
+    let place = share.enter(Some(client.ip())).await.expect("place");
+    let head = TestRequest::default()
+        .method(actix_web::http::Method::HEAD)
+        .uri(&full)
+        .peer_addr(client)
+        .to_request();
+    assert_eq!(call_service(&app, head).await.status(), 503);
+    let query = fetch(format!("{full}?f=mvt"), vec![]);
+    assert_eq!(call_service(&app, query).await.status(), 503);
+    drop(place);
+    let head = TestRequest::default()
+        .method(actix_web::http::Method::HEAD)
+        .uri(&full)
+        .peer_addr(client)
+        .to_request();
+    assert_eq!(call_service(&app, head).await.status(), 200);
+}

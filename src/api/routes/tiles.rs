@@ -2,18 +2,23 @@
 
 use actix_web::http::header;
 use actix_web::http::StatusCode;
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse, HttpResponseBuilder};
 
 use super::TAG_TILES;
 use crate::api::cache::Validators;
 use crate::api::respond::tile_coding;
 use crate::api::state::{AppState, MinVersion};
+use crate::catalog::Collection;
 use crate::db::replicas::Lane;
 use crate::error::Result;
 use crate::ogc::media;
-use crate::tiles::cache::TileKey;
+use crate::tiles::cache::{Coding, Served, TileKey};
 use crate::tiles::mvt;
 use crate::tiles::tms::TileCoord;
+
+/// The route of [`get_tile`], as metrics name it (a test holds the two equal).
+pub const ROUTE: &str =
+    "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}";
 
 /// Vector tile
 ///
@@ -49,8 +54,7 @@ pub async fn get_tile(
     let (collection, lsn) = state.served(&req, &id).await?;
     let key = TileKey::new(&collection, tms.id, coord);
     let coding = tile_coding(&req);
-    let validators = Validators::strong(key.etag(coding), Some(&collection.version.created_at));
-    let mut response = validators.check(&req)?;
+    let response = validators(&key, coding, &collection).check(&req)?;
     let tile = state
         .tiles
         .get_or_render(
@@ -62,15 +66,26 @@ pub async fn get_tile(
             }),
         )
         .await?;
+    Ok(answer(response, tile, coding))
+}
+
+/// The validators of tile `key` in `coding`: its bytes never change, so the ETag is strong.
+pub fn validators(key: &TileKey, coding: Coding, collection: &Collection) -> Validators {
+    Validators::strong(key.etag(coding), Some(&collection.version.created_at))
+}
+
+/// The answer with `tile`, started by its validators (`response`): the handler's and that of a
+/// hit answered before routing (`api::tile_hits`), so that both send the same headers.
+pub fn answer(mut response: HttpResponseBuilder, tile: Served, coding: Coding) -> HttpResponse {
     response
         .insert_header((header::VARY, "Accept-Encoding"))
         .insert_header(("X-Tile-Cache", if tile.hit { "hit" } else { "miss" }));
     if tile.empty {
-        return Ok(response.status(StatusCode::NO_CONTENT).finish());
+        return response.status(StatusCode::NO_CONTENT).finish();
     }
     response.content_type(media::MVT);
     // Stored compressed once: the compression middleware leaves an encoded body alone.
-    Ok(response
+    response
         .insert_header((header::CONTENT_ENCODING, coding.name()))
-        .body(tile.body))
+        .body(tile.body)
 }
