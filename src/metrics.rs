@@ -175,18 +175,54 @@ pub fn record_request(
     status: u16,
     elapsed: Duration,
 ) {
-    let m = &*METRICS;
-    let route = intern(route);
-    m.requests
-        .get_or_create(&RequestLabels {
-            route,
-            method: method_name(method),
-            status,
-        })
-        .inc();
-    m.latency
-        .get_or_create(&RouteLabels { route })
-        .observe(elapsed.as_secs_f64());
+    let method = method_name(method);
+    let seconds = elapsed.as_secs_f64();
+    LAST_REQUEST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some(l) if l.status == status && l.method == method && l.route == route => {
+                l.count.inc();
+                l.latency.observe(seconds);
+            }
+            _ => {
+                let m = &*METRICS;
+                let route = intern(route);
+                let count = m
+                    .requests
+                    .get_or_create(&RequestLabels {
+                        route,
+                        method,
+                        status,
+                    })
+                    .clone();
+                let latency = m.latency.get_or_create(&RouteLabels { route }).clone();
+                count.inc();
+                latency.observe(seconds);
+                *last = Some(LastRequest {
+                    route,
+                    method,
+                    status,
+                    count,
+                    latency,
+                });
+            }
+        }
+    });
+}
+
+/// The series the last request of a thread was counted in. A busy route (a map's tiles) asks
+/// for the same ones again and again; the families find them with a lock and two hashes of
+/// the route each time.
+struct LastRequest {
+    route: &'static str,
+    method: &'static str,
+    status: u16,
+    count: Counter,
+    latency: Histogram,
+}
+
+thread_local! {
+    static LAST_REQUEST: std::cell::RefCell<Option<LastRequest>> = const { std::cell::RefCell::new(None) };
 }
 
 /// The one `'static` copy of a route pattern.

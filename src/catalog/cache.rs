@@ -66,6 +66,23 @@ pub struct CatalogCache {
     /// Bumped by every invalidation: a lookup that raced with one does not store its answer.
     generation: AtomicU64,
     hits: AtomicU64,
+    /// Tells this cache's entries in the threads' memos ([`CatalogCache::cached`]) from those
+    /// of another one in the same process (tests run many).
+    instance: u64,
+}
+
+/// How long a thread may answer from its memo of a collection without asking the cache again.
+const MEMO_TTL: Duration = Duration::from_secs(1);
+
+/// A thread's memo of the collections it found in a cache ([`CatalogCache::cached`]): cache,
+/// generation, when, id, entry.
+type Memo = Vec<(u64, u64, std::time::Instant, String, (Arc<Collection>, Lsn))>;
+
+/// Entries a thread remembers: a map in use asks for a handful of collections.
+const MEMO_ENTRIES: usize = 16;
+
+thread_local! {
+    static MEMO: std::cell::RefCell<Memo> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl CatalogCache {
@@ -101,6 +118,10 @@ impl CatalogCache {
             track_lsn,
             generation: AtomicU64::new(0),
             hits: AtomicU64::new(0),
+            instance: {
+                static INSTANCES: AtomicU64 = AtomicU64::new(0);
+                INSTANCES.fetch_add(1, Ordering::Relaxed)
+            },
         });
         let weak = Arc::downgrade(&cache);
         let pool = pool.clone();
@@ -148,9 +169,44 @@ impl CatalogCache {
         Ok(cache)
     }
 
-    /// The dataset's active collection if it is in memory, without asking the catalog.
+    /// The dataset's active collection if it is in memory, without asking the catalog. Tile
+    /// hits ask tens of thousands of times a second for the same few collections: each thread
+    /// remembers what it found for up to [`MEMO_TTL`], until the next announcement.
     pub async fn cached(&self, id: &str) -> Option<(Arc<Collection>, Lsn)> {
-        let entry = self.entries.get(id).await?;
+        let generation = self.generation();
+        let now = std::time::Instant::now();
+        let remembered = MEMO.with_borrow(|memo| {
+            memo.iter()
+                .find(|(instance, g, at, key, _)| {
+                    *instance == self.instance
+                        && *g == generation
+                        && now.duration_since(*at) < MEMO_TTL
+                        && key == id
+                })
+                .map(|(.., entry)| entry.clone())
+        });
+        let entry = if let Some(entry) = remembered {
+            entry
+        } else {
+            let entry = self.entries.get(id).await?;
+            MEMO.with_borrow_mut(|memo| {
+                memo.retain(|(instance, g, at, key, _)| {
+                    *instance != self.instance
+                        || (*g == generation && now.duration_since(*at) < MEMO_TTL && key != id)
+                });
+                if memo.len() == MEMO_ENTRIES {
+                    memo.remove(0);
+                }
+                memo.push((
+                    self.instance,
+                    generation,
+                    now,
+                    id.to_string(),
+                    entry.clone(),
+                ));
+            });
+            entry
+        };
         self.hits.fetch_add(1, Ordering::Relaxed);
         Some(entry)
     }

@@ -865,4 +865,26 @@ async fn a_tile_in_memory_is_answered_before_routing_as_the_handler_answers_it()
         .peer_addr(client)
         .to_request();
     assert_eq!(call_service(&app, head).await.status(), 200);
+
+    // A new version is announced: from then on no tile of the old one is answered from memory.
+    let (_, before, _, _) = answer(call_service(&app, fetch(full.clone(), vec![])).await).await;
+    db.ingest(
+        "generated/solar_lueneburg_500_25832.geojson",
+        "parcels",
+        DatasetKind::Solar,
+    )
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let (_, now, _, _) = answer(call_service(&app, fetch(full.clone(), vec![])).await).await;
+        if now != before {
+            assert!(now.contains(&("x-tile-cache".into(), "miss".into())), "{now:?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old version's tile was still answered 2 s after the new one"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
