@@ -206,6 +206,8 @@ EOF
 
 nport=8098
 mkdir -p "$dir/nginx"
+# One left running by an earlier, interrupted run would hold the port.
+[[ -s $dir/nginx/nginx.pid ]] && nginx -c "$dir/nginx/nginx.conf" -s stop 2>/dev/null || true
 cat > "$dir/nginx/nginx.conf" <<EOF
 worker_processes 2;
 pid $dir/nginx/nginx.pid;
