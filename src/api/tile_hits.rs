@@ -6,19 +6,21 @@
 //! 12 µs for nginx sending the same bytes from disk (benches/README.md). This layer, inside the
 //! request span and CORS, answers a hit with the handler's own validators and headers
 //! (`routes::tiles::{validators, answer}`) and the same checks before and after it
-//! (`middleware::{before, after}`: refusals, rate limit, request id, security headers, metrics,
+//! (`middleware::{before, after_route}`: refusals, rate limit, request id, security headers, metrics,
 //! in-flight count). A hit takes no place in its client's share: it waits for nothing and holds
 //! nothing.
 //!
 //! Everything else goes the whole way: HEAD, a query string, `Kreisgeo-Min-Version`, an
 //! escaped collection id, a collection not in the catalog cache, a tile not in the tile cache
-//! or not yet in the coding asked for.
+//! or not yet in the coding asked for, a client that accepts neither brotli nor gzip but names
+//! its codings (the compression layer decides whether identity is acceptable). A hit refused
+//! by the checks before (429, 503) gets its small JSON body uncompressed.
 
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
+use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
 use actix_web::web;
 
@@ -30,7 +32,7 @@ use super::state::{AppState, MIN_VERSION_HEADER};
 use crate::tiles::cache::{Coding, Served, TileKey};
 use crate::tiles::tms::TileCoord;
 
-/// The middleware (`actix_web::middleware::from_fn`).
+/// Answers a hit here, passes anything else on (`actix_web::middleware::from_fn`).
 pub async fn answer_hits(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -67,6 +69,9 @@ async fn hit(req: &ServiceRequest) -> Option<Hit> {
     let (collection, _) = state.catalog.as_ref()?.cached(address.collection).await?;
     let key = TileKey::new(&collection, tms.id, coord);
     let coding = tile_coding(req.request());
+    if coding == Coding::Identity && req.headers().contains_key(header::ACCEPT_ENCODING) {
+        return None;
+    }
     let tile = state.tiles.ready(&key, coding).await?;
     Some(Hit {
         validators: validators(&key, coding, &collection),

@@ -270,6 +270,9 @@ impl CatalogCache {
         }
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate(id).await;
+        // Again once the entry is gone: a thread's memo (`cached`) taken in between, from the
+        // old entry under the new generation, must not outlive it.
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.all.invalidate(&()).await;
         self.listings.invalidate_all();
         let id = id.to_string();
@@ -288,6 +291,8 @@ impl CatalogCache {
         self.all.invalidate_all();
         self.documents.invalidate_all();
         self.listings.invalidate_all();
+        // As in `invalidate`: no memo taken in between survives.
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// A cached page of the collections list.

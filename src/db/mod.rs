@@ -97,9 +97,9 @@ pub struct PoolSettings {
     pub statement_timeout: Option<Duration>,
     /// Whether each query is planned for its values or one plan serves every run.
     pub plans: Plans,
-    /// Run on each new connection before it serves anything (e.g. `tiles::mvt::prepare`).
-    /// A pool with it keeps every connection open, so that each pays for it once and one that
-    /// is closed (its lifetime over) is replaced in the background, not while a request waits.
+    /// Run on each new connection before it serves anything (e.g. `tiles::mvt::prepare`),
+    /// within the pool's acquire timeout. A pool with it keeps every connection open, so that
+    /// each pays for it once and one closed at its lifetime is replaced in the background.
     pub prepare: Option<Prepare>,
 }
 
@@ -143,15 +143,29 @@ impl Plans {
 }
 
 /// Opens every connection of a pool made with a [`PoolSettings::prepare`] (a lazy one: opening
-/// them one after another would hold up the start), all at once and in the background. A
-/// request in that moment takes one of them like any other.
+/// them one after another would hold up the start), all at once and in the background. Each
+/// is free as soon as it is open: a request in that moment takes one like any other. Those
+/// that cannot open now (a replica that is down) open when a request needs them.
 pub fn open_all_in_background(pool: &PgPool) {
     let pool = pool.clone();
     tokio::spawn(async move {
         let wanted = pool.options().get_min_connections();
-        let held = futures::future::join_all((0..wanted).map(|_| pool.acquire())).await;
-        let opened = held.iter().filter(|c| c.is_ok()).count();
-        tracing::debug!(opened, wanted, "pool opened");
+        // Polled together, every acquire finds no idle connection and opens its own.
+        let opened =
+            futures::future::join_all((0..wanted).map(|_| async { pool.acquire().await.is_ok() }))
+                .await
+                .into_iter()
+                .filter(|opened| *opened)
+                .count();
+        if opened < wanted as usize {
+            tracing::warn!(
+                opened,
+                wanted,
+                "not every tile connection opened at start-up; the rest open on demand"
+            );
+        } else {
+            tracing::debug!(opened, "tile connections opened");
+        }
     });
 }
 
@@ -229,6 +243,8 @@ fn pool_options(url: &str, settings: &PoolSettings) -> Result<(PgConnectOptions,
     if let Some(prepare) = settings.prepare {
         pool = pool
             .min_connections(settings.max_connections)
+            // Idle ones stay: closing them would only mean preparing their successors.
+            .idle_timeout(None)
             .after_connect(move |connection, _| {
                 Box::pin(async move {
                     prepare(connection).await;

@@ -142,12 +142,16 @@ pub async fn tile(
     Ok(blob.unwrap_or_default())
 }
 
+/// How long [`prepare`] starts new work on a connection.
+const PREPARE_BUDGET: std::time::Duration = std::time::Duration::from_millis(120);
+
 /// Sets up a new connection of the tile pool ([`crate::db::PoolSettings::prepare`]): the
 /// coordinate transformations tiles of the served collections use. PostGIS builds each on its
 /// first use in a session, reading PROJ's database: 20-35 ms, which the first tile drawn on
 /// every new connection used to wait for (a z14 parcel tile: 41 ms instead of 12).
 pub fn prepare(connection: &mut sqlx::PgConnection) -> futures::future::BoxFuture<'_, ()> {
     Box::pin(async move {
+        let started = std::time::Instant::now();
         let crs: Vec<i32> = match sqlx::query_scalar(
             "SELECT DISTINCT v.source_crs FROM catalog.versions v \
              JOIN catalog.datasets d ON d.active_version = v.id",
@@ -162,6 +166,12 @@ pub fn prepare(connection: &mut sqlx::PgConnection) -> futures::future::BoxFutur
             }
         };
         for srid in crs {
+            // A connection must open within its pool's acquire timeout (a replica's: 250 ms);
+            // transformations not set up now are built by the first tile that needs them.
+            if started.elapsed() > PREPARE_BUDGET {
+                tracing::debug!(srid, "tile transformations left to the first tile");
+                break;
+            }
             // A tile's window comes in lon/lat (Web Mercator) or in ETRS89/UTM 32N (AdV), the
             // geometries go to either tile CRS: every direction of each pair, once.
             let prepared = sqlx::query(
