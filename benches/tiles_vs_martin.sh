@@ -50,8 +50,10 @@ trap '$k db stop >/dev/null 2>&1 || true; kill $(jobs -p) 2>/dev/null || true' E
 $k ingest "$parcels" --dataset parcels --kind parcels >/dev/null 2>&1
 $k ingest "$roofs" --dataset roofs --kind solar >/dev/null 2>&1
 $k ingest "$aeds" --dataset aed --kind aed >/dev/null 2>&1
-# Bulk downloads now, not in a server's background while it is measured.
+# Bulk downloads and the Web Mercator copies tiles draw from, now, not in a server's background
+# while it is measured.
 $k downloads build >/dev/null 2>&1
+$k datasets tile-tables >/dev/null 2>&1
 table() {
   psql "$url" -Atc "SELECT table_name FROM catalog.versions v JOIN catalog.datasets d ON d.active_version = v.id WHERE d.id = '$1'"
 }
@@ -59,7 +61,8 @@ declare -A tables=([parcels]=$(table parcels) [roofs]=$(table roofs) [aed]=$(tab
 # PostgreSQL's own work after a load (autovacuum of the new tables, the checkpoint of the WAL
 # the load wrote) done now, not during whichever server's turn it happens to fall into: it had
 # slowed single rounds by a third.
-psql "$url" -q -c "VACUUM (ANALYZE) data.${tables[parcels]}, data.${tables[roofs]}, data.${tables[aed]}" -c CHECKPOINT
+copies=$(psql "$url" -Atc "SELECT string_agg('data.' || quote_ident(v.tile_table), ', ') FROM catalog.versions v JOIN catalog.datasets d ON d.active_version = v.id WHERE v.tile_table IS NOT NULL")
+psql "$url" -q -c "VACUUM (ANALYZE) data.${tables[parcels]}, data.${tables[roofs]}, data.${tables[aed]}${copies:+, $copies}" -c CHECKPOINT
 
 # The tile list: "collection z x y", over the county, 60 % parcels, 30 % roofs, 10 % AEDs.
 python3 - "$dir/tiles.txt" <<'PY'

@@ -196,6 +196,9 @@ pub struct Version {
     /// The table has a `tile_size` column: each feature's size as the vector tiles thin by it
     /// (`tiles::mvt`), computed at load. Versions loaded before it existed have none.
     pub tile_sizes: bool,
+    /// The version's copy for Web Mercator tiles, with each geometry also in EPSG:3857
+    /// ([`crate::tiles::mercator`]); `None` until it is built, and for tables stored in 3857.
+    pub tile_table: Option<String>,
     /// When the version was loaded, RFC 3339 as rendered by PostgreSQL.
     pub created_at: String,
 }

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 
 const VERSION_COLUMNS: &str =
     "v.id, v.dataset_id, v.table_name, v.columns, v.has_z, v.source_sha256, \
-     v.feature_count, v.bbox, v.source_crs, v.tile_sizes, \
+     v.feature_count, v.bbox, v.source_crs, v.tile_sizes, v.tile_table, \
      to_char(v.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at";
 
 fn version_from_row(row: &PgRow) -> Result<Version> {
@@ -25,6 +25,7 @@ fn version_from_row(row: &PgRow) -> Result<Version> {
         source_crs: row.try_get("source_crs")?,
         source_sha256: row.try_get("source_sha256")?,
         tile_sizes: row.try_get("tile_sizes")?,
+        tile_table: row.try_get("tile_table")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -100,6 +101,66 @@ pub async fn find_version(pool: &PgPool, version_id: i64) -> Result<Option<Versi
         .fetch_optional(pool)
         .await?;
     row.as_ref().map(version_from_row).transpose()
+}
+
+/// Active versions with geometries that tiles transform and no Web Mercator copy yet
+/// ([`crate::tiles::mercator`]), oldest first.
+pub async fn versions_without_tile_table(pool: &PgPool) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT v.id FROM catalog.versions v JOIN catalog.datasets d ON d.active_version = v.id \
+         WHERE v.tile_table IS NULL AND v.source_crs <> 3857 AND v.bbox IS NOT NULL \
+           AND EXISTS (SELECT 1 FROM pg_attribute a \
+                       WHERE a.attrelid = to_regclass(format('data.%I', v.table_name)) \
+                         AND a.attname = 'geom' AND NOT a.attisdropped) \
+         ORDER BY v.id",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The version, while it is active and has no Web Mercator copy, locked for adding one: its row
+/// against pruning (which waits) and its dataset's against deletion (which waits too, and then
+/// sees the copy among the companions it drops). `None` when another transaction holds either
+/// row: a node building the copy, an ingest pruning, a deletion.
+pub async fn lock_for_tile_table(
+    conn: &mut PgConnection,
+    version_id: i64,
+) -> Result<Option<Version>> {
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS} FROM catalog.versions v \
+         JOIN catalog.datasets d ON d.active_version = v.id \
+         WHERE v.id = $1 AND v.tile_table IS NULL \
+         FOR NO KEY UPDATE OF v SKIP LOCKED FOR KEY SHARE OF d SKIP LOCKED"
+    );
+    let row = sqlx::query(&sql)
+        .bind(version_id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(version_from_row).transpose()
+}
+
+/// Records the version's Web Mercator copy, as a companion that goes with it.
+pub async fn set_tile_table(conn: &mut PgConnection, version_id: i64, table: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE catalog.versions SET tile_table = $2, companions = array_append(companions, $2) \
+         WHERE id = $1",
+    )
+    .bind(version_id)
+    .bind(table)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Announces a change of the dataset that no trigger announces (a version's row changed),
+/// at commit, to every process's catalog cache.
+pub async fn announce(conn: &mut PgConnection, dataset_id: &str) -> Result<()> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(super::cache::CHANNEL)
+        .bind(dataset_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Reserves the id of the next version (its table is named after it).

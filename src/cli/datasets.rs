@@ -45,6 +45,9 @@ pub enum DatasetsAction {
         #[arg(long, value_delimiter = ',')]
         attributes: Option<Vec<String>>,
     },
+    /// Build the Web Mercator copies tiles draw from, now, for every served version that lacks
+    /// one (a running server builds them in the background too).
+    TileTables,
 }
 
 #[derive(Subcommand)]
@@ -170,6 +173,16 @@ pub async fn run(
                 eprintln!(
                     "{id}: tiles {}",
                     serde_json::to_string(&settings).unwrap_or_default()
+                );
+            }
+            DatasetsAction::TileTables => {
+                let started = std::time::Instant::now();
+                let built = kreisgeo::tiles::mercator::Builder::default()
+                    .build_missing(&pool)
+                    .await?;
+                eprintln!(
+                    "{built} tile tables built in {:.1} s",
+                    started.elapsed().as_secs_f64()
                 );
             }
         }

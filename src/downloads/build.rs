@@ -197,33 +197,3 @@ async fn encode<E: FeatureEncoder>(
     encoder.end_into(sink, &end)?;
     Ok(count)
 }
-
-/// Runs the builder on a thread of its own (encoding a county's parcels is seconds of CPU that
-/// must not hold up a request worker): at start, every [`POLL`], and when `wake` is notified.
-pub fn spawn(pool: PgPool, wake: std::sync::Arc<tokio::sync::Notify>) {
-    let spawned = std::thread::Builder::new()
-        .name("kreisgeo-downloads".into())
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    tracing::warn!(error = %e, "download builder cannot start");
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                loop {
-                    if let Err(e) = build_missing(&pool).await {
-                        tracing::warn!(error = %e, "download builder: cannot read the catalog");
-                    }
-                    let _ = tokio::time::timeout(POLL, wake.notified()).await;
-                }
-            });
-        });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "download builder cannot start");
-    }
-}

@@ -7,7 +7,12 @@ use super::IngestError;
 use crate::catalog::{Column, ColumnType};
 
 /// Column names the version tables use themselves.
-pub const RESERVED: [&str; 3] = ["fid", "geom", "tile_size"];
+pub const RESERVED: [&str; 4] = [
+    "fid",
+    "geom",
+    "tile_size",
+    crate::tiles::mercator::GEOM_3857,
+];
 
 /// Most attributes a dataset may have: PostgreSQL's tables end at 1,600 columns, and a file
 /// with more is refused when it says so (its header), not after its whole load.

@@ -2,6 +2,7 @@
 //! the catalog cache, the background tasks, the HTTP listener and the graceful stop. `kreisgeo
 //! serve` is [`run`] with the [`Settings`] it parsed; a test can run the same thing in process.
 
+mod derived;
 pub mod http;
 
 use std::path::Path;
@@ -250,11 +251,15 @@ async fn state(
     Ok((state, pools))
 }
 
-/// The database watch, the download builder, the catalog's purge of deleted datasets, the
+/// The database watch, the builder of tile tables and downloads, the catalog's purge of deleted datasets, the
 /// tile seeding and the rate limiter's forgetting.
 fn spawn_background_tasks(state: &AppState) {
     state.watch.heartbeat(&state.pool);
-    crate::downloads::build::spawn(state.write_pool.clone(), state.downloads.clone());
+    derived::spawn(
+        state.write_pool.clone(),
+        state.downloads.clone(),
+        !state.config.no_tile_tables,
+    );
     // Deleted datasets leave the catalog after the retention time; hourly is precise enough.
     let (pool, days) = (
         state.write_pool.clone(),

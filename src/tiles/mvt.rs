@@ -112,10 +112,16 @@ pub async fn tile(
     // Simplified per zoom to half a tile unit (an eighth of a pixel): below what the tile's
     // integer grid can show, but long smooth boundaries lose most of their vertices.
     let tolerance = tms.tile_size(t.z) / f64::from(EXTENT) / 2.0;
-    qb.push(format!(
-        " , ST_AsMVTGeom(ST_Simplify({}, ",
-        version.geometry_in(tms.srid)
-    ));
+    // From the version's Web Mercator copy when it has one: the same rows, the same geometries
+    // transformed once instead of in every tile.
+    let (table, geometry) = match &version.tile_table {
+        Some(copy) if tms.srid == 3857 => (
+            crate::db::ident::QualifiedTable::data(copy),
+            format!("t.{}", super::mercator::GEOM_3857),
+        ),
+        _ => (version.table(), version.geometry_in(tms.srid)),
+    };
+    qb.push(format!(" , ST_AsMVTGeom(ST_Simplify({geometry}, "));
     qb.push_bind(tolerance);
     qb.push(", true), (SELECT ST_MakeEnvelope(");
     {
@@ -127,7 +133,7 @@ pub async fn tile(
         args.push(tms.srid.to_string());
     }
     qb.push(format!(")), {EXTENT}, {BUFFER}, true) AS geom FROM "));
-    qb.push(version.table().to_string());
+    qb.push(table.to_string());
     qb.push(" t WHERE geom && (SELECT ");
     spatial::push_envelope(&mut qb, window, version.source_crs);
     qb.push(format!(") AND {} AND ({size} >= ", crate::db::SERIAL_PLAN));

@@ -14,6 +14,7 @@ const SQL_LAYER: &[&str] = &[
     "src/features/query.rs",
     "src/features/filter.rs",
     "src/tiles/mvt.rs",
+    "src/tiles/mercator.rs",
     "src/downloads/store.rs",
     "src/auth.rs",
     "src/jobs.rs",

@@ -633,6 +633,158 @@ async fn stored_tile_sizes_are_postgis_sizes_and_draw_the_same_tiles() {
     }
 }
 
+/// A version's Web Mercator copy draws the same tiles, byte for byte, capped or not, and goes
+/// with its version.
+#[actix_web::test]
+async fn tiles_from_the_web_mercator_copy_are_the_tiles_of_the_version() {
+    let db = TestDb::new().await;
+    db.ingest(
+        "generated/parcels_lueneburg_1000_25832.fgb",
+        "parcels",
+        DatasetKind::Parcels,
+    )
+    .await;
+    // Capped at z12 (the largest 100 of the window), every feature from z14.
+    let settings = kreisgeo::catalog::TileSettings {
+        max_features: Some(100),
+        attributes_from_zoom: None,
+        attributes: None,
+    };
+    assert!(
+        kreisgeo::catalog::repo::set_tile_settings(&db.pool, "parcels", &settings)
+            .await
+            .expect("settings")
+    );
+    let mut uris: Vec<String> = [
+        (12, 10.41, 53.25),
+        (14, 10.4093, 53.2488),
+        (16, 10.4093, 53.2488),
+    ]
+    .into_iter()
+    .map(|(z, lon, lat)| {
+        let (z, y, x) = tile_of(lon, lat, z);
+        format!("/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}")
+    })
+    .collect();
+    // The AdV tile of level 10 around a parcel: its grid is in the version's CRS, no copy.
+    let (x, y): (f64, f64) = sqlx::query_as(&format!(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM data.{} WHERE fid = 1) s",
+        db.table_of("parcels").await
+    ))
+    .fetch_one(&db.pool)
+    .await
+    .expect("point");
+    let adv =
+        kreisgeo::tiles::tms::TileMatrixSet::find(kreisgeo::tiles::tms::ADV_25832).expect("AdV");
+    let t = adv
+        .tile_at(kreisgeo::crs::Point { x, y, srid: 25832 }, 10)
+        .expect("inside the grid");
+    uris.push(format!(
+        "/collections/parcels/tiles/AdV_25832/10/{}/{}",
+        t.y, t.x
+    ));
+    let render = |uris: Vec<String>| {
+        let db = &db;
+        async move {
+            let app = app(db).await;
+            let mut tiles = Vec::new();
+            for uri in &uris {
+                let (status, _, body) = get(&app, uri).await;
+                assert_eq!(status, 200, "{uri}");
+                tiles.push(body);
+            }
+            tiles
+        }
+    };
+    let before = render(uris.clone()).await;
+    for (uri, body) in uris.iter().zip(&before).take(3) {
+        let layer = Tile::decode(body.as_slice()).expect("MVT").layers.remove(0);
+        assert!(!layer.features.is_empty(), "{uri}");
+        if uri.contains("/12/") {
+            assert_eq!(layer.features.len(), 100, "capped: {uri}");
+        }
+    }
+
+    let mut listener = sqlx::postgres::PgListener::connect_with(&db.pool)
+        .await
+        .expect("listener");
+    listener
+        .listen(kreisgeo::catalog::cache::CHANNEL)
+        .await
+        .expect("listen");
+    let mut builder = kreisgeo::tiles::mercator::Builder::default();
+    assert_eq!(builder.build_missing(&db.pool).await.expect("build"), 1);
+    let announced = tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv())
+        .await
+        .expect("announced in time")
+        .expect("notification");
+    assert_eq!(announced.payload(), "parcels");
+    assert_eq!(
+        builder.build_missing(&db.pool).await.expect("again"),
+        0,
+        "built once"
+    );
+    let table = db.table_of("parcels").await;
+    let (copy, rows, transformed): (String, i64, i64) = sqlx::query_as(&format!(
+        "SELECT v.tile_table, (SELECT count(*) FROM data.{table}_3857), \
+         (SELECT count(*) FROM data.{table}_3857 c JOIN data.{table} t USING (fid) \
+          WHERE ST_Equals(c.geom_3857, ST_Transform(t.geom, 3857)) AND ST_SRID(c.geom_3857) = 3857) \
+         FROM catalog.versions v WHERE v.table_name = '{table}'"
+    ))
+    .fetch_one(&db.pool)
+    .await
+    .expect("copy");
+    assert_eq!(copy, format!("{table}_3857"));
+    assert_eq!((rows, transformed), (1000, 1000));
+
+    let after = render(uris.clone()).await;
+    for ((uri, before), after) in uris.iter().zip(&before).zip(&after) {
+        assert_eq!(before, after, "{uri}");
+    }
+    // And the Web Mercator tiles are drawn from the copy: moved there, they move.
+    sqlx::query(&format!(
+        "UPDATE data.{table}_3857 SET geom_3857 = ST_Translate(geom_3857, 30, 0)"
+    ))
+    .execute(&db.pool)
+    .await
+    .expect("move");
+    let moved = render(uris.clone()).await;
+    for (i, uri) in uris.iter().enumerate() {
+        if uri.contains("WebMercatorQuad") {
+            assert_ne!(moved[i], before[i], "{uri}");
+        } else {
+            assert_eq!(moved[i], before[i], "the AdV grid reads the version: {uri}");
+        }
+    }
+
+    // A lon/lat point layer gets one too, and a pruned version's copy is dropped with it.
+    let mut request =
+        kreisgeo::ingest::IngestRequest::new(crate::common::fixture("aed_koeln.geojson"), "aed");
+    request.kind = DatasetKind::Aed;
+    request.keep_versions = 1;
+    db.try_ingest(request.clone()).await.expect("aed");
+    assert_eq!(builder.build_missing(&db.pool).await.expect("aed copy"), 1);
+    let first = format!("{}_3857", db.table_of("aed").await);
+    let exists = |name: String| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, bool>("SELECT to_regclass('data.' || $1) IS NOT NULL")
+                .bind(name)
+                .fetch_one(&pool)
+                .await
+                .expect("regclass")
+        }
+    };
+    assert!(exists(first.clone()).await);
+    request.path = crate::common::fixture("generated/aed_lueneburg_200_25832.geojson");
+    db.try_ingest(request).await.expect("aed again");
+    assert!(!exists(first).await, "dropped with its version");
+    let second = format!("{}_3857", db.table_of("aed").await);
+    assert!(!exists(second.clone()).await, "built in the background");
+    assert_eq!(builder.build_missing(&db.pool).await.expect("aed copy"), 1);
+    assert!(exists(second).await);
+}
+
 /// Tiles are rendered in a pool that keeps one plan per statement: the plan made for the first
 /// tile serves every later one, with each tile's window and envelope computed from its own
 /// values. Rendered both ways, every tile is the same, capped or not, with attributes and
