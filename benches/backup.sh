@@ -17,6 +17,8 @@ mkdir -p "$dir"
 cargo build --release --locked --quiet
 k=$PWD/target/release/kreisgeo
 export KREISGEO_DATA_DIR=$dir/pg-backup
+# Measured without the Web Mercator copies a server builds in the background after loads.
+export KREISGEO_NO_TILE_TABLES=true
 export KREISGEO_RATE_LIMIT=0 KREISGEO_REQUESTS_PER_CLIENT=100000
 export RUST_LOG=info,sqlx=warn,tracing_actix_web=warn
 parcels=$dir/parcels_$count.fgb

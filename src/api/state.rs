@@ -25,9 +25,10 @@ pub struct ApiConfig {
     /// demand only].
     #[arg(long, env = "KREISGEO_SEED_MAX_ZOOM", value_parser = clap::value_parser!(u8).range(0..=20))]
     pub seed_max_zoom: Option<u8>,
-    /// Keep no Web Mercator copy of active versions for their tiles. By default one is built
-    /// in the background after each load: a dense tile draws a fifth faster, for about the
-    /// version's size again on disk.
+    /// Build no Web Mercator copies of served versions for their tiles. By default one is built
+    /// in the background after each load: a dense tile draws a fifth faster, for about 1.4
+    /// times the version's size on disk. Copies built before are still used, and dropped as
+    /// their versions stop being served.
     #[arg(long, env = "KREISGEO_NO_TILE_TABLES")]
     pub no_tile_tables: bool,
     /// How long the catalog (DCAT and CKAN) lists a deleted dataset as deleted, in days.

@@ -119,9 +119,10 @@ pub async fn versions_without_tile_table(pool: &PgPool) -> Result<Vec<i64>> {
 }
 
 /// The version, while it is active and has no Web Mercator copy, locked for adding one: its row
-/// against pruning (which waits) and its dataset's against deletion (which waits too, and then
-/// sees the copy among the companions it drops). `None` when another transaction holds either
-/// row: a node building the copy, an ingest pruning, a deletion.
+/// against pruning and deletion, which wait and then see the copy among the companions they
+/// drop. The dataset's row stays free (a rollback, an index update, a deletion's first steps
+/// do not wait for a copy). `None` when another transaction holds the version's row: a node
+/// building the copy, an ingest pruning, a deletion.
 pub async fn lock_for_tile_table(
     conn: &mut PgConnection,
     version_id: i64,
@@ -130,13 +131,48 @@ pub async fn lock_for_tile_table(
         "SELECT {VERSION_COLUMNS} FROM catalog.versions v \
          JOIN catalog.datasets d ON d.active_version = v.id \
          WHERE v.id = $1 AND v.tile_table IS NULL \
-         FOR NO KEY UPDATE OF v SKIP LOCKED FOR KEY SHARE OF d SKIP LOCKED"
+         FOR NO KEY UPDATE OF v SKIP LOCKED"
     );
     let row = sqlx::query(&sql)
         .bind(version_id)
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(version_from_row).transpose()
+}
+
+/// Versions no longer served whose dataset has not changed for `settled_seconds` and that still
+/// have a Web Mercator copy: kept, they would hold the disk for a rollback that may never come.
+pub async fn versions_with_idle_tile_table(
+    pool: &PgPool,
+    settled_seconds: f64,
+) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT v.id FROM catalog.versions v JOIN catalog.datasets d ON d.id = v.dataset_id \
+         WHERE v.tile_table IS NOT NULL AND d.active_version IS DISTINCT FROM v.id \
+           AND d.updated_at < now() - make_interval(secs => $1) ORDER BY v.id",
+    )
+    .bind(settled_seconds)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Takes an inactive version's Web Mercator copy off it, locked against a concurrent build,
+/// prune or deletion (`None` when one holds it, or the version is served again): the copy's
+/// name, for the caller to drop in the same transaction.
+pub async fn take_tile_table(conn: &mut PgConnection, version_id: i64) -> Result<Option<String>> {
+    let taken: Option<String> = sqlx::query_scalar(
+        "WITH locked AS (SELECT v.id, v.tile_table FROM catalog.versions v \
+           JOIN catalog.datasets d ON d.id = v.dataset_id \
+           WHERE v.id = $1 AND v.tile_table IS NOT NULL AND d.active_version IS DISTINCT FROM v.id \
+           FOR NO KEY UPDATE OF v SKIP LOCKED) \
+         UPDATE catalog.versions v SET tile_table = NULL, \
+           companions = array_remove(v.companions, locked.tile_table) \
+         FROM locked WHERE v.id = locked.id RETURNING locked.tile_table",
+    )
+    .bind(version_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(taken)
 }
 
 /// Records the version's Web Mercator copy, as a companion that goes with it.
@@ -715,13 +751,6 @@ pub async fn delete_dataset(pool: &PgPool, id: &str) -> Result<bool> {
     if live.is_none() {
         return Ok(false);
     }
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT t FROM catalog.versions v, unnest(array_prepend(v.table_name, v.companions)) t \
-         WHERE v.dataset_id = $1",
-    )
-    .bind(id)
-    .fetch_all(&mut *tx)
-    .await?;
     sqlx::query(
         "UPDATE catalog.datasets SET active_version = NULL, deleted_at = now(), updated_at = now() \
          WHERE id = $1",
@@ -729,10 +758,16 @@ pub async fn delete_dataset(pool: &PgPool, id: &str) -> Result<bool> {
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM catalog.versions WHERE dataset_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    // The tables as the rows are deleted: a version whose Web Mercator copy is being built is
+    // deleted once the copy is there, with it among its companions.
+    let tables: Vec<String> = sqlx::query_scalar(
+        "WITH gone AS (DELETE FROM catalog.versions v WHERE v.dataset_id = $1 \
+           RETURNING v.table_name, v.companions) \
+         SELECT t FROM gone, unnest(array_prepend(gone.table_name, gone.companions)) t",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
     // A computed dataset, deleted, is no longer recomputed when its inputs change.
     sqlx::query("DELETE FROM catalog.coverage WHERE dataset_id = $1")
         .bind(id)

@@ -177,13 +177,18 @@ pub async fn run(
             }
             DatasetsAction::TileTables => {
                 let started = std::time::Instant::now();
-                let built = kreisgeo::tiles::mercator::Builder::default()
-                    .build_missing(&pool)
-                    .await?;
+                let mut builder = kreisgeo::tiles::mercator::Builder::default();
+                let built = builder.build_missing(&pool).await?;
                 eprintln!(
                     "{built} tile tables built in {:.1} s",
                     started.elapsed().as_secs_f64()
                 );
+                if builder.failed() > 0 {
+                    return Err(kreisgeo::Error::Internal(format!(
+                        "{} tile tables could not be built (see the warnings above)",
+                        builder.failed()
+                    )));
+                }
             }
         }
         Ok(ExitCode::SUCCESS)

@@ -33,6 +33,10 @@ pub fn spawn(pool: PgPool, wake: Arc<Notify>, tile_tables: bool) {
                             tracing::warn!(error = %e, "tile table builder: cannot read the catalog");
                         }
                     }
+                    // Also with --no-tile-tables: the copies built before go with time.
+                    if let Err(e) = tiles.drop_idle(&pool).await {
+                        tracing::warn!(error = %e, "tile table builder: cannot read the catalog");
+                    }
                     if let Err(e) = crate::downloads::build::build_missing(&pool).await {
                         tracing::warn!(error = %e, "download builder: cannot read the catalog");
                     }

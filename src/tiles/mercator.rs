@@ -34,8 +34,17 @@ fn copy_name(version: &Version) -> String {
     }
 }
 
-/// How long a version whose copy failed waits for the next try.
-const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+/// How long a version whose copy failed waits for the next try: a copy that failed once (a
+/// geometry PROJ cannot take to Web Mercator, a full disk) is seconds of work per million
+/// features, and would most likely fail again.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// How long after its dataset's last switch an inactive version keeps its copy: requests
+/// already under way for it (a node that has not yet heard of the switch) still find it.
+const IDLE_SECONDS: f64 = 300.0;
+
+/// How long dropping an idle copy waits for the tiles still reading it before trying later.
+const DROP_LOCK_TIMEOUT: &str = "200ms";
 
 /// Builds the copies versions lack, and remembers the versions whose copy failed (a geometry
 /// PROJ cannot take to Web Mercator, a full disk): tried again after [`RETRY_AFTER`], not at
@@ -70,6 +79,48 @@ impl Builder {
         }
         Ok(built)
     }
+
+    /// Versions whose copy failed since the last [`RETRY_AFTER`].
+    pub fn failed(&self) -> usize {
+        self.failed.len()
+    }
+
+    /// Drops the copies of versions no longer served (after [`IDLE_SECONDS`]): one per dataset
+    /// is kept, the served version's. A rollback builds the copy again. Returns how many went.
+    pub async fn drop_idle(&self, pool: &PgPool) -> Result<usize> {
+        let mut dropped = 0;
+        for version_id in repo::versions_with_idle_tile_table(pool, IDLE_SECONDS).await? {
+            match drop_copy(pool, version_id).await {
+                Ok(true) => dropped += 1,
+                Ok(false) => {}
+                // Tiles still reading it (the lock timeout), or the database away: next time.
+                Err(e) => {
+                    tracing::debug!(version = version_id, error = %e, "tile table not dropped yet");
+                }
+            }
+        }
+        Ok(dropped)
+    }
+}
+
+/// Drops an inactive version's copy, in one transaction with its entry in the catalog.
+async fn drop_copy(pool: &PgPool, version_id: i64) -> Result<bool> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(&format!("SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'"))
+        .execute(&mut *tx)
+        .await?;
+    let Some(name) = repo::take_tile_table(&mut tx, version_id).await? else {
+        return Ok(false);
+    };
+    sqlx::query(&format!(
+        "DROP TABLE IF EXISTS {}",
+        QualifiedTable::data(&name)
+    ))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(version = version_id, table = %name, "tile table of a version no longer served dropped");
+    Ok(true)
 }
 
 /// Builds one version's copy, in one transaction with its entry in the catalog: a copy is

@@ -757,14 +757,8 @@ async fn tiles_from_the_web_mercator_copy_are_the_tiles_of_the_version() {
         }
     }
 
-    // A lon/lat point layer gets one too, and a pruned version's copy is dropped with it.
-    let mut request =
-        kreisgeo::ingest::IngestRequest::new(crate::common::fixture("aed_koeln.geojson"), "aed");
-    request.kind = DatasetKind::Aed;
-    request.keep_versions = 1;
-    db.try_ingest(request.clone()).await.expect("aed");
-    assert_eq!(builder.build_missing(&db.pool).await.expect("aed copy"), 1);
-    let first = format!("{}_3857", db.table_of("aed").await);
+    // A lon/lat point layer gets one too. A version no longer served loses its copy once its
+    // dataset has settled; a pruned or deleted version's copy goes with it.
     let exists = |name: String| {
         let pool = db.pool.clone();
         async move {
@@ -775,14 +769,63 @@ async fn tiles_from_the_web_mercator_copy_are_the_tiles_of_the_version() {
                 .expect("regclass")
         }
     };
+    let aed = |file: &str, keep_versions: i64| {
+        let mut request = kreisgeo::ingest::IngestRequest::new(crate::common::fixture(file), "aed");
+        request.kind = DatasetKind::Aed;
+        request.keep_versions = keep_versions;
+        request
+    };
+    db.try_ingest(aed("aed_koeln.geojson", 3))
+        .await
+        .expect("aed");
+    assert_eq!(builder.build_missing(&db.pool).await.expect("aed copy"), 1);
+    let first = format!("{}_3857", db.table_of("aed").await);
     assert!(exists(first.clone()).await);
-    request.path = crate::common::fixture("generated/aed_lueneburg_200_25832.geojson");
-    db.try_ingest(request).await.expect("aed again");
-    assert!(!exists(first).await, "dropped with its version");
+    db.try_ingest(aed("generated/aed_lueneburg_200_25832.geojson", 3))
+        .await
+        .expect("aed again");
     let second = format!("{}_3857", db.table_of("aed").await);
     assert!(!exists(second.clone()).await, "built in the background");
     assert_eq!(builder.build_missing(&db.pool).await.expect("aed copy"), 1);
-    assert!(exists(second).await);
+    assert!(exists(second.clone()).await);
+    assert_eq!(builder.drop_idle(&db.pool).await.expect("drop"), 0);
+    assert!(
+        exists(first.clone()).await,
+        "kept while requests for the old version may still come"
+    );
+    sqlx::query(
+        "UPDATE catalog.datasets SET updated_at = now() - interval '10 minutes' WHERE id = 'aed'",
+    )
+    .execute(&db.pool)
+    .await
+    .expect("settle");
+    assert_eq!(builder.drop_idle(&db.pool).await.expect("drop"), 1);
+    assert!(!exists(first.clone()).await, "an old version's copy goes");
+    assert!(exists(second.clone()).await, "the served version's stays");
+    let (listed, companions): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE tile_table IS NOT NULL), \
+         count(*) FILTER (WHERE $1 = ANY (companions)) FROM catalog.versions",
+    )
+    .bind(&first)
+    .fetch_one(&db.pool)
+    .await
+    .expect("catalog");
+    assert_eq!(
+        (listed, companions),
+        (2, 0),
+        "parcels' and the served AED copy"
+    );
+    db.try_ingest(aed("aed_koeln_25832.gpkg", 1))
+        .await
+        .expect("aed pruning");
+    assert!(!exists(second).await, "dropped with its pruned version");
+    assert_eq!(builder.build_missing(&db.pool).await.expect("aed copy"), 1);
+    let third = format!("{}_3857", db.table_of("aed").await);
+    assert!(exists(third.clone()).await);
+    assert!(kreisgeo::catalog::repo::delete_dataset(&db.pool, "aed")
+        .await
+        .expect("delete"));
+    assert!(!exists(third).await, "dropped with its deleted dataset");
 }
 
 /// Tiles are rendered in a pool that keeps one plan per statement: the plan made for the first
