@@ -38,6 +38,19 @@ struct StateLabels {
     state: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReadPoolLabels {
+    server: String,
+    lane: &'static str,
+    state: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReadPoolMaxLabels {
+    server: String,
+    lane: &'static str,
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -60,6 +73,8 @@ struct Metrics {
     tile_cache_entries: Gauge,
     pool_connections: Family<StateLabels, Gauge>,
     pool_max: Gauge,
+    read_pool_connections: Family<ReadPoolLabels, Gauge>,
+    read_pool_max: Family<ReadPoolMaxLabels, Gauge>,
     ingests: Family<OutcomeLabels, Counter>,
     ingest_seconds: Histograms<OutcomeLabels>,
     rate_limited: Counter,
@@ -118,6 +133,18 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "The pool's connection limit",
         pool_max.clone(),
     );
+    let read_pool_connections = Family::<ReadPoolLabels, Gauge>::default();
+    registry.register(
+        "db_read_pool_connections",
+        "Open connections of the read pools (data pages and tile renders, on the primary and on each replica), by state",
+        read_pool_connections.clone(),
+    );
+    let read_pool_max = Family::<ReadPoolMaxLabels, Gauge>::default();
+    registry.register(
+        "db_read_pool_max_connections",
+        "Each read pool's connection limit",
+        read_pool_max.clone(),
+    );
     let ingests = Family::<OutcomeLabels, Counter>::default();
     registry.register(
         "ingests",
@@ -159,6 +186,8 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         tile_cache_entries,
         pool_connections,
         pool_max,
+        read_pool_connections,
+        read_pool_max,
         ingests,
         ingest_seconds,
         rate_limited,
@@ -293,13 +322,14 @@ pub fn rate_limited() {
 }
 
 /// What is measured at scrape time rather than counted.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     pub tile_cache_entries: u64,
     pub tile_cache_bytes: u64,
     pub pool_size: u32,
     pub pool_idle: usize,
     pub pool_max: u32,
+    pub read_pools: Vec<crate::db::replicas::PoolUse>,
     pub sources_failing: u64,
 }
 
@@ -317,6 +347,26 @@ pub fn render(now: Snapshot) -> String {
         .get_or_create(&StateLabels { state: "in_use" })
         .set((i64::from(now.pool_size) - idle).max(0));
     m.pool_max.set(i64::from(now.pool_max));
+    for p in &now.read_pools {
+        let idle = p.idle as i64;
+        let labels = |state| ReadPoolLabels {
+            server: p.server.clone(),
+            lane: p.lane,
+            state,
+        };
+        m.read_pool_connections
+            .get_or_create(&labels("idle"))
+            .set(idle);
+        m.read_pool_connections
+            .get_or_create(&labels("in_use"))
+            .set((i64::from(p.size) - idle).max(0));
+        m.read_pool_max
+            .get_or_create(&ReadPoolMaxLabels {
+                server: p.server.clone(),
+                lane: p.lane,
+            })
+            .set(i64::from(p.max));
+    }
     m.sources_failing.set(gauge(now.sources_failing));
     let mut text = String::new();
     // Writing into a String cannot fail.

@@ -161,10 +161,10 @@ pub fn open_all_in_background(pool: &PgPool) {
             tracing::warn!(
                 opened,
                 wanted,
-                "not every tile connection opened at start-up; the rest open on demand"
+                "not every prepared connection opened at start-up; the rest open on demand"
             );
         } else {
-            tracing::debug!(opened, "tile connections opened");
+            tracing::debug!(opened, "prepared connections opened");
         }
     });
 }

@@ -117,6 +117,18 @@ pub struct ReadRouter {
     probed: Notify,
 }
 
+/// One read pool's connections, for the metrics.
+#[derive(Debug, Clone)]
+pub struct PoolUse {
+    /// `primary`, or the replica's host:port.
+    pub server: String,
+    /// `data` or `tiles`.
+    pub lane: &'static str,
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
+}
+
 /// Which server answered a read, for the caller's retry and for tests.
 #[derive(Debug, Clone)]
 pub struct Reader {
@@ -126,6 +138,25 @@ pub struct Reader {
 }
 
 impl ReadRouter {
+    /// The connections of every read pool: each server's data and tile lanes.
+    pub fn pool_use(&self) -> Vec<PoolUse> {
+        let mut out = Vec::with_capacity(2 * (1 + self.replicas.len()));
+        let servers = std::iter::once(("primary", &self.primary))
+            .chain(self.replicas.iter().map(|r| (r.name.as_str(), &r.pools)));
+        for (server, pools) in servers {
+            for (lane, pool) in [("data", &pools.data), ("tiles", &pools.tiles)] {
+                out.push(PoolUse {
+                    server: server.to_string(),
+                    lane,
+                    size: pool.size(),
+                    idle: pool.num_idle(),
+                    max: pool.options().get_max_connections(),
+                });
+            }
+        }
+        out
+    }
+
     /// Every read on the primary (no replicas configured).
     pub fn primary_only(primary: Pools) -> Arc<Self> {
         Self::new(primary, Vec::new(), Duration::ZERO)

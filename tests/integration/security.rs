@@ -427,6 +427,13 @@ async fn responses_carry_request_ids_security_headers_and_feed_the_metrics() {
     assert!(value("kreisgeo_tile_cache_bytes") > 0.0);
     assert!(value("kreisgeo_db_pool_max_connections") >= 1.0);
     assert!(text.contains("kreisgeo_db_pool_connections{state=\"idle\"}"));
+    // The tile renders' pool too (here the primary's, shared with the data reads).
+    assert!(
+        value("kreisgeo_db_read_pool_max_connections{server=\"primary\",lane=\"tiles\"}") >= 1.0
+    );
+    assert!(text.contains(
+        "kreisgeo_db_read_pool_connections{server=\"primary\",lane=\"tiles\",state=\"in_use\"}"
+    ));
     assert!(text.contains("# TYPE kreisgeo_ingest_duration_seconds histogram"));
 
     let health = send(&app, test::TestRequest::get().uri("/health")).await;

@@ -101,8 +101,9 @@ pub async fn get_ready(state: web::Data<AppState>) -> HttpResponse {
 /// Metrics
 ///
 /// Prometheus text format: requests by route pattern, method and status, latency histograms,
-/// tile cache hits, misses and bytes, database pool use, ingests and their durations, rate
-/// limit refusals.
+/// tile cache hits, misses and bytes, database pool use (the public pool, and the read pools of
+/// data pages and tile renders on the primary and each replica), ingests and their durations,
+/// rate limit refusals.
 #[utoipa::path(
     tag = TAG_OPERATIONS,
     responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain; version=0.0.4", body = String))
@@ -116,6 +117,7 @@ pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
         pool_size: state.pool.size(),
         pool_idle: state.pool.num_idle(),
         pool_max: state.pool.options().get_max_connections(),
+        read_pools: state.reads.pool_use(),
         sources_failing: crate::harvest::store::failing(&state.pool)
             .await
             .map_or(0, |f| f.len() as u64),
