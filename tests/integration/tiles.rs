@@ -13,6 +13,22 @@ fn tile_of(lon: f64, lat: f64, z: u8) -> (u8, u32, u32) {
     (z, y, x)
 }
 
+/// WebMercatorQuad tiles of the parcel fixture: z12 (capped when a test sets a small cap), z14
+/// and z16 in its densest part.
+fn parcel_tile_uris() -> Vec<String> {
+    [
+        (12, 10.41, 53.25),
+        (14, 10.4093, 53.2488),
+        (16, 10.4093, 53.2488),
+    ]
+    .into_iter()
+    .map(|(z, lon, lat)| {
+        let (z, y, x) = tile_of(lon, lat, z);
+        format!("/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}")
+    })
+    .collect()
+}
+
 #[actix_web::test]
 async fn tile_decodes_as_mvt_with_the_collection_layer() {
     let db = TestDb::new().await;
@@ -591,17 +607,7 @@ async fn stored_tile_sizes_are_postgis_sizes_and_draw_the_same_tiles() {
         DatasetKind::Parcels,
     )
     .await;
-    let uris: Vec<String> = [
-        (12, 10.41, 53.25),
-        (14, 10.4093, 53.2488),
-        (16, 10.4093, 53.2488),
-    ]
-    .into_iter()
-    .map(|(z, lon, lat)| {
-        let (z, y, x) = tile_of(lon, lat, z);
-        format!("/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}")
-    })
-    .collect();
+    let uris = parcel_tile_uris();
     let mut stored = Vec::new();
     {
         let app = app(&db).await;
@@ -655,17 +661,7 @@ async fn tiles_from_the_web_mercator_copy_are_the_tiles_of_the_version() {
             .await
             .expect("settings")
     );
-    let mut uris: Vec<String> = [
-        (12, 10.41, 53.25),
-        (14, 10.4093, 53.2488),
-        (16, 10.4093, 53.2488),
-    ]
-    .into_iter()
-    .map(|(z, lon, lat)| {
-        let (z, y, x) = tile_of(lon, lat, z);
-        format!("/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}")
-    })
-    .collect();
+    let mut uris = parcel_tile_uris();
     // The AdV tile of level 10 around a parcel: its grid is in the version's CRS, no copy.
     let (x, y): (f64, f64) = sqlx::query_as(&format!(
         "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM data.{} WHERE fid = 1) s",
