@@ -156,10 +156,10 @@ pub async fn versions_with_idle_tile_table(
     .await?)
 }
 
-/// Takes an inactive version's Web Mercator copy off it, locked against a concurrent build,
-/// prune or deletion (`None` when one holds it, or the version is served again): the copy's
-/// name, for the caller to drop in the same transaction.
-pub async fn take_tile_table(conn: &mut PgConnection, version_id: i64) -> Result<Option<String>> {
+/// Takes an inactive version's Web Mercator copy off it and drops it, locked against a
+/// concurrent build, prune or deletion (`None` when one holds it, or the version is served
+/// again): the copy's name.
+pub async fn drop_tile_table(conn: &mut PgConnection, version_id: i64) -> Result<Option<String>> {
     let taken: Option<String> = sqlx::query_scalar(
         "WITH locked AS (SELECT v.id, v.tile_table FROM catalog.versions v \
            JOIN catalog.datasets d ON d.id = v.dataset_id \
@@ -170,8 +170,11 @@ pub async fn take_tile_table(conn: &mut PgConnection, version_id: i64) -> Result
          FROM locked WHERE v.id = locked.id RETURNING locked.tile_table",
     )
     .bind(version_id)
-    .fetch_optional(conn)
+    .fetch_optional(&mut *conn)
     .await?;
+    if let Some(table) = &taken {
+        drop_tables(conn, vec![table.clone()]).await?;
+    }
     Ok(taken)
 }
 

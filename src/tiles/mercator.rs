@@ -109,15 +109,9 @@ async fn drop_copy(pool: &PgPool, version_id: i64) -> Result<bool> {
     sqlx::query(&format!("SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'"))
         .execute(&mut *tx)
         .await?;
-    let Some(name) = repo::take_tile_table(&mut tx, version_id).await? else {
+    let Some(name) = repo::drop_tile_table(&mut tx, version_id).await? else {
         return Ok(false);
     };
-    sqlx::query(&format!(
-        "DROP TABLE IF EXISTS {}",
-        QualifiedTable::data(&name)
-    ))
-    .execute(&mut *tx)
-    .await?;
     tx.commit().await?;
     tracing::info!(version = version_id, table = %name, "tile table of a version no longer served dropped");
     Ok(true)
